@@ -1,0 +1,94 @@
+"""Fixtures: an app on a fresh temporary database per test, its client, a CLI runner, paths.
+
+The database is a new SQLite file per test, or, when ``WEBMAP_TEST_POSTGRES`` holds the URL of a
+PostgreSQL server with PostGIS (``.ci/run`` starts one), a new database created on it per test,
+so the whole suite runs against both stores.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from webmap import create_app
+from webmap.store import IncidentStore
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = (ROOT.parent / "shared").resolve()
+DATA = SHARED / "data"
+FIXTURES = SHARED / "fixtures"
+ARTIFACTS = ROOT / "test-artifacts"
+POSTGRES = os.environ.get("WEBMAP_TEST_POSTGRES")
+
+
+@pytest.fixture
+def database_url(tmp_path):
+    """A SQLAlchemy URL of an empty database that lives as long as the test."""
+    if not POSTGRES:
+        yield f"sqlite:///{tmp_path / 'webmap.db'}"
+        return
+    name = f"webmap_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = sa.engine.make_url(POSTGRES).set(database=name)
+    yield url.render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+@pytest.fixture
+def store(database_url):
+    """The incident store on the test's database."""
+    s = IncidentStore(database_url)
+    yield s
+    s.dispose()
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    """A webmap Flask app on the test's database, with a known write token."""
+    app = create_app({
+        "database_url": database_url,
+        "geodata_dir": tmp_path / "user-geodata",
+        "token": "test-token",
+        "secret_key": "test-secret",
+    })
+    app.config["TESTING"] = True
+    yield app
+    state = app.extensions["webmap"]
+    if state["store"] is not None:
+        state["store"].dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(database_url, tmp_path, monkeypatch):
+    """A click runner whose commands use the test's database."""
+    monkeypatch.setenv("WEBMAP_DB", database_url)
+    monkeypatch.setenv("WEBMAP_GEODATA", str(tmp_path / "user-geodata"))
+    return CliRunner()
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data``: real datasets (read only)."""
+    if not DATA.is_dir():
+        pytest.fail(f"the shared data folder is missing: {DATA}")
+    return DATA
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """A folder for screenshots and other test artifacts (kept after the run)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS

@@ -1,0 +1,21 @@
+"""webmap: a conflict map of northern Iraq's disputed territories.
+
+The package reads like the path of an incident: records/forces/names (bottom) -> gazetteer,
+spatial, extract -> store, query, io -> mapview -> web and cli (top).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+
+def create_app(config: Any = None):
+    """The Flask application factory.
+
+    ``config`` is a :class:`webmap.config.Config`, a dict of its field names to override the
+    environment (tests pass a temporary ``database_url``), or None to read the environment.
+    """
+    from .web import build_app
+
+    return build_app(config)

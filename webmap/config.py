@@ -1,0 +1,71 @@
+"""Settings from the environment, in one place.
+
+=====================  ===========================================================  =====================
+variable               meaning                                                      default
+=====================  ===========================================================  =====================
+WEBMAP_DB              SQLAlchemy URL of the incident store                         sqlite at DEFAULT_DB_PATH
+WEBMAP_GAZETTEER       path of the gazetteer CSV                                    gazetteer.csv (shipped)
+WEBMAP_GEODATA         folder of boundary layers that replace the shipped ones      <data dir>/geodata
+WEBMAP_TOKEN           bearer token that allows writes                              unset: writes refused
+WEBMAP_PRIVATE         1: reads need the token too                                  0
+WEBMAP_SECRET_KEY      Flask secret key (sessions, CSRF)                            random per process
+WEBMAP_GEOCODER        ``nominatim``: allow the online geopy fallback               unset: offline only
+=====================  ===========================================================  =====================
+
+The default database lives in ``$XDG_DATA_HOME/webmap/webmap.db`` (``~/.local/share/webmap/webmap.db``).
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SHIPPED_GEODATA = PROJECT_ROOT / "geodata"
+SHIPPED_GAZETTEER = PROJECT_ROOT / "gazetteer.csv"
+TEMPLATES = PROJECT_ROOT / "templates"
+
+
+def data_dir() -> Path:
+    """The user's webmap data folder (XDG data home)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "webmap"
+
+
+DEFAULT_DB_PATH = data_dir() / "webmap.db"
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass
+class Config:
+    """Every setting webmap reads; build with :meth:`from_env` or pass values in tests."""
+
+    database_url: str = field(default_factory=lambda: f"sqlite:///{DEFAULT_DB_PATH}")
+    gazetteer_path: Path = SHIPPED_GAZETTEER
+    geodata_dir: Path = field(default_factory=lambda: data_dir() / "geodata")
+    token: str | None = None
+    private: bool = False
+    secret_key: str = field(default_factory=lambda: secrets.token_hex(32))
+    online_geocoder: bool = False
+
+    @classmethod
+    def from_env(cls, environ: dict | None = None) -> "Config":
+        """Read the WEBMAP_* variables (see the module docstring)."""
+        env = os.environ if environ is None else environ
+        cfg = cls()
+        if env.get("WEBMAP_DB"):
+            cfg.database_url = env["WEBMAP_DB"]
+        if env.get("WEBMAP_GAZETTEER"):
+            cfg.gazetteer_path = Path(env["WEBMAP_GAZETTEER"])
+        if env.get("WEBMAP_GEODATA"):
+            cfg.geodata_dir = Path(env["WEBMAP_GEODATA"])
+        cfg.token = env.get("WEBMAP_TOKEN") or None
+        cfg.private = _flag(env.get("WEBMAP_PRIVATE"))
+        if env.get("WEBMAP_SECRET_KEY"):
+            cfg.secret_key = env["WEBMAP_SECRET_KEY"]
+        cfg.online_geocoder = (env.get("WEBMAP_GEOCODER") or "").strip().lower() == "nominatim"
+        return cfg

@@ -1,0 +1,80 @@
+"""The project's exceptions.
+
+Every error a user can cause is one of these; the CLI turns it into one line on stderr and an exit
+code, the web into a 4xx JSON body. Messages name the field (and the row, for imports).
+"""
+from __future__ import annotations
+
+
+class WebmapError(Exception):
+    """Base of every error webmap reports to a user."""
+
+    exit_code = 2
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(WebmapError):
+    """A setting (environment variable or option) is unusable; names the variable."""
+
+    def __init__(self, variable: str, message: str):
+        self.variable = variable
+        super().__init__(f"{variable}: {message}")
+
+
+class InvalidRecord(WebmapError):
+    """One field of one incident is invalid: ``row N: field: problem``."""
+
+    def __init__(self, field: str, message: str, row: int | None = None):
+        self.field = field
+        self.problem = message
+        self.row = row
+        super().__init__(self._format())
+
+    def _format(self) -> str:
+        prefix = f"row {self.row}: " if self.row is not None else ""
+        return f"{prefix}{self.field}: {self.problem}"
+
+    def at_row(self, row: int) -> "InvalidRecord":
+        """The same error, located at ``row`` of an input file."""
+        return InvalidRecord(self.field, self.problem, row=row)
+
+
+class ImportFailed(WebmapError):
+    """An import was refused whole; ``errors`` lists every bad row found (up to a limit)."""
+
+    def __init__(self, errors: list[InvalidRecord], total_bad: int | None = None, header: str = ""):
+        self.errors = errors
+        self.total_bad = total_bad if total_bad is not None else len(errors)
+        lines = [header or f"import refused, nothing written: {self.total_bad} bad row(s)"]
+        lines += [str(e) for e in errors]
+        if self.total_bad > len(errors):
+            lines.append(f"... and {self.total_bad - len(errors)} more")
+        super().__init__("\n".join(lines))
+
+
+class InvalidFilter(WebmapError):
+    """A filter parameter (query string or CLI option) is invalid; names the parameter."""
+
+    def __init__(self, parameter: str, message: str):
+        self.parameter = parameter
+        super().__init__(f"{parameter}: {message}")
+
+
+class NotFound(WebmapError):
+    """A requested thing (incident id, place) does not exist."""
+
+    exit_code = 1
+
+
+class GeodataError(WebmapError):
+    """A boundary layer is unusable: invalid geometry, missing columns, bad nesting."""
+
+
+class GazetteerError(WebmapError):
+    """A gazetteer file or query is unusable."""

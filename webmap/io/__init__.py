@@ -1,0 +1,1 @@
+"""Importers (acled, ucdp, geojson, csv) and exporters (geojson, csv, gpkg)."""

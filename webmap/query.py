@@ -1,0 +1,274 @@
+"""The one filter: which incidents a view, an API call or an export is about.
+
+:class:`IncidentFilter` is built from web query parameters (:meth:`IncidentFilter.from_params`) or
+from CLI options (the same parameter names), validated (unknown district, bad date, unknown force:
+:class:`~webmap.errors.InvalidFilter` naming the parameter), and applied in SQL by the read
+functions below, so the same filter means the same rows on the map, in the API and in exports.
+
+Parameters (repeat a parameter or separate values with commas for several):
+
+===============  ====================================================================
+governorate      governorate name (English or Arabic, any common spelling) or P-code
+district         district name or P-code
+force            force key or label (see :mod:`webmap.forces`); matches either actor
+event_type       ACLED event type
+from / since     first date, YYYY-MM-DD (inclusive)
+to / until       last date, YYYY-MM-DD (inclusive)
+disputed         1: only the disputed territories; 0: only outside them
+drafts           1: include draft incidents (hidden by default)
+bbox             west,south,east,north in degrees WGS 84
+===============  ====================================================================
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, fields, replace
+from typing import Iterator, Mapping
+
+import sqlalchemy as sa
+
+from . import spatial
+from .errors import InvalidFilter, InvalidRecord
+from .forces import parse_force
+from .records import EVENT_TYPES, Incident, parse_date
+from .store import IncidentStore, incidents, row_to_incident
+
+PARAMETERS = ("governorate", "district", "force", "event_type", "from", "to", "disputed", "drafts", "bbox")
+_ALIASES = {"since": "from", "until": "to", "date_from": "from", "date_to": "to"}
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+@dataclass(frozen=True)
+class IncidentFilter:
+    """A validated selection of incidents; the empty filter selects every reviewed incident.
+
+    ``governorates`` and ``districts`` hold P-codes; ``forces`` force keys; dates are inclusive.
+    """
+
+    governorates: tuple[str, ...] = ()
+    districts: tuple[str, ...] = ()
+    forces: tuple[str, ...] = ()
+    event_types: tuple[str, ...] = ()
+    since: dt.date | None = None
+    until: dt.date | None = None
+    disputed: bool | None = None
+    include_drafts: bool = False
+    bbox: tuple[float, float, float, float] | None = None
+
+    # -- building --------------------------------------------------------------------------
+    @classmethod
+    def from_params(cls, params: Mapping) -> "IncidentFilter":
+        """Parse query parameters (a Flask ``request.args``, a dict of str or list of str).
+
+        Unknown parameters are ignored (``limit``, ``offset`` belong to the caller); every value
+        of a known parameter is validated.
+        """
+        values: dict[str, list[str]] = {}
+        for key in params.keys():
+            name = _ALIASES.get(key, key)
+            if name not in PARAMETERS:
+                continue
+            raw = params.getlist(key) if hasattr(params, "getlist") else params[key]
+            if raw is None:
+                continue
+            for item in [raw] if isinstance(raw, (str, int, float)) else raw:
+                if item is None:
+                    continue
+                parts = [str(item)] if name in ("from", "to", "disputed", "drafts", "bbox") else str(item).split(",")
+                values.setdefault(name, []).extend(p.strip() for p in parts if p.strip())
+        return cls.build(
+            governorate=values.get("governorate", ()),
+            district=values.get("district", ()),
+            force=values.get("force", ()),
+            event_type=values.get("event_type", ()),
+            since=_single(values, "from"),
+            until=_single(values, "to"),
+            disputed=_single(values, "disputed"),
+            drafts=_single(values, "drafts"),
+            bbox=_single(values, "bbox"),
+        )
+
+    @classmethod
+    def build(cls, *, governorate=(), district=(), force=(), event_type=(), since=None, until=None,
+              disputed=None, drafts=None, bbox=None) -> "IncidentFilter":
+        """Validate raw values (strings or already typed) into a filter; the CLI calls this."""
+        since_date = _date("from", since)
+        until_date = _date("to", until)
+        if since_date and until_date and since_date > until_date:
+            raise InvalidFilter("from", f"{since_date} is after to={until_date}")
+        return cls(
+            governorates=tuple(_admin_pcode("governorate", v, "adm1") for v in governorate),
+            districts=tuple(_admin_pcode("district", v, "adm2") for v in district),
+            forces=tuple(_force(v) for v in force),
+            event_types=tuple(_event_type(v) for v in event_type),
+            since=since_date,
+            until=until_date,
+            disputed=_bool("disputed", disputed),
+            include_drafts=bool(_bool("drafts", drafts)),
+            bbox=_bbox(bbox),
+        )
+
+    def to_params(self) -> dict[str, list[str]]:
+        """The query parameters that rebuild this filter (for shareable URLs and links)."""
+        out: dict[str, list[str]] = {}
+        if self.governorates:
+            out["governorate"] = list(self.governorates)
+        if self.districts:
+            out["district"] = list(self.districts)
+        if self.forces:
+            out["force"] = list(self.forces)
+        if self.event_types:
+            out["event_type"] = list(self.event_types)
+        if self.since:
+            out["from"] = [self.since.isoformat()]
+        if self.until:
+            out["to"] = [self.until.isoformat()]
+        if self.disputed is not None:
+            out["disputed"] = ["1" if self.disputed else "0"]
+        if self.include_drafts:
+            out["drafts"] = ["1"]
+        if self.bbox:
+            out["bbox"] = [",".join(f"{v:g}" for v in self.bbox)]
+        return out
+
+    def without(self, *names: str) -> "IncidentFilter":
+        """The same filter with the named fields reset (e.g. the map's bbox-free counts)."""
+        defaults = {f.name: f.default for f in fields(self)}
+        return replace(self, **{name: defaults[name] for name in names})
+
+    # -- SQL ---------------------------------------------------------------------------------
+    def conditions(self, dialect: str) -> list:
+        """SQLAlchemy conditions on :data:`webmap.store.incidents` for this filter."""
+        c = incidents.c
+        where = []
+        if not self.include_drafts:
+            where.append(c.status == "reviewed")
+        if self.governorates:
+            where.append(c.admin1_pcode.in_(self.governorates))
+        if self.districts:
+            where.append(c.admin2_pcode.in_(self.districts))
+        if self.forces:
+            where.append(sa.or_(c.force1.in_(self.forces), c.force2.in_(self.forces)))
+        if self.event_types:
+            where.append(c.event_type.in_(self.event_types))
+        if self.since:
+            where.append(c.event_date >= self.since)
+        if self.until:
+            where.append(c.event_date <= self.until)
+        if self.disputed is True:
+            where.append(c.disputed.is_(True))
+        elif self.disputed is False:
+            where.append(sa.or_(c.disputed.is_(False), c.disputed.is_(None)))
+        if self.bbox:
+            where.append(_bbox_condition(self.bbox, dialect))
+        return where
+
+
+def _bbox_condition(bbox, dialect: str):
+    west, south, east, north = bbox
+    params = {"w": west, "s": south, "e": east, "n": north}
+    if dialect == "postgresql":
+        return sa.text("incidents.geom && ST_MakeEnvelope(:w, :s, :e, :n, 4326)").bindparams(**params)
+    return incidents.c.id.in_(
+        sa.text(
+            "SELECT id FROM incidents_rtree WHERE min_lon >= :w AND max_lon <= :e AND min_lat >= :s AND max_lat <= :n"
+        ).bindparams(**params)
+    )
+
+
+def _single(values: dict, name: str):
+    items = values.get(name)
+    if not items:
+        return None
+    if len(set(items)) > 1:
+        raise InvalidFilter(name, f"give one value, not {len(items)}")
+    return items[0]
+
+
+def _date(name: str, value) -> dt.date | None:
+    if value is None or value == "":
+        return None
+    try:
+        return parse_date(value, name)
+    except InvalidRecord:
+        raise InvalidFilter(name, f"not a date: {str(value)[:40]!r} (expected YYYY-MM-DD)") from None
+
+
+def _bool(name: str, value) -> bool | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise InvalidFilter(name, f"expected 1 or 0, not {str(value)[:40]!r}")
+
+
+def _bbox(value) -> tuple[float, float, float, float] | None:
+    if value is None or value == "":
+        return None
+    parts = value if isinstance(value, (tuple, list)) else str(value).split(",")
+    try:
+        west, south, east, north = (float(p) for p in parts)
+    except (TypeError, ValueError):
+        raise InvalidFilter("bbox", "expected west,south,east,north in degrees") from None
+    if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
+        raise InvalidFilter("bbox", "expected west <= east within -180..180 and south <= north within -90..90")
+    return (west, south, east, north)
+
+
+def _admin_pcode(name: str, value: str, level: str) -> str:
+    area = spatial.find_admin_area(str(value), level)
+    if area is None:
+        raise InvalidFilter(name, f"unknown {name} {str(value)[:60]!r}")
+    return area["pcode"]
+
+
+def _force(value: str) -> str:
+    try:
+        return parse_force(str(value))
+    except KeyError:
+        raise InvalidFilter("force", f"unknown force {str(value)[:60]!r}") from None
+
+
+def _event_type(value: str) -> str:
+    for known in EVENT_TYPES:
+        if known.casefold() == str(value).strip().casefold():
+            return known
+    raise InvalidFilter("event_type", f"unknown event type {str(value)[:60]!r} (known: {', '.join(EVENT_TYPES)})")
+
+
+# -- reads ----------------------------------------------------------------------------------
+def _select(store: IncidentStore, flt: IncidentFilter, *columns):
+    return sa.select(*(columns or (incidents,))).where(*flt.conditions(store.dialect))
+
+
+def count_incidents(store: IncidentStore, flt: IncidentFilter) -> int:
+    """How many stored incidents the filter selects."""
+    with store.connect() as conn:
+        return conn.execute(_select(store, flt, sa.func.count()).select_from(incidents)).scalar_one()
+
+
+def select_incidents(store: IncidentStore, flt: IncidentFilter, *, limit: int | None = None,
+                     offset: int = 0) -> list[Incident]:
+    """The filtered incidents, newest first (then by id), paged by ``limit``/``offset``."""
+    stmt = _select(store, flt).order_by(incidents.c.event_date.desc(), incidents.c.id.desc())
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    if offset:
+        stmt = stmt.offset(offset)
+    with store.connect() as conn:
+        return [row_to_incident(row) for row in conn.execute(stmt).mappings()]
+
+
+def iter_incidents(store: IncidentStore, flt: IncidentFilter, *, batch: int = 5_000) -> Iterator[Incident]:
+    """The filtered incidents in id order, streamed from the database (constant memory)."""
+    stmt = _select(store, flt).order_by(incidents.c.id)
+    with store.connect() as conn:
+        result = conn.execution_options(stream_results=True, yield_per=batch).execute(stmt)
+        for row in result.mappings():
+            yield row_to_incident(row)

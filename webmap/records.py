@@ -1,0 +1,276 @@
+"""The incident record, its taxonomies and its validation (the bottom layer).
+
+An :class:`Incident` is ACLED-compatible: ACLED's field names and precision codes, plus the
+normalised forces of both actors, the P-codes of its administrative areas, injuries and a review
+status. :func:`validate_incident` is the only way a record is built from untrusted input: every
+door (import, form, API, extraction) goes through it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from .errors import InvalidRecord
+
+# ACLED's time_precision: 1 the day is known, 2 the week, 3 only the month.
+TIME_PRECISION = {1: "day", 2: "week", 3: "month"}
+# ACLED's geo_precision: 1 the named place, 2 near it or part of a district, 3 only the district or governorate.
+GEO_PRECISION = {1: "named place", 2: "near the place / part of a district", 3: "district or governorate only"}
+STATUSES = ("draft", "reviewed")
+
+# ACLED's event taxonomy (event type -> sub-event types), as in ACLED's codebook.
+EVENT_TYPES: dict[str, tuple[str, ...]] = {
+    "Battles": ("Armed clash", "Government regains territory", "Non-state actor overtakes territory"),
+    "Explosions/Remote violence": (
+        "Chemical weapon", "Air/drone strike", "Suicide bomb", "Shelling/artillery/missile attack",
+        "Remote explosive/landmine/IED", "Grenade",
+    ),
+    "Violence against civilians": ("Sexual violence", "Attack", "Abduction/forced disappearance"),
+    "Protests": ("Peaceful protest", "Protest with intervention", "Excessive force against protesters"),
+    "Riots": ("Violent demonstration", "Mob violence"),
+    "Strategic developments": (
+        "Agreement", "Arrests", "Change to group/activity", "Disrupted weapons use",
+        "Headquarters or base established", "Looting/property destruction", "Non-violent transfer of territory",
+        "Other",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class AreaOfInterest:
+    """A bounding box in degrees WGS 84 that every incident must fall in."""
+
+    min_lon: float
+    min_lat: float
+    max_lon: float
+    max_lat: float
+    name: str = "area of interest"
+
+    def contains(self, lon: float, lat: float) -> bool:
+        return self.min_lon <= lon <= self.max_lon and self.min_lat <= lat <= self.max_lat
+
+
+# Iraq's extent (COD-AB adm0: 38.79..48.64 E, 29.06..37.38 N) with a margin of about 5 km.
+IRAQ = AreaOfInterest(38.74, 29.01, 48.69, 37.43, name="Iraq")
+WORLD = AreaOfInterest(-180.0, -90.0, 180.0, 90.0, name="the world")
+
+
+@dataclass
+class Incident:
+    """One event, ACLED-compatible. Coordinates in degrees WGS 84; dates are ``datetime.date``."""
+
+    event_date: dt.date
+    latitude: float
+    longitude: float
+    event_type: str
+    id: int | None = None
+    source_id: str | None = None
+    time_precision: int = 1
+    sub_event_type: str | None = None
+    actor1: str | None = None
+    actor2: str | None = None
+    force1: str | None = None
+    force2: str | None = None
+    location: str | None = None
+    geo_precision: int = 1
+    admin1: str | None = None
+    admin1_pcode: str | None = None
+    admin2: str | None = None
+    admin2_pcode: str | None = None
+    admin3: str | None = None
+    admin3_pcode: str | None = None
+    disputed: bool | None = None
+    fatalities: int = 0
+    injured: int | None = None
+    notes: str | None = None
+    source: str | None = None
+    source_url: str | None = None
+    status: str = "reviewed"
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values: dates and times as ISO 8601 strings, everything else as is."""
+        out = dataclasses.asdict(self)
+        for key, value in out.items():
+            if isinstance(value, (dt.date, dt.datetime)):
+                out[key] = value.isoformat()
+        return out
+
+
+FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Incident))
+# Fields a caller may set; the rest are derived (forces, admin areas) or kept by the store.
+INPUT_FIELDS = tuple(f for f in FIELDS if f not in ("id", "created_at", "updated_at"))
+REQUIRED_FIELDS = ("event_date", "latitude", "longitude", "event_type")
+
+
+def _blank(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and not value.strip()
+
+
+def parse_date(value: Any, field_name: str = "event_date") -> dt.date:
+    """A date from ``date``/``datetime``, ISO ``YYYY-MM-DD``, ``YYYYMMDD`` or ``DD Month YYYY``."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    text = str(value).strip()
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and float(value).is_integer():
+        text = str(int(value))
+    for fmt in ("%Y-%m-%d", "%Y%m%d", "%d %B %Y", "%d %b %Y", "%d-%b-%Y", "%d-%B-%Y", "%Y-%m-%dT%H:%M:%S",
+                "%Y-%m-%d %H:%M:%S"):
+        try:
+            return dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise InvalidRecord(field_name, f"not a date: {text[:40]!r} (expected YYYY-MM-DD, YYYYMMDD or DD Month YYYY)")
+
+
+def _number(data: Mapping, name: str, kind=float):
+    value = data.get(name)
+    if _blank(value):
+        return None
+    if isinstance(value, bool):
+        raise InvalidRecord(name, f"not a number: {value!r}")
+    try:
+        number = float(str(value).strip()) if isinstance(value, str) else float(value)
+    except (TypeError, ValueError):
+        raise InvalidRecord(name, f"not a number: {str(value)[:40]!r}") from None
+    if not math.isfinite(number):
+        raise InvalidRecord(name, f"not a finite number: {value!r}")
+    if kind is int:
+        if not number.is_integer():
+            raise InvalidRecord(name, f"not a whole number: {value!r}")
+        return int(number)
+    return number
+
+
+def _count(data: Mapping, name: str) -> int | None:
+    value = _number(data, name, int)
+    if value is not None and value < 0:
+        raise InvalidRecord(name, f"must not be negative: {value}")
+    return value
+
+
+def _code(data: Mapping, name: str, allowed: Mapping[int, str], default: int) -> int:
+    value = _number(data, name, int) if not _blank(data.get(name)) else default
+    if value not in allowed:
+        codes = ", ".join(f"{k} {v}" for k, v in allowed.items())
+        raise InvalidRecord(name, f"unknown precision code {data.get(name)!r} (known: {codes})")
+    return value
+
+
+def _text(data: Mapping, name: str, limit: int = 10_000) -> str | None:
+    value = data.get(name)
+    if _blank(value):
+        return None
+    text = str(value).strip()
+    if len(text) > limit:
+        raise InvalidRecord(name, f"longer than {limit} characters")
+    return text
+
+
+def _flag(data: Mapping, name: str) -> bool | None:
+    value = data.get(name)
+    if _blank(value):
+        return None
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "t", "y"}:
+        return True
+    if text in {"0", "false", "no", "f", "n"}:
+        return False
+    raise InvalidRecord(name, f"not a yes/no value: {value!r}")
+
+
+def validate_incident(
+    data: Mapping[str, Any],
+    *,
+    area: AreaOfInterest = IRAQ,
+    today: dt.date | None = None,
+) -> Incident:
+    """Build an :class:`Incident` from untrusted values, or raise :class:`InvalidRecord`.
+
+    ``data`` maps field names (see :data:`FIELDS`) to values as read from a file, a form or JSON.
+    Refused, with the field named: missing required fields, latitude/longitude out of range or
+    outside ``area`` (Iraq by default, which catches swapped coordinates; pass :data:`WORLD` to
+    widen it), coordinates of exactly 0,0, unparseable or future dates, negative counts, unknown
+    precision codes, event types outside ACLED's taxonomy, unknown status.
+    """
+    for name in REQUIRED_FIELDS:
+        if _blank(data.get(name)):
+            raise InvalidRecord(name, "is required")
+    today = today or dt.date.today()
+    event_date = parse_date(data["event_date"])
+    if event_date > today:
+        raise InvalidRecord("event_date", f"{event_date.isoformat()} is in the future")
+    if event_date.year < 1900:
+        raise InvalidRecord("event_date", f"{event_date.isoformat()} is before 1900")
+
+    lat = _number(data, "latitude")
+    lon = _number(data, "longitude")
+    if not -90 <= lat <= 90:
+        raise InvalidRecord("latitude", f"{lat} is out of range -90..90")
+    if not -180 <= lon <= 180:
+        raise InvalidRecord("longitude", f"{lon} is out of range -180..180")
+    if lat == 0 and lon == 0:
+        raise InvalidRecord("latitude", "0,0 is not a place (missing coordinates?)")
+    if not area.contains(lon, lat):
+        hint = " (latitude and longitude swapped?)" if area.contains(lat, lon) else ""
+        raise InvalidRecord(
+            "latitude", f"point {lat}, {lon} (lat, lon) is outside {area.name}{hint}"
+        )
+
+    event_type = _text(data, "event_type", 100)
+    if event_type not in EVENT_TYPES:
+        raise InvalidRecord("event_type", f"unknown event type {event_type!r} (known: {', '.join(EVENT_TYPES)})")
+    sub_event_type = _text(data, "sub_event_type", 100)
+    if sub_event_type is not None and sub_event_type not in EVENT_TYPES[event_type]:
+        raise InvalidRecord(
+            "sub_event_type", f"{sub_event_type!r} is not a sub-event type of {event_type!r}"
+        )
+    status = _text(data, "status", 20) or "reviewed"
+    if status not in STATUSES:
+        raise InvalidRecord("status", f"unknown status {status!r} (known: {', '.join(STATUSES)})")
+    fatalities = _count(data, "fatalities")
+    source_url = _text(data, "source_url", 2000)
+    if source_url and not source_url.lower().startswith(("http://", "https://")):
+        raise InvalidRecord("source_url", "must start with http:// or https://")
+
+    return Incident(
+        id=_number(data, "id", int),
+        source_id=_text(data, "source_id", 200),
+        event_date=event_date,
+        time_precision=_code(data, "time_precision", TIME_PRECISION, 1),
+        event_type=event_type,
+        sub_event_type=sub_event_type,
+        actor1=_text(data, "actor1", 500),
+        actor2=_text(data, "actor2", 500),
+        force1=_text(data, "force1", 100),
+        force2=_text(data, "force2", 100),
+        location=_text(data, "location", 500),
+        latitude=lat,
+        longitude=lon,
+        geo_precision=_code(data, "geo_precision", GEO_PRECISION, 1),
+        admin1=_text(data, "admin1", 200),
+        admin1_pcode=_text(data, "admin1_pcode", 20),
+        admin2=_text(data, "admin2", 200),
+        admin2_pcode=_text(data, "admin2_pcode", 20),
+        admin3=_text(data, "admin3", 200),
+        admin3_pcode=_text(data, "admin3_pcode", 20),
+        disputed=_flag(data, "disputed"),
+        fatalities=fatalities if fatalities is not None else 0,
+        injured=_count(data, "injured"),
+        notes=_text(data, "notes", 20_000),
+        source=_text(data, "source", 500),
+        source_url=source_url,
+        status=status,
+    )

@@ -1,0 +1,317 @@
+"""The incident store: the one module that opens the database and writes to it.
+
+SQLite by default (file path in :mod:`webmap.config`), PostgreSQL with PostGIS when ``WEBMAP_DB``
+is a ``postgresql://`` URL; the same SQLAlchemy Core tables serve both. The schema is created on
+first use. Spatial index: on PostGIS a ``geom`` point column (kept in step with latitude/longitude
+by a trigger) with a GiST index; on SQLite an R*Tree table kept in step by triggers.
+
+Writes happen in :meth:`IncidentStore.transaction`: on SQLite it takes the write lock at once
+(``BEGIN IMMEDIATE``) and a second writer waits for it (up to ``busy_timeout``); on PostgreSQL an
+advisory lock serialises imports. Either way an import is one transaction: all rows or none.
+Reads (filters, aggregates) live in :mod:`webmap.query`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
+
+from .errors import ConfigError, NotFound
+from .records import FIELDS, Incident
+
+metadata = sa.MetaData()
+
+incidents = sa.Table(
+    "incidents",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("source_id", sa.String(200)),
+    sa.Column("event_date", sa.Date, nullable=False),
+    sa.Column("time_precision", sa.SmallInteger, nullable=False),
+    sa.Column("event_type", sa.String(100), nullable=False),
+    sa.Column("sub_event_type", sa.String(100)),
+    sa.Column("actor1", sa.String(500)),
+    sa.Column("actor2", sa.String(500)),
+    sa.Column("force1", sa.String(100)),
+    sa.Column("force2", sa.String(100)),
+    sa.Column("location", sa.String(500)),
+    sa.Column("latitude", sa.Float, nullable=False),
+    sa.Column("longitude", sa.Float, nullable=False),
+    sa.Column("geo_precision", sa.SmallInteger, nullable=False),
+    sa.Column("admin1", sa.String(200)),
+    sa.Column("admin1_pcode", sa.String(20)),
+    sa.Column("admin2", sa.String(200)),
+    sa.Column("admin2_pcode", sa.String(20)),
+    sa.Column("admin3", sa.String(200)),
+    sa.Column("admin3_pcode", sa.String(20)),
+    sa.Column("disputed", sa.Boolean),
+    sa.Column("fatalities", sa.Integer, nullable=False, default=0),
+    sa.Column("injured", sa.Integer),
+    sa.Column("notes", sa.Text),
+    sa.Column("source", sa.String(500)),
+    sa.Column("source_url", sa.String(2000)),
+    sa.Column("status", sa.String(20), nullable=False, default="reviewed"),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("source", "source_id", name="uq_incidents_source_id"),
+    sa.Index("ix_incidents_event_date", "event_date"),
+    sa.Index("ix_incidents_force1", "force1"),
+    sa.Index("ix_incidents_force2", "force2"),
+    sa.Index("ix_incidents_admin1_pcode", "admin1_pcode"),
+    sa.Index("ix_incidents_admin2_pcode", "admin2_pcode"),
+    sa.Index("ix_incidents_status_date", "status", "event_date"),
+)
+
+# Columns compared to decide whether a re-imported row changed.
+CONTENT_COLUMNS = tuple(c for c in FIELDS if c not in ("id", "created_at", "updated_at"))
+
+_SQLITE_SPATIAL = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS incidents_rtree USING rtree(id, min_lon, max_lon, min_lat, max_lat)",
+    """CREATE TRIGGER IF NOT EXISTS incidents_rtree_insert AFTER INSERT ON incidents BEGIN
+         INSERT INTO incidents_rtree VALUES (NEW.id, NEW.longitude, NEW.longitude, NEW.latitude, NEW.latitude);
+       END""",
+    """CREATE TRIGGER IF NOT EXISTS incidents_rtree_update AFTER UPDATE OF latitude, longitude ON incidents BEGIN
+         UPDATE incidents_rtree SET min_lon = NEW.longitude, max_lon = NEW.longitude,
+                                    min_lat = NEW.latitude, max_lat = NEW.latitude WHERE id = NEW.id;
+       END""",
+    """CREATE TRIGGER IF NOT EXISTS incidents_rtree_delete AFTER DELETE ON incidents BEGIN
+         DELETE FROM incidents_rtree WHERE id = OLD.id;
+       END""",
+)
+_POSTGIS_SPATIAL = (
+    "CREATE EXTENSION IF NOT EXISTS postgis",
+    "ALTER TABLE incidents ADD COLUMN IF NOT EXISTS geom geometry(Point, 4326)",
+    "CREATE INDEX IF NOT EXISTS ix_incidents_geom ON incidents USING GIST (geom)",
+    """CREATE OR REPLACE FUNCTION incidents_set_geom() RETURNS trigger AS $$
+       BEGIN NEW.geom := ST_SetSRID(ST_MakePoint(NEW.longitude, NEW.latitude), 4326); RETURN NEW; END
+       $$ LANGUAGE plpgsql""",
+    "DROP TRIGGER IF EXISTS incidents_geom ON incidents",
+    """CREATE TRIGGER incidents_geom BEFORE INSERT OR UPDATE OF latitude, longitude ON incidents
+       FOR EACH ROW EXECUTE FUNCTION incidents_set_geom()""",
+)
+# Any constant: the key of the PostgreSQL advisory lock that serialises writers.
+_PG_WRITE_LOCK = 7_340_140
+
+
+@dataclass
+class SaveSummary:
+    """What one write did: counts of rows inserted, updated (changed) and unchanged."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def add(self, other: "SaveSummary") -> None:
+        self.inserted += other.inserted
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+
+
+def row_to_incident(row) -> Incident:
+    """An :class:`Incident` from a database row (mapping with the table's columns)."""
+    data = {name: row[name] for name in FIELDS}
+    if data["disputed"] is not None:
+        data["disputed"] = bool(data["disputed"])
+    return Incident(**data)
+
+
+def _values(incident: Incident) -> dict:
+    return {name: getattr(incident, name) for name in CONTENT_COLUMNS}
+
+
+def _create_engine(url: str) -> Engine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError("WEBMAP_DB", f"not a database URL: {url!r}") from None
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            path = Path(database).expanduser()
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ConfigError("WEBMAP_DB", f"cannot create the folder {path.parent}: {exc.strerror}") from None
+        engine = sa.create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+        sa.event.listen(engine, "connect", _sqlite_on_connect)
+        sa.event.listen(engine, "begin", _sqlite_on_begin)
+        return engine
+    try:
+        return sa.create_engine(url, pool_pre_ping=True)
+    except (NoSuchModuleError, ImportError) as exc:
+        raise ConfigError("WEBMAP_DB", f"unsupported database URL {parsed.drivername!r}: {exc}") from None
+
+
+def _sqlite_on_connect(dbapi_conn, _record) -> None:
+    # Let SQLAlchemy's "begin" event issue BEGIN, so writers can ask for BEGIN IMMEDIATE.
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=60000")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    immediate = conn.get_execution_options().get("webmap_write", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class IncidentStore:
+    """The incident database behind a SQLAlchemy URL; creates its schema on first use.
+
+    Raises :class:`ConfigError` naming ``WEBMAP_DB`` when the URL is malformed or the database
+    cannot be opened or written.
+    """
+
+    def __init__(self, url: str):
+        self.url = url
+        self.engine = _create_engine(url)
+        self.dialect = self.engine.dialect.name
+        self._ensure_schema()
+
+    def _ensure_schema(self) -> None:
+        try:
+            with self.engine.begin() as conn:
+                metadata.create_all(conn)
+                for statement in _SQLITE_SPATIAL if self.dialect == "sqlite" else _POSTGIS_SPATIAL:
+                    conn.exec_driver_sql(statement)
+        except OperationalError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise ConfigError("WEBMAP_DB", f"cannot open the database {self.safe_url}: {reason}") from None
+        except SQLAlchemyError as exc:
+            raise ConfigError("WEBMAP_DB", f"cannot prepare the database {self.safe_url}: {exc}") from None
+
+    @property
+    def safe_url(self) -> str:
+        """The URL with any password hidden, for messages."""
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    def connect(self) -> Connection:
+        """A read connection (callers close it, or use it in a ``with``)."""
+        return self.engine.connect()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One write transaction: committed if the block ends normally, rolled back otherwise.
+
+        Concurrent writers wait for each other instead of interleaving.
+        """
+        with self.engine.connect().execution_options(webmap_write=True) as conn:
+            with conn.begin():
+                if self.dialect == "postgresql":
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_WRITE_LOCK})
+                yield conn
+
+    # -- writes -----------------------------------------------------------------------------
+    def save_batch(self, conn: Connection, batch: list[Incident], *, update: bool = False) -> SaveSummary:
+        """Insert ``batch`` inside ``conn``'s transaction, idempotent on ``source`` + ``source_id``.
+
+        A row whose (source, source_id) is already stored is left alone (``unchanged``), or, with
+        ``update``, replaced when any content column differs (``updated``).
+        """
+        summary = SaveSummary()
+        now = _now()
+        keyed = [i for i in batch if i.source_id is not None]
+        existing: dict[tuple, dict] = {}
+        by_source: dict[str | None, list[str]] = {}
+        for inc in keyed:
+            by_source.setdefault(inc.source, []).append(inc.source_id)
+        for source, ids in by_source.items():
+            source_clause = incidents.c.source.is_(None) if source is None else incidents.c.source == source
+            for start in range(0, len(ids), 900):
+                chunk = ids[start:start + 900]
+                rows = conn.execute(
+                    sa.select(incidents).where(source_clause, incidents.c.source_id.in_(chunk))
+                ).mappings()
+                for row in rows:
+                    existing[(row["source"], row["source_id"])] = dict(row)
+        inserts, updates = [], []
+        for inc in batch:
+            values = _values(inc)
+            old = existing.get((inc.source, inc.source_id)) if inc.source_id is not None else None
+            if old is None:
+                inserts.append({**values, "created_at": now, "updated_at": now})
+                if inc.source_id is not None:
+                    existing[(inc.source, inc.source_id)] = values
+            elif update and any(old[k] != v for k, v in values.items()):
+                updates.append({**values, "updated_at": now, "_id": old["id"]})
+            else:
+                summary.unchanged += 1
+        if inserts:
+            conn.execute(incidents.insert(), inserts)
+            summary.inserted = len(inserts)
+        if updates:
+            stmt = incidents.update().where(incidents.c.id == sa.bindparam("_id"))
+            conn.execute(stmt, updates)
+            summary.updated = len(updates)
+        return summary
+
+    def add(self, incident: Incident) -> Incident:
+        """Store one new incident; returns it with its id and timestamps."""
+        now = _now()
+        with self.transaction() as conn:
+            result = conn.execute(incidents.insert().values(**_values(incident), created_at=now, updated_at=now))
+            new_id = result.inserted_primary_key[0]
+        return self.get(new_id)
+
+    def replace(self, incident_id: int, incident: Incident) -> Incident:
+        """Overwrite the stored incident ``incident_id`` with ``incident``'s values."""
+        with self.transaction() as conn:
+            result = conn.execute(
+                incidents.update().where(incidents.c.id == incident_id).values(**_values(incident), updated_at=_now())
+            )
+            if result.rowcount == 0:
+                raise NotFound(f"incident {incident_id} does not exist")
+        return self.get(incident_id)
+
+    def delete(self, incident_id: int) -> None:
+        """Remove incident ``incident_id``; :class:`NotFound` if there is none."""
+        with self.transaction() as conn:
+            if conn.execute(incidents.delete().where(incidents.c.id == incident_id)).rowcount == 0:
+                raise NotFound(f"incident {incident_id} does not exist")
+
+    def get(self, incident_id: int) -> Incident:
+        """The stored incident ``incident_id``; :class:`NotFound` if there is none."""
+        with self.connect() as conn:
+            row = conn.execute(sa.select(incidents).where(incidents.c.id == incident_id)).mappings().first()
+        if row is None:
+            raise NotFound(f"incident {incident_id} does not exist")
+        return row_to_incident(row)
+
+    def iter_all(self, conn: Connection, columns: Iterable[str] | None = None, batch: int = 10_000):
+        """Every stored row (selected columns), streamed in batches of ``batch`` mappings."""
+        cols = [incidents.c[name] for name in columns] if columns else [incidents]
+        result = conn.execution_options(stream_results=True, yield_per=batch).execute(
+            sa.select(*cols).order_by(incidents.c.id)
+        )
+        for part in result.mappings().partitions(batch):
+            yield part
+
+    def update_admin_areas(self, conn: Connection, assignments: list[dict]) -> int:
+        """Write re-joined admin areas: each dict has ``id`` and the admin*/disputed columns."""
+        if not assignments:
+            return 0
+        names = [k for k in assignments[0] if k != "id"]
+        stmt = (
+            incidents.update()
+            .where(incidents.c.id == sa.bindparam("_id"))
+            .values({name: sa.bindparam(name) for name in names})
+        )
+        conn.execute(stmt, [{**{k: a[k] for k in names}, "_id": a["id"]} for a in assignments])
+        return len(assignments)
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
