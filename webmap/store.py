@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
-from .errors import ConfigError, NotFound
+from .errors import ConfigError, NotFound, WebmapError
 from .records import FIELDS, Incident
 
 metadata = sa.MetaData()
@@ -206,10 +206,20 @@ class IncidentStore:
     def transaction(self) -> Iterator[Connection]:
         """One write transaction: committed if the block ends normally, rolled back otherwise.
 
-        Concurrent writers wait for each other instead of interleaving.
+        Concurrent writers wait for each other instead of interleaving; a SQLite writer that has
+        waited ``busy_timeout`` in vain gets a :class:`WebmapError` (nothing written).
         """
         with self.engine.connect().execution_options(webmap_write=True) as conn:
-            with conn.begin():
+            try:
+                transaction = conn.begin()
+            except OperationalError as exc:
+                if "locked" not in str(exc.orig):
+                    raise
+                raise WebmapError(
+                    "the database is busy: another import or edit has been writing to it for too long; "
+                    "nothing written, try again"
+                ) from None
+            with transaction:
                 if self.dialect == "postgresql":
                     conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_WRITE_LOCK})
                 yield conn
@@ -293,8 +303,11 @@ class IncidentStore:
     def iter_all(self, conn: Connection, columns: Iterable[str] | None = None, batch: int = 10_000):
         """Every stored row (selected columns), streamed in batches of ``batch`` mappings."""
         cols = [incidents.c[name] for name in columns] if columns else [incidents]
-        result = conn.execution_options(stream_results=True, yield_per=batch).execute(
-            sa.select(*cols).order_by(incidents.c.id)
+        # Options on this statement only: Connection.execution_options() would change ``conn`` for
+        # good, and later writes on it (executemany) fail on PostgreSQL's server-side cursors.
+        result = conn.execute(
+            sa.select(*cols).order_by(incidents.c.id),
+            execution_options={"stream_results": True, "yield_per": batch},
         )
         for part in result.mappings().partitions(batch):
             yield part

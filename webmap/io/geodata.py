@@ -1,0 +1,60 @@
+"""Replacing a boundary level with a user's authoritative file, and re-joining every stored incident.
+
+Lives here rather than in :mod:`webmap.spatial` because it writes to the incident store, which sits
+above the spatial join.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .. import spatial
+from ..config import Config
+from ..store import IncidentStore
+
+_REJOIN_COLUMNS = ("id", "longitude", "latitude")
+
+
+@dataclass
+class GeodataImport:
+    """What ``webmap geodata import`` did: the level, its features, the file written, incidents re-joined."""
+
+    level: str
+    features: int
+    path: Path
+    rejoined: int
+    unassigned: int
+
+
+def import_admin_layer(store: IncidentStore, path: Path | str, level: str, *, pcode_column: str | None = None,
+                       name_column: str | None = None, geodata_dir: Path | str | None = None) -> GeodataImport:
+    """Check ``path`` as the new ``level`` layer, install it in ``geodata_dir`` and re-join stored incidents.
+
+    ``geodata_dir`` defaults to ``WEBMAP_GEODATA``. The check is :func:`webmap.spatial.read_admin_layer`
+    (raises :class:`~webmap.errors.GeodataError` naming the bad features; warnings are
+    :class:`~webmap.spatial.GeodataWarning`). Every stored incident is re-joined in one transaction;
+    the new file replaces the old one only after that transaction commits, so on any error both
+    the old layer and the stored admin areas stay as they were.
+    """
+    geodata_dir = Path(geodata_dir) if geodata_dir is not None else Config.from_env().geodata_dir
+    current = spatial.AdminLayers.current(geodata_dir)
+    layer = spatial.read_admin_layer(path, level, pcode_column=pcode_column, name_column=name_column,
+                                     layers=current)
+    layers = current.replacing(level, layer)
+    staged = spatial.stage_admin_layer(layer, level, geodata_dir)
+    try:
+        with store.transaction() as conn:
+            stored = [pd.DataFrame(list(part)) for part in store.iter_all(conn, _REJOIN_COLUMNS)]
+            rejoined = unassigned = 0
+            for frame in stored:
+                joined = spatial.join_admin_areas(frame, layers=layers)
+                rows = joined[["id", *spatial.ADMIN_FIELDS]].to_dict("records")
+                rejoined += store.update_admin_areas(conn, rows)
+                unassigned += spatial.count_unassigned(joined)
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
+    final = spatial.install_admin_layer(staged, level, geodata_dir)
+    return GeodataImport(level=level, features=len(layer), path=final, rejoined=rejoined, unassigned=unassigned)

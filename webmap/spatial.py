@@ -1,0 +1,690 @@
+"""Boundary layers and the vectorised spatial join: every incident gets its governorate (admin1),
+district (admin2), sub-district (admin3), their P-codes and whether it lies in the disputed territories.
+
+Layers (GeoJSON, EPSG:4326) ship in ``geodata/`` (built by ``scripts/build_geodata.py`` from OCHA
+COD-AB, see ``geodata/PROVENANCE.md``): ``adm0`` (``iraq.geojson``, the country outline), ``adm1``,
+``adm2``, ``adm3``, ``disputed`` and ``kri``. Each admin layer has the columns ``pcode, name,
+name_ar, parent_pcode, parent_name``. A user's replacement of an admin level (``webmap geodata
+import``, see :func:`read_admin_layer`) lives in the folder ``WEBMAP_GEODATA`` under the same file
+name and takes precedence over the shipped file. Layers are read once and cached; the cache key
+includes the file's size, modification time and inode, so a replacement is noticed.
+
+The join (:func:`join_admin_areas`) is one ``geopandas.sjoin`` of the points with the finest level
+(sub-districts, cut into grid pieces of :data:`GRID_DEG` for a tighter index), then a lookup of each
+sub-district's district and governorate by P-code. The parent
+of each polygon is found once per set of layers, spatially (the parent holding the largest share of
+its area), so a replaced level whose P-codes differ from the shipped ones still links up. A
+sub-district is disputed when more than half of it lies in the ``disputed`` layer.
+
+Points inside no polygon (on a border, in a river, off the coast) take the nearest sub-district
+within :data:`NEAREST_TOLERANCE_M` metres, measured in UTM zone 38N (EPSG:32638; at Iraq's western
+and eastern edges, 3-4 degrees outside the zone, its distances are up to 0.5 % too long). Beyond the
+tolerance every admin field stays None; :func:`count_unassigned` counts them.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+import warnings
+from pathlib import Path
+from typing import Any, Iterable
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from .config import SHIPPED_GEODATA, Config
+from .errors import GeodataError, InvalidRecord
+from .names import fold, strip_article
+from .records import IRAQ, Incident
+
+LAYER_FILES = {
+    "adm0": "iraq.geojson",
+    "adm1": "adm1.geojson",
+    "adm2": "adm2.geojson",
+    "adm3": "adm3.geojson",
+    "disputed": "disputed.geojson",
+    "kri": "kri.geojson",
+}
+LEVELS = ("adm1", "adm2", "adm3")
+PARENT_LEVEL = {"adm1": "adm0", "adm2": "adm1", "adm3": "adm2"}
+LEVEL_NAMES = {"adm0": "country", "adm1": "governorate", "adm2": "district", "adm3": "sub-district"}
+AREA_COLUMNS = ["pcode", "name", "name_ar", "parent_pcode", "parent_name"]
+ADMIN_FIELDS = ("admin1", "admin1_pcode", "admin2", "admin2_pcode", "admin3", "admin3_pcode", "disputed")
+
+NEAREST_TOLERANCE_M = 2000.0
+METRIC_CRS = "EPSG:32638"
+# The sub-districts are cut along a grid of this many degrees before indexing (like PostGIS's
+# ST_Subdivide): small pieces make the index's boxes tight and each point-in-polygon test cheap.
+# Measured by bench/spatial.py: 0.1 deg (7,346 pieces) halves the join time against whole polygons.
+GRID_DEG = 0.1
+# Share of a replacement polygon's area that must lie in one polygon of the parent level. 98 %
+# leaves room for a differently simplified boundary (the real COD-AB districts in the shipped,
+# simplified governorates: at least 99.9 %) and still refuses a district straddling two governorates.
+NEST_MIN_SHARE = 0.98
+# Two polygons of one level may share more than a boundary only by this share of the smaller one.
+OVERLAP_MAX_SHARE = 0.01
+_MAX_REPORTED = 10
+
+# Common spellings that folding alone does not reach, by level and COD-AB P-code. Keys are matched
+# after fold() and strip_article(); names and P-codes of the layer itself always win over these.
+ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
+    "adm1": {
+        "IQG15": ("Nineveh", "Ninawa", "Ninawah", "Nineva", "Ninevah"),
+        "IQG16": ("Salahuddin", "Salah ad-Din", "Salah ed-Din", "Salah el-Din", "Salaheddin", "Salahaddin",
+                  "Saladin"),
+        "IQG06": ("Sulaymaniyah", "Sulaimaniyah", "Sulaimaniya", "Sulaymaniya", "Suleimaniyah", "Slemani",
+                  "Silemani", "Sulaimani"),
+        "IQG10": ("Diyalah", "Dyala", "Diala"),
+        "IQG13": ("Kerkuk", "Karkuk", "At-Ta'mim", "Tamim"),
+        "IQG11": ("Arbil", "Irbil", "Hawler", "Hewler"),
+        "IQG09": ("Dohuk", "Dahuk", "Dihok"),
+        "IQG02": ("Basra",),
+        "IQG05": ("Qadisiyah", "Qadisiya"),
+        "IQG12": ("Karbala",),
+        "IQG14": ("Missan",),
+        "IQG17": ("Dhi Qar",),
+        "IQG18": ("Wasit",),
+    },
+    "adm2": {
+        "IQG13Q01": ("Hawija", "Hawijah", "Huwaija"),
+        "IQG13Q02": ("Daqooq", "Dakuk"),
+        "IQG13Q03": ("Dibs",),
+        "IQG16Q07": ("Tuz Khurmatu", "Tooz Khurmatu", "Tuz Khurmato", "Tuz Khormato", "Tuz Khormatu", "Tuz",
+                     "Tooz"),
+        "IQG11Q04": ("Makhmur", "Makhmoor"),
+        "IQG15Q08": ("Tal Afar", "Tel Afar", "Tall Afar", "Tallafar"),
+        "IQG15Q09": ("Tilkaif", "Tel Kaif", "Tel Keppe", "Telkaif", "Til Kaef"),
+        "IQG15Q06": ("Shekhan", "Sheikhan", "Shaikhan"),
+        "IQG15Q03": ("Hamdaniyah",),
+        "IQG15Q07": ("Shingal", "Shengal"),
+        "IQG15Q01": ("Akre", "Akra", "Aqrah"),
+        "IQG10Q03": ("Baladrooz", "Balad Ruz"),
+        "IQG10Q05": ("Khaniqin",),
+        "IQG01Q01": ("Fallujah",),
+        "IQG16Q03": ("Baiji", "Bayji"),
+        "IQG16Q02": ("Sharqat",),
+    },
+    "adm3": {
+        "IQG16Q07N01": ("Amerli", "Amirli"),
+        "IQG10Q05N04": ("Jalula",),
+        "IQG15Q05N01": ("Qayyarah", "Qayara"),
+        "IQG13Q03N03": ("Altun Kupri", "Altun Kopri", "Prde"),
+        "IQG16Q07N03": ("Sulaiman Bek", "Suleiman Beg"),
+        "IQG11Q04N04": ("Gwer", "Guwair"),
+        "IQG11Q04N03": ("Debaga",),
+        "IQG15Q03N02": ("Bartella", "Bartalla"),
+        "IQG15Q03N01": ("Nimrud",),
+        "IQG15Q09N02": ("Alqosh", "Alqush"),
+        "IQG15Q08N03": ("Zumar",),
+        "IQG10Q05N01": ("Saadiyah", "Sadiyah"),
+    },
+}
+# Designations that name the kind of area, dropped before matching ("Kirkuk governorate", "Qada' Sinjar").
+_DESIGNATIONS = frozenset({"governorate", "province", "muhafazat", "muhafaza", "district", "qada", "qadaa",
+                           "qadha", "subdistrict", "nahiya", "nahiyah", "nahiyat"})
+
+# Column names recognised in a user's layer, in order of preference (compared case-insensitively);
+# {n} is the level's number. COD-AB (ADMn_*), our own files and geoBoundaries (shapeName) are covered.
+_PCODE_COLUMNS = ("adm{n}_pcode", "pcode", "adm{n}pcode", "admin{n}pcode", "admin{n}_pcode")
+_NAME_COLUMNS = ("adm{n}_en", "name", "name_en", "adm{n}_name", "admin{n}name_en", "admin{n}name", "shapename")
+_NAME_AR_COLUMNS = ("adm{n}_ar", "name_ar", "admin{n}name_ar")
+
+
+class GeodataWarning(UserWarning):
+    """Something in a boundary file was assumed (a missing CRS) or does not fully line up."""
+
+
+# -- layers ---------------------------------------------------------------------------------------
+def _geodata_dir(geodata_dir: Path | str | None) -> Path:
+    return Path(geodata_dir) if geodata_dir is not None else Config.from_env().geodata_dir
+
+
+def layer_path(name: str, geodata_dir: Path | str | None = None) -> Path:
+    """The file behind layer ``name``: the user's replacement of an admin level if present, else shipped."""
+    if name not in LAYER_FILES:
+        raise GeodataError(f"unknown layer {name!r} (known: {', '.join(LAYER_FILES)})")
+    if name in LEVELS:
+        replacement = _geodata_dir(geodata_dir) / LAYER_FILES[name]
+        if replacement.is_file():
+            return replacement
+    return SHIPPED_GEODATA / LAYER_FILES[name]
+
+
+def _signature(path: Path) -> tuple:
+    try:
+        st = path.stat()
+    except OSError:
+        raise GeodataError(f"boundary layer {path} is missing (rebuild it with scripts/build_geodata.py)") from None
+    return (str(path), st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+@functools.lru_cache(maxsize=32)
+def _read_layer(signature: tuple) -> gpd.GeoDataFrame:
+    path = signature[0]
+    try:
+        layer = gpd.read_file(path, engine="pyogrio")
+    except Exception as exc:  # pyogrio raises several unrelated types for unreadable files
+        raise GeodataError(f"cannot read boundary layer {path}: {exc}") from None
+    if layer.crs is None:
+        return layer.set_crs(4326)
+    return layer if layer.crs.to_epsg() == 4326 else layer.to_crs(4326)
+
+
+def load_layer(name: str, geodata_dir: Path | str | None = None) -> gpd.GeoDataFrame:
+    """Layer ``name`` (adm0, adm1, adm2, adm3, disputed, kri) as a GeoDataFrame in EPSG:4326.
+
+    Admin layers have ``pcode, name, name_ar, parent_pcode, parent_name``; ``disputed`` adds
+    ``unami_2009, article_140, issue_list``; ``kri`` has ``name, name_ar, governorates``.
+    ``geodata_dir`` defaults to ``WEBMAP_GEODATA``. Returns a copy: callers may modify it.
+    """
+    return _read_layer(_signature(layer_path(name, geodata_dir))).copy()
+
+
+# -- the hierarchy and the join index --------------------------------------------------------------
+def _overlaps(children: np.ndarray, parents: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every (child position, parent position, share of the child's area inside the parent) with a share > 0."""
+    child_idx, parent_idx = parents.sindex.query(children, predicate="intersects")
+    shared = shapely.area(shapely.intersection(children[child_idx], parents.geometry.values[parent_idx]))
+    share = shared / np.maximum(shapely.area(children[child_idx]), 1e-300)
+    keep = share > 0
+    return child_idx[keep], parent_idx[keep], share[keep]
+
+
+def _largest_overlap(children: np.ndarray, parents: gpd.GeoDataFrame) -> np.ndarray:
+    """For each child polygon, the position of the parent holding most of its area (-1: none)."""
+    child_idx, parent_idx, share = _overlaps(children, parents)
+    best = np.full(len(children), -1, dtype=np.intp)
+    order = np.lexsort((share, child_idx))  # per child, the largest share last
+    last = order[np.r_[child_idx[order][1:] != child_idx[order][:-1], True]] if len(order) else order
+    best[child_idx[last]] = parent_idx[last]
+    return best
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class AdminLayers:
+    """A consistent set of boundary layers, ready to join points with.
+
+    ``areas[level]`` are the areas of each level (columns :data:`AREA_COLUMNS`, parents found
+    spatially); ``finest`` the sub-district polygons (EPSG:4326), ``pieces`` the same cut along a
+    :data:`GRID_DEG` grid with ``piece_owner`` the position in ``finest`` of each piece, and
+    ``finest_metric`` the sub-districts in :data:`METRIC_CRS` (spatial indexes built); ``fields`` the
+    admin fields of every finest polygon, by position, with one extra all-None row at the end for
+    unassigned points.
+    """
+
+    polygons: dict
+    areas: dict
+    finest: gpd.GeoDataFrame
+    pieces: gpd.GeoDataFrame
+    piece_owner: np.ndarray
+    finest_metric: gpd.GeoDataFrame
+    fields: dict
+
+    @classmethod
+    def build(cls, polygons: dict[str, gpd.GeoDataFrame]) -> "AdminLayers":
+        """From GeoDataFrames adm0..adm3 (columns pcode, name, name_ar) and ``disputed``, in EPSG:4326."""
+        areas = {}
+        parent_of = {}
+        for level in LEVELS:
+            parent = polygons[PARENT_LEVEL[level]]
+            best = _largest_overlap(polygons[level].geometry.values, parent)
+            parent_of[level] = best
+            frame = pd.DataFrame({
+                "pcode": polygons[level]["pcode"].to_numpy(object),
+                "name": polygons[level]["name"].to_numpy(object),
+                "name_ar": _column_or_none(polygons[level], "name_ar"),
+            })
+            frame["parent_pcode"] = _take(parent["pcode"].to_numpy(object), best)
+            frame["parent_name"] = _take(parent["name"].to_numpy(object), best)
+            areas[level] = frame
+
+        finest = gpd.GeoDataFrame(geometry=polygons["adm3"].geometry.values, crs=4326)
+        pieces, piece_owner = _subdivide(finest.geometry.values, GRID_DEG)
+        pieces = gpd.GeoDataFrame(geometry=pieces, crs=4326)
+        pieces.sindex  # build the spatial index once, not on the first join
+        adm2_of = parent_of["adm3"]
+        adm1_of = _take(parent_of["adm2"], adm2_of, missing=-1).astype(np.intp)
+        disputed_union = shapely.union_all(polygons["disputed"].geometry.values)
+        inside = shapely.area(shapely.intersection(finest.geometry.values, disputed_union))
+        disputed = inside > 0.5 * shapely.area(finest.geometry.values)
+        fields = {
+            "admin3": areas["adm3"]["name"].to_numpy(object),
+            "admin3_pcode": areas["adm3"]["pcode"].to_numpy(object),
+            "admin2": _take(areas["adm2"]["name"].to_numpy(object), adm2_of),
+            "admin2_pcode": _take(areas["adm2"]["pcode"].to_numpy(object), adm2_of),
+            "admin1": _take(areas["adm1"]["name"].to_numpy(object), adm1_of),
+            "admin1_pcode": _take(areas["adm1"]["pcode"].to_numpy(object), adm1_of),
+            "disputed": disputed.astype(object),
+        }
+        # The last row stands for "unassigned": index -1 picks it.
+        fields = {k: np.append(v, None).astype(object) for k, v in fields.items()}
+        finest_metric = finest.to_crs(METRIC_CRS)
+        finest_metric.sindex
+        return cls(polygons=polygons, areas=areas, finest=finest, pieces=pieces, piece_owner=piece_owner,
+                   finest_metric=finest_metric, fields=fields)
+
+    @classmethod
+    def current(cls, geodata_dir: Path | str | None = None) -> "AdminLayers":
+        """The layers in use now (user replacements first), cached until a file changes."""
+        names = ("adm0", *LEVELS, "disputed")
+        return _current_layers(tuple(_signature(layer_path(n, geodata_dir)) for n in names))
+
+    def replacing(self, level: str, layer: gpd.GeoDataFrame) -> "AdminLayers":
+        """The same layers with ``level`` replaced by ``layer`` (as returned by :func:`read_admin_layer`)."""
+        return AdminLayers.build({**self.polygons, level: layer})
+
+    def locate(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        """Position in :attr:`finest` of the sub-district of each point (degrees WGS 84), -1 if none.
+
+        One ``sjoin`` (predicate ``intersects``, so a point on a boundary takes one of its sides)
+        with the sub-district pieces; points in none of them take the nearest sub-district within
+        :data:`NEAREST_TOLERANCE_M` metres.
+        """
+        found = np.full(len(lon), -1, dtype=np.intp)
+        usable = np.flatnonzero(np.isfinite(lon) & np.isfinite(lat))
+        if not len(usable):
+            return found
+        points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(lon[usable], lat[usable]), index=usable, crs=4326)
+        hits = gpd.sjoin(points, self.pieces, predicate="intersects", how="inner")
+        # A point on a shared edge touches two pieces: the first wins (so do overlapping user polygons).
+        hits = hits[~hits.index.duplicated()]
+        found[hits.index.to_numpy()] = self.piece_owner[hits["index_right"].to_numpy()]
+        self._nearest(points, found)
+        return found
+
+    def _nearest(self, points: gpd.GeoDataFrame, found: np.ndarray) -> None:
+        # Only points within reach of the layer's bounding box can be near a polygon; the rest
+        # (and anything a UTM projection cannot handle, such as the poles) stay unassigned.
+        margin = 0.1  # degrees, more than NEAREST_TOLERANCE_M anywhere in Iraq
+        west, south, east, north = self.finest.total_bounds
+        x, y = points.geometry.x.to_numpy(), points.geometry.y.to_numpy()
+        near = (found[points.index.to_numpy()] < 0) & (x > west - margin) & (x < east + margin) \
+            & (y > south - margin) & (y < north + margin)
+        if not near.any():
+            return
+        outside = points[near].to_crs(METRIC_CRS)
+        nearest = gpd.sjoin_nearest(outside, self.finest_metric, max_distance=NEAREST_TOLERANCE_M)
+        nearest = nearest[~nearest.index.duplicated()]  # equidistant polygons: the first wins
+        found[nearest.index.to_numpy()] = nearest["index_right"].to_numpy()
+
+
+@functools.lru_cache(maxsize=4)
+def _current_layers(signatures: tuple) -> AdminLayers:
+    names = ("adm0", *LEVELS, "disputed")
+    return AdminLayers.build({name: _read_layer(sig) for name, sig in zip(names, signatures)})
+
+
+def _subdivide(polygons: np.ndarray, cell: float) -> tuple[np.ndarray, np.ndarray]:
+    """``polygons`` cut along a grid of ``cell`` degrees: the polygonal pieces and each one's polygon position."""
+    west, south, east, north = shapely.total_bounds(polygons)
+    xs = np.arange(np.floor(west / cell) * cell, east + cell, cell)
+    ys = np.arange(np.floor(south / cell) * cell, north + cell, cell)
+    x, y = (a.ravel() for a in np.meshgrid(xs[:-1], ys[:-1]))
+    cells = shapely.box(x, y, x + cell, y + cell)
+    owner, cell_idx = shapely.STRtree(cells).query(polygons, predicate="intersects")
+    cut = shapely.intersection(polygons[owner], cells[cell_idx])
+    parts, part_of = shapely.get_parts(cut, return_index=True)
+    polygonal = shapely.get_type_id(parts) == 3  # drop the lines and points where a polygon only touches a cell
+    return parts[polygonal], owner[part_of[polygonal]]
+
+
+def _take(values: np.ndarray, positions: np.ndarray, missing: Any = None) -> np.ndarray:
+    """``values[positions]`` with ``missing`` where a position is -1."""
+    out = np.append(np.asarray(values, dtype=object), missing)[positions]
+    return out
+
+
+def _column_or_none(frame: pd.DataFrame, column: str) -> np.ndarray:
+    if column not in frame:
+        return np.full(len(frame), None, dtype=object)
+    return frame[column].astype(object).where(frame[column].notna(), None).to_numpy(object)
+
+
+# -- the join -------------------------------------------------------------------------------------
+def join_admin_areas(points, *, layers: AdminLayers | None = None, geodata_dir: Path | str | None = None):
+    """Governorate, district, sub-district, their P-codes and the disputed flag of each point.
+
+    ``points``: a (Geo)DataFrame with ``longitude`` and ``latitude`` columns (degrees WGS 84), or a
+    list of :class:`~webmap.records.Incident`. Returns, for a DataFrame, a copy (same index, order
+    and type) with the columns ``admin1, admin1_pcode, admin2, admin2_pcode, admin3, admin3_pcode``
+    (English names and P-codes; None when unassigned) and ``disputed`` (True/False; None when
+    unassigned) set; for a list of incidents, new incidents with those fields set. ``layers``
+    defaults to :meth:`AdminLayers.current` (``geodata_dir`` defaults to ``WEBMAP_GEODATA``).
+    Count the unassigned with :func:`count_unassigned`.
+    """
+    layers = layers or AdminLayers.current(geodata_dir)
+    if isinstance(points, pd.DataFrame):
+        lon, lat = _coordinates(points)
+        found = layers.locate(lon, lat)
+        out = points.copy()
+        for name in ADMIN_FIELDS:
+            out[name] = pd.Series(layers.fields[name][found], index=out.index, dtype=object)
+        return out
+    incidents = list(points)
+    if any(not isinstance(i, Incident) for i in incidents):
+        raise TypeError("join_admin_areas takes a DataFrame or a list of Incident")
+    lon = np.array([i.longitude for i in incidents], dtype=float)
+    lat = np.array([i.latitude for i in incidents], dtype=float)
+    found = layers.locate(lon, lat)
+    return [
+        dataclasses.replace(inc, **{name: layers.fields[name][pos] for name in ADMIN_FIELDS})
+        for inc, pos in zip(incidents, found)
+    ]
+
+
+def _coordinates(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    arrays = []
+    for column in ("longitude", "latitude"):
+        if column not in frame:
+            raise InvalidRecord(column, "column is missing")
+        try:
+            arrays.append(frame[column].to_numpy(dtype=float, na_value=np.nan))
+        except (TypeError, ValueError):
+            raise InvalidRecord(column, "not a number in every row") from None
+    return arrays[0], arrays[1]
+
+
+def count_unassigned(joined) -> int:
+    """How many points of a :func:`join_admin_areas` result (DataFrame or incidents) have no admin area."""
+    if isinstance(joined, pd.DataFrame):
+        return int(joined["admin3_pcode"].isna().sum())
+    return sum(1 for inc in joined if inc.admin3_pcode is None)
+
+
+# -- looking up areas by name ------------------------------------------------------------------------
+def admin_areas(level: str, geodata_dir: Path | str | None = None) -> pd.DataFrame:
+    """Every area of ``level`` (adm1, adm2, adm3): ``pcode, name, name_ar, parent_pcode, parent_name``.
+
+    Parents are the areas of the level above holding most of each area (for adm1: Iraq).
+    Ordered by P-code.
+    """
+    _check_level(level)
+    return AdminLayers.current(geodata_dir).areas[level].sort_values("pcode").reset_index(drop=True)
+
+
+def _check_level(level: str) -> None:
+    if level not in LEVELS:
+        raise GeodataError(f"unknown level {level!r} (known: {', '.join(LEVELS)})")
+
+
+def _name_keys(text: str) -> set[str]:
+    folded = fold(text)
+    plain = " ".join(w for w in folded.split() if w not in _DESIGNATIONS) or folded
+    return {k for k in (folded, strip_article(folded), plain, strip_article(plain)) if k}
+
+
+@functools.lru_cache(maxsize=16)
+def _name_index(layers: AdminLayers, level: str) -> dict[str, int | None]:
+    """Folded name/alias/P-code -> row of ``layers.areas[level]``; None marks an ambiguous name."""
+    areas = layers.areas[level]
+    index: dict[str, int | None] = {}
+
+    def add(key: str, row: int, table: dict) -> None:
+        if key in table and table[key] != row:
+            table[key] = None
+        else:
+            table[key] = row
+
+    names: dict[str, int | None] = {}
+    for row, area in enumerate(areas.itertuples()):
+        for text in (area.name, area.name_ar):
+            if text:
+                for key in _name_keys(text):
+                    add(key, row, names)
+    by_pcode = {str(p).casefold(): row for row, p in enumerate(areas["pcode"])}
+    aliases: dict[str, int | None] = {}
+    for pcode, spellings in ALIASES.get(level, {}).items():
+        row = by_pcode.get(pcode.casefold())
+        if row is not None:
+            for spelling in spellings:
+                for key in _name_keys(spelling):
+                    add(key, row, aliases)
+    index.update(aliases)
+    index.update(names)  # the layer's own names win over aliases
+    index.update(by_pcode)
+    return index
+
+
+def find_admin_area(text: str, level: str, geodata_dir: Path | str | None = None) -> dict | None:
+    """The area of ``level`` (adm1, adm2, adm3) that ``text`` names, or None.
+
+    ``text`` is a P-code (any case), an English or Arabic name or a spelling in :data:`ALIASES`;
+    compared after :func:`~webmap.names.fold` and :func:`~webmap.names.strip_article`, with words
+    such as "governorate", "province", "district", "qada" dropped. A name shared by two areas of the
+    level matches neither (use the P-code). Returns ``{"pcode", "name", "name_ar", "level",
+    "parent_pcode", "parent_name"}``.
+    """
+    _check_level(level)
+    if not text or not str(text).strip():
+        return None
+    layers = AdminLayers.current(geodata_dir)
+    index = _name_index(layers, level)
+    text = str(text).strip()
+    row = index.get(text.casefold())
+    if row is None:
+        rows = {index.get(key) for key in _name_keys(text)} - {None}
+        if len(rows) != 1:
+            return None
+        row = rows.pop()
+    area = layers.areas[level].iloc[row]
+    return {
+        "pcode": area["pcode"], "name": area["name"], "name_ar": area["name_ar"], "level": level,
+        "parent_pcode": area["parent_pcode"], "parent_name": area["parent_name"],
+    }
+
+
+# -- replacing a level with a user's file ------------------------------------------------------------
+def _find_column(columns: Iterable[str], candidates: tuple[str, ...], n: int) -> str | None:
+    by_lower = {c.lower(): c for c in columns}
+    for candidate in candidates:
+        if candidate.format(n=n) in by_lower:
+            return by_lower[candidate.format(n=n)]
+    return None
+
+
+def _pick_column(layer: gpd.GeoDataFrame, given: str | None, option: str, candidates: tuple, n: int,
+                 what: str) -> tuple[str | None, str | None]:
+    """The column to read, or an error line naming the option to pass."""
+    columns = [c for c in layer.columns if c != layer.geometry.name]
+    if given is not None:
+        if given not in columns:
+            return None, f"{option}: no column {given!r} (columns: {', '.join(columns)})"
+        return given, None
+    found = _find_column(columns, candidates, n)
+    if found is None:
+        looked = ", ".join(c.format(n=n) for c in candidates)
+        return None, (f"no {what} column found (looked for {looked}; columns: {', '.join(columns)}); "
+                      f"name it with {option}")
+    return found, None
+
+
+def _feature(i: int, name: Any, pcode: Any = None) -> str:
+    label = ", ".join(str(v) for v in (name, pcode) if v is not None and str(v).strip())
+    return f"feature {i} ({label})" if label else f"feature {i}"
+
+
+def read_admin_layer(path: Path | str, level: str, *, pcode_column: str | None = None,
+                     name_column: str | None = None, layers: AdminLayers | None = None) -> gpd.GeoDataFrame:
+    """Read and check a user's boundary file for ``level``; returns it with the shipped columns.
+
+    ``path``: GeoJSON, Shapefile, GeoPackage (anything GDAL reads). P-code and name columns are
+    detected (COD-AB ``ADMn_PCODE``/``ADMn_EN``/``ADMn_AR``, ``pcode``/``name``/``name_ar``,
+    geoBoundaries ``shapeName``) or given. Without a CRS the coordinates are taken as EPSG:4326
+    (a :class:`GeodataWarning` says so); another CRS is reprojected. Raises :class:`GeodataError`
+    naming each bad feature (numbered from 0, as GDAL does) for: missing, empty, non-polygonal or
+    invalid geometry, coordinates that are not degrees or lie outside Iraq, blank or duplicate
+    P-codes, blank names, polygons overlapping each other, and polygons not lying (at least
+    :data:`NEST_MIN_SHARE` of their area) in one polygon of the parent level of ``layers``
+    (default: the layers in use). Polygons of the level below that no longer nest in the new
+    layer give a :class:`GeodataWarning`.
+    """
+    _check_level(level)
+    path = Path(path)
+    n = int(level[-1])
+    try:
+        raw = gpd.read_file(path, engine="pyogrio")
+    except Exception as exc:  # pyogrio/GDAL raise several unrelated types for unreadable files
+        raise GeodataError(f"{path.name}: cannot read as a GIS file: {exc}") from None
+    if raw.empty:
+        raise GeodataError(f"{path.name}: the file has no features")
+    if raw.crs is None:
+        warnings.warn(f"{path.name} has no CRS; its coordinates are taken as EPSG:4326 (longitude, latitude)",
+                      GeodataWarning, stacklevel=2)
+    pcode_col, pcode_error = _pick_column(raw, pcode_column, "--pcode-column", _PCODE_COLUMNS, n, "P-code")
+    name_col, name_error = _pick_column(raw, name_column, "--name-column", _NAME_COLUMNS, n, "name")
+    if pcode_error or name_error:
+        raise _refused(path, level, [e for e in (pcode_error, name_error) if e])
+    name_ar_col = _find_column([c for c in raw.columns if c not in (name_col, pcode_col)], _NAME_AR_COLUMNS, n)
+
+    names = _column_or_none(raw, name_col)
+    pcodes = _column_or_none(raw, pcode_col)
+    errors = _check_features(raw, names, pcodes)
+    if errors:
+        raise _refused(path, level, errors)
+    names_ar = _column_or_none(raw, name_ar_col) if name_ar_col else np.full(len(raw), None, dtype=object)
+    layer = gpd.GeoDataFrame({
+        "pcode": [str(p).strip() for p in pcodes],
+        "name": [str(v).strip() for v in names],
+        "name_ar": [str(v).strip() if v is not None else None for v in names_ar],
+    }, geometry=(raw if raw.crs is None else raw.to_crs(4326)).geometry.values, crs=4326)
+    errors = _check_coordinates(layer) or _check_overlaps(layer)
+    layers = layers or AdminLayers.current()
+    if not errors:
+        errors = _check_nesting(layer, layers, level)
+    if errors:
+        raise _refused(path, level, errors)
+    best = _largest_overlap(layer.geometry.values, layers.polygons[PARENT_LEVEL[level]])
+    parent = layers.polygons[PARENT_LEVEL[level]]
+    layer["parent_pcode"] = _take(parent["pcode"].to_numpy(object), best)
+    layer["parent_name"] = _take(parent["name"].to_numpy(object), best)
+    _warn_children(layer, layers, level)
+    return layer[[*AREA_COLUMNS, "geometry"]]
+
+
+def _refused(path: Path, level: str, errors: list[str]) -> GeodataError:
+    lines = [f"{path.name}: refused as the {LEVEL_NAMES[level]} layer ({level}); the current layer stays in place"]
+    lines += errors[:_MAX_REPORTED]
+    if len(errors) > _MAX_REPORTED:
+        lines.append(f"... and {len(errors) - _MAX_REPORTED} more")
+    return GeodataError("\n".join(lines))
+
+
+def _check_features(raw: gpd.GeoDataFrame, names: np.ndarray, pcodes: np.ndarray) -> list[str]:
+    errors = []
+    seen: dict[str, int] = {}
+    geoms = raw.geometry.values
+    reasons = shapely.is_valid_reason(geoms)
+    for i, (geom, name, pcode) in enumerate(zip(geoms, names, pcodes)):
+        label = _feature(i, name, pcode)
+        if geom is None or shapely.is_empty(geom):
+            errors.append(f"{label}: no geometry")
+        elif shapely.get_type_id(geom) not in (3, 6):
+            errors.append(f"{label}: a {geom.geom_type}, not a polygon")
+        elif reasons[i] != "Valid Geometry":
+            errors.append(f"{label}: invalid geometry: {reasons[i]}")
+        if name is None or not str(name).strip():
+            errors.append(f"{label}: the name is blank")
+        if pcode is None or not str(pcode).strip():
+            errors.append(f"{label}: the P-code is blank")
+        else:
+            key = str(pcode).strip().casefold()
+            if key in seen:
+                errors.append(f"{label}: P-code {pcode} repeats feature {seen[key]}")
+            seen.setdefault(key, i)
+    return errors
+
+
+def _check_coordinates(layer: gpd.GeoDataFrame) -> list[str]:
+    errors = []
+    bounds = layer.geometry.bounds.to_numpy()
+    for i, (west, south, east, north) in enumerate(bounds):
+        label = _feature(i, layer["name"].iat[i], layer["pcode"].iat[i])
+        if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
+            errors.append(f"{label}: coordinates ({west:.6g}, {south:.6g}) are not degrees: the file's CRS is "
+                          "missing or wrong (a file without CRS is taken as EPSG:4326)")
+        elif not (IRAQ.contains(west, south) and IRAQ.contains(east, north)):
+            errors.append(f"{label}: extends outside Iraq (bounds {west:.4f}, {south:.4f}, {east:.4f}, {north:.4f}): "
+                          "wrong CRS or swapped coordinates?")
+    return errors
+
+
+def _check_overlaps(layer: gpd.GeoDataFrame) -> list[str]:
+    geoms = layer.geometry.values
+    left, right = layer.sindex.query(geoms, predicate="intersects")
+    pairs = left < right
+    left, right = left[pairs], right[pairs]
+    shared = shapely.area(shapely.intersection(geoms[left], geoms[right]))
+    smaller = np.minimum(shapely.area(geoms[left]), shapely.area(geoms[right]))
+    errors = []
+    for a, b, s, m in zip(left, right, shared, smaller):
+        if s > OVERLAP_MAX_SHARE * m:
+            errors.append(f"{_feature(a, layer['name'].iat[a], layer['pcode'].iat[a])} overlaps "
+                          f"{_feature(b, layer['name'].iat[b], layer['pcode'].iat[b])} ({s / m:.0%} of the smaller)")
+    return errors
+
+
+def _shares(children: np.ndarray, parents: gpd.GeoDataFrame) -> list[list[tuple[float, int]]]:
+    """Per child, (share of its area, parent position) of every parent it overlaps, largest first."""
+    out: list[list[tuple[float, int]]] = [[] for _ in children]
+    for child, parent, share in zip(*_overlaps(children, parents)):
+        out[child].append((share, parent))
+    return [sorted(x, reverse=True) for x in out]
+
+
+def _check_nesting(layer: gpd.GeoDataFrame, layers: AdminLayers, level: str) -> list[str]:
+    parent = layers.polygons[PARENT_LEVEL[level]]
+    kind = LEVEL_NAMES[PARENT_LEVEL[level]]
+    errors = []
+    for i, shares in enumerate(_shares(layer.geometry.values, parent)):
+        if shares and shares[0][0] >= NEST_MIN_SHARE:
+            continue
+        where = ", ".join(f"{s:.0%} in {parent['name'].iat[p]} ({parent['pcode'].iat[p]})"
+                          for s, p in shares[:3] if s >= 0.005)
+        errors.append(f"{_feature(i, layer['name'].iat[i], layer['pcode'].iat[i])}: not inside one {kind}: "
+                      f"{where or 'outside every one'}; at least {NEST_MIN_SHARE:.0%} must lie in one")
+    return errors
+
+
+def _warn_children(layer: gpd.GeoDataFrame, layers: AdminLayers, level: str) -> None:
+    below = {"adm1": "adm2", "adm2": "adm3"}.get(level)
+    if below is None:
+        return
+    children = layers.polygons[below]
+    loose = [i for i, shares in enumerate(_shares(children.geometry.values, layer))
+             if not shares or shares[0][0] < NEST_MIN_SHARE]
+    if loose:
+        named = ", ".join(f"{children['name'].iat[i]} ({children['pcode'].iat[i]})" for i in loose[:5])
+        warnings.warn(
+            f"{len(loose)} {LEVEL_NAMES[below]} polygon(s) in use do not lie in one polygon of the new "
+            f"{LEVEL_NAMES[level]} layer ({named}{', ...' if len(loose) > 5 else ''}); they take the "
+            f"{LEVEL_NAMES[level]} holding most of their area. Import a matching {below} layer next.",
+            GeodataWarning, stacklevel=3,
+        )
+
+
+def stage_admin_layer(layer: gpd.GeoDataFrame, level: str, geodata_dir: Path | str | None = None) -> Path:
+    """Write a checked layer next to its final place in ``geodata_dir``; :func:`install_admin_layer` finishes.
+
+    Returns the staged file's path. Writing first and renaming last means a failure on the way
+    (disk full, a refused database transaction) leaves the current layer untouched.
+    """
+    _check_level(level)
+    folder = _geodata_dir(geodata_dir)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        staged = folder / f".{LAYER_FILES[level]}.new"
+        staged.unlink(missing_ok=True)
+        layer.to_file(staged, driver="GeoJSON", engine="pyogrio", layer_options={"WRITE_BBOX": "NO"})
+    except OSError as exc:
+        raise GeodataError(f"cannot write to WEBMAP_GEODATA folder {folder}: {exc.strerror}") from None
+    return staged
+
+
+def install_admin_layer(staged: Path, level: str, geodata_dir: Path | str | None = None) -> Path:
+    """Move a staged layer into place (atomically); later loads see it. Returns the final path."""
+    final = _geodata_dir(geodata_dir) / LAYER_FILES[level]
+    os.replace(staged, final)
+    return final
