@@ -1,0 +1,425 @@
+"""Where an event happened: place names of a sentence, which of them is the event's place, its precision.
+
+Names come from the gazetteer (:func:`webmap.gazetteer.find_mentions`, ranked with the sentence
+as context, so "the Riyadh district, southwest of Kirkuk" is Ar Riyad in Kirkuk, not the Saudi
+capital). A name is *not* an event's place when it is
+
+* the extent of a region: "from Khanaqin in the southeast to Sinjar (Shingal) in the northwest";
+* part of an organisation's name: "Kurdistan Region Prime Minister", "Ninewa operations command",
+  "Kurdistan Free Society Party", "Sinjar Resistance Units" (a force alias, passed as forbidden);
+* a country or anything wider than a governorate ("Iraq", "northern Iraq"), or outside Iraq;
+* a second spelling in brackets: "Sinjar (Shingal)" is one place.
+
+(Datelines never reach this module: :mod:`.sentences` cuts them off their paragraph.)
+
+A place must agree with the rest of its sentence. It lies in the governorate and the district the
+sentence names as such ("Albu Rashid village in Daquq district in Kirkuk province"), and within
+:data:`WITHIN_KM` of the place the report puts it in ("Intisar area (Al Salam) in Mosul city",
+"Hanjira Mount in Tuz Khurmato"). The best-ranked candidate that agrees is taken; when none does,
+the name is dropped (everywhere in the sentence) and the district or town the sentence names is the
+place, at its precision. A district named with a governorate it does not lie in keeps its own
+governorate: reports give the disputed districts to either ("Makhmour district, Salahuddin province").
+
+Of the names left in a clause, the event's place is the most specific; a name that is only the
+reference of a direction counts as less specific than a district and more than a governorate
+("in the Riyadh district, southwest of Kirkuk" is Riyadh; "north of Rutba, Anbar province" is
+near Rutba). Precision (ACLED's geo_precision):
+
+==========================================================  ========================================  =
+words                                                       point                                     p
+==========================================================  ========================================  =
+"in Akula village", "in al Ishaqi"                          the place                                 1
+"near Makhmur", "outskirts of", "north of Rutba"            the place                                 2
+"in Haweeja district" (a district that has a town of its    the town                                  2
+name, as ACLED codes it)
+"in X district" (no such town), "in Kirkuk province",       the area's representative point (inside   3
+"northwest of the disputed Kirkuk province"                 it), from the boundary layers
+==========================================================  ========================================  =
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from .. import gazetteer, spatial
+from ..gazetteer.keys import name_key, split_descriptor
+from ..gazetteer.rank import haversine_km
+from ..names import fold
+from ..records import IRAQ
+
+HOME_COUNTRY = "IQ"
+# How far a small place may lie from a town its sentence names.
+# How far a place may lie from the place the report says it is in ("Hanjira Mount in Tuz Khurmato").
+WITHIN_KM = 60.0
+# How far from the places a report named before an ambiguous name is read (a district's width or two).
+REPORT_KM = 100.0
+_TOO_WIDE = {"PCLI", "PCLD", "PCL", "PCLS", "PCLF", "ADM0", "RGN", "CONT", "ADMD"}
+_DISTRICT_CODES = {"ADM2", "ADM3", "PPLA2", "PPLA3"}
+_LEVEL_RANK = {"place": 3, "sub-district": 2.5, "district": 2, "governorate": 1}
+_REFERENCE_RANK = 1.5
+_ADMIN_LEVELS = {"ADM1": "governorate", "ADM2": "district", "ADM3": "sub-district"}
+_LAYER = {"governorate": "adm1", "district": "adm2", "sub-district": "adm3"}
+
+_NEAR = re.compile(r"\b(?:near|nearby|outskirts\s+of|vicinity\s+of|close\s+to|around|outside|surroundings\s+of|"
+                   r"environs\s+of|قرب|بالقرب\s+من|اطراف|أطراف|محيط)\s+(?:the\s+)?(?:[\w'-]+\s+){0,2}$",
+                   re.IGNORECASE)
+_DIRECTION = re.compile(r"\b(?:(?:\d+\s*(?:km|kilomet\w*|miles?)\s+)?(?:north|south|east|west)(?:-?(?:east|west))?"
+                        r"(?:ern)?(?:\s+(?:part|outskirts|edge|side))?\s+of|(?:\d+\s*(?:km|kilomet\w*|miles?))\s+"
+                        r"(?:from|outside)|(?:شمال|جنوب|شرق|غرب)\w*)\s+(?:the\s+)?(?:[\w'-]+\s+){0,2}$", re.IGNORECASE)
+_FROM = re.compile(r"\bfrom\s+(?:the\s+)?$", re.IGNORECASE)
+_EXTENT_GAP = re.compile(r"^(?:\s*\([^()]*\))?(?:,?\s+in\s+the\s+[\w-]+)?,?\s+(?:all\s+the\s+way\s+)?to\s+(?:the\s+)?$",
+                         re.IGNORECASE)
+_BRACKETED = re.compile(r"^\s*\($")
+_OF_PLACE = re.compile(r"^\s+(?:village|town|city)\s+of\s+(?:the\s+)?$",
+                       re.IGNORECASE)
+_NEXT_WORD = re.compile(r"^[\s,]{1,2}(sub-?district|[^\W\d_]+)")
+_KIND_BEFORE = re.compile(r"\b(province|governorate|sub-?district|district|town|city|village)\s+of\s+(?:the\s+)?$",
+                          re.IGNORECASE)
+# Between two names, words that put the first inside the second: "Albu Rashid village in Daquq district",
+# "Intisar area (Al Salam) in Mosul city", "al Mazarie area of Nahiyat Yathrib", "Tal al-Basal, in the district of".
+_PLACE_WORD = (r"(?:village|town|area|region|neighbou?rhood|quarter|square|hill|mount(?:ains?)?|camp|city|district|"
+               r"sub-?district)")
+_WITHIN = re.compile(rf"^\)?(?:\s+{_PLACE_WORD})?(?:\s*\([^()]*\))?(?:\s+{_PLACE_WORD})?\s*,?\s+(?:in|of|within|inside)\s+"
+                     r"(?:the\s+)?(?:(?:province|governorate|district|sub-?district|city|town|village)\s+of\s+(?:the\s+)?)?"
+                     r"(?:(?:central|northern|southern|eastern|western|north|south|east|west)\s+|"
+                     r"(?:the\s+)?(?:cent(?:er|re)|heart|middle|outskirts)\s+of\s+(?:the\s+)?)?$", re.IGNORECASE)
+# Capitalised words that may stand next to a place name; any other makes the name part of a longer
+# proper name the gazetteer does not know ("Masrour Barzani", "identified as Serkan Tuncer").
+_NEIGHBOURS = frozenset("""
+al el ar as ad an at az ash the in at near on from to of and or by for with province governorate district
+sub-district subdistrict city town village area region mountain mountains mount river valley road camp
+square hill hills dam lake desert plain plains wadi north south east west northern southern eastern western
+central greater old new upper lower iraq iraqi kurdish arab syrian turkish iranian
+""".split())
+_WORD_BEFORE = re.compile(r"(?:^|\s)([A-Z][\w'’-]*)\s$")
+_WORD_AFTER = re.compile(r"^\s([A-Z][\w'’-]*)")
+
+
+# A place name followed by these words is part of an organisation's name: up to three capitalised
+# words and a capitalised organisation word, or one of the lower-case offices.
+_ORGANISATION = re.compile(
+    r"^(?:\s+[A-Z][\w'’-]*){0,3}\s+(?:Party|Movement|Union|Front|Council|Ministry|Command|Organi[sz]ation|"
+    r"Brigades?|Battalions?|Units|Directorate|University|Channel|TV|News|Agency|Government|Parliament|"
+    r"Presidency|PM)\b"
+    r"|^(?i:\s+(?:region(?:al)?\s+)?(?:prime\s+minister|premier|president|presidency|government|parliament|"
+    r"governor|governorate\s+council|provincial\s+council|operations?\s+command|police\s+(?:chief|command|"
+    r"directorate)|council|ministry|minister|security\s+council|asayish|mayor))\b")
+
+
+@dataclass
+class Place:
+    """An event's place: a gazetteer candidate or an admin area, with ACLED's geo precision.
+
+    ``latitude``/``longitude`` in degrees WGS 84; ``level`` place|sub-district|district|governorate;
+    ``words`` the words of the report and ``start`` their offset in the sentence; ``reference_only``
+    when the words only give a direction from it; ``alternatives`` other candidates for the words.
+    """
+
+    name: str
+    latitude: float
+    longitude: float
+    geo_precision: int
+    level: str
+    words: str
+    start: int
+    governorate: str | None = None
+    reference_only: bool = False
+    alternatives: list[dict] = field(default_factory=list)
+    holds_another: bool = False  # the report puts another named place inside this one
+
+    def contains(self, other: "Place") -> bool:
+        """True when this is a governorate and ``other`` lies in it (by the candidates' governorate names)."""
+        if self.level != "governorate":
+            return False
+        return bool(other.governorate) and fold(other.governorate) == fold(self.governorate or self.name)
+
+    def km_to(self, other: "Place") -> float:
+        """Great-circle distance to ``other`` in km."""
+        return haversine_km(self.latitude, self.longitude, other.latitude, other.longitude)
+
+    @property
+    def rank(self) -> float:
+        """How specific the place is: a town 3 .. a governorate 1; a direction's reference 1.5 at most."""
+        rank = _LEVEL_RANK[self.level]
+        return min(rank, _REFERENCE_RANK) if self.reference_only else rank
+
+
+@dataclass
+class _Name:
+    """A place name of the sentence still in the running, with its Iraqi candidates in rank order."""
+
+    mention: object
+    level: str
+    candidates: list
+    reference: bool
+    near: bool
+    explicit: bool  # the words say the level ("Kirkuk province", "Hawija district")
+
+    @property
+    def top(self):
+        return self.candidates[0]
+
+
+def _extent_spans(text: str, mentions: list) -> set[int]:
+    """Indexes of mentions that name the ends of a region's extent ("from X ... to Y")."""
+    out: set[int] = set()
+    for i, first in enumerate(mentions):
+        if not _FROM.search(text[max(0, first.start - 12):first.start]):
+            continue
+        for j in range(i + 1, min(i + 3, len(mentions))):
+            if _EXTENT_GAP.match(text[first.end:mentions[j].start]):
+                out.update(range(i, j + 1))
+                break
+    return out
+
+
+def _in_brackets_after(text: str, mentions: list, i: int) -> bool:
+    """True when mention ``i`` is a second spelling in brackets right after the previous name."""
+    return i > 0 and bool(_BRACKETED.match(text[mentions[i - 1].end:mentions[i].start]))
+
+
+def _governorate_of(area: dict) -> str:
+    while area["level"] != "adm1":
+        area = spatial.find_admin_area(area["parent_pcode"], f"adm{int(area['level'][-1]) - 1}")
+    return area["name"]
+
+
+@lru_cache(maxsize=8)
+def _representative_points(layer_name: str, signature: tuple) -> dict[str, tuple[float, float]]:
+    """P-code -> (latitude, longitude) of a point inside each area of a layer (for one version of its file)."""
+    layer = spatial.load_layer(layer_name)
+    points = layer.geometry.representative_point()
+    return {pcode: (p.y, p.x) for pcode, p in zip(layer["pcode"], points)}
+
+
+def _admin_point(level: str, name: str, governorates: set[str] = frozenset()) -> tuple[str, str, float, float] | None:
+    """``(name, governorate, latitude, longitude)`` of the admin area ``name`` at ``level``: its
+    representative point; None when no area has that name, or it lies outside ``governorates``."""
+    area = spatial.find_admin_area(name, _LAYER[level])
+    if area is None:
+        return None
+    governorate = _governorate_of(area)
+    if governorates and fold(governorate) not in governorates:
+        return None
+    path = spatial.layer_path(_LAYER[level])
+    stat = path.stat()
+    point = _representative_points(_LAYER[level], (str(path), stat.st_size, stat.st_mtime_ns)).get(area["pcode"])
+    if point is None:
+        return None
+    return area["name"], governorate, point[0], point[1]
+
+
+def _kind(text: str, mention) -> str | None:
+    """The kind of place the words after a name ask for ("Kirkuk province" -> ADM1), by the
+    gazetteer's descriptor table."""
+    if mention.kind:
+        return mention.kind
+    word = _NEXT_WORD.match(text[mention.end:mention.end + 30]) or _KIND_BEFORE.search(
+        text[max(0, mention.start - 30):mention.start])
+    if not word:
+        return None
+    return split_descriptor(name_key(f"{mention.text} {word.group(1)}"))[1] or None
+
+
+def _level_of(candidate, kind: str | None) -> str:
+    """What the report names: the kind its words ask for, else the kind of the best candidate."""
+    if kind in _ADMIN_LEVELS:
+        return _ADMIN_LEVELS[kind]
+    if kind == "P":
+        return "place"
+    return _ADMIN_LEVELS.get(candidate.feature_code, "place")
+
+
+def _inside_longer_name(text: str, mention) -> bool:
+    """True when a capitalised word that is not a place word stands right before or after the name."""
+    before = _WORD_BEFORE.search(text[max(0, mention.start - 30):mention.start])
+    after = _WORD_AFTER.match(text[mention.end:mention.end + 30])
+    sentence_start = before is not None and not text[:mention.start - len(before.group(1)) - 1].strip()
+    return any(m is not None and m.group(1).lower() not in _NEIGHBOURS for m in (after,)) or (
+        before is not None and not sentence_start and before.group(1).lower() not in _NEIGHBOURS)
+
+
+def _name(text: str, mention) -> _Name | None:
+    iraqi = [c for c in mention.candidates
+             if c.country_code == HOME_COUNTRY and c.feature_code not in _TOO_WIDE
+             and IRAQ.contains(c.longitude, c.latitude)]
+    best = mention.candidates[0] if mention.candidates else None
+    if best is None or best.country_code != HOME_COUNTRY or best.feature_code in _TOO_WIDE or not iraqi:
+        return None
+    before = text[max(0, mention.start - 60):mention.start]
+    reference = bool(_DIRECTION.search(before))
+    kind = _kind(text, mention)
+    return _Name(mention, _level_of(iraqi[0], kind), iraqi, reference, reference or bool(_NEAR.search(before)),
+                 kind in _ADMIN_LEVELS)
+
+
+def _agrees(candidate, name: _Name, governorates: set[str], districts: set[str], container) -> bool:
+    """Whether a candidate lies in the governorates and districts the sentence names as such and within
+    :data:`WITHIN_KM` of the place the report puts it in."""
+    if governorates and fold(candidate.governorate or "") not in governorates:
+        return False
+    if name.level == "place" and districts and fold(candidate.district or "") not in districts:
+        return False
+    return container is None or haversine_km(candidate.latitude, candidate.longitude, container.latitude,
+                                             container.longitude) <= WITHIN_KM
+
+
+def _near_any(candidate, places: list[Place]) -> bool:
+    return any(haversine_km(candidate.latitude, candidate.longitude, p.latitude, p.longitude) <= REPORT_KM
+               for p in places)
+
+
+def _town_named(key: str, candidate) -> object | None:
+    """A populated place of Iraq named like the district, in its governorate ("Haweeja district" -> Al Hawijah):
+    looked up by the report's spelling, then by the district's own name."""
+    for name in dict.fromkeys((key, candidate.name)):
+        for other in _resolved(name, id(gazetteer.get_gazetteer())):
+            if (other.country_code == HOME_COUNTRY and other.feature_code.startswith("PPL")
+                    and (not candidate.governorate or other.governorate == candidate.governorate)):
+                return other
+    return None
+
+
+@lru_cache(maxsize=1024)
+def _resolved(name: str, gazetteer_id: int) -> list:
+    """:func:`webmap.gazetteer.resolve` without context, kept per loaded gazetteer: a report names
+    the same districts again and again."""
+    return gazetteer.resolve(name, limit=10)
+
+
+def _alternatives(name: _Name) -> list[dict]:
+    return [{"name": c.name, "latitude": c.latitude, "longitude": c.longitude, "governorate": c.governorate,
+             "district": c.district, "feature_code": c.feature_code, "score": round(c.score, 3)}
+            for c in name.candidates[:5]]
+
+
+def _place(name: _Name, candidate, governorates: set[str]) -> Place | None:
+    """The place a name gives, from its chosen candidate; a district or sub-district named as such with
+    no agreeing candidate is looked up in the boundary layers."""
+    mention = name.mention
+    common = {"words": mention.text, "start": mention.start, "reference_only": name.reference,
+              "alternatives": _alternatives(name)}
+    if name.level == "place":
+        precision = 2 if name.near else 1
+        return Place(candidate.name, candidate.latitude, candidate.longitude, precision, "place",
+                     governorate=candidate.governorate or None, **common)
+    if name.level in ("district", "sub-district") and candidate is not None:
+        town = candidate if candidate.feature_code.startswith("PPL") else _town_named(mention.key, candidate)
+        if town is not None:
+            return Place(town.name, town.latitude, town.longitude, 2, name.level,
+                         governorate=town.governorate or candidate.governorate or None, **common)
+    names = ([candidate.name] if candidate is not None else []) + [mention.text]
+    # Reports call sub-districts districts too ("the Riyadh district", "Rashad district").
+    levels = [name.level] + (["sub-district"] if name.level == "district" else [])
+    area = next(filter(None, (_admin_point(level, n, governorates) for level in levels for n in names)), None)
+    if area is None:
+        return None
+    area_name, governorate, lat, lon = area
+    return Place(area_name, lat, lon, 3, name.level, governorate=governorate, **common)
+
+
+def find_places(text: str, forbidden: list[tuple[int, int]] = (), earlier: list[Place] = ()) -> list[Place]:
+    """Places in ``text`` (a sentence) that can be an event's place, in reading order.
+
+    ``forbidden`` spans (offsets in ``text``) hold names that are not places: force names such as
+    "Sinjar Resistance Units". ``earlier``: places the report named before this sentence; a name
+    the sentence leaves ambiguous (no area named, not put in another place) is read near them
+    ("... the Kirkuk village of Riyadh. A second attack took place ... in the village of Rashad").
+    See the module docstring for what else is left out and how a candidate is chosen.
+    """
+    mentions = [m for m in gazetteer.find_mentions(text)
+                if not any(m.start < end and start < m.end for start, end in forbidden)]
+    extent = _extent_spans(text, mentions)
+    names = []
+    for i, mention in enumerate(mentions):
+        if i in extent or _in_brackets_after(text, mentions, i):
+            continue
+        if _ORGANISATION.match(text[mention.end:mention.end + 60]) or _inside_longer_name(text, mention):
+            continue
+        name = _name(text, mention)
+        if name is not None:
+            names.append(name)
+    # Trust in steps: governorates named as such, then districts named as such, then the rest from
+    # the last name to the first, so that a container is chosen before what the report puts in it.
+    chosen: dict[int, object] = {}
+    for name in names:
+        if name.explicit and name.level == "governorate":
+            chosen[id(name)] = next((c for c in name.candidates if c.feature_code == "ADM1"), name.top)
+    governorates = {fold(c.governorate or c.name) for c in chosen.values()}
+    for name in names:
+        if name.explicit and name.level in ("district", "sub-district"):
+            # A district against the governorate named with it: reports give the disputed districts to
+            # either governorate ("Makhmour district, Salahuddin province"), so a real district wins.
+            chosen[id(name)] = next((c for c in name.candidates if _agrees(c, name, governorates, set(), None)),
+                                    next((c for c in name.candidates if c.feature_code in _DISTRICT_CODES), None))
+    districts = {fold(c.district) for n in names for c in [chosen.get(id(n))] if c is not None and c.district
+                 and n.level == "district"}
+    governorates |= {fold(c.governorate) for n in names for c in [chosen.get(id(n))]
+                     if c is not None and c.governorate and n.level in ("district", "sub-district")}
+    far: set[int] = set()  # ambiguous names none of whose candidates lies near the report's earlier places
+    for i in range(len(names) - 1, -1, -1):
+        name = names[i]
+        if id(name) in chosen:
+            continue
+        holder = _holder(text, names, i)
+        container = chosen.get(id(holder)) if holder is not None else None
+        agreeing = [c for c in name.candidates if _agrees(c, name, governorates, districts, container)]
+        if agreeing and container is None and not governorates and not districts and earlier:
+            agreeing.sort(key=lambda c: not _near_any(c, earlier))  # stable: rank order within each group
+            if not _near_any(agreeing[0], earlier):
+                far.add(id(name))
+        chosen[id(name)] = agreeing[0] if agreeing else None
+    # A name that fails somewhere in the sentence fails everywhere in it: it is one place.
+    failed = {n.mention.key for n in names if chosen.get(id(n)) is None and not n.explicit}
+    for name in names:
+        if name.mention.key in failed:
+            chosen[id(name)] = None
+    holders = {id(h) for i in range(len(names)) for h in [_holder(text, names, i)] if h is not None}
+    places = []
+    for name in names:
+        candidate = chosen.get(id(name))
+        if id(name) in far:
+            place = _area_near(name, earlier) or _place(name, candidate, governorates)
+        elif candidate is None and not name.explicit:
+            place = None
+        else:
+            place = _place(name, candidate, governorates)
+        if place is not None:
+            place.holds_another = id(name) in holders
+            places.append(place)
+    return places
+
+
+def _holder(text: str, names: list[_Name], i: int) -> _Name | None:
+    """The name the report puts name ``i`` in: "X in Y" (one of the next two names) or "Y village of X"
+    (the name before), other than a governorate (those constrain through the governorate check)."""
+    name = names[i]
+    # "the Kirkuk village of Riyadh" names Riyadh, a village of Kirkuk, not Kirkuk in Riyadh.
+    after = next((o for o in names[i + 1:i + 3] if _WITHIN.match(text[name.mention.end:o.mention.start])
+                  and not _OF_PLACE.match(text[name.mention.end:o.mention.start])), None)
+    before = names[i - 1] if i and _OF_PLACE.match(text[names[i - 1].mention.end:name.mention.start]) else None
+    holder = after or before
+    return holder if holder is not None and holder.level != "governorate" else None
+
+
+def _area_near(name: _Name, earlier: list[Place]) -> Place | None:
+    """For a name none of whose candidates agrees, the sub-district or district of that name when it lies
+    near the places the report named before ("the village of Rashad" -> Al-Rashad sub-district, Kirkuk)."""
+    for level in ("sub-district", "district"):
+        area = _admin_point(level, name.mention.text)
+        if area is not None:
+            area_name, governorate, lat, lon = area
+            place = Place(area_name, lat, lon, 3, level, name.mention.text, name.mention.start, governorate,
+                          name.reference, _alternatives(name))
+            if any(place.km_to(p) <= REPORT_KM for p in earlier):
+                return place
+    return None
+
+
+def choose_place(places: list[Place]) -> Place | None:
+    """The event's place among a clause's places: the most specific (see :attr:`Place.rank`), then one
+    the report puts no other place in ("the Kirkuk village of Riyadh" is Riyadh), then the first."""
+    if not places:
+        return None
+    return min(places, key=lambda p: (-p.rank, p.holds_another, p.start))
