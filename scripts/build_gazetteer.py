@@ -263,6 +263,30 @@ def admin_rows(wof_areas: list[dict]) -> list[dict]:
     return rows
 
 
+# The Kurdistan Region's names (the layer gives the English and Arabic ones): reports say "Kurdistan"
+# and mean the region (a WOF village near Rania is also called Kurdistan).
+KRI_NAMES = ("Kurdistan", "Kurdistan Region of Iraq", "Iraqi Kurdistan", "KRI", "هەرێمی کوردستان",
+             "Herêma Kurdistanê", "كردستان العراق")
+
+
+def region_rows() -> list[dict]:
+    """The Kurdistan Region as one record (``geodata/kri.geojson``, the dissolve of its COD-AB
+    governorates), feature code RGN (a region, not a point: its point is the polygon's
+    representative point, and no governorate is given because it spans three)."""
+    layer = gpd.read_file(SHIPPED_GEODATA / spatial.LAYER_FILES["kri"])
+    rows = []
+    for _, area in layer.iterrows():
+        point = area.geometry.representative_point()
+        rows.append({
+            "place_id": "cod:KRI", "name": area["name"], "asciiname": area["name"],
+            "alternate_names": NAME_SEPARATOR.join([area["name_ar"], *KRI_NAMES]),
+            "latitude": round(point.y, 5), "longitude": round(point.x, 5), "feature_class": "L",
+            "feature_code": "RGN", "population": 0, "admin1": "", "admin1_pcode": "", "admin2": "",
+            "admin2_pcode": "", "country_code": "IQ", "source": "codab",
+        })
+    return rows
+
+
 def rekey_area_ids(places: list[dict], areas: list[dict]) -> list[dict]:
     """Places whose GeoNames id is a governorate's or district's (WOF tags its Al Mijar al Kabir
     town with the district's id 99097) keep only their WOF id."""
@@ -298,7 +322,7 @@ def build(wof_path: Path, admin1_codes: Path, out: Path) -> list[dict]:
     wof_places = [r for r in wof if r["feature_class"] != "A"]
     iraq = fold_duplicates(merge_iraq(wof_places, iraq_geonames()))
     areas = admin_rows(wof_areas)
-    iraq = fill_admin_areas(rekey_area_ids(iraq, areas), spatial.join_admin_areas) + areas
+    iraq = fill_admin_areas(rekey_area_ids(iraq, areas), spatial.join_admin_areas) + areas + region_rows()
     rows = [check_place(r, i) for i, r in enumerate(iraq + world_rows(admin1_codes), start=1)]
     rows = merge_duplicates(sorted(rows, key=lambda r: r["place_id"]))
     rows = apply_curated(rows, strict=True)

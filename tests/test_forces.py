@@ -19,6 +19,11 @@ from webmap.forces import FORCE_KEYS, FORCES, match_force, parse_force
     ("YBS: Sinjar Resistance Units", "pkk_ybs"), ("Global Coalition Against Daesh", "coalition"),
     ("Civilians (Iraq)", "civilians"), ("Protesters (Iraq)", "protesters"),
     ("Unidentified Armed Group (Iraq)", "unidentified"),
+    # Spellings met in reports: the Arabic without yaa (akhbaralaan.net), "Iraqi soldiers" (nrttv.com),
+    # and the ACLED notes' "Turkish airstrikes", "global coalition", "Peace Brigades", "Iraqi airforce".
+    ("البشمركة", "peshmerga"), ("قوات البشمركة", "peshmerga"), ("Iraqi soldiers", "isf"),
+    ("Turkish airstrikes", "turkey"), ("global coalition", "coalition"), ("Peace Brigades", "pmf"),
+    ("Iraqi airforce", "isf"), ("Iraqi Air Force", "isf"),
 ])
 def test_aliases(actor, force):
     assert match_force(actor) == (force, True)

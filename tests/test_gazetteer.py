@@ -67,7 +67,8 @@ def test_shipped_gazetteer_columns_and_size(gaz):
     assert len(gaz) > 50_000
     iraq = [gaz.place(i) for i in range(len(gaz)) if gaz.place(i).country_code == "IQ"]
     assert len(iraq) > 22_000
-    assert all(p.admin1 for p in iraq)
+    # Every Iraqi place has its governorate, except the Kurdistan Region, which spans three.
+    assert [p.place_id for p in iraq if not p.admin1] == ["cod:KRI"]
 
 
 def test_tuz_khurmatu_and_taza_khurmatu_are_kept_apart(gaz):
@@ -219,3 +220,38 @@ def test_find_mentions_survives_hostile_text(gaz):
     for text in ("", "\x00" * 50, "Kirkuk " * 2000, "كركوك" * 3000, "A" * 10_000):
         for m in find_mentions(text, gaz):
             assert m.start < m.end
+
+
+def test_kurdistan_alone_is_the_region_not_the_village_near_rania(gaz):
+    best = resolve("Kurdistan", gazetteer=gaz)[0]
+    assert (best.place_id, best.feature_code, best.governorate) == ("cod:KRI", "RGN", "")
+    assert resolve("إقليم كردستان", gazetteer=gaz)[0].place_id == "cod:KRI"
+
+
+def test_hawija_without_context_can_no_longer_be_pyongyang(gaz):
+    # A loose transliteration once ranked Pyongyang (a capital, large prior) first.
+    for spelling in ("Hawija", "Huweija", "Hawijah"):
+        best = resolve(spelling, gazetteer=gaz)[0]
+        assert best.country_code == "IQ" and best.governorate == "Kirkuk", spelling
+    assert all(c.country_code == "IQ" for c in resolve("Hawija", gazetteer=gaz))
+
+
+def test_farhatiyah_is_the_area_of_balad_district(gaz):
+    # ACLED and reports write "Farhatiyah"; WOF/GeoNames call the record 'Arab Farhatiyah (Balad, Salah al-Din).
+    best = resolve("Farhatiyah", "Salahuddin province", gazetteer=gaz)[0]
+    assert (best.place_id, best.district) == ("gn:98788", "Balad")
+
+
+@pytest.mark.parametrize("text, word, kind", [
+    # kurdistan24.net (the fixture's first sentence): "northwest of Kirkuk province"
+    ("ISIS attacked a Peshmerga unit northwest of Kirkuk province, killing three", "Kirkuk", "ADM1"),
+    ("an assault on Federal Police 3rd Division sites in Riyadh district, southwest of Kirkuk", "Riyadh", "ADM2"),
+    # akhbaralaan.net (test_extract_reports): the descriptor inside the name
+    ("الذين شنوا هجوما على مناطق عدة من محافظة كركوك العراقية", "محافظة كركوك", "ADM1"),
+    ("an attack on the 11th Federal Police Brigade in Hawija", "Hawija", None),
+])
+def test_the_word_next_to_a_name_gives_its_kind(gaz, text, word, kind):
+    [mention] = [m for m in find_mentions(text, gaz) if m.text == word]
+    assert mention.kind == kind
+    if kind == "ADM1":
+        assert mention.candidates[0].feature_code == "ADM1"

@@ -36,7 +36,7 @@ FORCES: tuple[Force, ...] = (
     Force("peshmerga", "Peshmerga", "#d9a400", (
         "Peshmerga", "Pêşmerge", "KRG Peshmerga", "Kurdish Peshmerga", "Zeravani", "Zerevani",
         "Kurdish Regional Government Peshmerga", "Peshmerga Ministry", "Kurdish forces", "البيشمركة",
-        "بيشمركة", "پێشمەرگە", "Military Forces of Iraq (2018-2020) Peshmerga",
+        "بيشمركة", "البشمركة", "بشمركة", "پێشمەرگە", "Military Forces of Iraq (2018-2020) Peshmerga",
         "Military Forces of Iraq Kurdistan Regional Government",
     )),
     Force("federal_police", "Federal Police", "#1f5fbf", (
@@ -48,7 +48,7 @@ FORCES: tuple[Force, ...] = (
         "Popular Mobilization Forces", "Popular Mobilisation Forces", "Popular Mobilization Units", "PMF",
         "PMU", "Hashd al-Shaabi", "Hashd al-Sha'bi", "al-Hashd al-Shaabi", "Hashd", "الحشد الشعبي",
         "Tribal Mobilization Forces", "TMF: Tribal Mobilization Forces", "Kata'ib Hezbollah",
-        "Asa'ib Ahl al-Haq", "AAH", "Badr Organization", "Peace Companies", "Saraya al-Salam",
+        "Asa'ib Ahl al-Haq", "AAH", "Badr Organization", "Peace Companies", "Peace Brigades", "Saraya al-Salam",
         "Kata'ib Ansar al-Hijja", "Salah al-Din Brigade", "Risaliyun",
     )),
     Force("cts", "Counter-Terrorism Service", "#7b3fa0", (
@@ -58,11 +58,12 @@ FORCES: tuple[Force, ...] = (
     Force("isf", "Iraqi Security Forces (army)", "#4a7bd0", (
         "Iraqi Security Forces", "ISF", "Iraqi army", "Iraqi Army", "Military Forces of Iraq",
         "Government of Iraq", "Iraqi forces", "Iraqi troops", "Joint Operations Command", "الجيش العراقي",
-        "القوات الأمنية", "Iraqi military",
+        "القوات الأمنية", "Iraqi military", "Iraqi soldier", "Iraqi soldiers", "Iraqi Air Force",
+        "Iraqi airforce",
     )),
     Force("turkey", "Turkish military", "#c0392b", (
         "Military Forces of Turkey", "Government of Turkey", "Turkish military", "Turkish army",
-        "Turkish Armed Forces", "Turkish forces", "Turkish warplanes", "Turkish jets", "الجيش التركي",
+        "Turkish Armed Forces", "Turkish forces", "Turkish warplanes", "Turkish jets", "Turkish airstrikes", "الجيش التركي",
     )),
     Force("pkk_ybs", "PKK / YBS", "#e67e22", (
         "PKK", "PKK: Kurdistan Workers Party", "Kurdistan Workers Party", "Kurdistan Workers' Party",
@@ -70,7 +71,7 @@ FORCES: tuple[Force, ...] = (
         "حزب العمال الكردستاني",
     )),
     Force("coalition", "US-led coalition", "#16a085", (
-        "Global Coalition Against Daesh", "US-led coalition", "International Coalition", "anti-ISIS Coalition",
+        "Global Coalition Against Daesh", "Global Coalition", "US-led coalition", "International Coalition", "anti-ISIS Coalition",
         "Coalition forces", "Military Forces of the United States", "Government of United States of America",
         "US forces", "American forces", "التحالف الدولي",
         "Government of Australia, Government of United Kingdom, Government of United States of America",

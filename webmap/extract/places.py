@@ -9,6 +9,7 @@ capital). A name is *not* an event's place when it is
   "Kurdistan Free Society Party", "Sinjar Resistance Units" (a force alias, passed as forbidden);
 * a country or anything wider than a governorate ("Iraq", "northern Iraq"), or outside Iraq;
 * a second spelling in brackets: "Sinjar (Shingal)" is one place.
+* the one addressed, which stands for its government: "they have urged Baghdad to increase coordination".
 
 (Datelines never reach this module: :mod:`.sentences` cuts them off their paragraph.)
 
@@ -30,6 +31,7 @@ words                                                       point               
 ==========================================================  ========================================  =
 "in Akula village", "in al Ishaqi"                          the place                                 1
 "near Makhmur", "outskirts of", "north of Rutba"            the place                                 2
+"on the Haditha-Baiji road" (an end of a road)              the first end named                       2
 "in Haweeja district" (a district that has a town of its    the town                                  2
 name, as ACLED codes it)
 "in X district" (no such town), "in Kirkuk province",       the area's representative point (inside   3
@@ -43,7 +45,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from .. import gazetteer, spatial
-from ..gazetteer.keys import name_key, split_descriptor
 from ..gazetteer.rank import haversine_km
 from ..names import fold
 from ..records import IRAQ
@@ -71,11 +72,16 @@ _FROM = re.compile(r"\bfrom\s+(?:the\s+)?$", re.IGNORECASE)
 _EXTENT_GAP = re.compile(r"^(?:\s*\([^()]*\))?(?:,?\s+in\s+the\s+[\w-]+)?,?\s+(?:all\s+the\s+way\s+)?to\s+(?:the\s+)?$",
                          re.IGNORECASE)
 _BRACKETED = re.compile(r"^\s*\($")
+# A place named as the one addressed stands for its government: "urged Baghdad to increase coordination".
+_ADDRESSED = re.compile(r"\b(?:urged|urges|urging|called\s+on|calls\s+on|calling\s+on|pressed|pressing|accused|"
+                        r"accusing|warned|warning)\s+$", re.IGNORECASE)
+# The ends of a road: "the Haditha-Baiji road", "the Qara Tabah-Jalawla road" (a name the gazetteer lacks
+# still makes the other one an end).
+_ROAD_FIRST_END = re.compile(r"^\s*[-–]\s*[\w'’]+(?:\s+[\w'’]+){0,2}\s+(?:road|highway|motorway)\b", re.IGNORECASE)
+_ROAD_SECOND_END = re.compile(r"^\s+(?:road|highway|motorway)\b", re.IGNORECASE)
+_AFTER_HYPHEN = re.compile(r"\w\s*[-–]\s*$")
 _OF_PLACE = re.compile(r"^\s+(?:village|town|city)\s+of\s+(?:the\s+)?$",
                        re.IGNORECASE)
-_NEXT_WORD = re.compile(r"^[\s,]{1,2}(sub-?district|[^\W\d_]+)")
-_KIND_BEFORE = re.compile(r"\b(province|governorate|sub-?district|district|town|city|village)\s+of\s+(?:the\s+)?$",
-                          re.IGNORECASE)
 # Between two names, words that put the first inside the second: "Albu Rashid village in Daquq district",
 # "Intisar area (Al Salam) in Mosul city", "al Mazarie area of Nahiyat Yathrib", "Tal al-Basal, in the district of".
 _PLACE_WORD = (r"(?:village|town|area|region|neighbou?rhood|quarter|square|hill|mount(?:ains?)?|camp|city|district|"
@@ -174,6 +180,13 @@ def _extent_spans(text: str, mentions: list) -> set[int]:
     return out
 
 
+def _road_end(text: str, mention) -> bool:
+    """True when the mention names an end of a road ("the Haditha-Baiji road"): the event is on the road."""
+    after = text[mention.end:mention.end + 40]
+    return bool(_ROAD_FIRST_END.match(after) or (_ROAD_SECOND_END.match(after)
+                                                 and _AFTER_HYPHEN.search(text[max(0, mention.start - 3):mention.start])))
+
+
 def _in_brackets_after(text: str, mentions: list, i: int) -> bool:
     """True when mention ``i`` is a second spelling in brackets right after the previous name."""
     return i > 0 and bool(_BRACKETED.match(text[mentions[i - 1].end:mentions[i].start]))
@@ -210,18 +223,6 @@ def _admin_point(level: str, name: str, governorates: set[str] = frozenset()) ->
     return area["name"], governorate, point[0], point[1]
 
 
-def _kind(text: str, mention) -> str | None:
-    """The kind of place the words after a name ask for ("Kirkuk province" -> ADM1), by the
-    gazetteer's descriptor table."""
-    if mention.kind:
-        return mention.kind
-    word = _NEXT_WORD.match(text[mention.end:mention.end + 30]) or _KIND_BEFORE.search(
-        text[max(0, mention.start - 30):mention.start])
-    if not word:
-        return None
-    return split_descriptor(name_key(f"{mention.text} {word.group(1)}"))[1] or None
-
-
 def _level_of(candidate, kind: str | None) -> str:
     """What the report names: the kind its words ask for, else the kind of the best candidate."""
     if kind in _ADMIN_LEVELS:
@@ -249,7 +250,7 @@ def _name(text: str, mention) -> _Name | None:
         return None
     before = text[max(0, mention.start - 60):mention.start]
     reference = bool(_DIRECTION.search(before))
-    kind = _kind(text, mention)
+    kind = mention.kind  # the descriptor next to the name ("Kirkuk province"), read by the gazetteer
     return _Name(mention, _level_of(iraqi[0], kind), iraqi, reference, reference or bool(_NEAR.search(before)),
                  kind in _ADMIN_LEVELS)
 
@@ -333,12 +334,14 @@ def find_places(text: str, forbidden: list[tuple[int, int]] = (), earlier: list[
     extent = _extent_spans(text, mentions)
     names = []
     for i, mention in enumerate(mentions):
-        if i in extent or _in_brackets_after(text, mentions, i):
+        if i in extent or _in_brackets_after(text, mentions, i) or _ADDRESSED.search(text[max(0, mention.start - 20):mention.start]):
             continue
         if _ORGANISATION.match(text[mention.end:mention.end + 60]) or _inside_longer_name(text, mention):
             continue
         name = _name(text, mention)
         if name is not None:
+            # On a road between two towns the event is near the first named, not in it.
+            name.near = name.near or _road_end(text, mention)
             names.append(name)
     # Trust in steps: governorates named as such, then districts named as such, then the rest from
     # the last name to the first, so that a container is chosen before what the report puts in it.

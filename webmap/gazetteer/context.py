@@ -21,7 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..names import fold
-from .keys import name_key, split_descriptor
+from .keys import _ARTICLE_WORDS, descriptor_kind, name_key, split_descriptor
 from .load import Gazetteer
 from .rank import COMPASS, HOME_COUNTRY, Anchor, Candidate, Context, hits_from_lookup, rank
 
@@ -34,11 +34,12 @@ _GAP = re.compile(r"[\s\-'’‘ʼʻ`´]{1,3}")
 _LATIN = re.compile(r"[A-Za-zÀ-ɏḀ-ỿ]")
 _CONNECTORS = frozenset({"al", "el", "ar", "as", "ad", "an", "at", "az", "ash", "adh", "ath", "ul", "ed",
                          "es", "bin", "ibn", "bani", "wa", "de", "la"})
+# Descriptor words next to a name (their kinds are the gazetteer's descriptor table, keys.py).
 _KIND_AFTER = re.compile(
-    r"^[\s,]{0,2}(province|governorate|sub-?district|district|nahiya|nahiyah|qada|town|city|village|area"
-    r"|region)\b", re.IGNORECASE)
-_KIND_BEFORE = re.compile(r"\b(province|governorate|district|sub-?district|town|city|village|nahiya|qada)"
-                          r"\s+of\s+(?:the\s+)?$", re.IGNORECASE)
+    r"^[\s,]{0,2}(province|governorate|muhafazah?|sub-?district|district|nahiyah?|qadha?|kaza|town|city|villages?"
+    r"|neighbou?rhood|area|region|camp)\b", re.IGNORECASE)
+_KIND_BEFORE = re.compile(r"(?:\b(province|governorate|district|sub-?district|town|city|village|nahiya|qada)"
+                          r"\s+of\s+(?:the\s+)?|(محافظ[ةه]|قضاء|ناحي[ةه]|مدين[ةه]|قري[ةه])\s+)$", re.IGNORECASE)
 _DIRECTION = re.compile(
     r"\b(north|south|east|west|north-?east|north-?west|south-?east|south-?west)(?:ern)?"
     r"\s+of\s+(?:[\w-]+\s+){0,3}$", re.IGNORECASE)
@@ -117,7 +118,7 @@ def country_names() -> dict[str, str]:
     return names
 
 
-def _allowed(tokens: list[tuple[int, int, str, str]], key: str, text: str) -> bool:
+def _allowed(tokens: list[tuple[int, int, str, str, str]], key: str, text: str) -> bool:
     if len(key) < MIN_KEY_LENGTH:
         return False
     first_raw, first = tokens[0][2], tokens[0][3]
@@ -125,50 +126,96 @@ def _allowed(tokens: list[tuple[int, int, str, str]], key: str, text: str) -> bo
     if len(tokens) > 1 and first in _CONNECTORS and first_raw.islower() and first not in ("al", "el") \
             and text[tokens[0][1]:tokens[0][1] + 1] != "-":
         return False
-    words = [folded for _, _, _, folded in tokens]
+    words = [token[3] for token in tokens]
     if len(words) == 1 and (key in STOPWORDS or key in ARABIC_STOPWORDS):
         return False
     if all(w in STOPWORDS or w in _CONNECTORS for w in words):
         return False
-    for _, _, raw, folded in tokens:
+    for _, _, raw, folded, _ in tokens:
         if _LATIN.match(raw) and not raw[0].isupper() and folded not in _CONNECTORS:
             return False
     return not (tokens[0][3] in _CONNECTORS and len(tokens) == 1)
 
 
-def _tokens(text: str) -> list[tuple[int, int, str, str]]:
-    return [(m.start(), m.end(), m.group(), fold(m.group())) for m in _TOKEN.finditer(text)]
+@lru_cache(maxsize=65536)
+def _fold_word(word: str) -> tuple[str, str]:
+    """A token's folded form and its form inside a key (Arabic article off); reports repeat words."""
+    folded = fold(word)
+    return folded, name_key(folded)
+
+
+@lru_cache(maxsize=65536)
+def _key_of(folded: str) -> str:
+    return name_key(folded)
+
+
+def _tokens(text: str) -> list[tuple[int, int, str, str, str]]:
+    return [(m.start(), m.end(), m.group(), *_fold_word(m.group())) for m in _TOKEN.finditer(text)]
+
+
+@lru_cache(maxsize=1)
+def _country_starts() -> frozenset[str]:
+    return frozenset(name.split()[0] for name in country_names())
+
+
+def _may_name(span: list[tuple], starts: dict[str, int], country_starts: frozenset[str]) -> bool:
+    """False when no name of a place or a country can have the key of ``span``: its first word
+    begins no name of that many words. A key drops a leading article word ("al Hawija" -> "hawija")."""
+    n = len(span)
+    if n == 1 and span[0][4][:1] in _ARABIC_PROCLITICS:
+        return True
+    for lead in (0, 1) if n > 1 and span[0][3] in _ARTICLE_WORDS else (0,):
+        first = span[lead][4].split()[:1]
+        if first and (starts.get(first[0], 0) >= n - lead or first[0] in country_starts):
+            return True
+    head = span[0][3].split()
+    return bool(head) and head[0] in country_starts
 
 
 def scan(gazetteer: Gazetteer, text: str) -> tuple[list[Mention], set[str]]:
-    """Place mentions (without candidates) and the country codes named in ``text``."""
+    """Place mentions (without candidates) and the country codes named in ``text``.
+
+    Only n-grams whose first word begins some name (of a place or a country) with at least as many
+    words are folded and looked up: most words of a report begin none.
+    """
     tokens = _tokens(text)
     countries = country_names()
+    country_starts = _country_starts()
+    starts = gazetteer.key_starts()
+    joined = [bool(_GAP.fullmatch(text[a[1]:b[0]])) for a, b in zip(tokens, tokens[1:])]
     mentions: list[Mention] = []
     named: set[str] = set()
     i = 0
     while i < len(tokens):
         found = 0
-        for n in range(min(MAX_NGRAM, len(tokens) - i), 0, -1):
+        reach = 1
+        while reach < MAX_NGRAM and i + reach < len(tokens) and joined[i + reach - 1]:
+            reach += 1
+        for n in range(reach, 0, -1):
             span = tokens[i:i + n]
-            if any(not _GAP.fullmatch(text[a[1]:b[0]]) for a, b in zip(span, span[1:])):
+            if not _may_name(span, starts, country_starts):
                 continue
             folded = " ".join(t[3] for t in span)
-            key = name_key(folded)
+            key = _key_of(folded)
+            country = countries.get(folded) or countries.get(key)
+            if country is None and not gazetteer.has_key(key):
+                if n != 1 or key[:1] not in _ARABIC_PROCLITICS:
+                    continue
+                unprefixed = name_key(key[1:])  # Arabic "وكركوك" / "بكركوك": and / in Kirkuk
+                if len(unprefixed) < MIN_KEY_LENGTH or not gazetteer.has_key(unprefixed):
+                    continue
+            else:
+                unprefixed = key
             if not _allowed(span, key, text):
                 continue
-            if folded in countries or key in countries:
-                named.add(countries.get(folded) or countries[key])
+            if country is not None:
+                named.add(country)
                 found = n
                 break
-            if not gazetteer.has_key(key) and n == 1 and key[:1] in _ARABIC_PROCLITICS:
-                key = name_key(key[1:])  # Arabic "وكركوك" / "بكركوك": and / in Kirkuk
-                if len(key) < MIN_KEY_LENGTH or not gazetteer.has_key(key):
-                    continue
-            elif not gazetteer.has_key(key):
-                continue
             start, end = span[0][0], span[-1][1]
-            mentions.append(Mention(start, end, text[start:end], key, kind=_kind_near(text, start, end)))
+            # A descriptor inside the name itself ("محافظة كركوك", "Qada Sinjar") says the kind first.
+            kind = split_descriptor(unprefixed)[1] or _kind_near(text, start, end)
+            mentions.append(Mention(start, end, text[start:end], unprefixed, kind=kind))
             found = n
             break
         i += found or 1
@@ -176,12 +223,13 @@ def scan(gazetteer: Gazetteer, text: str) -> tuple[list[Mention], set[str]]:
 
 
 def _kind_near(text: str, start: int, end: int) -> str | None:
+    """The kind of place a descriptor word next to a name asks for ("Kirkuk province" -> "ADM1",
+    "the district of Daquq" -> "ADM2"), or None."""
     after = _KIND_AFTER.match(text[end:end + 24])
     before = _KIND_BEFORE.search(text[max(0, start - 24):start])
-    word = (after or before).group(1) if (after or before) else None
-    if word is None:
-        return None
-    return split_descriptor("x " + fold(word))[1] or None
+    match = after or before
+    word = match and next(filter(None, match.groups()), None)
+    return descriptor_kind(word) if word else None
 
 
 def _direction(text: str, start: int) -> float | None:
@@ -195,14 +243,12 @@ def _anchor_candidate(gazetteer: Gazetteer, mention: Mention, countries: set[str
     return ranked[0] if ranked else None
 
 
-def build_context(gazetteer: Gazetteer, text: str, query_key: str | None = None,
-                  mentions: list[Mention] | None = None) -> Context:
+def build_context(gazetteer: Gazetteer, text: str, query_key: str | None = None, *,
+                  scanned: tuple[list[Mention], set[str]] | None = None) -> Context:
     """The :class:`Context` that ``text`` gives a name with key ``query_key`` (see the module
-    docstring). Mentions of the query itself are not anchors; their descriptor sets ``kind``."""
-    if mentions is None:
-        mentions, countries = scan(gazetteer, text or "")
-    else:
-        countries = scan(gazetteer, text or "")[1]
+    docstring). Mentions of the query itself are not anchors; their descriptor sets ``kind``.
+    ``scanned``: what :func:`scan` already found in ``text`` (it is not scanned again)."""
+    mentions, countries = scanned if scanned is not None else scan(gazetteer, text or "")
     ctx = Context(countries=set(countries))
     query_core = split_descriptor(query_key)[0] if query_key else None
     for mention in mentions:
@@ -241,8 +287,8 @@ def find_mentions(text: str, gazetteer: Gazetteer | None = None) -> list[Mention
     gazetteer = gazetteer or get_gazetteer()
     if not text or not text.strip():
         return []
-    mentions, _ = scan(gazetteer, text)
-    whole = build_context(gazetteer, text, mentions=mentions)
+    mentions, countries = scan(gazetteer, text)
+    whole = build_context(gazetteer, text, scanned=(mentions, countries))
     for mention in mentions:
         ctx = replace(whole, anchors=[a for a in whole.anchors if a.key != mention.key], kind=mention.kind)
         hits = hits_from_lookup(gazetteer.lookup(mention.key), mention.key)

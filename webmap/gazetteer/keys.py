@@ -68,6 +68,13 @@ def split_descriptor(key: str) -> tuple[str, str | None]:
     return key, None
 
 
+def descriptor_kind(word: str) -> str | None:
+    """The kind of place a generic word asks for ("province" -> "ADM1", "sub-district" -> "ADM3",
+    "town" -> "P"); None for a word with no kind ("area") or no descriptor at all."""
+    key = fold(word)
+    return _SUFFIXES.get(key) or _PREFIXES.get(key) or None
+
+
 def skeleton(key: str) -> str:
     """Coarse transliteration key of a folded key (see the module docstring); ``""`` if too short."""
     words = key.split()

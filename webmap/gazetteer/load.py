@@ -37,7 +37,7 @@ COLUMNS = (
 REQUIRED = ("name", "latitude", "longitude", "country_code")
 ID_COLUMNS = ("place_id", "geonameid", "wof_id")
 NAME_SEPARATOR = "|"
-CACHE_VERSION = 5
+CACHE_VERSION = 6
 MAX_REPORTED_ERRORS = 20
 
 # How important a kind of place is before any context: capitals above towns, towns above villages,
@@ -47,6 +47,8 @@ FEATURE_WEIGHT = {
     "PPLC": 1.0, "ADM1": 0.75, "PPLA": 0.85, "PPLA2": 0.7, "ADM2": 0.5, "PPLA3": 0.5, "PPLA4": 0.45,
     "ADM3": 0.45, "PPL": 0.3, "PPLX": 0.3, "AIRP": 0.3, "AIRB": 0.3, "PPLL": 0.2, "PPLF": 0.15,
     "PPLQ": 0.1, "PPLW": 0.1, "PPLH": 0.05,
+    # A bare "Kurdistan" in a report means the region, not the village of that name near Rania.
+    "RGN": 0.75,
 }
 EXACT, ALIAS, NORMALISED = 0, 1, 2
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -231,6 +233,7 @@ class Gazetteer:
         self.path = path
         self._by_id: dict[str, int] | None = None
         self._blocks: dict[tuple[str, int], list[str]] | None = None
+        self._starts: dict[str, int] | None = None
 
     def __len__(self) -> int:
         return len(self._columns["place_id"])
@@ -304,6 +307,17 @@ class Gazetteer:
     def has_key(self, key: str) -> bool:
         """True when some place has a name (exact or alias) with this key."""
         return any(code & 3 != NORMALISED for code in _unpack(self._keys.get(key)))
+
+    def key_starts(self) -> dict[str, int]:
+        """First word of every name key -> the most words a key beginning with it has."""
+        if self._starts is None:
+            starts: dict[str, int] = {}
+            for key in self._keys:
+                words = key.split()
+                if words and starts.get(words[0], 0) < len(words):
+                    starts[words[0]] = len(words)
+            self._starts = starts
+        return self._starts
 
     def lookup_skeleton(self, skel: str) -> tuple[str, ...]:
         """Name keys whose transliteration skeleton is ``skel``."""
