@@ -94,7 +94,7 @@ class Incident:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values: dates and times as ISO 8601 strings, everything else as is."""
-        out = dataclasses.asdict(self)
+        out = dict(vars(self))  # the record is flat: no need for asdict's deep copy, 10x slower
         for key, value in out.items():
             if isinstance(value, (dt.date, dt.datetime)):
                 out[key] = value.isoformat()
@@ -124,6 +124,11 @@ def parse_date(value: Any, field_name: str = "event_date") -> dt.date:
     text = str(value).strip()
     if isinstance(value, (int, float)) and not isinstance(value, bool) and float(value).is_integer():
         text = str(int(value))
+    if len(text) == 10 and text[4] == "-" and text[7] == "-":
+        try:  # the common case, ten times faster than strptime
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            pass
     for fmt in ("%Y-%m-%d", "%Y%m%d", "%d %B %Y", "%d %b %Y", "%d-%b-%Y", "%d-%B-%Y", "%Y-%m-%dT%H:%M:%S",
                 "%Y-%m-%d %H:%M:%S"):
         try:
@@ -169,9 +174,16 @@ def _code(data: Mapping, name: str, allowed: Mapping[int, str], default: int) ->
 
 def _text(data: Mapping, name: str, limit: int = 10_000) -> str | None:
     value = data.get(name)
-    if _blank(value):
+    if value is None:
         return None
-    text = str(value).strip()
+    if type(value) is str:  # the common case, checked once instead of in _blank and str() (imports)
+        text = value.strip()
+    elif _blank(value):
+        return None
+    else:
+        text = str(value).strip()
+    if not text:
+        return None
     if len(text) > limit:
         raise InvalidRecord(name, f"longer than {limit} characters")
     return text

@@ -1,0 +1,51 @@
+"""The shipped demo incidents: real UCDP GED events, rebuilt byte for byte by their script."""
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+
+import pandas as pd
+
+from webmap.io.demo import DEMO_INCIDENTS, load_demo
+from webmap.query import IncidentFilter, select_incidents
+
+from conftest import DATA, ROOT
+
+UCDP = DATA / "ucdp-ged-irq" / "conflict_data_irq.csv"
+GOVERNORATES = {"IQG13", "IQG15", "IQG16", "IQG10", "IQG11"}  # Kirkuk, Ninewa, Salah al-Din, Diyala, Erbil
+
+
+def test_load_demo_is_idempotent_and_stays_in_scope(store):
+    first = load_demo(store)
+    assert first.inserted == first.rows > 1000
+    again = load_demo(store)
+    assert (again.inserted, again.unchanged) == (0, first.rows)
+    stored = select_incidents(store, IncidentFilter())
+    assert len(stored) == first.rows
+    assert {i.admin1_pcode for i in stored} == GOVERNORATES
+    assert min(i.event_date for i in stored).year == 2014 and max(i.event_date for i in stored).year == 2018
+    assert {i.source for i in stored} == {"UCDP GED"}
+    # real events: every one is in UCDP's extract with the same date, actors and deaths
+    ged = pd.read_csv(UCDP, skiprows=[1], dtype=str, keep_default_na=False).set_index("id")
+    for incident in stored:
+        event = ged.loc[incident.source_id]
+        assert (incident.event_date.isoformat(), incident.actor1, incident.actor2, incident.fatalities) == (
+            event["date_start"], event["side_a"], event["side_b"], int(event["best"]))
+        # outlet and date only: no headline or article text
+        headline = event["source_headline"]
+        assert headline in ("", event["source_office"]) or headline not in incident.notes
+    assert sum(i.disputed is True for i in stored) > 300
+
+
+def test_demo_file_is_rebuilt_byte_for_byte_and_its_checksum_is_recorded(tmp_path):
+    out = tmp_path / "demo_incidents.csv"
+    provenance = tmp_path / "PROVENANCE.md"
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "build_demo_incidents.py"), "--ged", str(UCDP),
+                    "--out", str(out), "--provenance", str(provenance)], check=True, capture_output=True)
+    assert out.read_bytes() == DEMO_INCIDENTS.read_bytes()
+    digest = hashlib.sha256(DEMO_INCIDENTS.read_bytes()).hexdigest()
+    shipped = (ROOT / "geodata" / "PROVENANCE.md").read_text(encoding="utf-8")
+    assert f"`{digest}`" in shipped and f"`{digest}`" in provenance.read_text(encoding="utf-8")
+    header = DEMO_INCIDENTS.read_text(encoding="utf-8").splitlines()[0].split(",")
+    assert not {"source_headline", "source_article", "source_original"} & set(header)

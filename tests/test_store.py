@@ -1,0 +1,131 @@
+"""The store under imports: one transaction per import, writers serialised, nothing half-written.
+
+Runs on SQLite and, with WEBMAP_TEST_POSTGRES, on PostgreSQL + PostGIS (the conftest's database).
+"""
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from webmap.errors import ImportFailed, WebmapError
+from webmap.io.importer import BATCH, import_file
+from webmap.query import IncidentFilter, count_incidents, select_incidents
+from webmap.store import IncidentStore
+
+from conftest import DATA, ROOT
+from test_io_readers import write_rows
+
+ACLED = DATA / "acled-irq" / "ACLED_Iraq_2019-03_sample.csv"
+UCDP = DATA / "ucdp-ged-irq" / "conflict_data_irq.csv"
+ALL = IncidentFilter.build(drafts=True)
+
+
+def start_import(database_url: str, path, tmp_path):
+    """``webmap import PATH`` in its own process, as a second analyst would run it."""
+    env = {**os.environ, "WEBMAP_DB": database_url, "WEBMAP_GEODATA": str(tmp_path / "user-geodata")}
+    return subprocess.Popen(
+        [sys.executable, "-c", "from webmap.cli import main; main()", "import", str(path)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def finish(process) -> str:
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err
+    return out
+
+
+def test_two_processes_importing_different_files_both_complete(database_url, store, tmp_path):
+    first = start_import(database_url, UCDP, tmp_path)
+    second = start_import(database_url, ACLED, tmp_path)
+    assert "7473 inserted" in finish(first)
+    assert "157 inserted" in finish(second)
+    stored = select_incidents(store, ALL)
+    assert len(stored) == 7473 + 157
+    assert len({(i.source, i.source_id) for i in stored}) == len(stored)
+
+
+def test_two_processes_importing_the_same_file_store_it_once(database_url, store, tmp_path):
+    first = start_import(database_url, UCDP, tmp_path)
+    second = start_import(database_url, UCDP, tmp_path)
+    outputs = sorted([finish(first), finish(second)], key=lambda out: "7473 unchanged" in out)
+    assert "7473 inserted, 0 updated, 0 unchanged" in outputs[0]
+    assert "0 inserted, 0 updated, 7473 unchanged" in outputs[1]
+    assert count_incidents(store, ALL) == 7473
+
+
+def test_a_second_writer_waits_for_the_first(store):
+    done = {}
+
+    def second_import():
+        done["summary"] = import_file(store, ACLED, "acled", progress=False)
+
+    with store.transaction():
+        worker = threading.Thread(target=second_import)
+        worker.start()
+        time.sleep(1.5)
+        assert worker.is_alive() and "summary" not in done  # it waits for the lock
+    worker.join(timeout=120)
+    assert done["summary"].inserted == 157
+
+
+@pytest.mark.skipif(bool(os.environ.get("WEBMAP_TEST_POSTGRES")), reason="SQLite's busy timeout")
+def test_a_writer_that_waits_too_long_gets_a_clear_error(database_url, store):
+    impatient = IncidentStore(database_url)
+    sa.event.listen(impatient.engine, "connect", lambda dbapi, _: dbapi.execute("PRAGMA busy_timeout=300"))
+    impatient.engine.dispose()
+    with store.transaction():
+        with pytest.raises(WebmapError, match="the database is busy: .* nothing written, try again"):
+            import_file(impatient, ACLED, "acled", progress=False)
+    impatient.dispose()
+    assert count_incidents(store, ALL) == 0
+
+
+def test_a_bad_row_after_the_first_written_batch_leaves_nothing(store, tmp_path):
+    with UCDP.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    header = rows[0]
+    last = len(rows) - 1
+    assert last - 1 > BATCH  # the first batch is written before the bad row is read
+    rows[last][header.index("date_start")] = "2018-02-30"
+    path = write_rows(tmp_path / "ged.csv", rows)
+    with pytest.raises(ImportFailed) as failure:
+        import_file(store, path, "ucdp", progress=False)
+    assert f"row {last + 1}: date_start: not a date: '2018-02-30'" in str(failure.value)
+    assert count_incidents(store, ALL) == 0
+    # and the same store accepts the good file afterwards
+    assert import_file(store, UCDP, "ucdp", progress=False).inserted == 7473
+
+
+def test_store_has_the_indexes_the_filters_use(store):
+    inspector = sa.inspect(store.engine)
+    indexed = {tuple(ix["column_names"]) for ix in inspector.get_indexes("incidents")}
+    for columns in [("event_date",), ("force1",), ("force2",), ("admin2_pcode",)]:
+        assert columns in indexed
+    if store.dialect == "postgresql":
+        with store.connect() as conn:
+            kind = conn.execute(sa.text(
+                "SELECT am.amname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                "JOIN pg_am am ON am.oid = c.relam WHERE c.relname = 'ix_incidents_geom'")).scalar_one()
+        assert kind == "gist"
+    else:
+        assert "incidents_rtree" in inspector.get_table_names()
+
+
+def test_imported_and_added_incidents_are_in_the_spatial_index(store):
+    import_file(store, ACLED, "acled", progress=False)
+    (first,) = [i for i in select_incidents(store, ALL) if i.source_id == "IRQ19328"]
+    first.source, first.source_id = None, None
+    added = store.add(first)
+    bbox = (42.5, 35.0, 45.0, 36.5)  # west, south, east, north: Hatra to Kirkuk
+    inside = {i.id for i in select_incidents(store, ALL)
+              if bbox[0] <= i.longitude <= bbox[2] and bbox[1] <= i.latitude <= bbox[3]}
+    assert added.id in inside and len(inside) > 10
+    assert {i.id for i in select_incidents(store, IncidentFilter.build(bbox=bbox, drafts=True))} == inside

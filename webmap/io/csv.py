@@ -1,0 +1,97 @@
+"""Any CSV of incidents, its columns mapped to record fields (``--map COLUMN=FIELD``).
+
+A column named like a record field (see :data:`webmap.records.INPUT_FIELDS`, case-insensitive)
+maps to it without being named, so webmap's own CSV export imports back as it is; other columns
+need ``--map``, and the ones left over are ignored and listed in the summary. The columns for
+``event_date``, ``latitude``, ``longitude`` and ``event_type`` are required.
+
+Admin areas and the disputed flag are always joined again from the point, but a file that has
+``admin1_pcode``/``admin2_pcode``/``admin3_pcode`` columns is believed when it leaves a level
+blank (an export of an event known only to the governorate stays so): only the leading levels it
+fills are joined (:func:`admin_depth`).
+
+A file without a ``source_id`` column gets ids made from each row's content (see
+:mod:`webmap.io.importer`), so importing it twice adds nothing.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping
+
+from ..errors import ConfigError
+from ..records import INPUT_FIELDS, REQUIRED_FIELDS
+from .readers import RowStream, open_csv, refuse
+
+# Fields the importer derives (admin areas from the point); a column for them is ignored.
+DERIVED = {"admin1", "admin1_pcode", "admin2", "admin2_pcode", "admin3", "admin3_pcode", "disputed"}
+MAPPABLE = tuple(f for f in INPUT_FIELDS if f not in DERIVED)
+PCODE_FIELDS = ("admin1_pcode", "admin2_pcode", "admin3_pcode")
+
+
+def admin_depth(pcodes) -> int:
+    """How many admin levels (1 governorate .. 3 sub-district) a row's P-codes fill from the top."""
+    depth = 0
+    for value in pcodes:
+        if value is None or not str(value).strip():
+            break
+        depth += 1
+    return depth
+
+
+def resolve_columns(path: Path, columns: list[str], column_map: Mapping[str, str] | None) -> dict[str, str]:
+    """``{field: column}`` from explicit ``COLUMN=FIELD`` pairs plus same-named columns.
+
+    Refuses, naming ``--map``, an unknown field, a column not in the header, two columns for
+    one field; and lists every required field left without a column.
+    """
+    by_lower = {c.lower(): c for c in columns}
+    mapping: dict[str, str] = {}
+    for column, field_name in (column_map or {}).items():
+        name = field_name.strip().lower()
+        if name not in MAPPABLE:
+            raise refuse(path, f"--map {column}={field_name}: unknown field {field_name!r} (fields: {', '.join(MAPPABLE)})")
+        actual = by_lower.get(column.strip().lower())
+        if actual is None:
+            raise refuse(path, f"--map {column}={field_name}: the header has no column {column!r} "
+                               f"(it has: {', '.join(columns[:20])})")
+        if name in mapping:
+            raise refuse(path, f"--map: two columns for {name}: {mapping[name]!r} and {actual!r}")
+        mapping[name] = actual
+    used = set(mapping.values())
+    for name in MAPPABLE:
+        if name not in mapping and name in by_lower and by_lower[name] not in used:
+            mapping[name] = by_lower[name]
+    missing = [f for f in REQUIRED_FIELDS if f not in mapping]
+    if missing:
+        raise refuse(path, "no column for the required field(s) " + ", ".join(missing)
+                     + f" (the header has: {', '.join(columns[:20])}); name them with --map COLUMN=FIELD")
+    return mapping
+
+
+def open_rows(path: Path, *, column_map: Mapping[str, str] | None = None, encoding: str | None = None) -> RowStream:
+    """Stream a column-mapped CSV as record field values."""
+    source = open_csv(path, encoding=encoding)
+    mapping = resolve_columns(path, source.columns, column_map)
+    by_lower = {c.lower(): c for c in source.columns}
+    pcode_columns = [by_lower[f] for f in PCODE_FIELDS if f in by_lower]
+    used = set(mapping.values()) | set(pcode_columns)
+    pairs = tuple(mapping.items())
+
+    def convert(row: dict) -> dict:
+        fields = {name: row[column] for name, column in pairs}
+        if pcode_columns:
+            fields["_admin_depth"] = admin_depth(row[c] for c in pcode_columns)
+        return fields
+
+    return source.stream(convert, mapping, ignored_columns=[c for c in source.columns if c not in used])
+
+
+def parse_column_map(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """``["COL=FIELD", ...]`` (the ``--map`` option) as ``{COL: FIELD}``; refuses a pair without ``=``."""
+    mapping: dict[str, str] = {}
+    for pair in pairs:
+        column, sep, field_name = pair.partition("=")
+        if not sep or not column.strip() or not field_name.strip():
+            raise ConfigError("--map", f"expected COLUMN=FIELD, not {pair!r}")
+        mapping[column.strip()] = field_name.strip()
+    return mapping

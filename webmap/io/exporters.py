@@ -1,0 +1,191 @@
+"""Exports of a filtered selection: GeoJSON (RFC 7946), CSV and GeoPackage.
+
+Every exporter takes the incidents as an iterable (normally :func:`webmap.query.iter_incidents`,
+which streams from the database), so memory stays flat whatever the size; GeoJSON and CSV are
+produced as text chunks (:data:`STREAMS`) that the web layer sends as they come and the CLI
+writes to a file.
+
+- GeoJSON: a FeatureCollection of Points, ``[longitude, latitude]`` in WGS 84, no ``crs`` member,
+  numbers as JSON numbers, dates ISO 8601; properties are every record field but the coordinates.
+- CSV: UTF-8 with a BOM (so Excel shows Arabic names), a header of every record field, dates ISO
+  8601, ``disputed`` as ``true``/``false``, empty for unknown.
+- GeoPackage: one layer ``incidents`` (EPSG:4326, dates as DateTime fields), written in
+  batches through pyogrio.
+
+The GeoJSON and CSV exports import back with ``--format geojson`` / ``--format csv`` unchanged
+(except that an incident without ``source_id`` gets one made from its content).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from ..errors import WebmapError
+from ..records import Incident
+
+CHUNK_CHARS = 64 * 1024
+GPKG_BATCH = 20_000
+# Every record field, in the order a reader of the file expects (ACLED's, then ours).
+COLUMNS = (
+    "id", "source", "source_id", "event_date", "time_precision", "event_type", "sub_event_type",
+    "actor1", "force1", "actor2", "force2", "location", "latitude", "longitude", "geo_precision",
+    "admin1", "admin1_pcode", "admin2", "admin2_pcode", "admin3", "admin3_pcode", "disputed",
+    "fatalities", "injured", "notes", "source_url", "status", "created_at", "updated_at",
+)
+PROPERTY_FIELDS = tuple(f for f in COLUMNS if f not in ("latitude", "longitude"))
+MEDIA_TYPES = {"geojson": "application/geo+json", "csv": "text/csv; charset=utf-8",
+               "gpkg": "application/geopackage+sqlite3"}
+
+
+def _chunked(pieces: Iterable[str]) -> Iterator[str]:
+    buffer: list[str] = []
+    size = 0
+    for piece in pieces:
+        buffer.append(piece)
+        size += len(piece)
+        if size >= CHUNK_CHARS:
+            yield "".join(buffer)
+            buffer, size = [], 0
+    if buffer:
+        yield "".join(buffer)
+
+
+def feature(incident: Incident) -> dict:
+    """One incident as an RFC 7946 Feature (a dict ready for ``json.dumps``)."""
+    props = incident.to_dict()
+    geometry = {"type": "Point", "coordinates": [props.pop("longitude"), props.pop("latitude")]}
+    return {"type": "Feature", "id": incident.id, "geometry": geometry,
+            "properties": {name: props[name] for name in PROPERTY_FIELDS}}
+
+
+def geojson_chunks(incidents: Iterable[Incident]) -> Iterator[str]:
+    """A GeoJSON FeatureCollection of ``incidents``, as text chunks of about 64 KiB."""
+    def pieces():
+        yield '{"type": "FeatureCollection", "features": ['
+        for n, incident in enumerate(incidents):
+            yield ("\n" if n == 0 else ",\n") + json.dumps(feature(incident), ensure_ascii=False, allow_nan=False)
+        yield "\n]}\n"
+
+    return _chunked(pieces())
+
+
+def _csv_value(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else value
+
+
+def csv_chunks(incidents: Iterable[Incident]) -> Iterator[str]:
+    """``incidents`` as CSV text (BOM, header, one row per incident), in chunks of about 64 KiB."""
+    def pieces():
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(COLUMNS)
+        yield "\ufeff" + out.getvalue()
+        for incident in incidents:
+            out.seek(0)
+            out.truncate()
+            values = incident.to_dict()
+            writer.writerow([_csv_value(values[name]) for name in COLUMNS])
+            yield out.getvalue()
+
+    return _chunked(pieces())
+
+
+def _frame(incidents: list[Incident]) -> gpd.GeoDataFrame:
+    frame = pd.DataFrame([{name: getattr(i, name) for name in COLUMNS} for i in incidents], columns=list(COLUMNS))
+    for name in ("event_date", "created_at", "updated_at"):
+        frame[name] = pd.to_datetime(frame[name]).astype("datetime64[ms]")
+    for name in ("injured", "id"):
+        frame[name] = frame[name].astype("Int64")
+    frame["disputed"] = frame["disputed"].astype("boolean")
+    geometry = gpd.points_from_xy(frame["longitude"], frame["latitude"], crs="EPSG:4326")
+    return gpd.GeoDataFrame(frame, geometry=geometry)
+
+
+def write_gpkg(incidents: Iterable[Incident], path: Path) -> int:
+    """Write ``incidents`` to a GeoPackage layer ``incidents`` at ``path`` (replaced); returns the count."""
+    path = Path(path)
+    if path.exists():
+        path.unlink()
+    count = 0
+    batch: list[Incident] = []
+
+    def flush():
+        nonlocal count
+        frame = _frame(batch)
+        pyogrio.write_dataframe(frame, path, layer="incidents", driver="GPKG", append=count > 0,
+                                promote_to_multi=False)
+        count += len(batch)
+        batch.clear()
+
+    for incident in incidents:
+        batch.append(incident)
+        if len(batch) >= GPKG_BATCH:
+            flush()
+    if batch or count == 0:
+        flush()
+    return count
+
+
+STREAMS: dict[str, Callable[[Iterable[Incident]], Iterator[str]]] = {
+    "geojson": geojson_chunks,
+    "csv": csv_chunks,
+}
+
+
+def _write_text(fmt: str) -> Callable[[Iterable[Incident], Path], int]:
+    def write(incidents: Iterable[Incident], path: Path) -> int:
+        count = 0
+
+        def counted():
+            nonlocal count
+            for incident in incidents:
+                count += 1
+                yield incident
+
+        with Path(path).open("w", encoding="utf-8", newline="") as fh:
+            for chunk in STREAMS[fmt](counted()):
+                fh.write(chunk)
+        return count
+
+    return write
+
+
+EXPORTERS: dict[str, Callable[[Iterable[Incident], Path], int]] = {
+    "geojson": _write_text("geojson"),
+    "csv": _write_text("csv"),
+    "gpkg": write_gpkg,
+}
+EXTENSIONS = {".geojson": "geojson", ".json": "geojson", ".csv": "csv", ".gpkg": "gpkg"}
+
+
+def export_file(incidents: Iterable[Incident], path: Path | str, fmt: str | None = None) -> int:
+    """Write ``incidents`` to ``path`` as ``fmt`` (None: from the file extension); returns the count.
+
+    The file is written next to its final name and moved into place only when complete, so a
+    failed export never leaves half a file behind.
+    """
+    path = Path(path)
+    fmt = fmt or EXTENSIONS.get(path.suffix.lower())
+    if fmt not in EXPORTERS:
+        raise WebmapError(f"--format: give geojson, csv or gpkg (the extension {path.suffix!r} does not say)")
+    if not path.parent.is_dir():
+        raise WebmapError(f"--output: no such folder {path.parent}")
+    partial = path.with_name(f".partial-{path.name}")
+    try:
+        count = EXPORTERS[fmt](incidents, partial)
+        partial.replace(path)
+    except OSError as exc:
+        raise WebmapError(f"--output: cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        if partial.exists():
+            partial.unlink()
+    return count

@@ -1,0 +1,242 @@
+"""The import pipeline: one file in, every row checked, all rows stored or none.
+
+:func:`import_file` is what ``webmap import``, the web upload form and ``webmap demo`` call.
+Per row: the format's reader maps its columns to record fields (:data:`IMPORTERS`), the record is
+validated (:func:`webmap.records.validate_incident`), both actors get their force
+(:func:`webmap.forces.match_force`; unknown actors map to ``other`` and are listed in the
+summary), duplicate ids inside the file are refused; per batch of rows the points are joined to
+governorates, districts and sub-districts (:func:`webmap.spatial.join_admin_areas`) and written.
+Everything happens in one write transaction of the store: one bad row anywhere means an
+:class:`~webmap.errors.ImportFailed` listing the bad rows (up to :data:`MAX_LISTED`) and a
+rollback, so the database is exactly as before.
+
+Idempotency rests on ``source`` + ``source_id``: importing a file again adds nothing, and with
+``update=True`` changed rows are replaced. Rows that carry no ``source_id`` (a spreadsheet without
+an id column, an incident typed into the form and exported) get one made from their content,
+``sha1:<16 hex digits>`` (``-2``, ``-3`` ... for identical rows within the file, which are
+taken to be distinct events), so re-importing the same rows still adds nothing; an edited row
+then counts as a new incident.
+"""
+from __future__ import annotations
+
+import hashlib
+import operator
+import sys
+from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping
+
+import pandas as pd
+from tqdm import tqdm
+
+from .. import spatial
+from ..errors import ImportFailed, InvalidRecord
+from ..forces import FORCE_KEYS, match_force, parse_force
+from ..records import IRAQ, AreaOfInterest, Incident, validate_incident
+from ..store import IncidentStore
+from . import acled, csv, geojson, ucdp
+from .readers import RowStream, open_csv, refuse
+
+IMPORTERS: dict[str, Callable[..., RowStream]] = {
+    "acled": acled.open_rows,
+    "ucdp": ucdp.open_rows,
+    "geojson": geojson.open_rows,
+    "csv": csv.open_rows,
+}
+BATCH = 5_000
+MAX_LISTED = 20
+# Imports of files larger than this show a progress bar (about 2,000 ACLED rows).
+PROGRESS_BYTES = 1_000_000
+ADMIN_COLUMNS = ("admin1", "admin1_pcode", "admin2", "admin2_pcode", "admin3", "admin3_pcode")
+_DIGEST_VALUES = operator.attrgetter(*(
+    f for f in Incident.__dataclass_fields__
+    if f not in ("id", "source_id", "created_at", "updated_at", "disputed", *ADMIN_COLUMNS)
+))
+
+
+@dataclass
+class ImportSummary:
+    """What an import did. ``unassigned``: rows not joined to any district."""
+
+    rows: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    unassigned: int = 0
+    unknown_actors: Counter = field(default_factory=Counter)
+    read_as: str = ""
+    ignored_columns: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        """The summary as a user reads it, one fact per line."""
+        out = [
+            f"{self.rows} rows read ({self.read_as}): {self.inserted} inserted, {self.updated} updated, "
+            f"{self.unchanged} unchanged; {self.unassigned} not in any district"
+        ]
+        if self.unknown_actors:
+            shown = ", ".join(f"{name} ({n})" for name, n in self.unknown_actors.most_common(15))
+            more = len(self.unknown_actors) - 15
+            out.append(f"unknown actors, mapped to force 'other': {shown}" + (f" and {more} more" if more > 0 else ""))
+        if self.ignored_columns:
+            out.append(f"ignored columns: {', '.join(self.ignored_columns)}")
+        return out
+
+
+def detect_format(path: Path | str, encoding: str | None = None) -> str:
+    """The import format of a file: ``geojson`` by extension, else ``acled``/``ucdp`` by their
+    key columns, else the generic ``csv``."""
+    path = Path(path)
+    if path.suffix.lower() in (".geojson", ".json"):
+        return "geojson"
+    columns = {c.lower() for c in open_csv(path, encoding=encoding).columns}
+    if "event_id_cnty" in columns:
+        return "acled"
+    if {"type_of_violence", "where_prec", "date_prec"} <= columns:
+        return "ucdp"
+    return "csv"
+
+
+def import_file(
+    store: IncidentStore,
+    path: Path | str,
+    fmt: str | None = None,
+    *,
+    column_map: Mapping[str, str] | None = None,
+    update: bool = False,
+    encoding: str | None = None,
+    progress: bool | None = None,
+    area: AreaOfInterest = IRAQ,
+    geodata_dir: Path | str | None = None,
+) -> ImportSummary:
+    """Import every row of ``path`` into ``store`` in one transaction, or nothing.
+
+    ``fmt`` is a key of :data:`IMPORTERS` (None: :func:`detect_format`); ``column_map`` maps
+    file columns to record fields (``csv``, ``geojson``); ``update`` replaces stored rows whose
+    content changed; ``encoding`` overrides detection; ``progress`` True/False forces the
+    progress bar on stderr on or off (None: on for files over about 1 MB when stderr is a
+    terminal); ``area`` is the area of interest every point must fall in; ``geodata_dir`` the
+    folder of replacement boundary layers (default ``WEBMAP_GEODATA``).
+    Raises :class:`ImportFailed` (nothing written) for an unreadable file or any bad row.
+    """
+    path = Path(path)
+    fmt = fmt or detect_format(path, encoding)
+    if fmt not in IMPORTERS:
+        raise refuse(path, f"--format: unknown format {fmt!r} (known: {', '.join(IMPORTERS)})")
+    stream = IMPORTERS[fmt](path, column_map=column_map, encoding=encoding)
+    summary = ImportSummary(read_as=stream.described, ignored_columns=stream.ignored_columns)
+    errors: list[InvalidRecord] = []
+    bad = 0
+    seen_ids: dict[tuple, int] = {}
+    digests: Counter = Counter()
+    batch: list[tuple[Incident, int]] = []
+    show = progress if progress is not None else (stream.size > PROGRESS_BYTES and sys.stderr.isatty())
+    # One writer thread joins and stores batch N while this thread reads and checks batch N+1:
+    # SQLite, PostgreSQL and GEOS do their work without holding the GIL. Only one batch waits.
+    pending: list[Future] = []
+
+    def store_batch(rows: list[tuple[Incident, int]]) -> None:
+        if pending:
+            pending.pop().result()
+        pending.append(writer.submit(_store_batch, store, conn, rows, update, summary, geodata_dir))
+
+    with store.transaction() as conn, tqdm(
+        total=stream.size, unit="B", unit_scale=True, desc=f"importing {path.name}",
+        disable=not show, file=sys.stderr,
+    ) as bar, ThreadPoolExecutor(max_workers=1, thread_name_prefix="webmap-import") as writer:
+        for row_number, raw in stream.rows:
+            summary.rows += 1
+            try:
+                if isinstance(raw, InvalidRecord):
+                    raise raw
+                incident, depth = _checked_row(stream, raw, area, summary)
+                _claim_id(incident, row_number, seen_ids, digests)
+            except InvalidRecord as exc:
+                bad += 1
+                if len(errors) < MAX_LISTED:
+                    errors.append(InvalidRecord(stream.columns.get(exc.field, exc.field), exc.problem, row_number))
+                continue
+            if bad:
+                continue  # the import is lost; keep reading only to list the other bad rows
+            batch.append((incident, depth))
+            if len(batch) >= BATCH:
+                store_batch(batch)
+                batch = []
+                bar.update(stream.position() - bar.n)
+        if bad:
+            raise ImportFailed(errors, bad, header=(
+                f"{path.name}: import refused, nothing written: {bad} bad row(s) ({stream.numbering})"
+            ))
+        store_batch(batch)
+        pending.pop().result()
+        bar.update(stream.size - bar.n)
+    return summary
+
+
+def _checked_row(stream: RowStream, raw, area: AreaOfInterest, summary: ImportSummary) -> tuple[Incident, int]:
+    """The validated incident of one raw row, with its forces, and how many admin levels to keep."""
+    values = stream.convert(raw)
+    incident = validate_incident(values, area=area)
+    for n in (1, 2):
+        given = getattr(incident, f"force{n}")
+        actor = getattr(incident, f"actor{n}")
+        if given:
+            try:
+                key = parse_force(given)
+            except KeyError:
+                raise InvalidRecord(f"force{n}", f"unknown force {given!r} (known: {', '.join(FORCE_KEYS)})") from None
+        elif actor:
+            key, matched = match_force(actor)
+            if not matched:
+                hint = values.get(f"_force{n}_hint")
+                if hint:
+                    key = hint
+                else:
+                    summary.unknown_actors[actor] += 1
+        else:
+            key = None
+        setattr(incident, f"force{n}", key)
+    return incident, values.get("_admin_depth", 3)
+
+
+def _claim_id(incident: Incident, row_number: int, seen: dict[tuple, int], digests: Counter) -> None:
+    """Refuse an id already used earlier in the file; give id-less rows a content id."""
+    if incident.source_id is None:
+        digest = hashlib.sha1(repr(_DIGEST_VALUES(incident)).encode()).hexdigest()[:16]
+        digests[digest] += 1
+        n = digests[digest]
+        incident.source_id = f"sha1:{digest}" if n == 1 else f"sha1:{digest}-{n}"
+        return
+    key = (incident.source, incident.source_id)
+    first = seen.get(key)
+    if first is not None:
+        raise InvalidRecord("source_id", f"{incident.source_id!r} is already on row {first} (duplicate id in the file)")
+    seen[key] = row_number
+
+
+def _store_batch(store: IncidentStore, conn, batch: list[tuple[Incident, int]], update: bool,
+                 summary: ImportSummary, geodata_dir) -> None:
+    """Join a batch of incidents to admin areas (keeping only the levels their precision allows) and write it."""
+    if not batch:
+        return
+    incidents = [inc for inc, _ in batch]
+    points = pd.DataFrame({
+        "longitude": [inc.longitude for inc in incidents],
+        "latitude": [inc.latitude for inc in incidents],
+    })
+    joined = spatial.join_admin_areas(points, geodata_dir=geodata_dir)
+    columns = {name: joined[name].tolist() for name in (*ADMIN_COLUMNS, "disputed")}  # None where unassigned
+    for i, (inc, depth) in enumerate(batch):
+        for level in (1, 2, 3):
+            keep = level <= depth
+            setattr(inc, f"admin{level}", columns[f"admin{level}"][i] if keep else None)
+            setattr(inc, f"admin{level}_pcode", columns[f"admin{level}_pcode"][i] if keep else None)
+        # The disputed territories are drawn by district: a governorate-only point cannot say.
+        inc.disputed = columns["disputed"][i] if depth >= 2 else None
+        if inc.admin2_pcode is None:
+            summary.unassigned += 1
+    summary_part = store.save_batch(conn, incidents, update=update)
+    summary.inserted += summary_part.inserted
+    summary.updated += summary_part.updated
+    summary.unchanged += summary_part.unchanged
