@@ -27,6 +27,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from provenance import markers, write_section  # noqa: E402  (scripts/ is on sys.path)
 from webmap import spatial  # noqa: E402  (the repo's package, also when not installed)
 
 DEFAULT_GED = ROOT.parent / "shared" / "data" / "ucdp-ged-irq" / "conflict_data_irq.csv"
@@ -39,7 +40,7 @@ KEEP = (
     "where_prec", "where_coordinates", "latitude", "longitude", "date_prec", "date_start", "date_end",
     "deaths_a", "deaths_b", "deaths_civilians", "deaths_unknown", "low", "best", "high",
 )
-BEGIN, END = "<!-- build_demo_incidents.py: begin -->", "<!-- build_demo_incidents.py: end -->"
+BEGIN, END = markers("build_demo_incidents.py")
 
 
 def select_events(ged: pd.DataFrame) -> pd.DataFrame:
@@ -81,15 +82,6 @@ importer (`webmap/io/ucdp.py` documents how UCDP codes map to the record).
 {END}"""
 
 
-def write_provenance(path: Path, section: str) -> None:
-    """Replace this script's section of PROVENANCE.md at ``path`` (append it the first time)."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Provenance of the shipped data\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + section + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text, encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -102,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     ged = ged[~ged["id"].str.startswith("#") & ged["id"].ne("")]  # the HXL tag row has no id
     rows = select_events(ged)
     rows[list(KEEP)].to_csv(args.out, index=False, lineterminator="\n", encoding="utf-8")
-    write_provenance(args.provenance, _provenance(rows, args.out, args.ged))
+    write_section(args.provenance, "build_demo_incidents.py", _provenance(rows, args.out, args.ged))
     print(f"{args.out}: {len(rows)} events")
     return 0
 

@@ -20,7 +20,6 @@ Rerunnable: the same source gives byte-identical files. Steps:
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sys
 from pathlib import Path
 
@@ -30,6 +29,7 @@ import shapely
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from provenance import markers, sha256, write_section  # noqa: E402  (scripts/ is on sys.path)
 from webmap.spatial import LAYER_FILES, METRIC_CRS  # noqa: E402  (the repo's package, also when not installed)
 
 DEFAULT_SOURCE = ROOT.parent / "shared" / "data" / "ocha-codab-irq"
@@ -76,8 +76,7 @@ KIRKUK_GOVERNORATE = "IQG13"
 MANDALI = "IQG10Q03N01"
 KRI_GOVERNORATES = ("IQG09", "IQG11", "IQG06")  # Duhok, Erbil, Al-Sulaymaniyah
 
-BEGIN = "<!-- build_geodata.py: begin -->"
-END = "<!-- build_geodata.py: end -->"
+BEGIN, END = markers("build_geodata.py")
 
 
 def read_source(source: Path) -> dict[str, gpd.GeoDataFrame]:
@@ -193,9 +192,6 @@ def displacement_m(source: gpd.GeoDataFrame, simplified: gpd.GeoDataFrame) -> fl
     return float(shapely.hausdorff_distance(a, b).max())
 
 
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
 
 def provenance_section(paths: dict[str, Path], layers: dict[str, gpd.GeoDataFrame], moved_m: float,
                        source: Path) -> str:
@@ -267,16 +263,6 @@ in one of these districts.
 {END}"""
 
 
-def write_provenance(path: Path, section: str) -> None:
-    """Replace this script's section of PROVENANCE.md (or append it), leaving other sections alone."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Provenance of the shipped data\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1]
-        text = head + section + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text, encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -294,7 +280,7 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(f"{name}: invalid geometry after dissolving")
     paths = write_layers(layers, args.out)
     moved = displacement_m(source["adm3"], layers["adm3"])
-    write_provenance(args.out / "PROVENANCE.md", provenance_section(paths, layers, moved, args.source))
+    write_section(args.out / "PROVENANCE.md", "build_geodata.py", provenance_section(paths, layers, moved, args.source))
     for name, path in paths.items():
         print(f"{path.relative_to(args.out.parent) if path.is_relative_to(args.out.parent) else path}: "
               f"{len(layers[name])} features, {path.stat().st_size} bytes")
