@@ -1,0 +1,292 @@
+"""How fast the map draws 1k, 10k and 100k real incidents, against plain Folium pages.
+
+Usage::
+
+    python bench/web.py                 # 1k, 10k, 100k; 5 runs each (1 for Marker+MarkerCluster at 100k)
+    python bench/web.py --sizes 1000 --runs 1
+
+The points are real: the geocausal Iraq events of 2006-2008 in ``../shared/data/geocausal-iraq-events``
+(insurgent attacks and airstrikes; no actors or casualties in the data, so insurgent attacks are
+stored under the force ``unidentified`` and airstrikes / special-operations raids under
+``coalition``), an evenly spaced sample of N rows, checked by ``validate_incident``, joined to
+districts and written through the store into a temporary SQLite database.
+
+Three pages show the same points, each served by waitress on 127.0.0.1 and opened in headless
+Debian Chromium with a cold browser cache:
+
+- ``webmap``: the app's own map (``/``), which fetches ``/api/points`` and clusters in the browser.
+  The server's encoded-points cache is emptied before every run, so each run pays the query.
+- ``webmap-warm``: the same with the server's cache kept (a later visitor of the same view, the
+  data unchanged); the browser's cache is cold all the same.
+- ``marker``: the plain way, a ``folium.Marker`` (with a popup) per incident in a ``MarkerCluster``,
+  built by Python on each request.
+- ``fast``: Folium's ``FastMarkerCluster`` over ``[lat, lon]`` pairs, built on each request.
+
+Both Folium pages load Leaflet and Leaflet.markercluster from the app's vendored copies (and not
+jQuery/Bootstrap/Font Awesome, which they would not use), so their byte counts are a lower bound.
+
+Figures: ``draw`` is navigation start to the markers on screen (``performance.now()`` after the
+page's own drawn signal, or the load event, plus two animation frames; the server's time to build
+the page and data is included); ``zoom/pan`` is the median and worst of six view changes without
+animation (three zooms, three pans), each until two animation frames later; ``MB`` is what crossed
+the wire (encoded, so gzip counts) for the page and everything it loaded.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import logging
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import folium  # noqa: E402
+from flask import Flask  # noqa: E402
+from folium.plugins import FastMarkerCluster, MarkerCluster  # noqa: E402
+from playwright.sync_api import sync_playwright  # noqa: E402
+from waitress import create_server  # noqa: E402
+
+from webmap import create_app, mapview, spatial  # noqa: E402
+from webmap.query import IncidentFilter, iter_incidents, point_columns  # noqa: E402
+from webmap.records import validate_incident  # noqa: E402
+from webmap.store import IncidentStore  # noqa: E402
+
+GEOCAUSAL = ROOT.parent / "shared" / "data" / "geocausal-iraq-events"
+FILES = ("insurgencies_2006.csv", "airstrikes_2006.csv", "insurgencies.csv", "airstrikes.csv")
+# geocausal's event types -> (ACLED event type, sub-event type, force key).
+TYPES = {
+    "IED": ("Explosions/Remote violence", "Remote explosive/landmine/IED", "unidentified"),
+    "SAF": ("Battles", "Armed clash", "unidentified"),
+    "other": ("Battles", "Armed clash", "unidentified"),
+    "Airstrike": ("Explosions/Remote violence", "Air/drone strike", "coalition"),
+    "SOF": ("Battles", "Armed clash", "coalition"),
+}
+PAGES = ("webmap", "webmap-warm", "fast", "marker")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+VIEW = {"width": 1400, "height": 900}
+# Zooms around Baghdad (where the points are densest) and pans, without animation.
+VIEW_CHANGES = """
+async () => {
+  const map = (window.webmap && window.webmap.current) ? window.webmap.current.map
+    : Object.values(window).find(v => v instanceof L.Map);
+  const frames = () => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+  const steps = [
+    () => map.setView([33.31, 44.37], 9, {animate: false}),
+    () => map.panBy([300, 150], {animate: false}),
+    () => map.setView([33.31, 44.37], 12, {animate: false}),
+    () => map.panBy([-250, 200], {animate: false}),
+    () => map.setView([33.8, 43.9], 7, {animate: false}),
+    () => map.panBy([200, -100], {animate: false}),
+  ];
+  const times = [];
+  for (const step of steps) {
+    await frames();
+    const t0 = performance.now();
+    step();
+    await frames();
+    times.push(performance.now() - t0);
+  }
+  return times;
+}
+"""
+DRAWN_FOLIUM = """
+() => new Promise(resolve => {
+  const done = () => requestAnimationFrame(() => requestAnimationFrame(() => resolve(performance.now())));
+  if (document.readyState === "complete") done(); else window.addEventListener("load", done);
+})
+"""
+DRAWN_WEBMAP = """
+() => window.webmap.ready.then(() => new Promise(resolve =>
+  requestAnimationFrame(() => resolve(performance.getEntriesByName("webmap-drawn")[0].startTime))))
+"""
+
+
+def read_points(n: int) -> list[dict]:
+    """An evenly spaced sample of ``n`` geocausal events (all files, in date order)."""
+    rows = []
+    for name in FILES:
+        with open(GEOCAUSAL / name, newline="") as f:
+            rows.extend(csv.DictReader(f))
+    rows.sort(key=lambda r: r["date"])
+    if n > len(rows):
+        raise SystemExit(f"only {len(rows)} geocausal events, not {n}")
+    step = len(rows) / n
+    return [rows[int(i * step)] for i in range(n)]
+
+
+def build_database(url: str, rows: list[dict]) -> IncidentStore:
+    store = IncidentStore(url)
+    incidents = []
+    for i, row in enumerate(rows):
+        event_type, sub_event_type, force = TYPES[row["type"]]
+        incidents.append(validate_incident({
+            "source": "geocausal", "source_id": str(i), "event_date": row["date"], "latitude": row["latitude"],
+            "longitude": row["longitude"], "event_type": event_type, "sub_event_type": sub_event_type,
+            "force1": force, "geo_precision": 1, "fatalities": 0,
+        }))
+    incidents = spatial.join_admin_areas(incidents)
+    with store.transaction() as conn:
+        store.save_batch(conn, incidents)
+    return store
+
+
+def folium_app(store: IncidentStore) -> Flask:
+    """The plain pages: Folium maps built from the database on every request."""
+    app = Flask("plain-folium", static_folder=str(ROOT / "webmap" / "static"), static_url_path="/static")
+
+    def base_map():
+        return folium.Map(location=[33.3, 43.9], zoom_start=6, tiles=None, prefer_canvas=True)
+
+    @app.get("/marker")
+    def marker():
+        m = base_map()
+        cluster = MarkerCluster().add_to(m)
+        for inc in iter_incidents(store, IncidentFilter()):
+            folium.Marker([inc.latitude, inc.longitude],
+                          popup=folium.Popup(f"{inc.event_date} {inc.sub_event_type}")).add_to(cluster)
+        mapview.use_vendored_assets(m)
+        return m.get_root().render()
+
+    @app.get("/fast")
+    def fast():
+        m = base_map()
+        cols = point_columns(store, IncidentFilter())
+        FastMarkerCluster(list(zip(cols["latitude"], cols["longitude"]))).add_to(m)
+        mapview.use_vendored_assets(m)
+        return m.get_root().render()
+
+    return app
+
+
+def serve(app) -> tuple:
+    server = create_server(app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    return server, f"http://127.0.0.1:{server.effective_port}"
+
+
+def measure(browser, url: str, drawn_js: str, before=None) -> dict:
+    """One cold navigation: draw time (ms), view changes (ms), bytes on the wire."""
+    if before:
+        before()
+    context = browser.new_context(viewport=VIEW)
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
+    received = {}
+    cdp.on("Network.loadingFinished", lambda e: received.__setitem__(e["requestId"], e["encodedDataLength"]))
+    outside, in_flight = [], set()
+    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith("http://127.0.0.1") else None)
+    page.on("request", lambda r: in_flight.add(r))
+    page.on("requestfinished", lambda r: in_flight.discard(r))
+    page.on("requestfailed", lambda r: in_flight.discard(r))
+    page.goto(url, wait_until="commit", timeout=300_000)
+    if drawn_js is DRAWN_WEBMAP:
+        page.wait_for_function("() => window.webmap && window.webmap.ready", timeout=60_000)
+    drawn = page.evaluate(drawn_js)
+    changes = page.evaluate(VIEW_CHANGES)
+    # Let the page finish what it asks the server for (the table and chart under the map), so
+    # the next run does not share the server with this one.
+    quiet_since = time.monotonic()
+    while time.monotonic() - quiet_since < 0.6:
+        page.wait_for_timeout(100)
+        if in_flight:
+            quiet_since = time.monotonic()
+    context.close()
+    if outside:
+        raise SystemExit(f"{url} asked another host: {outside[:3]}")
+    return {"draw": drawn, "zoom_median": statistics.median(changes), "zoom_max": max(changes),
+            "bytes": sum(received.values())}
+
+
+def run(sizes: list[int], runs: int, pages: list[str]) -> None:
+    from webmap.web import api
+
+    results: dict[tuple[str, int], dict] = {}
+    with tempfile.TemporaryDirectory(prefix="webmap-bench-") as tmp, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        for n in sizes:
+            t0 = time.perf_counter()
+            url = f"sqlite:///{tmp}/bench-{n}.db"
+            store = build_database(url, read_points(n))
+            print(f"# {n:,} geocausal events loaded in {time.perf_counter() - t0:.1f} s", flush=True)
+            webmap_server, webmap_url = serve(create_app({"database_url": url, "geodata_dir": Path(tmp) / "geodata"}))
+            plain_server, plain_url = serve(folium_app(store))
+            # Warm each server once (boundary layers read, code paths loaded).
+            measure(browser, webmap_url + "/", DRAWN_WEBMAP)
+            measure(browser, plain_url + "/fast", DRAWN_FOLIUM)
+            variants = {
+                "webmap": (webmap_url + "/", DRAWN_WEBMAP, api.POINTS_CACHE.clear, runs),
+                "webmap-warm": (webmap_url + "/", DRAWN_WEBMAP, None, runs),
+                "fast": (plain_url + "/fast", DRAWN_FOLIUM, None, runs),
+                "marker": (plain_url + "/marker", DRAWN_FOLIUM, None, 1 if n > 20_000 else runs),
+            }
+            samples: dict[str, list] = {name: [] for name in variants if name in pages}
+            # Runs interleave the pages, so a busy moment of the machine falls on all of them alike.
+            for run_number in range(runs):
+                for name in samples:
+                    page_url, drawn_js, before, count = variants[name]
+                    if run_number < count:
+                        samples[name].append(measure(browser, page_url, drawn_js, before))
+            for name, taken in samples.items():
+                results[(name, n)] = {key: statistics.median(s[key] for s in taken) for key in taken[0]}
+                r = results[(name, n)]
+                print(f"  {name:7s} {n:>7,}: draw {r['draw']:8.0f} ms  zoom/pan median {r['zoom_median']:6.1f} ms"
+                      f" (worst {r['zoom_max']:6.1f})  {r['bytes'] / 1e6:6.2f} MB  [{len(taken)} run(s)]", flush=True)
+            webmap_server.close()
+            plain_server.close()
+            store.dispose()
+        browser.close()
+    if len(pages) == len(PAGES):
+        report(results, sizes)
+
+
+def report(results: dict, sizes: list[int]) -> None:
+    print()
+    print(f"{'incidents':>9}  {'page':11s} {'draw ms':>8} {'zoom/pan ms':>12} {'worst':>7} {'MB':>6}")
+    for n in sizes:
+        for name in PAGES:
+            r = results[(name, n)]
+            print(f"{n:>9,}  {name:11s} {r['draw']:8.0f} {r['zoom_median']:12.1f} {r['zoom_max']:7.1f} {r['bytes'] / 1e6:6.2f}")
+    print()
+    print("ratios (plain / webmap; higher is better for webmap; webmap with a cold server cache, [warm] with the")
+    print("server's encoded points kept from an earlier visitor of the same view):")
+    for n in sizes:
+        f, m = results[("fast", n)], results[("marker", n)]
+        for name in ("webmap", "webmap-warm"):
+            w = results[(name, n)]
+            tag = "[warm]" if name == "webmap-warm" else "      "
+            print(f"  {n:>7,} {tag}: draw vs FastMarkerCluster {f['draw'] / w['draw']:4.1f}x (goal >= 2x);"
+                  f" request-to-drawn vs Marker+MarkerCluster {m['draw'] / w['draw']:6.1f}x (goal >= 10x);"
+                  f" bytes vs FastMarkerCluster {f['bytes'] / w['bytes']:4.1f}x")
+    if 100_000 in sizes:
+        print()
+        for name in ("webmap", "webmap-warm"):
+            w = results[(name, 100_000)]
+            print(f"{name} at 100k: draw {w['draw'] / 1000:.2f} s (goal <= 1.2 s), zoom/pan median {w['zoom_median']:.0f} ms,"
+                  f" worst {w['zoom_max']:.0f} ms (goal <= 100 ms), {w['bytes'] / 1e6:.2f} MB (goal <= 2.2 MB)")
+
+
+def main() -> None:
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "Task queue depth" is expected here
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
+    parser.add_argument("--runs", type=int, default=5, help="runs per page and size (median reported)")
+    parser.add_argument("--pages", nargs="+", choices=PAGES, default=list(PAGES),
+                        help="measure only these pages (the ratios need all four)")
+    args = parser.parse_args()
+    print(f"# bench/web.py on {dt.date.today()}: {' '.join(sys.argv[1:]) or 'defaults'}")
+    run(args.sizes, args.runs, args.pages)
+
+
+if __name__ == "__main__":
+    main()

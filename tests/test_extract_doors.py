@@ -1,0 +1,221 @@
+"""Extraction through the doors users use: ``webmap extract``, ``POST /api/extract``, the save endpoint,
+and bad input (empty, too long, HTML, another language) at each of them."""
+from __future__ import annotations
+
+import html
+import json
+
+import pytest
+
+from webmap.cli import main
+from webmap.errors import InvalidRecord
+from webmap.extract import MAX_TEXT_CHARS, extract
+from webmap.query import IncidentFilter, count_incidents, select_incidents
+
+from conftest import FIXTURES
+from test_web_auth import log_in
+
+ARTICLE = FIXTURES / "kurdistan24_isis_attack_kirkuk.txt"
+DATE = "2021-12-06"
+# noticiasaominuto.com/mundo/1915808/onze-militares-iraquianos-mortos-em-ataque-atribudo-ao-estado-islmico
+PORTUGUESE = ("\"Onze soldados, entre os quais um tenente, foram mortos num ataque coordenado por membros do Estado "
+              "Islâmico (...) que teve como objetivo uma unidade do Exército\", disse sob anonimato um alto "
+              "responsável militar iraquiano em Diyala.")
+AUTH = {"Authorization": "Bearer test-token"}
+
+
+def text() -> str:
+    return ARTICLE.read_text(encoding="utf-8")
+
+
+def as_html(plain: str) -> str:
+    """The article as a web page: paragraphs, a script and a style block that are not text."""
+    paragraphs = "".join(f"<p>{html.escape(line)}</p>\n" for line in plain.splitlines() if line.strip())
+    return (f"<!DOCTYPE html><html><head><title>Kurdistan 24</title><style>p {{ color: red }}</style>"
+            f"<script>var ISIS = 'attack on Sinjar';</script></head><body><article>{paragraphs}</article></body></html>")
+
+
+# -- bad input -----------------------------------------------------------------------------------------
+def test_empty_text_gives_no_drafts():
+    result = extract("  \n ", DATE)
+    assert result.drafts == [] and result.left_out == [] and result.language is None
+
+
+def test_text_over_the_limit_is_refused_naming_the_field():
+    with pytest.raises(InvalidRecord) as refused:
+        extract(text() * (5_000_000 // len(text())), DATE)
+    assert refused.value.field == "text" and f"{MAX_TEXT_CHARS:,}" in str(refused.value)
+
+
+def test_html_gives_the_same_drafts_as_the_text():
+    plain = [(d.incident.location, d.incident.fatalities) for d in extract(text(), DATE).drafts]
+    assert [(d.incident.location, d.incident.fatalities) for d in extract(as_html(text()), DATE).drafts] == plain
+
+
+def test_a_saved_web_page_with_megabytes_of_script_is_read_for_its_text():
+    page = as_html(text()).replace("</head>", "<script>" + "var tracking = 1;\n" * 80_000 + "</script></head>")
+    assert len(page) > 1_000_000
+    assert len(extract(page, DATE).drafts) == 3
+
+
+def test_another_language_is_named_in_the_error():
+    with pytest.raises(InvalidRecord) as refused:
+        extract(PORTUGUESE, DATE)
+    assert refused.value.field == "text" and "Portuguese" in str(refused.value)
+
+
+@pytest.mark.parametrize("date, words", [("", "is required"), ("6 Dec", "not a date"), ("2999-01-01", "future")])
+def test_bad_publication_dates_name_the_date(date, words):
+    with pytest.raises(InvalidRecord) as refused:
+        extract(text(), date)
+    assert refused.value.field == "date" and words in str(refused.value)
+
+
+# -- the command ---------------------------------------------------------------------------------------
+def test_cli_lists_the_drafts_with_their_evidence(runner):
+    result = runner.invoke(main, ["extract", str(ARTICLE), "--date", DATE])
+    assert result.exit_code == 0, result.output
+    lines = [l for l in result.output.splitlines() if l[:2] in ("1.", "2.", "3.", "4.")]
+    assert len(lines) == 3
+    assert "Islamic State vs Peshmerga  Kirkuk" in lines[0] and "killed 3, injured 2" in lines[0]
+    assert "« Three Peshmerga fighters were killed" in result.output
+
+
+def test_cli_json_is_a_list_of_records(runner):
+    result = runner.invoke(main, ["extract", str(ARTICLE), "--date", DATE, "--json"])
+    assert result.exit_code == 0
+    records = json.loads(result.stdout)
+    assert [r["status"] for r in records] == ["draft"] * 3
+    assert {"event_date", "latitude", "longitude", "event_type", "evidence", "notes"} <= set(records[0])
+
+
+def test_cli_save_stores_drafts_once_and_only_the_drafts_filter_shows_them(runner, store, client):
+    first = runner.invoke(main, ["extract", str(ARTICLE), "--date", DATE, "--save"])
+    assert first.exit_code == 0 and "saved as drafts: 3 new, 0 already stored" in first.output
+    again = runner.invoke(main, ["extract", str(ARTICLE), "--date", DATE, "--save"])
+    assert "saved as drafts: 0 new, 3 already stored" in again.output
+    assert count_incidents(store, IncidentFilter.build(drafts=True)) == 3
+    assert count_incidents(store, IncidentFilter.build()) == 0
+    assert client.get("/api/incidents").get_json()["total"] == 0
+    assert client.get("/api/incidents?drafts=1").get_json()["total"] == 3
+
+
+def test_cli_reads_standard_input_and_arabic(runner):
+    result = runner.invoke(main, ["extract", "-", "--date", DATE], input="قتل ثلاثة من البيشمركة في هجوم لداعش قرب كركوك")
+    assert result.exit_code == 0 and "killed 3" in result.output
+
+
+@pytest.mark.parametrize("stdin, date, code, message", [
+    ("", DATE, 1, "no incidents found: the text is empty"),
+    (PORTUGUESE, DATE, 2, "Error: text: looks like Portuguese"),
+    ("ISIS attacked a Peshmerga unit", "yesterday", 2, "Error: date: not a date: 'yesterday'"),
+])
+def test_cli_bad_input_is_one_line_and_an_exit_code(runner, stdin, date, code, message):
+    result = runner.invoke(main, ["extract", "-", "--date", date], input=stdin)
+    assert result.exit_code == code
+    assert message in result.stderr and "Traceback" not in result.output
+
+
+def test_cli_refuses_a_file_that_is_not_utf8(runner, tmp_path):
+    path = tmp_path / "report.txt"
+    path.write_bytes(text().encode("utf-16"))
+    result = runner.invoke(main, ["extract", str(path), "--date", DATE])
+    assert result.exit_code == 2 and "Error: text: " in result.stderr and "is not UTF-8" in result.stderr
+
+
+def test_cli_refuses_five_megabytes(runner, tmp_path):
+    path = tmp_path / "big.txt"
+    path.write_text(text() * (5_000_000 // len(text())), encoding="utf-8")
+    result = runner.invoke(main, ["extract", str(path), "--date", DATE])
+    assert result.exit_code == 2 and "the limit is 200,000" in result.stderr
+
+
+# -- the API -----------------------------------------------------------------------------------------
+def test_api_extract_returns_the_drafts(client):
+    response = client.post("/api/extract", json={"text": text(), "date": DATE})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["language"] == "en" and len(body["drafts"]) == 3
+    assert body["drafts"][0]["evidence"][0]["text"].startswith("Kurdistan PM says")
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"date": DATE}, "text"),
+    ({"text": 42, "date": DATE}, "text"),
+    ({"text": "ISIS attacked", "date": "tomorrow"}, "date"),
+    ({"text": "ISIS attacked"}, "date"),
+    ({"text": PORTUGUESE, "date": DATE}, "text"),
+    ({"text": "x" * (MAX_TEXT_CHARS + 1), "date": DATE}, "text"),
+])
+def test_api_extract_bad_input_is_a_400_naming_the_field(client, body, field):
+    response = client.post("/api/extract", json=body)
+    assert response.status_code == 400 and response.get_json()["field"] == field
+
+
+def test_api_extract_refuses_five_megabytes_before_reading_them(client):
+    response = client.post("/api/extract", data=json.dumps({"text": "x" * 5_000_000, "date": DATE}),
+                           content_type="application/json")
+    assert response.status_code == 400 and "the limit is" in response.get_json()["error"]
+
+
+def test_api_extract_reads_html_and_answers_empty_text(client):
+    assert len(client.post("/api/extract", json={"text": as_html(text()), "date": DATE}).get_json()["drafts"]) == 3
+    assert client.post("/api/extract", json={"text": "", "date": DATE}).get_json()["drafts"] == []
+
+
+def reviewed(client) -> list[dict]:
+    drafts = client.post("/api/extract", json={"text": text(), "date": DATE}).get_json()["drafts"]
+    return [{**{k: v for k, v in d.items() if k not in ("evidence", "alternatives", "vague", "place_words")},
+             "status": "reviewed"} for d in drafts]
+
+
+def test_saving_needs_the_token_or_a_login(client):
+    response = client.post("/api/extract/save", json={"incidents": reviewed(client)})
+    assert response.status_code == 401
+
+
+def test_saving_reviewed_incidents_with_a_correction(client, store):
+    records = reviewed(client)
+    records[1]["fatalities"] = 1  # the analyst corrects a count
+    response = client.post("/api/extract/save", json={"incidents": records}, headers=AUTH)
+    assert response.get_json() == {"inserted": 3, "updated": 0, "unchanged": 0}
+    stored = select_incidents(store, IncidentFilter.build())
+    assert len(stored) == 3 and {i.status for i in stored} == {"reviewed"}
+    assert sorted(i.fatalities for i in stored) == [0, 1, 3]
+    kirkuk = next(i for i in stored if i.geo_precision == 3)
+    assert kirkuk.admin1 == "Kirkuk" and kirkuk.admin2 is None  # only the governorate is known
+
+
+def test_saving_reviewed_versions_of_cli_drafts_updates_them(runner, client, store):
+    runner.invoke(main, ["extract", str(ARTICLE), "--date", DATE, "--save"])
+    response = client.post("/api/extract/save", json={"incidents": reviewed(client)}, headers=AUTH)
+    assert response.get_json() == {"inserted": 0, "updated": 3, "unchanged": 0}
+    assert count_incidents(store, IncidentFilter.build(drafts=True)) == 3
+    assert count_incidents(store, IncidentFilter.build()) == 3
+
+
+def test_one_bad_record_refuses_the_batch_naming_row_and_field(client, store):
+    records = reviewed(client)
+    records[1]["latitude"] = "35.2 N"
+    response = client.post("/api/extract/save", json={"incidents": records}, headers=AUTH)
+    assert response.status_code == 400
+    assert response.get_json() == {"error": "row 2: latitude: not a number: '35.2 N'", "field": "latitude"}
+    assert count_incidents(store, IncidentFilter.build(drafts=True)) == 0
+
+
+def test_a_logged_in_page_saves_with_its_csrf_header(client, store):
+    log_in(client)
+    page = client.get("/extract").get_data(as_text=True)
+    token = page.split('name="csrf-token" content="')[1].split('"')[0]
+    response = client.post("/api/extract/save", json={"incidents": reviewed(client)}, headers={"X-CSRFToken": token})
+    assert response.status_code == 200 and response.get_json()["inserted"] == 3
+    refused = client.post("/api/extract/save", json={"incidents": reviewed(client)})
+    assert refused.status_code == 400 and refused.get_json()["parameter"] == "csrf_token"
+
+
+def test_the_extraction_page_offers_the_form_and_vendored_leaflet(client):
+    page = client.get("/extract").get_data(as_text=True)
+    assert 'id="wm-report"' in page and 'type="date"' in page
+    assert "/static/vendor/leaflet/leaflet.js" in page and "//" not in page.split("/static/vendor/leaflet/leaflet.js")[0][-12:]
+    assert "Log in to save" in page
+    assert client.get("/static/js/extract.js").status_code == 200

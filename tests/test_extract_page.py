@@ -1,0 +1,98 @@
+"""The extraction page in Debian's Chromium: paste the Kurdistan 24 report, review, correct, save."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+from waitress import create_server
+
+from webmap.query import IncidentFilter, select_incidents
+
+from conftest import FIXTURES
+from test_browser import browser  # noqa: F401  (the module's Chromium, launched once)
+from test_extract_doors import PORTUGUESE
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def server(app):
+    """The test's app (its own empty database, token "test-token") on 127.0.0.1; yields its base URL."""
+    httpd = create_server(app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=httpd.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.effective_port}"
+    httpd.close()
+
+
+@pytest.fixture
+def page(browser, server):  # noqa: F811
+    """A fresh page; yields (page, base URL, requests to other hosts); JavaScript errors fail the test."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    tab = context.new_page()
+    outside, errors = [], []
+    tab.on("request", lambda r: outside.append(r.url) if not r.url.startswith(server + "/") else None)
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield tab, server, outside
+    context.close()
+    assert not errors, f"JavaScript errors: {errors}"
+
+
+def propose_the_article(tab, base):
+    """Log in, paste the Kurdistan 24 report with its date, wait for the three proposed rows; the rows."""
+    tab.goto(f"{base}/login?next=/extract")
+    tab.fill("input[name=token]", "test-token")
+    tab.click("button[type=submit]")
+    tab.wait_for_url(f"{base}/extract")
+    tab.fill("#wm-report", (FIXTURES / "kurdistan24_isis_attack_kirkuk.txt").read_text(encoding="utf-8"))
+    tab.fill("#wm-published", "2021-12-06")
+    tab.click("#wm-propose")
+    tab.wait_for_selector("#wm-drafts tbody tr:not(.wm-evidence) >> nth=2")
+    return tab.locator("#wm-drafts tbody tr:not(.wm-evidence)")
+
+
+def test_paste_review_correct_and_save(page, store, artifacts):
+    tab, base, outside = page
+    rows = propose_the_article(tab, base)
+    assert "3 incidents proposed" in tab.inner_text("#wm-extract-status")
+    assert tab.locator(".leaflet-marker-icon").count() == 3
+    assert rows.nth(0).locator("input[name=fatalities]").input_value() == "3"
+    assert rows.nth(0).locator("input[name=injured]").input_value() == "2"
+    assert "Three Peshmerga fighters were killed" in tab.inner_text("#wm-drafts")
+
+    # The analyst corrects the second incident's count and drops the third.
+    rows.nth(1).locator("input[name=fatalities]").fill("1")
+    rows.nth(2).locator("input[name=keep]").uncheck()
+    tab.screenshot(path=str(artifacts / "extract_page.png"), full_page=True)
+    tab.click("#wm-save")
+    tab.wait_for_selector("#wm-save-status a")
+    assert "Saved as reviewed: 2 new" in tab.inner_text("#wm-save-status")
+
+    stored = select_incidents(store, IncidentFilter.build())
+    assert sorted((i.status, i.fatalities) for i in stored) == [("reviewed", 1), ("reviewed", 3)]
+    assert outside == []  # nothing loaded from another host
+
+
+def test_a_bad_value_is_shown_at_its_field_and_nothing_is_saved(page, store):
+    tab, base, _ = page
+    rows = propose_the_article(tab, base)
+    rows.nth(1).locator("input[name=latitude]").fill("35.2 N")
+    tab.click("#wm-save")
+    tab.wait_for_selector("#wm-save-status .wm-error")
+    assert "row 2: latitude: not a number" in tab.inner_text("#wm-save-status")
+    assert "wm-bad" in rows.nth(1).locator("input[name=latitude]").get_attribute("class")
+    assert select_incidents(store, IncidentFilter.build(drafts=True)) == []
+
+
+def test_without_login_the_page_proposes_but_cannot_save(page):
+    tab, base, _ = page
+    tab.goto(f"{base}/extract")
+    tab.fill("#wm-report", "قتل ثلاثة من البيشمركة في هجوم لداعش قرب كركوك")
+    tab.click("#wm-propose")
+    tab.wait_for_selector("#wm-drafts tbody tr")
+    assert "1 incident proposed" in tab.inner_text("#wm-extract-status")
+    assert tab.locator("#wm-save").is_disabled()
+    tab.fill("#wm-report", PORTUGUESE)
+    tab.click("#wm-propose")
+    tab.wait_for_selector("#wm-extract-status .wm-error")
+    assert "Portuguese" in tab.inner_text("#wm-extract-status")

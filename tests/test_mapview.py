@@ -1,0 +1,93 @@
+"""The Folium map and the map's data encodings (mapview), built without a database."""
+from __future__ import annotations
+
+import json
+import re
+import struct
+
+import folium
+import numpy as np
+import pytest
+from folium.plugins import FastMarkerCluster
+
+from webmap import mapview
+from webmap.forces import FORCE_KEYS, FORCES
+
+
+def test_the_map_has_a_layer_per_force_and_the_overlays():
+    m = mapview.build_map("district=IQG13Q04")
+    parts = mapview.render_parts(m)
+    script = parts["script"]
+    for force in FORCES:
+        assert f'{{"force": "{force.key}"}}' in script
+    assert script.count("webmap.forceLayer(") == len(FORCES)
+    assert '"url": "/api/points?district=IQG13Q04"' in script
+    assert '"url": "/api/districts?district=IQG13Q04"' in script
+    assert "webmap.timeSlider(" in script and "webmap.legend(" in script
+    # Only the offline base map is shown at first; OpenStreetMap waits to be chosen.
+    assert script.count(".addTo(map_") >= 1
+    osm = re.search(r"var (tile_layer_\w+) = L.tileLayer", script).group(1)
+    assert f"{osm}.addTo(" not in script
+    assert '<link rel="preload" href="/api/points?district=IQG13Q04" as="fetch"' in parts["header"]
+
+
+def test_every_asset_is_vendored_and_nothing_is_inlined():
+    html = mapview.build_map("").get_root().render()
+    assert "cdn." not in html and "code.jquery.com" not in html and "bootstrap" not in html
+    assert "/static/vendor/leaflet/leaflet.js" in html and "/static/js/map.js" in html
+
+
+def test_plain_folium_plugins_are_repointed_too():
+    m = folium.Map(tiles=None)
+    FastMarkerCluster([[35.468056, 44.392222]]).add_to(m)
+    mapview.use_vendored_assets(m)
+    html = m.get_root().render()
+    assert "/static/vendor/leaflet.markercluster/leaflet.markercluster.js" in html
+    assert "cdnjs" not in html and "jsdelivr" not in html
+
+
+def test_an_asset_without_a_vendored_copy_is_refused():
+    m = folium.Map(tiles=None)
+    m.default_js = [*m.default_js, ("some_plugin", "https://cdn.example/plugin.js")]
+    with pytest.raises(KeyError, match="some_plugin"):
+        mapview.use_vendored_assets(m)
+
+
+def test_encode_points_layout():
+    # Three real UCDP GED events (ids 244637, 197060, 274540): Kirkuk, Baghdad, Tal Afar.
+    columns = {
+        "id": np.array([3, 7, 8]), "longitude": np.array([44.392222, 44.400876, 42.448065]),
+        "latitude": np.array([35.468056, 33.340582, 36.379134]), "day": np.array([17171, 16567, 17890]),
+        "force": np.array([FORCE_KEYS.index("isf"), FORCE_KEYS.index("islamic_state"), FORCE_KEYS.index("islamic_state")]),
+        "geo_precision": np.array([1, 2, 1]), "fatalities": np.array([1, 10, 2]),
+    }
+    body = mapview.encode_points(columns)
+    assert body[:4] == b"WMP1" and struct.unpack("<I", body[4:8]) == (3,)
+    assert len(body) == 8 + 3 * 22
+    assert np.frombuffer(body[8:20], "<u4").tolist() == [3, 4, 1]  # id deltas
+    assert np.frombuffer(body[20:32], "<f4").tolist() == pytest.approx([44.392222, 44.400876, 42.448065], abs=1e-5)
+    assert body[-6:-3] == bytes([5, 0, 0]) and body[-3:] == bytes([1, 2, 1])
+    with pytest.raises(ValueError, match="ascending"):
+        mapview.encode_points({**columns, "id": np.array([8, 7, 3])})
+
+
+def test_layers_are_simplified_geojson_with_names():
+    adm2 = json.loads(mapview.layer_geojson("adm2"))
+    names = {f["properties"]["name"] for f in adm2["features"]}
+    assert {"Kirkuk", "Sinjar", "Khanaqin", "Makhmour"} <= names
+    assert {"pcode", "name", "parent_name"} <= set(adm2["features"][0]["properties"])
+    basemap = json.loads(mapview.layer_geojson("basemap"))
+    kinds = {f["properties"]["level"]: f["geometry"]["type"] for f in basemap["features"]}
+    # One feature per level: the country's polygon, the boundaries as lines, names as points.
+    assert kinds == {"adm0": "Polygon", "adm1": "MultiLineString", "adm2": "MultiLineString", "label": "Point"}
+    assert len(basemap["features"]) == 3 + 18
+    with pytest.raises(KeyError):
+        mapview.layer_geojson("adm9")
+
+
+def test_district_features_carry_counts():
+    collection = mapview.district_features({"IQG13Q04": {"incidents": 56, "fatalities": 310}})
+    kirkuk = next(f for f in collection["features"] if f["properties"]["pcode"] == "IQG13Q04")
+    assert (kirkuk["properties"]["incidents"], kirkuk["properties"]["fatalities"]) == (56, 310)
+    assert sum(f["properties"]["incidents"] for f in collection["features"]) == 56
+

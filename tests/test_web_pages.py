@@ -1,0 +1,146 @@
+"""The HTML pages (issues 3 and 8): the map page and its filter form, the analyst's incident form,
+the vendored static files, escaping of what users typed."""
+from __future__ import annotations
+
+import gzip
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+from webmap.forces import FORCES
+from webmap.io.demo import load_demo
+from webmap.records import validate_incident
+
+from test_web_auth import FORM, csrf_token, log_in
+
+
+class Links(HTMLParser):
+    """Every src/href of a page."""
+
+    def __init__(self):
+        super().__init__()
+        self.urls = []
+
+    def handle_starttag(self, tag, attrs):
+        self.urls += [value for name, value in attrs if name in ("src", "href") and value]
+
+
+def urls_of(html: str) -> list[str]:
+    parser = Links()
+    parser.feed(html)
+    return parser.urls
+
+
+@pytest.fixture
+def demo(app, store):
+    return load_demo(store, geodata_dir=app.extensions["webmap"]["config"].geodata_dir).inserted
+
+
+def test_the_map_page_is_a_folium_map_served_offline(client, demo):
+    response = client.get("/")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert 'class="folium-map"' in html and "L.map(" in html
+    for force in FORCES:
+        assert f'data-force=\\"{force.key}\\"' in html and force.label in html
+    for name in ("Plain map (offline)", "OpenStreetMap (online)", "Disputed territories", "Kurdistan Region",
+                 "Districts: incidents"):
+        assert name in html
+    urls = urls_of(html)
+    assert urls and not [u for u in urls if u.startswith(("http:", "https:", "//"))]
+    assert "/static/vendor/leaflet/leaflet.js" in urls
+    # The incidents are fetched, never inlined: the page stays small whatever the database holds.
+    assert len(html) < 60_000
+    assert "Mosul town" not in html
+
+
+def test_every_asset_the_page_names_is_served(client, demo):
+    html = client.get("/").get_data(as_text=True)
+    for url in urls_of(html):
+        if url.startswith("/static/"):
+            response = client.get(url)
+            assert response.status_code == 200 and response.data, url
+
+
+def test_static_files_are_gzipped_and_revalidate_with_a_304(client):
+    first = client.get("/static/vendor/leaflet/leaflet.js", headers={"Accept-Encoding": "gzip"})
+    assert first.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(first.data).startswith(b"/* @preserve")
+    again = client.get("/static/vendor/leaflet/leaflet.js",
+                       headers={"Accept-Encoding": "gzip", "If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and again.data == b""
+
+
+def test_vendored_libraries_ship_with_their_licences(client):
+    for path in ("leaflet/LICENSE", "leaflet.markercluster/MIT-LICENCE.txt", "chart.js/LICENSE.md", "README.md"):
+        assert client.get(f"/static/vendor/{path}").status_code == 200
+    readme = client.get("/static/vendor/README.md").get_data(as_text=True)
+    assert "| leaflet | 1.9.4 | BSD-2-Clause |" in readme
+
+
+def test_the_page_is_gzipped(client, demo):
+    response = client.get("/", headers={"Accept-Encoding": "gzip"})
+    assert response.headers["Content-Encoding"] == "gzip"
+    assert b"folium-map" in gzip.decompress(response.data)
+
+
+def test_the_filter_reaches_the_data_urls_and_downloads(client, demo):
+    html = client.get("/?district=Kirkuk&force=isf&force=islamic_state&from=2016-01-01").get_data(as_text=True)
+    query = "district=IQG13Q04&amp;force=isf&amp;force=islamic_state&amp;from=2016-01-01"
+    assert f'href="/export.geojson?{query}"' in html
+    assert f'href="/export.csv?{query}"' in html
+    assert "/api/points?district=IQG13Q04\\u0026force=isf" in html
+    # The form shows the filter back.
+    assert 'name="district" list="wm-districts" value="Kirkuk"' in html
+    assert 'value="isf" checked' in html and 'value="2016-01-01"' in html
+
+
+def test_an_unknown_filter_is_a_400_page_naming_the_parameter(client, demo):
+    response = client.get("/?district=Atlantis")
+    assert response.status_code == 400
+    assert "district: unknown district" in response.get_data(as_text=True)
+
+
+def test_the_district_search_offers_every_district(client, demo):
+    html = client.get("/").get_data(as_text=True)
+    options = re.findall(r'<option value="([^"]+)">([^<]+)</option>', html.split('id="wm-districts"')[1].split("</datalist>")[0])
+    assert ("Kirkuk", "Kirkuk") in options and ("Tooz Khurmato", "Salah Al-Din") in options
+    assert len(options) > 100
+
+
+def test_the_form_refuses_a_bad_record_and_names_the_field(client):
+    log_in(client)
+    token = csrf_token(client.get("/incidents/new").get_data(as_text=True))
+    response = client.post("/incidents/new", data={**FORM, "latitude": "44.392222", "longitude": "35.468056",
+                                                    "csrf_token": token})
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert 'data-field="latitude"' in html and "swapped" in html
+    assert 'value="44.392222"' in html  # what was typed stays in the form
+
+
+def test_what_users_typed_is_escaped_in_the_form(client, store):
+    stored = store.add(validate_incident({**FORM, "notes": "<script>alert('x')</script> & <b>bold</b>",
+                                          "location": '"><img src=x onerror=alert(1)>'}))
+    log_in(client)
+    html = client.get(f"/incidents/{stored.id}/edit").get_data(as_text=True)
+    assert "<script>alert(" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" in html
+
+
+def test_edit_and_delete_from_the_form(client, store):
+    stored = store.add(validate_incident(FORM))
+    log_in(client)
+    page = client.get(f"/incidents/{stored.id}/edit").get_data(as_text=True)
+    assert 'value="Kirkuk city"' in page
+    saved = client.post(f"/incidents/{stored.id}/edit", data={**FORM, "fatalities": "3", "csrf_token": csrf_token(page)})
+    assert saved.status_code == 302 and saved.headers["Location"].startswith("/#15/35.46806/44.39222")
+    assert store.get(stored.id).fatalities == 3
+    deleted = client.post(f"/incidents/{stored.id}/delete", data={"csrf_token": csrf_token(page)})
+    assert deleted.status_code == 302
+    assert client.get(f"/api/incidents/{stored.id}").status_code == 404
+
+
+def test_health(client):
+    assert client.get("/healthz").get_json() == {"status": "ok"}

@@ -1,0 +1,127 @@
+"""``webmap serve`` and ``webmap demo`` (issue 3, items 2 and 7; issue 8, item 8): waitress with
+threads, gzip, a clear message for a port in use or an unusable WEBMAP_DB."""
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from webmap.cli import main
+
+COMMAND = [sys.executable, "-c", "from webmap.cli import main; main()"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url: str, headers: dict | None = None):
+    request = urllib.request.Request(url, headers=headers or {})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status, dict(response.headers), response.read()
+
+
+def wait_until_up(process, port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            out, err = process.communicate()
+            pytest.fail(f"the server stopped: {out.decode()} {err.decode()}")
+        try:
+            get(f"http://127.0.0.1:{port}/healthz")
+            return
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.2)
+    pytest.fail("the server did not answer in time")
+
+
+@pytest.fixture
+def server_env(database_url, tmp_path):
+    return {**os.environ, "WEBMAP_DB": database_url, "WEBMAP_GEODATA": str(tmp_path / "user-geodata"),
+            "XDG_DATA_HOME": str(tmp_path / "xdg")}
+
+
+def stop(process) -> tuple[str, str]:
+    process.send_signal(signal.SIGINT)
+    try:
+        out, err = process.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, err = process.communicate()
+    return out.decode(), err.decode()
+
+
+def test_help_lists_serve_and_demo(runner):
+    result = runner.invoke(main, ["--help"])
+    assert result.exit_code == 0
+    assert "serve" in result.output and "demo" in result.output
+    serve_help = runner.invoke(main, ["serve", "--help"]).output
+    assert "--host" in serve_help and "--port" in serve_help and "--threads" in serve_help
+    assert "127.0.0.1" in serve_help and "5000" in serve_help
+
+
+def test_a_port_in_use_is_one_clear_line(runner):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = runner.invoke(main, ["serve", "--port", str(port)])
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        f"Error: --port: 127.0.0.1:{port} is already in use (is webmap already running? try --port {port + 1})")
+
+
+@pytest.mark.parametrize("command", ["serve", "demo"])
+@pytest.mark.parametrize("url", ["sqlite:////proc/webmap-cannot-be-here/webmap.db", "not a database url"])
+def test_an_unusable_database_is_one_line_naming_the_variable(runner, monkeypatch, command, url):
+    monkeypatch.setenv("WEBMAP_DB", url)
+    result = runner.invoke(main, [command, "--port", str(free_port())])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: WEBMAP_DB: ")
+    assert "Traceback" not in result.output
+
+
+def test_serve_answers_with_waitress_and_gzip(server_env):
+    port = free_port()
+    process = subprocess.Popen([*COMMAND, "serve", "--port", str(port), "--threads", "4"], env=server_env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        wait_until_up(process, port)
+        status, headers, body = get(f"http://127.0.0.1:{port}/", {"Accept-Encoding": "gzip"})
+        assert status == 200 and headers["Content-Encoding"] == "gzip"
+        assert headers["Server"] == "waitress"
+        assert b"folium-map" in gzip.decompress(body)
+        status, headers, body = get(f"http://127.0.0.1:{port}/api/incidents")
+        assert json.loads(body)["total"] == 0
+    finally:
+        out, err = stop(process)
+    assert f"serving the map at http://127.0.0.1:{port}/" in out
+    assert "Traceback" not in err
+
+
+def test_demo_loads_the_real_incidents_and_serves_them(server_env):
+    port = free_port()
+    process = subprocess.Popen([*COMMAND, "demo", "--port", str(port)], env=server_env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        wait_until_up(process, port, timeout=120)
+        _, _, body = get(f"http://127.0.0.1:{port}/api/incidents?limit=1")
+        listing = json.loads(body)
+        assert listing["total"] == 1783
+        assert listing["features"][0]["properties"]["source"] == "UCDP GED"
+    finally:
+        out, err = stop(process)
+    assert "1783 inserted" in out
+    assert "Traceback" not in err

@@ -1,0 +1,306 @@
+"""The ``webmap`` command: a thin click layer over the same functions the web uses.
+
+Errors from :mod:`webmap.errors` become one line on stderr and an exit code (1 no result,
+2 bad input or configuration); no traceback reaches the user.
+"""
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+
+import click
+
+from .config import Config
+from .errors import ConfigError, WebmapError
+
+
+def reports_errors(func):
+    """Turn a :class:`WebmapError` raised by a command into a one-line message and exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except WebmapError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+
+    return wrapper
+
+
+def open_store():
+    """The incident store named by ``WEBMAP_DB`` (or the default SQLite file)."""
+    from .store import IncidentStore
+
+    return IncidentStore(Config.from_env().database_url)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="webmap")
+def main():
+    """webmap: conflict incidents in northern Iraq's disputed territories, on a map you can trust.
+
+    The database is WEBMAP_DB (any SQLAlchemy URL; default: a SQLite file in
+    ~/.local/share/webmap/webmap.db).
+    """
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", metavar="FORMAT",
+              help="acled, ucdp, geojson or csv (default: .geojson/.json is geojson; a CSV is told by its columns)")
+@click.option("--map", "mappings", multiple=True, metavar="COLUMN=FIELD",
+              help="read COLUMN as the record field FIELD (csv, geojson); repeatable")
+@click.option("--update", is_flag=True, help="replace stored incidents (same source and id) whose content changed")
+@click.option("--encoding", help="the file's encoding when detection fails, e.g. cp1256 or latin-1")
+@reports_errors
+def import_(file, fmt, mappings, update, encoding):
+    """Import the incidents of FILE: every row is checked, and all are stored or none.
+
+    Re-importing a file adds nothing; bad rows are listed as "row N: column: problem" (the
+    header is row 1) and the database is left unchanged.
+    """
+    from .io.csv import parse_column_map
+    from .io.importer import import_file
+
+    column_map = parse_column_map(mappings)
+    summary = import_file(open_store(), file, fmt, column_map=column_map, update=update, encoding=encoding)
+    for line in summary.lines():
+        click.echo(line)
+
+
+@main.command("export")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="the file to write (replaced if it exists)")
+@click.option("--format", "fmt", metavar="FORMAT", help="geojson, csv or gpkg (default: from the extension of --output)")
+@click.option("--governorate", multiple=True, help="governorate name or P-code; repeatable")
+@click.option("--district", multiple=True, help="district name or P-code; repeatable")
+@click.option("--force", multiple=True, help="force key or name (either actor); repeatable")
+@click.option("--event-type", multiple=True, help="ACLED event type; repeatable")
+@click.option("--since", metavar="YYYY-MM-DD", help="first date (inclusive)")
+@click.option("--until", metavar="YYYY-MM-DD", help="last date (inclusive)")
+@click.option("--disputed/--no-disputed", default=None, help="only inside / only outside the disputed territories")
+@click.option("--drafts", is_flag=True, help="include draft incidents")
+@reports_errors
+def export(output, fmt, governorate, district, force, event_type, since, until, disputed, drafts):
+    """Write the filtered incidents to a GeoJSON, CSV or GeoPackage file (the filter is the map's)."""
+    from .io.exporters import export_file
+    from .query import IncidentFilter, iter_incidents
+
+    flt = IncidentFilter.build(governorate=governorate, district=district, force=force, event_type=event_type,
+                               since=since, until=until, disputed=disputed, drafts=drafts)
+    count = export_file(iter_incidents(open_store(), flt), output, fmt)
+    click.echo(f"{count} incidents written to {output}" + ("" if count else " (the filter matched none)"))
+
+
+@main.group()
+def geodata():
+    """Boundary layers: governorates (adm1), districts (adm2), sub-districts (adm3)."""
+
+
+@geodata.command("import")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--level", required=True, type=click.Choice(["adm1", "adm2", "adm3"]),
+              help="adm1 governorates, adm2 districts, adm3 sub-districts")
+@click.option("--pcode-column", metavar="COLUMN", help="the column holding P-codes (default: detected, e.g. ADM2_PCODE)")
+@click.option("--name-column", metavar="COLUMN", help="the column holding English names (default: detected, e.g. ADM2_EN)")
+@reports_errors
+def geodata_import(path, level, pcode_column, name_column):
+    """Replace the LEVEL boundaries with the polygons of PATH (GeoJSON, Shapefile, GeoPackage).
+
+    The file is checked (valid polygons, a CRS or EPSG:4326 assumed, names and P-codes, nesting in
+    the level above); if it passes it is kept in WEBMAP_GEODATA and every stored incident is
+    re-joined in one transaction. Otherwise the bad features are listed and nothing changes.
+    """
+    import warnings
+
+    from .io.geodata import import_admin_layer
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = import_admin_layer(open_store(), path, level, pcode_column=pcode_column, name_column=name_column)
+        finally:
+            for warning in caught:
+                click.echo(f"Warning: {warning.message}", err=True)
+    click.echo(f"{result.level}: {result.features} areas installed as {result.path}")
+    click.echo(f"{result.rejoined} stored incidents re-joined, {result.unassigned} outside every area")
+
+
+def _serve_options(func):
+    func = click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64),
+                        help="worker threads (one request each, so a long export never blocks the map)")(func)
+    func = click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))(func)
+    func = click.option("--host", default="127.0.0.1", show_default=True,
+                        help="address to listen on (0.0.0.0: every interface, for a team server)")(func)
+    return func
+
+
+def _serve(host: str, port: int, threads: int) -> None:
+    """Serve the app with waitress until Ctrl-C; a port already in use is a ConfigError naming --port."""
+    import errno
+
+    from waitress import create_server
+
+    from . import create_app
+
+    open_store().dispose()  # a bad WEBMAP_DB is reported now, not on the first request
+    app = create_app()
+    try:
+        server = create_server(app, host=host, port=port, threads=threads, clear_untrusted_proxy_headers=True)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigError("--port", f"{host}:{port} is already in use (is webmap already running? "
+                                        f"try --port {port + 1 if port < 65535 else 5000})") from None
+        raise ConfigError("--host", f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    click.echo(f"webmap: serving the map at http://{host}:{port}/ with {threads} threads (Ctrl-C stops it)")
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        click.echo("webmap: stopped")
+    finally:
+        server.close()
+
+
+@main.command()
+@_serve_options
+@reports_errors
+def serve(host, port, threads):
+    """Serve the map, the API and the exports with waitress (the database is WEBMAP_DB)."""
+    _serve(host, port, threads)
+
+
+@main.command()
+@_serve_options
+@reports_errors
+def demo(host, port, threads):
+    """Load the demo incidents into the database and serve the map at http://127.0.0.1:5000.
+
+    The demo incidents are real: UCDP GED events (CC BY 4.0) of 2014-2018 in Kirkuk, Ninewa,
+    Salah al-Din, Diyala and Erbil, shipped in geodata/demo_incidents.csv. Loading them again
+    adds nothing.
+    """
+    from .io.demo import load_demo
+
+    store = open_store()
+    try:
+        summary = load_demo(store)
+    finally:
+        store.dispose()
+    for line in summary.lines():
+        click.echo(line)
+    _serve(host, port, threads)
+
+
+@main.command()
+@click.argument("name")
+@click.option("--context", metavar="TEXT", help="words around the name, e.g. 'southwest of Kirkuk'")
+@click.option("--json", "as_json", is_flag=True, help='print {"query", "match", "candidates"} as JSON')
+@click.option("--limit", default=5, show_default=True, type=click.IntRange(1, 50), help="candidates to list")
+@click.option("--online", is_flag=True, help="ask Nominatim (network) when the gazetteer has no match; "
+                                             "also on with WEBMAP_GEOCODER=nominatim")
+@reports_errors
+def geocode(name, context, as_json, limit, online):
+    """Resolve the place NAME with the gazetteer (WEBMAP_GAZETTEER, else the user's or the shipped
+    gazetteer.csv). Exit status 0 with a match, 1 without."""
+    import json
+
+    from .errors import GazetteerError
+    from .gazetteer import geocode as resolve_name
+
+    if not name.strip():
+        raise GazetteerError("NAME: empty")
+    answer = resolve_name(name, context, online=True if online else None, limit=limit)
+    if as_json:
+        click.echo(json.dumps(answer, ensure_ascii=False))
+    for rank, c in enumerate(answer["candidates"] if not as_json else ()):
+        area = " / ".join(a for a in (c["governorate"], c["district"]) if a) or "-"
+        click.echo(f"{'' if rank == 0 else '  '}{c['name']}  {c['latitude']:.5f} {c['longitude']:.5f}  "
+                   f"{c['country_code']} {area}  {c['feature_code']}  {c['place_id']}  "
+                   f"score {c['score']:.2f} ({c['reason']})")
+    if answer["match"] is None:
+        click.echo(f"no match for {name!r}", err=True)
+        sys.exit(1)
+
+
+@main.group()
+def gazetteer():
+    """The place-name gazetteer (WEBMAP_GAZETTEER, else ~/.local/share/webmap/gazetteer.csv once an
+    import has made it, else the shipped gazetteer.csv)."""
+
+
+@gazetteer.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", required=True, type=click.Choice(["geonames", "wof", "csv"]),
+              help="a GeoNames country dump, a flattened WOF CSV or a gazetteer CSV")
+@click.option("--country", metavar="CC", help="country code for a WOF file without a country column, e.g. IQ")
+@reports_errors
+def gazetteer_import(file, fmt, country):
+    """Add or replace (same GeoNames / WOF id) the places of FILE, all or none.
+
+    Writes WEBMAP_GAZETTEER when set; otherwise a copy of the shipped gazetteer in the user's data
+    folder (~/.local/share/webmap/gazetteer.csv), which is then the default gazetteer.
+    """
+    from .gazetteer import import_places
+    from .spatial import join_admin_areas
+
+    summary = import_places(file, fmt, country=country, admin_join=join_admin_areas)
+    click.echo(f"{summary.added} place(s) added, {summary.replaced} replaced in {summary.target}")
+
+
+@main.command("extract")
+@click.argument("file", type=click.File("rb"))
+@click.option("--date", "published", required=True, metavar="YYYY-MM-DD",
+              help="the report's publication date: 'early Saturday' is the Saturday on or before it")
+@click.option("--source", help="the outlet (default: the one a dateline such as 'ERBIL (Kurdistan 24) –' names)")
+@click.option("--json", "as_json", is_flag=True, help="print the drafts as a JSON list of records with their evidence")
+@click.option("--save", is_flag=True, help="store the drafts (status draft; the same report again adds nothing)")
+@reports_errors
+def extract_(file, published, source, as_json, save):
+    """Propose draft incidents from the news report in FILE ('-' reads standard input).
+
+    English or Arabic, plain text or HTML, up to 200,000 characters. Exit status 0 with drafts,
+    1 without; events whose place the report does not name are listed on stderr.
+    """
+    import json
+
+    from .errors import InvalidRecord
+    from .extract import extract
+    from .records import GEO_PRECISION, TIME_PRECISION
+
+    raw = file.read()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidRecord("text", f"{file.name} is not UTF-8 text (byte {exc.start})") from None
+    result = extract(text, published, source=source)
+    if as_json:
+        click.echo(json.dumps([d.to_dict() for d in result.drafts], ensure_ascii=False, indent=1))
+    for n, draft in enumerate(result.drafts if not as_json else (), start=1):
+        i = draft.incident
+        actors = " vs ".join(a for a in (i.actor1, i.actor2) if a) or "actors not named"
+        injured = f", injured {i.injured}" if i.injured is not None else ""
+        click.echo(f"{n}. {i.event_date} ({TIME_PRECISION[i.time_precision]})  {i.event_type} / {i.sub_event_type}  "
+                   f"{actors}  {i.location} {i.latitude:.5f} {i.longitude:.5f} ({GEO_PRECISION[i.geo_precision]})  "
+                   f"killed {i.fatalities}{injured}")
+        for evidence in draft.evidence:
+            click.echo(f"   « {evidence.text} »")
+    for evidence in result.left_out:
+        click.echo(f"left out, no place named: « {evidence.text} »", err=True)
+    if save and result.drafts:
+        store = open_store()
+        try:
+            with store.transaction() as conn:
+                summary = store.save_batch(conn, [d.incident for d in result.drafts])
+        finally:
+            store.dispose()
+        click.echo(f"saved as drafts: {summary.inserted} new, {summary.unchanged} already stored", err=as_json)
+    if not result.drafts:
+        why = "the text is empty" if not text.strip() else "no attack or clash with a place named"
+        click.echo(f"no incidents found: {why}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

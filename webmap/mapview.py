@@ -1,0 +1,362 @@
+"""Builds the Folium map for a filter: where an incident becomes a marker.
+
+The map is a tree of small Folium elements, each owning its bit of JavaScript (in
+``webmap/static/js/map.js``) and its assets, all served by the app from ``/static/vendor/``:
+
+- :class:`OfflineBasemap`: the default base layer, a light background drawn from the shipped
+  boundary layers (Iraq, governorates, districts); OpenStreetMap tiles are an optional base layer.
+- :class:`BoundaryOverlay`: the disputed territories and the Kurdistan Region as overlays.
+- :class:`DistrictChoropleth`: districts coloured by incidents or fatalities for the filter.
+- :class:`IncidentPoints`: the incidents, fetched by the browser from ``/api/points`` in a compact
+  binary encoding (never inlined in the page, never one Python object per incident), drawn on one
+  canvas and clustered there per view; :class:`ForceLayer` is one toggle per force in the layer
+  control.
+- :class:`TimeSlider` (playback over the dates) and :class:`Legend` (marker precision, cluster rings).
+
+:func:`build_map` composes them for a filter's query string; it never reads the database (the
+incidents reach the browser through the API), so it is tested without one. :func:`encode_points`
+is the compact encoding of the incidents; :func:`layer_geojson` and :func:`district_features` turn
+the boundary layers into the GeoJSON the browser draws.
+"""
+from __future__ import annotations
+
+import json
+import struct
+from functools import lru_cache
+from pathlib import Path
+
+import folium
+import numpy as np
+import shapely
+import shapely.geometry
+from branca.element import Element, MacroElement
+from folium.elements import JSCSSMixin
+from folium.map import Layer
+from jinja2 import Template
+from markupsafe import escape
+
+from . import spatial
+from .forces import FORCES
+from .records import GEO_PRECISION, IRAQ
+
+STATIC_URL = "/static"
+VENDOR_URL = f"{STATIC_URL}/vendor"
+
+# Folium/branca asset names -> the app's vendored copy; None: not needed by any map webmap draws
+# (Folium's Map asks for jQuery, Bootstrap and Font Awesome only for Icon markers and popups with
+# Bootstrap markup, which webmap does not use).
+VENDORED: dict[str, str | None] = {
+    "leaflet": f"{VENDOR_URL}/leaflet/leaflet.js",
+    "leaflet_css": f"{VENDOR_URL}/leaflet/leaflet.css",
+    "markerclusterjs": f"{VENDOR_URL}/leaflet.markercluster/leaflet.markercluster.js",
+    "markerclustercss": f"{VENDOR_URL}/leaflet.markercluster/MarkerCluster.css",
+    "markerclusterdefaultcss": f"{VENDOR_URL}/leaflet.markercluster/MarkerCluster.Default.css",
+    "webmap_map_js": f"{STATIC_URL}/js/map.js",
+    "webmap_css": f"{STATIC_URL}/css/webmap.css",
+    "jquery": None,
+    "bootstrap": None,
+    "awesome_markers": None,
+    "bootstrap_css": None,
+    "glyphicons_css": None,
+    "awesome_markers_font_css": None,
+    "awesome_markers_css": None,
+    "awesome_rotate_css": None,
+}
+
+# Display simplification of boundary layers, in degrees (about 300 m): invisible below zoom 12.
+SIMPLIFY_DEGREES = 0.003
+BOUNDARY_LAYERS = ("adm0", "adm1", "adm2", "disputed", "kri")
+BASEMAP_LEVELS = ("adm0", "adm1", "adm2")
+
+
+def use_vendored_assets(root) -> None:
+    """Point every JS/CSS asset of a Folium map (or figure) at the app's ``/static/vendor/`` copy.
+
+    Assets listed as None in :data:`VENDORED` are dropped; an asset with no entry raises
+    ``KeyError`` naming it, so a new Folium element can never make the page load from a CDN.
+    """
+    for element in _walk(root):
+        for attr in ("default_js", "default_css"):
+            assets = getattr(element, attr, None)
+            if not assets:
+                continue
+            local = []
+            for name, _url in assets:
+                if name not in VENDORED:
+                    raise KeyError(f"Folium asset {name!r} has no vendored copy (scripts/vendor_assets.py)")
+                if VENDORED[name]:
+                    local.append((name, VENDORED[name]))
+            setattr(element, attr, local)
+
+
+def _walk(element):
+    yield element
+    for child in list(getattr(element, "_children", {}).values()):
+        yield from _walk(child)
+
+
+class _Scripted(JSCSSMixin, MacroElement):
+    """A Folium element whose script is one call into ``webmap`` (``static/js/map.js``)."""
+
+    default_js = [("leaflet", VENDORED["leaflet"]), ("webmap_map_js", VENDORED["webmap_map_js"])]
+    default_css = [("leaflet_css", VENDORED["leaflet_css"]), ("webmap_css", VENDORED["webmap_css"])]
+
+
+class _ScriptedLayer(Layer, _Scripted):
+    def __init__(self, name: str, overlay: bool, show: bool, options: dict):
+        super().__init__(name=name, overlay=overlay, control=True, show=show)
+        self.options = options
+
+
+class OfflineBasemap(_ScriptedLayer):
+    """Base layer: Iraq, its governorates and districts drawn plainly from ``/api/layers/basemap``."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = webmap.basemap({{ this.options|tojson }});
+        {% endmacro %}""")
+
+    URL = "/api/layers/basemap"
+
+    def __init__(self, name: str = "Plain map (offline)", show: bool = True):
+        super().__init__(name, overlay=False, show=show, options={"url": self.URL})
+
+
+class BoundaryOverlay(_ScriptedLayer):
+    """An overlay of one shipped boundary layer (``disputed``, ``kri``), fetched when ticked."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = webmap.boundary({{ this.options|tojson }});
+        {% endmacro %}""")
+
+    def __init__(self, layer: str, name: str, style: dict, show: bool = True):
+        super().__init__(name, overlay=True, show=show,
+                         options={"url": f"/api/layers/{layer}", "style": style, "layer": layer})
+
+
+class DistrictChoropleth(_ScriptedLayer):
+    """Districts shaded by incidents (or fatalities) of the filter, from ``/api/districts``."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = webmap.choropleth({{ this.options|tojson }});
+        {% endmacro %}""")
+
+    def __init__(self, query: str, name: str = "Districts: incidents", show: bool = False):
+        super().__init__(name, overlay=True, show=show, options={"url": _with_query("/api/districts", query)})
+
+
+class IncidentPoints(_Scripted):
+    """The incidents of the filter, drawn and clustered in the browser on one canvas; add it before
+    the :class:`ForceLayer` s."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = webmap.incidents({{ this._parent.get_name() }}, {{ this.options|tojson }});
+        {% endmacro %}""")
+
+    def __init__(self, query: str, forces: list[dict]):
+        super().__init__()
+        self._name = "IncidentPoints"
+        self.options = {
+            "url": _with_query("/api/points", query),
+            "detailUrl": "/api/incidents/",
+            "forces": forces,
+            "precision": {str(k): v for k, v in GEO_PRECISION.items()},
+        }
+
+
+class ForceLayer(_ScriptedLayer):
+    """One force's incidents as a toggle in the layer control (drawn by :class:`IncidentPoints`)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = webmap.forceLayer({{ this.points.get_name() }}, {{ this.options|tojson }});
+        {% endmacro %}""")
+
+    def __init__(self, points: IncidentPoints, key: str, label: str, colour: str, show: bool = True):
+        # The name is shown as HTML by Leaflet's layer control; it holds only our own constants.
+        # The count is filled in by the browser once the incidents are loaded.
+        name = (f'<span class="wm-swatch" style="background:{colour}"></span>'
+                f'<span class="wm-force" data-force="{key}">{label}</span> <span class="wm-count" data-force="{key}"></span>')
+        super().__init__(name, overlay=True, show=show, options={"force": key})
+        self.points = points
+
+
+class TimeSlider(_Scripted):
+    """A date slider with playback over the filtered incidents (drives :class:`IncidentPoints`)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        webmap.timeSlider({{ this._parent.get_name() }}, {{ this.points.get_name() }});
+        {% endmacro %}""")
+
+    def __init__(self, points: IncidentPoints):
+        super().__init__()
+        self._name = "TimeSlider"
+        self.points = points
+
+
+class Legend(_Scripted):
+    """The legend of the markers: precision (filled, hollow, dashed) and cluster rings; the force
+    colours are in the layer control."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        webmap.legend({{ this._parent.get_name() }}, {{ this.options|tojson }});
+        {% endmacro %}""")
+
+    def __init__(self):
+        super().__init__()
+        self._name = "Legend"
+        self.options = {"precision": {str(k): v for k, v in GEO_PRECISION.items()}}
+
+
+def _with_query(url: str, query: str) -> str:
+    return f"{url}?{query}" if query else url
+
+
+def build_map(query: str = "") -> folium.Map:
+    """The Folium map of a filtered view: base layers, overlays, one :class:`ForceLayer` per force
+    (in :data:`webmap.forces.FORCES` order), the incidents, the time slider and the legend.
+
+    ``query``: the filter's URL query string (as from
+    :meth:`webmap.query.IncidentFilter.to_params`), passed on to the data URLs so the map shows
+    exactly the filter. The map holds no incident: the browser fetches them, fits the view to them
+    (unless the URL names a view) and counts them per force. Returns a :class:`folium.Map` whose
+    every asset is served by the app.
+    """
+    forces = [{"key": f.key, "label": f.label, "colour": f.colour} for f in FORCES]
+    m = folium.Map(location=None, tiles=None, prefer_canvas=True, min_zoom=4, max_zoom=18, zoom_start=7,
+                   width="100%", height="100%")
+    m.fit_bounds([[IRAQ.min_lat, IRAQ.min_lon], [IRAQ.max_lat, IRAQ.max_lon]])
+    OfflineBasemap().add_to(m)
+    folium.TileLayer("OpenStreetMap", name="OpenStreetMap (online)", overlay=False, show=False).add_to(m)
+    BoundaryOverlay("disputed", "Disputed territories", {"color": "#b03a2e", "weight": 2, "dashArray": "6 4",
+                                                         "fillColor": "#b03a2e", "fillOpacity": 0.06}).add_to(m)
+    BoundaryOverlay("kri", "Kurdistan Region", {"color": "#8a6d00", "weight": 2, "fill": False}).add_to(m)
+    DistrictChoropleth(query).add_to(m)
+    points = IncidentPoints(query, forces)
+    points.add_to(m)
+    for force in FORCES:
+        ForceLayer(points, force.key, force.label, force.colour).add_to(m)
+    # Start the downloads of what is shown at first while the page is still parsing, not after
+    # Leaflet has started.
+    shown = [points.options["url"], OfflineBasemap.URL]
+    shown += [child.options["url"] for child in m._children.values()
+              if isinstance(child, BoundaryOverlay) and child.show]
+    for url in shown:
+        m.get_root().header.add_child(
+            Element(f'<link rel="preload" href="{escape(url)}" as="fetch" crossorigin="anonymous">'))
+    TimeSlider(points).add_to(m)
+    Legend().add_to(m)
+    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    use_vendored_assets(m)
+    return m
+
+
+def render_parts(m: folium.Map) -> dict[str, str]:
+    """The map's ``header`` (asset links, styles), ``html`` (its ``div``) and ``script``, for a page template."""
+    root = m.get_root()
+    root.render()
+    return {"header": root.header.render(), "html": root.html.render(), "script": root.script.render()}
+
+
+# -- boundary layers as GeoJSON for the browser ---------------------------------------------------
+@lru_cache(maxsize=32)
+def _layer_json(name: str, signature: tuple, geodata_dir: str | None) -> str:
+    if name == "basemap":
+        return _basemap_json(geodata_dir)
+    gdf = spatial.load_layer(name, geodata_dir)
+    keep = [c for c in ("pcode", "name", "name_ar", "parent_pcode", "parent_name") if c in gdf.columns]
+    out = gdf[keep + [gdf.geometry.name]].copy()
+    out["geometry"] = out.geometry.simplify(SIMPLIFY_DEGREES, preserve_topology=True)
+    out = out.set_geometry("geometry")
+    return out.to_json(drop_id=True, to_wgs84=True)
+
+
+def _basemap_json(geodata_dir: str | None) -> str:
+    # Few features draw fast: the country as one polygon, each admin level's boundaries as one
+    # set of lines (an edge shared by two districts once), and governorate names as points.
+    adm0 = spatial.load_layer("adm0", geodata_dir)
+    adm1 = spatial.load_layer("adm1", geodata_dir)
+    adm2 = spatial.load_layer("adm2", geodata_dir)
+    country = shapely.union_all(adm0.geometry.values).simplify(SIMPLIFY_DEGREES, preserve_topology=True)
+    features = [{"type": "Feature", "properties": {"level": "adm0"}, "geometry": shapely.geometry.mapping(country)}]
+    for level, layer in (("adm2", adm2), ("adm1", adm1)):
+        lines = shapely.line_merge(shapely.union_all(shapely.boundary(layer.geometry.values))).simplify(SIMPLIFY_DEGREES)
+        features.append({"type": "Feature", "properties": {"level": level}, "geometry": shapely.geometry.mapping(lines)})
+    for name, point in zip(adm1["name"], shapely.point_on_surface(adm1.geometry.values)):
+        features.append({"type": "Feature", "properties": {"level": "label", "name": name},
+                         "geometry": {"type": "Point", "coordinates": [round(point.x, 5), round(point.y, 5)]}})
+    return json.dumps({"type": "FeatureCollection", "features": features}, separators=(",", ":"))
+
+
+def layer_geojson(name: str, geodata_dir: Path | str | None = None) -> str:
+    """One boundary layer (``adm0``, ``adm1``, ``adm2``, ``disputed``, ``kri``), or ``basemap``, as GeoJSON text.
+
+    Geometries are simplified for display (:data:`SIMPLIFY_DEGREES`); properties keep P-codes and
+    names. ``basemap`` is one FeatureCollection of the country polygon (``level`` adm0), the
+    governorate and district boundaries as lines (adm1, adm2) and the governorates' names as
+    points (``level`` label, ``name``). ``geodata_dir``: the user's replacement layers (see
+    :func:`webmap.spatial.layer_path`). Unknown names raise ``KeyError``.
+    """
+    if name != "basemap" and name not in BOUNDARY_LAYERS:
+        raise KeyError(name)
+    return _layer_json(name, layer_signature(name, geodata_dir), str(geodata_dir) if geodata_dir else None)
+
+
+def layer_signature(name: str, geodata_dir: Path | str | None = None) -> tuple:
+    """What identifies the current version of layer ``name`` (file path, size, modification time).
+
+    ``basemap`` stands for its three levels. Cache validators of the layer endpoints derive from it.
+    """
+    names = BASEMAP_LEVELS if name == "basemap" else (name,)
+    out = []
+    for level in names:
+        path = Path(spatial.layer_path(level, geodata_dir))
+        stat = path.stat()
+        out.append((str(path), stat.st_size, stat.st_mtime_ns))
+    return tuple(out)
+
+
+def district_features(counts: dict[str, dict], geodata_dir: Path | str | None = None) -> dict:
+    """The district polygons (simplified) as a FeatureCollection, each with ``incidents`` and
+    ``fatalities`` from ``counts`` (P-code -> counts, as from :func:`webmap.query.counts_by_district`)."""
+    collection = json.loads(layer_geojson("adm2", geodata_dir))
+    for feature in collection["features"]:
+        found = counts.get(feature["properties"].get("pcode"), {})
+        feature["properties"]["incidents"] = found.get("incidents", 0)
+        feature["properties"]["fatalities"] = found.get("fatalities", 0)
+    return collection
+
+
+# -- the compact encoding of the incident points (decoded by decodePoints in static/js/map.js) -----
+POINTS_MAGIC = b"WMP1"
+POINTS_MEDIA_TYPE = "application/vnd.webmap.points"
+
+
+def encode_points(columns: dict[str, np.ndarray]) -> bytes:
+    """The map's points as one little-endian binary buffer, 22 bytes an incident before gzip.
+
+    ``columns`` as from :func:`webmap.query.point_columns` (ids ascending). Layout: ``WMP1``,
+    uint32 n, then n values of each column: uint32 id deltas (so gzip shrinks them to almost
+    nothing), float32 longitude, float32 latitude (degrees WGS 84, about 1 m resolution), int32 day
+    (days since 1970-01-01), uint32 fatalities, uint8 force (index into
+    :data:`webmap.forces.FORCE_KEYS`), uint8 geo_precision.
+    """
+    ids = np.asarray(columns["id"], dtype=np.int64)
+    deltas = np.diff(ids, prepend=0)
+    if len(ids) and deltas.min() < 0:
+        raise ValueError("encode_points needs ids in ascending order")
+    return b"".join((
+        POINTS_MAGIC, struct.pack("<I", len(ids)),
+        deltas.astype("<u4").tobytes(),
+        np.asarray(columns["longitude"], dtype="<f4").tobytes(),
+        np.asarray(columns["latitude"], dtype="<f4").tobytes(),
+        np.asarray(columns["day"], dtype="<i4").tobytes(),
+        np.asarray(columns["fatalities"], dtype="<u4").tobytes(),
+        np.asarray(columns["force"], dtype=np.uint8).tobytes(),
+        np.asarray(columns["geo_precision"], dtype=np.uint8).tobytes(),
+    ))

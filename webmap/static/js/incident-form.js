@@ -1,0 +1,89 @@
+/* The analyst's incident form: gazetteer search for the place, sub-event types of the chosen type.
+ * Results come from /api/gazetteer (webmap.gazetteer.resolve); their text goes in with textContent.
+ */
+(function () {
+  "use strict";
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  var search = document.getElementById("wm-place-search");
+  var find = document.getElementById("wm-place-find");
+  var results = document.getElementById("wm-place-results");
+
+  function choose(place) {
+    document.getElementById("location").value = place.name;
+    document.getElementById("latitude").value = place.latitude;
+    document.getElementById("longitude").value = place.longitude;
+    // A governorate or district found by name is only known to the area, not the spot.
+    var area = /^ADM[1-3]/.test(place.feature_code || "");
+    document.getElementById("geo_precision").value = area ? "3" : "1";
+    results.textContent = "";
+    results.appendChild(el("li", "wm-muted", "Using " + place.name + " (" + Number(place.latitude).toFixed(4) + ", " +
+      Number(place.longitude).toFixed(4) + ")"));
+  }
+
+  function lookup() {
+    var name = search.value.trim();
+    results.textContent = "";
+    if (!name) return;
+    results.appendChild(el("li", "wm-muted", "Searching…"));
+    fetch("/api/gazetteer?q=" + encodeURIComponent(name), { credentials: "same-origin" })
+      .then(function (response) {
+        return response.json().then(function (body) {
+          if (!response.ok) throw new Error(body.error || "HTTP " + response.status);
+          return body;
+        });
+      })
+      .then(function (body) {
+        var places = Array.isArray(body) ? body : body.candidates || body.results || [];
+        results.textContent = "";
+        if (!places.length) {
+          results.appendChild(el("li", "wm-muted", "No place of that name in the gazetteer; type the coordinates."));
+          return;
+        }
+        places.forEach(function (place) {
+          var li = el("li"), button = el("button", "wm-link", place.name);
+          button.type = "button";
+          button.addEventListener("click", function () { choose(place); });
+          li.appendChild(button);
+          var where = [place.district, place.governorate].filter(Boolean).join(", ");
+          li.appendChild(el("span", "wm-muted", " " + where + (place.feature_code ? " · " + place.feature_code : "")));
+          results.appendChild(li);
+        });
+      })
+      .catch(function (err) {
+        results.textContent = "";
+        results.appendChild(el("li", "wm-error", "Search failed: " + err.message));
+      });
+  }
+
+  if (find) find.addEventListener("click", lookup);
+  if (search) search.addEventListener("keydown", function (e) {
+    if (e.key === "Enter") { e.preventDefault(); lookup(); }
+  });
+
+  // Offer only the sub-event types of the chosen event type.
+  var type = document.getElementById("event_type"), sub = document.getElementById("sub_event_type");
+  function filterSubTypes() {
+    Array.prototype.forEach.call(sub.querySelectorAll("optgroup"), function (group) {
+      var match = group.label === type.value;
+      group.hidden = !match;
+      group.disabled = !match;
+    });
+    var chosen = sub.selectedOptions[0];
+    if (chosen && chosen.dataset.type && chosen.dataset.type !== type.value) sub.value = "";
+  }
+  if (type && sub) {
+    type.addEventListener("change", filterSubTypes);
+    filterSubTypes();
+  }
+
+  // Put the cursor on the field the server refused.
+  var error = document.getElementById("wm-form-error");
+  if (error && document.getElementById(error.dataset.field)) document.getElementById(error.dataset.field).focus();
+})();

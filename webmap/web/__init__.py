@@ -1,0 +1,94 @@
+"""The web layer: the Flask app, its blueprints, and the shared request helpers.
+
+Blueprints: :mod:`.pages` (HTML pages), :mod:`.api` (JSON API), :mod:`.exports` (file downloads).
+Every view reads the store through :func:`get_store` and the filter through
+:meth:`webmap.query.IncidentFilter.from_params`; errors become JSON bodies here, once.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from flask import Flask, current_app, jsonify
+
+from ..config import TEMPLATES, Config
+from ..errors import ConfigError, InvalidFilter, InvalidRecord, NotFound, WebmapError
+from ..store import IncidentStore
+
+EXTENSION = "webmap"
+
+
+def _config_from(config: Any) -> Config:
+    if isinstance(config, Config):
+        return config
+    cfg = Config.from_env()
+    for key, value in (config or {}).items():
+        if not any(f.name == key for f in dataclasses.fields(Config)):
+            raise ConfigError(key, "not a webmap setting")
+        setattr(cfg, key, value)
+    return cfg
+
+
+def build_app(config: Any = None) -> Flask:
+    """Build the Flask app for ``config`` (see :func:`webmap.create_app`)."""
+    cfg = _config_from(config)
+    app = Flask("webmap", template_folder=str(TEMPLATES), static_folder=None)
+    app.config["SECRET_KEY"] = cfg.secret_key
+    app.config["JSON_SORT_KEYS"] = False
+    app.extensions[EXTENSION] = {"config": cfg, "store": None}
+
+    from . import api, auth, exports, pages
+
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(exports.bp)
+    auth.init_app(app)
+    _register_errors(app)
+    _compress(app)
+    return app
+
+
+def _compress(app: Flask) -> None:
+    # gzip only: every browser and HTTP client reads it; streamed exports are compressed as they go.
+    from flask_compress import Compress
+
+    app.config.update(
+        COMPRESS_ALGORITHM=["gzip"],
+        COMPRESS_ALGORITHM_STREAMING=["gzip"],
+        # Static files are streamed; let a reload of them still be a 304 (their ETag gets ":gzip").
+        COMPRESS_STREAMING_ENDPOINT_CONDITIONAL=["pages.static"],
+        COMPRESS_MIMETYPES=["text/html", "text/css", "text/csv", "text/plain", "text/javascript",
+                            "application/javascript", "application/json", "application/geo+json"],
+    )
+    Compress(app)
+
+
+def get_config() -> Config:
+    """The running app's :class:`Config`."""
+    return current_app.extensions[EXTENSION]["config"]
+
+
+def get_store() -> IncidentStore:
+    """The running app's incident store, opened (and its schema created) on first use."""
+    state = current_app.extensions[EXTENSION]
+    if state["store"] is None:
+        state["store"] = IncidentStore(state["config"].database_url)
+    return state["store"]
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(InvalidFilter)
+    def invalid_filter(exc: InvalidFilter):
+        return jsonify(error=str(exc), parameter=exc.parameter), 400
+
+    @app.errorhandler(InvalidRecord)
+    def invalid_record(exc: InvalidRecord):
+        return jsonify(error=str(exc), field=exc.field), 400
+
+    @app.errorhandler(NotFound)
+    def not_found(exc: NotFound):
+        return jsonify(error=str(exc)), 404
+
+    @app.errorhandler(WebmapError)
+    def webmap_error(exc: WebmapError):
+        return jsonify(error=str(exc)), 400

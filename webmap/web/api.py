@@ -1,0 +1,432 @@
+"""The JSON API: health, incidents, districts, gazetteer, extraction.
+
+Reads take the map's filter as query parameters (:meth:`webmap.query.IncidentFilter.from_params`;
+a bad value is a 400 naming the parameter) and carry a weak ETag made from the filter and
+:func:`webmap.query.data_version`, so reloading an unchanged view costs a 304. Writes need the
+token (:func:`webmap.web.auth.require_token`): 401 otherwise.
+
+=============================  ===================================================================
+GET    /api/incidents          the filtered incidents as a GeoJSON FeatureCollection, paged by
+                               ``limit`` (1..5000, default 100) and ``offset``, ordered by ``sort``
+                               (e.g. ``-fatalities``), with ``total``
+GET    /api/incidents/<id>     one incident as a GeoJSON Feature
+POST   /api/incidents          add one (a JSON object of record fields, or a GeoJSON Feature): 201
+PUT    /api/incidents/<id>     replace one with the body's fields
+DELETE /api/incidents/<id>     delete one: 204
+GET    /api/points             the filtered incidents for the map, compact binary
+                               (:func:`webmap.mapview.encode_points`)
+GET    /api/districts          district polygons with the filter's ``incidents`` and ``fatalities``
+GET    /api/timeline           incidents and fatalities per week or month (``period``) per force
+GET    /api/layers/<name>      boundary layers for the map: basemap, adm0..adm2, disputed, kri
+POST   /api/extract            draft incidents from a report: ``{"text", "date", "source"?}``
+                               (:func:`webmap.extract.extract`); reads nothing, writes nothing
+POST   /api/extract/save       store the reviewed drafts: ``{"incidents": [records]}``, all or none
+=============================  ===================================================================
+"""
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import hashlib
+import threading
+from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Callable, Mapping
+
+from flask import Blueprint, Response, jsonify, request, url_for
+
+from .. import mapview, query, spatial
+from ..errors import InvalidFilter, InvalidRecord, NotFound
+from ..forces import FORCE_KEYS, FORCES_BY_KEY, match_force, parse_force
+from ..io.exporters import feature
+from ..records import Incident, validate_incident
+from ..store import IncidentStore
+from . import get_config, get_store
+from .auth import require_token
+
+bp = Blueprint("api", __name__)
+
+
+@bp.get("/healthz")
+def healthz():
+    """Liveness probe: ``{"status": "ok"}``."""
+    return jsonify(status="ok")
+
+
+# -- incidents ------------------------------------------------------------------------------------
+MAX_LIMIT = 5_000
+DEFAULT_LIMIT = 100
+MAX_OFFSET = 10_000_000
+
+
+def _int_param(name: str, default: int, low: int, high: int, hint: str = "") -> int:
+    raw = request.args.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise InvalidFilter(name, f"not a whole number: {raw[:40]!r}") from None
+    if not low <= value <= high:
+        raise InvalidFilter(name, f"{value} is out of range {low}..{high}{hint}")
+    return value
+
+
+def _etag(*parts) -> str:
+    """A validator for a read: the request's meaning (``parts``) and the table's :func:`~webmap.query.data_version`."""
+    return hashlib.sha1(repr((*parts, query.data_version(get_store()))).encode()).hexdigest()
+
+
+def _cached(etag: str, build: Callable[[], Response]) -> Response:
+    """Answer 304 when the client's copy (``If-None-Match``) is current, else ``build()``; both with the ETag."""
+    if request.if_none_match.contains_weak(etag):
+        response = Response(status=304)
+    else:
+        response = build()
+    response.set_etag(etag, weak=True)
+    # no-cache: the browser keeps the copy but asks each time (a 304 when nothing changed).
+    response.headers["Cache-Control"] = "private, no-cache" if get_config().private else "no-cache"
+    response.vary.update(("Accept-Encoding", "Authorization", "Cookie"))
+    return response
+
+
+def _filter() -> query.IncidentFilter:
+    return query.IncidentFilter.from_params(request.args)
+
+
+@bp.get("/api/incidents")
+def list_incidents():
+    """The filtered incidents as a FeatureCollection with ``total``, ``limit`` and ``offset``."""
+    flt = _filter()
+    limit = _int_param("limit", DEFAULT_LIMIT, 1, MAX_LIMIT, " (use /export.geojson for everything)")
+    offset = _int_param("offset", 0, 0, MAX_OFFSET)
+    sort = request.args.get("sort") or None
+    query.parse_sort(sort)
+
+    def build():
+        store = get_store()
+        rows = query.select_incidents(store, flt, limit=limit, offset=offset, sort=sort)
+        return jsonify(type="FeatureCollection", total=query.count_incidents(store, flt), limit=limit,
+                       offset=offset, features=[feature(i) for i in rows])
+
+    return _cached(_etag("incidents", flt, limit, offset, sort), build)
+
+
+@bp.get("/api/incidents/<int:incident_id>")
+def get_incident(incident_id: int):
+    """One incident as a GeoJSON Feature; 404 when there is none."""
+    return _cached(_etag("incident", incident_id), lambda: jsonify(feature(get_store().get(incident_id))))
+
+
+def checked_incident(values: Mapping[str, Any], geodata_dir=None) -> Incident:
+    """An incident from a form or an API body, checked as an import checks a row.
+
+    ``values`` maps record fields to raw values. Validated by
+    :func:`webmap.records.validate_incident`; ``force1``/``force2`` are the force keys given, or
+    found from ``actor1``/``actor2`` (an unknown actor is ``other``); the admin areas and the
+    disputed flag come from the point (:func:`webmap.spatial.join_admin_areas`), whatever was sent
+    (no sub-district for an incident placed only to its district, ``geo_precision`` 3).
+    Raises :class:`InvalidRecord` naming the field.
+    """
+    incident = validate_incident(values)
+    for n in (1, 2):
+        given, actor = getattr(incident, f"force{n}"), getattr(incident, f"actor{n}")
+        if given:
+            try:
+                key = parse_force(given)
+            except KeyError:
+                raise InvalidRecord(f"force{n}", f"unknown force {given!r} (known: {', '.join(FORCE_KEYS)})") from None
+        else:
+            key = match_force(actor)[0] if actor else None
+        setattr(incident, f"force{n}", key)
+    joined = spatial.join_admin_areas([incident], geodata_dir=geodata_dir)[0]
+    if joined.geo_precision == 3:
+        # Placed only to the district or governorate: the sub-district under the point means nothing.
+        joined.admin3 = joined.admin3_pcode = None
+    return joined
+
+
+def _body() -> dict:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise InvalidRecord("body", "expected a JSON object of incident fields (or a GeoJSON Feature) "
+                                    "with Content-Type: application/json")
+    if data.get("type") == "Feature":
+        properties = dict(data.get("properties") or {})
+        coordinates = (data.get("geometry") or {}).get("coordinates")
+        if not (isinstance(coordinates, list) and len(coordinates) >= 2):
+            raise InvalidRecord("geometry", "a Feature needs a Point geometry with [longitude, latitude]")
+        properties["longitude"], properties["latitude"] = coordinates[0], coordinates[1]
+        data = properties
+    for name in ("id", "created_at", "updated_at"):
+        data.pop(name, None)
+    return data
+
+
+@bp.post("/api/incidents")
+@require_token
+def create_incident():
+    """Add the incident in the JSON body; 201 with the stored Feature and its ``Location``."""
+    incident = checked_incident(_body(), get_config().geodata_dir)
+    stored = get_store().add(incident)
+    response = jsonify(feature(stored))
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.get_incident", incident_id=stored.id)
+    return response
+
+
+@bp.put("/api/incidents/<int:incident_id>")
+@require_token
+def replace_incident(incident_id: int):
+    """Replace incident ``incident_id`` with the body's fields; the stored Feature."""
+    store = get_store()
+    store.get(incident_id)
+    incident = checked_incident(_body(), get_config().geodata_dir)
+    return jsonify(feature(store.replace(incident_id, incident)))
+
+
+@bp.delete("/api/incidents/<int:incident_id>")
+@require_token
+def delete_incident(incident_id: int):
+    """Delete incident ``incident_id``: 204, or 404 when there is none."""
+    get_store().delete(incident_id)
+    return Response(status=204)
+
+
+# -- the map's data -------------------------------------------------------------------------------
+class _PointsCache:
+    """The encoded points (raw and gzipped) of the last few filters, each computed once.
+
+    The map page asks for its filter's points the moment it is requested (:func:`prefetch_points`),
+    so the query runs while the browser is still loading the page; the browser's ``/api/points``
+    request then waits for that same computation. An entry is reused only while
+    :func:`webmap.query.data_version` is unchanged.
+    """
+
+    size = 8
+
+    def __init__(self):
+        self._entries: "OrderedDict[tuple, Future]" = OrderedDict()
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="webmap-points")
+
+    @staticmethod
+    def _compute(store: IncidentStore, flt: query.IncidentFilter) -> tuple[tuple, bytes, bytes]:
+        version = query.data_version(store)
+        raw = mapview.encode_points(query.point_columns(store, flt))
+        # gzip level 1: a fifth of level 6's time for 2 % more bytes (the floats hardly compress further).
+        return version, raw, gzip.compress(raw, compresslevel=1, mtime=0)
+
+    def start(self, store: IncidentStore, flt: query.IncidentFilter, *, stale: tuple | None = None) -> Future:
+        """The computation for ``flt`` (started now unless one is running or done and not ``stale``)."""
+        key = (store.url, flt)
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None and (not found.done() or (found.exception() is None and found.result()[0] != stale)):
+                self._entries.move_to_end(key)
+                return found
+            future = self._pool.submit(self._compute, store, flt)
+            self._entries[key] = future
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+            return future
+
+    def get(self, store: IncidentStore, flt: query.IncidentFilter, version: tuple) -> tuple[bytes, bytes]:
+        """The encoded points of ``flt`` at data ``version``."""
+        found = self.start(store, flt).result()
+        if found[0] != version:
+            found = self.start(store, flt, stale=found[0]).result()
+        return found[1], found[2]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+POINTS_CACHE = _PointsCache()
+
+
+def prefetch_points(flt: query.IncidentFilter) -> None:
+    """Start encoding the points of ``flt`` for the map page being served (returns at once)."""
+    POINTS_CACHE.start(get_store(), flt)
+
+
+@bp.get("/api/points")
+def points():
+    """The filtered incidents for the map, in the compact binary form of :func:`webmap.mapview.encode_points`."""
+    flt = _filter()
+    store = get_store()
+    version = query.data_version(store)
+    etag = hashlib.sha1(repr(("points", flt, version)).encode()).hexdigest()
+
+    def build():
+        raw, packed = POINTS_CACHE.get(store, flt, version)
+        use_gzip = "gzip" in request.accept_encodings
+        response = Response(packed if use_gzip else raw, mimetype=mapview.POINTS_MEDIA_TYPE)
+        if use_gzip:
+            response.headers["Content-Encoding"] = "gzip"
+        return response
+
+    return _cached(etag, build)
+
+
+@bp.get("/api/districts")
+def districts():
+    """District polygons (simplified) with ``incidents`` and ``fatalities`` of the filter, as GeoJSON."""
+    flt = _filter()
+    geodata_dir = get_config().geodata_dir
+
+    def build():
+        collection = mapview.district_features(query.counts_by_district(get_store(), flt), geodata_dir)
+        response = jsonify(collection)
+        response.mimetype = "application/geo+json"
+        return response
+
+    return _cached(_etag("districts", flt, mapview.layer_signature("adm2", geodata_dir)), build)
+
+
+def _period_starts(first: dt.date, last: dt.date, period: str) -> list[str]:
+    if period == "week":
+        day = first - dt.timedelta(days=first.weekday())
+        step = lambda d: d + dt.timedelta(days=7)  # noqa: E731
+    else:
+        day = first.replace(day=1)
+        step = lambda d: (d.replace(day=28) + dt.timedelta(days=4)).replace(day=1)  # noqa: E731
+    out = []
+    while day <= last:
+        out.append(day.isoformat())
+        day = step(day)
+    return out
+
+
+@bp.get("/api/timeline")
+def timeline():
+    """Incidents and fatalities per period and force, for the chart under the map.
+
+    ``period``: ``week``, ``month`` or empty (weeks for up to two years of data, else months).
+    Answers ``{"period", "periods": [ISO first days], "forces": [{"key", "label", "colour",
+    "incidents": [...], "fatalities": [...]}]}`` with one value per period, gaps as 0.
+    """
+    flt = _filter()
+    period = request.args.get("period") or None
+    if period is not None and period not in query.PERIODS:
+        raise InvalidFilter("period", f"expected one of {', '.join(query.PERIODS)}, not {period[:20]!r}")
+
+    def build():
+        store = get_store()
+        found = query.date_range(store, flt)
+        if found is None:
+            return jsonify(period=period or "week", periods=[], forces=[])
+        first, last = flt.since or found[0], flt.until or found[1]
+        chosen = period or ("week" if (last - first).days <= 731 else "month")
+        periods = _period_starts(first, last, chosen)
+        position = {p: i for i, p in enumerate(periods)}
+        series: dict[str, dict] = {}
+        for row in query.counts_by_period(store, flt, chosen):
+            key = row["force"] if row["force"] in FORCES_BY_KEY else "other"
+            force = FORCES_BY_KEY[key]
+            entry = series.setdefault(key, {"key": key, "label": force.label, "colour": force.colour,
+                                            "incidents": [0] * len(periods), "fatalities": [0] * len(periods)})
+            i = position[row["period"]]
+            entry["incidents"][i] += row["incidents"]
+            entry["fatalities"][i] += row["fatalities"]
+        ordered = [series[k] for k in FORCE_KEYS if k in series]
+        return jsonify(period=chosen, periods=periods, forces=ordered)
+
+    return _cached(_etag("timeline", flt, period), build)
+
+
+@bp.get("/api/layers/<name>")
+def layer(name: str):
+    """A boundary layer as GeoJSON for the map: ``basemap`` (adm0-adm2), ``adm0``..``adm2``, ``disputed``, ``kri``."""
+    if name != "basemap" and name not in mapview.BOUNDARY_LAYERS:
+        raise NotFound(f"no layer {name!r} (known: basemap, {', '.join(mapview.BOUNDARY_LAYERS)})")
+    geodata_dir = get_config().geodata_dir
+    etag = hashlib.sha1(repr(("layer", name, mapview.layer_signature(name, geodata_dir))).encode()).hexdigest()
+
+    def build():
+        return Response(mapview.layer_geojson(name, geodata_dir), mimetype="application/geo+json")
+
+    return _cached(etag, build)
+
+
+# -- gazetteer ------------------------------------------------------------------------------------
+@bp.get("/api/gazetteer")
+def gazetteer_lookup():
+    """Resolve the place name ``q`` (optional ``context`` text, ``limit`` 1..50): the JSON of
+    ``webmap geocode --json``, ``{"query", "context", "match", "candidates"}``; 400 naming ``q``
+    when it is empty or longer than 200 characters."""
+    from ..gazetteer import MAX_NAME_LENGTH, default_path, geocode, get_gazetteer
+    from ..gazetteer.resolve import MAX_CONTEXT_LENGTH
+
+    name = request.args.get("q", "")
+    if not name.strip():
+        raise InvalidFilter("q", "give a place name")
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidFilter("q", f"longer than {MAX_NAME_LENGTH} characters")
+    context = request.args.get("context") or None
+    if context and len(context) > MAX_CONTEXT_LENGTH:
+        raise InvalidFilter("context", f"longer than {MAX_CONTEXT_LENGTH} characters")
+    config = get_config()
+    gazetteer = get_gazetteer(default_path(config))
+    return jsonify(geocode(name, context, gazetteer=gazetteer, online=config.online_geocoder,
+                           limit=_int_param("limit", 10, 1, 50)))
+
+
+# -- from a report to incidents ----------------------------------------------------------------------
+MAX_SAVE = 200
+
+
+def _json_object(limit_bytes: int) -> dict:
+    if request.content_length and request.content_length > limit_bytes:
+        raise InvalidRecord("text", f"the request is {request.content_length:,} bytes; the limit is "
+                                    f"{limit_bytes:,} (one report at a time)")
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise InvalidRecord("body", "expected a JSON object with Content-Type: application/json")
+    return data
+
+
+@bp.post("/api/extract")
+def extract_report():
+    """Draft incidents of the report in the body: ``{"language", "drafts": [records with "evidence"],
+    "left_out": [sentences]}``; 400 naming ``text`` or ``date`` when they are missing or unusable."""
+    from ..extract import MAX_HTML_CHARS, extract
+
+    data = _json_object(MAX_HTML_CHARS + 65_536)
+    text = data.get("text")
+    if not isinstance(text, str):
+        raise InvalidRecord("text", "is required: the report as a string")
+    source = data.get("source")
+    if source is not None and not isinstance(source, str):
+        raise InvalidRecord("source", "must be a string")
+    return jsonify(extract(text, data.get("date"), source=source or None).to_dict())
+
+
+@bp.post("/api/extract/save")
+@require_token
+def save_extracted():
+    """Store the reviewed incidents of ``{"incidents": [...]}``, each checked like ``POST /api/incidents``;
+    one bad record refuses them all (400 naming its row and field). Saving a draft again with the same
+    ``source`` and ``source_id`` replaces it (a draft becomes reviewed). Answers
+    ``{"inserted", "updated", "unchanged"}``."""
+    from ..extract import known_areas
+
+    items = _json_object(2_000_000).get("incidents")
+    if not isinstance(items, list) or not items:
+        raise InvalidRecord("incidents", "expected a non-empty list of incident records")
+    if len(items) > MAX_SAVE:
+        raise InvalidRecord("incidents", f"{len(items)} records; at most {MAX_SAVE} at a time")
+    checked = []
+    for row, item in enumerate(items, start=1):
+        if not isinstance(item, dict):
+            raise InvalidRecord("incidents", "not a JSON object of incident fields", row=row)
+        values = {k: v for k, v in item.items() if k not in ("id", "created_at", "updated_at")}
+        try:
+            checked.append(known_areas(checked_incident(values, get_config().geodata_dir)))
+        except InvalidRecord as exc:
+            raise exc.at_row(row) from None
+    store = get_store()
+    with store.transaction() as conn:
+        summary = store.save_batch(conn, checked, update=True)
+    return jsonify(inserted=summary.inserted, updated=summary.updated, unchanged=summary.unchanged)

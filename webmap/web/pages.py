@@ -1,0 +1,149 @@
+"""HTML pages: the map, the analyst's incident form, the extraction page.
+
+The map page (``/``) takes the map's filter as query parameters, so every view is a URL to share;
+the page itself holds only the Folium map's frame (:func:`webmap.mapview.build_map`), the filter
+form and empty panels: the incidents, the table and the chart are fetched from the API by
+``static/js/map.js`` and ``static/js/panels.js``. The incident form (``/incidents/new``,
+``/incidents/<id>/edit``) needs a login (:mod:`webmap.web.auth`) and carries a CSRF token.
+The static files (``webmap/static``, with the vendored libraries) are served at ``/static``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlencode
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from .. import mapview, query, spatial
+from ..errors import InvalidFilter, InvalidRecord
+from ..forces import FORCES
+from ..records import EVENT_TYPES, GEO_PRECISION, STATUSES, TIME_PRECISION
+from . import get_config, get_store
+from .api import checked_incident, prefetch_points
+from .auth import login_required
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+bp = Blueprint("pages", __name__, static_folder=str(STATIC), static_url_path="/static")
+
+# Fields the analyst types; admin areas and the disputed flag come from the point.
+FORM_FIELDS = ("event_date", "time_precision", "event_type", "sub_event_type", "actor1", "force1", "actor2",
+               "force2", "location", "latitude", "longitude", "geo_precision", "fatalities", "injured", "notes",
+               "source", "source_url", "source_id", "status")
+
+
+def _areas() -> dict:
+    geodata_dir = get_config().geodata_dir
+    adm1 = spatial.admin_areas("adm1", geodata_dir)
+    adm2 = spatial.admin_areas("adm2", geodata_dir)
+    repeated = set(adm2["name"][adm2["name"].duplicated()])
+    return {
+        "governorates": sorted(zip(adm1["pcode"], adm1["name"]), key=lambda a: a[1]),
+        # A district name shared by two governorates is offered by its P-code.
+        "districts": sorted(({"value": pcode if name in repeated else name, "label": parent, "pcode": pcode}
+                             for pcode, name, parent in zip(adm2["pcode"], adm2["name"], adm2["parent_name"])),
+                            key=lambda d: d["value"]),
+    }
+
+
+def _form_values(flt: query.IncidentFilter, areas: dict) -> dict:
+    district_names = {d["pcode"]: d["value"] for d in areas["districts"]}
+    return {
+        "governorates": set(flt.governorates),
+        "district": ", ".join(district_names.get(p, p) for p in flt.districts),
+        "forces": set(flt.forces),
+        "event_types": set(flt.event_types),
+        "from": flt.since.isoformat() if flt.since else "",
+        "to": flt.until.isoformat() if flt.until else "",
+        "disputed": "" if flt.disputed is None else ("1" if flt.disputed else "0"),
+        "drafts": flt.include_drafts,
+    }
+
+
+@bp.get("/")
+def index():
+    """The map of the filtered incidents, with the filter form, the chart and the table."""
+    try:
+        flt = query.IncidentFilter.from_params(request.args)
+    except InvalidFilter as exc:
+        return render_template("error.html", status=400, message=str(exc)), 400
+    prefetch_points(flt)
+    query_string = urlencode(flt.to_params(), doseq=True)
+    parts = mapview.render_parts(mapview.build_map(query_string))
+    areas = _areas()
+    return render_template(
+        "map.html", map=parts, query=query_string, values=_form_values(flt, areas), areas=areas, forces=FORCES,
+        event_types=list(EVENT_TYPES),
+    )
+
+
+def _form_page(values: dict, error: InvalidRecord | None, incident_id: int | None = None):
+    return render_template(
+        "incident_form.html", values=values, error=error, incident_id=incident_id, forces=FORCES,
+        event_types=EVENT_TYPES, time_precision=TIME_PRECISION, geo_precision=GEO_PRECISION, statuses=STATUSES,
+    ), (400 if error else 200)
+
+
+def _map_url(incident) -> str:
+    url = url_for("pages.index", drafts="1" if incident.status == "draft" else None)
+    return f"{url}#15/{incident.latitude:.5f}/{incident.longitude:.5f}"
+
+
+def _submitted() -> dict:
+    return {name: request.form.get(name, "") for name in FORM_FIELDS}
+
+
+@bp.route("/incidents/new", methods=["GET", "POST"])
+@login_required
+def new_incident():
+    """The analyst's form for a new incident (place found with the gazetteer search)."""
+    if request.method == "GET":
+        return _form_page({"status": "reviewed", "time_precision": "1", "geo_precision": "1", "fatalities": "0"}, None)
+    values = _submitted()
+    try:
+        incident = checked_incident(values, get_config().geodata_dir)
+    except InvalidRecord as exc:
+        return _form_page(values, exc)
+    stored = get_store().add(incident)
+    flash(f"Incident #{stored.id} saved.")
+    return redirect(_map_url(stored))
+
+
+@bp.route("/incidents/<int:incident_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_incident(incident_id: int):
+    """The form for an existing incident; saving replaces it."""
+    store = get_store()
+    current = store.get(incident_id)
+    if request.method == "GET":
+        values = {name: "" if getattr(current, name) is None else str(getattr(current, name)) for name in FORM_FIELDS}
+        return _form_page(values, None, incident_id)
+    values = _submitted()
+    try:
+        incident = checked_incident(values, get_config().geodata_dir)
+    except InvalidRecord as exc:
+        return _form_page(values, exc, incident_id)
+    stored = store.replace(incident_id, incident)
+    flash(f"Incident #{stored.id} saved.")
+    return redirect(_map_url(stored))
+
+
+@bp.post("/incidents/<int:incident_id>/delete")
+@login_required
+def delete_incident(incident_id: int):
+    """Delete an incident from its form."""
+    get_store().delete(incident_id)
+    flash(f"Incident #{incident_id} deleted.")
+    return redirect(url_for("pages.index"))
+
+
+@bp.get("/extract")
+def extract_page():
+    """Paste a report and its date, review the proposed incidents on a small map and in a table,
+    save them as reviewed (``static/js/extract.js`` calls ``POST /api/extract`` and, logged in,
+    ``POST /api/extract/save``)."""
+    import datetime as dt
+
+    from ..extract import MAX_TEXT_CHARS
+
+    return render_template("extract.html", event_types=EVENT_TYPES, forces=FORCES, time_precision=TIME_PRECISION,
+                           geo_precision=GEO_PRECISION, today=dt.date.today().isoformat(), max_chars=MAX_TEXT_CHARS)
