@@ -146,3 +146,36 @@ def parse_force(value: str) -> str:
     if matched and key:
         return key
     raise KeyError(value)
+
+
+def assign_forces(incident, hints: dict[int, str] | None = None) -> list[str]:
+    """Set ``incident.force1``/``force2`` (a :class:`webmap.records.Incident`), in place.
+
+    A force already given (key, label or alias) is checked and normalised to its key; otherwise
+    the force is found from ``actor1``/``actor2``. An actor that matches no alias takes the force
+    ``hints[n]`` when the source coded one (e.g. ACLED's ``inter`` codes), else ``other``.
+    Returns the actor names that matched nothing and had no hint, for the caller to report.
+    Raises :class:`~webmap.errors.InvalidRecord` naming ``forceN`` for an unknown force.
+    """
+    from .errors import InvalidRecord
+
+    unmatched = []
+    for n in (1, 2):
+        given, actor = getattr(incident, f"force{n}"), getattr(incident, f"actor{n}")
+        if given:
+            try:
+                key = parse_force(given)
+            except KeyError:
+                raise InvalidRecord(f"force{n}", f"unknown force {given!r} (known: {', '.join(FORCE_KEYS)})") from None
+        elif actor:
+            key, matched = match_force(actor)
+            if not matched:
+                hint = (hints or {}).get(n)
+                if hint:
+                    key = hint
+                else:
+                    unmatched.append(actor)
+        else:
+            key = None
+        setattr(incident, f"force{n}", key)
+    return unmatched

@@ -68,6 +68,8 @@ incidents = sa.Table(
     sa.Index("ix_incidents_admin1_pcode", "admin1_pcode"),
     sa.Index("ix_incidents_admin2_pcode", "admin2_pcode"),
     sa.Index("ix_incidents_status_date", "status", "event_date"),
+    # The API's ETag reads max(updated_at) on every request.
+    sa.Index("ix_incidents_updated_at", "updated_at"),
 )
 
 # Columns compared to decide whether a re-imported row changed.
@@ -198,6 +200,8 @@ class IncidentStore:
         try:
             with self.engine.begin() as conn:
                 metadata.create_all(conn)
+                for index in incidents.indexes:  # a database made by an older webmap gets new indexes too
+                    index.create(conn, checkfirst=True)
                 for statement in _SQLITE_SPATIAL if self.dialect == "sqlite" else _POSTGIS_SPATIAL:
                     conn.exec_driver_sql(statement)
         except OperationalError as exc:

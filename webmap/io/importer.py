@@ -3,7 +3,7 @@
 :func:`import_file` is what ``webmap import``, the web upload form and ``webmap demo`` call.
 Per row: the format's reader maps its columns to record fields (:data:`IMPORTERS`), the record is
 validated (:func:`webmap.records.validate_incident`), both actors get their force
-(:func:`webmap.forces.match_force`; unknown actors map to ``other`` and are listed in the
+(:func:`webmap.forces.assign_forces`; unknown actors map to ``other`` and are listed in the
 summary), duplicate ids inside the file are refused; per batch of rows the points are joined to
 governorates, districts and sub-districts (:func:`webmap.spatial.join_admin_areas`) and written.
 Everything happens in one write transaction of the store: one bad row anywhere means an
@@ -33,7 +33,7 @@ from tqdm import tqdm
 
 from .. import spatial
 from ..errors import ImportFailed, InvalidRecord
-from ..forces import FORCE_KEYS, match_force, parse_force
+from ..forces import assign_forces
 from ..records import IRAQ, AreaOfInterest, Incident, validate_incident
 from ..store import IncidentStore
 from . import acled, csv, geojson, ucdp
@@ -178,25 +178,9 @@ def _checked_row(stream: RowStream, raw, area: AreaOfInterest, summary: ImportSu
     """The validated incident of one raw row, with its forces, and how many admin levels to keep."""
     values = stream.convert(raw)
     incident = validate_incident(values, area=area)
-    for n in (1, 2):
-        given = getattr(incident, f"force{n}")
-        actor = getattr(incident, f"actor{n}")
-        if given:
-            try:
-                key = parse_force(given)
-            except KeyError:
-                raise InvalidRecord(f"force{n}", f"unknown force {given!r} (known: {', '.join(FORCE_KEYS)})") from None
-        elif actor:
-            key, matched = match_force(actor)
-            if not matched:
-                hint = values.get(f"_force{n}_hint")
-                if hint:
-                    key = hint
-                else:
-                    summary.unknown_actors[actor] += 1
-        else:
-            key = None
-        setattr(incident, f"force{n}", key)
+    hints = {n: values.get(f"_force{n}_hint") for n in (1, 2)}
+    for actor in assign_forces(incident, hints):
+        summary.unknown_actors[actor] += 1
     return incident, values.get("_admin_depth", 3)
 
 

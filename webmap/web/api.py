@@ -37,7 +37,7 @@ from flask import Blueprint, Response, jsonify, request, url_for
 
 from .. import mapview, query, spatial
 from ..errors import InvalidFilter, InvalidRecord, NotFound
-from ..forces import FORCE_KEYS, FORCES_BY_KEY, match_force, parse_force
+from ..forces import FORCE_KEYS, FORCES_BY_KEY, assign_forces
 from ..io.exporters import feature
 from ..records import Incident, validate_incident
 from ..store import IncidentStore
@@ -129,16 +129,7 @@ def checked_incident(values: Mapping[str, Any], geodata_dir=None) -> Incident:
     Raises :class:`InvalidRecord` naming the field.
     """
     incident = validate_incident(values)
-    for n in (1, 2):
-        given, actor = getattr(incident, f"force{n}"), getattr(incident, f"actor{n}")
-        if given:
-            try:
-                key = parse_force(given)
-            except KeyError:
-                raise InvalidRecord(f"force{n}", f"unknown force {given!r} (known: {', '.join(FORCE_KEYS)})") from None
-        else:
-            key = match_force(actor)[0] if actor else None
-        setattr(incident, f"force{n}", key)
+    assign_forces(incident)
     joined = spatial.join_admin_areas([incident], geodata_dir=geodata_dir)[0]
     if joined.geo_precision == 3:
         # Placed only to the district or governorate: the sub-district under the point means nothing.
