@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .errors import InvalidRecord
 from .names import fold
 
 
@@ -157,8 +158,6 @@ def assign_forces(incident, hints: dict[int, str] | None = None) -> list[str]:
     Returns the actor names that matched nothing and had no hint, for the caller to report.
     Raises :class:`~webmap.errors.InvalidRecord` naming ``forceN`` for an unknown force.
     """
-    from .errors import InvalidRecord
-
     unmatched = []
     for n in (1, 2):
         given, actor = getattr(incident, f"force{n}"), getattr(incident, f"actor{n}")
