@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import gzip
 import struct
+import time
 
 import numpy as np
 import pytest
 
 from webmap.forces import FORCE_KEYS
 from webmap.io.demo import load_demo
-from webmap.query import IncidentFilter, count_incidents
+from webmap.query import IncidentFilter, count_incidents, data_version
 
 AUTH = {"Authorization": "Bearer test-token"}
 # A real UCDP GED event (id 244637): Iraqi forces against IS near Kirkuk, 5 January 2017.
@@ -165,6 +166,34 @@ def test_an_edit_changes_the_etag(client, demo):
     assert after.status_code == 200 and after.headers["ETag"] != etag
     assert len(decode_points(gzip.decompress(after.data) if after.headers.get("Content-Encoding") else after.data)["id"]) \
         == demo + 1
+
+
+def _wait_for_points(store, version, seconds):
+    from webmap.web.api import DEFAULT_VIEW, POINTS_CACHE
+
+    deadline = time.monotonic() + seconds
+    while POINTS_CACHE.ready_version(store, DEFAULT_VIEW) != version and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return POINTS_CACHE.ready_version(store, DEFAULT_VIEW)
+
+
+def test_the_maps_points_are_recomputed_after_writes_before_anyone_asks(client, store, demo):
+    from webmap.web.api import POINTS_WARMER
+
+    assert client.get("/").status_code == 200
+    before = data_version(store)
+    assert _wait_for_points(store, before, 10) == before
+    # A write through the API: computed right after the answer.
+    created = client.post("/api/incidents", json=UCDP_244637, headers=AUTH)
+    assert created.status_code == 201
+    after_post = data_version(store)
+    assert after_post != before and _wait_for_points(store, after_post, 10) == after_post
+    # A write by another process (here straight into the store): seen within the warmer's interval.
+    store.delete(created.get_json()["id"])
+    after_delete = data_version(store)
+    assert _wait_for_points(store, after_delete, 3 * POINTS_WARMER.interval + 5) == after_delete
+    points = client.get("/api/points", headers={"Accept-Encoding": "identity"})
+    assert len(decode_points(points.data)["id"]) == demo
 
 
 def test_districts_carry_the_filters_counts(client, store, demo):

@@ -145,8 +145,8 @@ def _serve(host: str, port: int, threads: int) -> None:
 
     from . import create_app
 
-    open_store().dispose()  # a bad WEBMAP_DB is reported now, not on the first request
-    app = create_app()
+    # A bad WEBMAP_DB is reported now, and the map's data are computed before the first visitor.
+    app = create_app(open_store=True)
     try:
         server = create_server(app, host=host, port=port, threads=threads, clear_untrusted_proxy_headers=True)
     except OSError as exc:

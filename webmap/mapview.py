@@ -123,7 +123,8 @@ class OfflineBasemap(_ScriptedLayer):
 
 
 class BoundaryOverlay(_ScriptedLayer):
-    """An overlay of one shipped boundary layer (``disputed``, ``kri``), fetched when ticked."""
+    """An overlay of one shipped boundary layer (``disputed``, ``kri``), fetched when ticked, and
+    never before the incidents are first drawn."""
 
     _template = Template("""
         {% macro script(this, kwargs) %}
@@ -241,12 +242,9 @@ def build_map(query: str = "") -> folium.Map:
     points.add_to(m)
     for force in FORCES:
         ForceLayer(points, force.key, force.label, force.colour).add_to(m)
-    # Start the downloads of what is shown at first while the page is still parsing, not after
-    # Leaflet has started.
-    shown = [points.options["url"], OfflineBasemap.URL]
-    shown += [child.options["url"] for child in m._children.values()
-              if isinstance(child, BoundaryOverlay) and child.show]
-    for url in shown:
+    # Start the downloads of what is drawn first while the page is still parsing, not after
+    # Leaflet has started; the overlays are fetched once the incidents are drawn.
+    for url in (points.options["url"], OfflineBasemap.URL):
         m.get_root().header.add_child(
             Element(f'<link rel="preload" href="{escape(url)}" as="fetch" crossorigin="anonymous">'))
     TimeSlider(points).add_to(m)

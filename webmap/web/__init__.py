@@ -29,7 +29,7 @@ def _config_from(config: Any) -> Config:
     return cfg
 
 
-def build_app(config: Any = None) -> Flask:
+def build_app(config: Any = None, *, open_store: bool = False) -> Flask:
     """Build the Flask app for ``config`` (see :func:`webmap.create_app`)."""
     cfg = _config_from(config)
     app = Flask("webmap", template_folder=str(TEMPLATES), static_folder=None)
@@ -45,6 +45,10 @@ def build_app(config: Any = None) -> Flask:
     auth.init_app(app)
     _register_errors(app)
     _compress(app)
+    api.keep_points_fresh(app)
+    if open_store:
+        with app.app_context():
+            get_store()
     return app
 
 

@@ -29,6 +29,7 @@ import datetime as dt
 import gzip
 import hashlib
 import threading
+import weakref
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Mapping
@@ -41,7 +42,7 @@ from ..forces import FORCE_KEYS, FORCES_BY_KEY, assign_forces
 from ..io.exporters import feature
 from ..records import Incident, validate_incident
 from ..store import IncidentStore
-from . import get_config, get_store
+from . import EXTENSION, get_config, get_store
 from .auth import require_token
 
 bp = Blueprint("api", __name__)
@@ -185,13 +186,17 @@ def delete_incident(incident_id: int):
 
 
 # -- the map's data -------------------------------------------------------------------------------
+DEFAULT_VIEW = query.IncidentFilter()
+
+
 class _PointsCache:
-    """The encoded points (raw and gzipped) of the last few filters, each computed once.
+    """The encoded points (raw and gzipped) of the last few filters, each computed once per
+    :func:`webmap.query.data_version`.
 
     The map page asks for its filter's points the moment it is requested (:func:`prefetch_points`),
     so the query runs while the browser is still loading the page; the browser's ``/api/points``
-    request then waits for that same computation. An entry is reused only while
-    :func:`webmap.query.data_version` is unchanged.
+    request then waits for that same computation. The default view (no filter) is never evicted
+    and :class:`_Warmer` recomputes it after every write, so its first visitor finds it ready.
     """
 
     size = 8
@@ -208,28 +213,37 @@ class _PointsCache:
         # gzip level 1: a fifth of level 6's time for 2 % more bytes (the floats hardly compress further).
         return version, raw, gzip.compress(raw, compresslevel=1, mtime=0)
 
-    def start(self, store: IncidentStore, flt: query.IncidentFilter, *, stale: tuple | None = None) -> Future:
-        """The computation for ``flt`` (started now unless one is running or done and not ``stale``)."""
+    def start(self, store: IncidentStore, flt: query.IncidentFilter, version: tuple | None = None) -> Future:
+        """The computation for ``flt``: the one running, or the one done (at ``version`` when given),
+        else a new one started now."""
         key = (store.url, flt)
         with self._lock:
             found = self._entries.get(key)
-            if found is not None and (not found.done() or (found.exception() is None and found.result()[0] != stale)):
+            if found is not None and (not found.done() or (found.exception() is None and
+                                                           version in (None, found.result()[0]))):
                 self._entries.move_to_end(key)
                 return found
             future = self._pool.submit(self._compute, store, flt)
             self._entries[key] = future
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+            for old in [k for k in self._entries if k[1] != DEFAULT_VIEW][:max(0, len(self._entries) - self.size)]:
+                del self._entries[old]
             return future
 
     def get(self, store: IncidentStore, flt: query.IncidentFilter, version: tuple) -> tuple[bytes, bytes]:
-        """The encoded points of ``flt`` at data ``version``."""
+        """The encoded points of ``flt`` at data ``version`` (or newer, when a write came meanwhile)."""
         found = self.start(store, flt).result()
         if found[0] != version:
-            found = self.start(store, flt, stale=found[0]).result()
+            found = self.start(store, flt, version).result()
         return found[1], found[2]
 
+    def ready_version(self, store: IncidentStore, flt: query.IncidentFilter) -> tuple | None:
+        """The data version whose points of ``flt`` are computed and kept, or None."""
+        with self._lock:
+            found = self._entries.get((store.url, flt))
+        return found.result()[0] if found is not None and found.done() and found.exception() is None else None
+
     def clear(self) -> None:
+        """Forget every entry (the benchmark's cold case)."""
         with self._lock:
             self._entries.clear()
 
@@ -237,9 +251,80 @@ class _PointsCache:
 POINTS_CACHE = _PointsCache()
 
 
+class _Warmer:
+    """Keeps the default view's points of every running app computed, in one background thread.
+
+    It looks at :func:`webmap.query.data_version` of each app's store (once the app has opened it)
+    right after each write request the app answers (:func:`keep_points_fresh`) and every
+    :attr:`interval` seconds (for writes by other processes, such as ``webmap import``), and
+    recomputes when the version moved. A failing store (a database gone) is left to the requests,
+    which report the error themselves.
+    """
+
+    interval = 2.0
+
+    def __init__(self, cache: _PointsCache):
+        self._cache = cache
+        self._apps: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # app -> version last seen
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, app) -> None:
+        with self._lock:
+            self._apps[app] = None
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="webmap-points-warmer", daemon=True)
+                self._thread.start()
+        self._wake.set()
+
+    def poke(self) -> None:
+        self._wake.set()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            self._check()
+
+    def _check(self) -> None:
+        # A method of its own, so no app stays referenced while the thread sleeps.
+        with self._lock:
+            apps = list(self._apps.items())
+        for app, seen in apps:
+            store = app.extensions[EXTENSION]["store"]
+            if store is None:  # opened by the app's first request: the warmer never races to create a schema
+                continue
+            try:
+                version = query.data_version(store)
+                if version != seen:
+                    self._cache.start(store, DEFAULT_VIEW, version).result()
+            except Exception:  # noqa: BLE001 - see the class docstring
+                version = None
+            with self._lock:
+                if app in self._apps:
+                    self._apps[app] = version
+
+
+POINTS_WARMER = _Warmer(POINTS_CACHE)
+
+
+def keep_points_fresh(app) -> None:
+    """Have the default view's map points of ``app`` computed as soon as it has opened its store,
+    and again after every write."""
+    POINTS_WARMER.watch(app)
+
+    @app.after_request
+    def _after_write(response: Response) -> Response:
+        if request.method in ("POST", "PUT", "PATCH", "DELETE") and response.status_code < 400:
+            POINTS_WARMER.poke()
+        return response
+
+
 def prefetch_points(flt: query.IncidentFilter) -> None:
     """Start encoding the points of ``flt`` for the map page being served (returns at once)."""
-    POINTS_CACHE.start(get_store(), flt)
+    store = get_store()
+    POINTS_CACHE.start(store, flt, query.data_version(store))
 
 
 @bp.get("/api/points")

@@ -57,19 +57,27 @@
     return name;
   }
 
-  // A layer whose GeoJSON is fetched the first time it is shown (so unticked overlays cost nothing).
+  // Settled once the incidents and the base map are first on screen (or the incidents failed):
+  // the overlays wait for it, so they never delay the first picture.
+  var releaseOverlays;
+  var overlaysMayLoad = new Promise(function (resolve) { releaseOverlays = resolve; });
+
+  /* A layer whose GeoJSON is fetched the first time it is shown (so unticked overlays cost nothing);
+   * with `afterFirstDraw`, not before the incidents are drawn. */
   var LazyGeoJSON = L.LayerGroup.extend({
-    initialize: function (url, makeLayer) {
+    initialize: function (url, makeLayer, afterFirstDraw) {
       L.LayerGroup.prototype.initialize.call(this, []);
       this._url = url;
       this._makeLayer = makeLayer;
       this._loading = null;
+      this.afterFirstDraw = !!afterFirstDraw;
     },
     onAdd: function (map) {
       L.LayerGroup.prototype.onAdd.call(this, map);
       var self = this;
       if (!this._loading) {
-        this._loading = getJSON(this._url).then(function (data) {
+        var start = this.afterFirstDraw ? overlaysMayLoad : Promise.resolve();
+        this._loading = start.then(function () { return getJSON(self._url); }).then(function (data) {
           self.addLayer(self._makeLayer(data, map));
           self.fire("load");
           return self;
@@ -126,7 +134,7 @@
           if (feature.properties.name) layer.bindTooltip(el("span", null, feature.properties.name), { sticky: true });
         },
       });
-    });
+    }, true);
   };
 
   var CHORO_COLOURS = ["#fef0d9", "#fdcc8a", "#fc8d59", "#e34a33", "#b30000"];
@@ -160,7 +168,7 @@
       });
       restyle();
       return state.geo;
-    });
+    }, true);
     function restyle() {
       if (!state.geo) return;
       var values = [];
@@ -680,12 +688,14 @@
     });
     engine.on("error", function (e) {
       if (status) status.textContent = "Could not load the incidents: " + (e.error.message || e.error);
+      releaseOverlays();
     });
-    // Drawn = the incidents and the base map are on screen (the benchmark waits for this mark).
+    // Drawn = the incidents and the base map are on screen (the benchmark waits for this mark);
+    // the overlays follow.
     var basemapReady = new Promise(function (resolve) {
       var pending = 0;
       map.eachLayer(function (layer) {
-        if (layer instanceof LazyGeoJSON) { pending++; layer.whenLoaded().then(done, done); }
+        if (layer instanceof LazyGeoJSON && !layer.afterFirstDraw) { pending++; layer.whenLoaded().then(done, done); }
       });
       function done() { if (--pending === 0) resolve(); }
       if (!pending) resolve();
@@ -696,6 +706,7 @@
         requestAnimationFrame(function () {
           performance.mark("webmap-drawn");
           document.body.dataset.mapReady = "1";
+          releaseOverlays();
           resolve(engine);
         });
       });
