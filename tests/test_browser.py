@@ -227,3 +227,49 @@ def test_the_district_choropleth_follows_the_filter(page, server):
     assert shaded == sum(1 for f in districts if f["properties"]["incidents"] > 0) > 0
     page.select_option(".wm-choro-legend select", "fatalities")
     assert "fatalities" in page.inner_text(".wm-choro-legend")
+
+
+def test_a_row_click_keeps_the_rows_until_its_popup_closes(page, server):
+    open_map(page, server + "/?governorate=Kirkuk")
+    page.wait_for_selector("#wm-table tbody[data-sort] tr")
+    rows = page.locator("#wm-table tbody tr")
+    listed = [rows.nth(i).get_attribute("data-id") for i in range(rows.count())]
+    assert len(listed) == 25
+    rows.nth(1).click()
+    page.locator(".leaflet-popup-content .wm-incident").wait_for()
+    page.wait_for_timeout(800)  # past the table's 200 ms reload delay and the popup's pan
+    assert [rows.nth(i).get_attribute("data-id") for i in range(rows.count())] == listed
+    assert rows.nth(1).get_attribute("aria-selected") == "true"
+    rows.nth(2).click()  # the next row is still there to pick
+    page.wait_for_function(f"() => document.querySelector('.leaflet-popup-content').textContent.includes('#{listed[2]}')")
+    page.click(".leaflet-popup-close-button")
+    page.wait_for_function("() => document.querySelectorAll('#wm-table tbody tr').length < 25")  # the zoomed view's
+
+
+@pytest.mark.parametrize("width, height", [(1024, 768), (375, 740)])
+def test_a_laptop_or_phone_screen_keeps_the_map_uncovered(page, server, artifacts, width, height):
+    page.set_viewport_size({"width": width, "height": height})
+    open_map(page, server + "/")
+    page.locator(".wm-mapbox").scroll_into_view_if_needed()
+    boxes = page.evaluate("""() => Object.fromEntries(Object.entries({map: '.leaflet-container',
+        layers: '.leaflet-control-layers', legend: '.wm-legend', time: '.wm-time'}).map(([k, s]) => {
+          const r = document.querySelector(s).getBoundingClientRect();
+          return [k, {left: r.left, right: r.right, top: r.top, bottom: r.bottom, area: r.width * r.height}]; }))""")
+    page.screenshot(path=str(artifacts / f"browser-map-{width}x{height}.png"))
+
+    def overlap(a, b):
+        return a["left"] < b["right"] and b["left"] < a["right"] and a["top"] < b["bottom"] and b["top"] < a["bottom"]
+
+    # The layer list and the legend start folded, so together they cover a sliver of the map...
+    assert boxes["layers"]["area"] + boxes["legend"]["area"] < 0.1 * boxes["map"]["area"]
+    assert not page.evaluate("() => document.querySelector('.wm-legend').open")
+    assert not overlap(boxes["legend"], boxes["time"]) and not overlap(boxes["layers"], boxes["time"])
+    # ...every control stays on the map, and nothing makes the page scroll sideways.
+    for name in ("layers", "legend", "time"):
+        assert boxes["map"]["left"] <= boxes[name]["left"] and boxes[name]["right"] <= boxes["map"]["right"], name
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+    # The folded layer list still opens and its force toggles still work.
+    page.hover(".leaflet-control-layers")
+    checkbox = page.locator(".leaflet-control-layers-overlays label", has_text="Islamic State").locator("input")
+    checkbox.uncheck()
+    page.wait_for_function("() => webmap.current.engine.drawn.islamic_state === 0")

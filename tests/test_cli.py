@@ -42,6 +42,19 @@ def test_bad_webmap_db_is_one_clear_line_and_exit_2(url, words, tmp_path):
     assert lines[0].startswith("Error: WEBMAP_DB: ") and words in lines[0]
 
 
+def test_database_file_that_is_not_a_database_is_one_line(tmp_path):
+    not_a_db = tmp_path / "notes.db"
+    not_a_db.write_bytes((ROOT / "README.md").read_bytes())
+    result = subprocess.run(
+        [sys.executable, "-m", "webmap.cli", "export", "--format", "csv", "-o", str(tmp_path / "out.csv")],
+        env={"WEBMAP_DB": f"sqlite:///{not_a_db}", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines == [f"Error: WEBMAP_DB: cannot prepare the database sqlite:///{not_a_db}: file is not a database"]
+
+
 def test_database_path_that_cannot_be_a_file_names_the_variable(tmp_path):
     (tmp_path / "a-folder.db").mkdir()
     result = subprocess.run(

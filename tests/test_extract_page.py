@@ -96,3 +96,17 @@ def test_without_login_the_page_proposes_but_cannot_save(page):
     tab.click("#wm-propose")
     tab.wait_for_selector("#wm-extract-status .wm-error")
     assert "Portuguese" in tab.inner_text("#wm-extract-status")
+
+
+@pytest.mark.parametrize("width, height", [(1024, 768), (375, 740)])
+def test_the_review_table_fits_a_laptop_and_scrolls_in_its_box_on_a_phone(page, artifacts, width, height):
+    tab, base, _ = page
+    tab.set_viewport_size({"width": width, "height": height})
+    rows = propose_the_article(tab, base)
+    tab.screenshot(path=str(artifacts / f"extract_page-{width}x{height}.png"), full_page=True)
+    assert tab.evaluate("() => document.documentElement.scrollWidth") <= width  # the page never scrolls sideways
+    table = tab.evaluate("() => document.getElementById('wm-drafts').getBoundingClientRect().width")
+    if width >= 1024:
+        assert table <= width  # every column in sight, the long selects shrunk to their column
+    # Each field is still usable: wide enough to read a place name.
+    assert rows.nth(0).locator("input[name=location]").bounding_box()["width"] >= 100

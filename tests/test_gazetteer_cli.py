@@ -217,6 +217,34 @@ def test_malformed_files_are_refused(runner, home, tmp_path, monkeypatch, conten
     assert not target.exists()
 
 
+@pytest.mark.parametrize("fmt", ["csv", "wof", "geonames"])
+def test_import_of_a_file_that_is_not_utf8_text(runner, home, tmp_path, monkeypatch, fmt):
+    # The WOF extract saved by a spreadsheet as Windows-1256: the Arabic names are not UTF-8.
+    source = tmp_path / "wof-cp1256.csv"
+    header, rows = wof_rows(lambda r: r["name_ara"] and r["name_ara"].encode("cp1256", "ignore").decode("cp1256")
+                            == r["name_ara"], 3)
+    text = ",".join(header[:6] + ["name_ara"]) + "\n" + "".join(
+        ",".join([*(r[c] for c in header[:6]), r["name_ara"]]) + "\n" for r in rows)
+    source.write_bytes(text.encode("cp1256"))
+    target = tmp_path / "gazetteer.csv"
+    monkeypatch.setenv("WEBMAP_GAZETTEER", str(target))
+    result = runner.invoke(main, ["gazetteer", "import", str(source), "--format", fmt, "--country", "IQ"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"Error: {source}: ") and "UTF-8" in result.stderr.replace("utf-8", "UTF-8")
+    assert "Traceback" not in result.output
+    assert not target.exists()
+
+
+def test_geocode_with_a_gazetteer_that_is_not_text(runner, home, tmp_path, monkeypatch):
+    binary = tmp_path / "gazetteer.csv"  # a PNG saved under the gazetteer's name
+    binary.write_bytes((ROOT / "webmap" / "static" / "vendor" / "leaflet" / "images" / "layers.png").read_bytes())
+    monkeypatch.setenv("WEBMAP_GAZETTEER", str(binary))
+    result = runner.invoke(main, ["geocode", "Kirkuk"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"Error: {binary}: unreadable CSV near row 1: ")
+    assert "Traceback" not in result.output
+
+
 def test_import_of_a_missing_file(runner, home, tmp_path):
     result = runner.invoke(main, ["gazetteer", "import", str(tmp_path / "nope.csv"), "--format", "csv"])
     assert result.exit_code == 2

@@ -52,6 +52,9 @@ def test_reimport_adds_nothing_and_update_replaces_changed_rows(runner, store, t
     changed = write_rows(tmp_path / "acled_corrected.csv", rows)
     without_update = import_(runner, changed)
     assert "0 inserted, 0 updated, 157 unchanged" in without_update.output
+    assert "1 of the unchanged differ from the stored incident" in without_update.output
+    assert "--update" in without_update.output
+    assert "differ" not in again.output
     with_update = import_(runner, changed, "--update")
     assert "0 inserted, 1 updated, 156 unchanged" in with_update.output
     event_id = rows[3][header.index("event_id_cnty")]

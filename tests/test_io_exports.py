@@ -170,6 +170,25 @@ def test_bad_export_options_are_refused(runner, loaded, tmp_path):
     assert not list(tmp_path.glob("x.*"))
 
 
+@pytest.mark.parametrize("options, message", [
+    (["--format", "xlsx"], "Error: --format: unknown format 'xlsx'"),
+    (["--since", "2017-01-01", "--until", "2016-01-01"], "Error: --since: 2017-01-01 is after the last date, 2016-01-01"),
+    (["--until", "2016-02-30"], "Error: --until: not a date: '2016-02-30'"),
+    (["--event-type", "Picnic"], "Error: --event-type: unknown event type 'Picnic'"),
+    (["--force", "martians"], "Error: --force: unknown force 'martians'"),
+])
+def test_export_errors_name_the_option_typed(runner, loaded, tmp_path, options, message):
+    result = runner.invoke(main, ["export", "-o", str(tmp_path / "x.csv"), *options])
+    assert result.exit_code == 2 and result.stderr.startswith(message), result.stderr
+    assert not list(tmp_path.glob("x.*"))
+
+
+def test_export_format_is_case_insensitive(runner, loaded, tmp_path):
+    result = runner.invoke(main, ["export", "-o", str(tmp_path / "x.dat"), "--format", "CSV"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "x.dat").read_text(encoding="utf-8-sig").startswith("id,source,source_id,")
+
+
 # -- HTTP ---------------------------------------------------------------------------------------
 def test_http_geojson_export_is_a_streamed_attachment(client, loaded):
     response = client.get("/export.geojson?district=Kirkuk&force=islamic_state")

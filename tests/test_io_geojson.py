@@ -79,6 +79,20 @@ def test_not_a_feature_collection_or_not_json(runner, store, tmp_path, exported)
     assert count_incidents(store, ALL) == 0
 
 
+@pytest.mark.parametrize("cut, fragment", [
+    (lambda text: text[: len(text) // 2], "invalid JSON after feature"),   # a download cut short
+    (lambda text: text[:40], "not valid JSON (parse error: premature EOF)"),  # cut inside the header
+    (lambda text: text.replace("[", "[NaN, ", 1), "invalid JSON after feature 0 (lexical error"),  # NaN is not JSON
+])
+def test_json_syntax_errors_are_one_line(runner, store, tmp_path, exported, cut, fragment):
+    path = tmp_path / "broken.geojson"
+    path.write_text(cut(json.dumps(exported)), encoding="utf-8")
+    message = assert_refused(import_(runner, path), fragment)
+    # the parser's drawing of where the error is (extra lines) is not shown
+    assert len(message.strip().splitlines()) == 1, message
+    assert count_incidents(store, ALL) == 0
+
+
 def test_legacy_crs_other_than_wgs84_is_refused(runner, store, tmp_path, exported):
     exported["crs"] = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::3857"}}
     assert_refused(import_(runner, write(tmp_path / "mercator.geojson", exported)), "crs 'urn:ogc:def:crs:EPSG::3857'")

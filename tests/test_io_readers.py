@@ -183,3 +183,14 @@ def test_generic_csv_without_required_columns_lists_them(runner, tmp_path):
                              "--map nope=event_date: the header has no column 'nope'")
     assert "event_id_cnty" in message
     assert_refused(import_(runner, path, "--format", "csv", "--map", "event_date"), "--map: expected COLUMN=FIELD")
+
+
+@pytest.mark.parametrize("encoding, fragment", [
+    ("utf-16", "the header cannot be read as utf-16"),  # UTF-16 named for a file without its BOM
+    ("rot13", "--encoding: unknown text encoding 'rot13'"),  # a codec, but not bytes to text
+    ("hex", "--encoding: unknown text encoding 'hex'"),
+    ("no-such-codec", "--encoding: unknown text encoding 'no-such-codec'"),
+])
+def test_an_encoding_that_cannot_read_the_file_is_refused(runner, store, encoding, fragment):
+    assert_refused(import_(runner, ACLED, "--encoding", encoding), "ACLED_Iraq_2019-03_sample.csv: ", fragment)
+    assert count_incidents(store, ALL) == 0

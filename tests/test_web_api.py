@@ -122,6 +122,25 @@ def test_bad_filters_are_refused_by_every_read(client, demo, path):
     assert response.status_code == 400 and response.get_json()["parameter"] == "district"
 
 
+@pytest.mark.parametrize("path, parameter", [
+    ("/api/incidents?distict=Kirkuk", "distict"),
+    ("/api/incidents?forces=peshmerga", "forces"),
+    ("/api/points?governorates=IQG13", "governorates"),
+    ("/api/districts?date=2017-01-05", "date"),
+    ("/api/timeline?limit=5", "limit"),
+    ("/export.csv?distict=Kirkuk", "distict"),
+    ("/export.geojson?force=peshmerga&frm=2017-01-01", "frm"),
+])
+def test_a_misspelt_parameter_is_a_400_not_every_incident(client, demo, path, parameter):
+    response = client.get(path)
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["parameter"] == parameter and "unknown parameter" in body["error"]
+    # The spellings every read documents still answer.
+    assert client.get("/api/incidents?since=2017-01-01&until=2017-12-31&limit=5&offset=5&sort=-fatalities").status_code == 200
+    assert client.get("/api/timeline?period=month&district=Kirkuk").status_code == 200
+
+
 def test_points_are_the_filtered_incidents_compactly(client, store, demo):
     response = client.get("/api/points?governorate=Kirkuk", headers={"Accept-Encoding": "gzip"})
     assert response.status_code == 200
@@ -292,6 +311,17 @@ def test_bad_records_are_a_400_naming_the_field(client, body, field):
     assert response.get_json()["field"] == field
 
 
+def test_a_misspelt_field_is_refused_not_dropped(client, demo):
+    response = client.post("/api/incidents", json={**UCDP_244637, "fatalites": 7}, headers=AUTH)
+    assert response.status_code == 400
+    assert response.get_json()["field"] == "fatalites"
+    assert client.get("/api/incidents?limit=1").get_json()["total"] == demo  # nothing stored
+    # What the API hands out goes back in unchanged: every property of a Feature is a field.
+    created = client.post("/api/incidents", json=UCDP_244637, headers=AUTH).get_json()
+    again = client.put(f"/api/incidents/{created['id']}", json=created, headers=AUTH)
+    assert again.status_code == 200 and again.get_json()["properties"]["fatalities"] == 1
+
+
 @pytest.mark.parametrize("data, content_type", [
     ("{not json", "application/json"),
     ("[1, 2]", "application/json"),
@@ -315,3 +345,14 @@ def test_put_replaces_and_delete_removes(client, demo):
     assert client.get(url).status_code == 404
     assert client.delete(url, headers=AUTH).status_code == 404
     assert client.get("/api/incidents?limit=1").get_json()["total"] == demo
+
+
+@pytest.mark.parametrize("method, path, status", [
+    ("get", "/api/incidents/abc", 404),
+    ("get", "/api/no-such-thing", 404),
+    ("patch", "/api/districts", 405),
+])
+def test_api_errors_are_json_even_for_unknown_routes(client, method, path, status):
+    response = getattr(client, method)(path)
+    assert response.status_code == status
+    assert response.is_json and str(status) in response.get_json()["error"]

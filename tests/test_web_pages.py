@@ -120,6 +120,19 @@ def test_the_form_refuses_a_bad_record_and_names_the_field(client):
     assert 'value="44.392222"' in html  # what was typed stays in the form
 
 
+def test_the_forms_refusal_is_shown_at_the_field(client):
+    log_in(client)
+    token = csrf_token(client.get("/incidents/new").get_data(as_text=True))
+    response = client.post("/incidents/new", data={**FORM, "source_url": "javascript:alert(1)", "csrf_token": token})
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    field = re.search(r'<input id="source_url"[^>]*>\s*<p class="wm-field-error" id="source_url-problem">([^<]+)</p>', html)
+    assert field, "the problem is not printed under the Source link field"
+    assert "http" in field.group(1)
+    assert 'aria-invalid="true" aria-describedby="source_url-problem"' in field.group(0)
+    assert html.count('aria-invalid="true"') == 1  # only the refused field is marked
+
+
 def test_what_users_typed_is_escaped_in_the_form(client, store):
     stored = store.add(validate_incident({**FORM, "notes": "<script>alert('x')</script> & <b>bold</b>",
                                           "location": '"><img src=x onerror=alert(1)>'}))

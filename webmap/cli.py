@@ -85,11 +85,16 @@ def import_(file, fmt, mappings, update, encoding):
 @reports_errors
 def export(output, fmt, governorate, district, force, event_type, since, until, disputed, drafts):
     """Write the filtered incidents to a GeoJSON, CSV or GeoPackage file (the filter is the map's)."""
+    from .errors import InvalidFilter
     from .io.exporters import export_file
     from .query import IncidentFilter, iter_incidents
 
-    flt = IncidentFilter.build(governorate=governorate, district=district, force=force, event_type=event_type,
-                               since=since, until=until, disputed=disputed, drafts=drafts)
+    try:
+        flt = IncidentFilter.build(governorate=governorate, district=district, force=force, event_type=event_type,
+                                   since=since, until=until, disputed=disputed, drafts=drafts)
+    except InvalidFilter as exc:  # name the option the user typed, not the query parameter
+        option = {"from": "--since", "to": "--until"}.get(exc.parameter, "--" + exc.parameter.replace("_", "-"))
+        raise InvalidFilter(option, exc.message.removeprefix(f"{exc.parameter}: ")) from None
     count = export_file(iter_incidents(open_store(), flt), output, fmt)
     click.echo(f"{count} incidents written to {output}" + ("" if count else " (the filter matched none)"))
 

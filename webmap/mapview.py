@@ -32,6 +32,7 @@ import shapely.geometry
 from branca.element import Element, MacroElement
 from folium.elements import JSCSSMixin
 from folium.map import Layer
+from folium.utilities import JsCode
 from jinja2 import Template
 from markupsafe import escape
 
@@ -249,7 +250,8 @@ def build_map(query: str = "") -> folium.Map:
             Element(f'<link rel="preload" href="{escape(url)}" as="fetch" crossorigin="anonymous">'))
     TimeSlider(points).add_to(m)
     Legend().add_to(m)
-    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    # Expanded on a large map; folded to its button where the list would cover the incidents.
+    folium.LayerControl(collapsed=JsCode(f"webmap.compact({m.get_name()})"), position="topright").add_to(m)
     use_vendored_assets(m)
     return m
 

@@ -97,7 +97,7 @@ class IncidentFilter:
         since_date = _date("from", since)
         until_date = _date("to", until)
         if since_date and until_date and since_date > until_date:
-            raise InvalidFilter("from", f"{since_date} is after to={until_date}")
+            raise InvalidFilter("from", f"{since_date} is after the last date, {until_date}")
         return cls(
             governorates=tuple(_admin_pcode("governorate", v, "adm1") for v in governorate),
             districts=tuple(_admin_pcode("district", v, "adm2") for v in district),

@@ -119,16 +119,22 @@ _PG_WRITE_LOCK = 7_340_140
 
 @dataclass
 class SaveSummary:
-    """What one write did: counts of rows inserted, updated (changed) and unchanged."""
+    """What one write did: counts of rows inserted, updated (changed) and unchanged.
+
+    ``differing``: of the unchanged, those whose stored copy differs from the one given (written
+    only with ``update``), so a caller can say that a correction was not applied.
+    """
 
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    differing: int = 0
 
     def add(self, other: "SaveSummary") -> None:
         self.inserted += other.inserted
         self.updated += other.updated
         self.unchanged += other.unchanged
+        self.differing += other.differing
 
 
 def _now() -> dt.datetime:
@@ -209,11 +215,12 @@ class IncidentStore:
                     index.create(conn, checkfirst=True)
                 for statement in _SQLITE_SPATIAL if self.dialect == "sqlite" else _POSTGIS_SPATIAL:
                     conn.exec_driver_sql(statement)
-        except OperationalError as exc:
-            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-            raise ConfigError("WEBMAP_DB", f"cannot open the database {self.safe_url}: {reason}") from None
         except SQLAlchemyError as exc:
-            raise ConfigError("WEBMAP_DB", f"cannot prepare the database {self.safe_url}: {exc}") from None
+            # The driver's own message, first line: SQLAlchemy's adds the SQL and a link on more lines.
+            orig = getattr(exc, "orig", None)
+            reason = (str(orig or exc).strip().splitlines() or [type(exc).__name__])[0]
+            verb = "open" if isinstance(exc, OperationalError) else "prepare"
+            raise ConfigError("WEBMAP_DB", f"cannot {verb} the database {self.safe_url}: {reason}") from None
 
     @property
     def safe_url(self) -> str:
@@ -251,8 +258,9 @@ class IncidentStore:
     def save_batch(self, conn: Connection, batch: list[Incident], *, update: bool = False) -> SaveSummary:
         """Insert ``batch`` inside ``conn``'s transaction, idempotent on ``source`` + ``source_id``.
 
-        A row whose (source, source_id) is already stored is left alone (``unchanged``), or, with
-        ``update``, replaced when any content column differs (``updated``).
+        A row whose (source, source_id) is already stored is left alone (``unchanged``; counted in
+        ``differing`` too when its content differs), or, with ``update``, replaced when any content
+        column differs (``updated``).
         """
         summary = SaveSummary()
         now = _now()
@@ -278,8 +286,12 @@ class IncidentStore:
                 inserts.append({**values, "created_at": now, "updated_at": now})
                 if inc.source_id is not None:
                     existing[(inc.source, inc.source_id)] = values
-            elif update and any(old[k] != v for k, v in values.items()):
-                updates.append({**values, "updated_at": now, "_id": old["id"]})
+            elif any(old[k] != v for k, v in values.items()):
+                if update:
+                    updates.append({**values, "updated_at": now, "_id": old["id"]})
+                else:
+                    summary.unchanged += 1
+                    summary.differing += 1
             else:
                 summary.unchanged += 1
         if inserts:

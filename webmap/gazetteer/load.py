@@ -162,13 +162,13 @@ def read_places_csv(path: str | os.PathLike) -> list[dict]:
     rows, errors, bad = [], [], 0
     with handle:
         reader = csv.DictReader(handle)
-        fields = reader.fieldnames or ()
-        missing = [c for c in REQUIRED if c not in fields]
-        if not any(c in fields for c in ID_COLUMNS):
-            missing.append("place_id (or geonameid / wof_id)")
-        if missing:
-            raise GazetteerError(f"{path}: not a gazetteer CSV: missing column(s) {', '.join(missing)}")
         try:
+            fields = reader.fieldnames or ()  # reads (decodes) the header line
+            missing = [c for c in REQUIRED if c not in fields]
+            if not any(c in fields for c in ID_COLUMNS):
+                missing.append("place_id (or geonameid / wof_id)")
+            if missing:
+                raise GazetteerError(f"{path}: not a gazetteer CSV: missing column(s) {', '.join(missing)}")
             for number, mapping in enumerate(reader, start=2):
                 if None in mapping:
                     error = InvalidRecord("row", f"{len(reader.fieldnames) + len(mapping[None])} fields, "
@@ -183,7 +183,7 @@ def read_places_csv(path: str | os.PathLike) -> list[dict]:
                 if len(errors) < MAX_REPORTED_ERRORS:
                     errors.append(error)
         except (UnicodeDecodeError, csv.Error) as exc:
-            raise GazetteerError(f"{path}: unreadable CSV near row {reader.line_num}: {exc}") from None
+            raise GazetteerError(f"{path}: unreadable CSV near row {max(reader.line_num, 1)}: {exc}") from None
     if errors:
         raise ImportFailed(errors, bad, header=f"{path}: {bad} bad row(s)")
     return rows

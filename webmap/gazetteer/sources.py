@@ -149,13 +149,14 @@ def read_wof(path: str | Path, country: str | None = None) -> list[dict]:
     rows, bad = [], _Collector(path)
     with _open(path) as handle:
         reader = csv.DictReader(handle)
-        missing = [c for c in ("wof_id", "placetype", "name", "latitude", "longitude")
-                   if c not in (reader.fieldnames or ())]
-        if missing:
-            raise GazetteerError(f"{path}: not a WOF gazetteer CSV: missing column(s) {', '.join(missing)}")
-        if "country" not in reader.fieldnames and not country:
-            raise GazetteerError(f"{path}: country: the file has no country column; give the country code")
         try:
+            fields = reader.fieldnames or ()  # reads (decodes) the header line
+            missing = [c for c in ("wof_id", "placetype", "name", "latitude", "longitude") if c not in fields]
+            if missing:
+                raise GazetteerError(f"{path}: not a WOF gazetteer CSV: missing column(s) {', '.join(missing)}")
+            if "country" not in fields and not country:
+                raise GazetteerError(f"{path}: --country: the file has no country column; give the country code, "
+                                     "e.g. --country IQ")
             for number, record in enumerate(reader, start=2):
                 if None in record:
                     bad.add(InvalidRecord("row", "more fields than the header", number))
@@ -171,7 +172,7 @@ def read_wof(path: str | Path, country: str | None = None) -> list[dict]:
                 except InvalidRecord as exc:
                     bad.add(exc)
         except (UnicodeDecodeError, csv.Error) as exc:
-            raise GazetteerError(f"{path}: unreadable CSV near row {reader.line_num}: {exc}") from None
+            raise GazetteerError(f"{path}: unreadable CSV near row {max(reader.line_num, 1)}: {exc}") from None
     bad.check()
     return rows
 

@@ -174,9 +174,13 @@ def export_file(incidents: Iterable[Incident], path: Path | str, fmt: str | None
     failed export never leaves half a file behind.
     """
     path = Path(path)
-    fmt = fmt or EXTENSIONS.get(path.suffix.lower())
-    if fmt not in EXPORTERS:
-        raise WebmapError(f"--format: give geojson, csv or gpkg (the extension {path.suffix!r} does not say)")
+    if fmt is None:
+        fmt = EXTENSIONS.get(path.suffix.lower())
+        if fmt is None:
+            raise WebmapError(f"--format: give geojson, csv or gpkg (the extension {path.suffix!r} does not say)")
+    elif fmt.lower() not in EXPORTERS:
+        raise WebmapError(f"--format: unknown format {fmt!r} (give geojson, csv or gpkg)")
+    fmt = fmt.lower()
     if not path.parent.is_dir():
         raise WebmapError(f"--output: no such folder {path.parent}")
     partial = path.with_name(f".partial-{path.name}")

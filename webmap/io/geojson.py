@@ -33,6 +33,11 @@ def _check_member(path: Path, prefix: str, event: str, value) -> None:
             raise refuse(path, f"crs {value!r}: coordinates must be WGS 84 longitude, latitude (RFC 7946)")
 
 
+def _json_reason(exc: Exception) -> str:
+    """The first line of a JSON parser's error (yajl adds lines drawing an arrow at the spot)."""
+    return (str(exc).strip().splitlines() or ["unreadable"])[0][:120]
+
+
 def _check_collection(path: Path, skip: int) -> None:
     """Refuse, before any feature is read, a file that is not a JSON object with a ``features`` list."""
     with path.open("rb") as fh:
@@ -45,7 +50,7 @@ def _check_collection(path: Path, skip: int) -> None:
                 if prefix == "features" and event == "start_array":
                     return
         except ijson.JSONError as exc:
-            raise refuse(path, f"not valid JSON ({str(exc)[:120]})") from None
+            raise refuse(path, f"not valid JSON ({_json_reason(exc)})") from None
     raise refuse(path, "not a GeoJSON FeatureCollection: it has no 'features' list")
 
 
@@ -112,7 +117,7 @@ def open_rows(path: Path, *, column_map: Mapping[str, str] | None = None, encodi
                 for number, feature in enumerate(ijson.items(events, "features.item"), start=1):
                     yield number, feature
             except ijson.JSONError as exc:
-                raise refuse(path, f"invalid JSON after feature {number} ({str(exc)[:120]})") from None
+                raise refuse(path, f"invalid JSON after feature {number} ({_json_reason(exc)})") from None
 
     def position() -> int:
         fh = opened.get("file")

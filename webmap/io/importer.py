@@ -64,6 +64,7 @@ class ImportSummary:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    differing: int = 0
     unassigned: int = 0
     unknown_actors: Counter = field(default_factory=Counter)
     read_as: str = ""
@@ -75,6 +76,9 @@ class ImportSummary:
             f"{self.rows} rows read ({self.read_as}): {self.inserted} inserted, {self.updated} updated, "
             f"{self.unchanged} unchanged; {self.unassigned} not in any district"
         ]
+        if self.differing:
+            out.append(f"{self.differing} of the unchanged differ from the stored incident (same source and id) "
+                       "and were not written: import again with --update to replace them")
         if self.unknown_actors:
             shown = ", ".join(f"{name} ({n})" for name, n in self.unknown_actors.most_common(15))
             more = len(self.unknown_actors) - 15
@@ -128,7 +132,7 @@ def import_file(
     summary = ImportSummary(read_as=stream.described, ignored_columns=stream.ignored_columns)
     errors: list[InvalidRecord] = []
     bad = 0
-    seen_ids: dict[tuple, int] = {}
+    seen_ids: dict[int, int] = {}
     digests: Counter = Counter()
     batch: list[tuple[Incident, int]] = []
     show = progress if progress is not None else (stream.size > PROGRESS_BYTES and sys.stderr.isatty())
@@ -184,15 +188,20 @@ def _checked_row(stream: RowStream, raw, area: AreaOfInterest, summary: ImportSu
     return incident, values.get("_admin_depth", 3)
 
 
-def _claim_id(incident: Incident, row_number: int, seen: dict[tuple, int], digests: Counter) -> None:
-    """Refuse an id already used earlier in the file; give id-less rows a content id."""
+def _claim_id(incident: Incident, row_number: int, seen: dict[int, int], digests: Counter) -> None:
+    """Refuse an id already used earlier in the file; give id-less rows a content id.
+
+    ``seen`` maps the 64-bit hash of each (source, source_id) to its row: a third of the memory
+    of keeping the strings, which matters for files of millions of rows (a false duplicate needs
+    two ids of one file to share a 64-bit hash: about 3 in 10^6 for 10 million rows).
+    """
     if incident.source_id is None:
         digest = hashlib.sha1(repr(_DIGEST_VALUES(incident)).encode()).hexdigest()[:16]
         digests[digest] += 1
         n = digests[digest]
         incident.source_id = f"sha1:{digest}" if n == 1 else f"sha1:{digest}-{n}"
         return
-    key = (incident.source, incident.source_id)
+    key = hash((incident.source, incident.source_id))
     first = seen.get(key)
     if first is not None:
         raise InvalidRecord("source_id", f"{incident.source_id!r} is already on row {first} (duplicate id in the file)")
@@ -224,3 +233,4 @@ def _store_batch(store: IncidentStore, conn, batch: list[tuple[Incident, int]], 
     summary.inserted += summary_part.inserted
     summary.updated += summary_part.updated
     summary.unchanged += summary_part.unchanged
+    summary.differing += summary_part.differing

@@ -162,7 +162,7 @@ class CsvSource:
                         ).at_row(row_number)
                         continue
                     yield row_number, dict(zip(self.columns, values))
-            except UnicodeDecodeError:
+            except UnicodeError:
                 name = ENCODING_NAMES.get(self.encoding, self.encoding)
                 raise refuse(
                     self.path,
@@ -184,9 +184,10 @@ def open_csv(path: Path | str, *, encoding: str | None = None) -> CsvSource:
     size = path.stat().st_size
     if encoding:
         try:
-            codecs.lookup(encoding)
+            # rot13, hex, base64 ... are codecs too, but do not turn bytes into text.
+            head.decode(encoding, errors="ignore")
         except LookupError:
-            raise refuse(path, f"--encoding: unknown encoding {encoding!r}") from None
+            raise refuse(path, f"--encoding: unknown text encoding {encoding!r}") from None
     else:
         try:
             encoding = detect_encoding(head, complete=size <= len(head))
@@ -198,8 +199,8 @@ def open_csv(path: Path | str, *, encoding: str | None = None) -> CsvSource:
             reader = csv.reader(io.TextIOWrapper(binary, encoding=encoding, newline=""), delimiter=delimiter)
             header = next(reader, [])
             second = next(reader, [])
-        except (UnicodeDecodeError, csv.Error) as exc:
-            raise refuse(path, f"the header cannot be read: {exc}") from None
+        except (UnicodeError, csv.Error) as exc:  # UnicodeError: e.g. UTF-16 without a BOM
+            raise refuse(path, f"the header cannot be read as {encoding}: {exc}") from None
     columns = [c.strip().lstrip("\ufeff").strip() for c in header]
     if not any(columns):
         raise refuse(path, "the first row (the header) is empty")

@@ -9,10 +9,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from flask import Flask, current_app, jsonify
+from flask import Flask, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
 
 from ..config import TEMPLATES, Config
 from ..errors import ConfigError, InvalidFilter, InvalidRecord, NotFound, WebmapError
+from ..query import _ALIASES as PARAMETER_ALIASES, PARAMETERS, IncidentFilter
 from ..store import IncidentStore
 
 EXTENSION = "webmap"
@@ -80,6 +82,19 @@ def get_store() -> IncidentStore:
     return state["store"]
 
 
+def request_filter(*extra: str) -> IncidentFilter:
+    """The filter of the request's query parameters; ``extra``: the other parameters the view reads.
+
+    Any other parameter is refused (:class:`InvalidFilter` naming it): a misspelt ``distict=`` would
+    otherwise be ignored and answer every incident.
+    """
+    known = (*PARAMETERS, *PARAMETER_ALIASES, *extra)
+    for name in request.args:
+        if name not in known:
+            raise InvalidFilter(name, f"unknown parameter (known: {', '.join(known)})")
+    return IncidentFilter.from_params(request.args)
+
+
 def _register_errors(app: Flask) -> None:
     @app.errorhandler(InvalidFilter)
     def invalid_filter(exc: InvalidFilter):
@@ -96,3 +111,15 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(WebmapError)
     def webmap_error(exc: WebmapError):
         return jsonify(error=str(exc)), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        # Scripts talking to the API get JSON for every error, including unknown routes and methods.
+        if exc.response is None and request.path.startswith(("/api/", "/export.")):
+            response = jsonify(error=f"{exc.code} {exc.name}: {exc.description}")
+            response.status_code = exc.code or 500
+            for name in ("Allow", "WWW-Authenticate"):
+                if exc.get_response().headers.get(name):
+                    response.headers[name] = exc.get_response().headers[name]
+            return response
+        return exc

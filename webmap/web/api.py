@@ -40,9 +40,9 @@ from .. import mapview, query, spatial
 from ..errors import InvalidFilter, InvalidRecord, NotFound
 from ..forces import FORCE_KEYS, FORCES_BY_KEY, assign_forces
 from ..io.exporters import feature
-from ..records import Incident, validate_incident
+from ..records import INPUT_FIELDS, Incident, validate_incident
 from ..store import IncidentStore
-from . import EXTENSION, get_config, get_store
+from . import EXTENSION, get_config, get_store, request_filter
 from .auth import require_token
 
 bp = Blueprint("api", __name__)
@@ -91,14 +91,12 @@ def _cached(etag: str, build: Callable[[], Response]) -> Response:
     return response
 
 
-def _filter() -> query.IncidentFilter:
-    return query.IncidentFilter.from_params(request.args)
 
 
 @bp.get("/api/incidents")
 def list_incidents():
     """The filtered incidents as a FeatureCollection with ``total``, ``limit`` and ``offset``."""
-    flt = _filter()
+    flt = request_filter("limit", "offset", "sort")
     limit = _int_param("limit", DEFAULT_LIMIT, 1, MAX_LIMIT, " (use /export.geojson for everything)")
     offset = _int_param("offset", 0, 0, MAX_OFFSET)
     sort = request.args.get("sort") or None
@@ -152,6 +150,10 @@ def _body() -> dict:
         data = properties
     for name in ("id", "created_at", "updated_at"):
         data.pop(name, None)
+    # A misspelt field ("fatalites") would otherwise be dropped and the record saved without it.
+    unknown = sorted(set(data) - set(INPUT_FIELDS))
+    if unknown:
+        raise InvalidRecord(unknown[0], f"not an incident field (known: {', '.join(INPUT_FIELDS)})")
     return data
 
 
@@ -330,7 +332,7 @@ def prefetch_points(flt: query.IncidentFilter) -> None:
 @bp.get("/api/points")
 def points():
     """The filtered incidents for the map, in the compact binary form of :func:`webmap.mapview.encode_points`."""
-    flt = _filter()
+    flt = request_filter()
     store = get_store()
     version = query.data_version(store)
     etag = hashlib.sha1(repr(("points", flt, version)).encode()).hexdigest()
@@ -349,7 +351,7 @@ def points():
 @bp.get("/api/districts")
 def districts():
     """District polygons (simplified) with ``incidents`` and ``fatalities`` of the filter, as GeoJSON."""
-    flt = _filter()
+    flt = request_filter()
     geodata_dir = get_config().geodata_dir
 
     def build():
@@ -383,7 +385,7 @@ def timeline():
     Answers ``{"period", "periods": [ISO first days], "forces": [{"key", "label", "colour",
     "incidents": [...], "fatalities": [...]}]}`` with one value per period, gaps as 0.
     """
-    flt = _filter()
+    flt = request_filter("period")
     period = request.args.get("period") or None
     if period is not None and period not in query.PERIODS:
         raise InvalidFilter("period", f"expected one of {', '.join(query.PERIODS)}, not {period[:20]!r}")

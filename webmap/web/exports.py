@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, Response, request, stream_with_context
+from flask import Blueprint, Response, stream_with_context
 
 from ..io.exporters import MEDIA_TYPES, STREAMS
-from ..query import IncidentFilter, iter_incidents
-from . import get_store
+from ..query import iter_incidents
+from . import get_store, request_filter
 
 bp = Blueprint("exports", __name__)
 
 
 def _download(fmt: str) -> Response:
-    flt = IncidentFilter.from_params(request.args)
+    flt = request_filter()
     store = get_store()
     filename = f"webmap-incidents-{dt.date.today().isoformat()}.{fmt}"
     body = (chunk.encode("utf-8") for chunk in STREAMS[fmt](iter_incidents(store, flt)))

@@ -817,12 +817,20 @@
   };
 
   // ---------------------------------------------------------------- legend
+  /* True for a map too small (a laptop's, a phone's) to keep the layer list and the legend open
+   * without covering the incidents: they start folded there. */
+  webmap.compact = function (map) {
+    var size = map.getSize();
+    return size.x < 900 || size.y < 600;
+  };
+
   webmap.legend = function (map, options) {
     var Legend = L.Control.extend({
-      options: { position: "bottomright" },
       onAdd: function () {
-        var box = el("div", "wm-panel wm-legend");
-        box.appendChild(el("strong", null, "Where an incident is known"));
+        var box = el("details", "wm-panel wm-legend");
+        box.open = !webmap.compact(map);
+        L.DomEvent.disableClickPropagation(box);
+        box.appendChild(el("summary", null, "Where an incident is known"));
         [["1", "wm-dot"], ["2", "wm-dot wm-hollow"], ["3", "wm-dot wm-hollow wm-dashed"]].forEach(function (p) {
           var row = el("div");
           row.appendChild(el("span", p[1]));
@@ -836,6 +844,7 @@
         return box;
       },
     });
-    return new Legend().addTo(map);
+    // On a small map, under the layer button: the time control needs the bottom edge.
+    return new Legend({ position: webmap.compact(map) ? "topright" : "bottomright" }).addTo(map);
   };
 })();

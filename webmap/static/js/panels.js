@@ -101,7 +101,7 @@
   var pageLabel = document.getElementById("wm-page");
   var prev = document.getElementById("wm-prev"), next = document.getElementById("wm-next");
   var PAGE = 25;
-  var state = { sort: "-event_date", offset: 0, total: 0, request: 0 };
+  var state = { sort: "-event_date", offset: 0, total: 0, request: 0, pinned: null, pinning: false };
 
   function bboxParam() {
     var b = map.getBounds();
@@ -154,7 +154,20 @@
         });
         if (p.geo_precision > 1) tr.title = "approximate place: " + engine.options.precision[String(p.geo_precision)];
         function show() {
-          engine.showIncident(f.id, f.geometry.coordinates[1], f.geometry.coordinates[0]);
+          // The rows stay while the picked incident's popup is open, so the next row is one click
+          // away; closing it brings back the incidents of the view the map has moved to.
+          state.pinned = null;
+          state.pinning = true;
+          var popup = engine.showIncident(f.id, f.geometry.coordinates[1], f.geometry.coordinates[0]);
+          state.pinning = false;
+          state.pinned = popup;
+          tbody.querySelectorAll("tr[aria-selected]").forEach(function (r) { r.removeAttribute("aria-selected"); });
+          tr.setAttribute("aria-selected", "true");
+          popup.once("remove", function () {
+            if (state.pinned !== popup) return; // another row's popup replaced it
+            state.pinned = null;
+            reload(true);
+          });
           document.querySelector(".wm-mapbox").scrollIntoView({ block: "nearest" });
         }
         tr.addEventListener("click", show);
@@ -193,7 +206,7 @@
   prev.addEventListener("click", function () { state.offset = Math.max(0, state.offset - PAGE); load(); });
   next.addEventListener("click", function () { state.offset += PAGE; load(); });
   mapReady.then(function () {
-    engine.on("drawn", function () { reload(true); });
+    engine.on("drawn", function () { if (!state.pinning && !state.pinned) reload(true); });
     load();
   });
 })();
