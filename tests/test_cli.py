@@ -29,6 +29,8 @@ def test_every_command_is_documented_in_the_readme():
     ("not a url", "not a database URL"),
     ("sqlite:////proc/webmap-cannot-write/here.db", "cannot create the folder"),
     ("oracle+nosuchdriver://u@h/db", "unsupported database URL"),
+    ("sqlite:///", "in-memory SQLite database keeps nothing"),
+    ("sqlite:///:memory:", "in-memory SQLite database keeps nothing"),
 ])
 def test_bad_webmap_db_is_one_clear_line_and_exit_2(url, words, tmp_path):
     result = subprocess.run(

@@ -180,3 +180,21 @@ def test_unknown_column_option_is_named(runner, shared_data):
                                   "--pcode-column", "PCODE2"])
     assert result.exit_code == 2
     assert "\n--pcode-column: no column 'PCODE2' (columns: " in result.stderr
+
+
+def test_geometries_swapped_between_governorates_are_refused(runner, stored, districts, tmp_path, user_geodata):
+    # Sinjar (Ninewa) and Al-Hawiga (Kirkuk) trade polygons: each still nests, but not in its stated governorate.
+    sinjar = districts.index[districts.ADM2_PCODE == "IQG15Q07"][0]
+    hawiga = districts.index[districts.ADM2_PCODE == "IQG13Q01"][0]
+    swapped = districts.copy()
+    swapped.loc[sinjar, "geometry"], swapped.loc[hawiga, "geometry"] = districts.geometry[hawiga], districts.geometry[sinjar]
+    path = tmp_path / "swapped.geojson"
+    swapped.to_file(path)
+    stored_before = admin2_of(stored)
+    result = runner.invoke(main, ["geodata", "import", str(path), "--level", "adm2"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    first = min(sinjar, hawiga)
+    assert f"feature {first} " in result.stderr and "its ADM1_PCODE says" in result.stderr
+    assert "but its polygon lies in" in result.stderr
+    assert not (user_geodata / "adm2.geojson").exists()
+    assert admin2_of(stored) == stored_before

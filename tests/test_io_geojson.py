@@ -51,6 +51,14 @@ def test_geometries_other_than_points_are_refused_per_feature(runner, store, tmp
     assert count_incidents(store, ALL) == 0
 
 
+def test_coordinates_as_strings_are_refused(runner, store, tmp_path, exported):
+    lon, lat = exported["features"][3]["geometry"]["coordinates"]
+    exported["features"][3]["geometry"]["coordinates"] = [str(lon), str(lat)]
+    assert_refused(import_(runner, write(tmp_path / "strings.geojson", exported)),
+                   "row 4: geometry: coordinates must be numbers")
+    assert count_incidents(store, ALL) == 0
+
+
 def test_swapped_coordinates_are_caught(runner, store, tmp_path, exported):
     lon, lat = exported["features"][0]["geometry"]["coordinates"]
     exported["features"][0]["geometry"]["coordinates"] = [lat, lon]

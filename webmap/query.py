@@ -35,7 +35,7 @@ from .records import EVENT_TYPES, Incident, parse_date
 from .store import IncidentStore, incidents, row_to_incident
 
 PARAMETERS = ("governorate", "district", "force", "event_type", "from", "to", "disputed", "drafts", "bbox")
-_ALIASES = {"since": "from", "until": "to", "date_from": "from", "date_to": "to"}
+PARAMETER_ALIASES = {"since": "from", "until": "to", "date_from": "from", "date_to": "to"}
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -67,7 +67,7 @@ class IncidentFilter:
         """
         values: dict[str, list[str]] = {}
         for key in params.keys():
-            name = _ALIASES.get(key, key)
+            name = PARAMETER_ALIASES.get(key, key)
             if name not in PARAMETERS:
                 continue
             raw = params.getlist(key) if hasattr(params, "getlist") else params[key]

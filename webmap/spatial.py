@@ -560,6 +560,9 @@ def read_admin_layer(path: Path | str, level: str, *, pcode_column: str | None =
     parent = layers.polygons[PARENT_LEVEL[level]]
     layer["parent_pcode"] = _take(parent["pcode"].to_numpy(object), best)
     layer["parent_name"] = _take(parent["name"].to_numpy(object), best)
+    errors = _check_stated_parents(raw, layer, parent, n)
+    if errors:
+        raise _refused(path, level, errors)
     _warn_children(layer, layers, level)
     return layer[[*AREA_COLUMNS, "geometry"]]
 
@@ -646,6 +649,26 @@ def _check_nesting(layer: gpd.GeoDataFrame, layers: AdminLayers, level: str) -> 
         errors.append(f"{_feature(i, layer['name'].iat[i], layer['pcode'].iat[i])}: not inside one {kind}: "
                       f"{where or 'outside every one'}; at least {NEST_MIN_SHARE:.0%} must lie in one")
     return errors
+
+
+def _check_stated_parents(raw: gpd.GeoDataFrame, layer: gpd.GeoDataFrame, parent: gpd.GeoDataFrame,
+                          n: int) -> list[str]:
+    """Features whose own parent P-code column (e.g. ``ADM1_PCODE``) names another parent than the
+    one their polygon lies in: swapped geometries or P-codes. Skipped when the file's parent codes
+    are not the parent layer's (another coding scheme)."""
+    column = _find_column(raw.columns, _PCODE_COLUMNS, n - 1) if n > 1 else None
+    if column is None:
+        return []
+    stated = [None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip() for v in raw[column]]
+    known = set(parent["pcode"])
+    if not any(code in known for code in stated):
+        return []
+    return [
+        f"{_feature(i, layer['name'].iat[i], layer['pcode'].iat[i])}: its {column} says {code}, but its polygon "
+        f"lies in {layer['parent_name'].iat[i]} ({layer['parent_pcode'].iat[i]})"
+        for i, code in enumerate(stated)
+        if code and code != layer["parent_pcode"].iat[i]
+    ]
 
 
 def _warn_children(layer: gpd.GeoDataFrame, layers: AdminLayers, level: str) -> None:

@@ -160,7 +160,10 @@ def _create_engine(url: str) -> Engine:
         raise ConfigError("WEBMAP_DB", f"not a database URL: {url!r}") from None
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
-        if database and database != ":memory:" and not database.startswith("file:"):
+        if not database or database == ":memory:" or "mode=memory" in str(parsed):
+            raise ConfigError("WEBMAP_DB", "an in-memory SQLite database keeps nothing after the command ends; "
+                                           "give a file, e.g. sqlite:////home/me/webmap.db")
+        if not database.startswith("file:"):
             path = Path(database).expanduser()
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,7 @@ than WGS 84 (CRS84 / EPSG:4326) is refused: the coordinates would be misread.
 from __future__ import annotations
 
 import codecs
+from decimal import Decimal
 from pathlib import Path
 from typing import Iterator, Mapping
 
@@ -73,6 +74,8 @@ def _point(feature) -> tuple[float, float]:
     coords = geometry.get("coordinates")
     if not isinstance(coords, list) or len(coords) < 2:
         raise InvalidRecord("geometry", "a Point needs [longitude, latitude]")
+    if not all(isinstance(c, (int, float, Decimal)) and not isinstance(c, bool) for c in coords[:2]):
+        raise InvalidRecord("geometry", f"coordinates must be numbers, not {coords[:2]!r} (RFC 7946)")
     return coords[0], coords[1]
 
 

@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..config import TEMPLATES, Config
 from ..errors import ConfigError, InvalidFilter, InvalidRecord, NotFound, WebmapError
-from ..query import _ALIASES as PARAMETER_ALIASES, PARAMETERS, IncidentFilter
+from ..query import PARAMETER_ALIASES, PARAMETERS, IncidentFilter
 from ..store import IncidentStore
 
 EXTENSION = "webmap"
