@@ -98,6 +98,53 @@ def test_without_login_the_page_proposes_but_cannot_save(page):
     assert "Portuguese" in tab.inner_text("#wm-extract-status")
 
 
+def test_the_work_done_before_logging_in_is_still_there_after_it(page, store):
+    tab, base, _ = page
+    article = (FIXTURES / "kurdistan24_isis_attack_kirkuk.txt").read_text(encoding="utf-8")
+    tab.goto(f"{base}/extract")
+    # The way to log in is offered before any work is done, not only once incidents are proposed.
+    assert tab.locator("#wm-extract-form a.wm-login-to-save").is_visible()
+    tab.fill("#wm-report", article)
+    tab.fill("#wm-published", "2021-12-06")
+    tab.fill("#wm-source", "Kurdistan 24")
+    tab.click("#wm-propose")
+    tab.wait_for_selector("#wm-drafts tbody tr:not(.wm-evidence) >> nth=2")
+    rows = tab.locator("#wm-drafts tbody tr:not(.wm-evidence)")
+    rows.nth(1).locator("input[name=fatalities]").fill("1")
+    rows.nth(0).locator("input[name=location]").fill("Northwest of Kirkuk")
+    rows.nth(0).locator("input[name=latitude]").fill("35.7")
+    rows.nth(2).locator("input[name=keep]").uncheck()
+
+    tab.click("#wm-review a.wm-login-to-save")
+    tab.fill("input[name=token]", "test-token")
+    tab.click("button[type=submit]")
+    tab.wait_for_url(f"{base}/extract")
+    tab.wait_for_selector("#wm-drafts tbody tr:not(.wm-evidence) >> nth=2")
+
+    assert tab.input_value("#wm-report") == article
+    assert tab.input_value("#wm-published") == "2021-12-06"
+    assert tab.input_value("#wm-source") == "Kurdistan 24"
+    assert "are back: 3 incidents proposed" in tab.inner_text("#wm-extract-status")
+    assert rows.count() == 3 and tab.locator(".leaflet-marker-icon").count() == 3
+    assert rows.nth(0).locator("input[name=location]").input_value() == "Northwest of Kirkuk"
+    assert rows.nth(0).locator("input[name=fatalities]").input_value() == "3"
+    assert rows.nth(1).locator("input[name=fatalities]").input_value() == "1"
+    assert not rows.nth(2).locator("input[name=keep]").is_checked()
+    assert "wm-dropped" in rows.nth(2).get_attribute("class")
+    assert tab.locator("#wm-save").is_enabled()
+
+    tab.click("#wm-save")
+    tab.wait_for_selector("#wm-save-status a")
+    assert "Saved as reviewed: 2 new" in tab.inner_text("#wm-save-status")
+    stored = sorted(select_incidents(store, IncidentFilter.build()), key=lambda i: -i.fatalities)
+    assert [(i.location, i.latitude, i.fatalities, i.source) for i in stored] == [
+        ("Northwest of Kirkuk", 35.7, 3, "Kurdistan 24"), (stored[1].location, stored[1].latitude, 1, "Kurdistan 24")]
+    # Saved work is forgotten: opening the page again starts clean.
+    tab.goto(f"{base}/extract")
+    assert tab.input_value("#wm-report") == ""
+    assert tab.locator("#wm-review").is_hidden()
+
+
 @pytest.mark.parametrize("width, height", [(1024, 768), (375, 740)])
 def test_the_review_table_fits_a_laptop_and_scrolls_in_its_box_on_a_phone(page, artifacts, width, height):
     tab, base, _ = page

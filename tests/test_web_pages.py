@@ -102,6 +102,32 @@ def test_an_unknown_filter_is_a_400_page_naming_the_parameter(client, demo):
     assert "district: unknown district" in response.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("query, parameter, kept", [
+    # A mistyped district from the form: the forces, the dates and the disputed choice survive.
+    ("governorate=&district=Kirkuk%20cty&force=isf&force=islamic_state&event_type=&from=2016-01-01&to=&disputed=1", "district",
+     "/?force=isf&amp;force=islamic_state&amp;from=2016-01-01&amp;disputed=1"),
+    # A bad date given by its alias is taken out under either name.
+    ("since=yesterday-ish&district=Kirkuk", "from", "/?district=Kirkuk"),
+    ("force=isf&force=martians", "force", "/"),
+])
+def test_a_bad_filter_value_offers_the_same_map_without_that_parameter(client, demo, query, parameter, kept):
+    response = client.get(f"/?{query}")
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    retry = re.search(r'<a id="wm-retry" href="([^"]*)">Back to the map without <code>(\w+)</code>', html)
+    assert retry, html
+    assert retry.group(1) == kept
+    assert retry.group(2) == parameter
+    assert f"The filter parameter <code>{parameter}</code> was not understood" in html
+    assert client.get(retry.group(1).replace("&amp;", "&")).status_code == 200
+
+
+def test_the_retry_link_escapes_what_was_typed(client, demo):
+    html = client.get('/?district=%3Cscript%3Ealert(1)%3C/script%3E&force=%22%3E%3Cimg%3E').get_data(as_text=True)
+    assert "<script>alert" not in html and '"><img>' not in html
+    assert 'href="/?force=%22%3E%3Cimg%3E"' in html
+
+
 def test_the_district_search_offers_every_district(client, demo):
     html = client.get("/").get_data(as_text=True)
     options = re.findall(r'<option value="([^"]+)">([^<]+)</option>', html.split('id="wm-districts"')[1].split("</datalist>")[0])

@@ -65,7 +65,8 @@ def index():
     try:
         flt = query.IncidentFilter.from_params(request.args)
     except InvalidFilter as exc:
-        return render_template("error.html", status=400, message=str(exc)), 400
+        return render_template("error.html", status=400, message=str(exc), parameter=exc.parameter,
+                               retry_url=_url_without(exc.parameter)), 400
     prefetch_points(flt)
     query_string = urlencode(flt.to_params(), doseq=True)
     parts = mapview.render_parts(mapview.build_map(query_string))
@@ -74,6 +75,17 @@ def index():
         "map.html", map=parts, query=query_string, values=_form_values(flt, areas), areas=areas, forces=FORCES,
         event_types=list(EVENT_TYPES),
     )
+
+
+def _url_without(parameter: str) -> str | None:
+    """The map's URL with this request's filter minus ``parameter`` (and its aliases), so a mistyped
+    value costs only itself; None when the query string does not hold it (nothing to take out)."""
+    if not any(query.PARAMETER_ALIASES.get(key, key) == parameter for key in request.args):
+        return None
+    # Blank fields of a submitted form filter nothing: left out, the URL stays short.
+    kept = [(key, value) for key, value in request.args.items(multi=True)
+            if query.PARAMETER_ALIASES.get(key, key) != parameter and value.strip()]
+    return url_for("pages.index") + ("?" + urlencode(kept) if kept else "")
 
 
 def _form_page(values: dict, error: InvalidRecord | None, incident_id: int | None = None):

@@ -2,6 +2,9 @@
  * kept ones saved as reviewed. Drafts come from POST /api/extract (webmap.extract); saving posts the
  * edited records to POST /api/extract/save, which checks each one like the incident form does.
  * Every string from the report or the server goes into the page with textContent, never as HTML.
+ * The analyst's work (report, date, source, the proposed drafts and every correction) is kept in this
+ * tab's sessionStorage as it changes and put back when the page opens, so logging in to save (which
+ * leaves the page) or a reload loses nothing; a successful save forgets it.
  */
 (function () {
   "use strict";
@@ -15,7 +18,8 @@
   var leftOut = document.getElementById("wm-left-out");
   var saveButton = document.getElementById("wm-save");
   var saveStatus = document.getElementById("wm-save-status");
-  var map = null, markerLayer = null, rows = [];
+  var map = null, markerLayer = null, rows = [], proposed = null;
+  var STATE_KEY = "webmap.extract";
 
   function el(tag, className, text) {
     var node = document.createElement(tag);
@@ -82,6 +86,7 @@
     row.fields.latitude.value = Number(lat).toFixed(5);
     row.fields.longitude.value = Number(lon).toFixed(5);
     row.marker.setLatLng([lat, lon]);
+    persist();
   }
 
   function onlySubTypesOf(row) {
@@ -184,6 +189,7 @@
   }
 
   function render(result) {
+    proposed = result;
     review.hidden = false;
     ensureMap();
     markerLayer.clearLayers();
@@ -213,11 +219,70 @@
       status.textContent = n ? n + " incident" + (n === 1 ? "" : "s") + " proposed." :
         "No incident found: no attack or clash with a place the gazetteer knows.";
       render(result);
+      persist();
     }).catch(function (err) {
       status.textContent = "";
       status.appendChild(el("span", "wm-error", err.message));
     }).then(function () { button.disabled = false; });
   });
+
+  function persist() {
+    var state = {
+      text: form.elements.text.value, date: form.elements.date.value, source: form.elements.source.value,
+      result: proposed,
+      rows: rows.map(function (r) {
+        var values = {};
+        Object.keys(r.fields).forEach(function (name) { values[name] = r.fields[name].value; });
+        return { keep: r.keep.checked, values: values };
+      })
+    };
+    try {
+      sessionStorage.setItem(STATE_KEY, JSON.stringify(state));
+    } catch (err) {
+      // Storage off or full: the page still works, but the analyst must know a login would lose the work.
+      if (!document.getElementById("wm-not-kept")) {
+        var warning = el("p", "wm-error", "This browser does not keep your work across a login or reload (" +
+          err.name + "): save before leaving the page.");
+        warning.id = "wm-not-kept";
+        form.appendChild(warning);
+      }
+    }
+  }
+
+  function forget() {
+    try { sessionStorage.removeItem(STATE_KEY); } catch (err) { /* nothing was kept */ }
+  }
+
+  function restore() {
+    var state = null;
+    try { state = JSON.parse(sessionStorage.getItem(STATE_KEY)); } catch (err) { forget(); }
+    if (!state) return;
+    form.elements.text.value = state.text || "";
+    if (state.date) form.elements.date.value = state.date;
+    form.elements.source.value = state.source || "";
+    if (!state.result) return;
+    render(state.result);
+    (state.rows || []).forEach(function (kept, i) {
+      var row = rows[i];
+      if (!row) return;
+      Object.keys(kept.values).forEach(function (name) {
+        if (row.fields[name]) row.fields[name].value = kept.values[name];
+      });
+      row.keep.checked = kept.keep;
+      // The fields' own handlers grey a dropped row, narrow the sub-event types and move the marker.
+      [row.keep, row.fields.event_type, row.fields.latitude].forEach(function (node) {
+        node.dispatchEvent(new Event("change"));
+      });
+    });
+    persist();
+    var n = rows.length;
+    status.textContent = "Your report and corrections are back: " + n + " incident" + (n === 1 ? "" : "s") +
+      " proposed.";
+  }
+
+  form.addEventListener("input", persist);
+  tbody.addEventListener("input", persist);
+  tbody.addEventListener("change", persist);
 
   function record(row) {
     var f = row.fields, out = {};
@@ -239,6 +304,7 @@
     postJSON(options.save_url, { incidents: kept.map(record) }).then(function (result) {
       saveStatus.textContent = "Saved as reviewed: " + result.inserted + " new, " + result.updated + " updated, " +
         result.unchanged + " already stored. ";
+      forget();
       var link = el("a", null, "See them on the map");
       link.href = options.map_url;
       saveStatus.appendChild(link);
@@ -250,4 +316,6 @@
       if (bad && name && bad.fields[name]) { bad.fields[name].classList.add("wm-bad"); bad.fields[name].focus(); }
     }).then(function () { saveButton.disabled = false; });
   });
+
+  restore();
 })();
