@@ -22,7 +22,7 @@ bbox             west,south,east,north in degrees WGS 84
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass
 from typing import Iterator, Mapping
 
 import numpy as np
@@ -132,11 +132,6 @@ class IncidentFilter:
         if self.bbox:
             out["bbox"] = [",".join(f"{v:g}" for v in self.bbox)]
         return out
-
-    def without(self, *names: str) -> "IncidentFilter":
-        """The same filter with the named fields reset (e.g. the map's bbox-free counts)."""
-        defaults = {f.name: f.default for f in fields(self)}
-        return replace(self, **{name: defaults[name] for name in names})
 
     # -- SQL ---------------------------------------------------------------------------------
     def conditions(self, dialect: str) -> list:

@@ -85,10 +85,6 @@ class Context:
     anchors: list[Anchor] = field(default_factory=list)
     kind: str | None = None
 
-    @property
-    def in_home_country(self) -> bool:
-        return HOME_COUNTRY in self.countries
-
 
 @dataclass
 class Hit:
