@@ -35,7 +35,7 @@ from ..forces import force_label
 from ..names import fold
 from ..records import Incident, parse_date, validate_incident
 from .actors import ForceMention, find_forces, pick_actors
-from .counts import INJURED, KILLED, Count, find_counts, vague_phrases
+from .counts import INJURED, KILLED, Count, find_counts, total, vague_phrases
 from .dates import DateMention, find_dates
 from .events import NEW_EVENT, SUMMARY, Trigger, classify, find_triggers, reports_event
 from .places import Place, choose_place, find_places
@@ -217,12 +217,12 @@ def _segment(reports: list[_Report]) -> list[_Incident]:
 
 
 def _counts(reports: list[_Report], kind: str) -> int | None:
-    by_sentence: dict[int, list[int]] = {}
+    """The largest sentence total of ``kind`` among the incident's sentences (clauses of one sentence add up)."""
+    by_sentence: dict[int, list[Count]] = {}
     for report in reports:
-        for count in report.counts:
-            if count.kind == kind and count.number is not None:
-                by_sentence.setdefault(report.sentence.start, []).append(count.number)
-    return max(sum(numbers) for numbers in by_sentence.values()) if by_sentence else None
+        by_sentence.setdefault(report.sentence.start, []).extend(report.counts)
+    totals = [n for n in (total(counts, kind) for counts in by_sentence.values()) if n is not None]
+    return max(totals) if totals else None
 
 
 def _evidence(reports: list[_Report]) -> list[Evidence]:

@@ -221,6 +221,12 @@ def find_counts(text: str) -> list[Count]:
     return _english(text)
 
 
+def total(counts: list[Count], kind: str) -> int | None:
+    """The number of people ``kind`` in one sentence's counts (summed), or None if none is stated."""
+    numbers = [c.number for c in counts if c.kind == kind and c.number is not None]
+    return sum(numbers) if numbers else None
+
+
 def vague_phrases(counts: list[Count]) -> list[str]:
     """The words of the vague amounts, for the notes ("killed several terrorists")."""
     return [c.text for c in counts if c.vague]
