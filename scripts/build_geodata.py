@@ -192,7 +192,6 @@ def displacement_m(source: gpd.GeoDataFrame, simplified: gpd.GeoDataFrame) -> fl
     return float(shapely.hausdorff_distance(a, b).max())
 
 
-
 def provenance_section(paths: dict[str, Path], layers: dict[str, gpd.GeoDataFrame], moved_m: float,
                        source: Path) -> str:
     rows = "\n".join(
@@ -261,8 +260,6 @@ in one of these districts.
 | --- | --- | --- | --- | --- | --- |
 {disputed_rows}
 {END}"""
-
-
 
 
 def main(argv: list[str] | None = None) -> None:

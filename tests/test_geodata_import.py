@@ -81,8 +81,13 @@ def test_import_reprojects_a_shapefile_in_utm(runner, stored, districts, tmp_pat
     assert spatial.load_layer("adm2", user_geodata).crs.to_epsg() == 4326
 
 
+def _row(districts, pcode):
+    """The index label of the district with P-code ``pcode``."""
+    return districts.index[districts.ADM2_PCODE == pcode][0]
+
+
 def _self_intersecting(districts):
-    kirkuk = districts.index[districts.ADM2_PCODE == "IQG13Q04"][0]
+    kirkuk = _row(districts, "IQG13Q04")
     ring = list(districts.geometry[kirkuk].exterior.coords)
     middle = len(ring) // 2
     # Two vertices swapped: the boundary crosses itself.
@@ -100,23 +105,25 @@ def _without_crs(districts, tmp_path):
     return path, f"feature 0 ({districts.ADM2_EN[0]}, {districts.ADM2_PCODE[0]}): coordinates"
 
 
-def _straddling(districts):
-    # Daquq (Kirkuk) swallows its neighbour Tooz Khurmato (Salah Al-Din).
-    daquq = districts.index[districts.ADM2_PCODE == "IQG13Q02"][0]
-    tooz = districts.index[districts.ADM2_PCODE == "IQG16Q07"][0]
+def _swallowing(districts, taker, taken):
+    """``districts`` with the polygon of P-code ``taker`` grown over its neighbour ``taken``; both index labels."""
+    grown, swallowed = _row(districts, taker), _row(districts, taken)
     merged = districts.copy()
-    merged.loc[daquq, "geometry"] = districts.geometry[daquq].union(districts.geometry[tooz])
+    merged.loc[grown, "geometry"] = districts.geometry[grown].union(districts.geometry[swallowed])
+    return merged, grown, swallowed
+
+
+def _straddling(districts):
+    # Daquq (Kirkuk) swallows its neighbour Tooz Khurmato (Salah Al-Din), which goes.
+    merged, _, tooz = _swallowing(districts, "IQG13Q02", "IQG16Q07")
     merged = merged.drop(index=tooz).reset_index(drop=True)
-    position = merged.index[merged.ADM2_PCODE == "IQG13Q02"][0]
+    position = _row(merged, "IQG13Q02")
     return merged, f"feature {position} (Daquq, IQG13Q02): not inside one governorate: "
 
 
 def _overlapping(districts):
     # Dibis swallows its neighbour Kirkuk district (both in Kirkuk governorate), which stays too.
-    dibis = districts.index[districts.ADM2_PCODE == "IQG13Q03"][0]
-    kirkuk = districts.index[districts.ADM2_PCODE == "IQG13Q04"][0]
-    merged = districts.copy()
-    merged.loc[dibis, "geometry"] = districts.geometry[dibis].union(districts.geometry[kirkuk])
+    merged, dibis, kirkuk = _swallowing(districts, "IQG13Q03", "IQG13Q04")
     first, second = sorted([dibis, kirkuk])
     names = {dibis: "Dibis, IQG13Q03", kirkuk: "Kirkuk, IQG13Q04"}
     return merged, f"feature {first} ({names[first]}) overlaps feature {second} ({names[second]})"
@@ -184,8 +191,7 @@ def test_unknown_column_option_is_named(runner, shared_data):
 
 def test_geometries_swapped_between_governorates_are_refused(runner, stored, districts, tmp_path, user_geodata):
     # Sinjar (Ninewa) and Al-Hawiga (Kirkuk) trade polygons: each still nests, but not in its stated governorate.
-    sinjar = districts.index[districts.ADM2_PCODE == "IQG15Q07"][0]
-    hawiga = districts.index[districts.ADM2_PCODE == "IQG13Q01"][0]
+    sinjar, hawiga = _row(districts, "IQG15Q07"), _row(districts, "IQG13Q01")
     swapped = districts.copy()
     swapped.loc[sinjar, "geometry"], swapped.loc[hawiga, "geometry"] = districts.geometry[hawiga], districts.geometry[sinjar]
     path = tmp_path / "swapped.geojson"
@@ -198,3 +204,21 @@ def test_geometries_swapped_between_governorates_are_refused(runner, stored, dis
     assert "but its polygon lies in" in result.stderr
     assert not (user_geodata / "adm2.geojson").exists()
     assert admin2_of(stored) == stored_before
+
+
+def test_rejoin_keeps_the_levels_the_source_vouched_for(runner, store, shared_data, tmp_path, user_geodata):
+    # Real UCDP GED events: 140683 is known only to Kirkuk province (where_prec 4), 244637 to Kirkuk town.
+    ged = pd.read_csv(shared_data / "ucdp-ged-irq" / "conflict_data_irq.csv", skiprows=[1], dtype=str,
+                      keep_default_na=False)
+    path = tmp_path / "ged.csv"
+    ged[ged["id"].isin(["140683", "244637"])].to_csv(path, index=False)
+    assert runner.invoke(main, ["import", str(path), "--format", "ucdp"]).exit_code == 0
+    before = admin2_of(store)
+    assert before["140683"] == (None, None, "IQG13") and before["244637"][1] == "IQG13Q04"
+
+    result = runner.invoke(main, ["geodata", "import", str(shared_data / CODAB_ADM2), "--level", "adm2",
+                                  "--name-column", "ADM2_AR"])
+    assert result.exit_code == 0, result.output
+    after = admin2_of(store)
+    assert after["140683"] == (None, None, "IQG13")  # still no district: UCDP never gave one
+    assert after["244637"] == ("كركوك", "IQG13Q04", "IQG13")

@@ -49,6 +49,7 @@ LAYER_FILES = {
     "kri": "kri.geojson",
 }
 LEVELS = ("adm1", "adm2", "adm3")
+_JOIN_LAYERS = ("adm0", *LEVELS, "disputed")  # the layers AdminLayers is built from
 PARENT_LEVEL = {"adm1": "adm0", "adm2": "adm1", "adm3": "adm2"}
 LEVEL_NAMES = {"adm0": "country", "adm1": "governorate", "adm2": "district", "adm3": "sub-district"}
 AREA_COLUMNS = ["pcode", "name", "name_ar", "parent_pcode", "parent_name"]
@@ -269,8 +270,7 @@ class AdminLayers:
     @classmethod
     def current(cls, geodata_dir: Path | str | None = None) -> "AdminLayers":
         """The layers in use now (user replacements first), cached until a file changes."""
-        names = ("adm0", *LEVELS, "disputed")
-        return _current_layers(tuple(_signature(layer_path(n, geodata_dir)) for n in names))
+        return _current_layers(tuple(_signature(layer_path(n, geodata_dir)) for n in _JOIN_LAYERS))
 
     def replacing(self, level: str, layer: gpd.GeoDataFrame) -> "AdminLayers":
         """The same layers with ``level`` replaced by ``layer`` (as returned by :func:`read_admin_layer`)."""
@@ -313,8 +313,7 @@ class AdminLayers:
 
 @functools.lru_cache(maxsize=4)
 def _current_layers(signatures: tuple) -> AdminLayers:
-    names = ("adm0", *LEVELS, "disputed")
-    return AdminLayers.build({name: _read_layer(sig) for name, sig in zip(names, signatures)})
+    return AdminLayers.build({name: _read_layer(sig) for name, sig in zip(_JOIN_LAYERS, signatures)})
 
 
 def _subdivide(polygons: np.ndarray, cell: float) -> tuple[np.ndarray, np.ndarray]:
@@ -333,8 +332,7 @@ def _subdivide(polygons: np.ndarray, cell: float) -> tuple[np.ndarray, np.ndarra
 
 def _take(values: np.ndarray, positions: np.ndarray, missing: Any = None) -> np.ndarray:
     """``values[positions]`` with ``missing`` where a position is -1."""
-    out = np.append(np.asarray(values, dtype=object), missing)[positions]
-    return out
+    return np.append(np.asarray(values, dtype=object), missing)[positions]
 
 
 def _column_or_none(frame: pd.DataFrame, column: str) -> np.ndarray:
@@ -659,7 +657,7 @@ def _check_stated_parents(raw: gpd.GeoDataFrame, layer: gpd.GeoDataFrame, parent
     column = _find_column(raw.columns, _PCODE_COLUMNS, n - 1) if n > 1 else None
     if column is None:
         return []
-    stated = [None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip() for v in raw[column]]
+    stated = [None if v is None else str(v).strip() for v in _column_or_none(raw, column)]
     known = set(parent["pcode"])
     if not any(code in known for code in stated):
         return []
