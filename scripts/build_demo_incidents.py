@@ -82,8 +82,6 @@ importer (`webmap/io/ucdp.py` documents how UCDP codes map to the record).
 {END}"""
 
 
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ged", type=Path, default=DEFAULT_GED, help="UCDP GED CSV (HDX export)")

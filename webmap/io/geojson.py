@@ -18,7 +18,7 @@ from typing import Iterator, Mapping
 import ijson
 
 from ..errors import InvalidRecord
-from .csv import DERIVED, MAPPABLE, PCODE_FIELDS, admin_depth
+from .csv import MAPPABLE, PCODE_FIELDS, admin_depth
 from .readers import RowStream, refuse, sniff_file
 
 NUMBERING = "rows are features, counted from 1"
@@ -91,7 +91,7 @@ def open_rows(path: Path, *, column_map: Mapping[str, str] | None = None, encodi
         if field_name.strip().lower() not in MAPPABLE:
             raise refuse(path, f"--map {prop}={field_name}: unknown field {field_name!r} (fields: {', '.join(MAPPABLE)})")
         renames[prop] = field_name.strip().lower()
-    wanted = set(MAPPABLE) - DERIVED - {"latitude", "longitude"}
+    wanted = set(MAPPABLE) - {"latitude", "longitude"}  # MAPPABLE leaves out the derived fields
     size = path.stat().st_size
     opened = {}
 

@@ -34,8 +34,8 @@ from tqdm import tqdm
 from .. import spatial
 from ..errors import ImportFailed, InvalidRecord
 from ..forces import assign_forces
-from ..records import IRAQ, AreaOfInterest, Incident, validate_incident
-from ..store import IncidentStore
+from ..records import FIELDS, IRAQ, AreaOfInterest, Incident, validate_incident
+from ..store import IncidentStore, SaveSummary
 from . import acled, csv, geojson, ucdp
 from .readers import RowStream, open_csv, refuse
 
@@ -51,20 +51,16 @@ MAX_LISTED = 20
 PROGRESS_BYTES = 1_000_000
 ADMIN_COLUMNS = ("admin1", "admin1_pcode", "admin2", "admin2_pcode", "admin3", "admin3_pcode")
 _DIGEST_VALUES = operator.attrgetter(*(
-    f for f in Incident.__dataclass_fields__
+    f for f in FIELDS
     if f not in ("id", "source_id", "created_at", "updated_at", "disputed", *ADMIN_COLUMNS)
 ))
 
 
 @dataclass
-class ImportSummary:
-    """What an import did. ``unassigned``: rows not joined to any district."""
+class ImportSummary(SaveSummary):
+    """What an import did: the store's counts, plus ``unassigned``: rows not joined to any district."""
 
     rows: int = 0
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    differing: int = 0
     unassigned: int = 0
     unknown_actors: Counter = field(default_factory=Counter)
     read_as: str = ""
@@ -229,8 +225,4 @@ def _store_batch(store: IncidentStore, conn, batch: list[tuple[Incident, int]], 
         inc.disputed = columns["disputed"][i] if depth >= 2 else None
         if inc.admin2_pcode is None:
             summary.unassigned += 1
-    summary_part = store.save_batch(conn, incidents, update=update)
-    summary.inserted += summary_part.inserted
-    summary.updated += summary_part.updated
-    summary.unchanged += summary_part.unchanged
-    summary.differing += summary_part.differing
+    summary.add(store.save_batch(conn, incidents, update=update))
