@@ -44,7 +44,8 @@ def test_every_force_has_a_distinct_colour_and_other_comes_last():
 
 
 def test_parse_force_accepts_key_label_or_alias():
-    assert parse_force("federal_police") == parse_force("Federal Police") == parse_force("3rd Division of the Federal Police")
+    assert parse_force("federal_police") == parse_force("Federal Police") == parse_force(
+        "3rd Division of the Federal Police") == "federal_police"
     with pytest.raises(KeyError):
         parse_force("Martians")
 

@@ -290,4 +290,5 @@ def test_gazetteer_from_csv_loads_a_user_file(tmp_path, monkeypatch):
     write_places_csv(path, rows)
     gaz = Gazetteer.from_csv(path)
     assert len(gaz) == len(rows)
+    assert len(list((tmp_path / "cache" / "webmap").glob("gazetteer-*.pickle"))) == 1
     assert Gazetteer.from_csv(path).row_of("gn:448149") is not None  # second load: from the cache

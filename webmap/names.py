@@ -26,8 +26,9 @@ _DROP = re.compile(r"[\u0027\u2018\u2019\u02bb\u02bc\u02be\u02bf\u0060\u00b4\u06
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
 _LATIN_SPECIAL = str.maketrans({"ı": "i", "ø": "o", "đ": "d", "ł": "l", "ß": "ss", "æ": "ae", "œ": "oe"})
 
-_ARTICLES = ("al", "el", "ar", "as", "ad", "an", "at", "az", "ash", "adh", "ath", "ad", "ul")
-_ARTICLE_RE = re.compile(r"^(?:(?:%s) )" % "|".join(sorted(set(_ARTICLES), key=len, reverse=True)))
+# Transliterations of the Arabic article, folded.
+ARTICLES = frozenset({"al", "el", "ar", "as", "ad", "an", "at", "az", "ash", "adh", "ath", "ul"})
+_ARTICLE_RE = re.compile(r"^(?:(?:%s) )" % "|".join(sorted(ARTICLES, key=len, reverse=True)))
 _ARABIC_ARTICLE_RE = re.compile(r"(^| )ال(?=\S{2,})")
 
 

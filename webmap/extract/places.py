@@ -45,12 +45,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from .. import gazetteer, spatial
-from ..gazetteer.rank import haversine_km
+from ..gazetteer.rank import HOME_COUNTRY, haversine_km
 from ..names import fold
 from ..records import IRAQ
 
-HOME_COUNTRY = "IQ"
-# How far a small place may lie from a town its sentence names.
 # How far a place may lie from the place the report says it is in ("Hanjira Mount in Tuz Khurmato").
 WITHIN_KM = 60.0
 # How far from the places a report named before an ambiguous name is read (a district's width or two).
@@ -237,7 +235,7 @@ def _inside_longer_name(text: str, mention) -> bool:
     before = _WORD_BEFORE.search(text[max(0, mention.start - 30):mention.start])
     after = _WORD_AFTER.match(text[mention.end:mention.end + 30])
     sentence_start = before is not None and not text[:mention.start - len(before.group(1)) - 1].strip()
-    return any(m is not None and m.group(1).lower() not in _NEIGHBOURS for m in (after,)) or (
+    return (after is not None and after.group(1).lower() not in _NEIGHBOURS) or (
         before is not None and not sentence_start and before.group(1).lower() not in _NEIGHBOURS)
 
 

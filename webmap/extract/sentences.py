@@ -131,9 +131,10 @@ def split_article(text: str, language: str = "en") -> Article:
         start = offset
         offset += len(line) + 1
         body = line.strip()
-        if not body or _BOILERPLATE.match(body) or fold(body) in seen:
+        key = fold(body)
+        if not body or _BOILERPLATE.match(body) or key in seen:
             continue
-        seen.add(fold(body))
+        seen.add(key)
         start += len(line) - len(line.lstrip())
         dateline = find_dateline(body, start)
         if dateline:

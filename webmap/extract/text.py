@@ -15,7 +15,7 @@ from langdetect import DetectorFactory, LangDetectException, detect_langs
 from ..errors import InvalidRecord
 
 # A long news report is 5-30 KB; 200 000 characters is a small book. Above it the request is
-# refused rather than keeping a web worker busy for seconds (see bench/extract_speed.py).
+# refused rather than keeping a web worker busy for seconds (see bench/extract.py).
 MAX_TEXT_CHARS = 200_000
 # A saved web page carries scripts and markup around its text: HTML may be ten times longer, and
 # its visible text is then held to MAX_TEXT_CHARS.

@@ -21,7 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..names import fold
-from .keys import _ARTICLE_WORDS, descriptor_kind, name_key, split_descriptor
+from .keys import ARTICLE_WORDS, descriptor_kind, name_key, split_descriptor
 from .load import Gazetteer
 from .rank import COMPASS, HOME_COUNTRY, Anchor, Candidate, Context, hits_from_lookup, rank
 
@@ -32,8 +32,7 @@ COUNTRIES_FILE = Path(__file__).with_name("countries.csv")
 _TOKEN = re.compile(r"[^\W_]+(?:['’‘ʼʻ`´][^\W_]+)*")
 _GAP = re.compile(r"[\s\-'’‘ʼʻ`´]{1,3}")
 _LATIN = re.compile(r"[A-Za-zÀ-ɏḀ-ỿ]")
-_CONNECTORS = frozenset({"al", "el", "ar", "as", "ad", "an", "at", "az", "ash", "adh", "ath", "ul", "ed",
-                         "es", "bin", "ibn", "bani", "wa", "de", "la"})
+_CONNECTORS = ARTICLE_WORDS | {"bin", "ibn", "bani", "wa", "de", "la"}
 # Descriptor words next to a name (their kinds are the gazetteer's descriptor table, keys.py).
 _KIND_AFTER = re.compile(
     r"^[\s,]{0,2}(province|governorate|muhafazah?|sub-?district|district|nahiyah?|qadha?|kaza|town|city|villages?"
@@ -164,7 +163,7 @@ def _may_name(span: list[tuple], starts: dict[str, int], country_starts: frozens
     n = len(span)
     if n == 1 and span[0][4][:1] in _ARABIC_PROCLITICS:
         return True
-    for lead in (0, 1) if n > 1 and span[0][3] in _ARTICLE_WORDS else (0,):
+    for lead in (0, 1) if n > 1 and span[0][3] in ARTICLE_WORDS else (0,):
         first = span[lead][4].split()[:1]
         if first and (starts.get(first[0], 0) >= n - lead or first[0] in country_starts):
             return True

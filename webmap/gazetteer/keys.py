@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from ..names import fold, strip_article
+from ..names import ARTICLES, fold, strip_article
 
 # Generic words that say what kind of place a name is, mapped to the kind they ask for:
 # "P" a populated place, "ADM1" a governorate, "ADM2" a district, "ADM3" a sub-district.
@@ -39,7 +39,8 @@ _PREFIXES = {
 _SUFFIX_RE = re.compile(r"^(.+?) (%s)$" % "|".join(sorted(map(re.escape, _SUFFIXES), key=len, reverse=True)))
 _PREFIX_RE = re.compile(r"^(%s) (.+)$" % "|".join(sorted(map(re.escape, _PREFIXES), key=len, reverse=True)))
 
-_ARTICLE_WORDS = frozenset({"al", "el", "ar", "as", "ad", "an", "at", "az", "ash", "adh", "ath", "ul", "ed", "es"})
+# Inside a name the article also appears as "ed-"/"es-" (Ed Dibis).
+ARTICLE_WORDS = ARTICLES | {"ed", "es"}
 _LATIN_DIGRAPHS = (("kh", "x"), ("gh", "g"), ("sh", "$"), ("ch", "c"), ("dh", "d"), ("th", "t"),
                    ("ph", "f"), ("ou", "u"), ("q", "k"), ("g", "j"), ("v", "w"))
 _LATIN_VOWELS = re.compile(r"[aeiouyw]+")
@@ -79,7 +80,7 @@ def skeleton(key: str) -> str:
     """Coarse transliteration key of a folded key (see the module docstring); ``""`` if too short."""
     words = key.split()
     if len(words) > 1:
-        words = [w for w in words if w not in _ARTICLE_WORDS and not (w.startswith("ال") and len(w) == 2)] or words
+        words = [w for w in words if w not in ARTICLE_WORDS and not (w.startswith("ال") and len(w) == 2)] or words
     if _ARABIC_LETTER.search(key):
         # Keep the first letter: a name may start with alef or waw as a consonant carrier.
         text = "".join(w[:1] + _ARABIC_VOWELS.sub("", w[1:]) for w in words)
