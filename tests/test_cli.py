@@ -25,6 +25,15 @@ def test_every_command_is_documented_in_the_readme():
     assert not missing, f"commands missing from README.md: {missing}"
 
 
+def export_with_database(url: str, tmp_path):
+    """``webmap export`` in a fresh interpreter with WEBMAP_DB set to ``url`` (and nothing else of ours)."""
+    return subprocess.run(
+        [sys.executable, "-m", "webmap.cli", "export", "--format", "csv", "-o", str(tmp_path / "out.csv")],
+        env={"WEBMAP_DB": url, "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        capture_output=True, text=True, timeout=120,
+    )
+
+
 @pytest.mark.parametrize("url, words", [
     ("not a url", "not a database URL"),
     ("sqlite:////proc/webmap-cannot-write/here.db", "cannot create the folder"),
@@ -33,11 +42,7 @@ def test_every_command_is_documented_in_the_readme():
     ("sqlite:///:memory:", "in-memory SQLite database keeps nothing"),
 ])
 def test_bad_webmap_db_is_one_clear_line_and_exit_2(url, words, tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "webmap.cli", "export", "--format", "csv", "-o", str(tmp_path / "out.csv")],
-        env={"WEBMAP_DB": url, "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
-        capture_output=True, text=True, timeout=120,
-    )
+    result = export_with_database(url, tmp_path)
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.stderr
@@ -47,11 +52,7 @@ def test_bad_webmap_db_is_one_clear_line_and_exit_2(url, words, tmp_path):
 def test_database_file_that_is_not_a_database_is_one_line(tmp_path):
     not_a_db = tmp_path / "notes.db"
     not_a_db.write_bytes((ROOT / "README.md").read_bytes())
-    result = subprocess.run(
-        [sys.executable, "-m", "webmap.cli", "export", "--format", "csv", "-o", str(tmp_path / "out.csv")],
-        env={"WEBMAP_DB": f"sqlite:///{not_a_db}", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
-        capture_output=True, text=True, timeout=120,
-    )
+    result = export_with_database(f"sqlite:///{not_a_db}", tmp_path)
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert lines == [f"Error: WEBMAP_DB: cannot prepare the database sqlite:///{not_a_db}: file is not a database"]
@@ -59,10 +60,6 @@ def test_database_file_that_is_not_a_database_is_one_line(tmp_path):
 
 def test_database_path_that_cannot_be_a_file_names_the_variable(tmp_path):
     (tmp_path / "a-folder.db").mkdir()
-    result = subprocess.run(
-        [sys.executable, "-m", "webmap.cli", "export", "--format", "csv", "-o", str(tmp_path / "out.csv")],
-        env={"WEBMAP_DB": f"sqlite:///{tmp_path}/a-folder.db", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
-        capture_output=True, text=True, timeout=120,
-    )
+    result = export_with_database(f"sqlite:///{tmp_path}/a-folder.db", tmp_path)
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("Error: WEBMAP_DB: cannot open the database") and "Traceback" not in result.stderr

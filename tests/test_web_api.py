@@ -181,10 +181,9 @@ def test_an_edit_changes_the_etag(client, demo):
     etag = client.get("/api/points").headers["ETag"]
     created = client.post("/api/incidents", json=UCDP_244637, headers=AUTH)
     assert created.status_code == 201
-    after = client.get("/api/points", headers={"If-None-Match": etag})
+    after = client.get("/api/points", headers={"If-None-Match": etag, "Accept-Encoding": "identity"})
     assert after.status_code == 200 and after.headers["ETag"] != etag
-    assert len(decode_points(gzip.decompress(after.data) if after.headers.get("Content-Encoding") else after.data)["id"]) \
-        == demo + 1
+    assert len(decode_points(after.data)["id"]) == demo + 1
 
 
 def _wait_for_points(store, version, seconds):

@@ -118,8 +118,9 @@ def _register_errors(app: Flask) -> None:
         if exc.response is None and request.path.startswith(("/api/", "/export.")):
             response = jsonify(error=f"{exc.code} {exc.name}: {exc.description}")
             response.status_code = exc.code or 500
+            headers = exc.get_response().headers
             for name in ("Allow", "WWW-Authenticate"):
-                if exc.get_response().headers.get(name):
-                    response.headers[name] = exc.get_response().headers[name]
+                if headers.get(name):
+                    response.headers[name] = headers[name]
             return response
         return exc

@@ -73,9 +73,13 @@ def _int_param(name: str, default: int, low: int, high: int, hint: str = "") -> 
     return value
 
 
+def _digest(*parts) -> str:
+    return hashlib.sha1(repr(parts).encode()).hexdigest()
+
+
 def _etag(*parts) -> str:
     """A validator for a read: the request's meaning (``parts``) and the table's :func:`~webmap.query.data_version`."""
-    return hashlib.sha1(repr((*parts, query.data_version(get_store()))).encode()).hexdigest()
+    return _digest(*parts, query.data_version(get_store()))
 
 
 def _cached(etag: str, build: Callable[[], Response]) -> Response:
@@ -89,8 +93,6 @@ def _cached(etag: str, build: Callable[[], Response]) -> Response:
     response.headers["Cache-Control"] = "private, no-cache" if get_config().private else "no-cache"
     response.vary.update(("Accept-Encoding", "Authorization", "Cookie"))
     return response
-
-
 
 
 @bp.get("/api/incidents")
@@ -335,7 +337,7 @@ def points():
     flt = request_filter()
     store = get_store()
     version = query.data_version(store)
-    etag = hashlib.sha1(repr(("points", flt, version)).encode()).hexdigest()
+    etag = _digest("points", flt, version)  # the version read once serves the validator and the cache
 
     def build():
         raw, packed = POINTS_CACHE.get(store, flt, version)
@@ -420,7 +422,7 @@ def layer(name: str):
     if name != "basemap" and name not in mapview.BOUNDARY_LAYERS:
         raise NotFound(f"no layer {name!r} (known: basemap, {', '.join(mapview.BOUNDARY_LAYERS)})")
     geodata_dir = get_config().geodata_dir
-    etag = hashlib.sha1(repr(("layer", name, mapview.layer_signature(name, geodata_dir))).encode()).hexdigest()
+    etag = _digest("layer", name, mapview.layer_signature(name, geodata_dir))
 
     def build():
         return Response(mapview.layer_geojson(name, geodata_dir), mimetype="application/geo+json")
