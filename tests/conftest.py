@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
+from playwright import sync_api as playwright_api
 
 from webmap import create_app
 from webmap.store import IncidentStore
@@ -23,6 +24,10 @@ DATA = SHARED / "data"
 FIXTURES = SHARED / "fixtures"
 ARTIFACTS = ROOT / "test-artifacts"
 POSTGRES = os.environ.get("WEBMAP_TEST_POSTGRES")
+# Debian's Chromium, never a downloaded browser; no background traffic to other hosts.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
 
 
 @pytest.fixture
@@ -92,3 +97,14 @@ def artifacts() -> Path:
     """A folder for screenshots and other test artifacts (kept after the run)."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's headless Chromium through Playwright, launched once per test module."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    with playwright_api.sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import json
 import threading
-from pathlib import Path
 
 import pytest
 
-from playwright import sync_api as playwright_api
 from waitress import create_server
 
 from webmap import create_app
@@ -22,9 +20,6 @@ from webmap.store import IncidentStore
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
 TOKEN = "browser-test-token"
 # A copy of the real UCDP GED event 244637 (Kirkuk, 5 January 2017) whose text is hostile.
 HOSTILE = {
@@ -53,16 +48,6 @@ def server(tmp_path_factory, shared_data):
     state = app.extensions["webmap"]
     if state["store"] is not None:
         state["store"].dispose()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
-    with playwright_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from waitress import create_server
 from webmap.query import IncidentFilter, select_incidents
 
 from conftest import FIXTURES
-from test_browser import browser  # noqa: F401  (the module's Chromium, launched once)
 from test_extract_doors import PORTUGUESE
 
 pytestmark = pytest.mark.browser
@@ -26,7 +25,7 @@ def server(app):
 
 
 @pytest.fixture
-def page(browser, server):  # noqa: F811
+def page(browser, server):
     """A fresh page; yields (page, base URL, requests to other hosts); JavaScript errors fail the test."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     tab = context.new_page()
