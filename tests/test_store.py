@@ -129,3 +129,34 @@ def test_imported_and_added_incidents_are_in_the_spatial_index(store):
               if bbox[0] <= i.longitude <= bbox[2] and bbox[1] <= i.latitude <= bbox[3]}
     assert added.id in inside and len(inside) > 10
     assert {i.id for i in select_incidents(store, IncidentFilter.build(bbox=bbox, drafts=True))} == inside
+
+
+def test_every_write_moves_the_data_version_and_nothing_else_does(store):
+    from webmap.query import data_version
+
+    seen = [data_version(store)]
+
+    def moved() -> bool:
+        seen.append(data_version(store))
+        return seen[-1] != seen[-2]
+
+    assert import_file(store, ACLED, "acled", progress=False).inserted > 0 and moved()
+    # The same file again writes nothing, so every cached view stays valid.
+    assert import_file(store, ACLED, "acled", progress=False).inserted == 0 and not moved()
+    incident = select_incidents(store, ALL, limit=1)[0]
+    incident.fatalities += 1
+    store.replace(incident.id, incident)
+    assert moved()
+    # A re-join writes admin areas only (no updated_at): the version still moves.
+    with store.transaction() as conn:
+        store.update_admin_areas(conn, [{"id": incident.id, "admin2": "Daquq", "admin2_pcode": "IQG13Q02"}])
+    assert moved()
+    # A transaction that fails leaves the version where it was, like the rows.
+    with pytest.raises(RuntimeError):
+        with store.transaction() as conn:
+            store.update_admin_areas(conn, [{"id": incident.id, "admin2": "Al-Hawiga", "admin2_pcode": "IQG13Q01"}])
+            raise RuntimeError("stop")
+    assert not moved()
+    store.delete(incident.id)
+    assert moved()
+    assert seen == sorted(seen)

@@ -32,7 +32,7 @@ from . import spatial
 from .errors import InvalidFilter, InvalidRecord
 from .forces import FORCE_KEYS, OTHER, parse_force
 from .records import EVENT_TYPES, Incident, parse_date
-from .store import IncidentStore, incidents, row_to_incident
+from .store import IncidentStore, incidents, incidents_version, row_to_incident
 
 PARAMETERS = ("governorate", "district", "force", "event_type", "from", "to", "disputed", "drafts", "bbox")
 PARAMETER_ALIASES = {"since": "from", "until": "to", "date_from": "from", "date_to": "to"}
@@ -314,16 +314,16 @@ def parse_sort(text: str | None) -> tuple[str, bool]:
     return column, descending
 
 
-def data_version(store: IncidentStore) -> tuple:
-    """A value that changes whenever any incident is added, edited or deleted.
+def data_version(store: IncidentStore) -> int:
+    """A number that changes whenever webmap adds, edits, re-joins or deletes incidents.
 
-    ``(row count, highest id, latest updated_at)`` of the whole table: cache validators (ETags)
-    of every filtered view are derived from it, so a reload of an unchanged view is a 304.
+    The store raises it in every write transaction (:meth:`webmap.store.IncidentStore.transaction`);
+    reading it is one primary-key lookup, whatever the table's size. Cache validators (ETags) of
+    every filtered view are derived from it, so a reload of an unchanged view is a 304. Rows
+    changed behind webmap's back (an SQL client writing to the table) do not move it.
     """
-    c = incidents.c
     with store.connect() as conn:
-        row = conn.execute(sa.select(sa.func.count(), sa.func.max(c.id), sa.func.max(c.updated_at))).one()
-    return (row[0], row[1], row[2].isoformat() if row[2] is not None else None)
+        return conn.execute(sa.select(incidents_version.c.version).where(incidents_version.c.id == 1)).scalar_one()
 
 
 POINT_COLUMNS = ("id", "longitude", "latitude", "day", "force", "geo_precision", "fatalities")

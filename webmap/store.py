@@ -77,6 +77,16 @@ incidents = sa.Table(
              "geo_precision", "fatalities"),
 )
 
+# One row (id 1): a number that every write transaction through the store raises by one, so
+# readers learn whether anything changed with one primary-key lookup (webmap.query.data_version),
+# not a count of the whole table.
+incidents_version = sa.Table(
+    "incidents_version",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("version", sa.BigInteger, nullable=False),
+)
+
 # Columns compared to decide whether a re-imported row changed.
 CONTENT_COLUMNS = tuple(c for c in FIELDS if c not in ("id", "created_at", "updated_at"))
 
@@ -197,6 +207,11 @@ def _sqlite_on_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def _changed(conn: Connection) -> None:
+    """Note that ``conn``'s transaction wrote incidents (see :meth:`IncidentStore.transaction`)."""
+    conn.info["webmap_changed"] = True
+
+
 class IncidentStore:
     """The incident database behind a SQLAlchemy URL; creates its schema on first use.
 
@@ -218,6 +233,9 @@ class IncidentStore:
                     index.create(conn, checkfirst=True)
                 for statement in _SQLITE_SPATIAL if self.dialect == "sqlite" else _POSTGIS_SPATIAL:
                     conn.exec_driver_sql(statement)
+                # Only when missing: a needless write would make every process's start a writer.
+                if conn.execute(sa.select(incidents_version.c.id)).first() is None:
+                    conn.exec_driver_sql("INSERT INTO incidents_version (id, version) VALUES (1, 0) ON CONFLICT DO NOTHING")
         except SQLAlchemyError as exc:
             # The driver's own message, first line: SQLAlchemy's adds the SQL and a link on more lines.
             orig = getattr(exc, "orig", None)
@@ -239,7 +257,8 @@ class IncidentStore:
         """One write transaction: committed if the block ends normally, rolled back otherwise.
 
         Concurrent writers wait for each other instead of interleaving; a SQLite writer that has
-        waited ``busy_timeout`` in vain gets a :class:`WebmapError` (nothing written).
+        waited ``busy_timeout`` in vain gets a :class:`WebmapError` (nothing written). A transaction
+        that wrote any incident raises ``incidents_version`` by one, in the same commit.
         """
         with self.engine.connect().execution_options(webmap_write=True) as conn:
             try:
@@ -255,7 +274,11 @@ class IncidentStore:
                 if self.dialect == "postgresql":
                     conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_WRITE_LOCK})
                 conn.info["webmap_inserted"] = conn.info["webmap_analyzed"] = 0
+                conn.info["webmap_changed"] = False
                 yield conn
+                if conn.info["webmap_changed"]:
+                    conn.execute(incidents_version.update().where(incidents_version.c.id == 1)
+                                 .values(version=incidents_version.c.version + 1))
 
     # -- writes -----------------------------------------------------------------------------
     def save_batch(self, conn: Connection, batch: list[Incident], *, update: bool = False) -> SaveSummary:
@@ -307,6 +330,8 @@ class IncidentStore:
             stmt = incidents.update().where(incidents.c.id == sa.bindparam("_id"))
             conn.execute(stmt, updates)
             summary.updated = len(updates)
+        if inserts or updates:
+            _changed(conn)
         return summary
 
     def add(self, incident: Incident) -> Incident:
@@ -316,6 +341,7 @@ class IncidentStore:
             result = conn.execute(incidents.insert().values(**_values(incident), created_at=now, updated_at=now))
             new_id = result.inserted_primary_key[0]
             self._index_new_points(conn, new_id - 1)
+            _changed(conn)
         return self.get(new_id)
 
     @staticmethod
@@ -374,6 +400,7 @@ class IncidentStore:
             )
             if result.rowcount == 0:
                 raise NotFound(f"incident {incident_id} does not exist")
+            _changed(conn)
         return self.get(incident_id)
 
     def delete(self, incident_id: int) -> None:
@@ -381,6 +408,7 @@ class IncidentStore:
         with self.transaction() as conn:
             if conn.execute(incidents.delete().where(incidents.c.id == incident_id)).rowcount == 0:
                 raise NotFound(f"incident {incident_id} does not exist")
+            _changed(conn)
 
     def get(self, incident_id: int) -> Incident:
         """The stored incident ``incident_id``; :class:`NotFound` if there is none."""
@@ -413,6 +441,7 @@ class IncidentStore:
             .values({name: sa.bindparam(name) for name in names})
         )
         conn.execute(stmt, [{**{k: a[k] for k in names}, "_id": a["id"]} for a in assignments])
+        _changed(conn)
         return len(assignments)
 
     def dispose(self) -> None:
