@@ -24,6 +24,7 @@ import json
 import struct
 from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 
 import folium
 import numpy as np
@@ -261,6 +262,16 @@ def render_parts(m: folium.Map) -> dict[str, str]:
     root = m.get_root()
     root.render()
     return {"header": root.header.render(), "html": root.html.render(), "script": root.script.render()}
+
+
+@lru_cache(maxsize=256)
+def map_parts(query: str = "") -> MappingProxyType:
+    """:func:`render_parts` of :func:`build_map` for ``query``, rendered once per query string.
+
+    The map holds no data, so a filter's map never changes while the server runs; rendering
+    Folium's templates took most of the map page's server time.
+    """
+    return MappingProxyType(render_parts(build_map(query)))
 
 
 # -- boundary layers as GeoJSON for the browser ---------------------------------------------------

@@ -69,7 +69,7 @@ def index():
                                retry_url=_url_without(exc.parameter)), 400
     prefetch_points(flt)
     query_string = urlencode(flt.to_params(), doseq=True)
-    parts = mapview.render_parts(mapview.build_map(query_string))
+    parts = mapview.map_parts(query_string)
     areas = _areas()
     return render_template(
         "map.html", map=parts, query=query_string, values=_form_values(flt, areas), areas=areas, forces=FORCES,

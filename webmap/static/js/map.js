@@ -37,10 +37,10 @@
   }
   webmap.getJSON = getJSON;
 
-  // One formatter: Number.toLocaleString builds a new one (and loads locale data) on every call.
-  var NUMBER = new Intl.NumberFormat("en");
+  // A count with thousands separators ("12,345"). Not Intl.NumberFormat: building one loads the
+  // locale data, about 15 ms of the main thread before the first picture.
   webmap.formatNumber = function (n) {
-    return NUMBER.format(n);
+    return String(Math.round(n)).replace(/\B(?=(\d{3})+$)/g, ",");
   };
 
   function formatCount(n) {
@@ -227,8 +227,10 @@
   // ---------------------------------------------------------------- the incidents
   /* Decode /api/points: "WMP1", uint32 n, then columns of n values: uint32 id deltas, float32 lon,
    * float32 lat, int32 day (days since 1970-01-01), uint32 fatalities, uint8 force index (into
-   * options.forces), uint8 geo_precision. Adds x, y: Web Mercator position in 0..1 of the world. */
-  function decodePoints(buffer) {
+   * options.forces), uint8 geo_precision. Adds x, y: Web Mercator position in 0..1 of the world;
+   * and, from the same pass, bounds ([[south, west], [north, east]] or null), forceCounts (per
+   * force index) and firstDay, lastDay. */
+  function decodePoints(buffer, forceCount) {
     var head = new DataView(buffer, 0, 8);
     if (head.getUint32(0, true) !== MAGIC) throw new Error("/api/points: not a webmap points buffer");
     var n = head.getUint32(4, true), offset = 8;
@@ -239,13 +241,27 @@
     }
     var d = { n: n, id: take(Uint32Array), lon: take(Float32Array), lat: take(Float32Array), day: take(Int32Array),
               fatalities: take(Uint32Array), force: take(Uint8Array), precision: take(Uint8Array),
-              x: new Float64Array(n), y: new Float64Array(n) };
+              x: new Float64Array(n), y: new Float64Array(n), forceCounts: new Uint32Array(forceCount || 256) };
+    var id = d.id, lon = d.lon, lat = d.lat, day = d.day, force = d.force, xs = d.x, ys = d.y, counts = d.forceCounts;
+    var south = 90, west = 180, north = -90, east = -180, first = Infinity, last = -Infinity;
+    var RAD = Math.PI / 180, Y = 1 / (4 * Math.PI);
     for (var i = 0; i < n; i++) {
-      if (i) d.id[i] += d.id[i - 1];
-      var s = Math.sin((Math.max(-85.05, Math.min(85.05, d.lat[i])) * Math.PI) / 180);
-      d.x[i] = (d.lon[i] + 180) / 360;
-      d.y[i] = 0.5 - Math.log((1 + s) / (1 - s)) / (4 * Math.PI);
+      if (i) id[i] += id[i - 1];
+      var la = lat[i], lo = lon[i], t = day[i];
+      var s = Math.sin((la > 85.05 ? 85.05 : la < -85.05 ? -85.05 : la) * RAD);
+      xs[i] = (lo + 180) / 360;
+      ys[i] = 0.5 - Math.log((1 + s) / (1 - s)) * Y;
+      if (la < south) south = la;
+      if (la > north) north = la;
+      if (lo < west) west = lo;
+      if (lo > east) east = lo;
+      if (t < first) first = t;
+      if (t > last) last = t;
+      counts[force[i]]++;
     }
+    d.bounds = n ? [[south, west], [north, east]] : null;
+    d.firstDay = n ? first : null;
+    d.lastDay = n ? last : null;
     return d;
   }
   webmap.decodePoints = decodePoints;
@@ -301,7 +317,7 @@
           return response.arrayBuffer();
         })
         .then(function (buffer) {
-          self.data = decodePoints(buffer);
+          self.data = decodePoints(buffer, self.forces.length);
           var before = self._renders;
           self.fire("load", { data: self.data });
           if (self._renders === before) self.render(); // unless a load handler moved the map already
@@ -311,25 +327,14 @@
         });
     },
 
-    // Counts per force key of all loaded incidents (for the layer control's labels).
+    // Counts per force index of all loaded incidents (for the layer control's labels).
     countsByForce: function () {
-      var counts = new Array(this.forces.length).fill(0), d = this.data;
-      for (var i = 0; d && i < d.n; i++) counts[d.force[i]]++;
-      return counts;
+      return this.data ? Array.from(this.data.forceCounts) : new Array(this.forces.length).fill(0);
     },
 
     // The bounds of all loaded incidents, or null when there are none.
     dataBounds: function () {
-      var d = this.data;
-      if (!d || !d.n) return null;
-      var s = 90, w = 180, n = -90, e = -180;
-      for (var i = 0; i < d.n; i++) {
-        if (d.lat[i] < s) s = d.lat[i];
-        if (d.lat[i] > n) n = d.lat[i];
-        if (d.lon[i] < w) w = d.lon[i];
-        if (d.lon[i] > e) e = d.lon[i];
-      }
-      return L.latLngBounds([s, w], [n, e]);
+      return this.data && this.data.bounds ? L.latLngBounds(this.data.bounds) : null;
     },
 
     setForce: function (key, on) {
@@ -363,7 +368,10 @@
     _group: function (zoom, left, top, width, height) {
       var d = this.data, scale = 256 * Math.pow(2, zoom), cellPx = zoom >= POINTS_ZOOM ? CLOSE_CELL_PX : CELL_PX;
       var x0 = left / scale, x1 = (left + width) / scale, y0 = top / scale, y1 = (top + height) / scale;
-      var perCell = scale / cellPx, cells = new Map(), list = [], selected = 0;
+      var perCell = scale / cellPx, list = [], selected = 0;
+      // The cells of the canvas as one typed array (cell -> its index in list, plus one): no hashing per incident.
+      var gx0 = Math.floor(x0 * perCell), gy0 = Math.floor(y0 * perCell);
+      var rows = Math.floor(y1 * perCell) - gy0 + 1, grid = new Int32Array((Math.floor(x1 * perCell) - gx0 + 1) * rows);
       var active = this.active, w = this.window, force = d.force, day = d.day, xs = d.x, ys = d.y;
       var nf = this.forces.length;
       for (var i = 0; i < d.n; i++) {
@@ -372,13 +380,13 @@
         selected++;
         var x = xs[i], y = ys[i];
         if (x < x0 || x > x1 || y < y0 || y > y1) continue;
-        var key = Math.floor(x * perCell) * 67108864 + Math.floor(y * perCell);
-        var cell = cells.get(key);
+        var gx = Math.floor(x * perCell), gy = Math.floor(y * perCell);
+        var slot = (gx - gx0) * rows + (gy - gy0), at = grid[slot], cell = at ? list[at - 1] : undefined;
         if (cell === undefined) {
-          cell = { key: key, count: 0, sx: 0, sy: 0, fatalities: 0, first: i, byForce: new Uint32Array(nf),
+          cell = { key: gx * 67108864 + gy, count: 0, sx: 0, sy: 0, fatalities: 0, first: i, byForce: new Uint32Array(nf),
                    minX: x, maxX: x, minY: y, maxY: y };
-          cells.set(key, cell);
           list.push(cell);
+          grid[slot] = list.length;
         }
         cell.count++;
         cell.sx += x;
@@ -802,8 +810,8 @@
         engine.on("load", function (e) {
           var d = e.data;
           if (!d.n) { label.textContent = "no incidents"; return; }
-          first = Infinity; last = -Infinity;
-          for (var i = 0; i < d.n; i++) { if (d.day[i] < first) first = d.day[i]; if (d.day[i] > last) last = d.day[i]; }
+          first = d.firstDay;
+          last = d.lastDay;
           range.min = String(first);
           range.max = String(last);
           range.step = "1";
