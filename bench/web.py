@@ -11,7 +11,7 @@ stored under the force ``unidentified`` and airstrikes / special-operations raid
 ``coalition``), an evenly spaced sample of N rows, checked by ``validate_incident``, joined to
 districts and written through the store into a temporary SQLite database.
 
-Three pages show the same points, each served by waitress on 127.0.0.1 and opened in headless
+Three pages show the same points, each served by waitress (8 threads, as ``webmap serve``) on 127.0.0.1 and opened in headless
 Debian Chromium with a cold browser cache:
 
 - ``webmap``: the app's own map (``/``), which fetches ``/api/points`` and clusters in the browser.
@@ -81,6 +81,8 @@ AFTER_WRITE_S = 3.0
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
 VIEW = {"width": 1400, "height": 900}
+# Waitress worker threads of both servers: `webmap serve`'s default.
+THREADS = 8
 # Zooms around Baghdad (where the points are densest) and pans, without animation.
 VIEW_CHANGES = """
 async () => {
@@ -183,7 +185,7 @@ def folium_app(store: IncidentStore) -> Flask:
 
 
 def serve(app) -> tuple:
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
+    server = create_server(app, host="127.0.0.1", port=0, threads=THREADS)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     return server, f"http://127.0.0.1:{server.effective_port}"

@@ -68,8 +68,6 @@ incidents = sa.Table(
     sa.Index("ix_incidents_admin1_pcode", "admin1_pcode"),
     sa.Index("ix_incidents_admin2_pcode", "admin2_pcode"),
     sa.Index("ix_incidents_status_date", "status", "event_date"),
-    # The API's ETag reads max(updated_at) on every request.
-    sa.Index("ix_incidents_updated_at", "updated_at"),
     # Covers the map's points of every view without a narrower filter (webmap.query.point_columns):
     # read in id order straight from the index, about 40 % faster than rows fetched through
     # ix_incidents_status_date and then sorted.
