@@ -11,8 +11,8 @@ stored under the force ``unidentified`` and airstrikes / special-operations raid
 ``coalition``), an evenly spaced sample of N rows, checked by ``validate_incident``, joined to
 districts and written through the store into a temporary SQLite database.
 
-Three pages show the same points, each served by waitress (8 threads, as ``webmap serve``) on 127.0.0.1 and opened in headless
-Debian Chromium with a cold browser cache:
+Three pages show the same points, each served by waitress (8 threads, as ``webmap serve``) on
+127.0.0.1 and opened in headless Debian Chromium with a cold browser cache:
 
 - ``webmap``: the app's own map (``/``), which fetches ``/api/points`` and clusters in the browser.
   The server's encoded-points cache is emptied right before every run, so each run pays the query
