@@ -186,26 +186,36 @@ def test_an_edit_changes_the_etag(client, demo):
     assert len(decode_points(after.data)["id"]) == demo + 1
 
 
-def _wait_for_points(store, version, seconds):
+def _wait_for_points(store, version, seconds, flt=None):
     from webmap.web.api import DEFAULT_VIEW, POINTS_CACHE
 
+    flt = flt or DEFAULT_VIEW
     deadline = time.monotonic() + seconds
-    while POINTS_CACHE.ready_version(store, DEFAULT_VIEW) != version and time.monotonic() < deadline:
+    while POINTS_CACHE.ready_version(store, flt) != version and time.monotonic() < deadline:
         time.sleep(0.05)
-    return POINTS_CACHE.ready_version(store, DEFAULT_VIEW)
+    return POINTS_CACHE.ready_version(store, flt)
 
 
 def test_the_maps_points_are_recomputed_after_writes_before_anyone_asks(client, store, demo):
     from webmap.web.api import POINTS_WARMER
 
     assert client.get("/").status_code == 200
+    kirkuk = IncidentFilter.build(district=["Kirkuk"])
+
+    def in_kirkuk() -> int:
+        response = client.get("/api/points?district=Kirkuk", headers={"Accept-Encoding": "identity"})
+        return len(decode_points(response.data)["id"])
+
+    seen_in_kirkuk = in_kirkuk()
     before = data_version(store)
     assert _wait_for_points(store, before, 10) == before
-    # A write through the API: computed right after the answer.
+    # A write through the API: computed right after the answer, the district view a visitor asked for too.
     created = client.post("/api/incidents", json=UCDP_244637, headers=AUTH)
     assert created.status_code == 201
     after_post = data_version(store)
     assert after_post != before and _wait_for_points(store, after_post, 10) == after_post
+    assert _wait_for_points(store, after_post, 10, kirkuk) == after_post
+    assert in_kirkuk() == seen_in_kirkuk + 1
     # A write by another process (here straight into the store): seen within the warmer's interval.
     store.delete(created.get_json()["id"])
     after_delete = data_version(store)

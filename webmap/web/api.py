@@ -246,6 +246,12 @@ class _PointsCache:
             found = self._entries.get((store.url, flt))
         return found.result()[0] if found is not None and found.done() and found.exception() is None else None
 
+    def filters(self, store: IncidentStore) -> list[query.IncidentFilter]:
+        """The filters of ``store`` whose points are kept, the default view first."""
+        with self._lock:
+            kept = [flt for url, flt in self._entries if url == store.url and flt != DEFAULT_VIEW]
+        return [DEFAULT_VIEW, *kept]
+
     def clear(self) -> None:
         """Forget every entry (the benchmark's cold case)."""
         with self._lock:
@@ -256,7 +262,8 @@ POINTS_CACHE = _PointsCache()
 
 
 class _Warmer:
-    """Keeps the default view's points of every running app computed, in one background thread.
+    """Keeps the points of every running app's default view, and of the other views it has
+    recently served, computed, in one background thread.
 
     It looks at :func:`webmap.query.data_version` of each app's store (once the app has opened it)
     right after each write request the app answers (:func:`keep_points_fresh`) and every
@@ -302,7 +309,8 @@ class _Warmer:
             try:
                 version = query.data_version(store)
                 if version != seen:
-                    self._cache.start(store, DEFAULT_VIEW, version).result()
+                    for flt in self._cache.filters(store):
+                        self._cache.start(store, flt, version).result()
             except Exception:  # noqa: BLE001 - see the class docstring
                 version = None
             with self._lock:
@@ -315,7 +323,7 @@ POINTS_WARMER = _Warmer(POINTS_CACHE)
 
 def keep_points_fresh(app) -> None:
     """Have the default view's map points of ``app`` computed as soon as it has opened its store,
-    and again after every write."""
+    and those of every view it keeps again after every write."""
     POINTS_WARMER.watch(app)
 
     @app.after_request
