@@ -229,7 +229,9 @@ class _PointsCache:
                 return found
             future = self._pool.submit(self._compute, store, flt)
             self._entries[key] = future
-            for old in [k for k in self._entries if k[1] != DEFAULT_VIEW][:max(0, len(self._entries) - self.size)]:
+            # The oldest filtered views go; a store's default view stays (one per database).
+            filtered = [k for k in self._entries if k[1] != DEFAULT_VIEW]
+            for old in filtered[:max(0, len(filtered) - self.size)]:
                 del self._entries[old]
             return future
 
