@@ -1,12 +1,20 @@
 """One filter, parsed from parameters, validated, applied in SQL (issue 6, item 5)."""
 import datetime as dt
 
+import numpy as np
 import pytest
+import sqlalchemy as sa
 from werkzeug.datastructures import MultiDict
 
 from webmap.errors import InvalidFilter
-from webmap.query import IncidentFilter, count_incidents, iter_incidents, select_incidents
+from webmap.forces import FORCE_KEYS
+from webmap.io.importer import import_file
+from webmap.query import (IncidentFilter, count_incidents, data_version, iter_incidents, point_columns,
+                          select_incidents)
 from webmap.records import validate_incident
+from webmap.store import IncidentStore, incidents
+
+from conftest import DATA
 
 # Real UCDP GED events from ../shared/data/ucdp-ged-irq (ids, dates, points, deaths as UCDP publishes them).
 UCDP_EVENTS = [
@@ -99,3 +107,62 @@ def test_paging_and_streaming(filled):
     assert len(first) == 2 and len(rest) == 1
     assert sorted(i.source_id for i in iter_incidents(filled, IncidentFilter(), batch=1)) == ["197060", "244637", "274540"]
     assert all(isinstance(i.event_date, dt.date) for i in iter_incidents(filled, IncidentFilter()))
+
+
+# -- the map's points -------------------------------------------------------------------------------
+ACLED = DATA / "acled-irq" / "ACLED_Iraq_2019-03_sample.csv"
+
+
+def _points_from_rows(store) -> dict[str, np.ndarray]:
+    """What point_columns must give for every reviewed incident, worked out from the rows themselves."""
+    rows = select_incidents(store, IncidentFilter(), sort="id")
+    force_index = {key: i for i, key in enumerate(FORCE_KEYS)}
+    return {
+        "id": np.array([i.id for i in rows], dtype=float),
+        "longitude": np.array([i.longitude for i in rows], dtype=np.float32).astype(float),
+        "latitude": np.array([i.latitude for i in rows], dtype=np.float32).astype(float),
+        "day": np.array([(i.event_date - dt.date(1970, 1, 1)).days for i in rows], dtype=float),
+        "force": np.array([force_index.get(i.force1 or i.force2 or "other", force_index["other"]) for i in rows],
+                          dtype=float),
+        "geo_precision": np.array([i.geo_precision for i in rows], dtype=float),
+        "fatalities": np.array([i.fatalities for i in rows], dtype=float),
+    }
+
+
+def _assert_points_match(store) -> None:
+    got, expected = point_columns(store, IncidentFilter()), _points_from_rows(store)
+    assert set(got) == set(expected) and len(expected["id"]) > 100
+    for name, values in expected.items():
+        np.testing.assert_array_equal(got[name], values, err_msg=name)
+
+
+def test_map_points_are_the_stored_incidents(store):
+    import_file(store, ACLED, "acled", progress=False)
+    _assert_points_match(store)
+    assert len({f for f in point_columns(store, IncidentFilter())["force"]}) > 3
+
+
+def test_a_database_from_an_earlier_webmap_gets_its_map_records_on_opening(database_url, store):
+    import_file(store, ACLED, "acled", progress=False)
+    with store.engine.begin() as conn:  # the schema before map records: no column, the old wide index
+        conn.exec_driver_sql("DROP INDEX ix_incidents_map_points")
+        conn.exec_driver_sql("ALTER TABLE incidents DROP COLUMN map_point")
+        conn.exec_driver_sql("CREATE INDEX ix_incidents_points ON incidents (status, id, longitude, latitude)")
+        conn.exec_driver_sql("UPDATE incidents_version SET map_format = NULL")
+    before = data_version(store)
+    store.dispose()
+    reopened = IncidentStore(database_url)
+    try:
+        assert data_version(reopened) != before  # cached views of the old records are stale
+        indexes = {ix["name"] for ix in sa.inspect(reopened.engine).get_indexes("incidents")}
+        assert "ix_incidents_map_points" in indexes and "ix_incidents_points" not in indexes
+        _assert_points_match(reopened)
+    finally:
+        reopened.dispose()
+
+
+def test_rows_written_by_another_program_are_still_drawn(store):
+    import_file(store, ACLED, "acled", progress=False)
+    with store.engine.begin() as conn:  # as an SQL client would leave them: no map record
+        conn.execute(incidents.update().where(incidents.c.id % 3 == 0).values(map_point=None))
+    _assert_points_match(store)

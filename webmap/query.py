@@ -31,8 +31,9 @@ import sqlalchemy as sa
 from . import spatial
 from .errors import InvalidFilter, InvalidRecord
 from .forces import FORCE_KEYS, OTHER, parse_force
-from .records import EVENT_TYPES, Incident, parse_date
-from .store import IncidentStore, incidents, incidents_version, row_to_incident
+from .records import EVENT_TYPES, FIELDS, Incident, parse_date
+from .store import (MAP_POINT_COLUMNS, MAP_POINT_DTYPE, IncidentStore, incidents, incidents_version, map_point,
+                    row_to_incident)
 
 PARAMETERS = ("governorate", "district", "force", "event_type", "from", "to", "disputed", "drafts", "bbox")
 PARAMETER_ALIASES = {"since": "from", "until": "to", "date_from": "from", "date_to": "to"}
@@ -240,7 +241,7 @@ def _event_type(value: str) -> str:
 
 # -- reads ----------------------------------------------------------------------------------
 def _select(store: IncidentStore, flt: IncidentFilter, *columns):
-    return sa.select(*(columns or (incidents,))).where(*flt.conditions(store.dialect))
+    return sa.select(*(columns or [incidents.c[name] for name in FIELDS])).where(*flt.conditions(store.dialect))
 
 
 def count_incidents(store: IncidentStore, flt: IncidentFilter) -> int:
@@ -287,13 +288,6 @@ def primary_force():
     return sa.func.coalesce(sa.func.nullif(c.force1, ""), sa.func.nullif(c.force2, ""), "other")
 
 
-def _day_number(dialect: str):
-    # Days since 1970-01-01: compact and exact for the browser's Date arithmetic.
-    if dialect == "postgresql":
-        return sa.literal_column("(incidents.event_date - DATE '1970-01-01')")
-    return sa.cast(sa.func.julianday(incidents.c.event_date) - 2440587.5, sa.Integer)
-
-
 def _period_start(dialect: str, period: str):
     if period not in PERIODS:
         raise InvalidFilter("period", f"expected one of {', '.join(PERIODS)}, not {str(period)[:20]!r}")
@@ -333,20 +327,27 @@ def point_columns(store: IncidentStore, flt: IncidentFilter) -> dict[str, np.nda
     """The filtered incidents as numeric columns for the map, in id order.
 
     Keys (numpy float64 arrays of equal length): ``id``; ``longitude``, ``latitude`` (degrees WGS
-    84); ``day`` (days since 1970-01-01); ``force`` (index in :data:`webmap.forces.FORCE_KEYS` of
-    the :func:`primary_force`; an unknown key counts as ``other``); ``geo_precision``; ``fatalities``.
+    84, as float32 values); ``day`` (days since 1970-01-01); ``force`` (index in
+    :data:`webmap.forces.FORCE_KEYS` of the :func:`primary_force`; an unknown key counts as
+    ``other``); ``geo_precision``; ``fatalities``. Read from the rows' packed ``map_point``
+    records (:data:`webmap.store.MAP_POINT`).
     """
     c = incidents.c
-    force_index = sa.case({key: i for i, key in enumerate(FORCE_KEYS)}, value=primary_force(),
-                          else_=FORCE_KEYS.index(OTHER))
-    stmt = _select(store, flt, c.id, c.longitude, c.latitude, _day_number(store.dialect), force_index,
-                   c.geo_precision, c.fatalities).order_by(c.id)
     with store.connect() as conn:
-        # Every column is a plain number, so the driver's tuples are read as they are: wrapping
-        # 100,000 rows in SQLAlchemy Row objects would double the time of the map's main request.
-        rows = conn.execute(stmt).cursor.fetchall()
-    table = np.array(rows, dtype=np.float64).reshape(-1, len(POINT_COLUMNS))
-    return {name: table[:, i] for i, name in enumerate(POINT_COLUMNS)}
+        # Two plain values a row, read as the driver gives them: wrapping 100,000 rows in
+        # SQLAlchemy Row objects would double the time of the map's main request.
+        rows = conn.execute(_select(store, flt, c.id, c.map_point).order_by(c.id)).cursor.fetchall()
+        # A row written by another program than webmap has no record: pack it here.
+        missing = [row[0] for row in rows if row[1] is None]
+        packed = {}
+        for start in range(0, len(missing), 900):
+            chosen = sa.select(c.id, *(c[n] for n in MAP_POINT_COLUMNS)).where(c.id.in_(missing[start:start + 900]))
+            packed.update((row[0], map_point(*row[1:])) for row in conn.execute(chosen))
+    records = np.frombuffer(b"".join([row[1] if row[1] is not None else packed[row[0]] for row in rows]),
+                            dtype=MAP_POINT_DTYPE)
+    columns = {"id": np.fromiter((row[0] for row in rows), dtype=np.float64, count=len(rows))}
+    columns.update((name, records[name].astype(np.float64)) for name in POINT_COLUMNS[1:])
+    return columns
 
 
 def date_range(store: IncidentStore, flt: IncidentFilter) -> tuple[dt.date, dt.date] | None:
