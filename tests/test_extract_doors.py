@@ -219,3 +219,13 @@ def test_the_extraction_page_offers_the_form_and_vendored_leaflet(client):
     assert "/static/vendor/leaflet/leaflet.js" in page and "//" not in page.split("/static/vendor/leaflet/leaflet.js")[0][-12:]
     assert "Log in to save" in page
     assert client.get("/static/js/extract.js").status_code == 200
+
+
+def test_a_misspelt_field_in_a_saved_record_is_refused_not_dropped(client, store):
+    records = reviewed(client)
+    records[2]["fatalites"] = records[2].pop("fatalities")
+    response = client.post("/api/extract/save", json={"incidents": records}, headers=AUTH)
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["field"] == "fatalites" and body["error"].startswith("row 3: fatalites: not an incident field")
+    assert count_incidents(store, IncidentFilter.build(drafts=True)) == 0

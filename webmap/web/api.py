@@ -150,13 +150,18 @@ def _body() -> dict:
             raise InvalidRecord("geometry", "a Feature needs a Point geometry with [longitude, latitude]")
         properties["longitude"], properties["latitude"] = coordinates[0], coordinates[1]
         data = properties
-    for name in ("id", "created_at", "updated_at"):
-        data.pop(name, None)
+    return _input_values(data)
+
+
+def _input_values(data: Mapping[str, Any]) -> dict:
+    """``data`` without what the store sets itself (id, timestamps); :class:`InvalidRecord` naming
+    the first key that is no incident field."""
+    values = {k: v for k, v in data.items() if k not in ("id", "created_at", "updated_at")}
     # A misspelt field ("fatalites") would otherwise be dropped and the record saved without it.
-    unknown = sorted(set(data) - set(INPUT_FIELDS))
+    unknown = sorted(set(values) - set(INPUT_FIELDS))
     if unknown:
         raise InvalidRecord(unknown[0], f"not an incident field (known: {', '.join(INPUT_FIELDS)})")
-    return data
+    return values
 
 
 @bp.post("/api/incidents")
@@ -511,9 +516,8 @@ def save_extracted():
     for row, item in enumerate(items, start=1):
         if not isinstance(item, dict):
             raise InvalidRecord("incidents", "not a JSON object of incident fields", row=row)
-        values = {k: v for k, v in item.items() if k not in ("id", "created_at", "updated_at")}
         try:
-            checked.append(known_areas(checked_incident(values, get_config().geodata_dir)))
+            checked.append(known_areas(checked_incident(_input_values(item), get_config().geodata_dir)))
         except InvalidRecord as exc:
             raise exc.at_row(row) from None
     store = get_store()
