@@ -30,7 +30,7 @@ import sqlalchemy as sa
 
 from . import spatial
 from .errors import InvalidFilter, InvalidRecord
-from .forces import FORCE_KEYS, OTHER, parse_force
+from .forces import parse_force
 from .records import EVENT_TYPES, FIELDS, Incident, parse_date
 from .store import (MAP_POINT_COLUMNS, MAP_POINT_DTYPE, IncidentStore, incidents, incidents_version, map_point,
                     row_to_incident)

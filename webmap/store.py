@@ -103,6 +103,7 @@ def map_point(longitude: float, latitude: float, event_date: dt.date, fatalities
     force = _FORCE_INDEX.get(force1 or force2 or OTHER, _FORCE_INDEX[OTHER])
     return MAP_POINT.pack(longitude, latitude, event_date.toordinal() - _EPOCH, fatalities, force, geo_precision)
 
+
 # One row (id 1): a number that every write transaction through the store raises by one, so
 # readers learn whether anything changed with one primary-key lookup (webmap.query.data_version),
 # not a count of the whole table.
