@@ -319,17 +319,11 @@ def layer_geojson(name: str, geodata_dir: Path | str | None = None) -> str:
 
 
 def layer_signature(name: str, geodata_dir: Path | str | None = None) -> tuple:
-    """What identifies the current version of layer ``name`` (file path, size, modification time).
-
-    ``basemap`` stands for its three levels. Cache validators of the layer endpoints derive from it.
+    """:func:`webmap.spatial.layer_signature` of layer ``name``; ``basemap`` stands for its three
+    levels. Cache validators of the layer endpoints derive from it.
     """
-    names = BASEMAP_LEVELS if name == "basemap" else (name,)
-    out = []
-    for level in names:
-        path = Path(spatial.layer_path(level, geodata_dir))
-        stat = path.stat()
-        out.append((str(path), stat.st_size, stat.st_mtime_ns))
-    return tuple(out)
+    levels = BASEMAP_LEVELS if name == "basemap" else (name,)
+    return tuple(spatial.layer_signature(level, geodata_dir) for level in levels)
 
 
 def district_features(counts: dict[str, dict], geodata_dir: Path | str | None = None) -> dict:

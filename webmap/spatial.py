@@ -154,7 +154,11 @@ def layer_path(name: str, geodata_dir: Path | str | None = None) -> Path:
     return SHIPPED_GEODATA / LAYER_FILES[name]
 
 
-def _signature(path: Path) -> tuple:
+def layer_signature(name: str, geodata_dir: Path | str | None = None) -> tuple:
+    """What identifies the current file of layer ``name`` (path, modification time, size, inode):
+    it changes when the layer is replaced, so caches keyed on it follow. :class:`GeodataError`
+    when the file is missing."""
+    path = Path(layer_path(name, geodata_dir))
     try:
         st = path.stat()
     except OSError:
@@ -181,7 +185,7 @@ def load_layer(name: str, geodata_dir: Path | str | None = None) -> gpd.GeoDataF
     ``unami_2009, article_140, issue_list``; ``kri`` has ``name, name_ar, governorates``.
     ``geodata_dir`` defaults to ``WEBMAP_GEODATA``. Returns a copy: callers may modify it.
     """
-    return _read_layer(_signature(layer_path(name, geodata_dir))).copy()
+    return _read_layer(layer_signature(name, geodata_dir)).copy()
 
 
 # -- the hierarchy and the join index --------------------------------------------------------------
@@ -270,7 +274,7 @@ class AdminLayers:
     @classmethod
     def current(cls, geodata_dir: Path | str | None = None) -> "AdminLayers":
         """The layers in use now (user replacements first), cached until a file changes."""
-        return _current_layers(tuple(_signature(layer_path(n, geodata_dir)) for n in _JOIN_LAYERS))
+        return _current_layers(tuple(layer_signature(n, geodata_dir) for n in _JOIN_LAYERS))
 
     def replacing(self, level: str, layer: gpd.GeoDataFrame) -> "AdminLayers":
         """The same layers with ``level`` replaced by ``layer`` (as returned by :func:`read_admin_layer`)."""
