@@ -10,7 +10,7 @@ from webmap.errors import InvalidFilter
 from webmap.forces import FORCE_KEYS
 from webmap.io.importer import import_file
 from webmap.query import (IncidentFilter, count_incidents, data_version, iter_incidents, point_columns,
-                          select_incidents)
+                          primary_force, select_incidents)
 from webmap.records import validate_incident
 from webmap.store import IncidentStore, incidents
 
@@ -117,13 +117,15 @@ def _points_from_rows(store) -> dict[str, np.ndarray]:
     """What point_columns must give for every reviewed incident, worked out from the rows themselves."""
     rows = select_incidents(store, IncidentFilter(), sort="id")
     force_index = {key: i for i, key in enumerate(FORCE_KEYS)}
+    # The force the chart counts an incident under (SQL): the packed record must say the same.
+    with store.connect() as conn:
+        counted_as = dict(conn.execute(sa.select(incidents.c.id, primary_force())).all())
     return {
         "id": np.array([i.id for i in rows], dtype=float),
         "longitude": np.array([i.longitude for i in rows], dtype=np.float32).astype(float),
         "latitude": np.array([i.latitude for i in rows], dtype=np.float32).astype(float),
         "day": np.array([(i.event_date - dt.date(1970, 1, 1)).days for i in rows], dtype=float),
-        "force": np.array([force_index.get(i.force1 or i.force2 or "other", force_index["other"]) for i in rows],
-                          dtype=float),
+        "force": np.array([force_index.get(counted_as[i.id], force_index["other"]) for i in rows], dtype=float),
         "geo_precision": np.array([i.geo_precision for i in rows], dtype=float),
         "fatalities": np.array([i.fatalities for i in rows], dtype=float),
     }
