@@ -229,7 +229,7 @@
    * float32 lat, int32 day (days since 1970-01-01), uint32 fatalities, uint8 force index (into
    * options.forces), uint8 geo_precision. Adds x, y: Web Mercator position in 0..1 of the world;
    * and, from the same pass, bounds ([[south, west], [north, east]] or null), forceCounts (per
-   * force index) and firstDay, lastDay. */
+   * force index, for `forceCount` forces) and firstDay, lastDay. */
   function decodePoints(buffer, forceCount) {
     var head = new DataView(buffer, 0, 8);
     if (head.getUint32(0, true) !== MAGIC) throw new Error("/api/points: not a webmap points buffer");
@@ -241,7 +241,7 @@
     }
     var d = { n: n, id: take(Uint32Array), lon: take(Float32Array), lat: take(Float32Array), day: take(Int32Array),
               fatalities: take(Uint32Array), force: take(Uint8Array), precision: take(Uint8Array),
-              x: new Float64Array(n), y: new Float64Array(n), forceCounts: new Uint32Array(forceCount || 256) };
+              x: new Float64Array(n), y: new Float64Array(n), forceCounts: new Uint32Array(forceCount) };
     var id = d.id, lon = d.lon, lat = d.lat, day = d.day, force = d.force, xs = d.x, ys = d.y, counts = d.forceCounts;
     var south = 90, west = 180, north = -90, east = -180, first = Infinity, last = -Infinity;
     var RAD = Math.PI / 180, Y = 1 / (4 * Math.PI);
