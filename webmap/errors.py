@@ -58,6 +58,28 @@ class ImportFailed(WebmapError):
         super().__init__("\n".join(lines))
 
 
+class BadRows:
+    """The bad rows of one input file: every one counted, the first :attr:`limit` kept to list.
+
+    Readers go on past a bad row so one refusal names them all; :meth:`failure` is that refusal.
+    """
+
+    limit = 20
+
+    def __init__(self):
+        self.errors: list[InvalidRecord] = []
+        self.count = 0
+
+    def add(self, error: InvalidRecord) -> None:
+        self.count += 1
+        if len(self.errors) < self.limit:
+            self.errors.append(error)
+
+    def failure(self, header: str) -> ImportFailed:
+        """The :class:`ImportFailed` listing the kept rows under ``header``."""
+        return ImportFailed(self.errors, self.count, header=header)
+
+
 class InvalidFilter(WebmapError):
     """A filter parameter (query string or CLI option) is invalid; names the parameter."""
 

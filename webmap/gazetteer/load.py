@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import SHIPPED_GAZETTEER, Config, data_dir
-from ..errors import GazetteerError, ImportFailed, InvalidRecord
+from ..errors import BadRows, GazetteerError, InvalidRecord
 from .keys import name_key, skeleton, split_descriptor
 
 COLUMNS = (
@@ -38,7 +38,6 @@ REQUIRED = ("name", "latitude", "longitude", "country_code")
 ID_COLUMNS = ("place_id", "geonameid", "wof_id")
 NAME_SEPARATOR = "|"
 CACHE_VERSION = 6
-MAX_REPORTED_ERRORS = 20
 
 # How important a kind of place is before any context: capitals above towns, towns above villages,
 # abandoned (PPLQ) and destroyed (PPLW) places last. Governorates and districts weigh less than a
@@ -152,14 +151,14 @@ def read_places_csv(path: str | os.PathLike) -> list[dict]:
     """Rows of a gazetteer CSV, each checked by :func:`check_place` (row 1 is the header).
 
     Raises :class:`GazetteerError` when the file cannot be read or lacks a required column, and
-    :class:`ImportFailed` listing every bad row (up to :data:`MAX_REPORTED_ERRORS`).
+    :class:`~webmap.errors.ImportFailed` listing the bad rows (see :class:`~webmap.errors.BadRows`).
     """
     path = Path(path)
     try:
         handle = path.open(newline="", encoding="utf-8")
     except OSError as exc:
         raise GazetteerError(f"{path}: cannot read the gazetteer: {exc.strerror}") from None
-    rows, errors, bad = [], [], 0
+    rows, bad = [], BadRows()
     with handle:
         reader = csv.DictReader(handle)
         try:
@@ -179,13 +178,11 @@ def read_places_csv(path: str | os.PathLike) -> list[dict]:
                         continue
                     except InvalidRecord as exc:
                         error = exc
-                bad += 1
-                if len(errors) < MAX_REPORTED_ERRORS:
-                    errors.append(error)
+                bad.add(error)
         except (UnicodeDecodeError, csv.Error) as exc:
             raise GazetteerError(f"{path}: unreadable CSV near row {max(reader.line_num, 1)}: {exc}") from None
-    if errors:
-        raise ImportFailed(errors, bad, header=f"{path}: {bad} bad row(s)")
+    if bad.count:
+        raise bad.failure(f"{path}: {bad.count} bad row(s)")
     return rows
 
 

@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Callable
 
 from ..config import SHIPPED_GAZETTEER, Config
-from ..errors import GazetteerError, ImportFailed, InvalidRecord
-from .load import MAX_REPORTED_ERRORS, NAME_SEPARATOR, check_place, read_places_csv, user_copy_path, write_places_csv
+from ..errors import BadRows, GazetteerError, InvalidRecord
+from .load import NAME_SEPARATOR, check_place, read_places_csv, user_copy_path, write_places_csv
 
 _SCRIPT_LETTERS = re.compile(
     r"^[\sA-Za-zÀ-ɏḀ-ỿ\u0300-\u036f\u02b0-\u02ff\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff"
@@ -61,23 +61,6 @@ def merge_names(*groups) -> list[str]:
     return out
 
 
-class _Collector:
-    """Collects bad rows up to a limit, then raises one :class:`ImportFailed`."""
-
-    def __init__(self, path: Path):
-        self.path, self.errors, self.bad = path, [], 0
-
-    def add(self, error: InvalidRecord) -> None:
-        self.bad += 1
-        if len(self.errors) < MAX_REPORTED_ERRORS:
-            self.errors.append(error)
-
-    def check(self) -> None:
-        if self.errors:
-            raise ImportFailed(self.errors, self.bad, header=f"{self.path}: import refused, nothing written: "
-                                                             f"{self.bad} bad row(s)")
-
-
 def _open(path: Path):
     try:
         return path.open(newline="", encoding="utf-8")
@@ -88,7 +71,7 @@ def _open(path: Path):
 def read_geonames(path: str | Path, country: str | None = None) -> list[dict]:
     """Rows of a GeoNames country dump (see the module docstring); row N is line N."""
     path = Path(path)
-    rows, bad = [], _Collector(path)
+    rows, bad = [], BadRows()
     with _open(path) as handle:
         try:
             for number, line in enumerate(handle, start=1):
@@ -111,7 +94,8 @@ def read_geonames(path: str | Path, country: str | None = None) -> list[dict]:
                     bad.add(exc)
         except UnicodeDecodeError:
             raise GazetteerError(f"{path}: not UTF-8 text") from None
-    bad.check()
+    if bad.count:
+        raise bad.failure(f"{path}: import refused, nothing written: {bad.count} bad row(s)")
     return rows
 
 
@@ -146,7 +130,7 @@ def wof_row(record: dict, country: str | None) -> dict | None:
 def read_wof(path: str | Path, country: str | None = None) -> list[dict]:
     """Rows of a flattened WOF CSV (see the module docstring); row 1 is the header."""
     path = Path(path)
-    rows, bad = [], _Collector(path)
+    rows, bad = [], BadRows()
     with _open(path) as handle:
         reader = csv.DictReader(handle)
         try:
@@ -173,7 +157,8 @@ def read_wof(path: str | Path, country: str | None = None) -> list[dict]:
                     bad.add(exc)
         except (UnicodeDecodeError, csv.Error) as exc:
             raise GazetteerError(f"{path}: unreadable CSV near row {max(reader.line_num, 1)}: {exc}") from None
-    bad.check()
+    if bad.count:
+        raise bad.failure(f"{path}: import refused, nothing written: {bad.count} bad row(s)")
     return rows
 
 

@@ -7,7 +7,7 @@ validated (:func:`webmap.records.validate_incident`), both actors get their forc
 summary), duplicate ids inside the file are refused; per batch of rows the points are joined to
 governorates, districts and sub-districts (:func:`webmap.spatial.join_admin_areas`) and written.
 Everything happens in one write transaction of the store: one bad row anywhere means an
-:class:`~webmap.errors.ImportFailed` listing the bad rows (up to :data:`MAX_LISTED`) and a
+:class:`~webmap.errors.ImportFailed` listing the bad rows (see :class:`~webmap.errors.BadRows`) and a
 rollback, so the database is exactly as before.
 
 Idempotency rests on ``source`` + ``source_id``: importing a file again adds nothing, and with
@@ -32,7 +32,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from .. import spatial
-from ..errors import ImportFailed, InvalidRecord
+from ..errors import BadRows, InvalidRecord
 from ..forces import assign_forces
 from ..records import FIELDS, IRAQ, AreaOfInterest, Incident, validate_incident
 from ..store import IncidentStore, SaveSummary
@@ -46,7 +46,6 @@ IMPORTERS: dict[str, Callable[..., RowStream]] = {
     "csv": csv.open_rows,
 }
 BATCH = 5_000
-MAX_LISTED = 20
 # Imports of files larger than this show a progress bar (about 2,000 ACLED rows).
 PROGRESS_BYTES = 1_000_000
 ADMIN_COLUMNS = ("admin1", "admin1_pcode", "admin2", "admin2_pcode", "admin3", "admin3_pcode")
@@ -118,7 +117,7 @@ def import_file(
     progress bar on stderr on or off (None: on for files over about 1 MB when stderr is a
     terminal); ``area`` is the area of interest every point must fall in; ``geodata_dir`` the
     folder of replacement boundary layers (default ``WEBMAP_GEODATA``).
-    Raises :class:`ImportFailed` (nothing written) for an unreadable file or any bad row.
+    Raises :class:`~webmap.errors.ImportFailed` (nothing written) for an unreadable file or any bad row.
     """
     path = Path(path)
     fmt = fmt or detect_format(path, encoding)
@@ -126,8 +125,7 @@ def import_file(
         raise refuse(path, f"--format: unknown format {fmt!r} (known: {', '.join(IMPORTERS)})")
     stream = IMPORTERS[fmt](path, column_map=column_map, encoding=encoding)
     summary = ImportSummary(read_as=stream.described, ignored_columns=stream.ignored_columns)
-    errors: list[InvalidRecord] = []
-    bad = 0
+    bad = BadRows()
     seen_ids: dict[int, int] = {}
     digests: Counter = Counter()
     batch: list[tuple[Incident, int]] = []
@@ -153,21 +151,18 @@ def import_file(
                 incident, depth = _checked_row(stream, raw, area, summary)
                 _claim_id(incident, row_number, seen_ids, digests)
             except InvalidRecord as exc:
-                bad += 1
-                if len(errors) < MAX_LISTED:
-                    errors.append(InvalidRecord(stream.columns.get(exc.field, exc.field), exc.problem, row_number))
+                bad.add(InvalidRecord(stream.columns.get(exc.field, exc.field), exc.problem, row_number))
                 continue
-            if bad:
+            if bad.count:
                 continue  # the import is lost; keep reading only to list the other bad rows
             batch.append((incident, depth))
             if len(batch) >= BATCH:
                 store_batch(batch)
                 batch = []
                 bar.update(stream.position() - bar.n)
-        if bad:
-            raise ImportFailed(errors, bad, header=(
-                f"{path.name}: import refused, nothing written: {bad} bad row(s) ({stream.numbering})"
-            ))
+        if bad.count:
+            raise bad.failure(
+                f"{path.name}: import refused, nothing written: {bad.count} bad row(s) ({stream.numbering})")
         store_batch(batch)
         pending.pop().result()
         bar.update(stream.size - bar.n)
