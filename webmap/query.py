@@ -326,28 +326,27 @@ POINT_COLUMNS = ("id", "longitude", "latitude", "day", "force", "geo_precision",
 def point_columns(store: IncidentStore, flt: IncidentFilter) -> dict[str, np.ndarray]:
     """The filtered incidents as numeric columns for the map, in id order.
 
-    Keys (numpy float64 arrays of equal length): ``id``; ``longitude``, ``latitude`` (degrees WGS
-    84, as float32 values); ``day`` (days since 1970-01-01); ``force`` (index in
+    Keys (numpy arrays of equal length): ``id`` (int64); then, in the types of the rows' packed
+    ``map_point`` records (:data:`webmap.store.MAP_POINT_DTYPE`): ``longitude``, ``latitude``
+    (degrees WGS 84, float32); ``day`` (days since 1970-01-01); ``force`` (index in
     :data:`webmap.forces.FORCE_KEYS` of the :func:`primary_force`; an unknown key counts as
-    ``other``); ``geo_precision``; ``fatalities``. Read from the rows' packed ``map_point``
-    records (:data:`webmap.store.MAP_POINT`).
+    ``other``); ``geo_precision``; ``fatalities``.
     """
     c = incidents.c
     with store.connect() as conn:
         # Two plain values a row, read as the driver gives them: wrapping 100,000 rows in
         # SQLAlchemy Row objects would double the time of the map's main request.
         rows = conn.execute(_select(store, flt, c.id, c.map_point).order_by(c.id)).cursor.fetchall()
-        # A row written by another program than webmap has no record: pack it here.
-        missing = [row[0] for row in rows if row[1] is None]
-        packed = {}
-        for start in range(0, len(missing), 900):
-            chosen = sa.select(c.id, *(c[n] for n in MAP_POINT_COLUMNS)).where(c.id.in_(missing[start:start + 900]))
-            packed.update((row[0], map_point(*row[1:])) for row in conn.execute(chosen))
-    records = np.frombuffer(b"".join([row[1] if row[1] is not None else packed[row[0]] for row in rows]),
-                            dtype=MAP_POINT_DTYPE)
-    columns = {"id": np.fromiter((row[0] for row in rows), dtype=np.float64, count=len(rows))}
-    columns.update((name, records[name].astype(np.float64)) for name in POINT_COLUMNS[1:])
-    return columns
+        ids, records = [row[0] for row in rows], [row[1] for row in rows]
+        if None in records:  # rows written by another program than webmap have no record: pack them here
+            missing = [i for i, record in zip(ids, records) if record is None]
+            packed = {}
+            for start in range(0, len(missing), 900):
+                chosen = sa.select(c.id, *(c[n] for n in MAP_POINT_COLUMNS)).where(c.id.in_(missing[start:start + 900]))
+                packed.update((row[0], map_point(*row[1:])) for row in conn.execute(chosen))
+            records = [packed[i] if record is None else record for i, record in zip(ids, records)]
+    table = np.frombuffer(b"".join(records), dtype=MAP_POINT_DTYPE)
+    return {"id": np.array(ids, dtype=np.int64), **{name: table[name] for name in POINT_COLUMNS[1:]}}
 
 
 def date_range(store: IncidentStore, flt: IncidentFilter) -> tuple[dt.date, dt.date] | None:
