@@ -295,7 +295,7 @@ def report(results: dict, sizes: list[int]) -> None:
         f, m = results[("fast", n)], results[("marker", n)]
         for name in WEBMAP_PAGES:
             w = results[(name, n)]
-            print(f"  {n:>7,} {tags[name]:13s}: draw vs FastMarkerCluster {f['draw'] / w['draw']:4.1f}x (goal >= 2x);"
+            print(f"  {n:>7,} {tags[name]:13s}: draw vs FastMarkerCluster {f['draw'] / w['draw']:4.2f}x (goal >= 2x);"
                   f" request-to-drawn vs Marker+MarkerCluster {m['draw'] / w['draw']:6.1f}x (goal >= 10x);"
                   f" bytes vs FastMarkerCluster {f['bytes'] / w['bytes']:4.1f}x")
     if 100_000 in sizes:
