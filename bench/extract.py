@@ -14,6 +14,7 @@ skipped by the extractor and would flatter it), cut to the size asked (in KB of 
 The target is at most 1 s per 100 KB; reports over 200,000 characters are refused (MAX_TEXT_CHARS).
 The gazetteer is loaded before timing (a server loads it once).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -72,9 +73,9 @@ def main() -> None:
     for kb in args.sizes:
         text = report(kb, source)
         drafts = len(extract(text, published).drafts)
-        ours = best(lambda: extract(text, published), args.repeat)
+        ours = best(lambda text=text: extract(text, published), args.repeat)
         sentences = [s.text for s in split_article(text).sentences]
-        plain = best(lambda: [find_mentions(s) for s in sentences], args.repeat)
+        plain = best(lambda sentences=sentences: [find_mentions(s) for s in sentences], args.repeat)
         size_kb = len(text.encode("utf-8")) / 1000
         print(f"{size_kb:5.0f} {drafts:7d} {ours:10.2f} {ours / size_kb * 100:8.2f} {plain:8.2f} {plain / ours:13.2f}")
 

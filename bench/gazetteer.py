@@ -8,6 +8,7 @@ without the first-letter/length blocks. Queries are real names from the gazettee
 spellings of Iraqi places), and for the fuzzy misses the same names with one letter changed.
 Targets (issue 4): >= 20,000 exact lookups/s, >= 1,000 fuzzy lookups/s, load < 1 s for 25,000 places.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,8 +51,10 @@ def load_figures(rows: list[dict], label: str, cache_home: Path) -> tuple[float,
         cold, gaz = timed(Gazetteer.from_csv, path)
         memory = rss_mb() - before
         warm, _ = timed(Gazetteer.from_csv, path, repeat=3)
-    print(f"| load {label} ({len(rows):,} places) | {warm:.3f} s from cache | {cold:.2f} s from CSV "
-          f"| {cold / warm:.0f}x | {memory:.0f} MB |")
+    print(
+        f"| load {label} ({len(rows):,} places) | {warm:.3f} s from cache | {cold:.2f} s from CSV "
+        f"| {cold / warm:.0f}x | {memory:.0f} MB |"
+    )
     return warm, cold, gaz
 
 
@@ -69,8 +72,9 @@ def main(argv: list[str] | None = None) -> int:
 
     iraq = [r for r in rows if r["country_code"] == "IQ" and r["alternate_names"]]
     names = [rng.choice(r["alternate_names"].split("|")) for r in rng.sample(iraq, args.queries)]
-    all_keys = [(name_key(n), i) for i, r in enumerate(rows)
-                for n in [r["name"], *r["alternate_names"].split("|")] if n]
+    all_keys = [
+        (name_key(n), i) for i, r in enumerate(rows) for n in [r["name"], *r["alternate_names"].split("|")] if n
+    ]
 
     def exact_all():
         for n in names:
@@ -85,13 +89,15 @@ def main(argv: list[str] | None = None) -> int:
     plain_sample = names[:20]
     tp, _ = timed(plain_exact, plain_sample)
     exact_rate, plain_rate = len(names) / t, len(plain_sample) / tp
-    print(f"| exact/alias resolve | {exact_rate:,.0f} /s | {plain_rate:,.1f} /s (linear scan) "
-          f"| {exact_rate / plain_rate:,.0f}x | |")
+    print(
+        f"| exact/alias resolve | {exact_rate:,.0f} /s | {plain_rate:,.1f} /s (linear scan) "
+        f"| {exact_rate / plain_rate:,.0f}x | |"
+    )
 
     def typo(name: str) -> str:
         letters = [i for i, ch in enumerate(name) if ch.isalpha()]
         i = rng.choice(letters[1:] or letters)
-        return name[:i] + ("q" if name[i] != "q" else "x") + name[i + 1:]
+        return name[:i] + ("q" if name[i] != "q" else "x") + name[i + 1 :]
 
     misses = [typo(n) + "zq" for n in names[: args.queries // 5]]
     hit_or_miss = [len(resolve(m, gazetteer=gaz, limit=1)) for m in misses[:200]]
@@ -112,9 +118,11 @@ def main(argv: list[str] | None = None) -> int:
     fuzzy_rate = len(misses) / t
     tp, _ = timed(plain_fuzzy, misses[:20])
     plain_fuzzy_rate = 20 / tp
-    print(f"| fuzzy-miss resolve ({sum(hit_or_miss)} of 200 found anything) | {fuzzy_rate:,.0f} /s "
-          f"| {plain_fuzzy_rate:,.1f} /s (rapidfuzz over all {len(unique_keys):,} keys) "
-          f"| {fuzzy_rate / plain_fuzzy_rate:,.0f}x | |")
+    print(
+        f"| fuzzy-miss resolve ({sum(hit_or_miss)} of 200 found anything) | {fuzzy_rate:,.0f} /s "
+        f"| {plain_fuzzy_rate:,.1f} /s (rapidfuzz over all {len(unique_keys):,} keys) "
+        f"| {fuzzy_rate / plain_fuzzy_rate:,.0f}x | |"
+    )
 
     contexts = ["southwest of Kirkuk", "in Diyala province", "Hawija district", "near Mosul, Nineveh"]
 
@@ -126,8 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"| resolve with context | {2000 / t:,.0f} /s | | | |")
     text = ARTICLE.read_text(encoding="utf-8") if ARTICLE.exists() else "Riyadh district, southwest of Kirkuk."
     t, mentions = timed(find_mentions, text, gaz, repeat=20)
-    print(f"| find_mentions, {len(text):,}-character article ({len(mentions)} mentions) "
-          f"| {len(text) / t / 1000:,.0f}k chars/s | | | |")
+    print(
+        f"| find_mentions, {len(text):,}-character article ({len(mentions)} mentions) "
+        f"| {len(text) / t / 1000:,.0f}k chars/s | | | |"
+    )
     return 0
 
 

@@ -20,6 +20,7 @@ The layers are loaded and indexed before the clock starts (once per process, cac
 Identical assignments are checked in this process for every point the plain joins put inside a
 sub-district.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -76,9 +77,11 @@ def naive_loop(points: pd.DataFrame, levels: dict, disputed: set) -> pd.DataFram
     """A Python loop over points and, per level, over polygons until one contains the point."""
     rows = []
     # Fresh copies: the layers' own polygons were prepared (indexed) by the spatial index queries.
-    polygons = {level: list(zip(shapely.from_wkb(shapely.to_wkb(layer.geometry.values)), layer.pcode, layer.name))
-                for level, layer in levels.items()}
-    for lon, lat in zip(points.longitude, points.latitude):
+    polygons = {
+        level: list(zip(shapely.from_wkb(shapely.to_wkb(layer.geometry.values)), layer.pcode, layer.name, strict=False))
+        for level, layer in levels.items()
+    }
+    for lon, lat in zip(points.longitude, points.latitude, strict=False):
         point = shapely.Point(lon, lat)
         row = {}
         for level, candidates in polygons.items():
@@ -96,7 +99,7 @@ def naive_loop(points: pd.DataFrame, levels: dict, disputed: set) -> pd.DataFram
 def _prepared():
     levels = {level: spatial.load_layer(level) for level in spatial.LEVELS}
     for layer in levels.values():
-        layer.sindex
+        _ = layer.sindex
     disputed = set(spatial.load_layer("disputed").pcode)
     spatial.AdminLayers.current()  # build and cache our index too
     return levels, disputed
@@ -154,8 +157,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     levels, disputed = _prepared()
-    print(f"layers: {', '.join(f'{k} {len(v)}' for k, v in levels.items())} polygons (shipped); "
-          f"points: geocausal-iraq-events, jitter {JITTER_DEG} deg when resampled")
+    print(
+        f"layers: {', '.join(f'{k} {len(v)}' for k, v in levels.items())} polygons (shipped); "
+        f"points: geocausal-iraq-events, jitter {JITTER_DEG} deg when resampled"
+    )
     print(f"{'points':>9} {'method':<11} {'seconds':>8} {'points/s':>11} {'peak MB':>8} {'vs 3 sjoins':>12}")
     for size in args.sizes:
         timings = {}
@@ -164,17 +169,23 @@ def main(argv: list[str] | None = None) -> None:
             timings[method] = measure(method, size, args.repeat)
         plain = timings["3 sjoins"][0]
         for method, (seconds, peak) in timings.items():
-            print(f"{size:>9,} {method:<11} {seconds:>8.3f} {size / seconds:>11,.0f} {peak / 2**20:>8.0f} "
-                  f"{plain / seconds:>11.2f}x")
+            print(
+                f"{size:>9,} {method:<11} {seconds:>8.3f} {size / seconds:>11,.0f} {peak / 2**20:>8.0f} "
+                f"{plain / seconds:>11.2f}x"
+            )
         points = real_points(size)
         ours = spatial.join_admin_areas(points)
         inside, differ, extra = compare(ours, three_sjoins(points, levels, disputed))
-        print(f"{'':>9} check: {inside:,} points inside a sub-district, {differ} assigned differently; "
-              f"{extra} more placed by the 2 km nearest rule, {spatial.count_unassigned(ours)} unassigned")
+        print(
+            f"{'':>9} check: {inside:,} points inside a sub-district, {differ} assigned differently; "
+            f"{extra} more placed by the 2 km nearest rule, {spatial.count_unassigned(ours)} unassigned"
+        )
         if "naive loop" in timings:
             inside, naive_differ, _ = compare(ours, naive_loop(points, levels, disputed))
-            print(f"{'':>9} check vs naive loop: {naive_differ} of {inside:,} assigned differently; join is "
-                  f"{timings['naive loop'][0] / timings['join'][0]:.0f}x faster than the naive loop")
+            print(
+                f"{'':>9} check vs naive loop: {naive_differ} of {inside:,} assigned differently; join is "
+                f"{timings['naive loop'][0] / timings['join'][0]:.0f}x faster than the naive loop"
+            )
             differ += naive_differ
         if differ:
             sys.exit("assignments differ: the join is wrong")

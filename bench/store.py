@@ -28,6 +28,7 @@ On PostGIS the benchmark starts a throwaway cluster (``initdb`` + ``pg_ctl`` in 
 local port, default settings, removed at the end) unless ``--postgres`` gives a server URL, on which
 it creates and drops a database.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -122,8 +123,20 @@ def phase(name: str, url: str, csv: Path, out: Path, plain_rows: int) -> dict:
 
 
 def run_phase(name: str, url: str, csv: Path, out: Path, plain_rows: int) -> dict:
-    command = [sys.executable, __file__, "--phase", name, "--url", url, "--csv", str(csv), "--out", str(out),
-               "--plain-rows", str(plain_rows)]
+    command = [
+        sys.executable,
+        __file__,
+        "--phase",
+        name,
+        "--url",
+        url,
+        "--csv",
+        str(csv),
+        "--out",
+        str(out),
+        "--plain-rows",
+        str(plain_rows),
+    ]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         sys.exit(f"{name} failed:\n{done.stderr}")
@@ -149,15 +162,33 @@ def throwaway_postgres():
         shutil.chown(folder, "postgres")
     port = _free_port()
     data = folder / "data"
-    subprocess.run([*as_postgres, str(bins[-1] / "initdb"), "-D", str(data), "-U", "webmap", "--auth=trust"],
-                   check=True, capture_output=True)
-    subprocess.run([*as_postgres, str(bins[-1] / "pg_ctl"), "-D", str(data), "-l", str(folder / "log"), "-w", "-o",
-                    f"-k {folder} -p {port} -c listen_addresses=127.0.0.1", "start"], check=True, capture_output=True)
+    subprocess.run(
+        [*as_postgres, str(bins[-1] / "initdb"), "-D", str(data), "-U", "webmap", "--auth=trust"],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [
+            *as_postgres,
+            str(bins[-1] / "pg_ctl"),
+            "-D",
+            str(data),
+            "-l",
+            str(folder / "log"),
+            "-w",
+            "-o",
+            f"-k {folder} -p {port} -c listen_addresses=127.0.0.1",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
     try:
         yield f"postgresql+psycopg://webmap@127.0.0.1:{port}/postgres"
     finally:
-        subprocess.run([*as_postgres, str(bins[-1] / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True)
+        subprocess.run(
+            [*as_postgres, str(bins[-1] / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True
+        )
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -185,26 +216,32 @@ def measure(backend: str, url_of, csv: Path, folder: Path, plain_rows: int) -> l
         for name in ("import", "export", "plain export"):
             results.append({"backend": backend, **run_phase(name, url, csv, folder / f"{backend}.geojson", plain_rows)})
     with url_of() as url:
-        results.append({"backend": backend, **run_phase("plain import", url, csv, folder / "plain.geojson", plain_rows)})
+        results.append(
+            {"backend": backend, **run_phase("plain import", url, csv, folder / "plain.geojson", plain_rows)}
+        )
     return results
 
 
 def report(results: list[dict]) -> None:
     print(f"{'backend':<9} {'step':<13} {'rows':>8} {'seconds':>8} {'rows/s':>9} {'CPU s':>6} {'peak MB':>8}")
     for r in results:
-        print(f"{r['backend']:<9} {r['phase']:<13} {r['rows']:>8,} {r['seconds']:>8.2f} "
-              f"{r['rows'] / r['seconds']:>9,.0f} {r['cpu']:>6.2f} {r['peak_mb']:>8.0f}")
+        print(
+            f"{r['backend']:<9} {r['phase']:<13} {r['rows']:>8,} {r['seconds']:>8.2f} "
+            f"{r['rows'] / r['seconds']:>9,.0f} {r['cpu']:>6.2f} {r['peak_mb']:>8.0f}"
+        )
     print()
     for backend in dict.fromkeys(r["backend"] for r in results):
         by = {r["phase"]: r for r in results if r["backend"] == backend}
         imp, exp, plain_imp, plain_exp = by["import"], by["export"], by["plain import"], by["plain export"]
         rate = imp["rows"] / imp["seconds"]
         peak = max(r["peak_mb"] for r in by.values() if r["phase"] in ("import", "export"))
-        print(f"{backend}: import {rate:,.0f} rows/s ({TARGETS['import']}: {'ok' if rate >= 20_000 else 'MISSED'}), "
-              f"{rate / (plain_imp['rows'] / plain_imp['seconds']):.0f}x the row-by-row import; "
-              f"export {exp['seconds']:.2f} s ({TARGETS['export']}: {'ok' if exp['seconds'] < 3 else 'MISSED'}), "
-              f"{plain_exp['seconds'] / exp['seconds']:.1f}x faster and {plain_exp['peak_mb'] / exp['peak_mb']:.1f}x "
-              f"less memory than in memory; peak {peak:.0f} MB ({TARGETS['memory']}: {'ok' if peak < 1024 else 'MISSED'})")
+        print(
+            f"{backend}: import {rate:,.0f} rows/s ({TARGETS['import']}: {'ok' if rate >= 20_000 else 'MISSED'}), "
+            f"{rate / (plain_imp['rows'] / plain_imp['seconds']):.0f}x the row-by-row import; "
+            f"export {exp['seconds']:.2f} s ({TARGETS['export']}: {'ok' if exp['seconds'] < 3 else 'MISSED'}), "
+            f"{plain_exp['seconds'] / exp['seconds']:.1f}x faster and {plain_exp['peak_mb'] / exp['peak_mb']:.1f}x "
+            f"less memory than in memory; peak {peak:.0f} MB ({TARGETS['memory']}: {'ok' if peak < 1024 else 'MISSED'})"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -239,8 +276,10 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 with throwaway_postgres() as admin:
                     results += measure("PostGIS", lambda: fresh_database(admin), csv, folder, args.plain_rows)
-        print(f"{args.rows:,} geocausal points; {os.cpu_count()} CPUs; load average before {load:.1f}, "
-              f"after {os.getloadavg()[0]:.1f}\n")
+        print(
+            f"{args.rows:,} geocausal points; {os.cpu_count()} CPUs; load average before {load:.1f}, "
+            f"after {os.getloadavg()[0]:.1f}\n"
+        )
         report(results)
     finally:
         shutil.rmtree(folder, ignore_errors=True)

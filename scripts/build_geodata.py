@@ -17,6 +17,7 @@ Rerunnable: the same source gives byte-identical files. Steps:
    and rewrite this script's section of ``geodata/PROVENANCE.md`` (between markers) with the
    tolerance, the measured displacement and the files' sha256 checksums.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,6 +31,7 @@ import shapely
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from provenance import markers, sha256, write_section  # noqa: E402  (scripts/ is on sys.path)
+
 from webmap.spatial import LAYER_FILES, METRIC_CRS  # noqa: E402  (the repo's package, also when not installed)
 
 DEFAULT_SOURCE = ROOT.parent / "shared" / "data" / "ocha-codab-irq"
@@ -56,20 +58,20 @@ COORDINATE_PRECISION = 6  # the source's own precision: no vertex is moved by wr
 #                  Mandali area).
 # A value of "Mandali sub-district only" means the source covers only that part of the district.
 DISPUTED = {
-    "IQG15Q07": {"unami_2009": "district", "issue_list": True},            # Sinjar
-    "IQG15Q08": {"unami_2009": "district", "issue_list": True},            # Telafar
-    "IQG15Q09": {"unami_2009": "district", "issue_list": True},            # Tilkaef
-    "IQG15Q06": {"unami_2009": "district", "issue_list": True},            # Al-Shikhan
-    "IQG15Q01": {"unami_2009": "district", "issue_list": False},           # Aqra
-    "IQG15Q03": {"unami_2009": "district", "issue_list": True},            # Al-Hamdaniya
-    "IQG11Q04": {"unami_2009": "district", "issue_list": True},            # Makhmour
-    "IQG13Q01": {"unami_2009": "district", "issue_list": True},            # Al-Hawiga
-    "IQG13Q02": {"unami_2009": "district", "issue_list": True},            # Daquq
-    "IQG13Q03": {"unami_2009": "district", "issue_list": True},            # Dibis
-    "IQG13Q04": {"unami_2009": "district", "issue_list": True},            # Kirkuk
-    "IQG16Q07": {"unami_2009": "district", "issue_list": True},            # Tooz Khurmato
-    "IQG10Q06": {"unami_2009": "district", "issue_list": True},            # Kifri
-    "IQG10Q05": {"unami_2009": "district", "issue_list": True},            # Khanaqin
+    "IQG15Q07": {"unami_2009": "district", "issue_list": True},  # Sinjar
+    "IQG15Q08": {"unami_2009": "district", "issue_list": True},  # Telafar
+    "IQG15Q09": {"unami_2009": "district", "issue_list": True},  # Tilkaef
+    "IQG15Q06": {"unami_2009": "district", "issue_list": True},  # Al-Shikhan
+    "IQG15Q01": {"unami_2009": "district", "issue_list": False},  # Aqra
+    "IQG15Q03": {"unami_2009": "district", "issue_list": True},  # Al-Hamdaniya
+    "IQG11Q04": {"unami_2009": "district", "issue_list": True},  # Makhmour
+    "IQG13Q01": {"unami_2009": "district", "issue_list": True},  # Al-Hawiga
+    "IQG13Q02": {"unami_2009": "district", "issue_list": True},  # Daquq
+    "IQG13Q03": {"unami_2009": "district", "issue_list": True},  # Dibis
+    "IQG13Q04": {"unami_2009": "district", "issue_list": True},  # Kirkuk
+    "IQG16Q07": {"unami_2009": "district", "issue_list": True},  # Tooz Khurmato
+    "IQG10Q06": {"unami_2009": "district", "issue_list": True},  # Kifri
+    "IQG10Q05": {"unami_2009": "district", "issue_list": True},  # Khanaqin
     "IQG10Q03": {"unami_2009": "Mandali sub-district only", "issue_list": True},  # Baladruz
 }
 KIRKUK_GOVERNORATE = "IQG13"
@@ -127,24 +129,55 @@ def build_levels(source: dict[str, gpd.GeoDataFrame]) -> dict[str, gpd.GeoDataFr
         sys.exit(f"sub-districts whose governorate disagrees with their district's: {list(bad)}")
 
     levels = {}
-    levels["adm3"] = _layer(pd.DataFrame({
-        "pcode": adm3.ADM3_PCODE, "name": adm3.ADM3_EN, "name_ar": adm3.ADM3_AR,
-        "parent_pcode": adm3.ADM2_PCODE, "parent_name": adm3.ADM2_PCODE.map(adm2_names.ADM2_EN),
-    }), adm3.set_index("ADM3_PCODE").geometry)
-    levels["adm2"] = _layer(pd.DataFrame({
-        "pcode": adm2_names.index, "name": adm2_names.ADM2_EN.values, "name_ar": adm2_names.ADM2_AR.values,
-        "parent_pcode": adm2_names.ADM1_PCODE.values,
-        "parent_name": adm2_names.ADM1_PCODE.map(adm1_names.ADM1_EN).values,
-    }), _dissolve(adm3, "ADM2_PCODE"))
-    levels["adm1"] = _layer(pd.DataFrame({
-        "pcode": adm1_names.index, "name": adm1_names.ADM1_EN.values, "name_ar": adm1_names.ADM1_AR.values,
-        "parent_pcode": adm1_names.ADM0_PCODE.values, "parent_name": adm1_names.ADM0_EN.values,
-    }), _dissolve(adm3, "ADM1_PCODE"))
+    levels["adm3"] = _layer(
+        pd.DataFrame(
+            {
+                "pcode": adm3.ADM3_PCODE,
+                "name": adm3.ADM3_EN,
+                "name_ar": adm3.ADM3_AR,
+                "parent_pcode": adm3.ADM2_PCODE,
+                "parent_name": adm3.ADM2_PCODE.map(adm2_names.ADM2_EN),
+            }
+        ),
+        adm3.set_index("ADM3_PCODE").geometry,
+    )
+    levels["adm2"] = _layer(
+        pd.DataFrame(
+            {
+                "pcode": adm2_names.index,
+                "name": adm2_names.ADM2_EN.values,
+                "name_ar": adm2_names.ADM2_AR.values,
+                "parent_pcode": adm2_names.ADM1_PCODE.values,
+                "parent_name": adm2_names.ADM1_PCODE.map(adm1_names.ADM1_EN).values,
+            }
+        ),
+        _dissolve(adm3, "ADM2_PCODE"),
+    )
+    levels["adm1"] = _layer(
+        pd.DataFrame(
+            {
+                "pcode": adm1_names.index,
+                "name": adm1_names.ADM1_EN.values,
+                "name_ar": adm1_names.ADM1_AR.values,
+                "parent_pcode": adm1_names.ADM0_PCODE.values,
+                "parent_name": adm1_names.ADM0_EN.values,
+            }
+        ),
+        _dissolve(adm3, "ADM1_PCODE"),
+    )
     country = source["adm1"].iloc[0]
-    levels["adm0"] = _layer(pd.DataFrame({
-        "pcode": [country.ADM0_PCODE], "name": [country.ADM0_EN], "name_ar": [country.ADM0_AR],
-        "parent_pcode": [None], "parent_name": [None],
-    }), _dissolve(adm3, "ADM0_PCODE"))
+    levels["adm0"] = _layer(
+        pd.DataFrame(
+            {
+                "pcode": [country.ADM0_PCODE],
+                "name": [country.ADM0_EN],
+                "name_ar": [country.ADM0_AR],
+                "parent_pcode": [None],
+                "parent_name": [None],
+            }
+        ),
+        _dissolve(adm3, "ADM0_PCODE"),
+    )
     return levels
 
 
@@ -166,10 +199,15 @@ def build_kri(adm1: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     parts = adm1[adm1.pcode.isin(KRI_GOVERNORATES)]
     if len(parts) != len(KRI_GOVERNORATES):
         sys.exit(f"KRI governorates missing from adm1: {KRI_GOVERNORATES}")
-    return gpd.GeoDataFrame({
-        "name": ["Kurdistan Region"], "name_ar": ["إقليم كردستان"],
-        "governorates": [" ".join(sorted(parts.pcode))],
-    }, geometry=[shapely.coverage_union_all(parts.geometry.values)], crs=adm1.crs)
+    return gpd.GeoDataFrame(
+        {
+            "name": ["Kurdistan Region"],
+            "name_ar": ["إقليم كردستان"],
+            "governorates": [" ".join(sorted(parts.pcode))],
+        },
+        geometry=[shapely.coverage_union_all(parts.geometry.values)],
+        crs=adm1.crs,
+    )
 
 
 def write_layers(layers: dict[str, gpd.GeoDataFrame], out: Path) -> dict[str, Path]:
@@ -179,8 +217,12 @@ def write_layers(layers: dict[str, gpd.GeoDataFrame], out: Path) -> dict[str, Pa
     for name, layer in layers.items():
         path = out / LAYER_FILES[name]
         path.unlink(missing_ok=True)
-        layer.to_file(path, driver="GeoJSON", engine="pyogrio",
-                      layer_options={"COORDINATE_PRECISION": COORDINATE_PRECISION, "WRITE_BBOX": "NO"})
+        layer.to_file(
+            path,
+            driver="GeoJSON",
+            engine="pyogrio",
+            layer_options={"COORDINATE_PRECISION": COORDINATE_PRECISION, "WRITE_BBOX": "NO"},
+        )
         paths[name] = path
     return paths
 
@@ -192,16 +234,17 @@ def displacement_m(source: gpd.GeoDataFrame, simplified: gpd.GeoDataFrame) -> fl
     return float(shapely.hausdorff_distance(a, b).max())
 
 
-def provenance_section(paths: dict[str, Path], layers: dict[str, gpd.GeoDataFrame], moved_m: float,
-                       source: Path) -> str:
+def provenance_section(
+    paths: dict[str, Path], layers: dict[str, gpd.GeoDataFrame], moved_m: float, source: Path
+) -> str:
     rows = "\n".join(
         f"| `{p.name}` | {len(layers[n])} | {p.stat().st_size} | `{sha256(p)}` |" for n, p in paths.items()
     )
     levels_bytes = sum(paths[n].stat().st_size for n in ("adm1", "adm2", "adm3"))
     disputed = layers["disputed"].sort_values(["parent_pcode", "pcode"])
     disputed_rows = "\n".join(
-        f"| {r.name} | {r.pcode} | {r.parent_name} | {r.unami_2009} | {r.article_140 if pd.notna(r.article_140) else '-'} "
-        f"| {'yes' if r.issue_list else 'no'} |"
+        f"| {r.name} | {r.pcode} | {r.parent_name} | {r.unami_2009} "
+        f"| {r.article_140 if pd.notna(r.article_140) else '-'} | {'yes' if r.issue_list else 'no'} |"
         for r in disputed.itertuples()
     )
     return f"""{BEGIN}
@@ -279,8 +322,10 @@ def main(argv: list[str] | None = None) -> None:
     moved = displacement_m(source["adm3"], layers["adm3"])
     write_section(args.out / "PROVENANCE.md", "build_geodata.py", provenance_section(paths, layers, moved, args.source))
     for name, path in paths.items():
-        print(f"{path.relative_to(args.out.parent) if path.is_relative_to(args.out.parent) else path}: "
-              f"{len(layers[name])} features, {path.stat().st_size} bytes")
+        print(
+            f"{path.relative_to(args.out.parent) if path.is_relative_to(args.out.parent) else path}: "
+            f"{len(layers[name])} features, {path.stat().st_size} bytes"
+        )
     print(f"largest boundary displacement: {moved:.0f} m")
 
 

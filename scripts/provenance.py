@@ -2,6 +2,7 @@
 
 Each build script owns the text between ``<!-- NAME: begin -->`` and ``<!-- NAME: end -->``.
 """
+
 from __future__ import annotations
 
 import hashlib

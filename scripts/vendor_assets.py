@@ -9,6 +9,7 @@ Folium's own default assets (jQuery, Bootstrap, Font Awesome, Leaflet.awesome-ma
 vendored: :mod:`webmap.mapview` builds its maps without them (no Folium ``Icon`` markers, no
 Bootstrap widgets), so nothing the app serves asks for them.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -24,15 +25,30 @@ VENDOR = ROOT / "webmap" / "static" / "vendor"
 
 # npm package -> (version, files to copy relative to the package folder, why the app needs it).
 PACKAGES: dict[str, tuple[str, tuple[str, ...], str]] = {
-    "leaflet": ("1.9.4", (
-        "dist/leaflet.js", "dist/leaflet.css", "dist/images/layers.png", "dist/images/layers-2x.png",
-        "dist/images/marker-icon.png", "dist/images/marker-icon-2x.png", "dist/images/marker-shadow.png",
-        "LICENSE",
-    ), "the map itself (Folium's Leaflet)"),
-    "leaflet.markercluster": ("1.5.3", (
-        "dist/leaflet.markercluster.js", "dist/MarkerCluster.css", "dist/MarkerCluster.Default.css",
-        "MIT-LICENCE.txt",
-    ), "Folium's MarkerCluster / FastMarkerCluster (the plain pages in bench/web.py)"),
+    "leaflet": (
+        "1.9.4",
+        (
+            "dist/leaflet.js",
+            "dist/leaflet.css",
+            "dist/images/layers.png",
+            "dist/images/layers-2x.png",
+            "dist/images/marker-icon.png",
+            "dist/images/marker-icon-2x.png",
+            "dist/images/marker-shadow.png",
+            "LICENSE",
+        ),
+        "the map itself (Folium's Leaflet)",
+    ),
+    "leaflet.markercluster": (
+        "1.5.3",
+        (
+            "dist/leaflet.markercluster.js",
+            "dist/MarkerCluster.css",
+            "dist/MarkerCluster.Default.css",
+            "MIT-LICENCE.txt",
+        ),
+        "Folium's MarkerCluster / FastMarkerCluster (the plain pages in bench/web.py)",
+    ),
     "chart.js": ("4.6.1", ("dist/chart.umd.min.js", "LICENSE.md"), "the incidents/fatalities per period chart"),
 }
 
@@ -47,7 +63,8 @@ def _install(workdir: Path) -> None:
     specs = [f"{name}@{version}" for name, (version, _, _) in PACKAGES.items()]
     subprocess.run(
         ["npm", "install", "--no-audit", "--no-fund", "--ignore-scripts", "--no-save", *specs],
-        cwd=workdir, check=True,
+        cwd=workdir,
+        check=True,
     )
 
 
@@ -76,7 +93,7 @@ def vendor(target: Path = VENDOR) -> list[tuple[str, str, str, str, list[tuple[s
             copied = []
             for rel in files:
                 src = package_dir / rel
-                dest = out / (rel[len("dist/"):] if rel.startswith("dist/") else rel)
+                dest = out / (rel[len("dist/") :] if rel.startswith("dist/") else rel)
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(src, dest)
                 copied.append((str(dest.relative_to(target)), hashlib.sha256(dest.read_bytes()).hexdigest()))
@@ -98,7 +115,7 @@ def _write_readme(target: Path, rows) -> None:
     ]
     lines += [f"| {name} | {version} | {licence} | {purpose} |" for name, version, licence, purpose, _ in rows]
     lines += ["", "## Files (SHA-256)", ""]
-    for name, _, _, _, copied in rows:
+    for _name, _, _, _, copied in rows:
         lines += [f"- `{path}` `{digest}`" for path, digest in copied]
     (target / "README.md").write_text("\n".join(lines) + "\n")
 

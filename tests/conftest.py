@@ -4,6 +4,7 @@ The database is a new SQLite file per test, or, when ``WEBMAP_TEST_POSTGRES`` ho
 PostgreSQL server with PostGIS (``.ci/run`` starts one), a new database created on it per test,
 so the whole suite runs against both stores.
 """
+
 from __future__ import annotations
 
 import os
@@ -26,8 +27,15 @@ ARTIFACTS = ROOT / "test-artifacts"
 POSTGRES = os.environ.get("WEBMAP_TEST_POSTGRES")
 # Debian's Chromium, never a downloaded browser; no background traffic to other hosts.
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 
 
 @pytest.fixture
@@ -58,12 +66,14 @@ def store(database_url):
 @pytest.fixture
 def app(database_url, tmp_path):
     """A webmap Flask app on the test's database, with a known write token."""
-    app = create_app({
-        "database_url": database_url,
-        "geodata_dir": tmp_path / "user-geodata",
-        "token": "test-token",
-        "secret_key": "test-secret",
-    })
+    app = create_app(
+        {
+            "database_url": database_url,
+            "geodata_dir": tmp_path / "user-geodata",
+            "token": "test-token",
+            "secret_key": "test-secret",
+        }
+    )
     app.config["TESTING"] = True
     yield app
     state = app.extensions["webmap"]

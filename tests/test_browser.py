@@ -5,13 +5,13 @@ One waitress server on 127.0.0.1 serves the app on a database of the real UCDP G
 makes is recorded, and none may leave 127.0.0.1. Screenshots go to the ``artifacts`` folder.
 Chromium is never downloaded: Playwright drives /usr/bin/chromium.
 """
+
 from __future__ import annotations
 
 import json
 import threading
 
 import pytest
-
 from waitress import create_server
 
 from webmap import create_app
@@ -23,10 +23,17 @@ pytestmark = pytest.mark.browser
 TOKEN = "browser-test-token"
 # A copy of the real UCDP GED event 244637 (Kirkuk, 5 January 2017) whose text is hostile.
 HOSTILE = {
-    "source": "webmap browser test", "source_id": "244637-hostile", "event_date": "2017-01-05",
-    "latitude": 35.468056, "longitude": 44.392222, "event_type": "Battles", "actor1": "Government of Iraq",
-    "actor2": "IS", "fatalities": 1, "location": "Kirkuk <b>town</b>",
-    "notes": "<script>window.__xss = 1</script><img src=x onerror=\"window.__xss = 2\">",
+    "source": "webmap browser test",
+    "source_id": "244637-hostile",
+    "event_date": "2017-01-05",
+    "latitude": 35.468056,
+    "longitude": 44.392222,
+    "event_type": "Battles",
+    "actor1": "Government of Iraq",
+    "actor2": "IS",
+    "fatalities": 1,
+    "location": "Kirkuk <b>town</b>",
+    "notes": '<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2">',
 }
 
 
@@ -36,8 +43,13 @@ def server(tmp_path_factory, shared_data):
     folder = tmp_path_factory.mktemp("browser")
     url = f"sqlite:///{folder / 'webmap.db'}"
     store = IncidentStore(url)
-    import_file(store, shared_data / "ucdp-ged-irq" / "conflict_data_irq.csv", "ucdp", progress=False,
-                geodata_dir=folder / "geodata")
+    import_file(
+        store,
+        shared_data / "ucdp-ged-irq" / "conflict_data_irq.csv",
+        "ucdp",
+        progress=False,
+        geodata_dir=folder / "geodata",
+    )
     store.dispose()
     app = create_app({"database_url": url, "geodata_dir": folder / "geodata", "token": TOKEN, "secret_key": "k"})
     httpd = create_server(app, host="127.0.0.1", port=0, threads=4)
@@ -73,8 +85,10 @@ def open_map(page, url: str) -> None:
 
 def drawn(page) -> dict:
     """What the map has drawn: total incidents in view and per force (the canvas's own account)."""
-    return page.evaluate("() => ({total: webmap.current.engine.drawnTotal, byForce: webmap.current.engine.drawn,"
-                         " loaded: webmap.current.engine.data.n})")
+    return page.evaluate(
+        "() => ({total: webmap.current.engine.drawnTotal, byForce: webmap.current.engine.drawn,"
+        " loaded: webmap.current.engine.data.n})"
+    )
 
 
 def api(page, server, path: str) -> dict:
@@ -101,8 +115,17 @@ def test_the_layer_control_lists_the_forces(page, server):
     open_map(page, server + "/")
     labels = page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
     text = "\n".join(labels)
-    for label in ("Islamic State", "Iraqi Security Forces (army)", "Peshmerga", "Popular Mobilization Forces",
-                  "Turkish military", "PKK / YBS", "Civilians", "Disputed territories", "Kurdistan Region"):
+    for label in (
+        "Islamic State",
+        "Iraqi Security Forces (army)",
+        "Peshmerga",
+        "Popular Mobilization Forces",
+        "Turkish military",
+        "PKK / YBS",
+        "Civilians",
+        "Disputed territories",
+        "Kurdistan Region",
+    ):
         assert label in text
     # Each force's label counts its incidents (by the first actor's force, as they are coloured).
     isf = next(t for t in labels if "Iraqi Security Forces" in t)
@@ -156,8 +179,11 @@ def test_the_download_link_returns_the_features_of_the_view(page, server, tmp_pa
 
 
 def test_a_popup_shows_hostile_text_as_text(page, server, artifacts):
-    created = page.request.post(server + "/api/incidents", data=json.dumps(HOSTILE),
-                                headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"})
+    created = page.request.post(
+        server + "/api/incidents",
+        data=json.dumps(HOSTILE),
+        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+    )
     assert created.status == 201
     open_map(page, server + "/?from=2017-01-05&to=2017-01-05")
     page.wait_for_selector("#wm-table tbody[data-sort] tr")
@@ -196,8 +222,9 @@ def test_the_time_window_plays_through_the_dates(page, server):
     last_year = drawn(page)["total"]
     label = page.inner_text(".wm-time-label")
     page.click(".wm-time .wm-play")
-    page.wait_for_function(f"() => document.querySelector('.wm-time-label').textContent !== {json.dumps(label)}",
-                           timeout=10_000)
+    page.wait_for_function(
+        f"() => document.querySelector('.wm-time-label').textContent !== {json.dumps(label)}", timeout=10_000
+    )
     page.click(".wm-time .wm-play")  # pause
     assert 0 <= drawn(page)["total"] <= everything and 0 < last_year < everything
 
@@ -226,7 +253,9 @@ def test_a_row_click_keeps_the_rows_until_its_popup_closes(page, server):
     assert [rows.nth(i).get_attribute("data-id") for i in range(rows.count())] == listed
     assert rows.nth(1).get_attribute("aria-selected") == "true"
     rows.nth(2).click()  # the next row is still there to pick
-    page.wait_for_function(f"() => document.querySelector('.leaflet-popup-content').textContent.includes('#{listed[2]}')")
+    page.wait_for_function(
+        f"() => document.querySelector('.leaflet-popup-content').textContent.includes('#{listed[2]}')"
+    )
     page.click(".leaflet-popup-close-button")
     page.wait_for_function("() => document.querySelectorAll('#wm-table tbody tr').length < 25")  # the zoomed view's
 

@@ -1,13 +1,13 @@
 """The ``webmap`` command as a user meets it: help, documented commands, bad settings (issue 3)."""
+
 import re
 import subprocess
 import sys
 
 import pytest
+from conftest import ROOT
 
 from webmap.cli import main
-
-from conftest import ROOT
 
 COMMANDS = ("serve", "demo", "import", "export", "geocode", "gazetteer", "geodata", "extract")
 
@@ -30,17 +30,22 @@ def export_with_database(url: str, tmp_path):
     return subprocess.run(
         [sys.executable, "-m", "webmap.cli", "export", "--format", "csv", "-o", str(tmp_path / "out.csv")],
         env={"WEBMAP_DB": url, "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
-@pytest.mark.parametrize("url, words", [
-    ("not a url", "not a database URL"),
-    ("sqlite:////proc/webmap-cannot-write/here.db", "cannot create the folder"),
-    ("oracle+nosuchdriver://u@h/db", "unsupported database URL"),
-    ("sqlite:///", "in-memory SQLite database keeps nothing"),
-    ("sqlite:///:memory:", "in-memory SQLite database keeps nothing"),
-])
+@pytest.mark.parametrize(
+    "url, words",
+    [
+        ("not a url", "not a database URL"),
+        ("sqlite:////proc/webmap-cannot-write/here.db", "cannot create the folder"),
+        ("oracle+nosuchdriver://u@h/db", "unsupported database URL"),
+        ("sqlite:///", "in-memory SQLite database keeps nothing"),
+        ("sqlite:///:memory:", "in-memory SQLite database keeps nothing"),
+    ],
+)
 def test_bad_webmap_db_is_one_clear_line_and_exit_2(url, words, tmp_path):
     result = export_with_database(url, tmp_path)
     assert result.returncode == 2, result.stderr

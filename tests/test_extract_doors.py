@@ -1,26 +1,28 @@
 """Extraction through the doors users use: ``webmap extract``, ``POST /api/extract``, the save endpoint,
 and bad input (empty, too long, HTML, another language) at each of them."""
+
 from __future__ import annotations
 
 import html
 import json
 
 import pytest
+from conftest import FIXTURES
+from test_web_auth import log_in
 
 from webmap.cli import main
 from webmap.errors import InvalidRecord
 from webmap.extract import MAX_TEXT_CHARS, extract
 from webmap.query import IncidentFilter, count_incidents, select_incidents
 
-from conftest import FIXTURES
-from test_web_auth import log_in
-
 ARTICLE = FIXTURES / "kurdistan24_isis_attack_kirkuk.txt"
 DATE = "2021-12-06"
 # noticiasaominuto.com/mundo/1915808/onze-militares-iraquianos-mortos-em-ataque-atribudo-ao-estado-islmico
-PORTUGUESE = ("\"Onze soldados, entre os quais um tenente, foram mortos num ataque coordenado por membros do Estado "
-              "Islâmico (...) que teve como objetivo uma unidade do Exército\", disse sob anonimato um alto "
-              "responsável militar iraquiano em Diyala.")
+PORTUGUESE = (
+    '"Onze soldados, entre os quais um tenente, foram mortos num ataque coordenado por membros do Estado '
+    'Islâmico (...) que teve como objetivo uma unidade do Exército", disse sob anonimato um alto '
+    "responsável militar iraquiano em Diyala."
+)
 AUTH = {"Authorization": "Bearer test-token"}
 
 
@@ -31,8 +33,10 @@ def text() -> str:
 def as_html(plain: str) -> str:
     """The article as a web page: paragraphs, a script and a style block that are not text."""
     paragraphs = "".join(f"<p>{html.escape(line)}</p>\n" for line in plain.splitlines() if line.strip())
-    return (f"<!DOCTYPE html><html><head><title>Kurdistan 24</title><style>p {{ color: red }}</style>"
-            f"<script>var ISIS = 'attack on Sinjar';</script></head><body><article>{paragraphs}</article></body></html>")
+    return (
+        f"<!DOCTYPE html><html><head><title>Kurdistan 24</title><style>p {{ color: red }}</style>"
+        f"<script>var ISIS = 'attack on Sinjar';</script></head><body><article>{paragraphs}</article></body></html>"
+    )
 
 
 # -- bad input -----------------------------------------------------------------------------------------
@@ -75,7 +79,7 @@ def test_bad_publication_dates_name_the_date(date, words):
 def test_cli_lists_the_drafts_with_their_evidence(runner):
     result = runner.invoke(main, ["extract", str(ARTICLE), "--date", DATE])
     assert result.exit_code == 0, result.output
-    lines = [l for l in result.output.splitlines() if l[:2] in ("1.", "2.", "3.", "4.")]
+    lines = [line for line in result.output.splitlines() if line[:2] in ("1.", "2.", "3.", "4.")]
     assert len(lines) == 3
     assert "Islamic State vs Peshmerga  Kirkuk" in lines[0] and "killed 3, injured 2" in lines[0]
     assert "« Three Peshmerga fighters were killed" in result.output
@@ -101,15 +105,20 @@ def test_cli_save_stores_drafts_once_and_only_the_drafts_filter_shows_them(runne
 
 
 def test_cli_reads_standard_input_and_arabic(runner):
-    result = runner.invoke(main, ["extract", "-", "--date", DATE], input="قتل ثلاثة من البيشمركة في هجوم لداعش قرب كركوك")
+    result = runner.invoke(
+        main, ["extract", "-", "--date", DATE], input="قتل ثلاثة من البيشمركة في هجوم لداعش قرب كركوك"
+    )
     assert result.exit_code == 0 and "killed 3" in result.output
 
 
-@pytest.mark.parametrize("stdin, date, code, message", [
-    ("", DATE, 1, "no incidents found: the text is empty"),
-    (PORTUGUESE, DATE, 2, "Error: text: looks like Portuguese"),
-    ("ISIS attacked a Peshmerga unit", "yesterday", 2, "Error: date: not a date: 'yesterday'"),
-])
+@pytest.mark.parametrize(
+    "stdin, date, code, message",
+    [
+        ("", DATE, 1, "no incidents found: the text is empty"),
+        (PORTUGUESE, DATE, 2, "Error: text: looks like Portuguese"),
+        ("ISIS attacked a Peshmerga unit", "yesterday", 2, "Error: date: not a date: 'yesterday'"),
+    ],
+)
 def test_cli_bad_input_is_one_line_and_an_exit_code(runner, stdin, date, code, message):
     result = runner.invoke(main, ["extract", "-", "--date", date], input=stdin)
     assert result.exit_code == code
@@ -139,22 +148,26 @@ def test_api_extract_returns_the_drafts(client):
     assert body["drafts"][0]["evidence"][0]["text"].startswith("Kurdistan PM says")
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"date": DATE}, "text"),
-    ({"text": 42, "date": DATE}, "text"),
-    ({"text": "ISIS attacked", "date": "tomorrow"}, "date"),
-    ({"text": "ISIS attacked"}, "date"),
-    ({"text": PORTUGUESE, "date": DATE}, "text"),
-    ({"text": "x" * (MAX_TEXT_CHARS + 1), "date": DATE}, "text"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"date": DATE}, "text"),
+        ({"text": 42, "date": DATE}, "text"),
+        ({"text": "ISIS attacked", "date": "tomorrow"}, "date"),
+        ({"text": "ISIS attacked"}, "date"),
+        ({"text": PORTUGUESE, "date": DATE}, "text"),
+        ({"text": "x" * (MAX_TEXT_CHARS + 1), "date": DATE}, "text"),
+    ],
+)
 def test_api_extract_bad_input_is_a_400_naming_the_field(client, body, field):
     response = client.post("/api/extract", json=body)
     assert response.status_code == 400 and response.get_json()["field"] == field
 
 
 def test_api_extract_refuses_five_megabytes_before_reading_them(client):
-    response = client.post("/api/extract", data=json.dumps({"text": "x" * 5_000_000, "date": DATE}),
-                           content_type="application/json")
+    response = client.post(
+        "/api/extract", data=json.dumps({"text": "x" * 5_000_000, "date": DATE}), content_type="application/json"
+    )
     assert response.status_code == 400 and "the limit is" in response.get_json()["error"]
 
 
@@ -165,8 +178,13 @@ def test_api_extract_reads_html_and_answers_empty_text(client):
 
 def reviewed(client) -> list[dict]:
     drafts = client.post("/api/extract", json={"text": text(), "date": DATE}).get_json()["drafts"]
-    return [{**{k: v for k, v in d.items() if k not in ("evidence", "alternatives", "vague", "place_words")},
-             "status": "reviewed"} for d in drafts]
+    return [
+        {
+            **{k: v for k, v in d.items() if k not in ("evidence", "alternatives", "vague", "place_words")},
+            "status": "reviewed",
+        }
+        for d in drafts
+    ]
 
 
 def test_saving_needs_the_token_or_a_login(client):
@@ -216,7 +234,10 @@ def test_a_logged_in_page_saves_with_its_csrf_header(client, store):
 def test_the_extraction_page_offers_the_form_and_vendored_leaflet(client):
     page = client.get("/extract").get_data(as_text=True)
     assert 'id="wm-report"' in page and 'type="date"' in page
-    assert "/static/vendor/leaflet/leaflet.js" in page and "//" not in page.split("/static/vendor/leaflet/leaflet.js")[0][-12:]
+    assert (
+        "/static/vendor/leaflet/leaflet.js" in page
+        and "//" not in page.split("/static/vendor/leaflet/leaflet.js")[0][-12:]
+    )
     assert "Log in to save" in page
     assert client.get("/static/js/extract.js").status_code == 200
 

@@ -1,15 +1,15 @@
 """The extraction page in Debian's Chromium: paste the Kurdistan 24 report, review, correct, save."""
+
 from __future__ import annotations
 
 import threading
 
 import pytest
+from conftest import FIXTURES
+from test_extract_doors import PORTUGUESE
 from waitress import create_server
 
 from webmap.query import IncidentFilter, select_incidents
-
-from conftest import FIXTURES
-from test_extract_doors import PORTUGUESE
 
 pytestmark = pytest.mark.browser
 
@@ -137,7 +137,9 @@ def test_the_work_done_before_logging_in_is_still_there_after_it(page, store):
     assert "Saved as reviewed: 2 new" in tab.inner_text("#wm-save-status")
     stored = sorted(select_incidents(store, IncidentFilter.build()), key=lambda i: -i.fatalities)
     assert [(i.location, i.latitude, i.fatalities, i.source) for i in stored] == [
-        ("Northwest of Kirkuk", 35.7, 3, "Kurdistan 24"), ("Ar Riyāḑ", 35.26964, 1, "Kurdistan 24")]
+        ("Northwest of Kirkuk", 35.7, 3, "Kurdistan 24"),
+        ("Ar Riyāḑ", 35.26964, 1, "Kurdistan 24"),
+    ]
     # Saved work is forgotten: opening the page again starts clean.
     tab.goto(f"{base}/extract")
     assert tab.input_value("#wm-report") == ""

@@ -1,19 +1,19 @@
 """Whole reports through webmap.extract: the Kurdistan 24 article with the expectations of
 ../shared/fixtures/README.md, the 157 ACLED notes of March 2019 against ACLED's own coding, and Arabic.
 """
+
 from __future__ import annotations
 
 import csv
 import datetime as dt
 
 import pytest
+from conftest import DATA, FIXTURES
 
 from webmap.extract import extract, extract_incidents
 from webmap.extract.actors import find_forces
 from webmap.extract.places import find_places
 from webmap.gazetteer.rank import haversine_km
-
-from conftest import DATA, FIXTURES
 
 ARTICLE = FIXTURES / "kurdistan24_isis_attack_kirkuk.txt"
 ACLED = DATA / "acled-irq" / "ACLED_Iraq_2019-03_sample.csv"
@@ -93,9 +93,11 @@ def test_acled_notes_place_and_fatalities():
         near += haversine_km(first.latitude, first.longitude, float(row["latitude"]), float(row["longitude"])) <= 25
         equal += first.fatalities == int(row["fatalities"])
     n = len(rows)
-    print(f"\nACLED notes (n={n}): a draft for {placed} ({placed / n:.1%}); place within 25 km of ACLED's point "
-          f"{near} ({near / n:.1%}; {near / placed:.1%} of those placed); fatalities equal to ACLED's {equal} "
-          f"({equal / n:.1%}; {equal / placed:.1%} of those placed)")
+    print(
+        f"\nACLED notes (n={n}): a draft for {placed} ({placed / n:.1%}); place within 25 km of ACLED's point "
+        f"{near} ({near / n:.1%}; {near / placed:.1%} of those placed); fatalities equal to ACLED's {equal} "
+        f"({equal / n:.1%}; {equal / placed:.1%} of those placed)"
+    )
     assert n == 157
     assert near / n >= PLACE_FLOOR
     assert equal / n >= FATALITIES_FLOOR
@@ -106,13 +108,21 @@ def test_arabic_example_of_the_issue():
     assert found.language == "ar"
     [draft] = found.drafts
     i = draft.incident
-    assert (i.fatalities, i.force1, i.force2, i.admin1, i.geo_precision) == (3, "islamic_state", "peshmerga", "Kirkuk", 2)
+    assert (i.fatalities, i.force1, i.force2, i.admin1, i.geo_precision) == (
+        3,
+        "islamic_state",
+        "peshmerga",
+        "Kirkuk",
+        2,
+    )
 
 
 def test_arabic_report_sentence_with_governorate_and_counts():
     # akhbaralaan.net/news/arab-world/2015/1/30/six-dead-including-officer-kurdish-peshmerga-iraq-isis-attack
-    text = ("قتل ستة من قوات البشمركة الكردية بينهم ضابط برتبة عميد واصيب 46 بجروح في مواجهات مع مسلحي تنظيم داعش "
-            "الذين شنوا هجوما على مناطق عدة من محافظة كركوك العراقية")
+    text = (
+        "قتل ستة من قوات البشمركة الكردية بينهم ضابط برتبة عميد واصيب 46 بجروح في مواجهات مع مسلحي تنظيم داعش "
+        "الذين شنوا هجوما على مناطق عدة من محافظة كركوك العراقية"
+    )
     [draft] = extract_incidents(text, dt.date(2015, 1, 30))
     i = draft.incident
     assert (i.fatalities, i.injured, i.admin1, i.geo_precision) == (6, 46, "Kirkuk", 3)
@@ -120,13 +130,15 @@ def test_arabic_report_sentence_with_governorate_and_counts():
 
 def test_three_incidents_of_one_nrt_report():
     # nrttv.com/En/News.aspx?id=23442&MapID=2 (three paragraphs of the report, quoted)
-    text = ("SULAIMANI — Two Iraqi soldiers were killed in an Islamic State (ISIS) attack on a security post on the "
-            "outskirts of al-Miqdadiyah district in northwest Diyala governorate on Monday night (August 24), "
-            "according to a security source.\n\n"
-            "On Monday night, Iraq’s Security Media Cell said that ISIS militants attacked a Federal Police "
-            "detachment on the Kirkuk-Daquq road, which left four policemen dead and four others wounded.\n\n"
-            "Meanwhile, the former head of Qara Tapa Municipal Council told NRT Digital Media that two cars of ISIS "
-            "militants raided the sub-district’s Safsaf village, wounding a resident and abducting three others.")
+    text = (
+        "SULAIMANI — Two Iraqi soldiers were killed in an Islamic State (ISIS) attack on a security post on the "
+        "outskirts of al-Miqdadiyah district in northwest Diyala governorate on Monday night (August 24), "
+        "according to a security source.\n\n"
+        "On Monday night, Iraq’s Security Media Cell said that ISIS militants attacked a Federal Police "
+        "detachment on the Kirkuk-Daquq road, which left four policemen dead and four others wounded.\n\n"
+        "Meanwhile, the former head of Qara Tapa Municipal Council told NRT Digital Media that two cars of ISIS "
+        "militants raided the sub-district’s Safsaf village, wounding a resident and abducting three others."
+    )
     result = extract(text, dt.date(2020, 8, 25))
     found = result.drafts
     summary = [(d.incident.admin1, d.incident.force2, d.incident.fatalities, d.incident.injured) for d in found]
@@ -143,9 +155,11 @@ def test_three_incidents_of_one_nrt_report():
 
 def test_a_village_of_a_city_and_a_second_attack_read_near_the_first():
     # kurdistan24.net/en/news/d35d0be6-de6e-40e8-92bb-4932f8c7c913 (two sentences, quoted)
-    text = ("One of the attacks was carried out late Wednesday on a federal police vehicle in the southwestern Kirkuk "
-            "village of Riyadh. A second attack took place just a few hours later in the village of Rashad, about 20 "
-            "kilometers southeast of the previous incident.")
+    text = (
+        "One of the attacks was carried out late Wednesday on a federal police vehicle in the southwestern Kirkuk "
+        "village of Riyadh. A second attack took place just a few hours later in the village of Rashad, about 20 "
+        "kilometers southeast of the previous incident."
+    )
     riyadh, rashad = extract_incidents(text, dt.date(2020, 9, 3))
     assert riyadh.incident.admin3 == "Al-Riyadh" and riyadh.incident.force2 == "federal_police"
     assert riyadh.incident.event_date == dt.date(2020, 9, 2)  # late Wednesday, published on Thursday
@@ -173,6 +187,7 @@ def test_a_government_addressed_by_its_capital_is_no_place():
 def test_turkish_airstrikes_and_the_global_coalition_are_attackers():
     turkish = find_forces(_acled_note("Turkish airstrikes struck PKK targets in the Qandil region")["notes"])
     assert [f.force for f in turkish] == ["turkey", "pkk_ybs"]
-    coalition = extract_incidents(_acled_note("killed by a global coalition airstrike near the al-Rashad")["notes"],
-                                  dt.date(2019, 3, 12))
+    coalition = extract_incidents(
+        _acled_note("killed by a global coalition airstrike near the al-Rashad")["notes"], dt.date(2019, 3, 12)
+    )
     assert coalition[0].incident.force1 == "coalition"

@@ -4,6 +4,7 @@ Sentences come from the Kurdistan 24 fixture and the ACLED notes, read from ../s
 (ACLED rows are picked by their event id), or are single sentences of public news reports quoted
 with their source.
 """
+
 from __future__ import annotations
 
 import csv
@@ -11,6 +12,7 @@ import datetime as dt
 from functools import lru_cache
 
 import pytest
+from conftest import DATA, FIXTURES
 
 from webmap.extract import extract
 from webmap.extract.actors import find_forces, pick_actors
@@ -20,35 +22,52 @@ from webmap.extract.events import NEW_EVENT, SUMMARY, classify, find_triggers, r
 from webmap.extract.places import choose_place, find_places
 from webmap.extract.sentences import split_article, split_clauses
 
-from conftest import DATA, FIXTURES
-
 ACLED = DATA / "acled-irq" / "ACLED_Iraq_2019-03_sample.csv"
 ARTICLE = FIXTURES / "kurdistan24_isis_attack_kirkuk.txt"
 
 # Public reports, one sentence each, quoted for the rules they exercise.
-DAILY_BEAST = ("Islamic State militants launched an attack on the Iraqi city of Kirkuk early Friday morning, killing at "
-               "least six police officers and 16 civilians.")  # thedailybeast.com/isis-launches-deadly-attack-on-kirkuk
-ANTIWAR = "Officials say 10 Peshmerga and three civilians were killed."  # news.antiwar.com/2021/12/03/isis-attacks-iraqi-kurdish-village-12-killed/
-ANF = ("In the clashes that continued until midnight, 3 peshmergas lost their lives and 8 others were wounded, who "
-       "were then taken to hospitals in Dakuk.")  # anfenglishmobile.com/news/three-peshmergas-killed-in-isis-attack-on-kakai-kurds-in-dakuk-21501
-PALPRESS = ("\"Elements of the terrorist organization ISIL attacked late last night an Iraqi army outpost located at the "
-            "outskirts of the Matiepja area, between Diyala and Salah al-Din governorates, and the attack killed Four "
-            "soldiers and five others were wounded and taken to hospital.")  # palpress.net/?View=News&id=78&dep=3
-KUNA = ("BAGHDAD, Jan 21 (KUNA) -- A terror attack in Diyala governorate, eastern Iraq, had led to the death of 11 "
-        "soldiers, said governor Muthana Al-Timimi Friday")  # kuna.net.kw/ArticleDetails.aspx?id=3022892&Language=en
-IRAQINEWS = ("A security source revealed that a Peshmerga member was killed and two others injured in an IED explosion "
-             "at Daquq district in southern Kirkuk.")  # iraqinews.com/iraq-war/peshmerga-patrol-attacked-in-kirkuk-three-casualties/
-SPUTNIK = ("MOSCOW (Sputnik) — An Islamic State terror group (Daesh) attack on Kurdish military forces Peshmerga in "
-           "Iraq’s northern Kirkuk governorate left two people killed and 15 others injured, local media said Thursday.")
+DAILY_BEAST = (
+    "Islamic State militants launched an attack on the Iraqi city of Kirkuk early Friday morning, killing at "
+    "least six police officers and 16 civilians."
+)  # thedailybeast.com/isis-launches-deadly-attack-on-kirkuk
+# news.antiwar.com/2021/12/03/isis-attacks-iraqi-kurdish-village-12-killed/
+ANTIWAR = "Officials say 10 Peshmerga and three civilians were killed."
+ANF = (
+    "In the clashes that continued until midnight, 3 peshmergas lost their lives and 8 others were wounded, who "
+    "were then taken to hospitals in Dakuk."
+)  # anfenglishmobile.com/news/three-peshmergas-killed-in-isis-attack-on-kakai-kurds-in-dakuk-21501
+PALPRESS = (
+    '"Elements of the terrorist organization ISIL attacked late last night an Iraqi army outpost located at the '
+    "outskirts of the Matiepja area, between Diyala and Salah al-Din governorates, and the attack killed Four "
+    "soldiers and five others were wounded and taken to hospital."
+)  # palpress.net/?View=News&id=78&dep=3
+KUNA = (
+    "BAGHDAD, Jan 21 (KUNA) -- A terror attack in Diyala governorate, eastern Iraq, had led to the death of 11 "
+    "soldiers, said governor Muthana Al-Timimi Friday"
+)  # kuna.net.kw/ArticleDetails.aspx?id=3022892&Language=en
+IRAQINEWS = (
+    "A security source revealed that a Peshmerga member was killed and two others injured in an IED explosion "
+    "at Daquq district in southern Kirkuk."
+)  # iraqinews.com/iraq-war/peshmerga-patrol-attacked-in-kirkuk-three-casualties/
+SPUTNIK = (
+    "MOSCOW (Sputnik) — An Islamic State terror group (Daesh) attack on Kurdish military forces Peshmerga in "
+    "Iraq’s northern Kirkuk governorate left two people killed and 15 others injured, local media said Thursday."
+)
 # ^ southafricatoday.net/world-news/middle-east/daesh-attack-on-kurds-in-northern-iraq-leaves-2-killed-15-more-injured/
-NRT = ("SULAIMANI — Two Iraqi soldiers were killed in an Islamic State (ISIS) attack on a security post on the "
-       "outskirts of al-Miqdadiyah district in northwest Diyala governorate on Monday night (August 24), according "
-       "to a security source.")  # nrttv.com/En/News.aspx?id=23442&MapID=2
-ANTIWAR_OVERNIGHT = ("An overnight ISIS attack on the village of Khidir Jija in Iraqi Kurdistan saw several homes "
-                     "attacked, and at least 13 killed.")  # news.antiwar.com/2021/12/03/isis-attacks-iraqi-kurdish-village-12-killed/
-BAGHDAD_POST = ("The jihadists carried out a similar attack on the pro-Iranian Hashd al-Shaabi militias in Diyala on "
-                "Sunday night, killing seven militiamen and injuring five others, among them were the head of mayoral "
-                "council of Uzem and a tribal leader.")  # thebaghdadpost.com/en/Story/48154/ISIS-attacks-Iraqi-army-in-Diyala-again-casualties-reported
+NRT = (
+    "SULAIMANI — Two Iraqi soldiers were killed in an Islamic State (ISIS) attack on a security post on the "
+    "outskirts of al-Miqdadiyah district in northwest Diyala governorate on Monday night (August 24), according "
+    "to a security source."
+)  # nrttv.com/En/News.aspx?id=23442&MapID=2
+ANTIWAR_OVERNIGHT = (
+    "An overnight ISIS attack on the village of Khidir Jija in Iraqi Kurdistan saw several homes "
+    "attacked, and at least 13 killed."
+)  # news.antiwar.com/2021/12/03/isis-attacks-iraqi-kurdish-village-12-killed/
+BAGHDAD_POST = (
+    "The jihadists carried out a similar attack on the pro-Iranian Hashd al-Shaabi militias in Diyala on "
+    "Sunday night, killing seven militiamen and injuring five others, among them were the head of mayoral "
+    "council of Uzem and a tribal leader."
+)  # thebaghdadpost.com/en/Story/48154/ISIS-attacks-Iraqi-army-in-Diyala-again-casualties-reported
 
 
 @lru_cache(maxsize=1)
@@ -127,7 +146,9 @@ def test_last_night_and_overnight_are_the_day_before_publication():
 
 
 def test_acled_day_month_with_and_without_year():
-    assert find_dates(note("IRQ19313"), published("IRQ19313"))[0].date == dt.date(2019, 3, 28)  # "as reported on" + month + day
+    assert find_dates(note("IRQ19313"), published("IRQ19313"))[0].date == dt.date(
+        2019, 3, 28
+    )  # "as reported on" + month + day
     assert find_dates(note("IRQ19185"), published("IRQ19185"))[0].date == dt.date(2019, 3, 9)  # day, month name, year
 
 
@@ -143,7 +164,10 @@ def test_a_yearless_date_far_ahead_of_publication_is_last_year():
 
 def test_arabic_dawn_today_and_last_night():
     # akhbaralaan.net/news/arab-world/2015/1/30/six-dead-including-officer-kurdish-peshmerga-iraq-isis-attack
-    dawn = "واشتبكت القوات الكردية مع المسلحين المتشددين الذين شنوا فجر اليوم ما وصف بـأعنف هجوم منذ عدة أشهر على محافظة كركوك"
+    dawn = (
+        "واشتبكت القوات الكردية مع المسلحين المتشددين الذين شنوا فجر اليوم "
+        "ما وصف بـأعنف هجوم منذ عدة أشهر على محافظة كركوك"
+    )
     assert [d.date for d in find_dates(dawn, dt.date(2015, 1, 30))] == [dt.date(2015, 1, 30)]
     # elaph.com/Web/News/2015/1/978722.html
     night = "قالت مصادر كردية إن مقاتلي تنظيم داعش هاجموا منتصف الليلة الماضية مناطق انتشار قوات البيشمركة الكردية"
@@ -158,7 +182,9 @@ def test_yesterday_today_and_last_week():
     today = "One of the injured passed away today Sunday in Daquq hospital, the source said today."
     assert {d.date for d in find_dates(today, dt.date(2020, 9, 13))} == {dt.date(2020, 9, 13)}
     # iraqinews.com/iraq-war/peshmerga-patrol-attacked-in-kirkuk-three-casualties/
-    week = "It may be mentioned here that Peshmerga forces thwarted two ISIS attacks last week in Tuz Khurmatu and Daquq."
+    week = (
+        "It may be mentioned here that Peshmerga forces thwarted two ISIS attacks last week in Tuz Khurmatu and Daquq."
+    )
     assert [(d.date, d.time_precision) for d in find_dates(week, dt.date(2016, 5, 10))] == [(dt.date(2016, 5, 3), 2)]
 
 
@@ -179,25 +205,28 @@ def counts(text: str) -> tuple[int | None, int | None]:
     return total(found, KILLED), total(found, INJURED)
 
 
-@pytest.mark.parametrize("text, expected", [
-    (sentence_with("Three Peshmerga fighters were killed"), (3, 2)),      # number words, "two were wounded"
-    (note("IRQ19322"), (2, 1)),   # verb-number, "a <noun> was killed", number-passive
-    (note("IRQ19165"), (1, 1)),   # "injuring his <relative>" is one
-    (note("IRQ19323"), (1, 1)),   # "killing a <noun>", "injuring another"
-    (note("IRQ19155"), (2, None)),  # "killing them" takes the number before it
-    (note("IRQ19185"), (2, None)),  # number, noun phrase, "dead"
-    (note("IRQ19178"), (1, None)),  # "a <noun> of the <force> was killed"
-    (note("IRQ19329"), (1, 1)),   # "another was injured"
-    (note("IRQ19189"), (3, None)),  # number word + "fatalities"
-    (note("IRQ19299"), (8, None)),  # suicide deaths plus the others killed
-    (note("IRQ19247"), (1, None)),  # "the killing of" + number
-    (DAILY_BEAST, (22, None)),    # "killing at least six police officers and 16 civilians"
-    (ANTIWAR, (13, None)),        # "10 Peshmerga and three civilians were killed"
-    (ANF, (3, 8)),                # "lost their lives"
-    (PALPRESS, (4, 5)),           # "killed Four soldiers and five others were wounded"
-    (KUNA, (11, None)),           # "the death of 11 soldiers"
-    (IRAQINEWS, (1, 2)),          # "a Peshmerga member was killed and two others injured"
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (sentence_with("Three Peshmerga fighters were killed"), (3, 2)),  # number words, "two were wounded"
+        (note("IRQ19322"), (2, 1)),  # verb-number, "a <noun> was killed", number-passive
+        (note("IRQ19165"), (1, 1)),  # "injuring his <relative>" is one
+        (note("IRQ19323"), (1, 1)),  # "killing a <noun>", "injuring another"
+        (note("IRQ19155"), (2, None)),  # "killing them" takes the number before it
+        (note("IRQ19185"), (2, None)),  # number, noun phrase, "dead"
+        (note("IRQ19178"), (1, None)),  # "a <noun> of the <force> was killed"
+        (note("IRQ19329"), (1, 1)),  # "another was injured"
+        (note("IRQ19189"), (3, None)),  # number word + "fatalities"
+        (note("IRQ19299"), (8, None)),  # suicide deaths plus the others killed
+        (note("IRQ19247"), (1, None)),  # "the killing of" + number
+        (DAILY_BEAST, (22, None)),  # "killing at least six police officers and 16 civilians"
+        (ANTIWAR, (13, None)),  # "10 Peshmerga and three civilians were killed"
+        (ANF, (3, 8)),  # "lost their lives"
+        (PALPRESS, (4, 5)),  # "killed Four soldiers and five others were wounded"
+        (KUNA, (11, None)),  # "the death of 11 soldiers"
+        (IRAQINEWS, (1, 2)),  # "a Peshmerga member was killed and two others injured"
+    ],
+)
 def test_killed_and_wounded_numbers(text, expected):
     assert counts(text) == expected
 
@@ -206,11 +235,14 @@ def test_no_casualties_is_an_explicit_zero():
     assert counts(note("IRQ19280")) == (0, 0)
 
 
-@pytest.mark.parametrize("text, words", [
-    (sentence_with("killed several terrorists"), "killed several terrorists"),
-    (note("IRQ19324"), "killed and injured 8"),  # killed and injured not told apart: no number
-    (note("IRQ19319"), "Unknown fatalities"),
-])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        (sentence_with("killed several terrorists"), "killed several terrorists"),
+        (note("IRQ19324"), "killed and injured 8"),  # killed and injured not told apart: no number
+        (note("IRQ19319"), "Unknown fatalities"),
+    ],
+)
 def test_vague_amounts_are_words_for_the_notes_not_numbers(text, words):
     found = find_counts(text)
     assert any(phrase.startswith(words) for phrase in vague_phrases(found))
@@ -225,11 +257,15 @@ def test_an_article_before_a_bomb_is_no_count():
 def test_arabic_killed_and_wounded():
     assert counts("قتل ثلاثة من البيشمركة في هجوم لداعش قرب كركوك") == (3, None)  # the example of issue 7
     # akhbaralaan.net/news/arab-world/2015/1/30/six-dead-including-officer-kurdish-peshmerga-iraq-isis-attack
-    assert counts("قتل ستة من قوات البشمركة الكردية بينهم ضابط برتبة عميد واصيب 46 بجروح في مواجهات مع مسلحي "
-                  "تنظيم داعش الذين شنوا هجوما على مناطق عدة من محافظة كركوك العراقية") == (6, 46)
+    assert counts(
+        "قتل ستة من قوات البشمركة الكردية بينهم ضابط برتبة عميد واصيب 46 بجروح في مواجهات مع مسلحي "
+        "تنظيم داعش الذين شنوا هجوما على مناطق عدة من محافظة كركوك العراقية"
+    ) == (6, 46)
     # masress.com/shorouk/852973
-    assert counts("كما اندلعت اشتباكات بين البيشمركة ومسلحي داعش في سهل قراج جنوبي مخمور بمحافظة نينوي أسفرت عن "
-                  "استشهاد 4 من مقاتلى البيشمركة وإصابة 10 آخرين بجراح") == (4, 10)
+    assert counts(
+        "كما اندلعت اشتباكات بين البيشمركة ومسلحي داعش في سهل قراج جنوبي مخمور بمحافظة نينوي أسفرت عن "
+        "استشهاد 4 من مقاتلى البيشمركة وإصابة 10 آخرين بجراح"
+    ) == (4, 10)
 
 
 # -- actors ---------------------------------------------------------------------------------------
@@ -241,7 +277,10 @@ def test_the_verb_is_is_not_the_islamic_state():
 def test_attacker_and_target_from_the_words_around_them():
     assert pick_actors(find_forces(sentence_with("attacked a Peshmerga unit"))) == ("islamic_state", "peshmerga")
     assert pick_actors(find_forces(sentence_with("Three Peshmerga fighters"))) == ("islamic_state", "peshmerga")
-    assert pick_actors(find_forces(note("IRQ19313"))) == ("federal_police", "islamic_state")  # police repel an IS attack
+    assert pick_actors(find_forces(note("IRQ19313"))) == (
+        "federal_police",
+        "islamic_state",
+    )  # police repel an IS attack
     assert pick_actors(find_forces(note("IRQ19303"))) == ("pmf", "islamic_state")  # a date, then the PMF acting
 
 
@@ -256,21 +295,24 @@ def test_arabic_forces_with_written_on_prefixes():
 
 
 # -- events ---------------------------------------------------------------------------------------
-@pytest.mark.parametrize("event_id, expected", [
-    ("IRQ19313", ("Battles", "Armed clash")),
-    ("IRQ19363", ("Explosions/Remote violence", "Air/drone strike")),      # "Turkish jets hit"
-    ("IRQ19180", ("Explosions/Remote violence", "Remote explosive/landmine/IED")),  # car bomb
-    ("IRQ19303", ("Explosions/Remote violence", "Suicide bomb")),
-    ("IRQ19173", ("Explosions/Remote violence", "Grenade")),
-    ("IRQ19263", ("Violence against civilians", "Attack")),  # IS militants opened fire at civilians
-    ("IRQ19226", ("Violence against civilians", "Abduction/forced disappearance")),
-    ("IRQ19146", ("Protests", "Peaceful protest")),
-    ("IRQ19171", ("Protests", "Protest with intervention")),  # dispersed with shots in the air and tear gas
-    ("IRQ19327", ("Riots", "Mob violence")),  # "was badly beaten"
-    ("IRQ19307", ("Strategic developments", "Disrupted weapons use")),
-    ("IRQ19300", ("Strategic developments", "Looting/property destruction")),
-    ("IRQ19174", ("Strategic developments", "Other")),  # mass grave
-])
+@pytest.mark.parametrize(
+    "event_id, expected",
+    [
+        ("IRQ19313", ("Battles", "Armed clash")),
+        ("IRQ19363", ("Explosions/Remote violence", "Air/drone strike")),  # "Turkish jets hit"
+        ("IRQ19180", ("Explosions/Remote violence", "Remote explosive/landmine/IED")),  # car bomb
+        ("IRQ19303", ("Explosions/Remote violence", "Suicide bomb")),
+        ("IRQ19173", ("Explosions/Remote violence", "Grenade")),
+        ("IRQ19263", ("Violence against civilians", "Attack")),  # IS militants opened fire at civilians
+        ("IRQ19226", ("Violence against civilians", "Abduction/forced disappearance")),
+        ("IRQ19146", ("Protests", "Peaceful protest")),
+        ("IRQ19171", ("Protests", "Protest with intervention")),  # dispersed with shots in the air and tear gas
+        ("IRQ19327", ("Riots", "Mob violence")),  # "was badly beaten"
+        ("IRQ19307", ("Strategic developments", "Disrupted weapons use")),
+        ("IRQ19300", ("Strategic developments", "Looting/property destruction")),
+        ("IRQ19174", ("Strategic developments", "Other")),  # mass grave
+    ],
+)
 def test_event_types_in_acled_taxonomy(event_id, expected):
     text = note(event_id)
     forces = find_forces(text)
@@ -279,41 +321,65 @@ def test_event_types_in_acled_taxonomy(event_id, expected):
 
 def test_protesters_storming_and_burning_a_building_is_a_riot():
     # latimes.com/world/la-fg-iraq-protests-fire-20180906-story.html
-    text = ("Iraqi protesters stormed and set fire to a provincial government building in the southern city of Basra "
-            "despite a curfew imposed by authorities Thursday to try to quell demonstrations against poor public "
-            "services and unemployment that have turned violent.")
+    text = (
+        "Iraqi protesters stormed and set fire to a provincial government building in the southern city of Basra "
+        "despite a curfew imposed by authorities Thursday to try to quell demonstrations against poor public "
+        "services and unemployment that have turned violent."
+    )
     assert classify(find_triggers(text), None, text) == ("Riots", "Violent demonstration")
 
 
-@pytest.mark.parametrize("text, expected", [
-    # archive.pakistantoday.com.pk/2018/09/08/basra-people-go-against-iran-torch-buildings/
-    ("BASRA: Assailants fired three Katyusha rockets at Iraq’s Basra airport Saturday, an airport official said.",
-     ("Explosions/Remote violence", "Shelling/artillery/missile attack")),
-    # counteriedreport.com/iraq-three-iraqi-soldiers-killed-in-suspected-isis-attack-in-rural-diyala/
-    ("The terrorists killed three Iraqi army soldiers and wounded another one, the source added, noting that the "
-     "security forces retook control of the area.", ("Battles", "Government regains territory")),
-    # syriacpress.com/blog/2021/12/07/islamic-state-attacks-villages-and-security-forces-in-kurdistan-region-of-iraq/
-    ("Peshmerga forces and civilians in the Kurdistan Region of Iraq sustained multiple casualties in an attack by "
-     "Islamic State (ISIS) militants who briefly took control of a village south of Kirkuk (Kerkeslokh) province.",
-     ("Battles", "Non-state actor overtakes territory")),
-    # latimes.com/world/la-fg-iraq-protests-fire-20180906-story.html
-    ("Three protesters were shot dead by security forces, according to a medical and a security official.",
-     ("Protests", "Excessive force against protesters")),
-    # masress.com/shorouk/852973
-    ("إن عبوة ناسفة انفجرت اليوم في رتل عسكري من البيشمركة في قرية البو دراجي التابعة لناحية جلولاء أسفرت عن "
-     "استشهاد 7 مقاتلين من البيشمركة", ("Explosions/Remote violence", "Remote explosive/landmine/IED")),
-    # elaph.com/Web/News/2015/1/978722.html
-    ("فيما ساندت طائرات التحالف المقاتلين الاكراد بشن غارات على مواقع وعناصر التنظيم",
-     ("Explosions/Remote violence", "Air/drone strike")),
-    # masress.com/shorouk/852973
-    ("كما اندلعت اشتباكات بين البيشمركة ومسلحي داعش في سهل قراج جنوبي مخمور", ("Battles", "Armed clash")),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # archive.pakistantoday.com.pk/2018/09/08/basra-people-go-against-iran-torch-buildings/
+        (
+            "BASRA: Assailants fired three Katyusha rockets at Iraq’s Basra airport Saturday, "
+            "an airport official said.",
+            ("Explosions/Remote violence", "Shelling/artillery/missile attack"),
+        ),
+        # counteriedreport.com/iraq-three-iraqi-soldiers-killed-in-suspected-isis-attack-in-rural-diyala/
+        (
+            "The terrorists killed three Iraqi army soldiers and wounded another one, the source added, "
+            "noting that the security forces retook control of the area.",
+            ("Battles", "Government regains territory"),
+        ),
+        # syriacpress.com/blog/2021/12/07/
+        #   islamic-state-attacks-villages-and-security-forces-in-kurdistan-region-of-iraq/
+        (
+            "Peshmerga forces and civilians in the Kurdistan Region of Iraq sustained multiple casualties "
+            "in an attack by Islamic State (ISIS) militants who briefly took control of a village "
+            "south of Kirkuk (Kerkeslokh) province.",
+            ("Battles", "Non-state actor overtakes territory"),
+        ),
+        # latimes.com/world/la-fg-iraq-protests-fire-20180906-story.html
+        (
+            "Three protesters were shot dead by security forces, according to a medical and a security official.",
+            ("Protests", "Excessive force against protesters"),
+        ),
+        # masress.com/shorouk/852973
+        (
+            "إن عبوة ناسفة انفجرت اليوم في رتل عسكري من البيشمركة في قرية البو دراجي التابعة لناحية جلولاء أسفرت عن "
+            "استشهاد 7 مقاتلين من البيشمركة",
+            ("Explosions/Remote violence", "Remote explosive/landmine/IED"),
+        ),
+        # elaph.com/Web/News/2015/1/978722.html
+        (
+            "فيما ساندت طائرات التحالف المقاتلين الاكراد بشن غارات على مواقع وعناصر التنظيم",
+            ("Explosions/Remote violence", "Air/drone strike"),
+        ),
+        # masress.com/shorouk/852973
+        ("كما اندلعت اشتباكات بين البيشمركة ومسلحي داعش في سهل قراج جنوبي مخمور", ("Battles", "Armed clash")),
+    ],
+)
 def test_event_types_of_public_reports(text, expected):
     assert classify(find_triggers(text), None, text) == expected
 
 
 def test_a_negated_clash_is_no_event():
-    assert not any(t.text.lower().startswith("clash") for t in find_triggers(note("IRQ19300")))  # a clash that did not happen
+    assert not any(
+        t.text.lower().startswith("clash") for t in find_triggers(note("IRQ19300"))
+    )  # a clash that did not happen
 
 
 def test_new_incident_and_summary_cues():

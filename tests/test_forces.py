@@ -1,4 +1,5 @@
 """Actor names map to the documented forces (issue 6, item 1)."""
+
 import csv
 
 import pytest
@@ -6,25 +7,44 @@ import pytest
 from webmap.forces import FORCE_KEYS, FORCES, match_force, parse_force
 
 
-@pytest.mark.parametrize("actor, force", [
-    ("IS", "islamic_state"), ("ISIS", "islamic_state"), ("ISIL", "islamic_state"), ("Daesh", "islamic_state"),
-    ("داعش", "islamic_state"), ("Islamic State (Iraq)", "islamic_state"),
-    ("Hashd al-Shaabi", "pmf"), ("PMU", "pmf"),
-    ("Military Forces of Iraq (2018-2020) Popular Mobilization Forces", "pmf"),
-    ("KRG Peshmerga", "peshmerga"), ("Zeravani", "peshmerga"), ("PESHMERGA", "peshmerga"),
-    ("3rd Division of the Federal Police", "federal_police"),
-    ("Military Forces of Iraq (2018-2020) Counter-Terrorism Service", "cts"),
-    ("Military Forces of Iraq (2018-2020)", "isf"), ("Government of Iraq", "isf"),
-    ("Military Forces of Turkey (2016-)", "turkey"), ("PKK: Kurdistan Workers Party", "pkk_ybs"),
-    ("YBS: Sinjar Resistance Units", "pkk_ybs"), ("Global Coalition Against Daesh", "coalition"),
-    ("Civilians (Iraq)", "civilians"), ("Protesters (Iraq)", "protesters"),
-    ("Unidentified Armed Group (Iraq)", "unidentified"),
-    # Spellings met in reports: the Arabic without yaa (akhbaralaan.net), "Iraqi soldiers" (nrttv.com),
-    # and the ACLED notes' "Turkish airstrikes", "global coalition", "Peace Brigades", "Iraqi airforce".
-    ("البشمركة", "peshmerga"), ("قوات البشمركة", "peshmerga"), ("Iraqi soldiers", "isf"),
-    ("Turkish airstrikes", "turkey"), ("global coalition", "coalition"), ("Peace Brigades", "pmf"),
-    ("Iraqi airforce", "isf"), ("Iraqi Air Force", "isf"),
-])
+@pytest.mark.parametrize(
+    "actor, force",
+    [
+        ("IS", "islamic_state"),
+        ("ISIS", "islamic_state"),
+        ("ISIL", "islamic_state"),
+        ("Daesh", "islamic_state"),
+        ("داعش", "islamic_state"),
+        ("Islamic State (Iraq)", "islamic_state"),
+        ("Hashd al-Shaabi", "pmf"),
+        ("PMU", "pmf"),
+        ("Military Forces of Iraq (2018-2020) Popular Mobilization Forces", "pmf"),
+        ("KRG Peshmerga", "peshmerga"),
+        ("Zeravani", "peshmerga"),
+        ("PESHMERGA", "peshmerga"),
+        ("3rd Division of the Federal Police", "federal_police"),
+        ("Military Forces of Iraq (2018-2020) Counter-Terrorism Service", "cts"),
+        ("Military Forces of Iraq (2018-2020)", "isf"),
+        ("Government of Iraq", "isf"),
+        ("Military Forces of Turkey (2016-)", "turkey"),
+        ("PKK: Kurdistan Workers Party", "pkk_ybs"),
+        ("YBS: Sinjar Resistance Units", "pkk_ybs"),
+        ("Global Coalition Against Daesh", "coalition"),
+        ("Civilians (Iraq)", "civilians"),
+        ("Protesters (Iraq)", "protesters"),
+        ("Unidentified Armed Group (Iraq)", "unidentified"),
+        # Spellings met in reports: the Arabic without yaa (akhbaralaan.net), "Iraqi soldiers" (nrttv.com),
+        # and the ACLED notes' "Turkish airstrikes", "global coalition", "Peace Brigades", "Iraqi airforce".
+        ("البشمركة", "peshmerga"),
+        ("قوات البشمركة", "peshmerga"),
+        ("Iraqi soldiers", "isf"),
+        ("Turkish airstrikes", "turkey"),
+        ("global coalition", "coalition"),
+        ("Peace Brigades", "pmf"),
+        ("Iraqi airforce", "isf"),
+        ("Iraqi Air Force", "isf"),
+    ],
+)
 def test_aliases(actor, force):
     assert match_force(actor) == (force, True)
 
@@ -44,8 +64,12 @@ def test_every_force_has_a_distinct_colour_and_other_comes_last():
 
 
 def test_parse_force_accepts_key_label_or_alias():
-    assert parse_force("federal_police") == parse_force("Federal Police") == parse_force(
-        "3rd Division of the Federal Police") == "federal_police"
+    assert (
+        parse_force("federal_police")
+        == parse_force("Federal Police")
+        == parse_force("3rd Division of the Federal Police")
+        == "federal_police"
+    )
     with pytest.raises(KeyError):
         parse_force("Martians")
 

@@ -1,14 +1,16 @@
 """The gazetteer's Python API on the shipped gazetteer.csv: spellings, context, mentions, bad input."""
+
 from __future__ import annotations
 
+import itertools
+
 import pytest
+from conftest import FIXTURES, ROOT
 
 from webmap.errors import GazetteerError
 from webmap.gazetteer import COLUMNS, Gazetteer, find_mentions, get_gazetteer, resolve
 from webmap.gazetteer.curated import read_curated
 from webmap.gazetteer.rank import haversine_km
-
-from conftest import FIXTURES, ROOT
 
 
 @pytest.fixture(scope="module")
@@ -24,11 +26,25 @@ SPELLINGS = [
     *[(s, "gn:448149") for s in ("Sinjar", "Shingal", "Şingal", "Shengal", "سنجار")],
     *[(s, "gn:90026") for s in ("Tuz Khurmatu", "Tuz Khormato", "Tooz", "طوز خورماتو")],
     *[(s, "gn:93818") for s in ("Makhmur", "Mexmûr", "مخمور")],
-    ("Daquq", "gn:90220"), ("Dibis", "gn:97001"), ("Kifri", "gn:94298"), ("Mandali", "gn:93709"),
-    ("Jalawla", "gn:95297"), ("Sa'diya", "gn:98545"), ("Tal Afar", "gn:90393"), ("Bashiqa", "gn:97863"),
-    ("Bartella", "gn:97890"), ("Qaraqosh", "gn:92430"), ("Bakhdida", "gn:92430"), ("Zummar", "gn:89356"),
-    ("Rabia", "gn:383608"), ("Altun Kupri", "gn:98979"), ("Prde", "gn:98979"), ("Taza", "gn:90199"),
-    ("Laylan", "gn:94001"), ("Sargaran", "gn:91523"), ("Hamrin", "gn:6752092"),
+    ("Daquq", "gn:90220"),
+    ("Dibis", "gn:97001"),
+    ("Kifri", "gn:94298"),
+    ("Mandali", "gn:93709"),
+    ("Jalawla", "gn:95297"),
+    ("Sa'diya", "gn:98545"),
+    ("Tal Afar", "gn:90393"),
+    ("Bashiqa", "gn:97863"),
+    ("Bartella", "gn:97890"),
+    ("Qaraqosh", "gn:92430"),
+    ("Bakhdida", "gn:92430"),
+    ("Zummar", "gn:89356"),
+    ("Rabia", "gn:383608"),
+    ("Altun Kupri", "gn:98979"),
+    ("Prde", "gn:98979"),
+    ("Taza", "gn:90199"),
+    ("Laylan", "gn:94001"),
+    ("Sargaran", "gn:91523"),
+    ("Hamrin", "gn:6752092"),
 ]
 
 
@@ -97,8 +113,18 @@ def test_transliteration_variant_is_normalised_and_typo_is_fuzzy(gaz):
 def test_candidate_fields_and_json(gaz):
     best = resolve("Kirkuk", gazetteer=gaz)[0]
     data = best.to_dict()
-    for field in ("name", "latitude", "longitude", "governorate", "district", "feature_code", "geonameid",
-                  "country_code", "score", "reason"):
+    for field in (
+        "name",
+        "latitude",
+        "longitude",
+        "governorate",
+        "district",
+        "feature_code",
+        "geonameid",
+        "country_code",
+        "score",
+        "reason",
+    ):
         assert field in data
     assert data["geonameid"] == 94787
     assert abs(best.latitude - 35.468) < 0.01 and abs(best.longitude - 44.392) < 0.01
@@ -155,10 +181,23 @@ def test_mentions_in_a_real_article(gaz):
     mentions = find_mentions(text, gaz)
     found = {m.text for m in mentions}
     assert {"Kirkuk", "Khanaqin", "Sinjar", "Shingal", "Riyadh", "Hawija", "ERBIL"} <= found
-    assert not found & {"Read", "More", "Federal", "Police", "Saturday", "Prime", "Minister", "Photo",
-                        "Editing", "Peshmerga", "Coalition", "Iraq", "Kurdistan"}
+    assert not found & {
+        "Read",
+        "More",
+        "Federal",
+        "Police",
+        "Saturday",
+        "Prime",
+        "Minister",
+        "Photo",
+        "Editing",
+        "Peshmerga",
+        "Coalition",
+        "Iraq",
+        "Kurdistan",
+    }
     for m in mentions:
-        assert text[m.start:m.end] == m.text
+        assert text[m.start : m.end] == m.text
     riyadh = next(m for m in mentions if m.text == "Riyadh")
     assert riyadh.candidates[0].place_id == "gn:98697"
     hawija = next(m for m in mentions if m.text == "Hawija")
@@ -171,7 +210,7 @@ def test_mentions_longest_match_without_overlap(gaz):
     text = "Fighting spread from Tuz Khurmatu to Tall Afar and al-Hawija."
     mentions = find_mentions(text, gaz)
     assert [m.text for m in mentions] == ["Tuz Khurmatu", "Tall Afar", "al-Hawija"]
-    assert all(a.end <= b.start for a, b in zip(mentions, mentions[1:]))
+    assert all(a.end <= b.start for a, b in itertools.pairwise(mentions))
 
 
 def test_mentions_skip_english_words_and_lowercase(gaz):
@@ -203,9 +242,18 @@ def test_huge_context_is_refused_and_long_context_works(gaz):
     assert resolve("Riyadh", "southwest of Kirkuk. " * 400, gazetteer=gaz)[0].place_id == "gn:98697"
 
 
-@pytest.mark.parametrize("name", ["Kirk\x00uk", "Kirkuk\n\r\t", "Kirkuk كركوك", "كركوك Kirkuk 🙂",
-                                  "Кирку́к", "基尔库克", "\ud800Kirkuk".encode("utf-8", "surrogatepass")
-                                  .decode("utf-8", "replace")])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Kirk\x00uk",
+        "Kirkuk\n\r\t",
+        "Kirkuk كركوك",
+        "كركوك Kirkuk 🙂",
+        "Кирку́к",
+        "基尔库克",
+        "\ud800Kirkuk".encode("utf-8", "surrogatepass").decode("utf-8", "replace"),
+    ],
+)
 def test_control_characters_and_mixed_scripts_never_crash(gaz, name):
     for candidate in resolve(name, "near \x00 Hawija كركوك", gazetteer=gaz):
         assert 0 <= candidate.score <= 1
@@ -242,14 +290,17 @@ def test_farhatiyah_is_the_area_of_balad_district(gaz):
     assert (best.place_id, best.district) == ("gn:98788", "Balad")
 
 
-@pytest.mark.parametrize("text, word, kind", [
-    # kurdistan24.net (the fixture's first sentence): "northwest of Kirkuk province"
-    ("ISIS attacked a Peshmerga unit northwest of Kirkuk province, killing three", "Kirkuk", "ADM1"),
-    ("an assault on Federal Police 3rd Division sites in Riyadh district, southwest of Kirkuk", "Riyadh", "ADM2"),
-    # akhbaralaan.net (test_extract_reports): the descriptor inside the name
-    ("الذين شنوا هجوما على مناطق عدة من محافظة كركوك العراقية", "محافظة كركوك", "ADM1"),
-    ("an attack on the 11th Federal Police Brigade in Hawija", "Hawija", None),
-])
+@pytest.mark.parametrize(
+    "text, word, kind",
+    [
+        # kurdistan24.net (the fixture's first sentence): "northwest of Kirkuk province"
+        ("ISIS attacked a Peshmerga unit northwest of Kirkuk province, killing three", "Kirkuk", "ADM1"),
+        ("an assault on Federal Police 3rd Division sites in Riyadh district, southwest of Kirkuk", "Riyadh", "ADM2"),
+        # akhbaralaan.net (test_extract_reports): the descriptor inside the name
+        ("الذين شنوا هجوما على مناطق عدة من محافظة كركوك العراقية", "محافظة كركوك", "ADM1"),
+        ("an attack on the 11th Federal Police Brigade in Hawija", "Hawija", None),
+    ],
+)
 def test_the_word_next_to_a_name_gives_its_kind(gaz, text, word, kind):
     [mention] = [m for m in find_mentions(text, gaz) if m.text == word]
     assert mention.kind == kind

@@ -1,12 +1,12 @@
 """Accuracy measured on real data: UCDP GED place names against UCDP's own coordinates."""
+
 from __future__ import annotations
 
 import pandas as pd
+from conftest import ROOT
 
 from webmap.gazetteer import get_gazetteer, resolve
 from webmap.gazetteer.rank import haversine_km
-
-from conftest import ROOT
 
 FLOOR = 0.95  # measured 0.969 (5,177 of 5,345 events) when this test was written
 
@@ -18,7 +18,8 @@ def test_ucdp_exact_locations_resolve_within_10_km(shared_data):
     answers: dict[tuple[str, str], tuple[float, float] | None] = {}
     within = 0
     for name, province, lat, lon in exact[["where_coordinates", "adm_1", "latitude", "longitude"]].itertuples(
-            index=False):
+        index=False
+    ):
         province = province if isinstance(province, str) else ""
         if (name, province) not in answers:
             best = resolve(name, province or None, gazetteer=gaz, limit=1)
@@ -27,7 +28,9 @@ def test_ucdp_exact_locations_resolve_within_10_km(shared_data):
         if point is not None and haversine_km(point[0], point[1], lat, lon) <= 10:
             within += 1
     share = within / len(exact)
-    print(f"\nUCDP GED Iraq, where_prec 1: {within} of {len(exact)} events ({share:.1%}) resolved within 10 km "
-          f"({len(answers)} distinct name/province pairs)")
+    print(
+        f"\nUCDP GED Iraq, where_prec 1: {within} of {len(exact)} events ({share:.1%}) resolved within 10 km "
+        f"({len(answers)} distinct name/province pairs)"
+    )
     assert len(exact) > 5000
     assert share >= FLOOR

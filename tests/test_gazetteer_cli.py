@@ -1,4 +1,5 @@
 """The gazetteer through its doors: ``webmap geocode``, ``webmap gazetteer import``, GET /api/gazetteer."""
+
 from __future__ import annotations
 
 import csv
@@ -8,13 +9,12 @@ import subprocess
 import sys
 
 import pytest
+from conftest import DATA, ROOT
 
 from webmap.cli import main
 from webmap.config import SHIPPED_GAZETTEER
 from webmap.gazetteer import Gazetteer
 from webmap.gazetteer.load import read_places_csv
-
-from conftest import DATA, ROOT
 
 WOF = DATA / "wof-iraq-gazetteer" / "wof_iq_gazetteer.csv"
 
@@ -45,8 +45,7 @@ def write_csv(path, header, rows) -> None:
 
 # -- webmap geocode -------------------------------------------------------------------------------
 def test_geocode_json_with_context(runner, home):
-    result = runner.invoke(main, ["geocode", "Riyadh", "--context", "Riyadh district, southwest of Kirkuk",
-                                  "--json"])
+    result = runner.invoke(main, ["geocode", "Riyadh", "--context", "Riyadh district, southwest of Kirkuk", "--json"])
     assert result.exit_code == 0, result.output
     answer = json.loads(result.output)
     assert answer["query"] == "Riyadh"
@@ -70,10 +69,13 @@ def test_geocode_without_match_exits_1_with_one_line(runner, home):
     assert result.stderr.strip() == "no match for 'Qxzvbnmw'"
 
 
-@pytest.mark.parametrize("name, message", [
-    ("", "Error: NAME: empty"),
-    ("x" * 10_000, "Error: name: longer than 200 characters (10000)"),
-])
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("", "Error: NAME: empty"),
+        ("x" * 10_000, "Error: name: longer than 200 characters (10000)"),
+    ],
+)
 def test_geocode_bad_names_exit_2_without_traceback(runner, home, name, message):
     result = runner.invoke(main, ["geocode", name])
     assert result.exit_code == 2
@@ -113,8 +115,7 @@ def test_no_default_path_touches_geopy():
         "print('geopy' in sys.modules)\n"
     )
     env = {k: v for k, v in os.environ.items() if k not in ("WEBMAP_GEOCODER", "WEBMAP_GAZETTEER")}
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=300)
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
 
@@ -147,10 +148,32 @@ def test_import_real_wof_subset_into_new_gazetteer(runner, home, tmp_path, monke
 
 def test_import_geonames_dump_of_real_rows(runner, home, tmp_path, monkeypatch):
     _, rows = wof_rows(lambda r: r["gn_geonameid"] and r["gn_name"] and r["region_name"] == "Diyala", 30)
-    lines = ["\t".join([r["gn_geonameid"], r["gn_name"], r["gn_asciiname"], r["name_ara"].replace("|", ","),
-                        r["latitude"], r["longitude"], r["gn_feature_class"], r["gn_feature_code"], "IQ", "",
-                        r["gn_admin1_code"], r["gn_admin2_code"], "", "", r["gn_population"] or "0", "", "",
-                        "Asia/Baghdad", r["gn_modification_date"]]) for r in rows]
+    lines = [
+        "\t".join(
+            [
+                r["gn_geonameid"],
+                r["gn_name"],
+                r["gn_asciiname"],
+                r["name_ara"].replace("|", ","),
+                r["latitude"],
+                r["longitude"],
+                r["gn_feature_class"],
+                r["gn_feature_code"],
+                "IQ",
+                "",
+                r["gn_admin1_code"],
+                r["gn_admin2_code"],
+                "",
+                "",
+                r["gn_population"] or "0",
+                "",
+                "",
+                "Asia/Baghdad",
+                r["gn_modification_date"],
+            ]
+        )
+        for r in rows
+    ]
     dump = tmp_path / "IQ.txt"
     dump.write_text("\n".join(lines) + "\n", encoding="utf-8")
     target = tmp_path / "gazetteer.csv"
@@ -182,8 +205,8 @@ def test_import_without_webmap_gazetteer_writes_a_user_copy_not_the_shipped_file
 
 def test_malformed_wof_file_names_the_row_and_changes_nothing(runner, home, tmp_path, monkeypatch):
     header, rows = wof_rows(lambda r: r["county_name"] == "Daquq", 6)
-    rows[2] = {**rows[2], "latitude": "north"}        # file row 4
-    rows[4] = {**rows[4], "longitude": "200.5"}       # file row 6
+    rows[2] = {**rows[2], "latitude": "north"}  # file row 4
+    rows[4] = {**rows[4], "longitude": "200.5"}  # file row 6
     source = tmp_path / "bad_wof.csv"
     write_csv(source, header, rows)
     target = tmp_path / "gazetteer.csv"
@@ -198,14 +221,23 @@ def test_malformed_wof_file_names_the_row_and_changes_nothing(runner, home, tmp_
     assert target.read_bytes() == before
 
 
-@pytest.mark.parametrize("content, fmt, message", [
-    ("1\tKirkuk\tKirkuk\t\t35.4\t44.3\tP\tPPL\tIQ\n", "geonames", "row 1: row: 9 tab-separated fields"),
-    ("place_id,name,longitude,country_code\ngn:1,Kirkuk,44.3,IQ\n", "csv", "missing column(s) latitude"),
-    ("place_id,name,latitude,longitude,country_code\ngn:94787,Kirkuk,35.4,44.3,IQ\n,Daquq,35.1,44.4,IQ\n",
-     "csv", "row 3: place_id: missing (give place_id, geonameid or wof_id)"),
-    ("wof_id,placetype,name,latitude,longitude\n1,locality,Kirkuk,35.4,44.3\n", "wof",
-     "country: the file has no country column"),
-])
+@pytest.mark.parametrize(
+    "content, fmt, message",
+    [
+        ("1\tKirkuk\tKirkuk\t\t35.4\t44.3\tP\tPPL\tIQ\n", "geonames", "row 1: row: 9 tab-separated fields"),
+        ("place_id,name,longitude,country_code\ngn:1,Kirkuk,44.3,IQ\n", "csv", "missing column(s) latitude"),
+        (
+            "place_id,name,latitude,longitude,country_code\ngn:94787,Kirkuk,35.4,44.3,IQ\n,Daquq,35.1,44.4,IQ\n",
+            "csv",
+            "row 3: place_id: missing (give place_id, geonameid or wof_id)",
+        ),
+        (
+            "wof_id,placetype,name,latitude,longitude\n1,locality,Kirkuk,35.4,44.3\n",
+            "wof",
+            "country: the file has no country column",
+        ),
+    ],
+)
 def test_malformed_files_are_refused(runner, home, tmp_path, monkeypatch, content, fmt, message):
     source = tmp_path / "bad.txt"
     source.write_text(content, encoding="utf-8")
@@ -221,10 +253,14 @@ def test_malformed_files_are_refused(runner, home, tmp_path, monkeypatch, conten
 def test_import_of_a_file_that_is_not_utf8_text(runner, home, tmp_path, monkeypatch, fmt):
     # The WOF extract saved by a spreadsheet as Windows-1256: the Arabic names are not UTF-8.
     source = tmp_path / "wof-cp1256.csv"
-    header, rows = wof_rows(lambda r: r["name_ara"] and r["name_ara"].encode("cp1256", "ignore").decode("cp1256")
-                            == r["name_ara"], 3)
-    text = ",".join(header[:6] + ["name_ara"]) + "\n" + "".join(
-        ",".join([*(r[c] for c in header[:6]), r["name_ara"]]) + "\n" for r in rows)
+    header, rows = wof_rows(
+        lambda r: r["name_ara"] and r["name_ara"].encode("cp1256", "ignore").decode("cp1256") == r["name_ara"], 3
+    )
+    text = (
+        ",".join(header[:6] + ["name_ara"])
+        + "\n"
+        + "".join(",".join([*(r[c] for c in header[:6]), r["name_ara"]]) + "\n" for r in rows)
+    )
     source.write_bytes(text.encode("cp1256"))
     target = tmp_path / "gazetteer.csv"
     monkeypatch.setenv("WEBMAP_GAZETTEER", str(target))
@@ -256,8 +292,9 @@ def test_api_gazetteer_same_json_as_cli(client, runner, home):
     response = client.get("/api/gazetteer", query_string={"q": "Riyadh", "context": "southwest of Kirkuk"})
     assert response.status_code == 200
     body = response.get_json()
-    cli = json.loads(runner.invoke(main, ["geocode", "Riyadh", "--context", "southwest of Kirkuk", "--json",
-                                          "--limit", "10"]).output)
+    cli = json.loads(
+        runner.invoke(main, ["geocode", "Riyadh", "--context", "southwest of Kirkuk", "--json", "--limit", "10"]).output
+    )
     assert body == cli
     assert body["match"]["place_id"] == "gn:98697"
 

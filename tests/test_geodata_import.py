@@ -3,6 +3,7 @@
 Every file here is the real COD-AB district layer from ../shared, written as the user would have it
 (GeoJSON, Shapefile) or damaged in one real feature to show the refusal names it.
 """
+
 import os
 
 import geopandas as gpd
@@ -17,12 +18,27 @@ from webmap.records import validate_incident
 CODAB_ADM2 = "ocha-codab-irq/irq_admbnda_adm2_cso_20190603.geojson"
 # Real UCDP GED events (ids, dates, points as UCDP publishes them): Kirkuk city, Tal Afar, Karrada.
 UCDP_EVENTS = [
-    {"source_id": "244637", "event_date": "2017-01-05", "latitude": 35.468056, "longitude": 44.392222,
-     "event_type": "Battles"},
-    {"source_id": "274540", "event_date": "2018-12-25", "latitude": 36.379134, "longitude": 42.448065,
-     "event_type": "Violence against civilians"},
-    {"source_id": "197060", "event_date": "2015-05-12", "latitude": 33.340582, "longitude": 44.400876,
-     "event_type": "Violence against civilians"},
+    {
+        "source_id": "244637",
+        "event_date": "2017-01-05",
+        "latitude": 35.468056,
+        "longitude": 44.392222,
+        "event_type": "Battles",
+    },
+    {
+        "source_id": "274540",
+        "event_date": "2018-12-25",
+        "latitude": 36.379134,
+        "longitude": 42.448065,
+        "event_type": "Violence against civilians",
+    },
+    {
+        "source_id": "197060",
+        "event_date": "2015-05-12",
+        "latitude": 33.340582,
+        "longitude": 44.400876,
+        "event_type": "Violence against civilians",
+    },
 ]
 
 
@@ -46,15 +62,19 @@ def user_geodata(tmp_path):
 
 def admin2_of(store):
     with store.connect() as conn:
-        rows = [row for part in store.iter_all(conn, ["source_id", "admin2", "admin2_pcode", "admin1_pcode"])
-                for row in part]
+        rows = [
+            row
+            for part in store.iter_all(conn, ["source_id", "admin2", "admin2_pcode", "admin1_pcode"])
+            for row in part
+        ]
     return {r["source_id"]: (r["admin2"], r["admin2_pcode"], r["admin1_pcode"]) for r in rows}
 
 
 def test_import_installs_the_layer_and_rejoins_stored_incidents(runner, stored, shared_data, user_geodata):
     # Arabic names as the layer's names make the re-join visible in the stored rows.
-    result = runner.invoke(main, ["geodata", "import", str(shared_data / CODAB_ADM2), "--level", "adm2",
-                                  "--name-column", "ADM2_AR"])
+    result = runner.invoke(
+        main, ["geodata", "import", str(shared_data / CODAB_ADM2), "--level", "adm2", "--name-column", "ADM2_AR"]
+    )
     assert result.exit_code == 0, result.output
     assert "adm2: 101 areas installed" in result.stdout
     assert "3 stored incidents re-joined, 0 outside every area" in result.stdout
@@ -129,12 +149,15 @@ def _overlapping(districts):
     return merged, f"feature {first} ({names[first]}) overlaps feature {second} ({names[second]})"
 
 
-@pytest.mark.parametrize("damage", ["invalid geometry", "no CRS, metres", "no name column", "not nesting",
-                                    "overlapping"])
+@pytest.mark.parametrize(
+    "damage", ["invalid geometry", "no CRS, metres", "no name column", "not nesting", "overlapping"]
+)
 def test_refused_file_names_the_feature_and_keeps_the_old_layer(
-        damage, runner, stored, districts, shared_data, tmp_path, user_geodata):
-    good = runner.invoke(main, ["geodata", "import", str(shared_data / CODAB_ADM2), "--level", "adm2",
-                                "--name-column", "ADM2_AR"])
+    damage, runner, stored, districts, shared_data, tmp_path, user_geodata
+):
+    good = runner.invoke(
+        main, ["geodata", "import", str(shared_data / CODAB_ADM2), "--level", "adm2", "--name-column", "ADM2_AR"]
+    )
     assert good.exit_code == 0, good.output
     before = (user_geodata / "adm2.geojson").read_bytes()
     stored_before = admin2_of(stored)
@@ -161,8 +184,9 @@ def test_refused_file_names_the_feature_and_keeps_the_old_layer(
     result = runner.invoke(main, ["geodata", "import", str(path), "--level", "adm2"])
     assert result.exit_code == 2
     assert "Traceback" not in result.output
-    assert f"Error: {path.name}: refused as the district layer (adm2); the current layer stays in place\n" \
-        in result.stderr
+    assert (
+        f"Error: {path.name}: refused as the district layer (adm2); the current layer stays in place\n" in result.stderr
+    )
     assert expected in result.stderr
     if warning:
         assert warning in result.stderr
@@ -183,8 +207,9 @@ def test_not_nesting_message_says_where_the_area_lies(runner, districts, tmp_pat
 
 
 def test_unknown_column_option_is_named(runner, shared_data):
-    result = runner.invoke(main, ["geodata", "import", str(shared_data / CODAB_ADM2), "--level", "adm2",
-                                  "--pcode-column", "PCODE2"])
+    result = runner.invoke(
+        main, ["geodata", "import", str(shared_data / CODAB_ADM2), "--level", "adm2", "--pcode-column", "PCODE2"]
+    )
     assert result.exit_code == 2
     assert "\n--pcode-column: no column 'PCODE2' (columns: " in result.stderr
 
@@ -193,7 +218,10 @@ def test_geometries_swapped_between_governorates_are_refused(runner, stored, dis
     # Sinjar (Ninewa) and Al-Hawiga (Kirkuk) trade polygons: each still nests, but not in its stated governorate.
     sinjar, hawiga = _row(districts, "IQG15Q07"), _row(districts, "IQG13Q01")
     swapped = districts.copy()
-    swapped.loc[sinjar, "geometry"], swapped.loc[hawiga, "geometry"] = districts.geometry[hawiga], districts.geometry[sinjar]
+    swapped.loc[sinjar, "geometry"], swapped.loc[hawiga, "geometry"] = (
+        districts.geometry[hawiga],
+        districts.geometry[sinjar],
+    )
     path = tmp_path / "swapped.geojson"
     swapped.to_file(path)
     stored_before = admin2_of(stored)
@@ -208,16 +236,18 @@ def test_geometries_swapped_between_governorates_are_refused(runner, stored, dis
 
 def test_rejoin_keeps_the_levels_the_source_vouched_for(runner, store, shared_data, tmp_path, user_geodata):
     # Real UCDP GED events: 140683 is known only to Kirkuk province (where_prec 4), 244637 to Kirkuk town.
-    ged = pd.read_csv(shared_data / "ucdp-ged-irq" / "conflict_data_irq.csv", skiprows=[1], dtype=str,
-                      keep_default_na=False)
+    ged = pd.read_csv(
+        shared_data / "ucdp-ged-irq" / "conflict_data_irq.csv", skiprows=[1], dtype=str, keep_default_na=False
+    )
     path = tmp_path / "ged.csv"
     ged[ged["id"].isin(["140683", "244637"])].to_csv(path, index=False)
     assert runner.invoke(main, ["import", str(path), "--format", "ucdp"]).exit_code == 0
     before = admin2_of(store)
     assert before["140683"] == (None, None, "IQG13") and before["244637"][1] == "IQG13Q04"
 
-    result = runner.invoke(main, ["geodata", "import", str(shared_data / CODAB_ADM2), "--level", "adm2",
-                                  "--name-column", "ADM2_AR"])
+    result = runner.invoke(
+        main, ["geodata", "import", str(shared_data / CODAB_ADM2), "--level", "adm2", "--name-column", "ADM2_AR"]
+    )
     assert result.exit_code == 0, result.output
     after = admin2_of(store)
     assert after["140683"] == (None, None, "IQG13")  # still no district: UCDP never gave one

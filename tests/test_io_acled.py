@@ -1,15 +1,15 @@
 """ACLED imports on the real ACLED export layout (157 rows of March 2019)."""
+
 from __future__ import annotations
 
 import datetime as dt
 
 import pytest
+from conftest import DATA
+from test_io_readers import acled_rows, assert_refused, import_, write_rows
 
 from webmap.cli import main
 from webmap.query import IncidentFilter, count_incidents, select_incidents
-
-from conftest import DATA
-from test_io_readers import acled_rows, assert_refused, import_, write_rows
 
 ACLED = DATA / "acled-irq" / "ACLED_Iraq_2019-03_sample.csv"
 ALL = IncidentFilter.build(drafts=True)
@@ -79,15 +79,18 @@ def test_bad_rows_are_all_listed_and_nothing_is_written(runner, store, tmp_path)
     rows = acled_rows()
     h = rows[0]
     next_year = dt.date.today().year + 1
-    rows[4][h.index("event_date")] = f"{next_year}0315"            # row 5: in the future
-    rows[8][h.index("latitude")] = "0"                              # row 9: 0,0
+    rows[4][h.index("event_date")] = f"{next_year}0315"  # row 5: in the future
+    rows[8][h.index("latitude")] = "0"  # row 9: 0,0
     rows[8][h.index("longitude")] = "0"
     rows[11][h.index("event_id_cnty")] = rows[1][h.index("event_id_cnty")]  # row 12: same id as row 2
-    rows[20][h.index("fatalities")] = "-3"                          # row 21: negative count
-    rows[30][h.index("geo_precision")] = "4"                        # row 31: unknown code
-    rows[40][h.index("latitude")], rows[40][h.index("longitude")] = rows[40][h.index("longitude")], rows[40][h.index("latitude")]
-    rows[50][h.index("event_type")] = "Skirmish"                    # row 51: not ACLED's taxonomy
-    rows[3][h.index("fatalities")] = "99"                           # a valid change that must not land either
+    rows[20][h.index("fatalities")] = "-3"  # row 21: negative count
+    rows[30][h.index("geo_precision")] = "4"  # row 31: unknown code
+    rows[40][h.index("latitude")], rows[40][h.index("longitude")] = (
+        rows[40][h.index("longitude")],
+        rows[40][h.index("latitude")],
+    )
+    rows[50][h.index("event_type")] = "Skirmish"  # row 51: not ACLED's taxonomy
+    rows[3][h.index("fatalities")] = "99"  # a valid change that must not land either
     result = import_(runner, write_rows(tmp_path / "acled_bad.csv", rows), "--update")
     message = assert_refused(result, "import refused, nothing written: 7 bad row(s)", "the header is row 1")
     expected = [
@@ -110,7 +113,11 @@ def test_error_list_is_capped(runner, store, tmp_path):
     column = rows[0].index("fatalities")
     for row in rows[1:31]:
         row[column] = "many"
-    message = assert_refused(import_(runner, write_rows(tmp_path / "acled.csv", rows)), "30 bad row(s)",
-                             "row 2: fatalities: not a number: 'many'", "... and 10 more")
+    message = assert_refused(
+        import_(runner, write_rows(tmp_path / "acled.csv", rows)),
+        "30 bad row(s)",
+        "row 2: fatalities: not a number: 'many'",
+        "... and 10 more",
+    )
     assert message.count("fatalities: not a number") == 20
     assert count_incidents(store, ALL) == 0

@@ -1,4 +1,5 @@
 """The shipped demo incidents: real UCDP GED events, rebuilt byte for byte by their script."""
+
 from __future__ import annotations
 
 import hashlib
@@ -6,11 +7,10 @@ import subprocess
 import sys
 
 import pandas as pd
+from conftest import DATA, ROOT
 
 from webmap.io.demo import DEMO_INCIDENTS, load_demo
 from webmap.query import IncidentFilter, select_incidents
-
-from conftest import DATA, ROOT
 
 UCDP = DATA / "ucdp-ged-irq" / "conflict_data_irq.csv"
 GOVERNORATES = {"IQG13", "IQG15", "IQG16", "IQG10", "IQG11"}  # Kirkuk, Ninewa, Salah al-Din, Diyala, Erbil
@@ -31,7 +31,11 @@ def test_load_demo_is_idempotent_and_stays_in_scope(store):
     for incident in stored:
         event = ged.loc[incident.source_id]
         assert (incident.event_date.isoformat(), incident.actor1, incident.actor2, incident.fatalities) == (
-            event["date_start"], event["side_a"], event["side_b"], int(event["best"]))
+            event["date_start"],
+            event["side_a"],
+            event["side_b"],
+            int(event["best"]),
+        )
         # outlet and date only: no headline or article text
         headline = event["source_headline"]
         assert headline in ("", event["source_office"]) or headline not in incident.notes
@@ -41,8 +45,20 @@ def test_load_demo_is_idempotent_and_stays_in_scope(store):
 def test_demo_file_is_rebuilt_byte_for_byte_and_its_checksum_is_recorded(tmp_path):
     out = tmp_path / "demo_incidents.csv"
     provenance = tmp_path / "PROVENANCE.md"
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "build_demo_incidents.py"), "--ged", str(UCDP),
-                    "--out", str(out), "--provenance", str(provenance)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "build_demo_incidents.py"),
+            "--ged",
+            str(UCDP),
+            "--out",
+            str(out),
+            "--provenance",
+            str(provenance),
+        ],
+        check=True,
+        capture_output=True,
+    )
     assert out.read_bytes() == DEMO_INCIDENTS.read_bytes()
     digest = hashlib.sha256(DEMO_INCIDENTS.read_bytes()).hexdigest()
     shipped = (ROOT / "geodata" / "PROVENANCE.md").read_text(encoding="utf-8")

@@ -1,4 +1,5 @@
 """Exports (CLI and HTTP) of a filtered selection, and export -> import round trips field by field."""
+
 from __future__ import annotations
 
 import csv
@@ -8,6 +9,8 @@ import math
 
 import pyogrio
 import pytest
+from conftest import DATA
+from test_io_readers import acled_rows, import_
 
 from webmap.cli import main
 from webmap.forces import force_of
@@ -16,9 +19,6 @@ from webmap.query import IncidentFilter, count_incidents, select_incidents
 from webmap.records import FIELDS, validate_incident
 from webmap.spatial import join_admin_areas
 from webmap.store import incidents as incidents_table
-
-from conftest import DATA
-from test_io_readers import acled_rows, import_
 
 ACLED = DATA / "acled-irq" / "ACLED_Iraq_2019-03_sample.csv"
 UCDP = DATA / "ucdp-ged-irq" / "conflict_data_irq.csv"
@@ -73,14 +73,26 @@ def test_export_then_import_gives_back_the_same_records(runner, loaded, tmp_path
 def test_incident_without_source_id_round_trips_with_a_content_id(runner, store, tmp_path):
     """A draft typed into the form (a real ACLED event, as an analyst would enter it)."""
     rows = acled_rows()
-    row = dict(zip(rows[0], rows[7]))
-    draft = validate_incident({
-        "event_date": row["event_date"], "latitude": row["latitude"], "longitude": row["longitude"],
-        "event_type": row["event_type"], "sub_event_type": row["sub_event_type"], "actor1": row["actor1"],
-        "actor2": row["actor2"], "force1": "pmf", "location": row["location"], "fatalities": row["fatalities"],
-        "injured": 2, "notes": row["notes"], "source": row["source"], "status": "draft",
-        "source_url": "https://www.acleddata.com/",
-    })
+    row = dict(zip(rows[0], rows[7], strict=False))
+    draft = validate_incident(
+        {
+            "event_date": row["event_date"],
+            "latitude": row["latitude"],
+            "longitude": row["longitude"],
+            "event_type": row["event_type"],
+            "sub_event_type": row["sub_event_type"],
+            "actor1": row["actor1"],
+            "actor2": row["actor2"],
+            "force1": "pmf",
+            "location": row["location"],
+            "fatalities": row["fatalities"],
+            "injured": 2,
+            "notes": row["notes"],
+            "source": row["source"],
+            "status": "draft",
+            "source_url": "https://www.acleddata.com/",
+        }
+    )
     # as the form stores it: the analyst's force for actor 1, the matched one for actor 2, admin areas joined
     draft.force2 = force_of(draft.actor2)
     (draft,) = join_admin_areas([draft])
@@ -121,10 +133,14 @@ def test_geojson_is_rfc7946(runner, loaded, tmp_path):
 def test_cli_filters_select_the_same_rows_as_the_filter(runner, loaded, tmp_path):
     cases = [
         (["--district", "Kirkuk"], dict(district=["Kirkuk"])),
-        (["--district", "IQG16Q07", "--force", "pmf", "--force", "islamic_state"],
-         dict(district=["IQG16Q07"], force=["pmf", "islamic_state"])),
-        (["--event-type", "Violence against civilians", "--since", "2016-01-01", "--until", "2016-12-31"],
-         dict(event_type=["Violence against civilians"], since="2016-01-01", until="2016-12-31")),
+        (
+            ["--district", "IQG16Q07", "--force", "pmf", "--force", "islamic_state"],
+            dict(district=["IQG16Q07"], force=["pmf", "islamic_state"]),
+        ),
+        (
+            ["--event-type", "Violence against civilians", "--since", "2016-01-01", "--until", "2016-12-31"],
+            dict(event_type=["Violence against civilians"], since="2016-01-01", until="2016-12-31"),
+        ),
         (["--no-disputed", "--governorate", "Ninewa"], dict(disputed=False, governorate=["Ninewa"])),
         (["--disputed"], dict(disputed=True)),
     ]
@@ -143,7 +159,9 @@ def test_gpkg_export_reads_back_field_by_field(runner, loaded, tmp_path):
     info = pyogrio.read_info(path)
     assert info["crs"] == "EPSG:4326" and info["geometry_type"] == "Point"
     frame = pyogrio.read_dataframe(path)
-    stored = {i.id: i for i in select_incidents(loaded, IncidentFilter.build(governorate=["Nineveh"], since="2014-06-01"))}
+    stored = {
+        i.id: i for i in select_incidents(loaded, IncidentFilter.build(governorate=["Nineveh"], since="2014-06-01"))
+    }
     assert len(frame) == len(stored) > 500
     for row in frame.itertuples():
         incident = stored[row.id]
@@ -170,13 +188,19 @@ def test_bad_export_options_are_refused(runner, loaded, tmp_path):
     assert not list(tmp_path.glob("x.*"))
 
 
-@pytest.mark.parametrize("options, message", [
-    (["--format", "xlsx"], "Error: --format: unknown format 'xlsx'"),
-    (["--since", "2017-01-01", "--until", "2016-01-01"], "Error: --since: 2017-01-01 is after the last date, 2016-01-01"),
-    (["--until", "2016-02-30"], "Error: --until: not a date: '2016-02-30'"),
-    (["--event-type", "Picnic"], "Error: --event-type: unknown event type 'Picnic'"),
-    (["--force", "martians"], "Error: --force: unknown force 'martians'"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--format", "xlsx"], "Error: --format: unknown format 'xlsx'"),
+        (
+            ["--since", "2017-01-01", "--until", "2016-01-01"],
+            "Error: --since: 2017-01-01 is after the last date, 2016-01-01",
+        ),
+        (["--until", "2016-02-30"], "Error: --until: not a date: '2016-02-30'"),
+        (["--event-type", "Picnic"], "Error: --event-type: unknown event type 'Picnic'"),
+        (["--force", "martians"], "Error: --force: unknown force 'martians'"),
+    ],
+)
 def test_export_errors_name_the_option_typed(runner, loaded, tmp_path, options, message):
     result = runner.invoke(main, ["export", "-o", str(tmp_path / "x.csv"), *options])
     assert result.exit_code == 2 and result.stderr.startswith(message), result.stderr
@@ -198,7 +222,9 @@ def test_http_geojson_export_is_a_streamed_attachment(client, loaded):
     assert response.headers["Content-Disposition"].startswith("attachment; filename=")
     assert response.headers["Content-Disposition"].endswith('.geojson"')
     doc = json.loads(response.get_data(as_text=True))
-    expected = {i.id for i in select_incidents(loaded, IncidentFilter.build(district=["Kirkuk"], force=["islamic_state"]))}
+    expected = {
+        i.id for i in select_incidents(loaded, IncidentFilter.build(district=["Kirkuk"], force=["islamic_state"]))
+    }
     assert {f["id"] for f in doc["features"]} == expected and expected
 
 
@@ -226,8 +252,15 @@ def test_http_export_bad_parameter_is_a_400_naming_it(client, loaded):
 def test_private_exports_need_the_token(database_url, tmp_path, loaded):
     from webmap import create_app
 
-    app = create_app({"database_url": database_url, "geodata_dir": tmp_path / "user-geodata",
-                      "token": "test-token", "private": True, "secret_key": "test-secret"})
+    app = create_app(
+        {
+            "database_url": database_url,
+            "geodata_dir": tmp_path / "user-geodata",
+            "token": "test-token",
+            "private": True,
+            "secret_key": "test-secret",
+        }
+    )
     client = app.test_client()
     for url in ("/export.geojson", "/export.csv?district=Kirkuk"):
         refused = client.get(url)

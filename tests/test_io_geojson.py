@@ -1,16 +1,16 @@
 """GeoJSON imports: FeatureCollections of points in, everything else refused with a clear reason."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
+from conftest import DATA
+from test_io_readers import assert_refused, import_
 
 from webmap.cli import main
 from webmap.io.importer import import_file
 from webmap.query import IncidentFilter, count_incidents, select_incidents
-
-from conftest import DATA
-from test_io_readers import assert_refused, import_
 
 ACLED = DATA / "acled-irq" / "ACLED_Iraq_2019-03_sample.csv"
 ALL = IncidentFilter.build(drafts=True)
@@ -46,24 +46,33 @@ def test_geometries_other_than_points_are_refused_per_feature(runner, store, tmp
     exported["features"][5]["geometry"] = None
     exported["features"][9]["geometry"]["coordinates"] = [44.39]
     result = import_(runner, write(tmp_path / "mixed.geojson", exported))
-    assert_refused(result, "3 bad row(s)", "row 3: geometry: expected a Point, not a LineString",
-                   "row 6: geometry: missing", "row 10: geometry: a Point needs [longitude, latitude]")
+    assert_refused(
+        result,
+        "3 bad row(s)",
+        "row 3: geometry: expected a Point, not a LineString",
+        "row 6: geometry: missing",
+        "row 10: geometry: a Point needs [longitude, latitude]",
+    )
     assert count_incidents(store, ALL) == 0
 
 
 def test_coordinates_as_strings_are_refused(runner, store, tmp_path, exported):
     lon, lat = exported["features"][3]["geometry"]["coordinates"]
     exported["features"][3]["geometry"]["coordinates"] = [str(lon), str(lat)]
-    assert_refused(import_(runner, write(tmp_path / "strings.geojson", exported)),
-                   "row 4: geometry: coordinates must be numbers")
+    assert_refused(
+        import_(runner, write(tmp_path / "strings.geojson", exported)), "row 4: geometry: coordinates must be numbers"
+    )
     assert count_incidents(store, ALL) == 0
 
 
 def test_swapped_coordinates_are_caught(runner, store, tmp_path, exported):
     lon, lat = exported["features"][0]["geometry"]["coordinates"]
     exported["features"][0]["geometry"]["coordinates"] = [lat, lon]
-    assert_refused(import_(runner, write(tmp_path / "swapped.geojson", exported)),
-                   "row 1: latitude:", "(latitude and longitude swapped?)")
+    assert_refused(
+        import_(runner, write(tmp_path / "swapped.geojson", exported)),
+        "row 1: latitude:",
+        "(latitude and longitude swapped?)",
+    )
 
 
 def test_boundary_polygons_are_not_incidents(runner, store):
@@ -75,10 +84,14 @@ def test_boundary_polygons_are_not_incidents(runner, store):
 
 def test_not_a_feature_collection_or_not_json(runner, store, tmp_path, exported):
     feature = exported["features"][0]
-    assert_refused(import_(runner, write(tmp_path / "one.geojson", feature)),
-                   "not a GeoJSON FeatureCollection: its type is 'Feature'")
-    assert_refused(import_(runner, write(tmp_path / "list.geojson", exported["features"])),
-                   "not a GeoJSON FeatureCollection: the JSON is not an object")
+    assert_refused(
+        import_(runner, write(tmp_path / "one.geojson", feature)),
+        "not a GeoJSON FeatureCollection: its type is 'Feature'",
+    )
+    assert_refused(
+        import_(runner, write(tmp_path / "list.geojson", exported["features"])),
+        "not a GeoJSON FeatureCollection: the JSON is not an object",
+    )
     text = json.dumps(exported)
     truncated = tmp_path / "cut.geojson"
     truncated.write_text(text[: len(text) // 2], encoding="utf-8")
@@ -87,11 +100,14 @@ def test_not_a_feature_collection_or_not_json(runner, store, tmp_path, exported)
     assert count_incidents(store, ALL) == 0
 
 
-@pytest.mark.parametrize("cut, fragment", [
-    (lambda text: text[: len(text) // 2], "invalid JSON after feature"),   # a download cut short
-    (lambda text: text[:40], "not valid JSON (parse error: premature EOF)"),  # cut inside the header
-    (lambda text: text.replace("[", "[NaN, ", 1), "invalid JSON after feature 0 (lexical error"),  # NaN is not JSON
-])
+@pytest.mark.parametrize(
+    "cut, fragment",
+    [
+        (lambda text: text[: len(text) // 2], "invalid JSON after feature"),  # a download cut short
+        (lambda text: text[:40], "not valid JSON (parse error: premature EOF)"),  # cut inside the header
+        (lambda text: text.replace("[", "[NaN, ", 1), "invalid JSON after feature 0 (lexical error"),  # NaN is not JSON
+    ],
+)
 def test_json_syntax_errors_are_one_line(runner, store, tmp_path, exported, cut, fragment):
     path = tmp_path / "broken.geojson"
     path.write_text(cut(json.dumps(exported)), encoding="utf-8")

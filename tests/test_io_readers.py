@@ -2,6 +2,7 @@
 
 Every bad file must be refused with one clear message, exit code 2, and nothing written.
 """
+
 from __future__ import annotations
 
 import csv
@@ -10,12 +11,11 @@ import zipfile
 
 import pandas as pd
 import pytest
+from conftest import DATA, ROOT
 
 from webmap import spatial
 from webmap.cli import main
 from webmap.query import IncidentFilter, count_incidents, select_incidents
-
-from conftest import DATA, ROOT
 
 ACLED = DATA / "acled-irq" / "ACLED_Iraq_2019-03_sample.csv"
 UCDP = DATA / "ucdp-ged-irq" / "conflict_data_irq.csv"
@@ -77,13 +77,24 @@ def kirkuk_events_in_arabic(n=12) -> list[list[str]]:
     out = [["المعرف", "التاريخ", "خط العرض", "خط الطول", "event_type", "المكان", "actor1", "actor2"]]
     for _, r in rows.head(n).iterrows():
         kind = "Violence against civilians" if r["type_of_violence"] == "3" else "Battles"
-        out.append([r["id"], r["date_start"], r["latitude"], r["longitude"], kind, kirkuk["name_ar"],
-                    r["side_a"], r["side_b"]])
+        out.append(
+            [r["id"], r["date_start"], r["latitude"], r["longitude"], kind, kirkuk["name_ar"], r["side_a"], r["side_b"]]
+        )
     return out
 
 
-ARABIC_MAP = ["--map", "المعرف=source_id", "--map", "التاريخ=event_date", "--map", "خط العرض=latitude",
-              "--map", "خط الطول=longitude", "--map", "المكان=location"]
+ARABIC_MAP = [
+    "--map",
+    "المعرف=source_id",
+    "--map",
+    "التاريخ=event_date",
+    "--map",
+    "خط العرض=latitude",
+    "--map",
+    "خط الطول=longitude",
+    "--map",
+    "المكان=location",
+]
 
 
 def test_windows_1256_arabic_csv_is_detected(runner, store, tmp_path):
@@ -109,8 +120,20 @@ def test_the_same_arabic_file_in_utf8_gives_the_same_records(runner, store, tmp_
 def test_latin1_file_is_refused_until_its_encoding_is_named(runner, store, tmp_path):
     ged = pd.read_csv(UCDP, skiprows=[1], dtype=str)
     accented = ged[ged["where_coordinates"].map(lambda s: not s.isascii() and all(ord(c) < 256 for c in s))]
-    keep = ["id", "type_of_violence", "side_a", "side_b", "where_prec", "where_coordinates", "latitude",
-            "longitude", "date_prec", "date_start", "date_end", "best"]
+    keep = [
+        "id",
+        "type_of_violence",
+        "side_a",
+        "side_b",
+        "where_prec",
+        "where_coordinates",
+        "latitude",
+        "longitude",
+        "date_prec",
+        "date_start",
+        "date_end",
+        "best",
+    ]
     path = tmp_path / "ged_latin1.csv"
     path.write_bytes(accented[keep].to_csv(index=False).encode("latin-1"))
     message = assert_refused(import_(runner, path), "neither UTF-8 nor Windows-1256", "--encoding", "nothing written")
@@ -136,8 +159,9 @@ def test_png_renamed_csv_is_refused(runner, store, tmp_path):
     png = next((ROOT / "webmap" / "static").rglob("*.png"))
     path = tmp_path / "incidents.csv"
     path.write_bytes(png.read_bytes())
-    assert_refused(import_(runner, path, "--format", "csv"), "incidents.csv: not a text file: it is a PNG image",
-                   "nothing written")
+    assert_refused(
+        import_(runner, path, "--format", "csv"), "incidents.csv: not a text file: it is a PNG image", "nothing written"
+    )
     assert count_incidents(store, ALL) == 0
 
 
@@ -160,8 +184,10 @@ def test_every_missing_required_column_is_listed(runner, store, tmp_path):
     rows = acled_rows()
     drop = {rows[0].index("event_date"), rows[0].index("latitude"), rows[0].index("actor1")}
     path = write_rows(tmp_path / "acled.csv", [[v for i, v in enumerate(r) if i not in drop] for r in rows])
-    assert_refused(import_(runner, path, "--format", "acled"),
-                   "not an ACLED export: missing required column(s) event_date, actor1, latitude")
+    assert_refused(
+        import_(runner, path, "--format", "acled"),
+        "not an ACLED export: missing required column(s) event_date, actor1, latitude",
+    )
     assert count_incidents(store, ALL) == 0
 
 
@@ -169,8 +195,12 @@ def test_row_with_too_many_values_names_its_row(runner, store, tmp_path):
     rows = acled_rows()
     rows[4] = rows[4] + ["stray"]
     path = write_rows(tmp_path / "acled.csv", rows)
-    message = assert_refused(import_(runner, path), "1 bad row(s)", "header is row 1",
-                             "row 5: columns: 32 values but the header has 31 columns")
+    message = assert_refused(
+        import_(runner, path),
+        "1 bad row(s)",
+        "header is row 1",
+        "row 5: columns: 32 values but the header has 31 columns",
+    )
     assert count_incidents(store, ALL) == 0, message
 
 
@@ -179,18 +209,23 @@ def test_generic_csv_without_required_columns_lists_them(runner, tmp_path):
     drop = {rows[0].index("event_type"), rows[0].index("latitude")}
     path = write_rows(tmp_path / "sheet.csv", [[v for i, v in enumerate(r) if i not in drop] for r in rows])
     assert_refused(import_(runner, path, "--format", "csv"), "no column for the required field(s) latitude, event_type")
-    message = assert_refused(import_(runner, path, "--format", "csv", "--map", "nope=event_date"),
-                             "--map nope=event_date: the header has no column 'nope'")
+    message = assert_refused(
+        import_(runner, path, "--format", "csv", "--map", "nope=event_date"),
+        "--map nope=event_date: the header has no column 'nope'",
+    )
     assert "event_id_cnty" in message
     assert_refused(import_(runner, path, "--format", "csv", "--map", "event_date"), "--map: expected COLUMN=FIELD")
 
 
-@pytest.mark.parametrize("encoding, fragment", [
-    ("utf-16", "the header cannot be read as utf-16"),  # UTF-16 named for a file without its BOM
-    ("rot13", "--encoding: unknown text encoding 'rot13'"),  # a codec, but not bytes to text
-    ("hex", "--encoding: unknown text encoding 'hex'"),
-    ("no-such-codec", "--encoding: unknown text encoding 'no-such-codec'"),
-])
+@pytest.mark.parametrize(
+    "encoding, fragment",
+    [
+        ("utf-16", "the header cannot be read as utf-16"),  # UTF-16 named for a file without its BOM
+        ("rot13", "--encoding: unknown text encoding 'rot13'"),  # a codec, but not bytes to text
+        ("hex", "--encoding: unknown text encoding 'hex'"),
+        ("no-such-codec", "--encoding: unknown text encoding 'no-such-codec'"),
+    ],
+)
 def test_an_encoding_that_cannot_read_the_file_is_refused(runner, store, encoding, fragment):
     assert_refused(import_(runner, ACLED, "--encoding", encoding), "ACLED_Iraq_2019-03_sample.csv: ", fragment)
     assert count_incidents(store, ALL) == 0

@@ -1,4 +1,5 @@
 """UCDP GED imports: the whole HDX extract for Iraq (7,473 events), and the code mappings."""
+
 from __future__ import annotations
 
 import csv
@@ -6,11 +7,10 @@ import datetime as dt
 from collections import Counter
 
 import pandas as pd
-
-from webmap.query import IncidentFilter, count_incidents, select_incidents
-
 from conftest import DATA
 from test_io_readers import assert_refused, import_, write_rows
+
+from webmap.query import IncidentFilter, count_incidents, select_incidents
 
 UCDP = DATA / "ucdp-ged-irq" / "conflict_data_irq.csv"
 ALL = IncidentFilter.build(drafts=True)
@@ -25,7 +25,9 @@ def test_all_7473_events_import_with_ucdp_codes_mapped(runner, store):
     assert result.exit_code == 0, result.output
     assert "7473 rows read (UTF-8, comma-separated, HXL tag row skipped): 7473 inserted" in result.output
     # UCDP names that are no force of the taxonomy are reported, not guessed
-    assert "unknown actors, mapped to force 'other': al-Mahdi Army (327), Ansar al-Islam (184), PUK (117)" in result.output
+    assert (
+        "unknown actors, mapped to force 'other': al-Mahdi Army (327), Ansar al-Islam (184), PUK (117)" in result.output
+    )
     source = ged()
     stored = {i.source_id: i for i in select_incidents(store, ALL)}
     assert set(stored) == set(source["id"])
@@ -49,7 +51,12 @@ def test_one_event_field_by_field(runner, store):
     assert event.event_date == dt.date(2014, 1, 24)
     assert (event.time_precision, event.geo_precision) == (2, 1)
     assert (event.event_type, event.sub_event_type) == ("Battles", None)
-    assert (event.actor1, event.actor2, event.force1, event.force2) == ("Government of Iraq", "IS", "isf", "islamic_state")
+    assert (event.actor1, event.actor2, event.force1, event.force2) == (
+        "Government of Iraq",
+        "IS",
+        "isf",
+        "islamic_state",
+    )
     assert (event.location, event.latitude, event.longitude) == ("Al Fallūjah town", 33.355813, 43.786124)
     assert (event.admin1, event.admin2_pcode) == ("Al-Anbar", "IQG01Q01")
     assert event.fatalities == 8
@@ -65,7 +72,7 @@ def test_one_event_field_by_field(runner, store):
 
 def test_admin_levels_follow_where_prec(runner, store):
     assert import_(runner, UCDP).exit_code == 0
-    where = dict(zip(ged()["id"], ged()["where_prec"].astype(int)))
+    where = dict(zip(ged()["id"], ged()["where_prec"].astype(int), strict=False))
     by_prec: dict[int, list] = {}
     for incident in select_incidents(store, ALL):
         by_prec.setdefault(where[incident.source_id], []).append(incident)
@@ -85,9 +92,13 @@ def test_unknown_ucdp_code_names_the_column_and_row(runner, store, tmp_path):
     with UCDP.open(encoding="utf-8", newline="") as fh:
         rows = list(csv.reader(fh))
     header = rows[0]
-    rows[6][header.index("type_of_violence")] = "4"      # spreadsheet row 7
-    rows[7][header.index("where_prec")] = ""             # row 8
+    rows[6][header.index("type_of_violence")] = "4"  # spreadsheet row 7
+    rows[7][header.index("where_prec")] = ""  # row 8
     result = import_(runner, write_rows(tmp_path / "ged.csv", rows[:300]))
-    assert_refused(result, "2 bad row(s)", "row 7: type_of_violence: unknown code 4 (known: 1, 2, 3)",
-                   "row 8: where_prec: not a UCDP code: ''")
+    assert_refused(
+        result,
+        "2 bad row(s)",
+        "row 7: type_of_violence: unknown code 4 (known: 1, 2, 3)",
+        "row 8: where_prec: not a UCDP code: ''",
+    )
     assert count_incidents(store, ALL) == 0

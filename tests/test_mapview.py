@@ -1,4 +1,5 @@
 """The Folium map and the map's data encodings (mapview), built without a database."""
+
 from __future__ import annotations
 
 import json
@@ -56,10 +57,15 @@ def test_an_asset_without_a_vendored_copy_is_refused():
 def test_encode_points_layout():
     # Three real UCDP GED events (ids 244637, 197060, 274540): Kirkuk, Baghdad, Tal Afar.
     columns = {
-        "id": np.array([3, 7, 8]), "longitude": np.array([44.392222, 44.400876, 42.448065]),
-        "latitude": np.array([35.468056, 33.340582, 36.379134]), "day": np.array([17171, 16567, 17890]),
-        "force": np.array([FORCE_KEYS.index("isf"), FORCE_KEYS.index("islamic_state"), FORCE_KEYS.index("islamic_state")]),
-        "geo_precision": np.array([1, 2, 1]), "fatalities": np.array([1, 10, 2]),
+        "id": np.array([3, 7, 8]),
+        "longitude": np.array([44.392222, 44.400876, 42.448065]),
+        "latitude": np.array([35.468056, 33.340582, 36.379134]),
+        "day": np.array([17171, 16567, 17890]),
+        "force": np.array(
+            [FORCE_KEYS.index("isf"), FORCE_KEYS.index("islamic_state"), FORCE_KEYS.index("islamic_state")]
+        ),
+        "geo_precision": np.array([1, 2, 1]),
+        "fatalities": np.array([1, 10, 2]),
     }
     body = mapview.encode_points(columns)
     assert body[:4] == b"WMP1" and struct.unpack("<I", body[4:8]) == (3,)
@@ -90,4 +96,3 @@ def test_district_features_carry_counts():
     kirkuk = next(f for f in collection["features"] if f["properties"]["pcode"] == "IQG13Q04")
     assert (kirkuk["properties"]["incidents"], kirkuk["properties"]["fatalities"]) == (56, 310)
     assert sum(f["properties"]["incidents"] for f in collection["features"]) == 56
-

@@ -1,32 +1,69 @@
 """One filter, parsed from parameters, validated, applied in SQL (issue 6, item 5)."""
+
 import datetime as dt
 
 import numpy as np
 import pytest
 import sqlalchemy as sa
+from conftest import DATA
 from werkzeug.datastructures import MultiDict
 
 from webmap.errors import InvalidFilter
 from webmap.forces import FORCE_KEYS
 from webmap.io.importer import import_file
-from webmap.query import (IncidentFilter, count_incidents, data_version, iter_incidents, point_columns,
-                          primary_force, select_incidents)
+from webmap.query import (
+    IncidentFilter,
+    count_incidents,
+    data_version,
+    iter_incidents,
+    point_columns,
+    primary_force,
+    select_incidents,
+)
 from webmap.records import validate_incident
 from webmap.store import IncidentStore, incidents
 
-from conftest import DATA
-
 # Real UCDP GED events from ../shared/data/ucdp-ged-irq (ids, dates, points, deaths as UCDP publishes them).
 UCDP_EVENTS = [
-    {"source_id": "274540", "event_date": "2018-12-25", "latitude": 36.379134, "longitude": 42.448065,
-     "event_type": "Violence against civilians", "force1": "islamic_state", "force2": "civilians", "fatalities": 2,
-     "admin1_pcode": "IQG15", "admin2_pcode": "IQG15Q08", "disputed": True},
-    {"source_id": "244637", "event_date": "2017-01-05", "latitude": 35.468056, "longitude": 44.392222,
-     "event_type": "Battles", "force1": "isf", "force2": "islamic_state", "fatalities": 1,
-     "admin1_pcode": "IQG13", "admin2_pcode": "IQG13Q04", "disputed": True},
-    {"source_id": "197060", "event_date": "2015-05-12", "latitude": 33.340582, "longitude": 44.400876,
-     "event_type": "Violence against civilians", "force1": "islamic_state", "force2": "civilians", "fatalities": 10,
-     "admin1_pcode": "IQG08", "admin2_pcode": "IQG08Q06", "disputed": False},
+    {
+        "source_id": "274540",
+        "event_date": "2018-12-25",
+        "latitude": 36.379134,
+        "longitude": 42.448065,
+        "event_type": "Violence against civilians",
+        "force1": "islamic_state",
+        "force2": "civilians",
+        "fatalities": 2,
+        "admin1_pcode": "IQG15",
+        "admin2_pcode": "IQG15Q08",
+        "disputed": True,
+    },
+    {
+        "source_id": "244637",
+        "event_date": "2017-01-05",
+        "latitude": 35.468056,
+        "longitude": 44.392222,
+        "event_type": "Battles",
+        "force1": "isf",
+        "force2": "islamic_state",
+        "fatalities": 1,
+        "admin1_pcode": "IQG13",
+        "admin2_pcode": "IQG13Q04",
+        "disputed": True,
+    },
+    {
+        "source_id": "197060",
+        "event_date": "2015-05-12",
+        "latitude": 33.340582,
+        "longitude": 44.400876,
+        "event_type": "Violence against civilians",
+        "force1": "islamic_state",
+        "force2": "civilians",
+        "fatalities": 10,
+        "admin1_pcode": "IQG08",
+        "admin2_pcode": "IQG08Q06",
+        "disputed": False,
+    },
 ]
 
 
@@ -52,22 +89,25 @@ def test_drafts_only_when_asked(filled):
     assert "draft" in ids(filled, IncidentFilter.from_params({"drafts": "1"}))
 
 
-@pytest.mark.parametrize("params, expected", [
-    ({"force": "isf"}, ["244637"]),
-    ({"force": ["isf", "civilians"]}, ["197060", "244637", "274540"]),
-    ({"force": "civilians"}, ["197060", "274540"]),
-    ({"force": "Islamic State"}, ["197060", "244637", "274540"]),
-    ({"from": "2017-01-01"}, ["244637", "274540"]),
-    ({"since": "2015-05-12", "until": "2015-05-12"}, ["197060"]),
-    ({"disputed": "1"}, ["244637", "274540"]),
-    ({"disputed": "0"}, ["197060"]),
-    ({"event_type": "battles"}, ["244637"]),
-    ({"bbox": "44,35,45,36"}, ["244637"]),
-    ({"district": "IQG13Q04"}, ["244637"]),
-    ({"district": "Kirkuk"}, ["244637"]),
-    ({"governorate": "Ninewa"}, ["274540"]),
-    ({"governorate": "IQG15,IQG08"}, ["197060", "274540"]),
-])
+@pytest.mark.parametrize(
+    "params, expected",
+    [
+        ({"force": "isf"}, ["244637"]),
+        ({"force": ["isf", "civilians"]}, ["197060", "244637", "274540"]),
+        ({"force": "civilians"}, ["197060", "274540"]),
+        ({"force": "Islamic State"}, ["197060", "244637", "274540"]),
+        ({"from": "2017-01-01"}, ["244637", "274540"]),
+        ({"since": "2015-05-12", "until": "2015-05-12"}, ["197060"]),
+        ({"disputed": "1"}, ["244637", "274540"]),
+        ({"disputed": "0"}, ["197060"]),
+        ({"event_type": "battles"}, ["244637"]),
+        ({"bbox": "44,35,45,36"}, ["244637"]),
+        ({"district": "IQG13Q04"}, ["244637"]),
+        ({"district": "Kirkuk"}, ["244637"]),
+        ({"governorate": "Ninewa"}, ["274540"]),
+        ({"governorate": "IQG15,IQG08"}, ["197060", "274540"]),
+    ],
+)
 def test_filters_select_the_right_rows(filled, params, expected):
     assert ids(filled, IncidentFilter.from_params(params)) == expected
 
@@ -83,17 +123,20 @@ def test_to_params_round_trips():
     assert flt.districts == ("IQG13Q04",)
 
 
-@pytest.mark.parametrize("params, parameter", [
-    ({"district": "Atlantis"}, "district"),
-    ({"governorate": "Texas"}, "governorate"),
-    ({"from": "yesterday-ish"}, "from"),
-    ({"to": "2019-02-30"}, "to"),
-    ({"from": "2019-01-02", "to": "2019-01-01"}, "from"),
-    ({"force": "Martians"}, "force"),
-    ({"event_type": "Skirmish"}, "event_type"),
-    ({"disputed": "maybe"}, "disputed"),
-    ({"bbox": "1,2,3"}, "bbox"),
-])
+@pytest.mark.parametrize(
+    "params, parameter",
+    [
+        ({"district": "Atlantis"}, "district"),
+        ({"governorate": "Texas"}, "governorate"),
+        ({"from": "yesterday-ish"}, "from"),
+        ({"to": "2019-02-30"}, "to"),
+        ({"from": "2019-01-02", "to": "2019-01-01"}, "from"),
+        ({"force": "Martians"}, "force"),
+        ({"event_type": "Skirmish"}, "event_type"),
+        ({"disputed": "maybe"}, "disputed"),
+        ({"bbox": "1,2,3"}, "bbox"),
+    ],
+)
 def test_bad_values_name_the_parameter(params, parameter):
     with pytest.raises(InvalidFilter) as err:
         IncidentFilter.from_params(params)
@@ -105,7 +148,11 @@ def test_paging_and_streaming(filled):
     rest = select_incidents(filled, IncidentFilter(), limit=2, offset=2)
     assert [i.event_date for i in first + rest] == sorted([i.event_date for i in first + rest], reverse=True)
     assert len(first) == 2 and len(rest) == 1
-    assert sorted(i.source_id for i in iter_incidents(filled, IncidentFilter(), batch=1)) == ["197060", "244637", "274540"]
+    assert sorted(i.source_id for i in iter_incidents(filled, IncidentFilter(), batch=1)) == [
+        "197060",
+        "244637",
+        "274540",
+    ]
     assert all(isinstance(i.event_date, dt.date) for i in iter_incidents(filled, IncidentFilter()))
 
 

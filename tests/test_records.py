@@ -1,4 +1,5 @@
 """The incident record refuses bad values, naming the field (issue 3, item 3)."""
+
 import datetime as dt
 
 import pytest
@@ -8,9 +9,16 @@ from webmap.records import IRAQ, WORLD, AreaOfInterest, validate_incident
 
 # A real UCDP GED event (id 274540): car bomb in Tal Afar, 2018-12-25.
 TAL_AFAR = {
-    "source": "UCDP GED", "source_id": "274540", "event_date": "2018-12-25", "latitude": 36.379134,
-    "longitude": 42.448065, "event_type": "Violence against civilians", "actor1": "IS",
-    "actor2": "Civilians", "location": "Tall ‘Afar town", "fatalities": 2,
+    "source": "UCDP GED",
+    "source_id": "274540",
+    "event_date": "2018-12-25",
+    "latitude": 36.379134,
+    "longitude": 42.448065,
+    "event_type": "Violence against civilians",
+    "actor1": "IS",
+    "actor2": "Civilians",
+    "location": "Tall ‘Afar town",
+    "fatalities": 2,
 }
 
 
@@ -27,27 +35,30 @@ def test_acled_date_layouts(text):
     assert validate_incident({**TAL_AFAR, "event_date": text}).event_date == dt.date(2018, 12, 25)
 
 
-@pytest.mark.parametrize("change, field, words", [
-    ({"latitude": 91}, "latitude", "out of range"),
-    ({"longitude": -181}, "longitude", "out of range"),
-    ({"latitude": 42.448065, "longitude": 36.379134}, "latitude", "swapped"),
-    ({"latitude": 24.7136, "longitude": 46.6753}, "latitude", "outside Iraq"),  # Riyadh, Saudi Arabia
-    ({"latitude": 0, "longitude": 0}, "latitude", "0,0"),
-    ({"latitude": "north"}, "latitude", "not a number"),
-    ({"event_date": "2018-13-45"}, "event_date", "not a date"),
-    ({"event_date": "yesterday-ish"}, "event_date", "not a date"),
-    ({"event_date": (dt.date.today() + dt.timedelta(days=1)).isoformat()}, "event_date", "future"),
-    ({"fatalities": -1}, "fatalities", "negative"),
-    ({"injured": -3}, "injured", "negative"),
-    ({"fatalities": 2.5}, "fatalities", "whole number"),
-    ({"time_precision": 4}, "time_precision", "unknown precision code"),
-    ({"geo_precision": 0}, "geo_precision", "unknown precision code"),
-    ({"event_type": "Skirmish"}, "event_type", "unknown event type"),
-    ({"sub_event_type": "Air/drone strike"}, "sub_event_type", "not a sub-event type"),
-    ({"status": "published"}, "status", "unknown status"),
-    ({"latitude": None}, "latitude", "required"),
-    ({"source_url": "javascript:alert(1)"}, "source_url", "http"),
-])
+@pytest.mark.parametrize(
+    "change, field, words",
+    [
+        ({"latitude": 91}, "latitude", "out of range"),
+        ({"longitude": -181}, "longitude", "out of range"),
+        ({"latitude": 42.448065, "longitude": 36.379134}, "latitude", "swapped"),
+        ({"latitude": 24.7136, "longitude": 46.6753}, "latitude", "outside Iraq"),  # Riyadh, Saudi Arabia
+        ({"latitude": 0, "longitude": 0}, "latitude", "0,0"),
+        ({"latitude": "north"}, "latitude", "not a number"),
+        ({"event_date": "2018-13-45"}, "event_date", "not a date"),
+        ({"event_date": "yesterday-ish"}, "event_date", "not a date"),
+        ({"event_date": (dt.date.today() + dt.timedelta(days=1)).isoformat()}, "event_date", "future"),
+        ({"fatalities": -1}, "fatalities", "negative"),
+        ({"injured": -3}, "injured", "negative"),
+        ({"fatalities": 2.5}, "fatalities", "whole number"),
+        ({"time_precision": 4}, "time_precision", "unknown precision code"),
+        ({"geo_precision": 0}, "geo_precision", "unknown precision code"),
+        ({"event_type": "Skirmish"}, "event_type", "unknown event type"),
+        ({"sub_event_type": "Air/drone strike"}, "sub_event_type", "not a sub-event type"),
+        ({"status": "published"}, "status", "unknown status"),
+        ({"latitude": None}, "latitude", "required"),
+        ({"source_url": "javascript:alert(1)"}, "source_url", "http"),
+    ],
+)
 def test_bad_values_are_refused_naming_the_field(change, field, words):
     with pytest.raises(InvalidRecord) as err:
         validate_incident({**TAL_AFAR, **change})

@@ -1,4 +1,5 @@
 """The shipped boundary layers and the spatial join (issue 5), on real data from ../shared."""
+
 import dataclasses
 import datetime as dt
 import hashlib
@@ -92,15 +93,31 @@ def test_levels_nest_exactly(shipped_only):
         children = spatial.load_layer(child)
         dissolved = children.dissolve("parent_pcode").geometry
         parents = spatial.load_layer(parent).set_index("pcode").geometry.reindex(dissolved.index)
-        assert dissolved.to_crs(spatial.METRIC_CRS).symmetric_difference(
-            parents.to_crs(spatial.METRIC_CRS)).area.max() < 1.0
+        assert (
+            dissolved.to_crs(spatial.METRIC_CRS).symmetric_difference(parents.to_crs(spatial.METRIC_CRS)).area.max()
+            < 1.0
+        )
 
 
 def test_disputed_layer_lists_districts_and_their_sources(shipped_only):
     disputed = spatial.load_layer("disputed").set_index("name")
     assert len(disputed) == 15
-    assert {"Sinjar", "Telafar", "Tilkaef", "Al-Hamdaniya", "Al-Shikhan", "Makhmour", "Al-Hawiga", "Daquq",
-            "Dibis", "Kirkuk", "Tooz Khurmato", "Khanaqin", "Kifri", "Baladruz"} <= set(disputed.index)
+    assert {
+        "Sinjar",
+        "Telafar",
+        "Tilkaef",
+        "Al-Hamdaniya",
+        "Al-Shikhan",
+        "Makhmour",
+        "Al-Hawiga",
+        "Daquq",
+        "Dibis",
+        "Kirkuk",
+        "Tooz Khurmato",
+        "Khanaqin",
+        "Kifri",
+        "Baladruz",
+    } <= set(disputed.index)
     assert disputed.loc["Baladruz", "unami_2009"] == "Mandali sub-district only"
     assert disputed.loc["Aqra", "unami_2009"] == "district" and not disputed.loc["Aqra", "issue_list"]
     assert disputed.loc["Kirkuk", "article_140"] == "names Kirkuk"
@@ -123,8 +140,10 @@ def test_join_agrees_with_ucdp_governorates(ucdp, shipped_only):
     precise = joined[(joined["where_prec"] <= 2) & theirs.notna()]
     agreement = (precise["admin1_pcode"] == theirs[precise.index]).mean()
     everyone = joined[theirs.notna()]
-    print(f"\nUCDP GED adm_1 vs our admin1: {agreement:.2%} of {len(precise)} events with where_prec <= 2; "
-          f"{(everyone['admin1_pcode'] == theirs[everyone.index]).mean():.2%} of all {len(everyone)} named")
+    print(
+        f"\nUCDP GED adm_1 vs our admin1: {agreement:.2%} of {len(precise)} events with where_prec <= 2; "
+        f"{(everyone['admin1_pcode'] == theirs[everyone.index]).mean():.2%} of all {len(everyone)} named"
+    )
     assert agreement >= 0.99
 
 
@@ -168,59 +187,76 @@ def test_points_beyond_the_tolerance_stay_unassigned_and_are_counted(ucdp, shipp
 
 def test_join_takes_incidents_and_returns_new_ones(ucdp, shipped_only):
     row = ucdp.loc[244637]
-    incident = Incident(event_date=dt.date(2017, 1, 5), latitude=row.latitude, longitude=row.longitude,
-                        event_type="Battles", source="UCDP GED", source_id="244637")
+    incident = Incident(
+        event_date=dt.date(2017, 1, 5),
+        latitude=row.latitude,
+        longitude=row.longitude,
+        event_type="Battles",
+        source="UCDP GED",
+        source_id="244637",
+    )
     [joined] = spatial.join_admin_areas([incident])
     assert incident.admin2 is None
     assert (joined.admin1, joined.admin2_pcode, joined.admin3, joined.disputed) == (
-        "Kirkuk", "IQG13Q04", "Markaz Kirkuk", True)
+        "Kirkuk",
+        "IQG13Q04",
+        "Markaz Kirkuk",
+        True,
+    )
     assert dataclasses.replace(joined, **{f: None for f in spatial.ADMIN_FIELDS}) == incident
     assert spatial.count_unassigned([joined]) == 0
 
 
 # -- names -----------------------------------------------------------------------------------------
-@pytest.mark.parametrize("text, level, pcode", [
-    ("Hawija", "adm2", "IQG13Q01"),
-    ("Al-Hawiga", "adm2", "IQG13Q01"),
-    ("hawiga", "adm2", "IQG13Q01"),
-    ("IQG13Q01", "adm2", "IQG13Q01"),
-    ("iqg13q01", "adm2", "IQG13Q01"),
-    ("الحويجة", "adm2", "IQG13Q01"),
-    ("Kirkuk", "adm1", "IQG13"),
-    ("Kirkuk", "adm2", "IQG13Q04"),
-    ("Kirkuk governorate", "adm1", "IQG13"),
-    ("At-Ta'mim", "adm1", "IQG13"),
-    ("كركوك", "adm1", "IQG13"),
-    ("Tuz Khurmatu", "adm2", "IQG16Q07"),
-    ("Tooz Khurmatu", "adm2", "IQG16Q07"),
-    ("Tooz Khurmato", "adm2", "IQG16Q07"),
-    ("Makhmur", "adm2", "IQG11Q04"),
-    ("Tal Afar", "adm2", "IQG15Q08"),
-    ("Tel Afar", "adm2", "IQG15Q08"),
-    ("Nineveh", "adm1", "IQG15"),
-    ("Ninawa", "adm1", "IQG15"),
-    ("Ninewa", "adm1", "IQG15"),
-    ("Salah al-Din", "adm1", "IQG16"),
-    ("Salahuddin", "adm1", "IQG16"),
-    ("Salah ad-Din", "adm1", "IQG16"),
-    ("Sulaymaniyah", "adm1", "IQG06"),
-    ("As-Sulaymaniyah", "adm1", "IQG06"),
-    ("Diyala", "adm1", "IQG10"),
-    ("Diyālá province", "adm1", "IQG10"),
-    ("Qada' Sinjar", "adm2", "IQG15Q07"),
-    ("Shingal", "adm2", "IQG15Q07"),
-    ("Mandali", "adm3", "IQG10Q03N01"),
-    ("Amerli", "adm3", "IQG16Q07N01"),
-    ("Salah Al-Din", "adm3", "IQG11Q06N02"),  # the sub-district of Shaqlawa, not the governorate
-])
+@pytest.mark.parametrize(
+    "text, level, pcode",
+    [
+        ("Hawija", "adm2", "IQG13Q01"),
+        ("Al-Hawiga", "adm2", "IQG13Q01"),
+        ("hawiga", "adm2", "IQG13Q01"),
+        ("IQG13Q01", "adm2", "IQG13Q01"),
+        ("iqg13q01", "adm2", "IQG13Q01"),
+        ("الحويجة", "adm2", "IQG13Q01"),
+        ("Kirkuk", "adm1", "IQG13"),
+        ("Kirkuk", "adm2", "IQG13Q04"),
+        ("Kirkuk governorate", "adm1", "IQG13"),
+        ("At-Ta'mim", "adm1", "IQG13"),
+        ("كركوك", "adm1", "IQG13"),
+        ("Tuz Khurmatu", "adm2", "IQG16Q07"),
+        ("Tooz Khurmatu", "adm2", "IQG16Q07"),
+        ("Tooz Khurmato", "adm2", "IQG16Q07"),
+        ("Makhmur", "adm2", "IQG11Q04"),
+        ("Tal Afar", "adm2", "IQG15Q08"),
+        ("Tel Afar", "adm2", "IQG15Q08"),
+        ("Nineveh", "adm1", "IQG15"),
+        ("Ninawa", "adm1", "IQG15"),
+        ("Ninewa", "adm1", "IQG15"),
+        ("Salah al-Din", "adm1", "IQG16"),
+        ("Salahuddin", "adm1", "IQG16"),
+        ("Salah ad-Din", "adm1", "IQG16"),
+        ("Sulaymaniyah", "adm1", "IQG06"),
+        ("As-Sulaymaniyah", "adm1", "IQG06"),
+        ("Diyala", "adm1", "IQG10"),
+        ("Diyālá province", "adm1", "IQG10"),
+        ("Qada' Sinjar", "adm2", "IQG15Q07"),
+        ("Shingal", "adm2", "IQG15Q07"),
+        ("Mandali", "adm3", "IQG10Q03N01"),
+        ("Amerli", "adm3", "IQG16Q07N01"),
+        ("Salah Al-Din", "adm3", "IQG11Q06N02"),  # the sub-district of Shaqlawa, not the governorate
+    ],
+)
 def test_find_admin_area_knows_the_common_spellings(text, level, pcode, shipped_only):
     assert spatial.find_admin_area(text, level)["pcode"] == pcode
 
 
 def test_find_admin_area_returns_the_area_and_its_parent(shipped_only):
     assert spatial.find_admin_area("Hawija", "adm2") == {
-        "pcode": "IQG13Q01", "name": "Al-Hawiga", "name_ar": "الحويجة", "level": "adm2",
-        "parent_pcode": "IQG13", "parent_name": "Kirkuk",
+        "pcode": "IQG13Q01",
+        "name": "Al-Hawiga",
+        "name_ar": "الحويجة",
+        "level": "adm2",
+        "parent_pcode": "IQG13",
+        "parent_name": "Kirkuk",
     }
     assert spatial.find_admin_area("Kirkuk", "adm1")["parent_name"] == "Iraq"
 

@@ -2,6 +2,7 @@
 
 Runs on SQLite and, with WEBMAP_TEST_POSTGRES, on PostgreSQL + PostGIS (the conftest's database).
 """
+
 from __future__ import annotations
 
 import csv
@@ -13,14 +14,13 @@ import time
 
 import pytest
 import sqlalchemy as sa
+from conftest import DATA, ROOT
+from test_io_readers import write_rows
 
 from webmap.errors import ImportFailed, WebmapError
 from webmap.io.importer import BATCH, import_file
 from webmap.query import IncidentFilter, count_incidents, select_incidents
 from webmap.store import IncidentStore
-
-from conftest import DATA, ROOT
-from test_io_readers import write_rows
 
 ACLED = DATA / "acled-irq" / "ACLED_Iraq_2019-03_sample.csv"
 UCDP = DATA / "ucdp-ged-irq" / "conflict_data_irq.csv"
@@ -32,7 +32,11 @@ def start_import(database_url: str, path, tmp_path):
     env = {**os.environ, "WEBMAP_DB": database_url, "WEBMAP_GEODATA": str(tmp_path / "user-geodata")}
     return subprocess.Popen(
         [sys.executable, "-c", "from webmap.cli import main; main()", "import", str(path)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -111,9 +115,12 @@ def test_store_has_the_indexes_the_filters_use(store):
         assert columns in indexed
     if store.dialect == "postgresql":
         with store.connect() as conn:
-            kind = conn.execute(sa.text(
-                "SELECT am.amname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-                "JOIN pg_am am ON am.oid = c.relam WHERE c.relname = 'ix_incidents_geom'")).scalar_one()
+            kind = conn.execute(
+                sa.text(
+                    "SELECT am.amname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                    "JOIN pg_am am ON am.oid = c.relam WHERE c.relname = 'ix_incidents_geom'"
+                )
+            ).scalar_one()
         assert kind == "gist"
     else:
         assert "incidents_rtree" in inspector.get_table_names()
@@ -125,8 +132,11 @@ def test_imported_and_added_incidents_are_in_the_spatial_index(store):
     first.source, first.source_id = None, None
     added = store.add(first)
     bbox = (42.5, 35.0, 45.0, 36.5)  # west, south, east, north: Hatra to Kirkuk
-    inside = {i.id for i in select_incidents(store, ALL)
-              if bbox[0] <= i.longitude <= bbox[2] and bbox[1] <= i.latitude <= bbox[3]}
+    inside = {
+        i.id
+        for i in select_incidents(store, ALL)
+        if bbox[0] <= i.longitude <= bbox[2] and bbox[1] <= i.latitude <= bbox[3]
+    }
     assert added.id in inside and len(inside) > 10
     assert {i.id for i in select_incidents(store, IncidentFilter.build(bbox=bbox, drafts=True))} == inside
 

@@ -4,6 +4,7 @@ the chart's timeline, boundary layers, cache validators, gzip, and writes with t
 The database holds the demo incidents: real UCDP GED events (geodata/demo_incidents.csv, built
 from ../shared/data/ucdp-ged-irq), loaded through the importer as ``webmap demo`` does.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -20,9 +21,16 @@ from webmap.query import IncidentFilter, count_incidents, data_version
 AUTH = {"Authorization": "Bearer test-token"}
 # A real UCDP GED event (id 244637): Iraqi forces against IS near Kirkuk, 5 January 2017.
 UCDP_244637 = {
-    "source": "UCDP GED test copy", "source_id": "244637", "event_date": "2017-01-05",
-    "latitude": 35.468056, "longitude": 44.392222, "event_type": "Battles",
-    "actor1": "Government of Iraq", "actor2": "IS", "fatalities": 1, "geo_precision": 1,
+    "source": "UCDP GED test copy",
+    "source_id": "244637",
+    "event_date": "2017-01-05",
+    "latitude": 35.468056,
+    "longitude": 44.392222,
+    "event_type": "Battles",
+    "actor1": "Government of Iraq",
+    "actor2": "IS",
+    "fatalities": 1,
+    "geo_precision": 1,
     "location": "Kirkuk city",
 }
 
@@ -39,10 +47,17 @@ def decode_points(body: bytes) -> dict[str, np.ndarray]:
     assert body[:4] == b"WMP1"
     (n,) = struct.unpack("<I", body[4:8])
     offset, out = 8, {}
-    for name, dtype in (("id", "<u4"), ("longitude", "<f4"), ("latitude", "<f4"), ("day", "<i4"),
-                        ("fatalities", "<u4"), ("force", "u1"), ("geo_precision", "u1")):
+    for name, dtype in (
+        ("id", "<u4"),
+        ("longitude", "<f4"),
+        ("latitude", "<f4"),
+        ("day", "<i4"),
+        ("fatalities", "<u4"),
+        ("force", "u1"),
+        ("geo_precision", "u1"),
+    ):
         size = np.dtype(dtype).itemsize * n
-        out[name] = np.frombuffer(body[offset:offset + size], dtype=dtype)
+        out[name] = np.frombuffer(body[offset : offset + size], dtype=dtype)
         offset += size
     assert offset == len(body)
     out["id"] = np.cumsum(out["id"].astype(np.int64))
@@ -95,20 +110,23 @@ def test_one_incident_and_a_missing_one(client, demo):
     assert missing.status_code == 404 and "999999" in missing.get_json()["error"]
 
 
-@pytest.mark.parametrize("query, parameter", [
-    ("district=Atlantis", "district"),
-    ("governorate=Nowhere", "governorate"),
-    ("from=yesterday-ish", "from"),
-    ("to=2017-13-45", "to"),
-    ("force=martians", "force"),
-    ("event_type=Picnic", "event_type"),
-    ("limit=-5", "limit"),
-    ("limit=10000000", "limit"),
-    ("limit=ten", "limit"),
-    ("offset=-1", "offset"),
-    ("sort=notes", "sort"),
-    ("bbox=1,2,3", "bbox"),
-])
+@pytest.mark.parametrize(
+    "query, parameter",
+    [
+        ("district=Atlantis", "district"),
+        ("governorate=Nowhere", "governorate"),
+        ("from=yesterday-ish", "from"),
+        ("to=2017-13-45", "to"),
+        ("force=martians", "force"),
+        ("event_type=Picnic", "event_type"),
+        ("limit=-5", "limit"),
+        ("limit=10000000", "limit"),
+        ("limit=ten", "limit"),
+        ("offset=-1", "offset"),
+        ("sort=notes", "sort"),
+        ("bbox=1,2,3", "bbox"),
+    ],
+)
 def test_bad_parameters_are_a_400_naming_them(client, demo, query, parameter):
     response = client.get(f"/api/incidents?{query}")
     assert response.status_code == 400
@@ -122,22 +140,28 @@ def test_bad_filters_are_refused_by_every_read(client, demo, path):
     assert response.status_code == 400 and response.get_json()["parameter"] == "district"
 
 
-@pytest.mark.parametrize("path, parameter", [
-    ("/api/incidents?distict=Kirkuk", "distict"),
-    ("/api/incidents?forces=peshmerga", "forces"),
-    ("/api/points?governorates=IQG13", "governorates"),
-    ("/api/districts?date=2017-01-05", "date"),
-    ("/api/timeline?limit=5", "limit"),
-    ("/export.csv?distict=Kirkuk", "distict"),
-    ("/export.geojson?force=peshmerga&frm=2017-01-01", "frm"),
-])
+@pytest.mark.parametrize(
+    "path, parameter",
+    [
+        ("/api/incidents?distict=Kirkuk", "distict"),
+        ("/api/incidents?forces=peshmerga", "forces"),
+        ("/api/points?governorates=IQG13", "governorates"),
+        ("/api/districts?date=2017-01-05", "date"),
+        ("/api/timeline?limit=5", "limit"),
+        ("/export.csv?distict=Kirkuk", "distict"),
+        ("/export.geojson?force=peshmerga&frm=2017-01-01", "frm"),
+    ],
+)
 def test_a_misspelt_parameter_is_a_400_not_every_incident(client, demo, path, parameter):
     response = client.get(path)
     assert response.status_code == 400
     body = response.get_json()
     assert body["parameter"] == parameter and "unknown parameter" in body["error"]
     # The spellings every read documents still answer.
-    assert client.get("/api/incidents?since=2017-01-01&until=2017-12-31&limit=5&offset=5&sort=-fatalities").status_code == 200
+    assert (
+        client.get("/api/incidents?since=2017-01-01&until=2017-12-31&limit=5&offset=5&sort=-fatalities").status_code
+        == 200
+    )
     assert client.get("/api/timeline?period=month&district=Kirkuk").status_code == 200
 
 
@@ -167,8 +191,13 @@ def test_points_without_gzip_are_the_raw_buffer(client, demo):
 
 
 def test_reads_carry_an_etag_and_a_reload_is_a_304(client, demo):
-    for path in ("/api/points?district=Kirkuk", "/api/incidents?limit=5", "/api/districts", "/api/timeline",
-                 "/api/layers/basemap"):
+    for path in (
+        "/api/points?district=Kirkuk",
+        "/api/incidents?limit=5",
+        "/api/districts",
+        "/api/timeline",
+        "/api/layers/basemap",
+    ):
         first = client.get(path)
         etag = first.headers["ETag"]
         assert first.status_code == 200 and etag
@@ -234,8 +263,9 @@ def test_districts_carry_the_filters_counts(client, store, demo):
     # Every ISF incident joined to a district is counted once.
     listed = client.get("/api/incidents?force=isf&limit=5000").get_json()["features"]
     assert total == sum(1 for f in listed if f["properties"]["admin2_pcode"])
-    assert sum(f["properties"]["fatalities"] for f in collection["features"]) == \
-        sum(f["properties"]["fatalities"] for f in listed if f["properties"]["admin2_pcode"])
+    assert sum(f["properties"]["fatalities"] for f in collection["features"]) == sum(
+        f["properties"]["fatalities"] for f in listed if f["properties"]["admin2_pcode"]
+    )
 
 
 def test_timeline_per_month_for_long_ranges_and_per_week_for_short(client, demo):
@@ -250,8 +280,9 @@ def test_timeline_per_month_for_long_ranges_and_per_week_for_short(client, demo)
     assert weeks["period"] == "week"
     assert weeks["periods"][0] == "2016-12-26"  # the Monday of the week holding 1 January 2017
     listed = client.get("/api/incidents?from=2017-01-01&to=2017-03-31&limit=5000").get_json()
-    assert sum(sum(f["fatalities"]) for f in weeks["forces"]) == \
-        sum(f["properties"]["fatalities"] for f in listed["features"])
+    assert sum(sum(f["fatalities"]) for f in weeks["forces"]) == sum(
+        f["properties"]["fatalities"] for f in listed["features"]
+    )
     assert client.get("/api/timeline?period=fortnight").status_code == 400
 
 
@@ -263,8 +294,9 @@ def test_boundary_layers_for_the_map(client):
     labels = {f["properties"]["name"] for f in features if f["properties"]["level"] == "label"}
     assert {"Kirkuk", "Ninewa", "Salah Al-Din", "Diyala", "Erbil"} <= labels and len(labels) == 18
     disputed = client.get("/api/layers/disputed").get_json()
-    assert disputed["features"] and all(f["geometry"]["type"] in ("Polygon", "MultiPolygon")
-                                        for f in disputed["features"])
+    assert disputed["features"] and all(
+        f["geometry"]["type"] in ("Polygon", "MultiPolygon") for f in disputed["features"]
+    )
     assert client.get("/api/layers/secret").status_code == 404
 
 
@@ -298,22 +330,28 @@ def test_post_checks_and_enriches_the_incident(client, demo):
 
 
 def test_post_accepts_a_geojson_feature(client):
-    feature = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [44.392222, 35.468056]},
-               "properties": {k: v for k, v in UCDP_244637.items() if k not in ("latitude", "longitude")}}
+    feature = {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [44.392222, 35.468056]},
+        "properties": {k: v for k, v in UCDP_244637.items() if k not in ("latitude", "longitude")},
+    }
     response = client.post("/api/incidents", json=feature, headers=AUTH)
     assert response.status_code == 201
     assert response.get_json()["geometry"]["coordinates"] == [44.392222, 35.468056]
 
 
-@pytest.mark.parametrize("body, field", [
-    ({**UCDP_244637, "latitude": 44.392222, "longitude": 35.468056}, "latitude"),  # swapped
-    ({**UCDP_244637, "event_date": "2999-01-01"}, "event_date"),
-    ({**UCDP_244637, "fatalities": -3}, "fatalities"),
-    ({**UCDP_244637, "geo_precision": 7}, "geo_precision"),
-    ({**UCDP_244637, "force1": "martians"}, "force1"),
-    ({**UCDP_244637, "source_url": "javascript:alert(1)"}, "source_url"),
-    ({k: v for k, v in UCDP_244637.items() if k != "event_type"}, "event_type"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({**UCDP_244637, "latitude": 44.392222, "longitude": 35.468056}, "latitude"),  # swapped
+        ({**UCDP_244637, "event_date": "2999-01-01"}, "event_date"),
+        ({**UCDP_244637, "fatalities": -3}, "fatalities"),
+        ({**UCDP_244637, "geo_precision": 7}, "geo_precision"),
+        ({**UCDP_244637, "force1": "martians"}, "force1"),
+        ({**UCDP_244637, "source_url": "javascript:alert(1)"}, "source_url"),
+        ({k: v for k, v in UCDP_244637.items() if k != "event_type"}, "event_type"),
+    ],
+)
 def test_bad_records_are_a_400_naming_the_field(client, body, field):
     response = client.post("/api/incidents", json=body, headers=AUTH)
     assert response.status_code == 400
@@ -331,11 +369,14 @@ def test_a_misspelt_field_is_refused_not_dropped(client, demo):
     assert again.status_code == 200 and again.get_json()["properties"]["fatalities"] == 1
 
 
-@pytest.mark.parametrize("data, content_type", [
-    ("{not json", "application/json"),
-    ("[1, 2]", "application/json"),
-    ("event_date=2017-01-05", "application/x-www-form-urlencoded"),
-])
+@pytest.mark.parametrize(
+    "data, content_type",
+    [
+        ("{not json", "application/json"),
+        ("[1, 2]", "application/json"),
+        ("event_date=2017-01-05", "application/x-www-form-urlencoded"),
+    ],
+)
 def test_malformed_bodies_are_a_400(client, data, content_type):
     response = client.post("/api/incidents", data=data, content_type=content_type, headers=AUTH)
     assert response.status_code == 400
@@ -356,11 +397,14 @@ def test_put_replaces_and_delete_removes(client, demo):
     assert client.get("/api/incidents?limit=1").get_json()["total"] == demo
 
 
-@pytest.mark.parametrize("method, path, status", [
-    ("get", "/api/incidents/abc", 404),
-    ("get", "/api/no-such-thing", 404),
-    ("patch", "/api/districts", 405),
-])
+@pytest.mark.parametrize(
+    "method, path, status",
+    [
+        ("get", "/api/incidents/abc", 404),
+        ("get", "/api/no-such-thing", 404),
+        ("patch", "/api/districts", 405),
+    ],
+)
 def test_api_errors_are_json_even_for_unknown_routes(client, method, path, status):
     response = getattr(client, method)(path)
     assert response.status_code == status

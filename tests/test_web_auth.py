@@ -1,4 +1,5 @@
 """Who may read and write (issue 8, item 6): the token, the login session, CSRF, private mode."""
+
 from __future__ import annotations
 
 import re
@@ -9,9 +10,18 @@ from webmap import create_app
 
 # A real UCDP GED event (id 244637): Iraqi forces against IS near Kirkuk, 5 January 2017.
 FORM = {
-    "event_date": "2017-01-05", "time_precision": "1", "event_type": "Battles", "sub_event_type": "Armed clash",
-    "actor1": "Government of Iraq", "actor2": "IS", "location": "Kirkuk city", "latitude": "35.468056",
-    "longitude": "44.392222", "geo_precision": "1", "fatalities": "1", "source": "UCDP GED test copy",
+    "event_date": "2017-01-05",
+    "time_precision": "1",
+    "event_type": "Battles",
+    "sub_event_type": "Armed clash",
+    "actor1": "Government of Iraq",
+    "actor2": "IS",
+    "location": "Kirkuk city",
+    "latitude": "35.468056",
+    "longitude": "44.392222",
+    "geo_precision": "1",
+    "fatalities": "1",
+    "source": "UCDP GED test copy",
     "status": "reviewed",
 }
 
@@ -24,8 +34,9 @@ def csrf_token(html: str) -> str:
 
 def log_in(client, token="test-token"):
     page = client.get("/login")
-    return client.post("/login", data={"token": token, "csrf_token": csrf_token(page.get_data(as_text=True)),
-                                       "next": "/incidents/new"})
+    return client.post(
+        "/login", data={"token": token, "csrf_token": csrf_token(page.get_data(as_text=True)), "next": "/incidents/new"}
+    )
 
 
 def test_the_form_needs_a_login(client):
@@ -81,8 +92,9 @@ def test_logout_ends_the_session(client):
 @pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "javascript:alert(1)"])
 def test_login_never_redirects_off_site(client, target):
     page = client.get("/login")
-    response = client.post("/login", data={"token": "test-token", "next": target,
-                                           "csrf_token": csrf_token(page.get_data(as_text=True))})
+    response = client.post(
+        "/login", data={"token": "test-token", "next": target, "csrf_token": csrf_token(page.get_data(as_text=True))}
+    )
     assert response.status_code == 302 and response.headers["Location"] == "/"
 
 
@@ -100,15 +112,23 @@ def test_without_a_server_token_nobody_writes(database_url, tmp_path):
 
 @pytest.fixture
 def private_client(database_url, tmp_path):
-    app = create_app({"database_url": database_url, "geodata_dir": tmp_path, "token": "test-token",
-                      "secret_key": "k", "private": True})
+    app = create_app(
+        {
+            "database_url": database_url,
+            "geodata_dir": tmp_path,
+            "token": "test-token",
+            "secret_key": "k",
+            "private": True,
+        }
+    )
     yield app.test_client()
     if app.extensions["webmap"]["store"] is not None:
         app.extensions["webmap"]["store"].dispose()
 
 
-@pytest.mark.parametrize("path", ["/api/incidents", "/api/points", "/api/districts", "/api/timeline",
-                                  "/export.geojson", "/export.csv"])
+@pytest.mark.parametrize(
+    "path", ["/api/incidents", "/api/points", "/api/districts", "/api/timeline", "/export.geojson", "/export.csv"]
+)
 def test_private_reads_need_the_token(private_client, path):
     response = private_client.get(path)
     assert response.status_code == 401

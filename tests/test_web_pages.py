@@ -1,5 +1,6 @@
 """The HTML pages (issues 3 and 8): the map page and its filter form, the analyst's incident form,
 the vendored static files, escaping of what users typed."""
+
 from __future__ import annotations
 
 import gzip
@@ -7,12 +8,11 @@ import re
 from html.parser import HTMLParser
 
 import pytest
+from test_web_auth import FORM, csrf_token, log_in
 
 from webmap.forces import FORCES
 from webmap.io.demo import load_demo
 from webmap.records import validate_incident
-
-from test_web_auth import FORM, csrf_token, log_in
 
 
 class Links(HTMLParser):
@@ -44,8 +44,13 @@ def test_the_map_page_is_a_folium_map_served_offline(client, demo):
     assert 'class="folium-map"' in html and "L.map(" in html
     for force in FORCES:
         assert f'data-force=\\"{force.key}\\"' in html and force.label in html
-    for name in ("Plain map (offline)", "OpenStreetMap (online)", "Disputed territories", "Kurdistan Region",
-                 "Districts: incidents"):
+    for name in (
+        "Plain map (offline)",
+        "OpenStreetMap (online)",
+        "Disputed territories",
+        "Kurdistan Region",
+        "Districts: incidents",
+    ):
         assert name in html
     urls = urls_of(html)
     assert urls and not [u for u in urls if u.startswith(("http:", "https:", "//"))]
@@ -67,8 +72,9 @@ def test_static_files_are_gzipped_and_revalidate_with_a_304(client):
     first = client.get("/static/vendor/leaflet/leaflet.js", headers={"Accept-Encoding": "gzip"})
     assert first.headers["Content-Encoding"] == "gzip"
     assert gzip.decompress(first.data).startswith(b"/* @preserve")
-    again = client.get("/static/vendor/leaflet/leaflet.js",
-                       headers={"Accept-Encoding": "gzip", "If-None-Match": first.headers["ETag"]})
+    again = client.get(
+        "/static/vendor/leaflet/leaflet.js", headers={"Accept-Encoding": "gzip", "If-None-Match": first.headers["ETag"]}
+    )
     assert again.status_code == 304 and again.data == b""
 
 
@@ -102,14 +108,20 @@ def test_an_unknown_filter_is_a_400_page_naming_the_parameter(client, demo):
     assert "district: unknown district" in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("query, parameter, kept", [
-    # A mistyped district from the form: the forces, the dates and the disputed choice survive.
-    ("governorate=&district=Kirkuk%20cty&force=isf&force=islamic_state&event_type=&from=2016-01-01&to=&disputed=1", "district",
-     "/?force=isf&amp;force=islamic_state&amp;from=2016-01-01&amp;disputed=1"),
-    # A bad date given by its alias is taken out under either name.
-    ("since=yesterday-ish&district=Kirkuk", "from", "/?district=Kirkuk"),
-    ("force=isf&force=martians", "force", "/"),
-])
+@pytest.mark.parametrize(
+    "query, parameter, kept",
+    [
+        # A mistyped district from the form: the forces, the dates and the disputed choice survive.
+        (
+            "governorate=&district=Kirkuk%20cty&force=isf&force=islamic_state&event_type=&from=2016-01-01&to=&disputed=1",
+            "district",
+            "/?force=isf&amp;force=islamic_state&amp;from=2016-01-01&amp;disputed=1",
+        ),
+        # A bad date given by its alias is taken out under either name.
+        ("since=yesterday-ish&district=Kirkuk", "from", "/?district=Kirkuk"),
+        ("force=isf&force=martians", "force", "/"),
+    ],
+)
 def test_a_bad_filter_value_offers_the_same_map_without_that_parameter(client, demo, query, parameter, kept):
     response = client.get(f"/?{query}")
     assert response.status_code == 400
@@ -123,14 +135,16 @@ def test_a_bad_filter_value_offers_the_same_map_without_that_parameter(client, d
 
 
 def test_the_retry_link_escapes_what_was_typed(client, demo):
-    html = client.get('/?district=%3Cscript%3Ealert(1)%3C/script%3E&force=%22%3E%3Cimg%3E').get_data(as_text=True)
+    html = client.get("/?district=%3Cscript%3Ealert(1)%3C/script%3E&force=%22%3E%3Cimg%3E").get_data(as_text=True)
     assert "<script>alert" not in html and '"><img>' not in html
     assert 'href="/?force=%22%3E%3Cimg%3E"' in html
 
 
 def test_the_district_search_offers_every_district(client, demo):
     html = client.get("/").get_data(as_text=True)
-    options = re.findall(r'<option value="([^"]+)">([^<]+)</option>', html.split('id="wm-districts"')[1].split("</datalist>")[0])
+    options = re.findall(
+        r'<option value="([^"]+)">([^<]+)</option>', html.split('id="wm-districts"')[1].split("</datalist>")[0]
+    )
     assert ("Kirkuk", "Kirkuk") in options and ("Tooz Khurmato", "Salah Al-Din") in options
     assert len(options) > 100
 
@@ -138,8 +152,9 @@ def test_the_district_search_offers_every_district(client, demo):
 def test_the_form_refuses_a_bad_record_and_names_the_field(client):
     log_in(client)
     token = csrf_token(client.get("/incidents/new").get_data(as_text=True))
-    response = client.post("/incidents/new", data={**FORM, "latitude": "44.392222", "longitude": "35.468056",
-                                                    "csrf_token": token})
+    response = client.post(
+        "/incidents/new", data={**FORM, "latitude": "44.392222", "longitude": "35.468056", "csrf_token": token}
+    )
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert 'data-field="latitude"' in html and "swapped" in html
@@ -152,7 +167,9 @@ def test_the_forms_refusal_is_shown_at_the_field(client):
     response = client.post("/incidents/new", data={**FORM, "source_url": "javascript:alert(1)", "csrf_token": token})
     assert response.status_code == 400
     html = response.get_data(as_text=True)
-    field = re.search(r'<input id="source_url"[^>]*>\s*<p class="wm-field-error" id="source_url-problem">([^<]+)</p>', html)
+    field = re.search(
+        r'<input id="source_url"[^>]*>\s*<p class="wm-field-error" id="source_url-problem">([^<]+)</p>', html
+    )
     assert field, "the problem is not printed under the Source link field"
     assert "http" in field.group(1)
     assert 'aria-invalid="true" aria-describedby="source_url-problem"' in field.group(0)
@@ -160,8 +177,11 @@ def test_the_forms_refusal_is_shown_at_the_field(client):
 
 
 def test_what_users_typed_is_escaped_in_the_form(client, store):
-    stored = store.add(validate_incident({**FORM, "notes": "<script>alert('x')</script> & <b>bold</b>",
-                                          "location": '"><img src=x onerror=alert(1)>'}))
+    stored = store.add(
+        validate_incident(
+            {**FORM, "notes": "<script>alert('x')</script> & <b>bold</b>", "location": '"><img src=x onerror=alert(1)>'}
+        )
+    )
     log_in(client)
     html = client.get(f"/incidents/{stored.id}/edit").get_data(as_text=True)
     assert "<script>alert(" not in html and "<img src=x" not in html
@@ -173,7 +193,9 @@ def test_edit_and_delete_from_the_form(client, store):
     log_in(client)
     page = client.get(f"/incidents/{stored.id}/edit").get_data(as_text=True)
     assert 'value="Kirkuk city"' in page
-    saved = client.post(f"/incidents/{stored.id}/edit", data={**FORM, "fatalities": "3", "csrf_token": csrf_token(page)})
+    saved = client.post(
+        f"/incidents/{stored.id}/edit", data={**FORM, "fatalities": "3", "csrf_token": csrf_token(page)}
+    )
     assert saved.status_code == 302 and saved.headers["Location"].startswith("/#15/35.46806/44.39222")
     assert store.get(stored.id).fatalities == 3
     deleted = client.post(f"/incidents/{stored.id}/delete", data={"csrf_token": csrf_token(page)})

@@ -1,5 +1,6 @@
 """``webmap serve`` and ``webmap demo`` (issue 3, items 2 and 7; issue 8, item 8): waitress with
 threads, gzip, a clear message for a port in use or an unusable WEBMAP_DB."""
+
 from __future__ import annotations
 
 import gzip
@@ -48,8 +49,12 @@ def wait_until_up(process, port: int, timeout: float = 60) -> None:
 
 @pytest.fixture
 def server_env(database_url, tmp_path):
-    return {**os.environ, "WEBMAP_DB": database_url, "WEBMAP_GEODATA": str(tmp_path / "user-geodata"),
-            "XDG_DATA_HOME": str(tmp_path / "xdg")}
+    return {
+        **os.environ,
+        "WEBMAP_DB": database_url,
+        "WEBMAP_GEODATA": str(tmp_path / "user-geodata"),
+        "XDG_DATA_HOME": str(tmp_path / "xdg"),
+    }
 
 
 def stop(process) -> tuple[str, str]:
@@ -79,7 +84,8 @@ def test_a_port_in_use_is_one_clear_line(runner):
         result = runner.invoke(main, ["serve", "--port", str(port)])
     assert result.exit_code == 2
     assert result.output.strip() == (
-        f"Error: --port: 127.0.0.1:{port} is already in use (is webmap already running? try --port {port + 1})")
+        f"Error: --port: 127.0.0.1:{port} is already in use (is webmap already running? try --port {port + 1})"
+    )
 
 
 @pytest.mark.parametrize("command", ["serve", "demo"])
@@ -95,8 +101,12 @@ def test_an_unusable_database_is_one_line_naming_the_variable(runner, monkeypatc
 
 def test_serve_answers_with_waitress_and_gzip(server_env):
     port = free_port()
-    process = subprocess.Popen([*COMMAND, "serve", "--port", str(port), "--threads", "4"], env=server_env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [*COMMAND, "serve", "--port", str(port), "--threads", "4"],
+        env=server_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         wait_until_up(process, port)
         status, headers, body = get(f"http://127.0.0.1:{port}/", {"Accept-Encoding": "gzip"})
@@ -113,8 +123,9 @@ def test_serve_answers_with_waitress_and_gzip(server_env):
 
 def test_demo_loads_the_real_incidents_and_serves_them(server_env):
     port = free_port()
-    process = subprocess.Popen([*COMMAND, "demo", "--port", str(port)], env=server_env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [*COMMAND, "demo", "--port", str(port)], env=server_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     try:
         wait_until_up(process, port, timeout=120)
         _, _, body = get(f"http://127.0.0.1:{port}/api/incidents?limit=1")

@@ -3,6 +3,7 @@
 The package reads like the path of an incident: records/forces/names (bottom) -> gazetteer,
 spatial, extract -> store, query, io -> mapview -> web and cli (top).
 """
+
 from __future__ import annotations
 
 from typing import Any

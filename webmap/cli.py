@@ -3,6 +3,7 @@
 Errors from :mod:`webmap.errors` become one line on stderr and an exit code (1 no result,
 2 bad input or configuration); no traceback reaches the user.
 """
+
 from __future__ import annotations
 
 import functools
@@ -48,10 +49,19 @@ def main():
 
 @main.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", metavar="FORMAT",
-              help="acled, ucdp, geojson or csv (default: .geojson/.json is geojson; a CSV is told by its columns)")
-@click.option("--map", "mappings", multiple=True, metavar="COLUMN=FIELD",
-              help="read COLUMN as the record field FIELD (csv, geojson); repeatable")
+@click.option(
+    "--format",
+    "fmt",
+    metavar="FORMAT",
+    help="acled, ucdp, geojson or csv (default: .geojson/.json is geojson; a CSV is told by its columns)",
+)
+@click.option(
+    "--map",
+    "mappings",
+    multiple=True,
+    metavar="COLUMN=FIELD",
+    help="read COLUMN as the record field FIELD (csv, geojson); repeatable",
+)
 @click.option("--update", is_flag=True, help="replace stored incidents (same source and id) whose content changed")
 @click.option("--encoding", help="the file's encoding when detection fails, e.g. cp1256 or latin-1")
 @reports_errors
@@ -71,9 +81,16 @@ def import_(file, fmt, mappings, update, encoding):
 
 
 @main.command("export")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="the file to write (replaced if it exists)")
-@click.option("--format", "fmt", metavar="FORMAT", help="geojson, csv or gpkg (default: from the extension of --output)")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="the file to write (replaced if it exists)",
+)
+@click.option(
+    "--format", "fmt", metavar="FORMAT", help="geojson, csv or gpkg (default: from the extension of --output)"
+)
 @click.option("--governorate", multiple=True, help="governorate name or P-code; repeatable")
 @click.option("--district", multiple=True, help="district name or P-code; repeatable")
 @click.option("--force", multiple=True, help="force key or name (either actor); repeatable")
@@ -90,8 +107,16 @@ def export(output, fmt, governorate, district, force, event_type, since, until, 
     from .query import IncidentFilter, iter_incidents
 
     try:
-        flt = IncidentFilter.build(governorate=governorate, district=district, force=force, event_type=event_type,
-                                   since=since, until=until, disputed=disputed, drafts=drafts)
+        flt = IncidentFilter.build(
+            governorate=governorate,
+            district=district,
+            force=force,
+            event_type=event_type,
+            since=since,
+            until=until,
+            disputed=disputed,
+            drafts=drafts,
+        )
     except InvalidFilter as exc:  # name the option the user typed, not the query parameter
         option = {"from": "--since", "to": "--until"}.get(exc.parameter, "--" + exc.parameter.replace("_", "-"))
         raise InvalidFilter(option, exc.message.removeprefix(f"{exc.parameter}: ")) from None
@@ -106,10 +131,18 @@ def geodata():
 
 @geodata.command("import")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
-@click.option("--level", required=True, type=click.Choice(["adm1", "adm2", "adm3"]),
-              help="adm1 governorates, adm2 districts, adm3 sub-districts")
-@click.option("--pcode-column", metavar="COLUMN", help="the column holding P-codes (default: detected, e.g. ADM2_PCODE)")
-@click.option("--name-column", metavar="COLUMN", help="the column holding English names (default: detected, e.g. ADM2_EN)")
+@click.option(
+    "--level",
+    required=True,
+    type=click.Choice(["adm1", "adm2", "adm3"]),
+    help="adm1 governorates, adm2 districts, adm3 sub-districts",
+)
+@click.option(
+    "--pcode-column", metavar="COLUMN", help="the column holding P-codes (default: detected, e.g. ADM2_PCODE)"
+)
+@click.option(
+    "--name-column", metavar="COLUMN", help="the column holding English names (default: detected, e.g. ADM2_EN)"
+)
 @reports_errors
 def geodata_import(path, level, pcode_column, name_column):
     """Replace the LEVEL boundaries with the polygons of PATH (GeoJSON, Shapefile, GeoPackage).
@@ -134,11 +167,20 @@ def geodata_import(path, level, pcode_column, name_column):
 
 
 def _serve_options(func):
-    func = click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64),
-                        help="worker threads (one request each, so a long export never blocks the map)")(func)
+    func = click.option(
+        "--threads",
+        default=8,
+        show_default=True,
+        type=click.IntRange(1, 64),
+        help="worker threads (one request each, so a long export never blocks the map)",
+    )(func)
     func = click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))(func)
-    func = click.option("--host", default="127.0.0.1", show_default=True,
-                        help="address to listen on (0.0.0.0: every interface, for a team server)")(func)
+    func = click.option(
+        "--host",
+        default="127.0.0.1",
+        show_default=True,
+        help="address to listen on (0.0.0.0: every interface, for a team server)",
+    )(func)
     return func
 
 
@@ -156,8 +198,11 @@ def _serve(host: str, port: int, threads: int) -> None:
         server = create_server(app, host=host, port=port, threads=threads, clear_untrusted_proxy_headers=True)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
-            raise ConfigError("--port", f"{host}:{port} is already in use (is webmap already running? "
-                                        f"try --port {port + 1 if port < 65535 else 5000})") from None
+            raise ConfigError(
+                "--port",
+                f"{host}:{port} is already in use (is webmap already running? "
+                f"try --port {port + 1 if port < 65535 else 5000})",
+            ) from None
         raise ConfigError("--host", f"cannot listen on {host}:{port}: {exc.strerror}") from None
     click.echo(f"webmap: serving the map at http://{host}:{port}/ with {threads} threads (Ctrl-C stops it)")
     try:
@@ -203,8 +248,11 @@ def demo(host, port, threads):
 @click.option("--context", metavar="TEXT", help="words around the name, e.g. 'southwest of Kirkuk'")
 @click.option("--json", "as_json", is_flag=True, help='print {"query", "match", "candidates"} as JSON')
 @click.option("--limit", default=5, show_default=True, type=click.IntRange(1, 50), help="candidates to list")
-@click.option("--online", is_flag=True, help="ask Nominatim (network) when the gazetteer has no match; "
-                                             "also on with WEBMAP_GEOCODER=nominatim")
+@click.option(
+    "--online",
+    is_flag=True,
+    help="ask Nominatim (network) when the gazetteer has no match; also on with WEBMAP_GEOCODER=nominatim",
+)
 @reports_errors
 def geocode(name, context, as_json, limit, online):
     """Resolve the place NAME with the gazetteer (WEBMAP_GAZETTEER, else the user's or the shipped
@@ -221,9 +269,11 @@ def geocode(name, context, as_json, limit, online):
         click.echo(json.dumps(answer, ensure_ascii=False))
     for rank, c in enumerate(answer["candidates"] if not as_json else ()):
         area = " / ".join(a for a in (c["governorate"], c["district"]) if a) or "-"
-        click.echo(f"{'' if rank == 0 else '  '}{c['name']}  {c['latitude']:.5f} {c['longitude']:.5f}  "
-                   f"{c['country_code']} {area}  {c['feature_code']}  {c['place_id']}  "
-                   f"score {c['score']:.2f} ({c['reason']})")
+        click.echo(
+            f"{'' if rank == 0 else '  '}{c['name']}  {c['latitude']:.5f} {c['longitude']:.5f}  "
+            f"{c['country_code']} {area}  {c['feature_code']}  {c['place_id']}  "
+            f"score {c['score']:.2f} ({c['reason']})"
+        )
     if answer["match"] is None:
         click.echo(f"no match for {name!r}", err=True)
         sys.exit(1)
@@ -237,8 +287,13 @@ def gazetteer():
 
 @gazetteer.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", required=True, type=click.Choice(["geonames", "wof", "csv"]),
-              help="a GeoNames country dump, a flattened WOF CSV or a gazetteer CSV")
+@click.option(
+    "--format",
+    "fmt",
+    required=True,
+    type=click.Choice(["geonames", "wof", "csv"]),
+    help="a GeoNames country dump, a flattened WOF CSV or a gazetteer CSV",
+)
 @click.option("--country", metavar="CC", help="country code for a WOF file without a country column, e.g. IQ")
 @reports_errors
 def gazetteer_import(file, fmt, country):
@@ -256,8 +311,13 @@ def gazetteer_import(file, fmt, country):
 
 @main.command("extract")
 @click.argument("file", type=click.File("rb"))
-@click.option("--date", "published", required=True, metavar="YYYY-MM-DD",
-              help="the report's publication date: 'early Saturday' is the Saturday on or before it")
+@click.option(
+    "--date",
+    "published",
+    required=True,
+    metavar="YYYY-MM-DD",
+    help="the report's publication date: 'early Saturday' is the Saturday on or before it",
+)
 @click.option("--source", help="the outlet (default: the one a dateline such as 'ERBIL (Kurdistan 24) –' names)")
 @click.option("--json", "as_json", is_flag=True, help="print the drafts as a JSON list of records with their evidence")
 @click.option("--save", is_flag=True, help="store the drafts (status draft; the same report again adds nothing)")
@@ -286,9 +346,11 @@ def extract_(file, published, source, as_json, save):
         i = draft.incident
         actors = " vs ".join(a for a in (i.actor1, i.actor2) if a) or "actors not named"
         injured = f", injured {i.injured}" if i.injured is not None else ""
-        click.echo(f"{n}. {i.event_date} ({TIME_PRECISION[i.time_precision]})  {i.event_type} / {i.sub_event_type}  "
-                   f"{actors}  {i.location} {i.latitude:.5f} {i.longitude:.5f} ({GEO_PRECISION[i.geo_precision]})  "
-                   f"killed {i.fatalities}{injured}")
+        click.echo(
+            f"{n}. {i.event_date} ({TIME_PRECISION[i.time_precision]})  {i.event_type} / {i.sub_event_type}  "
+            f"{actors}  {i.location} {i.latitude:.5f} {i.longitude:.5f} ({GEO_PRECISION[i.geo_precision]})  "
+            f"killed {i.fatalities}{injured}"
+        )
         for evidence in draft.evidence:
             click.echo(f"   « {evidence.text} »")
     for evidence in result.left_out:

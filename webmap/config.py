@@ -14,6 +14,7 @@ WEBMAP_GEOCODER        ``nominatim``: allow the online geopy fallback           
 
 The default database lives in ``$XDG_DATA_HOME/webmap/webmap.db`` (``~/.local/share/webmap/webmap.db``).
 """
+
 from __future__ import annotations
 
 import os
@@ -53,7 +54,7 @@ class Config:
     online_geocoder: bool = False
 
     @classmethod
-    def from_env(cls, environ: dict | None = None) -> "Config":
+    def from_env(cls, environ: dict | None = None) -> Config:
         """Read the WEBMAP_* variables (see the module docstring)."""
         env = os.environ if environ is None else environ
         cfg = cls()

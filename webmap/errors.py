@@ -3,6 +3,7 @@
 Every error a user can cause is one of these; the CLI turns it into one line on stderr and an exit
 code, the web into a 4xx JSON body. Messages name the field (and the row, for imports).
 """
+
 from __future__ import annotations
 
 
@@ -40,7 +41,7 @@ class InvalidRecord(WebmapError):
         prefix = f"row {self.row}: " if self.row is not None else ""
         return f"{prefix}{self.field}: {self.problem}"
 
-    def at_row(self, row: int) -> "InvalidRecord":
+    def at_row(self, row: int) -> InvalidRecord:
         """The same error, located at ``row`` of an input file."""
         return InvalidRecord(self.field, self.problem, row=row)
 

@@ -18,6 +18,7 @@ incidents reach the browser through the API), so it is tested without one. :func
 is the compact encoding of the incidents; :func:`layer_geojson` and :func:`district_features` turn
 the boundary layers into the GeoJSON the browser draws.
 """
+
 from __future__ import annotations
 
 import json
@@ -134,8 +135,9 @@ class BoundaryOverlay(_ScriptedLayer):
         {% endmacro %}""")
 
     def __init__(self, layer: str, name: str, style: dict, show: bool = True):
-        super().__init__(name, overlay=True, show=show,
-                         options={"url": f"/api/layers/{layer}", "style": style, "layer": layer})
+        super().__init__(
+            name, overlay=True, show=show, options={"url": f"/api/layers/{layer}", "style": style, "layer": layer}
+        )
 
 
 class DistrictChoropleth(_ScriptedLayer):
@@ -181,8 +183,11 @@ class ForceLayer(_ScriptedLayer):
     def __init__(self, points: IncidentPoints, key: str, label: str, colour: str, show: bool = True):
         # The name is shown as HTML by Leaflet's layer control; it holds only our own constants.
         # The count is filled in by the browser once the incidents are loaded.
-        name = (f'<span class="wm-swatch" style="background:{colour}"></span>'
-                f'<span class="wm-force" data-force="{key}">{label}</span> <span class="wm-count" data-force="{key}"></span>')
+        name = (
+            f'<span class="wm-swatch" style="background:{colour}"></span>'
+            f'<span class="wm-force" data-force="{key}">{label}</span> '
+            f'<span class="wm-count" data-force="{key}"></span>'
+        )
         super().__init__(name, overlay=True, show=show, options={"force": key})
         self.points = points
 
@@ -231,13 +236,24 @@ def build_map(query: str = "") -> folium.Map:
     every asset is served by the app.
     """
     forces = [{"key": f.key, "label": f.label, "colour": f.colour} for f in FORCES]
-    m = folium.Map(location=None, tiles=None, prefer_canvas=True, min_zoom=4, max_zoom=18, zoom_start=7,
-                   width="100%", height="100%")
+    m = folium.Map(
+        location=None,
+        tiles=None,
+        prefer_canvas=True,
+        min_zoom=4,
+        max_zoom=18,
+        zoom_start=7,
+        width="100%",
+        height="100%",
+    )
     m.fit_bounds([[IRAQ.min_lat, IRAQ.min_lon], [IRAQ.max_lat, IRAQ.max_lon]])
     OfflineBasemap().add_to(m)
     folium.TileLayer("OpenStreetMap", name="OpenStreetMap (online)", overlay=False, show=False).add_to(m)
-    BoundaryOverlay("disputed", "Disputed territories", {"color": "#b03a2e", "weight": 2, "dashArray": "6 4",
-                                                         "fillColor": "#b03a2e", "fillOpacity": 0.06}).add_to(m)
+    BoundaryOverlay(
+        "disputed",
+        "Disputed territories",
+        {"color": "#b03a2e", "weight": 2, "dashArray": "6 4", "fillColor": "#b03a2e", "fillOpacity": 0.06},
+    ).add_to(m)
     BoundaryOverlay("kri", "Kurdistan Region", {"color": "#8a6d00", "weight": 2, "fill": False}).add_to(m)
     DistrictChoropleth(query).add_to(m)
     points = IncidentPoints(query, forces)
@@ -248,7 +264,8 @@ def build_map(query: str = "") -> folium.Map:
     # Leaflet has started; the overlays are fetched once the incidents are drawn.
     for url in (points.options["url"], OfflineBasemap.URL):
         m.get_root().header.add_child(
-            Element(f'<link rel="preload" href="{escape(url)}" as="fetch" crossorigin="anonymous">'))
+            Element(f'<link rel="preload" href="{escape(url)}" as="fetch" crossorigin="anonymous">')
+        )
     TimeSlider(points).add_to(m)
     Legend().add_to(m)
     # Expanded on a large map; folded to its button where the list would cover the incidents.
@@ -296,11 +313,20 @@ def _basemap_json(geodata_dir: str | None) -> str:
     country = shapely.union_all(adm0.geometry.values).simplify(SIMPLIFY_DEGREES, preserve_topology=True)
     features = [{"type": "Feature", "properties": {"level": "adm0"}, "geometry": shapely.geometry.mapping(country)}]
     for level, layer in (("adm2", adm2), ("adm1", adm1)):
-        lines = shapely.line_merge(shapely.union_all(shapely.boundary(layer.geometry.values))).simplify(SIMPLIFY_DEGREES)
-        features.append({"type": "Feature", "properties": {"level": level}, "geometry": shapely.geometry.mapping(lines)})
-    for name, point in zip(adm1["name"], shapely.point_on_surface(adm1.geometry.values)):
-        features.append({"type": "Feature", "properties": {"level": "label", "name": name},
-                         "geometry": {"type": "Point", "coordinates": [round(point.x, 5), round(point.y, 5)]}})
+        lines = shapely.line_merge(shapely.union_all(shapely.boundary(layer.geometry.values))).simplify(
+            SIMPLIFY_DEGREES
+        )
+        features.append(
+            {"type": "Feature", "properties": {"level": level}, "geometry": shapely.geometry.mapping(lines)}
+        )
+    for name, point in zip(adm1["name"], shapely.point_on_surface(adm1.geometry.values), strict=False):
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {"level": "label", "name": name},
+                "geometry": {"type": "Point", "coordinates": [round(point.x, 5), round(point.y, 5)]},
+            }
+        )
     return json.dumps({"type": "FeatureCollection", "features": features}, separators=(",", ":"))
 
 
@@ -355,13 +381,16 @@ def encode_points(columns: dict[str, np.ndarray]) -> bytes:
     deltas = np.diff(ids, prepend=0)
     if len(ids) and deltas.min() < 0:
         raise ValueError("encode_points needs ids in ascending order")
-    return b"".join((
-        POINTS_MAGIC, struct.pack("<I", len(ids)),
-        deltas.astype("<u4").tobytes(),
-        np.asarray(columns["longitude"], dtype="<f4").tobytes(),
-        np.asarray(columns["latitude"], dtype="<f4").tobytes(),
-        np.asarray(columns["day"], dtype="<i4").tobytes(),
-        np.asarray(columns["fatalities"], dtype="<u4").tobytes(),
-        np.asarray(columns["force"], dtype=np.uint8).tobytes(),
-        np.asarray(columns["geo_precision"], dtype=np.uint8).tobytes(),
-    ))
+    return b"".join(
+        (
+            POINTS_MAGIC,
+            struct.pack("<I", len(ids)),
+            deltas.astype("<u4").tobytes(),
+            np.asarray(columns["longitude"], dtype="<f4").tobytes(),
+            np.asarray(columns["latitude"], dtype="<f4").tobytes(),
+            np.asarray(columns["day"], dtype="<i4").tobytes(),
+            np.asarray(columns["fatalities"], dtype="<u4").tobytes(),
+            np.asarray(columns["force"], dtype=np.uint8).tobytes(),
+            np.asarray(columns["geo_precision"], dtype=np.uint8).tobytes(),
+        )
+    )

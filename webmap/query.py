@@ -19,11 +19,12 @@ drafts           1: include draft incidents (hidden by default)
 bbox             west,south,east,north in degrees WGS 84
 ===============  ====================================================================
 """
+
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Iterator, Mapping
 
 import numpy as np
 import sqlalchemy as sa
@@ -32,8 +33,15 @@ from . import spatial
 from .errors import InvalidFilter, InvalidRecord
 from .forces import parse_force
 from .records import EVENT_TYPES, FIELDS, Incident, parse_date
-from .store import (MAP_POINT_COLUMNS, MAP_POINT_DTYPE, IncidentStore, incidents, incidents_version, map_point,
-                    row_to_incident)
+from .store import (
+    MAP_POINT_COLUMNS,
+    MAP_POINT_DTYPE,
+    IncidentStore,
+    incidents,
+    incidents_version,
+    map_point,
+    row_to_incident,
+)
 
 PARAMETERS = ("governorate", "district", "force", "event_type", "from", "to", "disputed", "drafts", "bbox")
 PARAMETER_ALIASES = {"since": "from", "until": "to", "date_from": "from", "date_to": "to"}
@@ -60,7 +68,7 @@ class IncidentFilter:
 
     # -- building --------------------------------------------------------------------------
     @classmethod
-    def from_params(cls, params: Mapping) -> "IncidentFilter":
+    def from_params(cls, params: Mapping) -> IncidentFilter:
         """Parse query parameters (a Flask ``request.args``, a dict of str or list of str).
 
         Unknown parameters are ignored (``limit``, ``offset`` belong to the caller); every value
@@ -92,8 +100,19 @@ class IncidentFilter:
         )
 
     @classmethod
-    def build(cls, *, governorate=(), district=(), force=(), event_type=(), since=None, until=None,
-              disputed=None, drafts=None, bbox=None) -> "IncidentFilter":
+    def build(
+        cls,
+        *,
+        governorate=(),
+        district=(),
+        force=(),
+        event_type=(),
+        since=None,
+        until=None,
+        disputed=None,
+        drafts=None,
+        bbox=None,
+    ) -> IncidentFilter:
         """Validate raw values (strings or already typed) into a filter; the CLI calls this."""
         since_date = _date("from", since)
         until_date = _date("to", until)
@@ -250,13 +269,15 @@ def count_incidents(store: IncidentStore, flt: IncidentFilter) -> int:
         return conn.execute(_select(store, flt, sa.func.count()).select_from(incidents)).scalar_one()
 
 
-def select_incidents(store: IncidentStore, flt: IncidentFilter, *, limit: int | None = None,
-                     offset: int = 0, sort: str | None = None) -> list[Incident]:
+def select_incidents(
+    store: IncidentStore, flt: IncidentFilter, *, limit: int | None = None, offset: int = 0, sort: str | None = None
+) -> list[Incident]:
     """The filtered incidents ordered by ``sort`` (default newest first; see :func:`parse_sort`),
     then by id, paged by ``limit``/``offset``."""
     column, descending = parse_sort(sort)
-    order = [incidents.c[name].desc() if descending else incidents.c[name].asc()
-             for name in dict.fromkeys((column, "id"))]
+    order = [
+        incidents.c[name].desc() if descending else incidents.c[name].asc() for name in dict.fromkeys((column, "id"))
+    ]
     stmt = _select(store, flt).order_by(*order)
     if limit is not None:
         stmt = stmt.limit(limit)
@@ -277,8 +298,18 @@ def iter_incidents(store: IncidentStore, flt: IncidentFilter, *, batch: int = 5_
 
 # -- map, chart and cache reads (the web map) -------------------------------------------------
 # The map colours an incident by the force of its first actor (the second when the first has none).
-SORT_COLUMNS = ("event_date", "fatalities", "injured", "location", "admin1", "admin2", "event_type",
-                "force1", "force2", "id")
+SORT_COLUMNS = (
+    "event_date",
+    "fatalities",
+    "injured",
+    "location",
+    "admin1",
+    "admin2",
+    "event_type",
+    "force1",
+    "force2",
+    "id",
+)
 PERIODS = ("week", "month")
 
 
@@ -339,12 +370,14 @@ def point_columns(store: IncidentStore, flt: IncidentFilter) -> dict[str, np.nda
         rows = conn.execute(_select(store, flt, c.id, c.map_point).order_by(c.id)).cursor.fetchall()
         ids, records = [row[0] for row in rows], [row[1] for row in rows]
         if None in records:  # rows written by another program than webmap have no record: pack them here
-            missing = [i for i, record in zip(ids, records) if record is None]
+            missing = [i for i, record in zip(ids, records, strict=False) if record is None]
             packed = {}
             for start in range(0, len(missing), 900):
-                chosen = sa.select(c.id, *(c[n] for n in MAP_POINT_COLUMNS)).where(c.id.in_(missing[start:start + 900]))
+                chosen = sa.select(c.id, *(c[n] for n in MAP_POINT_COLUMNS)).where(
+                    c.id.in_(missing[start : start + 900])
+                )
                 packed.update((row[0], map_point(*row[1:])) for row in conn.execute(chosen))
-            records = [packed[i] if record is None else record for i, record in zip(ids, records)]
+            records = [packed[i] if record is None else record for i, record in zip(ids, records, strict=False)]
     table = np.frombuffer(b"".join(records), dtype=MAP_POINT_DTYPE)
     return {"id": np.array(ids, dtype=np.int64), **{name: table[name] for name in POINT_COLUMNS[1:]}}
 
@@ -352,8 +385,9 @@ def point_columns(store: IncidentStore, flt: IncidentFilter) -> dict[str, np.nda
 def date_range(store: IncidentStore, flt: IncidentFilter) -> tuple[dt.date, dt.date] | None:
     """The first and last event dates of the filtered incidents, or None when there are none."""
     with store.connect() as conn:
-        first, last = conn.execute(_select(store, flt, sa.func.min(incidents.c.event_date),
-                                           sa.func.max(incidents.c.event_date))).one()
+        first, last = conn.execute(
+            _select(store, flt, sa.func.min(incidents.c.event_date), sa.func.max(incidents.c.event_date))
+        ).one()
     if first is None:
         return None
     return parse_date(first, "from"), parse_date(last, "to")
@@ -362,8 +396,11 @@ def date_range(store: IncidentStore, flt: IncidentFilter) -> tuple[dt.date, dt.d
 def counts_by_district(store: IncidentStore, flt: IncidentFilter) -> dict[str, dict]:
     """District P-code -> ``{"incidents": n, "fatalities": n}`` for the filtered incidents."""
     c = incidents.c
-    stmt = _select(store, flt, c.admin2_pcode, sa.func.count(), sa.func.coalesce(sa.func.sum(c.fatalities), 0)
-                   ).where(c.admin2_pcode.is_not(None)).group_by(c.admin2_pcode)
+    stmt = (
+        _select(store, flt, c.admin2_pcode, sa.func.count(), sa.func.coalesce(sa.func.sum(c.fatalities), 0))
+        .where(c.admin2_pcode.is_not(None))
+        .group_by(c.admin2_pcode)
+    )
     with store.connect() as conn:
         return {pcode: {"incidents": n, "fatalities": int(f)} for pcode, n, f in conn.execute(stmt)}
 
@@ -376,8 +413,17 @@ def counts_by_period(store: IncidentStore, flt: IncidentFilter, period: str = "w
     """
     start = _period_start(store.dialect, period).label("period")
     force = primary_force().label("force")
-    stmt = _select(store, flt, start, force, sa.func.count().label("incidents"),
-                   sa.func.coalesce(sa.func.sum(incidents.c.fatalities), 0).label("fatalities"),
-                   ).group_by(start, force).order_by(start, force)
+    stmt = (
+        _select(
+            store,
+            flt,
+            start,
+            force,
+            sa.func.count().label("incidents"),
+            sa.func.coalesce(sa.func.sum(incidents.c.fatalities), 0).label("fatalities"),
+        )
+        .group_by(start, force)
+        .order_by(start, force)
+    )
     with store.connect() as conn:
         return [{**row, "fatalities": int(row["fatalities"])} for row in conn.execute(stmt).mappings()]

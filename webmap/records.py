@@ -5,13 +5,15 @@ normalised forces of both actors, the P-codes of its administrative areas, injur
 status. :func:`validate_incident` is the only way a record is built from untrusted input: every
 door (import, form, API, extraction) goes through it.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from .errors import InvalidRecord
 
@@ -25,15 +27,24 @@ STATUSES = ("draft", "reviewed")
 EVENT_TYPES: dict[str, tuple[str, ...]] = {
     "Battles": ("Armed clash", "Government regains territory", "Non-state actor overtakes territory"),
     "Explosions/Remote violence": (
-        "Chemical weapon", "Air/drone strike", "Suicide bomb", "Shelling/artillery/missile attack",
-        "Remote explosive/landmine/IED", "Grenade",
+        "Chemical weapon",
+        "Air/drone strike",
+        "Suicide bomb",
+        "Shelling/artillery/missile attack",
+        "Remote explosive/landmine/IED",
+        "Grenade",
     ),
     "Violence against civilians": ("Sexual violence", "Attack", "Abduction/forced disappearance"),
     "Protests": ("Peaceful protest", "Protest with intervention", "Excessive force against protesters"),
     "Riots": ("Violent demonstration", "Mob violence"),
     "Strategic developments": (
-        "Agreement", "Arrests", "Change to group/activity", "Disrupted weapons use",
-        "Headquarters or base established", "Looting/property destruction", "Non-violent transfer of territory",
+        "Agreement",
+        "Arrests",
+        "Change to group/activity",
+        "Disrupted weapons use",
+        "Headquarters or base established",
+        "Looting/property destruction",
+        "Non-violent transfer of territory",
         "Other",
     ),
 }
@@ -129,8 +140,16 @@ def parse_date(value: Any, field_name: str = "event_date") -> dt.date:
             return dt.date.fromisoformat(text)
         except ValueError:
             pass
-    for fmt in ("%Y-%m-%d", "%Y%m%d", "%d %B %Y", "%d %b %Y", "%d-%b-%Y", "%d-%B-%Y", "%Y-%m-%dT%H:%M:%S",
-                "%Y-%m-%d %H:%M:%S"):
+    for fmt in (
+        "%Y-%m-%d",
+        "%Y%m%d",
+        "%d %B %Y",
+        "%d %b %Y",
+        "%d-%b-%Y",
+        "%d-%B-%Y",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S",
+    ):
         try:
             return dt.datetime.strptime(text, fmt).date()
         except ValueError:
@@ -237,18 +256,14 @@ def validate_incident(
         raise InvalidRecord("latitude", "0,0 is not a place (missing coordinates?)")
     if not area.contains(lon, lat):
         hint = " (latitude and longitude swapped?)" if area.contains(lat, lon) else ""
-        raise InvalidRecord(
-            "latitude", f"point {lat}, {lon} (lat, lon) is outside {area.name}{hint}"
-        )
+        raise InvalidRecord("latitude", f"point {lat}, {lon} (lat, lon) is outside {area.name}{hint}")
 
     event_type = _text(data, "event_type", 100)
     if event_type not in EVENT_TYPES:
         raise InvalidRecord("event_type", f"unknown event type {event_type!r} (known: {', '.join(EVENT_TYPES)})")
     sub_event_type = _text(data, "sub_event_type", 100)
     if sub_event_type is not None and sub_event_type not in EVENT_TYPES[event_type]:
-        raise InvalidRecord(
-            "sub_event_type", f"{sub_event_type!r} is not a sub-event type of {event_type!r}"
-        )
+        raise InvalidRecord("sub_event_type", f"{sub_event_type!r} is not a sub-event type of {event_type!r}")
     status = _text(data, "status", 20) or "reviewed"
     if status not in STATUSES:
         raise InvalidRecord("status", f"unknown status {status!r} (known: {', '.join(STATUSES)})")

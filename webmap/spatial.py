@@ -21,14 +21,16 @@ within :data:`NEAREST_TOLERANCE_M` metres, measured in UTM zone 38N (EPSG:32638;
 and eastern edges, 3-4 degrees outside the zone, its distances are up to 0.5 % too long). Beyond the
 tolerance every admin field stays None; :func:`count_unassigned` counts them.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import functools
 import os
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -74,10 +76,17 @@ _MAX_REPORTED = 10
 ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
     "adm1": {
         "IQG15": ("Nineveh", "Ninawa", "Ninawah", "Nineva", "Ninevah"),
-        "IQG16": ("Salahuddin", "Salah ad-Din", "Salah ed-Din", "Salah el-Din", "Salaheddin", "Salahaddin",
-                  "Saladin"),
-        "IQG06": ("Sulaymaniyah", "Sulaimaniyah", "Sulaimaniya", "Sulaymaniya", "Suleimaniyah", "Slemani",
-                  "Silemani", "Sulaimani"),
+        "IQG16": ("Salahuddin", "Salah ad-Din", "Salah ed-Din", "Salah el-Din", "Salaheddin", "Salahaddin", "Saladin"),
+        "IQG06": (
+            "Sulaymaniyah",
+            "Sulaimaniyah",
+            "Sulaimaniya",
+            "Sulaymaniya",
+            "Suleimaniyah",
+            "Slemani",
+            "Silemani",
+            "Sulaimani",
+        ),
         "IQG10": ("Diyalah", "Dyala", "Diala"),
         "IQG13": ("Kerkuk", "Karkuk", "At-Ta'mim", "Tamim"),
         "IQG11": ("Arbil", "Irbil", "Hawler", "Hewler"),
@@ -93,8 +102,7 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "IQG13Q01": ("Hawija", "Hawijah", "Huwaija"),
         "IQG13Q02": ("Daqooq", "Dakuk"),
         "IQG13Q03": ("Dibs",),
-        "IQG16Q07": ("Tuz Khurmatu", "Tooz Khurmatu", "Tuz Khurmato", "Tuz Khormato", "Tuz Khormatu", "Tuz",
-                     "Tooz"),
+        "IQG16Q07": ("Tuz Khurmatu", "Tooz Khurmatu", "Tuz Khurmato", "Tuz Khormato", "Tuz Khormatu", "Tuz", "Tooz"),
         "IQG11Q04": ("Makhmur", "Makhmoor"),
         "IQG15Q08": ("Tal Afar", "Tel Afar", "Tall Afar", "Tallafar"),
         "IQG15Q09": ("Tilkaif", "Tel Kaif", "Tel Keppe", "Telkaif", "Til Kaef"),
@@ -124,8 +132,22 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 # Designations that name the kind of area, dropped before matching ("Kirkuk governorate", "Qada' Sinjar").
-_DESIGNATIONS = frozenset({"governorate", "province", "muhafazat", "muhafaza", "district", "qada", "qadaa",
-                           "qadha", "subdistrict", "nahiya", "nahiyah", "nahiyat"})
+_DESIGNATIONS = frozenset(
+    {
+        "governorate",
+        "province",
+        "muhafazat",
+        "muhafaza",
+        "district",
+        "qada",
+        "qadaa",
+        "qadha",
+        "subdistrict",
+        "nahiya",
+        "nahiyah",
+        "nahiyat",
+    }
+)
 
 # Column names recognised in a user's layer, in order of preference (compared case-insensitively);
 # {n} is the level's number. COD-AB (ADMn_*), our own files and geoBoundaries (shapeName) are covered.
@@ -229,7 +251,7 @@ class AdminLayers:
     fields: dict
 
     @classmethod
-    def build(cls, polygons: dict[str, gpd.GeoDataFrame]) -> "AdminLayers":
+    def build(cls, polygons: dict[str, gpd.GeoDataFrame]) -> AdminLayers:
         """From GeoDataFrames adm0..adm3 (columns pcode, name, name_ar) and ``disputed``, in EPSG:4326."""
         areas = {}
         parent_of = {}
@@ -237,11 +259,13 @@ class AdminLayers:
             parent = polygons[PARENT_LEVEL[level]]
             best = _largest_overlap(polygons[level].geometry.values, parent)
             parent_of[level] = best
-            frame = pd.DataFrame({
-                "pcode": polygons[level]["pcode"].to_numpy(object),
-                "name": polygons[level]["name"].to_numpy(object),
-                "name_ar": _column_or_none(polygons[level], "name_ar"),
-            })
+            frame = pd.DataFrame(
+                {
+                    "pcode": polygons[level]["pcode"].to_numpy(object),
+                    "name": polygons[level]["name"].to_numpy(object),
+                    "name_ar": _column_or_none(polygons[level], "name_ar"),
+                }
+            )
             frame["parent_pcode"] = _take(parent["pcode"].to_numpy(object), best)
             frame["parent_name"] = _take(parent["name"].to_numpy(object), best)
             areas[level] = frame
@@ -249,7 +273,7 @@ class AdminLayers:
         finest = gpd.GeoDataFrame(geometry=polygons["adm3"].geometry.values, crs=4326)
         pieces, piece_owner = _subdivide(finest.geometry.values, GRID_DEG)
         pieces = gpd.GeoDataFrame(geometry=pieces, crs=4326)
-        pieces.sindex  # build the spatial index once, not on the first join
+        _ = pieces.sindex  # build the spatial index once, not on the first join
         adm2_of = parent_of["adm3"]
         adm1_of = _take(parent_of["adm2"], adm2_of, missing=-1).astype(np.intp)
         disputed_union = shapely.union_all(polygons["disputed"].geometry.values)
@@ -267,16 +291,23 @@ class AdminLayers:
         # The last row stands for "unassigned": index -1 picks it.
         fields = {k: np.append(v, None).astype(object) for k, v in fields.items()}
         finest_metric = finest.to_crs(METRIC_CRS)
-        finest_metric.sindex
-        return cls(polygons=polygons, areas=areas, finest=finest, pieces=pieces, piece_owner=piece_owner,
-                   finest_metric=finest_metric, fields=fields)
+        _ = finest_metric.sindex
+        return cls(
+            polygons=polygons,
+            areas=areas,
+            finest=finest,
+            pieces=pieces,
+            piece_owner=piece_owner,
+            finest_metric=finest_metric,
+            fields=fields,
+        )
 
     @classmethod
-    def current(cls, geodata_dir: Path | str | None = None) -> "AdminLayers":
+    def current(cls, geodata_dir: Path | str | None = None) -> AdminLayers:
         """The layers in use now (user replacements first), cached until a file changes."""
         return _current_layers(tuple(layer_signature(n, geodata_dir) for n in _JOIN_LAYERS))
 
-    def replacing(self, level: str, layer: gpd.GeoDataFrame) -> "AdminLayers":
+    def replacing(self, level: str, layer: gpd.GeoDataFrame) -> AdminLayers:
         """The same layers with ``level`` replaced by ``layer`` (as returned by :func:`read_admin_layer`)."""
         return AdminLayers.build({**self.polygons, level: layer})
 
@@ -305,8 +336,13 @@ class AdminLayers:
         margin = 0.1  # degrees, more than NEAREST_TOLERANCE_M anywhere in Iraq
         west, south, east, north = self.finest.total_bounds
         x, y = points.geometry.x.to_numpy(), points.geometry.y.to_numpy()
-        near = (found[points.index.to_numpy()] < 0) & (x > west - margin) & (x < east + margin) \
-            & (y > south - margin) & (y < north + margin)
+        near = (
+            (found[points.index.to_numpy()] < 0)
+            & (x > west - margin)
+            & (x < east + margin)
+            & (y > south - margin)
+            & (y < north + margin)
+        )
         if not near.any():
             return
         outside = points[near].to_crs(METRIC_CRS)
@@ -317,7 +353,7 @@ class AdminLayers:
 
 @functools.lru_cache(maxsize=4)
 def _current_layers(signatures: tuple) -> AdminLayers:
-    return AdminLayers.build({name: _read_layer(sig) for name, sig in zip(_JOIN_LAYERS, signatures)})
+    return AdminLayers.build({name: _read_layer(sig) for name, sig in zip(_JOIN_LAYERS, signatures, strict=False)})
 
 
 def _subdivide(polygons: np.ndarray, cell: float) -> tuple[np.ndarray, np.ndarray]:
@@ -373,7 +409,7 @@ def join_admin_areas(points, *, layers: AdminLayers | None = None, geodata_dir: 
     found = layers.locate(lon, lat)
     return [
         dataclasses.replace(inc, **{name: layers.fields[name][pos] for name in ADMIN_FIELDS})
-        for inc, pos in zip(incidents, found)
+        for inc, pos in zip(incidents, found, strict=False)
     ]
 
 
@@ -473,8 +509,12 @@ def find_admin_area(text: str, level: str, geodata_dir: Path | str | None = None
         row = rows.pop()
     area = layers.areas[level].iloc[row]
     return {
-        "pcode": area["pcode"], "name": area["name"], "name_ar": area["name_ar"], "level": level,
-        "parent_pcode": area["parent_pcode"], "parent_name": area["parent_name"],
+        "pcode": area["pcode"],
+        "name": area["name"],
+        "name_ar": area["name_ar"],
+        "level": level,
+        "parent_pcode": area["parent_pcode"],
+        "parent_name": area["parent_name"],
     }
 
 
@@ -487,8 +527,9 @@ def _find_column(columns: Iterable[str], candidates: tuple[str, ...], n: int) ->
     return None
 
 
-def _pick_column(layer: gpd.GeoDataFrame, given: str | None, option: str, candidates: tuple, n: int,
-                 what: str) -> tuple[str | None, str | None]:
+def _pick_column(
+    layer: gpd.GeoDataFrame, given: str | None, option: str, candidates: tuple, n: int, what: str
+) -> tuple[str | None, str | None]:
     """The column to read, or an error line naming the option to pass."""
     columns = [c for c in layer.columns if c != layer.geometry.name]
     if given is not None:
@@ -498,8 +539,9 @@ def _pick_column(layer: gpd.GeoDataFrame, given: str | None, option: str, candid
     found = _find_column(columns, candidates, n)
     if found is None:
         looked = ", ".join(c.format(n=n) for c in candidates)
-        return None, (f"no {what} column found (looked for {looked}; columns: {', '.join(columns)}); "
-                      f"name it with {option}")
+        return None, (
+            f"no {what} column found (looked for {looked}; columns: {', '.join(columns)}); name it with {option}"
+        )
     return found, None
 
 
@@ -508,8 +550,14 @@ def _feature(i: int, name: Any, pcode: Any = None) -> str:
     return f"feature {i} ({label})" if label else f"feature {i}"
 
 
-def read_admin_layer(path: Path | str, level: str, *, pcode_column: str | None = None,
-                     name_column: str | None = None, layers: AdminLayers | None = None) -> gpd.GeoDataFrame:
+def read_admin_layer(
+    path: Path | str,
+    level: str,
+    *,
+    pcode_column: str | None = None,
+    name_column: str | None = None,
+    layers: AdminLayers | None = None,
+) -> gpd.GeoDataFrame:
     """Read and check a user's boundary file for ``level``; returns it with the shipped columns.
 
     ``path``: GeoJSON, Shapefile, GeoPackage (anything GDAL reads). P-code and name columns are
@@ -533,8 +581,11 @@ def read_admin_layer(path: Path | str, level: str, *, pcode_column: str | None =
     if raw.empty:
         raise GeodataError(f"{path.name}: the file has no features")
     if raw.crs is None:
-        warnings.warn(f"{path.name} has no CRS; its coordinates are taken as EPSG:4326 (longitude, latitude)",
-                      GeodataWarning, stacklevel=2)
+        warnings.warn(
+            f"{path.name} has no CRS; its coordinates are taken as EPSG:4326 (longitude, latitude)",
+            GeodataWarning,
+            stacklevel=2,
+        )
     pcode_col, pcode_error = _pick_column(raw, pcode_column, "--pcode-column", _PCODE_COLUMNS, n, "P-code")
     name_col, name_error = _pick_column(raw, name_column, "--name-column", _NAME_COLUMNS, n, "name")
     if pcode_error or name_error:
@@ -547,11 +598,15 @@ def read_admin_layer(path: Path | str, level: str, *, pcode_column: str | None =
     if errors:
         raise _refused(path, level, errors)
     names_ar = _column_or_none(raw, name_ar_col) if name_ar_col else np.full(len(raw), None, dtype=object)
-    layer = gpd.GeoDataFrame({
-        "pcode": [str(p).strip() for p in pcodes],
-        "name": [str(v).strip() for v in names],
-        "name_ar": [str(v).strip() if v is not None else None for v in names_ar],
-    }, geometry=(raw if raw.crs is None else raw.to_crs(4326)).geometry.values, crs=4326)
+    layer = gpd.GeoDataFrame(
+        {
+            "pcode": [str(p).strip() for p in pcodes],
+            "name": [str(v).strip() for v in names],
+            "name_ar": [str(v).strip() if v is not None else None for v in names_ar],
+        },
+        geometry=(raw if raw.crs is None else raw.to_crs(4326)).geometry.values,
+        crs=4326,
+    )
     errors = _check_coordinates(layer) or _check_overlaps(layer)
     layers = layers or AdminLayers.current()
     if not errors:
@@ -582,7 +637,7 @@ def _check_features(raw: gpd.GeoDataFrame, names: np.ndarray, pcodes: np.ndarray
     seen: dict[str, int] = {}
     geoms = raw.geometry.values
     reasons = shapely.is_valid_reason(geoms)
-    for i, (geom, name, pcode) in enumerate(zip(geoms, names, pcodes)):
+    for i, (geom, name, pcode) in enumerate(zip(geoms, names, pcodes, strict=False)):
         label = _feature(i, name, pcode)
         if geom is None or shapely.is_empty(geom):
             errors.append(f"{label}: no geometry")
@@ -608,11 +663,15 @@ def _check_coordinates(layer: gpd.GeoDataFrame) -> list[str]:
     for i, (west, south, east, north) in enumerate(bounds):
         label = _feature(i, layer["name"].iat[i], layer["pcode"].iat[i])
         if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
-            errors.append(f"{label}: coordinates ({west:.6g}, {south:.6g}) are not degrees: the file's CRS is "
-                          "missing or wrong (a file without CRS is taken as EPSG:4326)")
+            errors.append(
+                f"{label}: coordinates ({west:.6g}, {south:.6g}) are not degrees: the file's CRS is "
+                "missing or wrong (a file without CRS is taken as EPSG:4326)"
+            )
         elif not (IRAQ.contains(west, south) and IRAQ.contains(east, north)):
-            errors.append(f"{label}: extends outside Iraq (bounds {west:.4f}, {south:.4f}, {east:.4f}, {north:.4f}): "
-                          "wrong CRS or swapped coordinates?")
+            errors.append(
+                f"{label}: extends outside Iraq (bounds {west:.4f}, {south:.4f}, {east:.4f}, {north:.4f}): "
+                "wrong CRS or swapped coordinates?"
+            )
     return errors
 
 
@@ -624,17 +683,19 @@ def _check_overlaps(layer: gpd.GeoDataFrame) -> list[str]:
     shared = shapely.area(shapely.intersection(geoms[left], geoms[right]))
     smaller = np.minimum(shapely.area(geoms[left]), shapely.area(geoms[right]))
     errors = []
-    for a, b, s, m in zip(left, right, shared, smaller):
+    for a, b, s, m in zip(left, right, shared, smaller, strict=False):
         if s > OVERLAP_MAX_SHARE * m:
-            errors.append(f"{_feature(a, layer['name'].iat[a], layer['pcode'].iat[a])} overlaps "
-                          f"{_feature(b, layer['name'].iat[b], layer['pcode'].iat[b])} ({s / m:.0%} of the smaller)")
+            errors.append(
+                f"{_feature(a, layer['name'].iat[a], layer['pcode'].iat[a])} overlaps "
+                f"{_feature(b, layer['name'].iat[b], layer['pcode'].iat[b])} ({s / m:.0%} of the smaller)"
+            )
     return errors
 
 
 def _shares(children: np.ndarray, parents: gpd.GeoDataFrame) -> list[list[tuple[float, int]]]:
     """Per child, (share of its area, parent position) of every parent it overlaps, largest first."""
     out: list[list[tuple[float, int]]] = [[] for _ in children]
-    for child, parent, share in zip(*_overlaps(children, parents)):
+    for child, parent, share in zip(*_overlaps(children, parents), strict=False):
         out[child].append((share, parent))
     return [sorted(x, reverse=True) for x in out]
 
@@ -646,15 +707,19 @@ def _check_nesting(layer: gpd.GeoDataFrame, layers: AdminLayers, level: str) -> 
     for i, shares in enumerate(_shares(layer.geometry.values, parent)):
         if shares and shares[0][0] >= NEST_MIN_SHARE:
             continue
-        where = ", ".join(f"{s:.0%} in {parent['name'].iat[p]} ({parent['pcode'].iat[p]})"
-                          for s, p in shares[:3] if s >= 0.005)
-        errors.append(f"{_feature(i, layer['name'].iat[i], layer['pcode'].iat[i])}: not inside one {kind}: "
-                      f"{where or 'outside every one'}; at least {NEST_MIN_SHARE:.0%} must lie in one")
+        where = ", ".join(
+            f"{s:.0%} in {parent['name'].iat[p]} ({parent['pcode'].iat[p]})" for s, p in shares[:3] if s >= 0.005
+        )
+        errors.append(
+            f"{_feature(i, layer['name'].iat[i], layer['pcode'].iat[i])}: not inside one {kind}: "
+            f"{where or 'outside every one'}; at least {NEST_MIN_SHARE:.0%} must lie in one"
+        )
     return errors
 
 
-def _check_stated_parents(raw: gpd.GeoDataFrame, layer: gpd.GeoDataFrame, parent: gpd.GeoDataFrame,
-                          n: int) -> list[str]:
+def _check_stated_parents(
+    raw: gpd.GeoDataFrame, layer: gpd.GeoDataFrame, parent: gpd.GeoDataFrame, n: int
+) -> list[str]:
     """Features whose own parent P-code column (e.g. ``ADM1_PCODE``) names another parent than the
     one their polygon lies in: swapped geometries or P-codes. Skipped when the file's parent codes
     are not the parent layer's (another coding scheme)."""
@@ -678,15 +743,19 @@ def _warn_children(layer: gpd.GeoDataFrame, layers: AdminLayers, level: str) -> 
     if below is None:
         return
     children = layers.polygons[below]
-    loose = [i for i, shares in enumerate(_shares(children.geometry.values, layer))
-             if not shares or shares[0][0] < NEST_MIN_SHARE]
+    loose = [
+        i
+        for i, shares in enumerate(_shares(children.geometry.values, layer))
+        if not shares or shares[0][0] < NEST_MIN_SHARE
+    ]
     if loose:
         named = ", ".join(f"{children['name'].iat[i]} ({children['pcode'].iat[i]})" for i in loose[:5])
         warnings.warn(
             f"{len(loose)} {LEVEL_NAMES[below]} polygon(s) in use do not lie in one polygon of the new "
             f"{LEVEL_NAMES[level]} layer ({named}{', ...' if len(loose) > 5 else ''}); they take the "
             f"{LEVEL_NAMES[level]} holding most of their area. Import a matching {below} layer next.",
-            GeodataWarning, stacklevel=3,
+            GeodataWarning,
+            stacklevel=3,
         )
 
 

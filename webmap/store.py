@@ -15,16 +15,17 @@ Each row also carries ``map_point``: the numbers the map draws (:data:`MAP_POINT
 store whenever it writes the row, so the map's query reads two values per incident instead of seven
 (a third of the CPU for 100,000 incidents). They are rebuilt when their format changes.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import functools
 import struct
 import warnings
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import numpy as np
 import sqlalchemy as sa
@@ -89,16 +90,31 @@ _RETIRED = ("DROP INDEX IF EXISTS ix_incidents_points", "DROP INDEX IF EXISTS ix
 # "other") and geo_precision. MAP_FORMAT names the layout and the force order, so a change to
 # either makes the store rebuild every row's record.
 MAP_POINT = struct.Struct("<ffiIBB")
-MAP_POINT_DTYPE = np.dtype([("longitude", "<f4"), ("latitude", "<f4"), ("day", "<i4"), ("fatalities", "<u4"),
-                            ("force", "u1"), ("geo_precision", "u1")])
+MAP_POINT_DTYPE = np.dtype(
+    [
+        ("longitude", "<f4"),
+        ("latitude", "<f4"),
+        ("day", "<i4"),
+        ("fatalities", "<u4"),
+        ("force", "u1"),
+        ("geo_precision", "u1"),
+    ]
+)
 MAP_FORMAT = f"{MAP_POINT.format} {','.join(FORCE_KEYS)}"
 MAP_POINT_COLUMNS = ("longitude", "latitude", "event_date", "fatalities", "force1", "force2", "geo_precision")
 _FORCE_INDEX = {key: i for i, key in enumerate(FORCE_KEYS)}
 _EPOCH = dt.date(1970, 1, 1).toordinal()
 
 
-def map_point(longitude: float, latitude: float, event_date: dt.date, fatalities: int, force1: str | None,
-              force2: str | None, geo_precision: int) -> bytes:
+def map_point(
+    longitude: float,
+    latitude: float,
+    event_date: dt.date,
+    fatalities: int,
+    force1: str | None,
+    force2: str | None,
+    geo_precision: int,
+) -> bytes:
     """The :data:`MAP_POINT` record of an incident's values (in :data:`MAP_POINT_COLUMNS` order)."""
     force = _FORCE_INDEX.get(force1 or force2 or OTHER, _FORCE_INDEX[OTHER])
     return MAP_POINT.pack(longitude, latitude, event_date.toordinal() - _EPOCH, fatalities, force, geo_precision)
@@ -168,7 +184,7 @@ class SaveSummary:
     unchanged: int = 0
     differing: int = 0
 
-    def add(self, other: "SaveSummary") -> None:
+    def add(self, other: SaveSummary) -> None:
         self.inserted += other.inserted
         self.updated += other.updated
         self.unchanged += other.unchanged
@@ -176,7 +192,7 @@ class SaveSummary:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
 
 
 def row_to_incident(row) -> Incident:
@@ -201,8 +217,11 @@ def _create_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if not database or database == ":memory:" or "mode=memory" in str(parsed):
-            raise ConfigError("WEBMAP_DB", "an in-memory SQLite database keeps nothing after the command ends; "
-                                           "give a file, e.g. sqlite:////home/me/webmap.db")
+            raise ConfigError(
+                "WEBMAP_DB",
+                "an in-memory SQLite database keeps nothing after the command ends; "
+                "give a file, e.g. sqlite:////home/me/webmap.db",
+            )
         if not database.startswith("file:"):
             path = Path(database).expanduser()
             try:
@@ -281,7 +300,8 @@ class IncidentStore:
                 # Only when missing: a needless write would make every process's start a writer.
                 if conn.execute(sa.select(incidents_version.c.id)).first() is None:
                     conn.exec_driver_sql(
-                        "INSERT INTO incidents_version (id, version) VALUES (1, 0) ON CONFLICT DO NOTHING")
+                        "INSERT INTO incidents_version (id, version) VALUES (1, 0) ON CONFLICT DO NOTHING"
+                    )
         except SQLAlchemyError as exc:
             # The driver's own message, first line: SQLAlchemy's adds the SQL and a link on more lines.
             orig = getattr(exc, "orig", None)
@@ -305,11 +325,13 @@ class IncidentStore:
             if current(conn):  # another process did it meanwhile
                 return
             last = 0
-            while rows := conn.execute(sa.select(c.id, *(c[n] for n in MAP_POINT_COLUMNS))
-                                       .where(c.id > last).order_by(c.id).limit(batch)).all():
-                conn.execute(incidents.update().where(c.id == sa.bindparam("_id"))
-                             .values(map_point=sa.bindparam("_point")),
-                             [{"_id": row[0], "_point": map_point(*row[1:])} for row in rows])
+            while rows := conn.execute(
+                sa.select(c.id, *(c[n] for n in MAP_POINT_COLUMNS)).where(c.id > last).order_by(c.id).limit(batch)
+            ).all():
+                conn.execute(
+                    incidents.update().where(c.id == sa.bindparam("_id")).values(map_point=sa.bindparam("_point")),
+                    [{"_id": row[0], "_point": map_point(*row[1:])} for row in rows],
+                )
                 last = rows[-1][0]
                 _changed(conn)
             conn.execute(incidents_version.update().values(map_format=MAP_FORMAT))
@@ -348,8 +370,11 @@ class IncidentStore:
                 conn.info["webmap_changed"] = False
                 yield conn
                 if conn.info["webmap_changed"]:
-                    conn.execute(incidents_version.update().where(incidents_version.c.id == 1)
-                                 .values(version=incidents_version.c.version + 1))
+                    conn.execute(
+                        incidents_version.update()
+                        .where(incidents_version.c.id == 1)
+                        .values(version=incidents_version.c.version + 1)
+                    )
 
     # -- writes -----------------------------------------------------------------------------
     def save_batch(self, conn: Connection, batch: list[Incident], *, update: bool = False) -> SaveSummary:
@@ -369,7 +394,7 @@ class IncidentStore:
         for source, ids in by_source.items():
             source_clause = incidents.c.source.is_(None) if source is None else incidents.c.source == source
             for start in range(0, len(ids), 900):
-                chunk = ids[start:start + 900]
+                chunk = ids[start : start + 900]
                 rows = conn.execute(
                     sa.select(incidents).where(source_clause, incidents.c.source_id.in_(chunk))
                 ).mappings()
@@ -435,7 +460,8 @@ class IncidentStore:
                 values.append(value)
             placeholders = ", ".join("?" * len(columns))
             conn.connection.driver_connection.executemany(
-                f"INSERT INTO incidents ({', '.join(columns)}) VALUES ({placeholders})", values)
+                f"INSERT INTO incidents ({', '.join(columns)}) VALUES ({placeholders})", values
+            )
             return
         # PostgreSQL: COPY: twice as fast as pipelined INSERTs, and the geom trigger still fires for every row.
         with conn.connection.driver_connection.cursor() as cursor:
@@ -460,7 +486,8 @@ class IncidentStore:
         if self.dialect == "sqlite":
             conn.exec_driver_sql(
                 "INSERT INTO incidents_rtree SELECT id, longitude, longitude, latitude, latitude "
-                "FROM incidents WHERE id > ?", (after_id,),
+                "FROM incidents WHERE id > ?",
+                (after_id,),
             )
 
     def replace(self, incident_id: int, incident: Incident) -> Incident:
@@ -498,8 +525,7 @@ class IncidentStore:
             sa.select(*cols).order_by(incidents.c.id),
             execution_options={"stream_results": True, "yield_per": batch},
         )
-        for part in result.mappings().partitions(batch):
-            yield part
+        yield from result.mappings().partitions(batch)
 
     def update_admin_areas(self, conn: Connection, assignments: list[dict]) -> int:
         """Write re-joined admin areas: each dict has ``id`` and the admin*/disputed columns."""

@@ -22,6 +22,7 @@ Counts: summed within a sentence, the largest of the sentences of one incident (
 themselves). Dates: the clause's own, else its sentence's, else the last one the report named
 before, else the publication date at week precision.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -42,8 +43,16 @@ from .places import Place, choose_place, find_places
 from .sentences import Article, Sentence, split_article, split_clauses
 from .text import MAX_HTML_CHARS, MAX_TEXT_CHARS, prepare_text
 
-__all__ = ["Draft", "Evidence", "Extraction", "MAX_HTML_CHARS", "MAX_TEXT_CHARS", "extract", "extract_incidents",
-           "known_areas"]
+__all__ = [
+    "Draft",
+    "Evidence",
+    "Extraction",
+    "MAX_HTML_CHARS",
+    "MAX_TEXT_CHARS",
+    "extract",
+    "extract_incidents",
+    "known_areas",
+]
 
 SAME_PLACE_KM = 25.0
 
@@ -91,8 +100,11 @@ class Extraction:
     language: str | None
 
     def to_dict(self) -> dict:
-        return {"language": self.language, "drafts": [d.to_dict() for d in self.drafts],
-                "left_out": [e.__dict__ for e in self.left_out]}
+        return {
+            "language": self.language,
+            "drafts": [d.to_dict() for d in self.drafts],
+            "left_out": [e.__dict__ for e in self.left_out],
+        }
 
 
 @dataclass
@@ -141,7 +153,9 @@ def _published(value) -> dt.date:
 
 def _sums_up(clause: str) -> bool:
     """Whether the clause sums up several attacks ("two armed assaults"), not "one of the attacks"."""
-    return any(not clause[max(0, m.start() - 7):m.start()].lower().endswith("one of ") for m in SUMMARY.finditer(clause))
+    return any(
+        not clause[max(0, m.start() - 7) : m.start()].lower().endswith("one of ") for m in SUMMARY.finditer(clause)
+    )
 
 
 def _reports(article: Article, published: dt.date) -> list[_Report]:
@@ -160,14 +174,20 @@ def _reports(article: Article, published: dt.date) -> list[_Report]:
                     continue
                 end = offset + len(clause)
                 within = [d for d in dates if offset <= d.start < end]
-                reports.append(_Report(
-                    text=clause, sentence=sentence, triggers=triggers,
-                    forces=[f for f in forces if offset <= f.start < end],
-                    counts=find_counts(clause),
-                    own_date=(within or dates or [None])[0], context_date=narrative,
-                    place=choose_place([p for p in places if offset <= p.start < end]),
-                    summary=_sums_up(clause), new=bool(NEW_EVENT.search(clause)),
-                ))
+                reports.append(
+                    _Report(
+                        text=clause,
+                        sentence=sentence,
+                        triggers=triggers,
+                        forces=[f for f in forces if offset <= f.start < end],
+                        counts=find_counts(clause),
+                        own_date=(within or dates or [None])[0],
+                        context_date=narrative,
+                        place=choose_place([p for p in places if offset <= p.start < end]),
+                        summary=_sums_up(clause),
+                        new=bool(NEW_EVENT.search(clause)),
+                    )
+                )
         if dates:
             narrative = dates[-1]
     return reports
@@ -263,15 +283,28 @@ def _draft(incident: _Incident, published: dt.date, source: str | None) -> Draft
     identity = f"{published.isoformat()}|{notes}|{place.words}|{place.start}|{place.latitude:.5f},{place.longitude:.5f}"
     digest = hashlib.sha1(identity.encode("utf-8")).hexdigest()[:16]
     killed, injured = _counts(incident.reports, KILLED), _counts(incident.reports, INJURED)
-    record = validate_incident({
-        "event_date": event_date, "time_precision": time_precision,
-        "event_type": event_type, "sub_event_type": sub_event_type,
-        "actor1": force_label(actor1) if actor1 else None, "force1": actor1,
-        "actor2": force_label(actor2) if actor2 else None, "force2": actor2,
-        "location": place.name, "latitude": round(place.latitude, 5), "longitude": round(place.longitude, 5),
-        "geo_precision": place.geo_precision, "fatalities": killed or 0, "injured": injured,
-        "notes": notes, "source": source, "source_id": f"extract:{digest}", "status": "draft",
-    })
+    record = validate_incident(
+        {
+            "event_date": event_date,
+            "time_precision": time_precision,
+            "event_type": event_type,
+            "sub_event_type": sub_event_type,
+            "actor1": force_label(actor1) if actor1 else None,
+            "force1": actor1,
+            "actor2": force_label(actor2) if actor2 else None,
+            "force2": actor2,
+            "location": place.name,
+            "latitude": round(place.latitude, 5),
+            "longitude": round(place.longitude, 5),
+            "geo_precision": place.geo_precision,
+            "fatalities": killed or 0,
+            "injured": injured,
+            "notes": notes,
+            "source": source,
+            "source_id": f"extract:{digest}",
+            "status": "draft",
+        }
+    )
     return Draft(record, evidence, place.words, place.alternatives, vague)
 
 
@@ -314,7 +347,7 @@ def extract(text: str, published, *, source: str | None = None) -> Extraction:
     left_out = [e for inc in incidents if inc.place is None for e in _evidence(inc.reports)]
     drafts = [_draft(inc, published, source or article.outlet) for inc in placed]
     joined = spatial.join_admin_areas([d.incident for d in drafts]) if drafts else []
-    for draft, incident in zip(drafts, joined):
+    for draft, incident in zip(drafts, joined, strict=False):
         draft.incident = known_areas(incident)
     return Extraction(drafts, left_out, language)
 

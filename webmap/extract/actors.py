@@ -10,6 +10,7 @@ Roles come from the words around a mention: "by ISIS", "ISIS attacked", "police 
 make an attacker (ACLED's actor 1); "on federal police", "targeted the Peshmerga", "attacked a
 Peshmerga unit", "Three Peshmerga fighters were killed" make a target (actor 2).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -45,22 +46,123 @@ class _Alias:
 _ATTACKER_BEFORE = {"by"}
 # Words before a force that make it the one attacked. "with" is left out: "clashes with ISIS" names
 # the other side of a clash, not its victim.
-_TARGET_BEFORE = {"on", "against", "targeted", "targeting", "target", "targets", "attacked", "attacking",
-                  "ambushed", "ambushing", "hit", "struck", "striking", "killed", "killing", "wounded",
-                  "wounding", "injured", "injuring", "kidnapped", "abducted", "executed", "shot", "bombed",
-                  "bombarded", "shelled", "shelling"}
+_TARGET_BEFORE = {
+    "on",
+    "against",
+    "targeted",
+    "targeting",
+    "target",
+    "targets",
+    "attacked",
+    "attacking",
+    "ambushed",
+    "ambushing",
+    "hit",
+    "struck",
+    "striking",
+    "killed",
+    "killing",
+    "wounded",
+    "wounding",
+    "injured",
+    "injuring",
+    "kidnapped",
+    "abducted",
+    "executed",
+    "shot",
+    "bombed",
+    "bombarded",
+    "shelled",
+    "shelling",
+}
 # Words that end the look back for a target cue: a new clause or a speaker.
 _SCAN_STOP = {"by", "said", "says", "stated", "and", "but", "while", "after", "when", "which", "who", "with"}
-_ATTACKER_AFTER = {"attacked", "attack", "attacks", "targeted", "targeting", "ambushed", "killed", "killing",
-                   "launched", "launch", "conducted", "shot", "bombed", "bombarded", "hit", "struck", "repelled",
-                   "repulsed", "foiled", "clashed", "destroyed", "seized", "arrested", "detained", "defused",
-                   "executed", "stormed", "fired", "shelled", "raided", "kidnapped", "abducted", "captured",
-                   "opened", "carried", "set", "blew", "detonated", "claimed", "infiltrated", "assaulted"}
-_VICTIM_AFTER = {("were", "killed"), ("was", "killed"), ("were", "wounded"), ("was", "wounded"),
-                 ("were", "injured"), ("was", "injured"), ("were", "martyred"), ("was", "martyred")}
-_DATE_WORDS = {"jan", "january", "feb", "february", "mar", "march", "apr", "april", "may", "jun", "june", "jul",
-               "july", "aug", "august", "sep", "sept", "september", "oct", "october", "nov", "november", "dec",
-               "december", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
+_ATTACKER_AFTER = {
+    "attacked",
+    "attack",
+    "attacks",
+    "targeted",
+    "targeting",
+    "ambushed",
+    "killed",
+    "killing",
+    "launched",
+    "launch",
+    "conducted",
+    "shot",
+    "bombed",
+    "bombarded",
+    "hit",
+    "struck",
+    "repelled",
+    "repulsed",
+    "foiled",
+    "clashed",
+    "destroyed",
+    "seized",
+    "arrested",
+    "detained",
+    "defused",
+    "executed",
+    "stormed",
+    "fired",
+    "shelled",
+    "raided",
+    "kidnapped",
+    "abducted",
+    "captured",
+    "opened",
+    "carried",
+    "set",
+    "blew",
+    "detonated",
+    "claimed",
+    "infiltrated",
+    "assaulted",
+}
+_VICTIM_AFTER = {
+    ("were", "killed"),
+    ("was", "killed"),
+    ("were", "wounded"),
+    ("was", "wounded"),
+    ("were", "injured"),
+    ("was", "injured"),
+    ("were", "martyred"),
+    ("was", "martyred"),
+}
+_DATE_WORDS = {
+    "jan",
+    "january",
+    "feb",
+    "february",
+    "mar",
+    "march",
+    "apr",
+    "april",
+    "may",
+    "jun",
+    "june",
+    "jul",
+    "july",
+    "aug",
+    "august",
+    "sep",
+    "sept",
+    "september",
+    "oct",
+    "october",
+    "nov",
+    "november",
+    "dec",
+    "december",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+}
 # Arabic: "هجوم لداعش" (an attack by Daesh) and "من البيشمركة" after a count (of the Peshmerga).
 _ARABIC_ATTACK_NOUNS = {"هجوم", "هجوما", "اعتداء", "تفجير", "قصف"}
 
@@ -112,7 +214,7 @@ def _candidates(token: Token) -> list[_Alias]:
 def _target_cue_before(words: list[Token], first: int) -> bool:
     """A target cue among the ten words before ``first`` ("targeted the sites of the third division of
     the Federal Police"), looking back no further than a conjunction, a speaker or "by"."""
-    window = words[max(0, first - 10):first]
+    window = words[max(0, first - 10) : first]
     for i in range(len(window) - 1, -1, -1):
         word = window[i]
         following = window[i + 1].key if i + 1 < len(window) else words[first].key
@@ -127,11 +229,11 @@ def _target_cue_before(words: list[Token], first: int) -> bool:
 
 
 def _verb_after(words: list[Token], last: int) -> str | None:
-    """"attacker" or "target" from the verb that follows a force within five words
+    """ "attacker" or "target" from the verb that follows a force within five words
     ("Saraya al-Salam brigades (Peace Brigades) killed", "Three Peshmerga fighters were killed")."""
-    after = [w.key for w in words[last + 1:last + 6]]
+    after = [w.key for w in words[last + 1 : last + 6]]
     for i, word in enumerate(after):
-        if tuple(after[i:i + 2]) in _VICTIM_AFTER:
+        if tuple(after[i : i + 2]) in _VICTIM_AFTER:
             return "target"
         if word in _ATTACKER_AFTER:
             return "attacker"
@@ -141,7 +243,7 @@ def _verb_after(words: list[Token], last: int) -> str | None:
 
 
 def _role(words: list[Token], first: int, last: int) -> str | None:
-    before = [w.key for w in words[max(0, first - 3):first]]
+    before = [w.key for w in words[max(0, first - 3) : first]]
     if before and before[-1] in _ATTACKER_BEFORE:
         return "attacker"
     after = _verb_after(words, last)
@@ -179,11 +281,18 @@ def find_forces(text: str) -> list[ForceMention]:
             continue
         last = i + len(match.words) - 1
         # "anti-ISIS" is not the Islamic State acting.
-        if text[max(0, words[i].start - 5):words[i].start].lower().endswith("anti-"):
+        if text[max(0, words[i].start - 5) : words[i].start].lower().endswith("anti-"):
             i = last + 1
             continue
-        found.append(ForceMention(match.force, text[words[i].start:words[last].end], words[i].start,
-                                  words[last].end, _role(words, i, last)))
+        found.append(
+            ForceMention(
+                match.force,
+                text[words[i].start : words[last].end],
+                words[i].start,
+                words[last].end,
+                _role(words, i, last),
+            )
+        )
         i = last + 1
     return found
 

@@ -17,6 +17,7 @@ Arabic (simple sentences): a word for killed (قتل، مقتل، قتلى، ا�
 
 Number words come from number-parser's English vocabulary (``number_parser.data.en``).
 """
+
 from __future__ import annotations
 
 import re
@@ -48,8 +49,12 @@ class Count:
         return self.number is None
 
 
-_WORDS = [w for key in ("UNIT_NUMBERS", "DIRECT_NUMBERS", "TENS", "BIG_POWERS_OF_TEN")
-          for w in _english_numbers.info[key] if w != "zero"]
+_WORDS = [
+    w
+    for key in ("UNIT_NUMBERS", "DIRECT_NUMBERS", "TENS", "BIG_POWERS_OF_TEN")
+    for w in _english_numbers.info[key]
+    if w != "zero"
+]
 _NUMWORD = "|".join(sorted(_WORDS, key=len, reverse=True))
 _NUM = rf"(?:\d{{1,5}}|(?:{_NUMWORD})(?:[\s-](?:{_NUMWORD}))*)"
 _QUALIFIER = r"(?:(?:at\s+least|more\s+than|over|about|around|nearly|some|up\s+to)\s+)?"
@@ -59,33 +64,43 @@ _NOT_A_COUNT = r"(?!\s*(?:km|kilomet|mile|met(?:er|re)|hour|day|week|month|year|
 # A noun phrase between a number and its verb: words that are not prepositions/conjunctions/verbs
 # ("Three Peshmerga fighters", "a member of the PMF", "one high-ranked PKK militant (Mehmet Soysuren)").
 # Case-sensitive, so that "IS militants" is a noun phrase and "is" a verb.
-_NOUN = (r"(?:(?:(?-i:(?!(?:in|near|at|on|by|from|to|and|with|after|during|for|while|when|as|were|was|is|"
-         r"are|had|has|have|killed|killing|wounded|injured)\b))[\w'’-]+|\([^()]*\))\s+){0,5}?")
+_NOUN = (
+    r"(?:(?:(?-i:(?!(?:in|near|at|on|by|from|to|and|with|after|during|for|while|when|as|were|was|is|"
+    r"are|had|has|have|killed|killing|wounded|injured)\b))[\w'’-]+|\([^()]*\))\s+){0,5}?"
+)
 
 _VERB_NUMBER = re.compile(
     rf"\b(?P<verb>{_KILL}|{_INJURE}|(?:killing|deaths?|injury|injuries)\s+of)\s+(?:and\s+(?P<verb2>{_KILL}|{_INJURE})\s+)?{_QUALIFIER}"
     rf"(?P<num>{_NUM}|an?(?=\s)|another|him|her|them|(?:his|her)\s+(?:wife|husband|son|daughter|brother|"
     rf"father|mother|driver|companion|colleague|guard)|the\s+(?!(?:people|men|women|children|police|personnel|"
     rf"staff|crew|\w+s)\b)[a-z]+(?=\s*(?:[,.;]|and\b|$)))\b{_NOT_A_COUNT}",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 _NUMBER_VERB = re.compile(
     rf"\b{_QUALIFIER}(?P<num>{_NUM}|an?|another)\s+(?P<noun>{_NOUN})"
     r"(?P<be>(?:(?:were|was)\s+reported\s+to\s+(?:be|have\s+been)|were|was|have\s+been|has\s+been|had\s+been|"
     r"are|is|got)\s+(?:(?:reportedly|also|later|"
     r"allegedly|all)\s+)?)?(?P<verb>killed|wounded|injured|dead|died|fatalities|deaths|slain|"
     r"lost\s+their\s+lives|blowing\s+(?:themselves|himself)\s+up|blew\s+(?:themselves|himself)\s+up)\b",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 # "killing at least six police officers and 16 civilians": a second number joined to the first.
-_AND_NUMBER = re.compile(rf"^\s+(?:[\w'’-]+\s+){{0,3}}?and\s+{_QUALIFIER}(?P<num>{_NUM})\b(?!\s+(?:[\w'’-]+\s+)?"
-                         r"(?:were|was|others?\s+were))", re.IGNORECASE)
+_AND_NUMBER = re.compile(
+    rf"^\s+(?:[\w'’-]+\s+){{0,3}}?and\s+{_QUALIFIER}(?P<num>{_NUM})\b(?!\s+(?:[\w'’-]+\s+)?"
+    r"(?:were|was|others?\s+were))",
+    re.IGNORECASE,
+)
 # "10 Peshmerga and three civilians were killed": two numbers before one verb.
 _TWO_NUMBERS_VERB = re.compile(
     rf"\b{_QUALIFIER}(?P<num>{_NUM})\s+(?:[\w'’-]+\s+){{1,3}}?and\s+{_QUALIFIER}(?P<num2>{_NUM})\s+"
     r"(?:[\w'’-]+\s+){1,3}?(?:were|was)\s+(?:(?:reportedly|also|all)\s+)?(?P<verb>killed|wounded|injured)\b",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 _NO_CASUALTIES = re.compile(
     r"\b(?:no|without)\s+(?:(?:other|further|reported|immediate)\s+)?(?P<what>casualties|fatalities|deaths|"
-    r"injuries|losses)\b", re.IGNORECASE)
+    r"injuries|losses)\b",
+    re.IGNORECASE,
+)
 _VAGUE = re.compile(
     rf"\b(?:(?P<verb>{_KILL}|{_INJURE})(?:\s+and\s+(?:{_KILL}|{_INJURE}))?\s+(?P<amount>several|many|dozens|"
     r"scores|a\s+dozen|a\s+number\s+of|numerous|a\s+few|tens\s+of|hundreds\s+of|all|the(?=\s+\w+s\b))\b"
@@ -94,17 +109,53 @@ _VAGUE = re.compile(
     r"(?:(?:were|was)\s+)?(?P<verb3>killed|wounded|injured|dead)\b"
     r"|(?:unknown|unclear|unspecified)\s+(?:number\s+of\s+)?(?P<what>fatalities|casualties|deaths)"
     rf"|(?P<combined>{_KILL}\s+and\s+{_INJURE}|{_INJURE}\s+and\s+{_KILL})\s+{_QUALIFIER}{_NUM}\b[^,.;]{{0,30}})",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 
-_KINDS = {"kill": KILLED, "execut": KILLED, "shoot": KILLED, "shot": KILLED, "dead": KILLED, "die": KILLED,
-          "fatalit": KILLED, "death": KILLED, "slain": KILLED, "blow": KILLED, "blew": KILLED, "lost": KILLED,
-          "wound": INJURED, "injur": INJURED}
+_KINDS = {
+    "kill": KILLED,
+    "execut": KILLED,
+    "shoot": KILLED,
+    "shot": KILLED,
+    "dead": KILLED,
+    "die": KILLED,
+    "fatalit": KILLED,
+    "death": KILLED,
+    "slain": KILLED,
+    "blow": KILLED,
+    "blew": KILLED,
+    "lost": KILLED,
+    "wound": INJURED,
+    "injur": INJURED,
+}
 
 # Arabic number words as folded by webmap.names.fold (ة -> ه, أ/إ -> ا), masculine and feminine forms.
 _ARABIC_NUMBERS = {
-    "واحد": 1, "واحده": 1, "اثنين": 2, "اثنان": 2, "اثنتين": 2, "اثنتان": 2, "ثلاثه": 3, "ثلاث": 3,
-    "اربعه": 4, "اربع": 4, "خمسه": 5, "خمس": 5, "سته": 6, "ست": 6, "سبعه": 7, "سبع": 7, "ثمانيه": 8,
-    "ثماني": 8, "ثمان": 8, "تسعه": 9, "تسع": 9, "عشره": 10, "عشر": 10, "عشرين": 20, "عشرون": 20,
+    "واحد": 1,
+    "واحده": 1,
+    "اثنين": 2,
+    "اثنان": 2,
+    "اثنتين": 2,
+    "اثنتان": 2,
+    "ثلاثه": 3,
+    "ثلاث": 3,
+    "اربعه": 4,
+    "اربع": 4,
+    "خمسه": 5,
+    "خمس": 5,
+    "سته": 6,
+    "ست": 6,
+    "سبعه": 7,
+    "سبع": 7,
+    "ثمانيه": 8,
+    "ثماني": 8,
+    "ثمان": 8,
+    "تسعه": 9,
+    "تسع": 9,
+    "عشره": 10,
+    "عشر": 10,
+    "عشرين": 20,
+    "عشرون": 20,
 }
 _ARABIC_KILLED = {"قتل", "مقتل", "قتلى", "قتيل", "قتيلا", "استشهاد", "استشهد", "مصرع", "مقتلهم"}
 _ARABIC_INJURED = {"اصابه", "اصيب", "اصيبوا", "جرح", "جرحى", "جريح", "جريحا", "اصابات"}
@@ -116,7 +167,7 @@ def _kind(verb: str) -> str:
     return next(kind for stem, kind in _KINDS.items() if folded.startswith(stem) or stem in folded)
 
 
-def _value(num: str, earlier: list["Count"]) -> int | None:
+def _value(num: str, earlier: list[Count]) -> int | None:
     word = num.lower().split()[0]
     if word in ("a", "an", "another", "him", "her", "his", "the"):
         return 1
@@ -141,8 +192,9 @@ def _english(text: str) -> list[Count]:
         taken.append(match.span())
     for match in _NO_CASUALTIES.finditer(text):
         what = match.group("what").lower()
-        kinds = (INJURED,) if what == "injuries" else (KILLED,) if what in ("fatalities", "deaths") else (
-            KILLED, INJURED)
+        kinds = (
+            (INJURED,) if what == "injuries" else (KILLED,) if what in ("fatalities", "deaths") else (KILLED, INJURED)
+        )
         found += [Count(kind, 0, match.group(), match.start(), match.end()) for kind in kinds]
     numbers_seen: list[Count] = []
     for number in re.finditer(rf"\b{_NUM}\b", text, re.IGNORECASE):
@@ -159,11 +211,11 @@ def _english(text: str) -> list[Count]:
         if value is None:
             continue
         end = match.end()
-        more = _AND_NUMBER.match(text[end:end + 60])
+        more = _AND_NUMBER.match(text[end : end + 60])
         if more and match.group("num").lower() not in ("him", "her", "them"):
             value += _value(more.group("num"), []) or 0
             end += more.end()
-        found.append(Count(_kind(match.group("verb")), value, text[match.start():end], match.start(), end))
+        found.append(Count(_kind(match.group("verb")), value, text[match.start() : end], match.start(), end))
         taken.append((match.start(), end))
     for match in _TWO_NUMBERS_VERB.finditer(text):
         if free(match):
@@ -201,7 +253,7 @@ def _arabic(text: str) -> list[Count]:
         kind = KILLED if keys & _ARABIC_KILLED else INJURED if keys & _ARABIC_INJURED else None
         if kind is None:
             continue
-        after = words[i + 1:i + 3]
+        after = words[i + 1 : i + 3]
         if after and set(after[0].keys) & _ARABIC_ABOUT:
             after = after[1:]
         neighbours = [w for w in after[:1]] + ([words[i - 1]] if i else [])
@@ -230,4 +282,3 @@ def total(counts: list[Count], kind: str) -> int | None:
 def vague_phrases(counts: list[Count]) -> list[str]:
     """The words of the vague amounts, for the notes ("killed several terrorists")."""
     return [c.text for c in counts if c.vague]
-

@@ -19,20 +19,23 @@ A date without a year that would fall after publication is taken from the year b
 more than a month ahead ("Dec 30" in a report of Jan 2); within a month ahead it is not the date of
 anything that already happened ("it was announced on April 9") and is ignored.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable
 
 import dateparser
 
 from ..names import fold
 
-_MONTH = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
-          r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?")
+_MONTH = (
+    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
+    r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
+)
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 # Arabic weekday names, folded (fold turns ة into ه and أ into ا), Monday first like Python's weekday().
 _ARABIC_WEEKDAYS = ("الاثنين", "الثلاثاء", "الاربعاء", "الخميس", "الجمعه", "السبت", "الاحد")
@@ -52,8 +55,9 @@ class DateMention:
 @lru_cache(maxsize=2048)
 def _dateparser(phrase: str, published: dt.date) -> dt.date | None:
     base = dt.datetime.combine(published, dt.time(12))
-    parsed = dateparser.parse(phrase, languages=["en", "ar"],
-                              settings={"RELATIVE_BASE": base, "PREFER_DATES_FROM": "current_period"})
+    parsed = dateparser.parse(
+        phrase, languages=["en", "ar"], settings={"RELATIVE_BASE": base, "PREFER_DATES_FROM": "current_period"}
+    )
     return parsed.date() if parsed else None
 
 
@@ -89,19 +93,33 @@ def _relative(precision: int):
     def resolve(match: re.Match, published: dt.date):
         day = _dateparser(match.group().lower(), published)
         return (day, precision) if day and day <= published else None
+
     return resolve
 
 
 # (pattern, resolver); earlier rules win where matches overlap.
 _RULES: tuple[tuple[re.Pattern, Callable], ...] = (
-    (re.compile(rf"\b(?P<month>{_MONTH})\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(?P<year>\d{{4}}))?"),
-     _calendar_day),
-    (re.compile(rf"\b(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<month>{_MONTH})(?![a-z])"
-                rf"(?:,?\s+(?P<year>\d{{4}}))?"), _calendar_day),
+    (
+        re.compile(rf"\b(?P<month>{_MONTH})\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(?P<year>\d{{4}}))?"),
+        _calendar_day,
+    ),
+    (
+        re.compile(
+            rf"\b(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<month>{_MONTH})(?![a-z])"
+            rf"(?:,?\s+(?P<year>\d{{4}}))?"
+        ),
+        _calendar_day,
+    ),
     (re.compile(r"\b(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})\b"), _calendar_day),
-    (re.compile(r"\b(?:(?:early|late)\s+(?:on\s+)?)?(?:(?P<last>last|this|past|on)\s+)?"
-                r"(?P<weekday>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
-                r"(?:\s+(?:morning|afternoon|evening|night))?\b", re.IGNORECASE), _weekday),
+    (
+        re.compile(
+            r"\b(?:(?:early|late)\s+(?:on\s+)?)?(?:(?P<last>last|this|past|on)\s+)?"
+            r"(?P<weekday>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
+            r"(?:\s+(?:morning|afternoon|evening|night))?\b",
+            re.IGNORECASE,
+        ),
+        _weekday,
+    ),
     (re.compile(r"\b(?:last|yester)\s*night\b|\bovernight\b|\bthe night before\b", re.IGNORECASE), _days_back(1)),
     (re.compile(r"\byesterday\b", re.IGNORECASE), _relative(1)),
     (re.compile(r"\btoday\b", re.IGNORECASE), _days_back(0)),

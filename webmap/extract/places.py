@@ -38,6 +38,7 @@ name, as ACLED codes it)
 "northwest of the disputed Kirkuk province"                 it), from the boundary layers
 ==========================================================  ========================================  =
 """
+
 from __future__ import annotations
 
 import re
@@ -60,42 +61,57 @@ _REFERENCE_RANK = 1.5
 _ADMIN_LEVELS = {"ADM1": "governorate", "ADM2": "district", "ADM3": "sub-district"}
 _LAYER = {"governorate": "adm1", "district": "adm2", "sub-district": "adm3"}
 
-_NEAR = re.compile(r"\b(?:near|nearby|outskirts\s+of|vicinity\s+of|close\s+to|around|outside|surroundings\s+of|"
-                   r"environs\s+of|قرب|بالقرب\s+من|اطراف|أطراف|محيط)\s+(?:the\s+)?(?:[\w'-]+\s+){0,2}$",
-                   re.IGNORECASE)
-_DIRECTION = re.compile(r"\b(?:(?:\d+\s*(?:km|kilomet\w*|miles?)\s+)?(?:north|south|east|west)(?:-?(?:east|west))?"
-                        r"(?:ern)?(?:\s+(?:part|outskirts|edge|side))?\s+of|(?:\d+\s*(?:km|kilomet\w*|miles?))\s+"
-                        r"(?:from|outside)|(?:شمال|جنوب|شرق|غرب)\w*)\s+(?:the\s+)?(?:[\w'-]+\s+){0,2}$", re.IGNORECASE)
+_NEAR = re.compile(
+    r"\b(?:near|nearby|outskirts\s+of|vicinity\s+of|close\s+to|around|outside|surroundings\s+of|"
+    r"environs\s+of|قرب|بالقرب\s+من|اطراف|أطراف|محيط)\s+(?:the\s+)?(?:[\w'-]+\s+){0,2}$",
+    re.IGNORECASE,
+)
+_DIRECTION = re.compile(
+    r"\b(?:(?:\d+\s*(?:km|kilomet\w*|miles?)\s+)?(?:north|south|east|west)(?:-?(?:east|west))?"
+    r"(?:ern)?(?:\s+(?:part|outskirts|edge|side))?\s+of|(?:\d+\s*(?:km|kilomet\w*|miles?))\s+"
+    r"(?:from|outside)|(?:شمال|جنوب|شرق|غرب)\w*)\s+(?:the\s+)?(?:[\w'-]+\s+){0,2}$",
+    re.IGNORECASE,
+)
 _FROM = re.compile(r"\bfrom\s+(?:the\s+)?$", re.IGNORECASE)
-_EXTENT_GAP = re.compile(r"^(?:\s*\([^()]*\))?(?:,?\s+in\s+the\s+[\w-]+)?,?\s+(?:all\s+the\s+way\s+)?to\s+(?:the\s+)?$",
-                         re.IGNORECASE)
+_EXTENT_GAP = re.compile(
+    r"^(?:\s*\([^()]*\))?(?:,?\s+in\s+the\s+[\w-]+)?,?\s+(?:all\s+the\s+way\s+)?to\s+(?:the\s+)?$", re.IGNORECASE
+)
 _BRACKETED = re.compile(r"^\s*\($")
 # A place named as the one addressed stands for its government: "urged Baghdad to increase coordination".
-_ADDRESSED = re.compile(r"\b(?:urged|urges|urging|called\s+on|calls\s+on|calling\s+on|pressed|pressing|accused|"
-                        r"accusing|warned|warning)\s+$", re.IGNORECASE)
+_ADDRESSED = re.compile(
+    r"\b(?:urged|urges|urging|called\s+on|calls\s+on|calling\s+on|pressed|pressing|accused|"
+    r"accusing|warned|warning)\s+$",
+    re.IGNORECASE,
+)
 # The ends of a road: "the Haditha-Baiji road", "the Qara Tabah-Jalawla road" (a name the gazetteer lacks
 # still makes the other one an end).
 _ROAD_FIRST_END = re.compile(r"^\s*[-–]\s*[\w'’]+(?:\s+[\w'’]+){0,2}\s+(?:road|highway|motorway)\b", re.IGNORECASE)
 _ROAD_SECOND_END = re.compile(r"^\s+(?:road|highway|motorway)\b", re.IGNORECASE)
 _AFTER_HYPHEN = re.compile(r"\w\s*[-–]\s*$")
-_OF_PLACE = re.compile(r"^\s+(?:village|town|city)\s+of\s+(?:the\s+)?$",
-                       re.IGNORECASE)
+_OF_PLACE = re.compile(r"^\s+(?:village|town|city)\s+of\s+(?:the\s+)?$", re.IGNORECASE)
 # Between two names, words that put the first inside the second: "Albu Rashid village in Daquq district",
 # "Intisar area (Al Salam) in Mosul city", "al Mazarie area of Nahiyat Yathrib", "Tal al-Basal, in the district of".
-_PLACE_WORD = (r"(?:village|town|area|region|neighbou?rhood|quarter|square|hill|mount(?:ains?)?|camp|city|district|"
-               r"sub-?district)")
-_WITHIN = re.compile(rf"^\)?(?:\s+{_PLACE_WORD})?(?:\s*\([^()]*\))?(?:\s+{_PLACE_WORD})?\s*,?\s+(?:in|of|within|inside)\s+"
-                     r"(?:the\s+)?(?:(?:province|governorate|district|sub-?district|city|town|village)\s+of\s+(?:the\s+)?)?"
-                     r"(?:(?:central|northern|southern|eastern|western|north|south|east|west)\s+|"
-                     r"(?:the\s+)?(?:cent(?:er|re)|heart|middle|outskirts)\s+of\s+(?:the\s+)?)?$", re.IGNORECASE)
+_PLACE_WORD = (
+    r"(?:village|town|area|region|neighbou?rhood|quarter|square|hill|mount(?:ains?)?|camp|city|district|"
+    r"sub-?district)"
+)
+_WITHIN = re.compile(
+    rf"^\)?(?:\s+{_PLACE_WORD})?(?:\s*\([^()]*\))?(?:\s+{_PLACE_WORD})?\s*,?\s+(?:in|of|within|inside)\s+"
+    r"(?:the\s+)?(?:(?:province|governorate|district|sub-?district|city|town|village)\s+of\s+(?:the\s+)?)?"
+    r"(?:(?:central|northern|southern|eastern|western|north|south|east|west)\s+|"
+    r"(?:the\s+)?(?:cent(?:er|re)|heart|middle|outskirts)\s+of\s+(?:the\s+)?)?$",
+    re.IGNORECASE,
+)
 # Capitalised words that may stand next to a place name; any other makes the name part of a longer
 # proper name the gazetteer does not know ("Masrour Barzani", "identified as Serkan Tuncer").
-_NEIGHBOURS = frozenset("""
+_NEIGHBOURS = frozenset(
+    """
 al el ar as ad an at az ash the in at near on from to of and or by for with province governorate district
 sub-district subdistrict city town village area region mountain mountains mount river valley road camp
 square hill hills dam lake desert plain plains wadi north south east west northern southern eastern western
 central greater old new upper lower iraq iraqi kurdish arab syrian turkish iranian
-""".split())
+""".split()
+)
 _WORD_BEFORE = re.compile(r"(?:^|\s)([A-Z][\w'’-]*)\s$")
 _WORD_AFTER = re.compile(r"^\s([A-Z][\w'’-]*)")
 
@@ -108,7 +124,8 @@ _ORGANISATION = re.compile(
     r"Presidency|PM)\b"
     r"|^(?i:\s+(?:region(?:al)?\s+)?(?:prime\s+minister|premier|president|presidency|government|parliament|"
     r"governor|governorate\s+council|provincial\s+council|operations?\s+command|police\s+(?:chief|command|"
-    r"directorate)|council|ministry|minister|security\s+council|asayish|mayor))\b")
+    r"directorate)|council|ministry|minister|security\s+council|asayish|mayor))\b"
+)
 
 
 @dataclass
@@ -132,13 +149,13 @@ class Place:
     alternatives: list[dict] = field(default_factory=list)
     holds_another: bool = False  # the report puts another named place inside this one
 
-    def contains(self, other: "Place") -> bool:
+    def contains(self, other: Place) -> bool:
         """True when this is a governorate and ``other`` lies in it (by the candidates' governorate names)."""
         if self.level != "governorate":
             return False
         return bool(other.governorate) and fold(other.governorate) == fold(self.governorate or self.name)
 
-    def km_to(self, other: "Place") -> float:
+    def km_to(self, other: Place) -> float:
         """Great-circle distance to ``other`` in km."""
         return haversine_km(self.latitude, self.longitude, other.latitude, other.longitude)
 
@@ -169,10 +186,10 @@ def _extent_spans(text: str, mentions: list) -> set[int]:
     """Indexes of mentions that name the ends of a region's extent ("from X ... to Y")."""
     out: set[int] = set()
     for i, first in enumerate(mentions):
-        if not _FROM.search(text[max(0, first.start - 12):first.start]):
+        if not _FROM.search(text[max(0, first.start - 12) : first.start]):
             continue
         for j in range(i + 1, min(i + 3, len(mentions))):
-            if _EXTENT_GAP.match(text[first.end:mentions[j].start]):
+            if _EXTENT_GAP.match(text[first.end : mentions[j].start]):
                 out.update(range(i, j + 1))
                 break
     return out
@@ -180,14 +197,16 @@ def _extent_spans(text: str, mentions: list) -> set[int]:
 
 def _road_end(text: str, mention) -> bool:
     """True when the mention names an end of a road ("the Haditha-Baiji road"): the event is on the road."""
-    after = text[mention.end:mention.end + 40]
-    return bool(_ROAD_FIRST_END.match(after) or (_ROAD_SECOND_END.match(after)
-                                                 and _AFTER_HYPHEN.search(text[max(0, mention.start - 3):mention.start])))
+    after = text[mention.end : mention.end + 40]
+    return bool(
+        _ROAD_FIRST_END.match(after)
+        or (_ROAD_SECOND_END.match(after) and _AFTER_HYPHEN.search(text[max(0, mention.start - 3) : mention.start]))
+    )
 
 
 def _in_brackets_after(text: str, mentions: list, i: int) -> bool:
     """True when mention ``i`` is a second spelling in brackets right after the previous name."""
-    return i > 0 and bool(_BRACKETED.match(text[mentions[i - 1].end:mentions[i].start]))
+    return i > 0 and bool(_BRACKETED.match(text[mentions[i - 1].end : mentions[i].start]))
 
 
 def _governorate_of(area: dict) -> str:
@@ -201,7 +220,7 @@ def _representative_points(layer_name: str, signature: tuple) -> dict[str, tuple
     """P-code -> (latitude, longitude) of a point inside each area of a layer (for one version of its file)."""
     layer = spatial.load_layer(layer_name)
     points = layer.geometry.representative_point()
-    return {pcode: (p.y, p.x) for pcode, p in zip(layer["pcode"], points)}
+    return {pcode: (p.y, p.x) for pcode, p in zip(layer["pcode"], points, strict=False)}
 
 
 def _admin_point(level: str, name: str, governorates: set[str] = frozenset()) -> tuple[str, str, float, float] | None:
@@ -232,25 +251,34 @@ def _level_of(candidate, kind: str | None) -> str:
 
 def _inside_longer_name(text: str, mention) -> bool:
     """True when a capitalised word that is not a place word stands right before or after the name."""
-    before = _WORD_BEFORE.search(text[max(0, mention.start - 30):mention.start])
-    after = _WORD_AFTER.match(text[mention.end:mention.end + 30])
-    sentence_start = before is not None and not text[:mention.start - len(before.group(1)) - 1].strip()
+    before = _WORD_BEFORE.search(text[max(0, mention.start - 30) : mention.start])
+    after = _WORD_AFTER.match(text[mention.end : mention.end + 30])
+    sentence_start = before is not None and not text[: mention.start - len(before.group(1)) - 1].strip()
     return (after is not None and after.group(1).lower() not in _NEIGHBOURS) or (
-        before is not None and not sentence_start and before.group(1).lower() not in _NEIGHBOURS)
+        before is not None and not sentence_start and before.group(1).lower() not in _NEIGHBOURS
+    )
 
 
 def _name(text: str, mention) -> _Name | None:
-    iraqi = [c for c in mention.candidates
-             if c.country_code == HOME_COUNTRY and c.feature_code not in _TOO_WIDE
-             and IRAQ.contains(c.longitude, c.latitude)]
+    iraqi = [
+        c
+        for c in mention.candidates
+        if c.country_code == HOME_COUNTRY and c.feature_code not in _TOO_WIDE and IRAQ.contains(c.longitude, c.latitude)
+    ]
     best = mention.candidates[0] if mention.candidates else None
     if best is None or best.country_code != HOME_COUNTRY or best.feature_code in _TOO_WIDE or not iraqi:
         return None
-    before = text[max(0, mention.start - 60):mention.start]
+    before = text[max(0, mention.start - 60) : mention.start]
     reference = bool(_DIRECTION.search(before))
     kind = mention.kind  # the descriptor next to the name ("Kirkuk province"), read by the gazetteer
-    return _Name(mention, _level_of(iraqi[0], kind), iraqi, reference, reference or bool(_NEAR.search(before)),
-                 kind in _ADMIN_LEVELS)
+    return _Name(
+        mention,
+        _level_of(iraqi[0], kind),
+        iraqi,
+        reference,
+        reference or bool(_NEAR.search(before)),
+        kind in _ADMIN_LEVELS,
+    )
 
 
 def _agrees(candidate, name: _Name, governorates: set[str], districts: set[str], container) -> bool:
@@ -260,13 +288,16 @@ def _agrees(candidate, name: _Name, governorates: set[str], districts: set[str],
         return False
     if name.level == "place" and districts and fold(candidate.district or "") not in districts:
         return False
-    return container is None or haversine_km(candidate.latitude, candidate.longitude, container.latitude,
-                                             container.longitude) <= WITHIN_KM
+    return (
+        container is None
+        or haversine_km(candidate.latitude, candidate.longitude, container.latitude, container.longitude) <= WITHIN_KM
+    )
 
 
 def _near_any(candidate, places: list[Place]) -> bool:
-    return any(haversine_km(candidate.latitude, candidate.longitude, p.latitude, p.longitude) <= REPORT_KM
-               for p in places)
+    return any(
+        haversine_km(candidate.latitude, candidate.longitude, p.latitude, p.longitude) <= REPORT_KM for p in places
+    )
 
 
 def _town_named(key: str, candidate) -> object | None:
@@ -274,8 +305,11 @@ def _town_named(key: str, candidate) -> object | None:
     looked up by the report's spelling, then by the district's own name."""
     for name in dict.fromkeys((key, candidate.name)):
         for other in _resolved(name, id(gazetteer.get_gazetteer())):
-            if (other.country_code == HOME_COUNTRY and other.feature_code.startswith("PPL")
-                    and (not candidate.governorate or other.governorate == candidate.governorate)):
+            if (
+                other.country_code == HOME_COUNTRY
+                and other.feature_code.startswith("PPL")
+                and (not candidate.governorate or other.governorate == candidate.governorate)
+            ):
                 return other
     return None
 
@@ -288,26 +322,53 @@ def _resolved(name: str, gazetteer_id: int) -> list:
 
 
 def _alternatives(name: _Name) -> list[dict]:
-    return [{"name": c.name, "latitude": c.latitude, "longitude": c.longitude, "governorate": c.governorate,
-             "district": c.district, "feature_code": c.feature_code, "score": round(c.score, 3)}
-            for c in name.candidates[:5]]
+    return [
+        {
+            "name": c.name,
+            "latitude": c.latitude,
+            "longitude": c.longitude,
+            "governorate": c.governorate,
+            "district": c.district,
+            "feature_code": c.feature_code,
+            "score": round(c.score, 3),
+        }
+        for c in name.candidates[:5]
+    ]
 
 
 def _place(name: _Name, candidate, governorates: set[str]) -> Place | None:
     """The place a name gives, from its chosen candidate; a district or sub-district named as such with
     no agreeing candidate is looked up in the boundary layers."""
     mention = name.mention
-    common = {"words": mention.text, "start": mention.start, "reference_only": name.reference,
-              "alternatives": _alternatives(name)}
+    common = {
+        "words": mention.text,
+        "start": mention.start,
+        "reference_only": name.reference,
+        "alternatives": _alternatives(name),
+    }
     if name.level == "place":
         precision = 2 if name.near else 1
-        return Place(candidate.name, candidate.latitude, candidate.longitude, precision, "place",
-                     governorate=candidate.governorate or None, **common)
+        return Place(
+            candidate.name,
+            candidate.latitude,
+            candidate.longitude,
+            precision,
+            "place",
+            governorate=candidate.governorate or None,
+            **common,
+        )
     if name.level in ("district", "sub-district") and candidate is not None:
         town = candidate if candidate.feature_code.startswith("PPL") else _town_named(mention.key, candidate)
         if town is not None:
-            return Place(town.name, town.latitude, town.longitude, 2, name.level,
-                         governorate=town.governorate or candidate.governorate or None, **common)
+            return Place(
+                town.name,
+                town.latitude,
+                town.longitude,
+                2,
+                name.level,
+                governorate=town.governorate or candidate.governorate or None,
+                **common,
+            )
     names = ([candidate.name] if candidate is not None else []) + [mention.text]
     # Reports call sub-districts districts too ("the Riyadh district", "Rashad district").
     levels = [name.level] + (["sub-district"] if name.level == "district" else [])
@@ -327,14 +388,19 @@ def find_places(text: str, forbidden: list[tuple[int, int]] = (), earlier: list[
     ("... the Kirkuk village of Riyadh. A second attack took place ... in the village of Rashad").
     See the module docstring for what else is left out and how a candidate is chosen.
     """
-    mentions = [m for m in gazetteer.find_mentions(text)
-                if not any(m.start < end and start < m.end for start, end in forbidden)]
+    mentions = [
+        m for m in gazetteer.find_mentions(text) if not any(m.start < end and start < m.end for start, end in forbidden)
+    ]
     extent = _extent_spans(text, mentions)
     names = []
     for i, mention in enumerate(mentions):
-        if i in extent or _in_brackets_after(text, mentions, i) or _ADDRESSED.search(text[max(0, mention.start - 20):mention.start]):
+        if (
+            i in extent
+            or _in_brackets_after(text, mentions, i)
+            or _ADDRESSED.search(text[max(0, mention.start - 20) : mention.start])
+        ):
             continue
-        if _ORGANISATION.match(text[mention.end:mention.end + 60]) or _inside_longer_name(text, mention):
+        if _ORGANISATION.match(text[mention.end : mention.end + 60]) or _inside_longer_name(text, mention):
             continue
         name = _name(text, mention)
         if name is not None:
@@ -352,12 +418,22 @@ def find_places(text: str, forbidden: list[tuple[int, int]] = (), earlier: list[
         if name.explicit and name.level in ("district", "sub-district"):
             # A district against the governorate named with it: reports give the disputed districts to
             # either governorate ("Makhmour district, Salahuddin province"), so a real district wins.
-            chosen[id(name)] = next((c for c in name.candidates if _agrees(c, name, governorates, set(), None)),
-                                    next((c for c in name.candidates if c.feature_code in _DISTRICT_CODES), None))
-    districts = {fold(c.district) for n in names for c in [chosen.get(id(n))] if c is not None and c.district
-                 and n.level == "district"}
-    governorates |= {fold(c.governorate) for n in names for c in [chosen.get(id(n))]
-                     if c is not None and c.governorate and n.level in ("district", "sub-district")}
+            chosen[id(name)] = next(
+                (c for c in name.candidates if _agrees(c, name, governorates, set(), None)),
+                next((c for c in name.candidates if c.feature_code in _DISTRICT_CODES), None),
+            )
+    districts = {
+        fold(c.district)
+        for n in names
+        for c in [chosen.get(id(n))]
+        if c is not None and c.district and n.level == "district"
+    }
+    governorates |= {
+        fold(c.governorate)
+        for n in names
+        for c in [chosen.get(id(n))]
+        if c is not None and c.governorate and n.level in ("district", "sub-district")
+    }
     far: set[int] = set()  # ambiguous names none of whose candidates lies near the report's earlier places
     for i in range(len(names) - 1, -1, -1):
         name = names[i]
@@ -397,9 +473,16 @@ def _holder(text: str, names: list[_Name], i: int) -> _Name | None:
     (the name before), other than a governorate (those constrain through the governorate check)."""
     name = names[i]
     # "the Kirkuk village of Riyadh" names Riyadh, a village of Kirkuk, not Kirkuk in Riyadh.
-    after = next((o for o in names[i + 1:i + 3] if _WITHIN.match(text[name.mention.end:o.mention.start])
-                  and not _OF_PLACE.match(text[name.mention.end:o.mention.start])), None)
-    before = names[i - 1] if i and _OF_PLACE.match(text[names[i - 1].mention.end:name.mention.start]) else None
+    after = next(
+        (
+            o
+            for o in names[i + 1 : i + 3]
+            if _WITHIN.match(text[name.mention.end : o.mention.start])
+            and not _OF_PLACE.match(text[name.mention.end : o.mention.start])
+        ),
+        None,
+    )
+    before = names[i - 1] if i and _OF_PLACE.match(text[names[i - 1].mention.end : name.mention.start]) else None
     holder = after or before
     return holder if holder is not None and holder.level != "governorate" else None
 
@@ -411,8 +494,18 @@ def _area_near(name: _Name, earlier: list[Place]) -> Place | None:
         area = _admin_point(level, name.mention.text)
         if area is not None:
             area_name, governorate, lat, lon = area
-            place = Place(area_name, lat, lon, 3, level, name.mention.text, name.mention.start, governorate,
-                          name.reference, _alternatives(name))
+            place = Place(
+                area_name,
+                lat,
+                lon,
+                3,
+                level,
+                name.mention.text,
+                name.mention.start,
+                governorate,
+                name.reference,
+                _alternatives(name),
+            )
             if any(place.km_to(p) <= REPORT_KM for p in earlier):
                 return place
     return None

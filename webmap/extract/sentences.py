@@ -5,12 +5,13 @@ Lines that are not reporting ("Read More: ...", photo captions, "Editing by ..."
 lines are skipped; a dateline ("ERBIL (Kurdistan 24) –") is cut off its paragraph and kept
 apart, because the city it names is where the reporter sat, not where anything happened.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Callable
 
 import pysbd
 
@@ -18,12 +19,15 @@ from ..names import fold
 
 _BOILERPLATE = re.compile(
     r"^\W{0,3}(read more|read also|also read|related|see also|photo|editing by|edited by|reporting by|"
-    r"writing by|additional reporting|follow us|share this|click here|subscribe)\b", re.IGNORECASE)
+    r"writing by|additional reporting|follow us|share this|click here|subscribe)\b",
+    re.IGNORECASE,
+)
 # "ERBIL (Kurdistan 24) –", "ERBIL, Kurdistan Region (Kurdistan24) –", "BAGHDAD, March 3 (Reuters) -",
 # "أربيل (كوردستان 24) -": up to four words, an optional "(outlet)", then a dash.
 _DATELINE = re.compile(
     r"^(?P<place>[^\W\d_][^\s,()–—-]*(?:[ ,]+[^\s,()–—-]+){0,3}?)\s*"
-    r"(?:\((?P<outlet>[^()]{2,60})\))?\s*[–—-]{1,2}\s+")
+    r"(?:\((?P<outlet>[^()]{2,60})\))?\s*[–—-]{1,2}\s+"
+)
 _WORD = re.compile(r"[\w'’]+")
 _INNER_STOP = re.compile(r"[.!?؟]")
 _ARABIC_LETTER = re.compile(r"[\u0600-\u06ff]")
@@ -139,7 +143,7 @@ def split_article(text: str, language: str = "en") -> Article:
         dateline = find_dateline(body, start)
         if dateline:
             datelines.append(dateline)
-            body = body[dateline.end - start:]
+            body = body[dateline.end - start :]
             start = dateline.end
         for sentence, s_start, s_end in split_sentences(body, language, start):
             sentences.append(Sentence(sentence, s_start, s_end, number))
@@ -159,7 +163,7 @@ def split_clauses(sentence: str, reports_event: Callable[[str], bool]) -> list[t
         for piece, base in pieces:
             cut = 0
             for match in separator.finditer(piece):
-                left, right = piece[cut:match.start()], piece[match.end():]
+                left, right = piece[cut : match.start()], piece[match.end() :]
                 if reports_event(left) and reports_event(right):
                     next_pieces.append((left, base + cut))
                     cut = match.end()

@@ -4,6 +4,7 @@ Extraction reads English and Arabic. Anything else is refused with an error that
 language was found, because rules written for English silently find nothing in French and a
 user would take "no incidents" for an answer about the article.
 """
+
 from __future__ import annotations
 
 import re
@@ -23,16 +24,47 @@ MAX_HTML_CHARS = 2_000_000
 LANGUAGES = {"en": "English", "ar": "Arabic"}
 # langdetect names for languages an analyst of northern Iraq may paste by mistake.
 _LANGUAGE_NAMES = {
-    "fa": "Persian or Kurdish (Sorani)", "tr": "Turkish", "fr": "French", "de": "German", "es": "Spanish",
+    "fa": "Persian or Kurdish (Sorani)",
+    "tr": "Turkish",
+    "fr": "French",
+    "de": "German",
+    "es": "Spanish",
     "pt": "Portuguese",
-    "ru": "Russian", "it": "Italian", "nl": "Dutch", "zh-cn": "Chinese", "ur": "Urdu", "he": "Hebrew",
+    "ru": "Russian",
+    "it": "Italian",
+    "nl": "Dutch",
+    "zh-cn": "Chinese",
+    "ur": "Urdu",
+    "he": "Hebrew",
 }
 
 DetectorFactory.seed = 0  # langdetect samples at random; a fixed seed gives the same answer every time
 
 _TAG = re.compile(r"<\s*/?\s*[a-zA-Z][a-zA-Z0-9]*(\s[^<>]*)?/?\s*>")
-_BLOCK_TAGS = {"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table",
-               "article", "section", "header", "footer", "blockquote", "figcaption", "title", "hr"}
+_BLOCK_TAGS = {
+    "p",
+    "div",
+    "br",
+    "li",
+    "ul",
+    "ol",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "tr",
+    "table",
+    "article",
+    "section",
+    "header",
+    "footer",
+    "blockquote",
+    "figcaption",
+    "title",
+    "hr",
+}
 _SKIP_TAGS = {"script", "style", "noscript", "template", "svg", "head"}
 
 
@@ -102,8 +134,11 @@ def detect_language(text: str) -> str | None:
     if not letters:
         return None
     if scripts["other"] > letters / 2:
-        raise InvalidRecord("text", "is not in English or Arabic (mostly letters of another script); "
-                                    "extraction reads English and Arabic news reports only")
+        raise InvalidRecord(
+            "text",
+            "is not in English or Arabic (mostly letters of another script); "
+            "extraction reads English and Arabic news reports only",
+        )
     try:
         best = detect_langs(text[:20_000])[0]
     except LangDetectException:
@@ -116,8 +151,9 @@ def detect_language(text: str) -> str | None:
     elif len(text.split()) < 6 or best.prob < 0.9:
         return "en"
     name = _LANGUAGE_NAMES.get(best.lang, f"language code {best.lang!r}")
-    raise InvalidRecord("text", f"looks like {name}, not English or Arabic; "
-                                "extraction reads English and Arabic news reports only")
+    raise InvalidRecord(
+        "text", f"looks like {name}, not English or Arabic; extraction reads English and Arabic news reports only"
+    )
 
 
 def prepare_text(raw: str) -> tuple[str, str | None]:
@@ -133,12 +169,16 @@ def prepare_text(raw: str) -> tuple[str, str | None]:
     html = looks_like_html(raw)
     limit = MAX_HTML_CHARS if html else MAX_TEXT_CHARS
     if len(raw) > limit:
-        raise InvalidRecord("text", f"is {len(raw):,} characters long; the limit is {limit:,}"
-                                    f"{' for HTML' if html else ''} (one report at a time)")
+        raise InvalidRecord(
+            "text",
+            f"is {len(raw):,} characters long; the limit is {limit:,}"
+            f"{' for HTML' if html else ''} (one report at a time)",
+        )
     text = strip_html(raw) if html else raw
     if len(text) > MAX_TEXT_CHARS:
-        raise InvalidRecord("text", f"holds {len(text):,} characters of text; the limit is {MAX_TEXT_CHARS:,} "
-                                    "(one report at a time)")
+        raise InvalidRecord(
+            "text", f"holds {len(text):,} characters of text; the limit is {MAX_TEXT_CHARS:,} (one report at a time)"
+        )
     text = _normalise_whitespace(text.replace("\u00a0", " "))
     if not text:
         return "", None

@@ -13,15 +13,28 @@ Modules: ``keys`` (name keys), ``load`` (CSV and indexes), ``curated`` (the team
 ``rank`` (scores), ``context`` (mentions and context), ``resolve``, ``sources`` (GeoNames / WOF /
 CSV readers and the import), ``online`` (the optional Nominatim fallback).
 """
+
 from .context import Mention, find_mentions
-from .load import (COLUMNS, FUZZY_THRESHOLD, Gazetteer, Place, default_path, get_gazetteer,
-                   user_copy_path)
+from .load import COLUMNS, FUZZY_THRESHOLD, Gazetteer, Place, default_path, get_gazetteer, user_copy_path
 from .rank import Candidate
 from .resolve import MAX_NAME_LENGTH, check_name, geocode, resolve
 from .sources import FORMATS, import_places
 
 __all__ = [
-    "COLUMNS", "FORMATS", "FUZZY_THRESHOLD", "MAX_NAME_LENGTH", "Candidate", "Gazetteer", "Mention",
-    "Place", "check_name", "default_path", "find_mentions", "geocode", "get_gazetteer", "import_places",
-    "resolve", "user_copy_path",
+    "COLUMNS",
+    "FORMATS",
+    "FUZZY_THRESHOLD",
+    "MAX_NAME_LENGTH",
+    "Candidate",
+    "Gazetteer",
+    "Mention",
+    "Place",
+    "check_name",
+    "default_path",
+    "find_mentions",
+    "geocode",
+    "get_gazetteer",
+    "import_places",
+    "resolve",
+    "user_copy_path",
 ]

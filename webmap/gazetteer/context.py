@@ -12,9 +12,11 @@ names: a Latin-script match must be capitalised (articles such as "al-" aside), 
 district"), other places named (anchors, with a compass direction when the text says "southwest
 of Kirkuk"), and the kind of place the name's own descriptor asks for ("Riyadh district").
 """
+
 from __future__ import annotations
 
 import csv
+import itertools
 import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -36,16 +38,24 @@ _CONNECTORS = ARTICLE_WORDS | {"bin", "ibn", "bani", "wa", "de", "la"}
 # Descriptor words next to a name (their kinds are the gazetteer's descriptor table, keys.py).
 _KIND_AFTER = re.compile(
     r"^[\s,]{0,2}(province|governorate|muhafazah?|sub-?district|district|nahiyah?|qadha?|kaza|town|city|villages?"
-    r"|neighbou?rhood|area|region|camp)\b", re.IGNORECASE)
-_KIND_BEFORE = re.compile(r"(?:\b(province|governorate|district|sub-?district|town|city|village|nahiya|qada)"
-                          r"\s+of\s+(?:the\s+)?|(محافظ[ةه]|قضاء|ناحي[ةه]|مدين[ةه]|قري[ةه])\s+)$", re.IGNORECASE)
+    r"|neighbou?rhood|area|region|camp)\b",
+    re.IGNORECASE,
+)
+_KIND_BEFORE = re.compile(
+    r"(?:\b(province|governorate|district|sub-?district|town|city|village|nahiya|qada)"
+    r"\s+of\s+(?:the\s+)?|(محافظ[ةه]|قضاء|ناحي[ةه]|مدين[ةه]|قري[ةه])\s+)$",
+    re.IGNORECASE,
+)
 _DIRECTION = re.compile(
     r"\b(north|south|east|west|north-?east|north-?west|south-?east|south-?west)(?:ern)?"
-    r"\s+of\s+(?:[\w-]+\s+){0,3}$", re.IGNORECASE)
+    r"\s+of\s+(?:[\w-]+\s+){0,3}$",
+    re.IGNORECASE,
+)
 _ARABIC_PROCLITICS = ("و", "ب", "ل", "ف", "ك")
 
 # Single English words that are also place names in the gazetteer and occur in reports as words.
-STOPWORDS = frozenset("""
+STOPWORDS = frozenset(
+    """
 a about above across after again against ago agency ahead air aircraft airstrike airstrikes all
 almost along already also although always am among an and another any are area areas army around
 arrested as at attack attacked attacks authorities authority away back bank base based be became
@@ -75,14 +85,29 @@ years yes yesterday you young zero january february april june july august septe
 november december jan feb mar apr jun jul aug sep sept oct nov dec isis isil daesh pkk kdp puk krg
 federal wave market university junction media trap site kurd kurds shia shiite sunni turk turks
 ramadan saddam abu wadi jabal tall tal bridge dam lake camp hay airport prison mosque church school
-""".split())
-ARABIC_STOPWORDS = frozenset(name_key(w) for w in """
+""".split()
+)
+ARABIC_STOPWORDS = frozenset(
+    name_key(w)
+    for w in """
 في من على الى إلى عن مع هذا هذه ذلك التي الذي بين بعد قبل عند حيث كما قال وقال أن ان إن كان
 غرب شرق شمال جنوب وسط وادي باب الصحة النور السكر البورصة حجر بركة الشفاء جبل تل سوق جسر
-""".split())
-DEMONYMS = {"iraqi": "IQ", "iraqis": "IQ", "syrian": "SY", "turkish": "TR", "iranian": "IR", "saudi": "SA",
-            "kuwaiti": "KW", "jordanian": "JO", "kurdistan region": "IQ", "kurdistan": "IQ", "krg": "IQ",
-            "kri": "IQ"}
+""".split()
+)
+DEMONYMS = {
+    "iraqi": "IQ",
+    "iraqis": "IQ",
+    "syrian": "SY",
+    "turkish": "TR",
+    "iranian": "IR",
+    "saudi": "SA",
+    "kuwaiti": "KW",
+    "jordanian": "JO",
+    "kurdistan region": "IQ",
+    "kurdistan": "IQ",
+    "krg": "IQ",
+    "kri": "IQ",
+}
 
 
 @dataclass
@@ -99,8 +124,12 @@ class Mention:
 
     def to_dict(self) -> dict:
         """A JSON-ready dict."""
-        return {"start": self.start, "end": self.end, "text": self.text,
-                "candidates": [c.to_dict() for c in self.candidates]}
+        return {
+            "start": self.start,
+            "end": self.end,
+            "text": self.text,
+            "candidates": [c.to_dict() for c in self.candidates],
+        }
 
 
 @lru_cache(maxsize=1)
@@ -122,8 +151,13 @@ def _allowed(tokens: list[tuple[int, int, str, str, str]], key: str, text: str) 
         return False
     first_raw, first = tokens[0][2], tokens[0][3]
     # "at Baghdad", "as Mosul": English words, not articles; "al-Hawija", "al Latifiyah" are.
-    if len(tokens) > 1 and first in _CONNECTORS and first_raw.islower() and first not in ("al", "el") \
-            and text[tokens[0][1]:tokens[0][1] + 1] != "-":
+    if (
+        len(tokens) > 1
+        and first in _CONNECTORS
+        and first_raw.islower()
+        and first not in ("al", "el")
+        and text[tokens[0][1] : tokens[0][1] + 1] != "-"
+    ):
         return False
     words = [token[3] for token in tokens]
     if len(words) == 1 and (key in STOPWORDS or key in ARABIC_STOPWORDS):
@@ -181,7 +215,7 @@ def scan(gazetteer: Gazetteer, text: str) -> tuple[list[Mention], set[str]]:
     countries = country_names()
     country_starts = _country_starts()
     starts = gazetteer.key_starts()
-    joined = [bool(_GAP.fullmatch(text[a[1]:b[0]])) for a, b in zip(tokens, tokens[1:])]
+    joined = [bool(_GAP.fullmatch(text[a[1] : b[0]])) for a, b in itertools.pairwise(tokens)]
     mentions: list[Mention] = []
     named: set[str] = set()
     i = 0
@@ -191,7 +225,7 @@ def scan(gazetteer: Gazetteer, text: str) -> tuple[list[Mention], set[str]]:
         while reach < MAX_NGRAM and i + reach < len(tokens) and joined[i + reach - 1]:
             reach += 1
         for n in range(reach, 0, -1):
-            span = tokens[i:i + n]
+            span = tokens[i : i + n]
             if not _may_name(span, starts, country_starts):
                 continue
             folded = " ".join(t[3] for t in span)
@@ -224,15 +258,15 @@ def scan(gazetteer: Gazetteer, text: str) -> tuple[list[Mention], set[str]]:
 def _kind_near(text: str, start: int, end: int) -> str | None:
     """The kind of place a descriptor word next to a name asks for ("Kirkuk province" -> "ADM1",
     "the district of Daquq" -> "ADM2"), or None."""
-    after = _KIND_AFTER.match(text[end:end + 24])
-    before = _KIND_BEFORE.search(text[max(0, start - 24):start])
+    after = _KIND_AFTER.match(text[end : end + 24])
+    before = _KIND_BEFORE.search(text[max(0, start - 24) : start])
     match = after or before
     word = match and next(filter(None, match.groups()), None)
     return descriptor_kind(word) if word else None
 
 
 def _direction(text: str, start: int) -> float | None:
-    match = _DIRECTION.search(text[max(0, start - 60):start])
+    match = _DIRECTION.search(text[max(0, start - 60) : start])
     return float(COMPASS[match.group(1).lower().replace("-", "")]) if match else None
 
 
@@ -242,8 +276,13 @@ def _anchor_candidate(gazetteer: Gazetteer, mention: Mention, countries: set[str
     return ranked[0] if ranked else None
 
 
-def build_context(gazetteer: Gazetteer, text: str, query_key: str | None = None, *,
-                  scanned: tuple[list[Mention], set[str]] | None = None) -> Context:
+def build_context(
+    gazetteer: Gazetteer,
+    text: str,
+    query_key: str | None = None,
+    *,
+    scanned: tuple[list[Mention], set[str]] | None = None,
+) -> Context:
     """The :class:`Context` that ``text`` gives a name with key ``query_key`` (see the module
     docstring). Mentions of the query itself are not anchors; their descriptor sets ``kind``.
     ``scanned``: what :func:`scan` already found in ``text`` (it is not scanned again)."""
@@ -293,4 +332,3 @@ def find_mentions(text: str, gazetteer: Gazetteer | None = None) -> list[Mention
         hits = hits_from_lookup(gazetteer.lookup(mention.key), mention.key)
         mention.candidates = rank(gazetteer, hits, ctx)
     return mentions
-

@@ -11,6 +11,7 @@ The table fixes names; it never adds places or coordinates. The build script app
 (a line whose record is missing stops the build); loading a gazetteer applies it again, leniently,
 so a record replaced by an import keeps its curated names.
 """
+
 from __future__ import annotations
 
 import csv

@@ -11,6 +11,7 @@ variants, the article). Two further keys catch what folding cannot:
   "Huwayjah" and "Hawija", "Tuz Khormato" and "Tuz Khurmatu", "Telafar" and "Tall Afar" meet here;
   a hit on this key is reported as ``normalised``, below exact and alias hits.
 """
+
 from __future__ import annotations
 
 import re
@@ -20,29 +21,82 @@ from ..names import ARTICLES, fold, strip_article
 # Generic words that say what kind of place a name is, mapped to the kind they ask for:
 # "P" a populated place, "ADM1" a governorate, "ADM2" a district, "ADM3" a sub-district.
 _SUFFIXES = {
-    "town": "P", "city": "P", "village": "P", "villages": "P", "town centre": "P", "city centre": "P",
-    "district": "ADM2", "qada": "ADM2", "qadha": "ADM2", "kaza": "ADM2",
-    "province": "ADM1", "governorate": "ADM1", "muhafaza": "ADM1", "muhafazah": "ADM1",
-    "sub district": "ADM3", "subdistrict": "ADM3", "nahiya": "ADM3", "nahiyah": "ADM3",
-    "area": "", "region": "", "neighbourhood": "P", "neighborhood": "P", "camp": "",
-    "ناحيه": "ADM3", "قضاء": "ADM2", "محافظه": "ADM1", "مدينه": "P", "قريه": "P",
+    "town": "P",
+    "city": "P",
+    "village": "P",
+    "villages": "P",
+    "town centre": "P",
+    "city centre": "P",
+    "district": "ADM2",
+    "qada": "ADM2",
+    "qadha": "ADM2",
+    "kaza": "ADM2",
+    "province": "ADM1",
+    "governorate": "ADM1",
+    "muhafaza": "ADM1",
+    "muhafazah": "ADM1",
+    "sub district": "ADM3",
+    "subdistrict": "ADM3",
+    "nahiya": "ADM3",
+    "nahiyah": "ADM3",
+    "area": "",
+    "region": "",
+    "neighbourhood": "P",
+    "neighborhood": "P",
+    "camp": "",
+    "ناحيه": "ADM3",
+    "قضاء": "ADM2",
+    "محافظه": "ADM1",
+    "مدينه": "P",
+    "قريه": "P",
 }
 _PREFIXES = {
-    "qada": "ADM2", "qadha": "ADM2", "qaza": "ADM2", "kaza": "ADM2", "qeza i": "ADM2",
-    "nahiyat": "ADM3", "nahiyah": "ADM3", "nahiya": "ADM3", "markaz": "ADM3",
-    "muhafazat": "ADM1", "muhafazah": "ADM1", "qaryat": "P",
-    "district of": "ADM2", "province of": "ADM1", "governorate of": "ADM1", "city of": "P",
-    "town of": "P", "village of": "P",
-    "قضاء": "ADM2", "ناحيه": "ADM3", "محافظه": "ADM1", "قريه": "P", "مدينه": "P", "مركز": "ADM3",
-    "قهزاي": "ADM2", "باريزكاي": "ADM1", "شاروجكهي": "P",
+    "qada": "ADM2",
+    "qadha": "ADM2",
+    "qaza": "ADM2",
+    "kaza": "ADM2",
+    "qeza i": "ADM2",
+    "nahiyat": "ADM3",
+    "nahiyah": "ADM3",
+    "nahiya": "ADM3",
+    "markaz": "ADM3",
+    "muhafazat": "ADM1",
+    "muhafazah": "ADM1",
+    "qaryat": "P",
+    "district of": "ADM2",
+    "province of": "ADM1",
+    "governorate of": "ADM1",
+    "city of": "P",
+    "town of": "P",
+    "village of": "P",
+    "قضاء": "ADM2",
+    "ناحيه": "ADM3",
+    "محافظه": "ADM1",
+    "قريه": "P",
+    "مدينه": "P",
+    "مركز": "ADM3",
+    "قهزاي": "ADM2",
+    "باريزكاي": "ADM1",
+    "شاروجكهي": "P",
 }
-_SUFFIX_RE = re.compile(r"^(.+?) (%s)$" % "|".join(sorted(map(re.escape, _SUFFIXES), key=len, reverse=True)))
-_PREFIX_RE = re.compile(r"^(%s) (.+)$" % "|".join(sorted(map(re.escape, _PREFIXES), key=len, reverse=True)))
+_SUFFIX_RE = re.compile(r"^(.+?) ({})$".format("|".join(sorted(map(re.escape, _SUFFIXES), key=len, reverse=True))))
+_PREFIX_RE = re.compile(r"^({}) (.+)$".format("|".join(sorted(map(re.escape, _PREFIXES), key=len, reverse=True))))
 
 # Inside a name the article also appears as "ed-"/"es-" (Ed Dibis).
 ARTICLE_WORDS = ARTICLES | {"ed", "es"}
-_LATIN_DIGRAPHS = (("kh", "x"), ("gh", "g"), ("sh", "$"), ("ch", "c"), ("dh", "d"), ("th", "t"),
-                   ("ph", "f"), ("ou", "u"), ("q", "k"), ("g", "j"), ("v", "w"))
+_LATIN_DIGRAPHS = (
+    ("kh", "x"),
+    ("gh", "g"),
+    ("sh", "$"),
+    ("ch", "c"),
+    ("dh", "d"),
+    ("th", "t"),
+    ("ph", "f"),
+    ("ou", "u"),
+    ("q", "k"),
+    ("g", "j"),
+    ("v", "w"),
+)
 _LATIN_VOWELS = re.compile(r"[aeiouyw]+")
 _ARABIC_VOWELS = re.compile(r"[اويه]+")
 _REPEATS = re.compile(r"(.)\1+")

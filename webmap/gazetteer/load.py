@@ -11,6 +11,7 @@ user's copy ``<data dir>/gazetteer.csv`` when an import has made one; otherwise 
 :class:`Gazetteer` is pickled into the user's cache folder, keyed by the CSV's path, size and
 modification time and by this code's :data:`CACHE_VERSION`; a changed file is simply re-read.
 """
+
 from __future__ import annotations
 
 import csv
@@ -30,9 +31,23 @@ from ..errors import BadRows, GazetteerError, InvalidRecord
 from .keys import name_key, skeleton, split_descriptor
 
 COLUMNS = (
-    "place_id", "geonameid", "wof_id", "name", "asciiname", "alternate_names", "latitude", "longitude",
-    "feature_class", "feature_code", "population", "admin1", "admin1_pcode", "admin2", "admin2_pcode",
-    "country_code", "source",
+    "place_id",
+    "geonameid",
+    "wof_id",
+    "name",
+    "asciiname",
+    "alternate_names",
+    "latitude",
+    "longitude",
+    "feature_class",
+    "feature_code",
+    "population",
+    "admin1",
+    "admin1_pcode",
+    "admin2",
+    "admin2_pcode",
+    "country_code",
+    "source",
 )
 REQUIRED = ("name", "latitude", "longitude", "country_code")
 ID_COLUMNS = ("place_id", "geonameid", "wof_id")
@@ -43,9 +58,23 @@ CACHE_VERSION = 6
 # abandoned (PPLQ) and destroyed (PPLW) places last. Governorates and districts weigh less than a
 # big town of the same name: a bare "Kirkuk" means the city, "Kirkuk province" the governorate.
 FEATURE_WEIGHT = {
-    "PPLC": 1.0, "ADM1": 0.75, "PPLA": 0.85, "PPLA2": 0.7, "ADM2": 0.5, "PPLA3": 0.5, "PPLA4": 0.45,
-    "ADM3": 0.45, "PPL": 0.3, "PPLX": 0.3, "AIRP": 0.3, "AIRB": 0.3, "PPLL": 0.2, "PPLF": 0.15,
-    "PPLQ": 0.1, "PPLW": 0.1, "PPLH": 0.05,
+    "PPLC": 1.0,
+    "ADM1": 0.75,
+    "PPLA": 0.85,
+    "PPLA2": 0.7,
+    "ADM2": 0.5,
+    "PPLA3": 0.5,
+    "PPLA4": 0.45,
+    "ADM3": 0.45,
+    "PPL": 0.3,
+    "PPLX": 0.3,
+    "AIRP": 0.3,
+    "AIRB": 0.3,
+    "PPLL": 0.2,
+    "PPLF": 0.15,
+    "PPLQ": 0.1,
+    "PPLW": 0.1,
+    "PPLH": 0.05,
     # A bare "Kurdistan" in a report means the region, not the village of that name near Rania.
     "RGN": 0.75,
 }
@@ -170,8 +199,12 @@ def read_places_csv(path: str | os.PathLike) -> list[dict]:
                 raise GazetteerError(f"{path}: not a gazetteer CSV: missing column(s) {', '.join(missing)}")
             for number, mapping in enumerate(reader, start=2):
                 if None in mapping:
-                    error = InvalidRecord("row", f"{len(reader.fieldnames) + len(mapping[None])} fields, "
-                                                 f"the header has {len(reader.fieldnames)}", number)
+                    error = InvalidRecord(
+                        "row",
+                        f"{len(reader.fieldnames) + len(mapping[None])} fields, "
+                        f"the header has {len(reader.fieldnames)}",
+                        number,
+                    )
                 else:
                     try:
                         rows.append(check_place(mapping, number))
@@ -206,9 +239,25 @@ def write_places_csv(path: str | os.PathLike, rows: list[dict]) -> None:
         raise
 
 
-_PLACE_FIELDS = ("place_id", "geonameid", "wof_id", "name", "asciiname", "latitude", "longitude",
-                 "feature_class", "feature_code", "population", "admin1", "admin1_pcode", "admin2",
-                 "admin2_pcode", "country_code", "source", "prior")
+_PLACE_FIELDS = (
+    "place_id",
+    "geonameid",
+    "wof_id",
+    "name",
+    "asciiname",
+    "latitude",
+    "longitude",
+    "feature_class",
+    "feature_code",
+    "population",
+    "admin1",
+    "admin1_pcode",
+    "admin2",
+    "admin2_pcode",
+    "country_code",
+    "source",
+    "prior",
+)
 
 
 class Gazetteer:
@@ -221,8 +270,13 @@ class Gazetteer:
     whole gazetteer pickles and unpickles quickly. Build with :meth:`from_csv` or :meth:`from_rows`.
     """
 
-    def __init__(self, columns: dict[str, list], keys: dict[str, int | tuple[int, ...]],
-                 skeletons: dict[str, str | tuple[str, ...]], path: Path | None = None):
+    def __init__(
+        self,
+        columns: dict[str, list],
+        keys: dict[str, int | tuple[int, ...]],
+        skeletons: dict[str, str | tuple[str, ...]],
+        path: Path | None = None,
+    ):
         self._columns = columns
         self._ordered = [columns[f] for f in _PLACE_FIELDS]
         self._keys = keys
@@ -252,7 +306,7 @@ class Gazetteer:
         return self._by_id.get(place_id)
 
     @classmethod
-    def from_rows(cls, rows: list[dict], path: Path | None = None) -> "Gazetteer":
+    def from_rows(cls, rows: list[dict], path: Path | None = None) -> Gazetteer:
         """A gazetteer of rows already checked by :func:`check_place`, with the curated aliases."""
         from .curated import apply_curated
 
@@ -280,7 +334,7 @@ class Gazetteer:
         return cls(columns, packed, {k: _pack(sorted(v)) for k, v in skeletons.items()}, path)
 
     @classmethod
-    def from_csv(cls, path: str | os.PathLike, *, cache: bool = True) -> "Gazetteer":
+    def from_csv(cls, path: str | os.PathLike, *, cache: bool = True) -> Gazetteer:
         """Load a gazetteer CSV (see the module docstring for the cache)."""
         path = Path(path).resolve()
         cache_file = _cache_file(path) if cache else None
@@ -343,8 +397,12 @@ class Gazetteer:
         for length in range(len(key) - band, len(key) + band + 1):
             block = self._blocks.get((key[0], length))
             if block:
-                found += [(m, s) for m, s, _ in process.extract(
-                    key, block, scorer=fuzz.ratio, score_cutoff=FUZZY_THRESHOLD, limit=limit)]
+                found += [
+                    (m, s)
+                    for m, s, _ in process.extract(
+                        key, block, scorer=fuzz.ratio, score_cutoff=FUZZY_THRESHOLD, limit=limit
+                    )
+                ]
         found.sort(key=lambda item: -item[1])
         return found[:limit]
 
@@ -419,8 +477,9 @@ def get_gazetteer(path: str | os.PathLike | None = None) -> Gazetteer:
     try:
         mtime = path.stat().st_mtime_ns
     except OSError:
-        raise GazetteerError(f"{path}: no gazetteer file there (set WEBMAP_GAZETTEER or run "
-                             "scripts/build_gazetteer.py)") from None
+        raise GazetteerError(
+            f"{path}: no gazetteer file there (set WEBMAP_GAZETTEER or run scripts/build_gazetteer.py)"
+        ) from None
     with _LOCK:
         loaded = _LOADED.get(path)
         if loaded is None or loaded[0] != mtime:

@@ -5,6 +5,7 @@ WEBMAP_GEOCODER=nominatim). geopy is imported here, on first use, so no default 
 Results come back as candidates with ``reason="online"`` and a score of 0.5 at most: an online
 answer has not been checked against the gazetteer.
 """
+
 from __future__ import annotations
 
 from ..errors import GazetteerError
@@ -27,11 +28,20 @@ def geocode_online(name: str, limit: int = 10) -> list[Candidate]:
     out = []
     for rank, location in enumerate(found):
         address = (location.raw or {}).get("address", {})
-        out.append(Candidate(
-            name=location.address.split(",")[0], latitude=location.latitude, longitude=location.longitude,
-            governorate=address.get("state", ""), district=address.get("county", ""),
-            feature_code="", geonameid=None, country_code=address.get("country_code", "").upper(),
-            score=round(0.5 / (rank + 1), 3), reason="online", place_id=f"osm:{location.raw.get('osm_id', '')}",
-            matched=name,
-        ))
+        out.append(
+            Candidate(
+                name=location.address.split(",")[0],
+                latitude=location.latitude,
+                longitude=location.longitude,
+                governorate=address.get("state", ""),
+                district=address.get("county", ""),
+                feature_code="",
+                geonameid=None,
+                country_code=address.get("country_code", "").upper(),
+                score=round(0.5 / (rank + 1), 3),
+                reason="online",
+                place_id=f"osm:{location.raw.get('osm_id', '')}",
+                matched=name,
+            )
+        )
     return out

@@ -8,14 +8,15 @@ where ``quality`` is 1.0 for an exact name, 0.95 for an alias, 0.8 for a transli
 hit and 0.75 x rapidfuzz ratio / 100 for a fuzzy one, and ``prior`` (0..1) grows with the feature
 code (capital, governorate, district seat, village) and the population. Context terms
 (:class:`Context`, built by :mod:`webmap.gazetteer.context`) favour Iraq (a little always, more for
-a loosely matched name and when the context names Iraq or an Iraqi place), the governorate and district named, places near another
-place named, in the direction named ("southwest of Kirkuk"), and the kind the descriptor asked for
+a loosely matched name and when the context names Iraq or an Iraqi place), the governorate and district named,
+places near another place named, in the direction named ("southwest of Kirkuk"), and the kind the descriptor asked for
 ("district", "province", "town").
 
 ``score`` = quality x the candidate's softmax share of ``exp(SHARPNESS * r)`` among its rivals: 1.0
 only for an exact name that nothing else shares, lower when a near rival exists or the name matched
 only loosely.
 """
+
 from __future__ import annotations
 
 import math
@@ -27,8 +28,8 @@ QUALITY = {EXACT: 1.0, ALIAS: 0.95, NORMALISED: 0.8}
 SHARPNESS = 2.0
 HOME_COUNTRY = "IQ"
 HOME_BONUS = 0.3
-# A name that matched only loosely (no exact or alias hit at all) is most likely a transliteration of an Arabic or Kurdish name,
-# so an Iraqi place beats a big foreign city whose name merely looks alike ("Huweija" is not Pyongyang).
+# A name that matched only loosely (no exact or alias hit at all) is most likely a transliteration of an Arabic or
+# Kurdish name, so an Iraqi place beats a big foreign city whose name merely looks alike ("Huweija" is not Pyongyang).
 LOOSE_HOME_BONUS = 0.6
 COUNTRY_NAMED_BONUS, COUNTRY_OTHER_PENALTY = 1.0, -0.6
 GOVERNORATE_BONUS, DISTRICT_BONUS = 1.0, 1.0
@@ -36,8 +37,14 @@ NEAR_BONUS, NEAR_SCALE_KM = 1.2, 40.0
 DIRECTION_BONUS, DIRECTION_PENALTY, DIRECTION_RANGE_KM = 0.6, -0.4, 150.0
 KIND_BONUS = {"ADM1": 1.2, "ADM2": 1.0, "ADM3": 0.4, "P": 0.3}
 COMPASS = {
-    "north": 0, "northeast": 45, "east": 90, "southeast": 135, "south": 180, "southwest": 225,
-    "west": 270, "northwest": 315,
+    "north": 0,
+    "northeast": 45,
+    "east": 90,
+    "southeast": 135,
+    "south": 180,
+    "southwest": 225,
+    "west": 270,
+    "northwest": 315,
 }
 
 
@@ -133,8 +140,11 @@ def _context_terms(place: Place, ctx: Context, loose: bool = False) -> float:
         km = haversine_km(other.latitude, other.longitude, place.latitude, place.longitude)
         value += NEAR_BONUS * anchor.weight * math.exp(-km / NEAR_SCALE_KM)
         if anchor.bearing is not None and km < DIRECTION_RANGE_KM:
-            off = abs((bearing_deg(other.latitude, other.longitude, place.latitude, place.longitude)
-                       - anchor.bearing + 180) % 360 - 180)
+            off = abs(
+                (bearing_deg(other.latitude, other.longitude, place.latitude, place.longitude) - anchor.bearing + 180)
+                % 360
+                - 180
+            )
             value += anchor.weight * (DIRECTION_BONUS if off <= 60 else DIRECTION_PENALTY)
     if ctx.kind:
         if ctx.kind == "P" and place.feature_class == "P":
@@ -168,8 +178,7 @@ def _town_before_its_area(scored: list) -> list:
     return out
 
 
-def rank(gazetteer: Gazetteer, hits: list[Hit], ctx: Context | None = None,
-         limit: int = 10) -> list[Candidate]:
+def rank(gazetteer: Gazetteer, hits: list[Hit], ctx: Context | None = None, limit: int = 10) -> list[Candidate]:
     """Candidates for ``hits``, best first, one per place (its best hit), at most ``limit``.
 
     A governorate or district and a place inside it that share the name ("Kirkuk" the city, the
@@ -194,13 +203,22 @@ def rank(gazetteer: Gazetteer, hits: list[Hit], ctx: Context | None = None,
     top = scored[0][0]
     weights = [math.exp(SHARPNESS * (r - top)) for r, _, _ in scored]
     out = []
-    for i, (r, hit, place) in enumerate(scored[:limit]):
+    for i, (_, hit, place) in enumerate(scored[:limit]):
         rivals = sum(w for j, w in enumerate(weights) if j != i and not _nested(place, scored[j][2]))
-        out.append(Candidate(
-            name=place.name, latitude=place.latitude, longitude=place.longitude,
-            governorate=place.admin1, district=place.admin2, feature_code=place.feature_code,
-            geonameid=place.geonameid, country_code=place.country_code,
-            score=round(hit.quality * weights[i] / (weights[i] + rivals), 3), reason=hit.reason,
-            place_id=place.place_id, matched=hit.matched,
-        ))
+        out.append(
+            Candidate(
+                name=place.name,
+                latitude=place.latitude,
+                longitude=place.longitude,
+                governorate=place.admin1,
+                district=place.admin2,
+                feature_code=place.feature_code,
+                geonameid=place.geonameid,
+                country_code=place.country_code,
+                score=round(hit.quality * weights[i] / (weights[i] + rivals), 3),
+                reason=hit.reason,
+                place_id=place.place_id,
+                matched=hit.matched,
+            )
+        )
     return out

@@ -6,6 +6,7 @@ article-stripped name and, without its descriptor ("town", "district", "Qada ...
 skeleton (``normalised``); (3) rapidfuzz over the name keys above :data:`~.load.FUZZY_THRESHOLD`
 (``fuzzy``). Context then ranks what was found (:mod:`.rank`).
 """
+
 from __future__ import annotations
 
 from ..config import Config
@@ -51,13 +52,18 @@ def _hits(gazetteer: Gazetteer, key: str) -> tuple[list[Hit], str | None]:
                 hits += [Hit(row, NORMALISED_QUALITY, "normalised", matched) for row, _ in gazetteer.lookup(matched)]
     if not hits:
         for matched, ratio in gazetteer.fuzzy_keys(core):
-            hits += [Hit(row, FUZZY_QUALITY * ratio / 100, "fuzzy", matched)
-                     for row, _ in gazetteer.lookup(matched)]
+            hits += [Hit(row, FUZZY_QUALITY * ratio / 100, "fuzzy", matched) for row, _ in gazetteer.lookup(matched)]
     return hits, kind
 
 
-def resolve(name: str, context: str | None = None, *, limit: int = 10,
-            gazetteer: Gazetteer | None = None, online: bool | None = None) -> list[Candidate]:
+def resolve(
+    name: str,
+    context: str | None = None,
+    *,
+    limit: int = 10,
+    gazetteer: Gazetteer | None = None,
+    online: bool | None = None,
+) -> list[Candidate]:
     """Places ``name`` may refer to, best first (at most ``limit``).
 
     ``context`` is the text around the name (a sentence, "in Diyala province", "southwest of
@@ -94,8 +100,14 @@ def resolve(name: str, context: str | None = None, *, limit: int = 10,
     return candidates
 
 
-def geocode(name: str, context: str | None = None, *, online: bool | None = None,
-            gazetteer: Gazetteer | None = None, limit: int = 10) -> dict:
+def geocode(
+    name: str,
+    context: str | None = None,
+    *,
+    online: bool | None = None,
+    gazetteer: Gazetteer | None = None,
+    limit: int = 10,
+) -> dict:
     """The answer ``webmap geocode --json`` and ``GET /api/gazetteer`` give:
     ``{"query", "context", "match": best candidate dict or None, "candidates": [...]}``."""
     candidates = resolve(name, context, limit=limit, gazetteer=gazetteer, online=online)

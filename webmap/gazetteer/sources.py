@@ -19,13 +19,14 @@ Formats (:data:`FORMATS`):
 * ``csv``: a gazetteer CSV (the columns of ``gazetteer.csv``; ``place_id`` may be left empty when
   ``geonameid`` or ``wof_id`` is given).
 """
+
 from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from ..config import SHIPPED_GAZETTEER, Config
 from ..errors import BadRows, GazetteerError, InvalidRecord
@@ -33,11 +34,16 @@ from .load import NAME_SEPARATOR, check_place, read_places_csv, user_copy_path, 
 
 _SCRIPT_LETTERS = re.compile(
     r"^[\sA-Za-zÀ-ɏḀ-ỿ\u0300-\u036f\u02b0-\u02ff\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff"
-    r"\u200c\u200d0-9'’‘`´.,()\-/]+$")
+    r"\u200c\u200d0-9'’‘`´.,()\-/]+$"
+)
 _CODE = re.compile(r"^[A-Z0-9]{2,4}$")
 WOF_FEATURES = {
-    "locality": ("P", "PPL"), "neighbourhood": ("P", "PPLX"), "campus": ("S", "AIRP"),
-    "county": ("A", "ADM2"), "region": ("A", "ADM1"), "country": ("A", "PCLI"),
+    "locality": ("P", "PPL"),
+    "neighbourhood": ("P", "PPLX"),
+    "campus": ("S", "AIRP"),
+    "county": ("A", "ADM2"),
+    "region": ("A", "ADM1"),
+    "country": ("A", "PCLI"),
 }
 
 
@@ -45,8 +51,13 @@ def keep_name(name: str) -> bool:
     """True for a name worth indexing: Latin or Arabic script (Arabic, Kurdish, Persian letters),
     not an airport/ICAO code such as "KIK" or "ORBM", and no longer than 100 characters."""
     name = name.strip()
-    return bool(name) and len(name) <= 100 and not _CODE.match(name) and bool(_SCRIPT_LETTERS.match(name)) \
+    return (
+        bool(name)
+        and len(name) <= 100
+        and not _CODE.match(name)
+        and bool(_SCRIPT_LETTERS.match(name))
         and NAME_SEPARATOR not in name
+    )
 
 
 def merge_names(*groups) -> list[str]:
@@ -79,15 +90,23 @@ def read_geonames(path: str | Path, country: str | None = None) -> list[dict]:
                     continue
                 fields = line.rstrip("\r\n").split("\t")
                 if len(fields) != 19:
-                    bad.add(InvalidRecord("row", f"{len(fields)} tab-separated fields, a GeoNames dump has 19",
-                                          number))
+                    bad.add(InvalidRecord("row", f"{len(fields)} tab-separated fields, a GeoNames dump has 19", number))
                     continue
-                (gid, name, ascii_, alts, lat, lon, fclass, fcode, cc, _cc2, _a1, _a2, _a3, _a4, pop,
-                 *_rest) = fields
-                row = {"place_id": f"gn:{gid.strip()}", "geonameid": gid, "name": name, "asciiname": ascii_,
-                       "alternate_names": NAME_SEPARATOR.join(merge_names(alts.split(","))),
-                       "latitude": lat, "longitude": lon, "feature_class": fclass, "feature_code": fcode,
-                       "population": pop, "country_code": cc, "source": "geonames"}
+                (gid, name, ascii_, alts, lat, lon, fclass, fcode, cc, _cc2, _a1, _a2, _a3, _a4, pop, *_rest) = fields
+                row = {
+                    "place_id": f"gn:{gid.strip()}",
+                    "geonameid": gid,
+                    "name": name,
+                    "asciiname": ascii_,
+                    "alternate_names": NAME_SEPARATOR.join(merge_names(alts.split(","))),
+                    "latitude": lat,
+                    "longitude": lon,
+                    "feature_class": fclass,
+                    "feature_code": fcode,
+                    "population": pop,
+                    "country_code": cc,
+                    "source": "geonames",
+                }
                 try:
                     rows.append(check_place(row, number))
                 except InvalidRecord as exc:
@@ -115,10 +134,13 @@ def wof_row(record: dict, country: str | None) -> dict | None:
     variants = [v for col in columns for v in (record.get(col) or "").split("|")]
     return {
         "place_id": f"gn:{gid}" if gid else f"wof:{(record.get('wof_id') or '').strip()}",
-        "geonameid": gid, "wof_id": record.get("wof_id"), "name": name,
+        "geonameid": gid,
+        "wof_id": record.get("wof_id"),
+        "name": name,
         "asciiname": (record.get("gn_asciiname") or "").strip(),
         "alternate_names": NAME_SEPARATOR.join(merge_names([record.get("name") or ""], variants)),
-        "latitude": record.get("latitude"), "longitude": record.get("longitude"),
+        "latitude": record.get("latitude"),
+        "longitude": record.get("longitude"),
         "feature_class": (record.get("gn_feature_class") or "").strip() or fclass,
         "feature_code": (record.get("gn_feature_code") or "").strip() or fcode,
         "population": (record.get("gn_population") or "").strip() or "0",
@@ -139,8 +161,9 @@ def read_wof(path: str | Path, country: str | None = None) -> list[dict]:
             if missing:
                 raise GazetteerError(f"{path}: not a WOF gazetteer CSV: missing column(s) {', '.join(missing)}")
             if "country" not in fields and not country:
-                raise GazetteerError(f"{path}: --country: the file has no country column; give the country code, "
-                                     "e.g. --country IQ")
+                raise GazetteerError(
+                    f"{path}: --country: the file has no country column; give the country code, e.g. --country IQ"
+                )
             for number, record in enumerate(reader, start=2):
                 if None in record:
                     bad.add(InvalidRecord("row", "more fields than the header", number))
@@ -177,10 +200,13 @@ def merge_duplicates(rows: list[dict]) -> list[dict]:
         if first is None:
             merged[row["place_id"]] = row
             continue
-        names = merge_names(first["alternate_names"].split(NAME_SEPARATOR), [row["name"]],
-                            row["alternate_names"].split(NAME_SEPARATOR))
-        merged[row["place_id"]] = {**first, "alternate_names": NAME_SEPARATOR.join(
-            n for n in names if n != first["name"])}
+        names = merge_names(
+            first["alternate_names"].split(NAME_SEPARATOR), [row["name"]], row["alternate_names"].split(NAME_SEPARATOR)
+        )
+        merged[row["place_id"]] = {
+            **first,
+            "alternate_names": NAME_SEPARATOR.join(n for n in names if n != first["name"]),
+        }
     return list(merged.values())
 
 
@@ -220,24 +246,32 @@ def fill_admin_areas(rows: list[dict], join: Callable) -> list[dict]:
     todo = [i for i, row in enumerate(rows) if row["country_code"] == "IQ" and not row.get("admin1")]
     if not todo:
         return rows
-    frame = pd.DataFrame({"latitude": [rows[i]["latitude"] for i in todo],
-                          "longitude": [rows[i]["longitude"] for i in todo]})
+    frame = pd.DataFrame(
+        {"latitude": [rows[i]["latitude"] for i in todo], "longitude": [rows[i]["longitude"] for i in todo]}
+    )
     joined = join(frame)
     rows = list(rows)
-    for i, values in zip(todo, joined[list(ADMIN_COLUMNS)].itertuples(index=False)):
-        rows[i] = {**rows[i], **{col: value or "" for col, value in zip(ADMIN_COLUMNS, values)}}
+    for i, values in zip(todo, joined[list(ADMIN_COLUMNS)].itertuples(index=False), strict=False):
+        rows[i] = {**rows[i], **{col: value or "" for col, value in zip(ADMIN_COLUMNS, values, strict=False)}}
     return rows
 
 
-def import_places(path: str | Path, fmt: str, *, target: str | Path | None = None, country: str | None = None,
-                  admin_join: Callable | None = None) -> ImportSummary:
+def import_places(
+    path: str | Path,
+    fmt: str,
+    *,
+    target: str | Path | None = None,
+    country: str | None = None,
+    admin_join: Callable | None = None,
+) -> ImportSummary:
     """Add or replace (by ``place_id``) the places of ``path`` in the gazetteer CSV ``target``.
 
     ``fmt``: a key of :data:`FORMATS`. ``target`` defaults to :func:`import_target`; when it does
     not exist yet it starts as a copy of the shipped gazetteer (WEBMAP_GAZETTEER naming a new file
     starts empty). ``admin_join`` fills the governorate/district of new Iraqi rows that lack
-    them (see :func:`fill_admin_areas`; the CLI passes ``webmap.spatial.join_admin_areas``). All or nothing: any bad row raises :class:`ImportFailed` (row number,
-    field, problem) before anything is written; the file is replaced atomically.
+    them (see :func:`fill_admin_areas`; the CLI passes ``webmap.spatial.join_admin_areas``). All or nothing:
+    any bad row raises :class:`ImportFailed` (row number, field, problem) before anything is written; the file
+    is replaced atomically.
     """
     if fmt not in FORMATS:
         raise GazetteerError(f"format: {fmt!r} is not one of {', '.join(FORMATS)}")

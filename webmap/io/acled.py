@@ -13,6 +13,7 @@ ACLED's ``admin1..3`` are not copied: every import joins the point to the shippe
 stored; they only name the force of an actor whose name matches no alias when ACLED itself coded
 it as rioters/protesters (5, 6) or civilians (7), so such actors are not reported as unknown.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,15 +24,27 @@ SOURCE = "ACLED"
 REQUIRED = ("event_id_cnty", "event_date", "event_type", "actor1", "latitude", "longitude")
 # ACLED column -> record field, where the record keeps ACLED's name.
 SAME_NAME = (
-    "event_date", "time_precision", "event_type", "sub_event_type", "actor1", "actor2", "location",
-    "latitude", "longitude", "geo_precision", "fatalities",
+    "event_date",
+    "time_precision",
+    "event_type",
+    "sub_event_type",
+    "actor1",
+    "actor2",
+    "location",
+    "latitude",
+    "longitude",
+    "geo_precision",
+    "fatalities",
 )
 COLUMNS = {"source_id": "event_id_cnty", **{name: name for name in SAME_NAME}}
 # ACLED's interaction codes (and the labels newer exports use) that name a force by themselves.
 INTER_FORCES = {
-    "5": "protesters", "rioters": "protesters",
-    "6": "protesters", "protesters": "protesters",
-    "7": "civilians", "civilians": "civilians",
+    "5": "protesters",
+    "rioters": "protesters",
+    "6": "protesters",
+    "protesters": "protesters",
+    "7": "civilians",
+    "civilians": "civilians",
 }
 
 

@@ -13,10 +13,11 @@ fills are joined (:func:`admin_depth`).
 A file without a ``source_id`` column gets ids made from each row's content (see
 :mod:`webmap.io.importer`), so importing it twice adds nothing.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from ..errors import ConfigError
 from ..records import INPUT_FIELDS, REQUIRED_FIELDS
@@ -49,11 +50,15 @@ def resolve_columns(path: Path, columns: list[str], column_map: Mapping[str, str
     for column, field_name in (column_map or {}).items():
         name = field_name.strip().lower()
         if name not in MAPPABLE:
-            raise refuse(path, f"--map {column}={field_name}: unknown field {field_name!r} (fields: {', '.join(MAPPABLE)})")
+            raise refuse(
+                path, f"--map {column}={field_name}: unknown field {field_name!r} (fields: {', '.join(MAPPABLE)})"
+            )
         actual = by_lower.get(column.strip().lower())
         if actual is None:
-            raise refuse(path, f"--map {column}={field_name}: the header has no column {column!r} "
-                               f"(it has: {', '.join(columns[:20])})")
+            raise refuse(
+                path,
+                f"--map {column}={field_name}: the header has no column {column!r} (it has: {', '.join(columns[:20])})",
+            )
         if name in mapping:
             raise refuse(path, f"--map: two columns for {name}: {mapping[name]!r} and {actual!r}")
         mapping[name] = actual
@@ -63,8 +68,12 @@ def resolve_columns(path: Path, columns: list[str], column_map: Mapping[str, str
             mapping[name] = by_lower[name]
     missing = [f for f in REQUIRED_FIELDS if f not in mapping]
     if missing:
-        raise refuse(path, "no column for the required field(s) " + ", ".join(missing)
-                     + f" (the header has: {', '.join(columns[:20])}); name them with --map COLUMN=FIELD")
+        raise refuse(
+            path,
+            "no column for the required field(s) "
+            + ", ".join(missing)
+            + f" (the header has: {', '.join(columns[:20])}); name them with --map COLUMN=FIELD",
+        )
     return mapping
 
 

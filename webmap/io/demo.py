@@ -4,6 +4,7 @@ The file is built by ``scripts/build_demo_incidents.py`` (see ``geodata/PROVENAN
 CC BY 4.0, the 2014-2018 events in Kirkuk, Ninewa, Salah al-Din, Diyala and Erbil) and is an
 ordinary UCDP GED CSV, so it loads through the UCDP importer like any user's file.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -15,13 +15,14 @@ writes to a file.
 The GeoJSON and CSV exports import back with ``--format geojson`` / ``--format csv`` unchanged
 (except that an incident without ``source_id`` gets one made from its content).
 """
+
 from __future__ import annotations
 
 import csv
 import io
 import json
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 import geopandas as gpd
 import pandas as pd
@@ -34,14 +35,42 @@ CHUNK_CHARS = 64 * 1024
 GPKG_BATCH = 20_000
 # Every record field, in the order a reader of the file expects (ACLED's, then ours).
 COLUMNS = (
-    "id", "source", "source_id", "event_date", "time_precision", "event_type", "sub_event_type",
-    "actor1", "force1", "actor2", "force2", "location", "latitude", "longitude", "geo_precision",
-    "admin1", "admin1_pcode", "admin2", "admin2_pcode", "admin3", "admin3_pcode", "disputed",
-    "fatalities", "injured", "notes", "source_url", "status", "created_at", "updated_at",
+    "id",
+    "source",
+    "source_id",
+    "event_date",
+    "time_precision",
+    "event_type",
+    "sub_event_type",
+    "actor1",
+    "force1",
+    "actor2",
+    "force2",
+    "location",
+    "latitude",
+    "longitude",
+    "geo_precision",
+    "admin1",
+    "admin1_pcode",
+    "admin2",
+    "admin2_pcode",
+    "admin3",
+    "admin3_pcode",
+    "disputed",
+    "fatalities",
+    "injured",
+    "notes",
+    "source_url",
+    "status",
+    "created_at",
+    "updated_at",
 )
 PROPERTY_FIELDS = tuple(f for f in COLUMNS if f not in ("latitude", "longitude"))
-MEDIA_TYPES = {"geojson": "application/geo+json", "csv": "text/csv; charset=utf-8",
-               "gpkg": "application/geopackage+sqlite3"}
+MEDIA_TYPES = {
+    "geojson": "application/geo+json",
+    "csv": "text/csv; charset=utf-8",
+    "gpkg": "application/geopackage+sqlite3",
+}
 
 
 def _chunked(pieces: Iterable[str]) -> Iterator[str]:
@@ -61,12 +90,17 @@ def feature(incident: Incident) -> dict:
     """One incident as an RFC 7946 Feature (a dict ready for ``json.dumps``)."""
     props = incident.to_dict()
     geometry = {"type": "Point", "coordinates": [props.pop("longitude"), props.pop("latitude")]}
-    return {"type": "Feature", "id": incident.id, "geometry": geometry,
-            "properties": {name: props[name] for name in PROPERTY_FIELDS}}
+    return {
+        "type": "Feature",
+        "id": incident.id,
+        "geometry": geometry,
+        "properties": {name: props[name] for name in PROPERTY_FIELDS},
+    }
 
 
 def geojson_chunks(incidents: Iterable[Incident]) -> Iterator[str]:
     """A GeoJSON FeatureCollection of ``incidents``, as text chunks of about 64 KiB."""
+
     def pieces():
         yield '{"type": "FeatureCollection", "features": ['
         for n, incident in enumerate(incidents):
@@ -84,6 +118,7 @@ def _csv_value(value):
 
 def csv_chunks(incidents: Iterable[Incident]) -> Iterator[str]:
     """``incidents`` as CSV text (BOM, header, one row per incident), in chunks of about 64 KiB."""
+
     def pieces():
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
@@ -121,8 +156,7 @@ def write_gpkg(incidents: Iterable[Incident], path: Path) -> int:
     def flush():
         nonlocal count
         frame = _frame(batch)
-        pyogrio.write_dataframe(frame, path, layer="incidents", driver="GPKG", append=count > 0,
-                                promote_to_multi=False)
+        pyogrio.write_dataframe(frame, path, layer="incidents", driver="GPKG", append=count > 0, promote_to_multi=False)
         count += len(batch)
         batch.clear()
 

@@ -3,6 +3,7 @@
 Lives here rather than in :mod:`webmap.spatial` because it writes to the incident store, which sits
 above the spatial join.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,8 +29,15 @@ class GeodataImport:
     unassigned: int
 
 
-def import_admin_layer(store: IncidentStore, path: Path | str, level: str, *, pcode_column: str | None = None,
-                       name_column: str | None = None, geodata_dir: Path | str | None = None) -> GeodataImport:
+def import_admin_layer(
+    store: IncidentStore,
+    path: Path | str,
+    level: str,
+    *,
+    pcode_column: str | None = None,
+    name_column: str | None = None,
+    geodata_dir: Path | str | None = None,
+) -> GeodataImport:
     """Check ``path`` as the new ``level`` layer, install it in ``geodata_dir`` and re-join stored incidents.
 
     ``geodata_dir`` defaults to ``WEBMAP_GEODATA``. The check is :func:`webmap.spatial.read_admin_layer`
@@ -40,8 +48,7 @@ def import_admin_layer(store: IncidentStore, path: Path | str, level: str, *, pc
     """
     geodata_dir = Path(geodata_dir) if geodata_dir is not None else Config.from_env().geodata_dir
     current = spatial.AdminLayers.current(geodata_dir)
-    layer = spatial.read_admin_layer(path, level, pcode_column=pcode_column, name_column=name_column,
-                                     layers=current)
+    layer = spatial.read_admin_layer(path, level, pcode_column=pcode_column, name_column=name_column, layers=current)
     layers = current.replacing(level, layer)
     staged = spatial.stage_admin_layer(layer, level, geodata_dir)
     try:
@@ -58,7 +65,6 @@ def import_admin_layer(store: IncidentStore, path: Path | str, level: str, *, pc
         raise
     final = spatial.install_admin_layer(staged, level, geodata_dir)
     return GeodataImport(level=level, features=len(layer), path=final, rejoined=rejoined, unassigned=unassigned)
-
 
 
 def _depth(stored: pd.DataFrame) -> pd.Series:

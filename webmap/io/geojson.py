@@ -8,12 +8,13 @@ Admin areas and the disputed flag are joined again from the point, down to the l
 counted from 1 in error messages ("row 3" is the third feature). A legacy ``crs`` member other
 than WGS 84 (CRS84 / EPSG:4326) is refused: the coordinates would be misread.
 """
+
 from __future__ import annotations
 
 import codecs
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Iterator, Mapping
 
 import ijson
 
@@ -89,7 +90,9 @@ def open_rows(path: Path, *, column_map: Mapping[str, str] | None = None, encodi
     renames: dict[str, str] = {}
     for prop, field_name in (column_map or {}).items():
         if field_name.strip().lower() not in MAPPABLE:
-            raise refuse(path, f"--map {prop}={field_name}: unknown field {field_name!r} (fields: {', '.join(MAPPABLE)})")
+            raise refuse(
+                path, f"--map {prop}={field_name}: unknown field {field_name!r} (fields: {', '.join(MAPPABLE)})"
+            )
         renames[prop] = field_name.strip().lower()
     wanted = set(MAPPABLE) - {"latitude", "longitude"}  # MAPPABLE leaves out the derived fields
     size = path.stat().st_size

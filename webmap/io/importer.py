@@ -17,16 +17,17 @@ an id column, an incident typed into the form and exported) get one made from th
 taken to be distinct events), so re-importing the same rows still adds nothing; an edited row
 then counts as a new incident.
 """
+
 from __future__ import annotations
 
 import hashlib
 import operator
 import sys
 from collections import Counter
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping
 
 import pandas as pd
 from tqdm import tqdm
@@ -49,10 +50,9 @@ BATCH = 5_000
 # Imports of files larger than this show a progress bar (about 2,000 ACLED rows).
 PROGRESS_BYTES = 1_000_000
 ADMIN_COLUMNS = ("admin1", "admin1_pcode", "admin2", "admin2_pcode", "admin3", "admin3_pcode")
-_DIGEST_VALUES = operator.attrgetter(*(
-    f for f in FIELDS
-    if f not in ("id", "source_id", "created_at", "updated_at", "disputed", *ADMIN_COLUMNS)
-))
+_DIGEST_VALUES = operator.attrgetter(
+    *(f for f in FIELDS if f not in ("id", "source_id", "created_at", "updated_at", "disputed", *ADMIN_COLUMNS))
+)
 
 
 @dataclass
@@ -72,8 +72,10 @@ class ImportSummary(SaveSummary):
             f"{self.unchanged} unchanged; {self.unassigned} not in any district"
         ]
         if self.differing:
-            out.append(f"{self.differing} of the unchanged differ from the stored incident (same source and id) "
-                       "and were not written: import again with --update to replace them")
+            out.append(
+                f"{self.differing} of the unchanged differ from the stored incident (same source and id) "
+                "and were not written: import again with --update to replace them"
+            )
         if self.unknown_actors:
             shown = ", ".join(f"{name} ({n})" for name, n in self.unknown_actors.most_common(15))
             more = len(self.unknown_actors) - 15
@@ -139,10 +141,18 @@ def import_file(
             pending.pop().result()
         pending.append(writer.submit(_store_batch, store, conn, rows, update, summary, geodata_dir))
 
-    with store.transaction() as conn, tqdm(
-        total=stream.size, unit="B", unit_scale=True, desc=f"importing {path.name}",
-        disable=not show, file=sys.stderr,
-    ) as bar, ThreadPoolExecutor(max_workers=1, thread_name_prefix="webmap-import") as writer:
+    with (
+        store.transaction() as conn,
+        tqdm(
+            total=stream.size,
+            unit="B",
+            unit_scale=True,
+            desc=f"importing {path.name}",
+            disable=not show,
+            file=sys.stderr,
+        ) as bar,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="webmap-import") as writer,
+    ):
         for row_number, raw in stream.rows:
             summary.rows += 1
             try:
@@ -162,7 +172,8 @@ def import_file(
                 bar.update(stream.position() - bar.n)
         if bad.count:
             raise bad.failure(
-                f"{path.name}: import refused, nothing written: {bad.count} bad row(s) ({stream.numbering})")
+                f"{path.name}: import refused, nothing written: {bad.count} bad row(s) ({stream.numbering})"
+            )
         store_batch(batch)
         pending.pop().result()
         bar.update(stream.size - bar.n)
@@ -199,16 +210,19 @@ def _claim_id(incident: Incident, row_number: int, seen: dict[int, int], digests
     seen[key] = row_number
 
 
-def _store_batch(store: IncidentStore, conn, batch: list[tuple[Incident, int]], update: bool,
-                 summary: ImportSummary, geodata_dir) -> None:
+def _store_batch(
+    store: IncidentStore, conn, batch: list[tuple[Incident, int]], update: bool, summary: ImportSummary, geodata_dir
+) -> None:
     """Join a batch of incidents to admin areas (keeping only the levels their precision allows) and write it."""
     if not batch:
         return
     incidents = [inc for inc, _ in batch]
-    points = pd.DataFrame({
-        "longitude": [inc.longitude for inc in incidents],
-        "latitude": [inc.latitude for inc in incidents],
-    })
+    points = pd.DataFrame(
+        {
+            "longitude": [inc.longitude for inc in incidents],
+            "latitude": [inc.latitude for inc in incidents],
+        }
+    )
     joined = spatial.join_admin_areas(points, geodata_dir=geodata_dir)
     columns = {name: joined[name].tolist() for name in (*ADMIN_COLUMNS, "disputed")}  # None where unassigned
     for i, (inc, depth) in enumerate(batch):

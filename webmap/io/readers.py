@@ -10,14 +10,16 @@ the most columns). Rows are then streamed: a 2 GB file is never loaded whole.
 Row numbers are those a spreadsheet shows: the header is row 1, the first data row row 2 (a
 value spanning several lines inside quotes is still one row).
 """
+
 from __future__ import annotations
 
 import codecs
 import csv
 import io
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator
+from typing import BinaryIO
 
 from ..errors import ImportFailed, InvalidRecord
 
@@ -123,12 +125,23 @@ class CsvSource:
         """Bytes of the file read so far (for progress bars)."""
         return self._binary.tell() if self._binary and not self._binary.closed else self.size
 
-    def stream(self, convert: Callable[[dict], dict], columns: dict[str, str], *, described: str | None = None,
-               ignored_columns: list[str] | None = None) -> "RowStream":
+    def stream(
+        self,
+        convert: Callable[[dict], dict],
+        columns: dict[str, str],
+        *,
+        described: str | None = None,
+        ignored_columns: list[str] | None = None,
+    ) -> RowStream:
         """The :class:`RowStream` of this file's rows through ``convert``."""
         return RowStream(
-            rows=self.rows(), convert=convert, described=described or self.described, position=self.position,
-            size=self.size, columns=columns, ignored_columns=ignored_columns or [],
+            rows=self.rows(),
+            convert=convert,
+            described=described or self.described,
+            position=self.position,
+            size=self.size,
+            columns=columns,
+            ignored_columns=ignored_columns or [],
         )
 
     def rows(self) -> Iterator[tuple[int, dict[str, str]]]:
@@ -155,13 +168,16 @@ class CsvSource:
                     if not values or (len(values) == 1 and not values[0].strip()):
                         continue
                     if len(values) != width:
-                        yield row_number, InvalidRecord(
-                            "columns",
-                            f"{len(values)} values but the header has {width} columns "
-                            f"(a stray {_DELIMITER_NAMES[self.delimiter]} or an unclosed quote?)",
-                        ).at_row(row_number)
+                        yield (
+                            row_number,
+                            InvalidRecord(
+                                "columns",
+                                f"{len(values)} values but the header has {width} columns "
+                                f"(a stray {_DELIMITER_NAMES[self.delimiter]} or an unclosed quote?)",
+                            ).at_row(row_number),
+                        )
                         continue
-                    yield row_number, dict(zip(self.columns, values))
+                    yield row_number, dict(zip(self.columns, values, strict=False))
             except UnicodeError:
                 name = ENCODING_NAMES.get(self.encoding, self.encoding)
                 raise refuse(
@@ -213,8 +229,9 @@ def open_csv(path: Path | str, *, encoding: str | None = None) -> CsvSource:
     return CsvSource(path, encoding, delimiter, columns, size, hxl_row=hxl)
 
 
-def open_known_layout(path: Path, column_map, encoding: str | None, required: tuple[str, ...], what: str,
-                      flag: str) -> tuple[CsvSource, Callable[[dict, str], str | None]]:
+def open_known_layout(
+    path: Path, column_map, encoding: str | None, required: tuple[str, ...], what: str, flag: str
+) -> tuple[CsvSource, Callable[[dict, str], str | None]]:
     """Open a CSV of a published layout (ACLED, UCDP): refuse ``--map``, require its columns.
 
     Returns the source and ``get(row, column)``: the stripped value, or None when blank or absent.

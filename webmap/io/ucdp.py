@@ -24,6 +24,7 @@ Mapping (UCDP column -> record field), documented because UCDP's codes are not A
                     article text)
 ==================  =======================================================================
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -33,23 +34,47 @@ from .readers import RowStream, open_known_layout
 
 SOURCE = "UCDP GED"
 REQUIRED = (
-    "id", "type_of_violence", "side_a", "side_b", "where_prec", "latitude", "longitude",
-    "date_prec", "date_start", "date_end", "best",
+    "id",
+    "type_of_violence",
+    "side_a",
+    "side_b",
+    "where_prec",
+    "latitude",
+    "longitude",
+    "date_prec",
+    "date_start",
+    "date_end",
+    "best",
 )
 COLUMNS = {
-    "source_id": "id", "event_date": "date_start", "time_precision": "date_prec",
-    "event_type": "type_of_violence", "actor1": "side_a", "actor2": "side_b",
-    "location": "where_coordinates", "latitude": "latitude", "longitude": "longitude",
-    "geo_precision": "where_prec", "fatalities": "best",
+    "source_id": "id",
+    "event_date": "date_start",
+    "time_precision": "date_prec",
+    "event_type": "type_of_violence",
+    "actor1": "side_a",
+    "actor2": "side_b",
+    "location": "where_coordinates",
+    "latitude": "latitude",
+    "longitude": "longitude",
+    "geo_precision": "where_prec",
+    "fatalities": "best",
 }
-VIOLENCE = {1: ("state-based conflict", "Battles"), 2: ("non-state conflict", "Battles"),
-            3: ("one-sided violence", "Violence against civilians")}
+VIOLENCE = {
+    1: ("state-based conflict", "Battles"),
+    2: ("non-state conflict", "Battles"),
+    3: ("one-sided violence", "Violence against civilians"),
+}
 TIME_PRECISION = {1: 1, 2: 2, 3: 2, 4: 3, 5: 3}
 GEO_PRECISION = {1: 1, 2: 2, 3: 3, 4: 3, 5: 3, 6: 3, 7: 3}
 # Admin levels (1 governorate, 2 district, 3 sub-district) a where_prec code vouches for.
 ADMIN_DEPTH = {1: 3, 2: 3, 3: 2, 4: 1, 5: 0, 6: 0, 7: 0}
-WHERE_PREC = {3: "only the district", 4: "only the governorate", 5: "only a region wider than a governorate",
-              6: "only the country", 7: "waters or air space"}
+WHERE_PREC = {
+    3: "only the district",
+    4: "only the governorate",
+    5: "only a region wider than a governorate",
+    6: "only the country",
+    7: "waters or air space",
+}
 
 
 def _code(get, column: str, allowed) -> int:
@@ -65,13 +90,24 @@ def _code(get, column: str, allowed) -> int:
 
 def _notes(get, violence: int, date_prec: int, where_prec: int) -> str:
     deaths = f"Deaths: best {get('best')}"
-    detail = [f"{k} {get(c)}" for k, c in (("low", "low"), ("high", "high"), ("side A", "deaths_a"),
-                                             ("side B", "deaths_b"), ("civilians", "deaths_civilians"),
-                                             ("unknown", "deaths_unknown")) if get(c)]
+    detail = [
+        f"{k} {get(c)}"
+        for k, c in (
+            ("low", "low"),
+            ("high", "high"),
+            ("side A", "deaths_a"),
+            ("side B", "deaths_b"),
+            ("civilians", "deaths_civilians"),
+            ("unknown", "deaths_unknown"),
+        )
+        if get(c)
+    ]
     if detail:
         deaths += f" ({', '.join(detail)})"
-    lines = [f"UCDP GED {VIOLENCE[violence][0]}" + (f": {get('conflict_name')}" if get("conflict_name") else ""),
-             deaths + "."]
+    lines = [
+        f"UCDP GED {VIOLENCE[violence][0]}" + (f": {get('conflict_name')}" if get("conflict_name") else ""),
+        deaths + ".",
+    ]
     if get("date_end") and get("date_end") != get("date_start"):
         lines.append(f"Date between {get('date_start')} and {get('date_end')} (UCDP date_prec {date_prec}).")
     if where_prec in WHERE_PREC:

@@ -4,6 +4,7 @@ Blueprints: :mod:`.pages` (HTML pages), :mod:`.api` (JSON API), :mod:`.exports` 
 Every view reads the store through :func:`get_store` and the filter through
 :meth:`webmap.query.IncidentFilter.from_params`; errors become JSON bodies here, once.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -63,8 +64,16 @@ def _compress(app: Flask) -> None:
         COMPRESS_ALGORITHM_STREAMING=["gzip"],
         # Static files are streamed; let a reload of them still be a 304 (their ETag gets ":gzip").
         COMPRESS_STREAMING_ENDPOINT_CONDITIONAL=["pages.static"],
-        COMPRESS_MIMETYPES=["text/html", "text/css", "text/csv", "text/plain", "text/javascript",
-                            "application/javascript", "application/json", "application/geo+json"],
+        COMPRESS_MIMETYPES=[
+            "text/html",
+            "text/css",
+            "text/csv",
+            "text/plain",
+            "text/javascript",
+            "application/javascript",
+            "application/json",
+            "application/geo+json",
+        ],
     )
     Compress(app)
 

@@ -23,6 +23,7 @@ POST   /api/extract            draft incidents from a report: ``{"text", "date",
 POST   /api/extract/save       store the reviewed drafts: ``{"incidents": [records]}``, all or none
 =============================  ===================================================================
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,8 +32,9 @@ import hashlib
 import threading
 import weakref
 from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, url_for
 
@@ -107,8 +109,13 @@ def list_incidents():
     def build():
         store = get_store()
         rows = query.select_incidents(store, flt, limit=limit, offset=offset, sort=sort)
-        return jsonify(type="FeatureCollection", total=query.count_incidents(store, flt), limit=limit,
-                       offset=offset, features=[feature(i) for i in rows])
+        return jsonify(
+            type="FeatureCollection",
+            total=query.count_incidents(store, flt),
+            limit=limit,
+            offset=offset,
+            features=[feature(i) for i in rows],
+        )
 
     return _cached(_etag("incidents", flt, limit, offset, sort), build)
 
@@ -141,8 +148,10 @@ def checked_incident(values: Mapping[str, Any], geodata_dir=None) -> Incident:
 def _body() -> dict:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        raise InvalidRecord("body", "expected a JSON object of incident fields (or a GeoJSON Feature) "
-                                    "with Content-Type: application/json")
+        raise InvalidRecord(
+            "body",
+            "expected a JSON object of incident fields (or a GeoJSON Feature) with Content-Type: application/json",
+        )
     if data.get("type") == "Feature":
         properties = dict(data.get("properties") or {})
         coordinates = (data.get("geometry") or {}).get("coordinates")
@@ -211,7 +220,7 @@ class _PointsCache:
     size = 8
 
     def __init__(self):
-        self._entries: "OrderedDict[tuple, Future]" = OrderedDict()
+        self._entries: OrderedDict[tuple, Future] = OrderedDict()
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="webmap-points")
 
@@ -228,15 +237,16 @@ class _PointsCache:
         key = (store.url, flt)
         with self._lock:
             found = self._entries.get(key)
-            if found is not None and (not found.done() or (found.exception() is None and
-                                                           version in (None, found.result()[0]))):
+            if found is not None and (
+                not found.done() or (found.exception() is None and version in (None, found.result()[0]))
+            ):
                 self._entries.move_to_end(key)
                 return found
             future = self._pool.submit(self._compute, store, flt)
             self._entries[key] = future
             # The oldest filtered views go; a store's default view stays (one per database).
             filtered = [k for k in self._entries if k[1] != DEFAULT_VIEW]
-            for old in filtered[:max(0, len(filtered) - self.size)]:
+            for old in filtered[: max(0, len(filtered) - self.size)]:
                 del self._entries[old]
             return future
 
@@ -283,7 +293,7 @@ class _Warmer:
 
     def __init__(self, cache: _PointsCache):
         self._cache = cache
-        self._apps: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # app -> version last seen
+        self._apps: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # app -> version last seen
         self._wake = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -420,8 +430,16 @@ def timeline():
         for row in query.counts_by_period(store, flt, chosen):
             key = row["force"] if row["force"] in FORCES_BY_KEY else "other"
             force = FORCES_BY_KEY[key]
-            entry = series.setdefault(key, {"key": key, "label": force.label, "colour": force.colour,
-                                            "incidents": [0] * len(periods), "fatalities": [0] * len(periods)})
+            entry = series.setdefault(
+                key,
+                {
+                    "key": key,
+                    "label": force.label,
+                    "colour": force.colour,
+                    "incidents": [0] * len(periods),
+                    "fatalities": [0] * len(periods),
+                },
+            )
             i = position[row["period"]]
             entry["incidents"][i] += row["incidents"]
             entry["fatalities"][i] += row["fatalities"]
@@ -464,8 +482,9 @@ def gazetteer_lookup():
         raise InvalidFilter("context", f"longer than {MAX_CONTEXT_LENGTH} characters")
     config = get_config()
     gazetteer = get_gazetteer(default_path(config))
-    return jsonify(geocode(name, context, gazetteer=gazetteer, online=config.online_geocoder,
-                           limit=_int_param("limit", 10, 1, 50)))
+    return jsonify(
+        geocode(name, context, gazetteer=gazetteer, online=config.online_geocoder, limit=_int_param("limit", 10, 1, 50))
+    )
 
 
 # -- from a report to incidents ----------------------------------------------------------------------
@@ -474,8 +493,10 @@ MAX_SAVE = 200
 
 def _json_object(limit_bytes: int) -> dict:
     if request.content_length and request.content_length > limit_bytes:
-        raise InvalidRecord("text", f"the request is {request.content_length:,} bytes; the limit is "
-                                    f"{limit_bytes:,} (one report at a time)")
+        raise InvalidRecord(
+            "text",
+            f"the request is {request.content_length:,} bytes; the limit is {limit_bytes:,} (one report at a time)",
+        )
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise InvalidRecord("body", "expected a JSON object with Content-Type: application/json")

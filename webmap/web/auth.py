@@ -9,6 +9,7 @@
   from the form check because it needs the bearer token, which a browser never sends by itself;
   a logged-in page that calls the API sends its CSRF token in the ``X-CSRFToken`` header instead.
 """
+
 from __future__ import annotations
 
 import functools
@@ -16,8 +17,7 @@ import hashlib
 import hmac
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, Flask, flash, jsonify, redirect, render_template, request, session,
-                   url_for)
+from flask import Blueprint, Flask, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from . import get_config
@@ -43,8 +43,12 @@ def init_app(app: Flask) -> None:
     def csrf_failed(exc: CSRFError):
         if _wants_json():
             return jsonify(error=f"CSRF check failed: {exc.description}", parameter="csrf_token"), 400
-        return render_template("error.html", status=400, message=f"The form has expired or was not sent "
-                               f"from this site ({exc.description}). Reload the page and try again."), 400
+        return render_template(
+            "error.html",
+            status=400,
+            message=f"The form has expired or was not sent "
+            f"from this site ({exc.description}). Reload the page and try again.",
+        ), 400
 
 
 def _fingerprint(token: str) -> str:
@@ -149,8 +153,9 @@ def login():
             return redirect(_safe_next(request.form.get("next")))
         error = _write_refusal() if not get_config().token else "wrong token"
         status = 401
-    return render_template("login.html", error=error, next=_safe_next(request.args.get("next")
-                                                                      or request.form.get("next"))), status
+    return render_template(
+        "login.html", error=error, next=_safe_next(request.args.get("next") or request.form.get("next"))
+    ), status
 
 
 @bp.post("/logout")

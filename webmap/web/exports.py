@@ -5,6 +5,7 @@ a bad parameter is a 400 naming it, before any byte is sent) and stream the file
 attachment straight from the database cursor, so a large export neither fills memory nor stops
 the server answering other requests.
 """
+
 from __future__ import annotations
 
 import datetime as dt

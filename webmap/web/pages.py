@@ -7,6 +7,7 @@ form and empty panels: the incidents, the table and the chart are fetched from t
 ``/incidents/<id>/edit``) needs a login (:mod:`webmap.web.auth`) and carries a CSRF token.
 The static files (``webmap/static``, with the vendored libraries) are served at ``/static``.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -26,9 +27,27 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 bp = Blueprint("pages", __name__, static_folder=str(STATIC), static_url_path="/static")
 
 # Fields the analyst types; admin areas and the disputed flag come from the point.
-FORM_FIELDS = ("event_date", "time_precision", "event_type", "sub_event_type", "actor1", "force1", "actor2",
-               "force2", "location", "latitude", "longitude", "geo_precision", "fatalities", "injured", "notes",
-               "source", "source_url", "source_id", "status")
+FORM_FIELDS = (
+    "event_date",
+    "time_precision",
+    "event_type",
+    "sub_event_type",
+    "actor1",
+    "force1",
+    "actor2",
+    "force2",
+    "location",
+    "latitude",
+    "longitude",
+    "geo_precision",
+    "fatalities",
+    "injured",
+    "notes",
+    "source",
+    "source_url",
+    "source_id",
+    "status",
+)
 
 
 def _areas() -> dict:
@@ -37,11 +56,15 @@ def _areas() -> dict:
     adm2 = spatial.admin_areas("adm2", geodata_dir)
     repeated = set(adm2["name"][adm2["name"].duplicated()])
     return {
-        "governorates": sorted(zip(adm1["pcode"], adm1["name"]), key=lambda a: a[1]),
+        "governorates": sorted(zip(adm1["pcode"], adm1["name"], strict=False), key=lambda a: a[1]),
         # A district name shared by two governorates is offered by its P-code.
-        "districts": sorted(({"value": pcode if name in repeated else name, "label": parent, "pcode": pcode}
-                             for pcode, name, parent in zip(adm2["pcode"], adm2["name"], adm2["parent_name"])),
-                            key=lambda d: d["value"]),
+        "districts": sorted(
+            (
+                {"value": pcode if name in repeated else name, "label": parent, "pcode": pcode}
+                for pcode, name, parent in zip(adm2["pcode"], adm2["name"], adm2["parent_name"], strict=False)
+            ),
+            key=lambda d: d["value"],
+        ),
     }
 
 
@@ -65,14 +88,20 @@ def index():
     try:
         flt = query.IncidentFilter.from_params(request.args)
     except InvalidFilter as exc:
-        return render_template("error.html", status=400, message=str(exc), parameter=exc.parameter,
-                               retry_url=_url_without(exc.parameter)), 400
+        return render_template(
+            "error.html", status=400, message=str(exc), parameter=exc.parameter, retry_url=_url_without(exc.parameter)
+        ), 400
     prefetch_points(flt)
     query_string = urlencode(flt.to_params(), doseq=True)
     parts = mapview.map_parts(query_string)
     areas = _areas()
     return render_template(
-        "map.html", map=parts, query=query_string, values=_form_values(flt, areas), areas=areas, forces=FORCES,
+        "map.html",
+        map=parts,
+        query=query_string,
+        values=_form_values(flt, areas),
+        areas=areas,
+        forces=FORCES,
         event_types=list(EVENT_TYPES),
     )
 
@@ -83,15 +112,25 @@ def _url_without(parameter: str) -> str | None:
     if not any(query.PARAMETER_ALIASES.get(key, key) == parameter for key in request.args):
         return None
     # Blank fields of a submitted form filter nothing: left out, the URL stays short.
-    kept = [(key, value) for key, value in request.args.items(multi=True)
-            if query.PARAMETER_ALIASES.get(key, key) != parameter and value.strip()]
+    kept = [
+        (key, value)
+        for key, value in request.args.items(multi=True)
+        if query.PARAMETER_ALIASES.get(key, key) != parameter and value.strip()
+    ]
     return url_for("pages.index") + ("?" + urlencode(kept) if kept else "")
 
 
 def _form_page(values: dict, error: InvalidRecord | None, incident_id: int | None = None):
     return render_template(
-        "incident_form.html", values=values, error=error, incident_id=incident_id, forces=FORCES,
-        event_types=EVENT_TYPES, time_precision=TIME_PRECISION, geo_precision=GEO_PRECISION, statuses=STATUSES,
+        "incident_form.html",
+        values=values,
+        error=error,
+        incident_id=incident_id,
+        forces=FORCES,
+        event_types=EVENT_TYPES,
+        time_precision=TIME_PRECISION,
+        geo_precision=GEO_PRECISION,
+        statuses=STATUSES,
     ), (400 if error else 200)
 
 
@@ -157,5 +196,12 @@ def extract_page():
 
     from ..extract import MAX_TEXT_CHARS
 
-    return render_template("extract.html", event_types=EVENT_TYPES, forces=FORCES, time_precision=TIME_PRECISION,
-                           geo_precision=GEO_PRECISION, today=dt.date.today().isoformat(), max_chars=MAX_TEXT_CHARS)
+    return render_template(
+        "extract.html",
+        event_types=EVENT_TYPES,
+        forces=FORCES,
+        time_precision=TIME_PRECISION,
+        geo_precision=GEO_PRECISION,
+        today=dt.date.today().isoformat(),
+        max_chars=MAX_TEXT_CHARS,
+    )
