@@ -163,7 +163,7 @@ def build_database(url: str, rows: list[dict]) -> IncidentStore:
                 }
             )
         )
-    incidents = spatial.join_admin_areas(incidents)
+    spatial.place_incidents(incidents)
     with store.transaction() as conn:
         store.save_batch(conn, incidents)
     return store

@@ -28,7 +28,7 @@ import dataclasses
 import functools
 import os
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +58,9 @@ AREA_COLUMNS = ["pcode", "name", "name_ar", "parent_pcode", "parent_name"]
 ADMIN_FIELDS = ("admin1", "admin1_pcode", "admin2", "admin2_pcode", "admin3", "admin3_pcode", "disputed")
 
 NEAREST_TOLERANCE_M = 2000.0
+# Share of an area that may lie on the other side of the disputed line and still count as wholly
+# inside or outside (the shipped layers are simplified as one coverage, slivers stay below 1 %).
+DISPUTED_MARGIN = 0.02
 METRIC_CRS = "EPSG:32638"
 # The sub-districts are cut along a grid of this many degrees before indexing (like PostGIS's
 # ST_Subdivide): small pieces make the index's boxes tight and each point-in-polygon test cheap.
@@ -277,8 +280,6 @@ class AdminLayers:
         adm2_of = parent_of["adm3"]
         adm1_of = _take(parent_of["adm2"], adm2_of, missing=-1).astype(np.intp)
         disputed_union = shapely.union_all(polygons["disputed"].geometry.values)
-        inside = shapely.area(shapely.intersection(finest.geometry.values, disputed_union))
-        disputed = inside > 0.5 * shapely.area(finest.geometry.values)
         fields = {
             "admin3": areas["adm3"]["name"].to_numpy(object),
             "admin3_pcode": areas["adm3"]["pcode"].to_numpy(object),
@@ -286,8 +287,14 @@ class AdminLayers:
             "admin2_pcode": _take(areas["adm2"]["pcode"].to_numpy(object), adm2_of),
             "admin1": _take(areas["adm1"]["name"].to_numpy(object), adm1_of),
             "admin1_pcode": _take(areas["adm1"]["pcode"].to_numpy(object), adm1_of),
-            "disputed": disputed.astype(object),
+            # A sub-district counts as in the disputed territories when most of it is: the layer is
+            # drawn by district, so the shares are ~0 or ~1 but for simplification slivers.
+            "disputed": (_disputed_share(finest.geometry.values, disputed_union) > 0.5).astype(object),
         }
+        # Whether an incident known only to its district or governorate lies in the disputed territories.
+        for level, of in (("adm2", adm2_of), ("adm1", adm1_of)):
+            status = _disputed_status(_disputed_share(polygons[level].geometry.values, disputed_union))
+            fields[f"_{level}_disputed"] = _take(status, of)
         # The last row stands for "unassigned": index -1 picks it.
         fields = {k: np.append(v, None).astype(object) for k, v in fields.items()}
         finest_metric = finest.to_crs(METRIC_CRS)
@@ -370,6 +377,21 @@ def _subdivide(polygons: np.ndarray, cell: float) -> tuple[np.ndarray, np.ndarra
     return parts[polygonal], owner[part_of[polygonal]]
 
 
+def _disputed_share(areas: np.ndarray, disputed_union) -> np.ndarray:
+    """The share of each polygon's area inside the disputed territories (0..1)."""
+    inside = shapely.area(shapely.intersection(areas, disputed_union))
+    return inside / np.maximum(shapely.area(areas), 1e-300)
+
+
+def _disputed_status(share: np.ndarray) -> np.ndarray:
+    """True (all inside), False (all outside) or None (it straddles the line) for each share;
+    :data:`DISPUTED_MARGIN` of the area is allowed either way for boundaries simplified differently."""
+    status = np.full(len(share), None, dtype=object)
+    status[share >= 1 - DISPUTED_MARGIN] = True
+    status[share <= DISPUTED_MARGIN] = False
+    return status
+
+
 def _take(values: np.ndarray, positions: np.ndarray, missing: Any = None) -> np.ndarray:
     """``values[positions]`` with ``missing`` where a position is -1."""
     return np.append(np.asarray(values, dtype=object), missing)[positions]
@@ -382,35 +404,125 @@ def _column_or_none(frame: pd.DataFrame, column: str) -> np.ndarray:
 
 
 # -- the join -------------------------------------------------------------------------------------
-def join_admin_areas(points, *, layers: AdminLayers | None = None, geodata_dir: Path | str | None = None):
-    """Governorate, district, sub-district, their P-codes and the disputed flag of each point.
+def join_admin_areas(
+    points: pd.DataFrame, *, layers: AdminLayers | None = None, geodata_dir: Path | str | None = None
+) -> pd.DataFrame:
+    """Governorate, district, sub-district, their P-codes and the disputed flag under each point.
 
-    ``points``: a (Geo)DataFrame with ``longitude`` and ``latitude`` columns (degrees WGS 84), or a
-    list of :class:`~webmap.records.Incident`. Returns, for a DataFrame, a copy (same index, order
-    and type) with the columns ``admin1, admin1_pcode, admin2, admin2_pcode, admin3, admin3_pcode``
-    (English names and P-codes; None when unassigned) and ``disputed`` (True/False; None when
-    unassigned) set; for a list of incidents, new incidents with those fields set. ``layers``
-    defaults to :meth:`AdminLayers.current` (``geodata_dir`` defaults to ``WEBMAP_GEODATA``).
-    Count the unassigned with :func:`count_unassigned`.
+    The raw join, every level from the point, whatever its precision: incidents are placed by
+    :func:`place_incidents` instead, which keeps only the levels an incident is known to.
+    ``points``: a (Geo)DataFrame with ``longitude`` and ``latitude`` columns (degrees WGS 84).
+    Returns a copy (same index, order and type) with the columns ``admin1, admin1_pcode, admin2,
+    admin2_pcode, admin3, admin3_pcode`` (English names and P-codes; None when unassigned) and
+    ``disputed`` (True/False; None when unassigned) set. ``layers`` defaults to
+    :meth:`AdminLayers.current` (``geodata_dir`` defaults to ``WEBMAP_GEODATA``). Count the
+    unassigned with :func:`count_unassigned`.
     """
     layers = layers or AdminLayers.current(geodata_dir)
-    if isinstance(points, pd.DataFrame):
-        lon, lat = _coordinates(points)
-        found = layers.locate(lon, lat)
-        out = points.copy()
-        for name in ADMIN_FIELDS:
-            out[name] = pd.Series(layers.fields[name][found], index=out.index, dtype=object)
-        return out
-    incidents = list(points)
-    if any(not isinstance(i, Incident) for i in incidents):
-        raise TypeError("join_admin_areas takes a DataFrame or a list of Incident")
-    lon = np.array([i.longitude for i in incidents], dtype=float)
-    lat = np.array([i.latitude for i in incidents], dtype=float)
+    lon, lat = _coordinates(points)
     found = layers.locate(lon, lat)
-    return [
-        dataclasses.replace(inc, **{name: layers.fields[name][pos] for name in ADMIN_FIELDS})
-        for inc, pos in zip(incidents, found, strict=False)
-    ]
+    out = points.copy()
+    for name in ADMIN_FIELDS:
+        out[name] = pd.Series(layers.fields[name][found], index=out.index, dtype=object)
+    return out
+
+
+# -- the placement rule: which areas an incident is known to ------------------------------------------
+def place_points(
+    lon: np.ndarray,
+    lat: np.ndarray,
+    geo_precision: np.ndarray,
+    *,
+    locations: Sequence[str | None] | None = None,
+    vouched_depths: Sequence[int | None] | None = None,
+    layers: AdminLayers | None = None,
+    geodata_dir: Path | str | None = None,
+) -> dict[str, np.ndarray]:
+    """The admin fields of incidents (:data:`ADMIN_FIELDS`) by the one placement rule.
+
+    ``lon``/``lat`` in degrees WGS 84 and ACLED's ``geo_precision`` (1-3) per incident. Which
+    levels an incident keeps (its depth: 3 sub-district, 2 district, 1 governorate, 0 none):
+
+    - precision 1 or 2 (the named place, or near it): every level under the point;
+    - precision 3 (only a district or governorate is known; the point stands for the area): the
+      depth its source vouches for (``vouched_depths``: UCDP's ``where_prec``, the P-code columns a
+      file fills, the levels stored before a re-join), else the deepest area holding the point that
+      its ``locations`` text names (3 the sub-district, 2 the district: "Hawija", "Hawija district,
+      Kirkuk"), else 1: the point of a governorate-wide report says nothing of the district it
+      happens to fall in.
+
+    ``disputed`` is that of the known area: of the point's sub-district at depth 3; at depth 1-2,
+    True when the whole district or governorate lies in the disputed territories, False when
+    none of it does, None when it straddles the line (Ninewa) or nothing is known. Returns a dict
+    of object arrays, None where a level is unknown or the point is in no area.
+    """
+    layers = layers or AdminLayers.current(geodata_dir)
+    found = layers.locate(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+    depth = np.full(len(found), 3, dtype=np.int8)
+    for i in np.flatnonzero(np.asarray(geo_precision) >= 3):
+        vouched = vouched_depths[i] if vouched_depths is not None else None
+        if vouched is None:
+            vouched = _named_depth(layers, locations[i] if locations is not None else None, found[i])
+        depth[i] = vouched
+    placed = {}
+    for level in (1, 2, 3):
+        for name in (f"admin{level}", f"admin{level}_pcode"):
+            values = layers.fields[name][found]
+            values[depth < level] = None
+            placed[name] = values
+    disputed = layers.fields["disputed"][found]
+    for level in (2, 1):
+        at = depth == level
+        disputed[at] = layers.fields[f"_adm{level}_disputed"][found[at]]
+    disputed[depth == 0] = None
+    placed["disputed"] = disputed
+    return placed
+
+
+def place_incidents(
+    incidents: list[Incident],
+    vouched_depths: Sequence[int | None] | None = None,
+    *,
+    layers: AdminLayers | None = None,
+    geodata_dir: Path | str | None = None,
+) -> list[Incident]:
+    """Set the admin areas and disputed flag of each incident, in place, by :func:`place_points`.
+
+    Every door (import, form, API, extraction, re-join) places incidents through this rule, so one
+    incident is stored alike whichever way it came in. ``vouched_depths``: per incident, the levels
+    its source vouches for, or None. Returns ``incidents``.
+    """
+    if not incidents:
+        return incidents
+    placed = place_points(
+        np.array([i.longitude for i in incidents], dtype=float),
+        np.array([i.latitude for i in incidents], dtype=float),
+        np.array([i.geo_precision for i in incidents]),
+        locations=[i.location for i in incidents],
+        vouched_depths=vouched_depths,
+        layers=layers,
+        geodata_dir=geodata_dir,
+    )
+    columns = {name: values.tolist() for name, values in placed.items()}
+    for n, incident in enumerate(incidents):
+        for name, values in columns.items():
+            setattr(incident, name, values[n])
+    return incidents
+
+
+def _named_depth(layers: AdminLayers, location: str | None, finest: int) -> int:
+    """3 when the place text ``location`` (its part before any comma) names the sub-district at
+    position ``finest``, 2 when it names that sub-district's district, else 1."""
+    if location and finest >= 0:
+        name = location.split(",")[0]
+        for depth, level in ((3, "adm3"), (2, "adm2")):
+            row = _find_area_row(layers, level, name)
+            if (
+                row is not None
+                and layers.areas[level]["pcode"].iat[row] == layers.fields[f"admin{depth}_pcode"][finest]
+            ):
+                return depth
+    return 1
 
 
 def _coordinates(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -425,11 +537,9 @@ def _coordinates(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return arrays[0], arrays[1]
 
 
-def count_unassigned(joined) -> int:
-    """How many points of a :func:`join_admin_areas` result (DataFrame or incidents) have no admin area."""
-    if isinstance(joined, pd.DataFrame):
-        return int(joined["admin3_pcode"].isna().sum())
-    return sum(1 for inc in joined if inc.admin3_pcode is None)
+def count_unassigned(joined: pd.DataFrame) -> int:
+    """How many points of a :func:`join_admin_areas` result have no admin area."""
+    return int(joined["admin3_pcode"].isna().sum())
 
 
 # -- looking up areas by name ------------------------------------------------------------------------
@@ -486,6 +596,19 @@ def _name_index(layers: AdminLayers, level: str) -> dict[str, int | None]:
     return index
 
 
+def _find_area_row(layers: AdminLayers, level: str, text: str) -> int | None:
+    """The row of ``layers.areas[level]`` that ``text`` names (see :func:`find_admin_area`), or None."""
+    index = _name_index(layers, level)
+    text = text.strip()
+    row = index.get(text.casefold())
+    if row is None:
+        rows = {index.get(key) for key in _name_keys(text)} - {None}
+        if len(rows) != 1:
+            return None
+        row = rows.pop()
+    return row
+
+
 def find_admin_area(text: str, level: str, geodata_dir: Path | str | None = None) -> dict | None:
     """The area of ``level`` (adm1, adm2, adm3) that ``text`` names, or None.
 
@@ -499,14 +622,9 @@ def find_admin_area(text: str, level: str, geodata_dir: Path | str | None = None
     if not text or not str(text).strip():
         return None
     layers = AdminLayers.current(geodata_dir)
-    index = _name_index(layers, level)
-    text = str(text).strip()
-    row = index.get(text.casefold())
+    row = _find_area_row(layers, level, str(text))
     if row is None:
-        rows = {index.get(key) for key in _name_keys(text)} - {None}
-        if len(rows) != 1:
-            return None
-        row = rows.pop()
+        return None
     area = layers.areas[level].iloc[row]
     return {
         "pcode": area["pcode"],

@@ -32,17 +32,16 @@ import hashlib
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, url_for
 
-from .. import mapview, query, spatial
+from .. import mapview, query
 from ..errors import InvalidFilter, InvalidRecord, NotFound
-from ..forces import FORCE_KEYS, FORCES_BY_KEY, assign_forces
+from ..forces import FORCE_KEYS, FORCES_BY_KEY
+from ..intake import checked_incident
 from ..io.exporters import feature
-from ..records import INPUT_FIELDS, Incident, validate_incident
 from ..store import IncidentStore
 from . import EXTENSION, get_config, get_store, request_filter
 from .auth import require_token
@@ -126,25 +125,6 @@ def get_incident(incident_id: int):
     return _cached(_etag("incident", incident_id), lambda: jsonify(feature(get_store().get(incident_id))))
 
 
-def checked_incident(values: Mapping[str, Any], geodata_dir=None) -> Incident:
-    """An incident from a form or an API body, checked as an import checks a row.
-
-    ``values`` maps record fields to raw values. Validated by
-    :func:`webmap.records.validate_incident`; ``force1``/``force2`` are the force keys given, or
-    found from ``actor1``/``actor2`` (an unknown actor is ``other``); the admin areas and the
-    disputed flag come from the point (:func:`webmap.spatial.join_admin_areas`), whatever was sent
-    (no sub-district for an incident placed only to its district, ``geo_precision`` 3).
-    Raises :class:`InvalidRecord` naming the field.
-    """
-    incident = validate_incident(values)
-    assign_forces(incident)
-    joined = spatial.join_admin_areas([incident], geodata_dir=geodata_dir)[0]
-    if joined.geo_precision == 3:
-        # Placed only to the district or governorate: the sub-district under the point means nothing.
-        joined.admin3 = joined.admin3_pcode = None
-    return joined
-
-
 def _body() -> dict:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
@@ -159,18 +139,7 @@ def _body() -> dict:
             raise InvalidRecord("geometry", "a Feature needs a Point geometry with [longitude, latitude]")
         properties["longitude"], properties["latitude"] = coordinates[0], coordinates[1]
         data = properties
-    return _input_values(data)
-
-
-def _input_values(data: Mapping[str, Any]) -> dict:
-    """``data`` without what the store sets itself (id, timestamps); :class:`InvalidRecord` naming
-    the first key that is no incident field."""
-    values = {k: v for k, v in data.items() if k not in ("id", "created_at", "updated_at")}
-    # A misspelt field ("fatalites") would otherwise be dropped and the record saved without it.
-    unknown = sorted(set(values) - set(INPUT_FIELDS))
-    if unknown:
-        raise InvalidRecord(unknown[0], f"not an incident field (known: {', '.join(INPUT_FIELDS)})")
-    return values
+    return data
 
 
 @bp.post("/api/incidents")
@@ -526,8 +495,6 @@ def save_extracted():
     one bad record refuses them all (400 naming its row and field). Saving a draft again with the same
     ``source`` and ``source_id`` replaces it (a draft becomes reviewed). Answers
     ``{"inserted", "updated", "unchanged"}``."""
-    from ..extract import known_areas
-
     items = _json_object(2_000_000).get("incidents")
     if not isinstance(items, list) or not items:
         raise InvalidRecord("incidents", "expected a non-empty list of incident records")
@@ -538,7 +505,7 @@ def save_extracted():
         if not isinstance(item, dict):
             raise InvalidRecord("incidents", "not a JSON object of incident fields", row=row)
         try:
-            checked.append(known_areas(checked_incident(_input_values(item), get_config().geodata_dir)))
+            checked.append(checked_incident(item, get_config().geodata_dir))
         except InvalidRecord as exc:
             raise exc.at_row(row) from None
     store = get_store()

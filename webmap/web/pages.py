@@ -18,9 +18,10 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from .. import mapview, query, spatial
 from ..errors import InvalidFilter, InvalidRecord
 from ..forces import FORCES
+from ..intake import checked_incident
 from ..records import EVENT_TYPES, GEO_PRECISION, STATUSES, TIME_PRECISION
 from . import get_config, get_store
-from .api import checked_incident, prefetch_points
+from .api import prefetch_points
 from .auth import login_required
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
