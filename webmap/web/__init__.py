@@ -40,7 +40,7 @@ def build_app(config: Any = None, *, open_store: bool = False) -> Flask:
     app.config["JSON_SORT_KEYS"] = False
     app.extensions[EXTENSION] = {"config": cfg, "store": None}
 
-    from . import api, auth, exports, pages
+    from . import api, auth, exports, pages, points
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
@@ -48,10 +48,11 @@ def build_app(config: Any = None, *, open_store: bool = False) -> Flask:
     auth.init_app(app)
     _register_errors(app)
     _compress(app)
-    api.keep_points_fresh(app)
+    points.init_app(app)
     if open_store:
         with app.app_context():
             get_store()
+        app.extensions[EXTENSION]["points"].poke()  # the default view's points, before the first visitor
     return app
 
 

@@ -21,8 +21,8 @@ from ..forces import FORCES
 from ..intake import checked_incident
 from ..records import EVENT_TYPES, GEO_PRECISION, STATUSES, TIME_PRECISION
 from . import get_config, get_store
-from .api import prefetch_points
 from .auth import login_required
+from .points import get_map_points
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 bp = Blueprint("pages", __name__, static_folder=str(STATIC), static_url_path="/static")
@@ -92,7 +92,7 @@ def index():
         return render_template(
             "error.html", status=400, message=str(exc), parameter=exc.parameter, retry_url=_url_without(exc.parameter)
         ), 400
-    prefetch_points(flt)
+    get_map_points().prefetch(get_store(), flt)
     query_string = urlencode(flt.to_params(), doseq=True)
     parts = mapview.map_parts(query_string)
     areas = _areas()
