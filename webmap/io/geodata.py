@@ -14,6 +14,7 @@ import pandas as pd
 from .. import spatial
 from ..config import Config
 from ..store import IncidentStore
+from .boundaries import install_admin_layer, read_admin_layer, stage_admin_layer
 
 _REJOIN_COLUMNS = ("id", "longitude", "latitude", "geo_precision", "admin1_pcode", "admin2_pcode", "admin3_pcode")
 
@@ -40,17 +41,17 @@ def import_admin_layer(
 ) -> GeodataImport:
     """Check ``path`` as the new ``level`` layer, install it in ``geodata_dir`` and re-join stored incidents.
 
-    ``geodata_dir`` defaults to ``WEBMAP_GEODATA``. The check is :func:`webmap.spatial.read_admin_layer`
+    ``geodata_dir`` defaults to ``WEBMAP_GEODATA``. The check is :func:`webmap.io.boundaries.read_admin_layer`
     (raises :class:`~webmap.errors.GeodataError` naming the bad features; warnings are
-    :class:`~webmap.spatial.GeodataWarning`). Every stored incident is re-joined in one transaction;
+    :class:`~webmap.io.boundaries.GeodataWarning`). Every stored incident is re-joined in one transaction;
     the new file replaces the old one only after that transaction commits, so on any error both
     the old layer and the stored admin areas stay as they were.
     """
     geodata_dir = Path(geodata_dir) if geodata_dir is not None else Config.from_env().geodata_dir
     current = spatial.AdminLayers.current(geodata_dir)
-    layer = spatial.read_admin_layer(path, level, pcode_column=pcode_column, name_column=name_column, layers=current)
+    layer = read_admin_layer(path, level, pcode_column=pcode_column, name_column=name_column, layers=current)
     layers = current.replacing(level, layer)
-    staged = spatial.stage_admin_layer(layer, level, geodata_dir)
+    staged = stage_admin_layer(layer, level, geodata_dir)
     try:
         with store.transaction() as conn:
             rejoined = unassigned = 0
@@ -69,7 +70,7 @@ def import_admin_layer(
     except BaseException:
         staged.unlink(missing_ok=True)
         raise
-    final = spatial.install_admin_layer(staged, level, geodata_dir)
+    final = install_admin_layer(staged, level, geodata_dir)
     return GeodataImport(level=level, features=len(layer), path=final, rejoined=rejoined, unassigned=unassigned)
 
 
