@@ -22,6 +22,9 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import ConfigError
+from .records import parse_bool
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_GEODATA = PROJECT_ROOT / "geodata"
 SHIPPED_GAZETTEER = PROJECT_ROOT / "gazetteer.csv"
@@ -37,8 +40,11 @@ def data_dir() -> Path:
 DEFAULT_DB_PATH = data_dir() / "webmap.db"
 
 
-def _flag(value: str | None) -> bool:
-    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+def _flag(env, variable: str) -> bool:
+    try:
+        return bool(parse_bool(env.get(variable)))
+    except ValueError as exc:
+        raise ConfigError(variable, f"{exc} (expected 1 or 0)") from None
 
 
 @dataclass
@@ -65,7 +71,7 @@ class Config:
         if env.get("WEBMAP_GEODATA"):
             cfg.geodata_dir = Path(env["WEBMAP_GEODATA"])
         cfg.token = env.get("WEBMAP_TOKEN") or None
-        cfg.private = _flag(env.get("WEBMAP_PRIVATE"))
+        cfg.private = _flag(env, "WEBMAP_PRIVATE")
         if env.get("WEBMAP_SECRET_KEY"):
             cfg.secret_key = env["WEBMAP_SECRET_KEY"]
         cfg.online_geocoder = (env.get("WEBMAP_GEOCODER") or "").strip().lower() == "nominatim"

@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from . import spatial
 from .errors import InvalidFilter, InvalidRecord
 from .forces import parse_force
-from .records import EVENT_TYPES, FIELDS, Incident, parse_date
+from .records import EVENT_TYPES, FIELDS, Incident, parse_bool, parse_date
 from .store import (
     MAP_POINT_COLUMNS,
     MAP_POINT_DTYPE,
@@ -45,8 +45,6 @@ from .store import (
 
 PARAMETERS = ("governorate", "district", "force", "event_type", "from", "to", "disputed", "drafts", "bbox")
 PARAMETER_ALIASES = {"since": "from", "until": "to", "date_from": "from", "date_to": "to"}
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
 
 
 @dataclass(frozen=True)
@@ -212,16 +210,10 @@ def _date(name: str, value) -> dt.date | None:
 
 
 def _bool(name: str, value) -> bool | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise InvalidFilter(name, f"expected 1 or 0, not {str(value)[:40]!r}")
+    try:
+        return parse_bool(value)
+    except ValueError:
+        raise InvalidFilter(name, f"expected 1 or 0, not {str(value)[:40]!r}") from None
 
 
 def _bbox(value) -> tuple[float, float, float, float] | None:

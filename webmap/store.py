@@ -34,42 +34,38 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, S
 
 from .errors import ConfigError, NotFound, WebmapError
 from .forces import FORCE_KEYS, OTHER
-from .records import FIELDS, Incident
+from .records import FIELD_SPECS, FIELDS, FieldSpec, Incident
 
 metadata = sa.MetaData()
+
+# SQL column types of the record's field kinds (webmap.records.FIELD_SPECS).
+_SQL_TYPES = {
+    "int": sa.Integer,
+    "count": sa.Integer,
+    "float": sa.Float,
+    "code": sa.SmallInteger,
+    "date": sa.Date,
+    "datetime": sa.DateTime,
+    "bool": sa.Boolean,
+}
+# Texts longer than this are stored as TEXT, not VARCHAR(n).
+_LONGEST_VARCHAR = 2000
+
+
+def _column(name: str, spec: FieldSpec) -> sa.Column:
+    if name == "id":
+        return sa.Column("id", sa.Integer, primary_key=True, autoincrement=True)
+    if spec.kind == "text":
+        kind = sa.String(spec.length) if spec.length and spec.length <= _LONGEST_VARCHAR else sa.Text
+    else:
+        kind = _SQL_TYPES[spec.kind]
+    return sa.Column(name, kind, nullable=spec.nullable, default=spec.default)
+
 
 incidents = sa.Table(
     "incidents",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("source_id", sa.String(200)),
-    sa.Column("event_date", sa.Date, nullable=False),
-    sa.Column("time_precision", sa.SmallInteger, nullable=False),
-    sa.Column("event_type", sa.String(100), nullable=False),
-    sa.Column("sub_event_type", sa.String(100)),
-    sa.Column("actor1", sa.String(500)),
-    sa.Column("actor2", sa.String(500)),
-    sa.Column("force1", sa.String(100)),
-    sa.Column("force2", sa.String(100)),
-    sa.Column("location", sa.String(500)),
-    sa.Column("latitude", sa.Float, nullable=False),
-    sa.Column("longitude", sa.Float, nullable=False),
-    sa.Column("geo_precision", sa.SmallInteger, nullable=False),
-    sa.Column("admin1", sa.String(200)),
-    sa.Column("admin1_pcode", sa.String(20)),
-    sa.Column("admin2", sa.String(200)),
-    sa.Column("admin2_pcode", sa.String(20)),
-    sa.Column("admin3", sa.String(200)),
-    sa.Column("admin3_pcode", sa.String(20)),
-    sa.Column("disputed", sa.Boolean),
-    sa.Column("fatalities", sa.Integer, nullable=False, default=0),
-    sa.Column("injured", sa.Integer),
-    sa.Column("notes", sa.Text),
-    sa.Column("source", sa.String(500)),
-    sa.Column("source_url", sa.String(2000)),
-    sa.Column("status", sa.String(20), nullable=False, default="reviewed"),
-    sa.Column("created_at", sa.DateTime, nullable=False),
-    sa.Column("updated_at", sa.DateTime, nullable=False),
+    *(_column(name, FIELD_SPECS[name]) for name in FIELDS),
     sa.Column("map_point", sa.LargeBinary),  # MAP_POINT of the row, written with it
     sa.UniqueConstraint("source", "source_id", name="uq_incidents_source_id"),
     sa.Index("ix_incidents_event_date", "event_date"),
