@@ -85,12 +85,14 @@ def test_cli_lists_the_drafts_with_their_evidence(runner):
     assert "« Three Peshmerga fighters were killed" in result.output
 
 
-def test_cli_json_is_a_list_of_records(runner):
+def test_cli_json_is_what_the_api_answers(runner, client):
     result = runner.invoke(main, ["extract", str(ARTICLE), "--date", DATE, "--json"])
     assert result.exit_code == 0
-    records = json.loads(result.stdout)
+    printed = json.loads(result.stdout)
+    records = printed["drafts"]
     assert [r["status"] for r in records] == ["draft"] * 3
     assert {"event_date", "latitude", "longitude", "event_type", "evidence", "notes"} <= set(records[0])
+    assert printed == client.post("/api/extract", json={"text": text(), "date": DATE}).get_json()
 
 
 def test_cli_save_stores_drafts_once_and_only_the_drafts_filter_shows_them(runner, store, client):

@@ -141,8 +141,9 @@ def test_cli_filters_select_the_same_rows_as_the_filter(runner, loaded, tmp_path
             ["--event-type", "Violence against civilians", "--since", "2016-01-01", "--until", "2016-12-31"],
             dict(event_type=["Violence against civilians"], since="2016-01-01", until="2016-12-31"),
         ),
-        (["--no-disputed", "--governorate", "Ninewa"], dict(disputed=False, governorate=["Ninewa"])),
-        (["--disputed"], dict(disputed=True)),
+        (["--disputed", "0", "--governorate", "Ninewa"], dict(disputed=False, governorate=["Ninewa"])),
+        (["--disputed", "1"], dict(disputed=True)),
+        (["--bbox", "43.5,35,44.5,36"], dict(bbox="43.5,35,44.5,36")),
     ]
     for options, params in cases:
         path = tmp_path / "out.csv"
@@ -199,6 +200,8 @@ def test_bad_export_options_are_refused(runner, loaded, tmp_path):
         (["--until", "2016-02-30"], "Error: --until: not a date: '2016-02-30'"),
         (["--event-type", "Picnic"], "Error: --event-type: unknown event type 'Picnic'"),
         (["--force", "martians"], "Error: --force: unknown force 'martians'"),
+        (["--bbox", "44,36,43,35"], "Error: --bbox: expected west <= east"),
+        (["--disputed", "maybe"], "Error: --disputed: expected 1 or 0, not 'maybe'"),
     ],
 )
 def test_export_errors_name_the_option_typed(runner, loaded, tmp_path, options, message):
@@ -234,7 +237,7 @@ def test_http_csv_export_matches_the_cli_export(runner, client, loaded, tmp_path
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert response.headers["Content-Disposition"].endswith('.csv"')
     path = tmp_path / "diyala.csv"
-    export(runner, path, "--governorate", "Diyala", "--since", "2014-01-01", "--until", "2015-12-31", "--disputed")
+    export(runner, path, "--governorate", "Diyala", "--since", "2014-01-01", "--until", "2015-12-31", "--disputed", "1")
     rows = list(csv.DictReader(io.StringIO(response.get_data().decode("utf-8-sig"))))
     with path.open(encoding="utf-8-sig", newline="") as fh:
         assert rows == list(csv.DictReader(fh))
@@ -270,3 +273,12 @@ def test_private_exports_need_the_token(database_url, tmp_path, loaded):
         assert allowed.status_code == 200 and allowed.headers["Content-Disposition"].startswith("attachment")
         assert "Kirkuk" in allowed.get_data(as_text=True)
     app.extensions["webmap"]["store"].dispose()
+
+
+def test_export_takes_every_filter_parameter_the_map_knows(runner):
+    from webmap.query import FILTER_PARAMETERS, PARAMETERS
+
+    shown = runner.invoke(main, ["export", "--help"]).output
+    assert [p.name for p in FILTER_PARAMETERS] == list(PARAMETERS)
+    for parameter in FILTER_PARAMETERS:
+        assert parameter.option in shown, parameter.name

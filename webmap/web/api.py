@@ -278,11 +278,11 @@ def layer(name: str):
 # -- gazetteer ------------------------------------------------------------------------------------
 @bp.get("/api/gazetteer")
 def gazetteer_lookup():
-    """Resolve the place name ``q`` (optional ``context`` text, ``limit`` 1..50): the JSON of
+    """Resolve the place name ``q`` (optional ``context`` text, ``limit`` of candidates): the JSON of
     ``webmap geocode --json``, ``{"query", "context", "match", "candidates"}``; 400 naming ``q``
     when it is empty or longer than 200 characters."""
     from ..gazetteer import MAX_NAME_LENGTH, default_path, geocode, get_gazetteer
-    from ..gazetteer.resolve import MAX_CONTEXT_LENGTH
+    from ..gazetteer.resolve import DEFAULT_CANDIDATES, MAX_CANDIDATES, MAX_CONTEXT_LENGTH
 
     name = request.args.get("q", "")
     if not name.strip():
@@ -295,7 +295,13 @@ def gazetteer_lookup():
     config = get_config()
     gazetteer = get_gazetteer(default_path(config))
     return jsonify(
-        geocode(name, context, gazetteer=gazetteer, online=config.online_geocoder, limit=_int_param("limit", 10, 1, 50))
+        geocode(
+            name,
+            context,
+            gazetteer=gazetteer,
+            online=config.online_geocoder,
+            limit=_int_param("limit", DEFAULT_CANDIDATES, 1, MAX_CANDIDATES),
+        )
     )
 
 
