@@ -27,7 +27,7 @@ from pathlib import Path
 
 from .errors import IncompleteInstall
 
-PACKAGE_DIR = Path(str(resources.files(__package__)))  # installed unzipped, so a real folder
+PACKAGE_DIR = Path(str(resources.files("webmap")))  # installed unzipped, so a real folder
 PROJECT_ROOT = PACKAGE_DIR.parent
 # A wheel carries gazetteer.csv, geodata/ and templates/ in this folder of the package (hatch_build.py puts
 # them there); an editable install has no such folder and reads them from the checkout's top level.
@@ -48,12 +48,12 @@ def check_installation() -> None:
         dist = metadata.distribution("webmap")
     except metadata.PackageNotFoundError:  # run from a checkout on PYTHONPATH, never installed
         return
-    if Path(dist.locate_file(f"{__package__}/config.py")).resolve() != Path(__file__).resolve():
+    if Path(str(dist.locate_file("webmap/config.py"))).resolve() != Path(__file__).resolve():
         return  # the installed metadata describe another copy of webmap than the one running
-    prefix = f"{__package__}/{PACKAGED_DATA.name}/"
-    for entry in dist.files or ():
-        if str(entry).startswith(prefix) and not Path(entry.locate()).is_file():
-            raise IncompleteInstall(Path(entry.locate()))
+    prefix = f"webmap/{PACKAGED_DATA.name}/"
+    for path in (Path(str(entry.locate())) for entry in dist.files or () if str(entry).startswith(prefix)):
+        if not path.is_file():
+            raise IncompleteInstall(path)
 
 
 def data_dir() -> Path:
