@@ -12,17 +12,19 @@ from pathlib import Path
 
 import click
 
-from .config import Config
+from .config import Config, check_installation
 from .errors import ConfigError, WebmapError
 from .gazetteer.resolve import DEFAULT_CANDIDATES, MAX_CANDIDATES
 
 
 def reports_errors(func):
-    """Turn a :class:`WebmapError` raised by a command into a one-line message and exit code."""
+    """Run a command on a complete installation, turning a :class:`WebmapError` it raises into a
+    one-line message and exit code."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         try:
+            check_installation()
             return func(*args, **kwargs)
         except WebmapError as exc:
             click.echo(f"Error: {exc}", err=True)

@@ -10,12 +10,12 @@ The static files (``webmap/static``, with the vendored libraries) are served at 
 
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import urlencode
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from .. import mapview, query, spatial
+from ..config import STATIC
 from ..errors import InvalidFilter, InvalidRecord
 from ..forces import FORCES
 from ..intake import checked_incident
@@ -24,7 +24,6 @@ from . import get_config, get_store
 from .auth import login_required
 from .points import get_map_points
 
-STATIC = Path(__file__).resolve().parent.parent / "static"
 bp = Blueprint("pages", __name__, static_folder=str(STATIC), static_url_path="/static")
 
 # Fields the analyst types; admin areas and the disputed flag come from the point.
