@@ -218,7 +218,7 @@ def _serve(host: str, port: int, threads: int) -> None:
     """Serve the app with waitress until Ctrl-C; a port already in use is a ConfigError naming --port."""
     import errno
 
-    from waitress import create_server
+    from waitress.server import create_server
 
     from . import create_app
 

@@ -77,7 +77,7 @@ class BadRows:
 
     limit = 20
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.errors: list[InvalidRecord] = []
         self.count = 0
 

@@ -395,7 +395,7 @@ def point_columns(store: IncidentStore, flt: IncidentFilter) -> dict[str, np.nda
         ids, records = [row[0] for row in rows], [row[1] for row in rows]
         if None in records:  # rows written by another program than webmap have no record: pack them here
             missing = [i for i, record in zip(ids, records, strict=False) if record is None]
-            packed = {}
+            packed: dict[int, bytes] = {}
             for start in range(0, len(missing), 900):
                 chosen = sa.select(c.id, *(c[n] for n in MAP_POINT_COLUMNS)).where(
                     c.id.in_(missing[start : start + 900])

@@ -211,12 +211,12 @@ def parse_date(value: Any, field_name: str = "event_date") -> dt.date:
 
 def _number(data: Mapping, name: str, kind=float):
     value = data.get(name)
-    if _blank(value):
+    if value is None or _blank(value):
         return None
     if isinstance(value, bool):
         raise InvalidRecord(name, f"not a number: {value!r}")
     try:
-        number = float(str(value).strip()) if isinstance(value, str) else float(value)
+        number = float(value.strip() if isinstance(value, str) else value)
     except (TypeError, ValueError):
         raise InvalidRecord(name, f"not a number: {str(value)[:40]!r}") from None
     if not math.isfinite(number):

@@ -38,11 +38,15 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from geopandas.array import GeometryArray
 
 from .config import SHIPPED_GEODATA, Config
 from .errors import GeodataError, InvalidRecord
 from .names import fold, strip_article
 from .records import Incident
+
+# Polygons as shapely takes them: a numpy array of geometries or a GeoSeries' values.
+Geometries = np.ndarray | GeometryArray
 
 LAYER_FILES = {
     "adm0": "iraq.geojson",
@@ -199,7 +203,7 @@ def load_layer(name: str, geodata_dir: Path | str | None = None) -> gpd.GeoDataF
 
 
 # -- the hierarchy and the join index --------------------------------------------------------------
-def area_overlaps(children: np.ndarray, parents: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def area_overlaps(children: Geometries, parents: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every (child position, parent position, share of the child's area inside the parent) with a share > 0."""
     child_idx, parent_idx = parents.sindex.query(children, predicate="intersects")
     shared = shapely.area(shapely.intersection(children[child_idx], parents.geometry.values[parent_idx]))
@@ -208,7 +212,7 @@ def area_overlaps(children: np.ndarray, parents: gpd.GeoDataFrame) -> tuple[np.n
     return child_idx[keep], parent_idx[keep], share[keep]
 
 
-def largest_overlap(children: np.ndarray, parents: gpd.GeoDataFrame) -> np.ndarray:
+def largest_overlap(children: Geometries, parents: gpd.GeoDataFrame) -> np.ndarray:
     """For each child polygon, the position of the parent holding most of its area (-1: none)."""
     child_idx, parent_idx, share = area_overlaps(children, parents)
     best = np.full(len(children), -1, dtype=np.intp)
@@ -259,8 +263,8 @@ class AdminLayers:
             areas[level] = frame
 
         finest = gpd.GeoDataFrame(geometry=polygons["adm3"].geometry.values, crs=4326)
-        pieces, piece_owner = _subdivide(finest.geometry.values, GRID_DEG)
-        pieces = gpd.GeoDataFrame(geometry=pieces, crs=4326)
+        piece_polygons, piece_owner = _subdivide(finest.geometry.values, GRID_DEG)
+        pieces = gpd.GeoDataFrame(geometry=piece_polygons, crs=4326)
         _ = pieces.sindex  # build the spatial index once, not on the first join
         adm2_of = parent_of["adm3"]
         adm1_of = take_positions(parent_of["adm2"], adm2_of, missing=-1).astype(np.intp)
@@ -281,7 +285,7 @@ class AdminLayers:
             status = _disputed_status(_disputed_share(polygons[level].geometry.values, disputed_union))
             fields[f"_{level}_disputed"] = take_positions(status, of)
         # The last row stands for "unassigned": index -1 picks it.
-        fields = {k: np.append(v, None).astype(object) for k, v in fields.items()}
+        fields = {k: np.append(v.astype(object), np.array([None], dtype=object)) for k, v in fields.items()}
         finest_metric = finest.to_crs(METRIC_CRS)
         _ = finest_metric.sindex
         return cls(
@@ -348,7 +352,7 @@ def _current_layers(signatures: tuple) -> AdminLayers:
     return AdminLayers.build({name: _read_layer(sig) for name, sig in zip(_JOIN_LAYERS, signatures, strict=False)})
 
 
-def _subdivide(polygons: np.ndarray, cell: float) -> tuple[np.ndarray, np.ndarray]:
+def _subdivide(polygons: Geometries, cell: float) -> tuple[np.ndarray, np.ndarray]:
     """``polygons`` cut along a grid of ``cell`` degrees: the polygonal pieces and each one's polygon position."""
     west, south, east, north = shapely.total_bounds(polygons)
     xs = np.arange(np.floor(west / cell) * cell, east + cell, cell)
@@ -362,7 +366,7 @@ def _subdivide(polygons: np.ndarray, cell: float) -> tuple[np.ndarray, np.ndarra
     return parts[polygonal], owner[part_of[polygonal]]
 
 
-def _disputed_share(areas: np.ndarray, disputed_union) -> np.ndarray:
+def _disputed_share(areas: Geometries, disputed_union) -> np.ndarray:
     """The share of each polygon's area inside the disputed territories (0..1)."""
     inside = shapely.area(shapely.intersection(areas, disputed_union))
     return inside / np.maximum(shapely.area(areas), 1e-300)
@@ -444,7 +448,7 @@ def place_points(
     layers = layers or AdminLayers.current(geodata_dir)
     found = layers.locate(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
     depth = np.full(len(found), 3, dtype=np.int8)
-    for i in np.flatnonzero(np.asarray(geo_precision) >= 3):
+    for i in np.flatnonzero(np.asarray(geo_precision) >= 3).tolist():
         vouched = vouched_depths[i] if vouched_depths is not None else None
         if vouched is None:
             vouched = _named_depth(layers, locations[i] if locations is not None else None, found[i])
@@ -570,11 +574,11 @@ def _name_index(layers: AdminLayers, level: str) -> dict[str, int | None]:
     by_pcode = {str(p).casefold(): row for row, p in enumerate(areas["pcode"])}
     aliases: dict[str, int | None] = {}
     for pcode, spellings in ALIASES.get(level, {}).items():
-        row = by_pcode.get(pcode.casefold())
-        if row is not None:
+        aliased = by_pcode.get(pcode.casefold())
+        if aliased is not None:
             for spelling in spellings:
                 for key in _name_keys(spelling):
-                    add(key, row, aliases)
+                    add(key, aliased, aliases)
     index.update(aliases)
     index.update(names)  # the layer's own names win over aliases
     index.update(by_pcode)

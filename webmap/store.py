@@ -22,10 +22,11 @@ import datetime as dt
 import functools
 import struct
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
@@ -55,6 +56,7 @@ _LONGEST_VARCHAR = 2000
 def _column(name: str, spec: FieldSpec) -> sa.Column:
     if name == "id":
         return sa.Column("id", sa.Integer, primary_key=True, autoincrement=True)
+    kind: sa.types.TypeEngine | type[sa.types.TypeEngine]
     if spec.kind == "text":
         kind = sa.String(spec.length) if spec.length and spec.length <= _LONGEST_VARCHAR else sa.Text
     else:
@@ -162,7 +164,11 @@ def _sqlite_datetime(value: dt.datetime) -> str:
 
 
 # How SQLAlchemy stores dates and times in SQLite (its DATE and DATETIME storage formats).
-_SQLITE_DATES = {"event_date": dt.date.isoformat, "created_at": _sqlite_datetime, "updated_at": _sqlite_datetime}
+_SQLITE_DATES: dict[str, Callable[[Any], str]] = {
+    "event_date": dt.date.isoformat,
+    "created_at": _sqlite_datetime,
+    "updated_at": _sqlite_datetime,
+}
 # Any constant: the key of the PostgreSQL advisory lock that serialises writers.
 _PG_WRITE_LOCK = 7_340_140
 
@@ -257,6 +263,13 @@ def _column_names(conn: Connection, table: str) -> set[str]:
         # PostGIS's geometry is a type SQLAlchemy does not know; only the names are read here.
         warnings.filterwarnings("ignore", "Did not recognize type 'geometry'", sa.exc.SAWarning)
         return {c["name"] for c in sa.inspect(conn).get_columns(table)}
+
+
+def _driver(conn: Connection):
+    """The DB-API connection under ``conn`` (sqlite3 or psycopg), for the bulk paths SQLAlchemy slows down."""
+    driver = conn.connection.driver_connection
+    assert driver is not None, "a connection in use always has its driver connection"
+    return driver
 
 
 def _changed(conn: Connection) -> None:
@@ -382,11 +395,11 @@ class IncidentStore:
         """
         summary = SaveSummary()
         now = _now()
-        keyed = [i for i in batch if i.source_id is not None]
         existing: dict[tuple, dict] = {}
         by_source: dict[str | None, list[str]] = {}
-        for inc in keyed:
-            by_source.setdefault(inc.source, []).append(inc.source_id)
+        for inc in batch:
+            if inc.source_id is not None:
+                by_source.setdefault(inc.source, []).append(inc.source_id)
         for source, ids in by_source.items():
             source_clause = incidents.c.source.is_(None) if source is None else incidents.c.source == source
             for start in range(0, len(ids), 900):
@@ -431,7 +444,7 @@ class IncidentStore:
         now = _now()
         with self.transaction() as conn:
             result = conn.execute(incidents.insert().values(**_values(incident), created_at=now, updated_at=now))
-            new_id = result.inserted_primary_key[0]
+            new_id = int(result.inserted_primary_key[0])  # type: ignore[index]  # an insert has its key
             self._index_new_points(conn, new_id - 1)
             _changed(conn)
         return self.get(new_id)
@@ -455,12 +468,10 @@ class IncidentStore:
                         value[i] = convert(value[i])
                 values.append(value)
             placeholders = ", ".join("?" * len(columns))
-            conn.connection.driver_connection.executemany(
-                f"INSERT INTO incidents ({', '.join(columns)}) VALUES ({placeholders})", values
-            )
+            _driver(conn).executemany(f"INSERT INTO incidents ({', '.join(columns)}) VALUES ({placeholders})", values)
             return
         # PostgreSQL: COPY: twice as fast as pipelined INSERTs, and the geom trigger still fires for every row.
-        with conn.connection.driver_connection.cursor() as cursor:
+        with _driver(conn).cursor() as cursor:
             with cursor.copy(f"COPY incidents ({', '.join(columns)}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row([row[name] for name in columns])

@@ -113,7 +113,7 @@ def read_admin_layer(
         )
     pcode_col, pcode_error = _pick_column(raw, pcode_column, "--pcode-column", _PCODE_COLUMNS, n, "P-code")
     name_col, name_error = _pick_column(raw, name_column, "--name-column", _NAME_COLUMNS, n, "name")
-    if pcode_error or name_error:
+    if pcode_col is None or name_col is None:
         raise _refused(path, level, [e for e in (pcode_error, name_error) if e])
     name_ar_col = _find_column([c for c in raw.columns if c not in (name_col, pcode_col)], _NAME_AR_COLUMNS, n)
 
@@ -217,7 +217,7 @@ def _check_overlaps(layer: gpd.GeoDataFrame) -> list[str]:
     return errors
 
 
-def _shares(children: np.ndarray, parents: gpd.GeoDataFrame) -> list[list[tuple[float, int]]]:
+def _shares(children: spatial.Geometries, parents: gpd.GeoDataFrame) -> list[list[tuple[float, int]]]:
     """Per child, (share of its area, parent position) of every parent it overlaps, largest first."""
     out: list[list[tuple[float, int]]] = [[] for _ in children]
     for child, parent, share in zip(*spatial.area_overlaps(children, parents), strict=False):

@@ -129,13 +129,13 @@ def import_file(
     bad = BadRows()
     seen_ids: dict[int, int] = {}
     digests: Counter = Counter()
-    batch: list[tuple[Incident, int]] = []
+    batch: list[tuple[Incident, int | None]] = []
     show = progress if progress is not None else (stream.size > PROGRESS_BYTES and sys.stderr.isatty())
     # One writer thread joins and stores batch N while this thread reads and checks batch N+1:
     # SQLite, PostgreSQL and GEOS do their work without holding the GIL. Only one batch waits.
     pending: list[Future] = []
 
-    def store_batch(rows: list[tuple[Incident, int]]) -> None:
+    def store_batch(rows: list[tuple[Incident, int | None]]) -> None:
         if pending:
             pending.pop().result()
         pending.append(writer.submit(_store_batch, store, conn, rows, update, summary, geodata_dir))
