@@ -93,7 +93,7 @@ def test_one_incident_through_every_door_is_stored_alike(client, runner, store, 
         "IQG13",
         None,
         None,
-        True,
+        "inside",
     )
     assert first["force1"] == "islamic_state" and first["force2"] == "peshmerga"
     for door, row in rows.items():

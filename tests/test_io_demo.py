@@ -39,7 +39,7 @@ def test_load_demo_is_idempotent_and_stays_in_scope(store):
         # outlet and date only: no headline or article text
         headline = event["source_headline"]
         assert headline in ("", event["source_office"]) or headline not in incident.notes
-    assert sum(i.disputed is True for i in stored) > 300
+    assert sum(i.disputed == "inside" for i in stored) > 300
 
 
 def test_demo_file_is_rebuilt_byte_for_byte_and_its_checksum_is_recorded(tmp_path):

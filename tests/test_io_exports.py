@@ -16,7 +16,7 @@ from webmap.cli import main
 from webmap.forces import force_of
 from webmap.io.exporters import COLUMNS
 from webmap.query import IncidentFilter, count_incidents, select_incidents
-from webmap.records import FIELDS, validate_incident
+from webmap.records import DERIVED_FIELDS, FIELDS, validate_incident
 from webmap.spatial import place_incidents
 from webmap.store import incidents as incidents_table
 
@@ -50,8 +50,8 @@ def wipe(store):
     assert count_incidents(store, ALL) == 0
 
 
-def test_exports_carry_every_record_field():
-    assert sorted(COLUMNS) == sorted(FIELDS)
+def test_exports_carry_every_record_field_and_the_forces_involved():
+    assert sorted(COLUMNS) == sorted((*FIELDS, *DERIVED_FIELDS))
 
 
 @pytest.mark.parametrize("suffix", ["geojson", "csv"])
@@ -127,7 +127,7 @@ def test_geojson_is_rfc7946(runner, loaded, tmp_path):
         assert props["event_date"] == incident.event_date.isoformat()
         assert props["admin1"] == "Kirkuk"
         # Kirkuk governorate lies wholly in the disputed territories: known to it alone is enough
-        assert props["disputed"] is True
+        assert props["disputed"] == "inside"
 
 
 def test_cli_filters_select_the_same_rows_as_the_filter(runner, loaded, tmp_path):
@@ -141,8 +141,9 @@ def test_cli_filters_select_the_same_rows_as_the_filter(runner, loaded, tmp_path
             ["--event-type", "Violence against civilians", "--since", "2016-01-01", "--until", "2016-12-31"],
             dict(event_type=["Violence against civilians"], since="2016-01-01", until="2016-12-31"),
         ),
-        (["--disputed", "0", "--governorate", "Ninewa"], dict(disputed=False, governorate=["Ninewa"])),
-        (["--disputed", "1"], dict(disputed=True)),
+        (["--disputed", "0", "--governorate", "Ninewa"], dict(disputed=["outside"], governorate=["Ninewa"])),
+        (["--disputed", "partly"], dict(disputed=["partly"])),
+        (["--disputed", "1"], dict(disputed=["inside", "partly"])),
         (["--bbox", "43.5,35,44.5,36"], dict(bbox="43.5,35,44.5,36")),
     ]
     for options, params in cases:
@@ -201,7 +202,7 @@ def test_bad_export_options_are_refused(runner, loaded, tmp_path):
         (["--event-type", "Picnic"], "Error: --event-type: unknown event type 'Picnic'"),
         (["--force", "martians"], "Error: --force: unknown force 'martians'"),
         (["--bbox", "44,36,43,35"], "Error: --bbox: expected west <= east"),
-        (["--disputed", "maybe"], "Error: --disputed: expected 1 or 0, not 'maybe'"),
+        (["--disputed", "maybe"], "Error: --disputed: expected inside, partly, outside (or 1 for inside and partly"),
     ],
 )
 def test_export_errors_name_the_option_typed(runner, loaded, tmp_path, options, message):

@@ -83,10 +83,10 @@ def test_admin_levels_follow_where_prec(runner, store):
     districts = spatial.admin_areas("adm2")
     disputed = set(spatial.load_layer("disputed")["pcode"])
     share = districts.assign(disputed=districts["pcode"].isin(disputed)).groupby("parent_pcode")["disputed"].mean()
-    expected = {pcode: True if s == 1 else False if s == 0 else None for pcode, s in share.items()}
+    expected = {pcode: "inside" if s == 1 else "outside" if s == 0 else "partly" for pcode, s in share.items()}
     for incident in by_prec[4]:
-        assert incident.disputed is expected[incident.admin1_pcode], incident.admin1
-    assert {i.admin1_pcode for i in by_prec[4] if i.disputed} == {"IQG13"}
+        assert incident.disputed == expected[incident.admin1_pcode], incident.admin1
+    assert {i.admin1_pcode for i in by_prec[4] if i.disputed == "inside"} == {"IQG13"}
     # district only: no sub-district
     assert all(i.admin2_pcode and i.admin3_pcode is None for i in by_prec[3])
     # wider than a governorate (5), the country (6), waters (7): no admin area at all

@@ -9,15 +9,15 @@ from conftest import DATA
 from werkzeug.datastructures import MultiDict
 
 from webmap.errors import InvalidFilter
-from webmap.forces import FORCE_KEYS
+from webmap.forces import FORCE_KEYS, incident_forces, initiating_force
 from webmap.io.importer import import_file
 from webmap.query import (
     IncidentFilter,
     count_incidents,
     data_version,
+    involves,
     iter_incidents,
     point_columns,
-    primary_force,
     select_incidents,
 )
 from webmap.records import validate_incident
@@ -164,17 +164,26 @@ def _points_from_rows(store) -> dict[str, np.ndarray]:
     """What point_columns must give for every reviewed incident, worked out from the rows themselves."""
     rows = select_incidents(store, IncidentFilter(), sort="id")
     force_index = {key: i for i, key in enumerate(FORCE_KEYS)}
-    # The force the chart counts an incident under (SQL): the packed record must say the same.
+    # The forces the filter, the counts and the chart find an incident under (SQL): the packed
+    # record must say the same, and so must the rule of webmap.forces on the row's own values.
+    member_of: dict[int, int] = {i.id: 0 for i in rows}
     with store.connect() as conn:
-        counted_as = dict(conn.execute(sa.select(incidents.c.id, primary_force())).all())
+        for bit, key in enumerate(FORCE_KEYS):
+            for (incident_id,) in conn.execute(sa.select(incidents.c.id).where(involves(key))):
+                if incident_id in member_of:
+                    member_of[incident_id] |= 1 << bit
+    for incident in rows:
+        expected = {key for bit, key in enumerate(FORCE_KEYS) if member_of[incident.id] & (1 << bit)}
+        assert expected == set(incident_forces(incident)), incident.source_id
     return {
         "id": np.array([i.id for i in rows], dtype=float),
         "longitude": np.array([i.longitude for i in rows], dtype=np.float32).astype(float),
         "latitude": np.array([i.latitude for i in rows], dtype=np.float32).astype(float),
         "day": np.array([(i.event_date - dt.date(1970, 1, 1)).days for i in rows], dtype=float),
-        "force": np.array([force_index.get(counted_as[i.id], force_index["other"]) for i in rows], dtype=float),
+        "force": np.array([force_index[initiating_force(i.force1, i.force2)] for i in rows], dtype=float),
         "geo_precision": np.array([i.geo_precision for i in rows], dtype=float),
         "fatalities": np.array([i.fatalities for i in rows], dtype=float),
+        "forces": np.array([member_of[i.id] for i in rows], dtype=float),
     }
 
 

@@ -153,9 +153,9 @@ def test_join_sets_every_field_and_the_disputed_flag(ucdp, shipped_only):
     joined = spatial.join_admin_areas(points)
     got = joined[list(spatial.ADMIN_FIELDS)].to_numpy().tolist()
     assert got == [
-        ["Kirkuk", "IQG13", "Kirkuk", "IQG13Q04", "Markaz Kirkuk", "IQG13Q04N06", True],
-        ["Ninewa", "IQG15", "Telafar", "IQG15Q08", "Markaz Telafar", "IQG15Q08N01", True],
-        ["Baghdad", "IQG08", "Al-Risafa", "IQG08Q06", "Al-Karrada Al-Sharqia", "IQG08Q06N01", False],
+        ["Kirkuk", "IQG13", "Kirkuk", "IQG13Q04", "Markaz Kirkuk", "IQG13Q04N06", "inside"],
+        ["Ninewa", "IQG15", "Telafar", "IQG15Q08", "Markaz Telafar", "IQG15Q08N01", "inside"],
+        ["Baghdad", "IQG08", "Al-Risafa", "IQG08Q06", "Al-Karrada Al-Sharqia", "IQG08Q06N01", "outside"],
     ]
     assert spatial.count_unassigned(joined) == 0
 
@@ -174,7 +174,7 @@ def test_point_just_over_the_border_takes_the_nearest_area(ucdp, shipped_only):
     point = gpd.GeoSeries(gpd.points_from_xy(event.longitude, event.latitude), crs=4326)
     assert not spatial.load_layer("adm0").contains(point.iloc[0]).any()
     joined = spatial.join_admin_areas(event)
-    assert joined.iloc[0]["admin1"] == "Duhok" and joined.iloc[0]["disputed"] is False
+    assert joined.iloc[0]["admin1"] == "Duhok" and joined.iloc[0]["disputed"] == "outside"
 
 
 def test_points_beyond_the_tolerance_stay_unassigned_and_are_counted(ucdp, shipped_only):
@@ -202,7 +202,7 @@ def test_incidents_at_a_named_place_are_placed_at_every_level(ucdp, shipped_only
         "Kirkuk",
         "IQG13Q04",
         "Markaz Kirkuk",
-        True,
+        "inside",
     )
     assert dataclasses.replace(placed, **{f: None for f in spatial.ADMIN_FIELDS}) == before
 

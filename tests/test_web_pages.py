@@ -42,8 +42,9 @@ def test_the_map_page_is_a_folium_map_served_offline(client, demo):
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert 'class="folium-map"' in html and "L.map(" in html
+    # The forces' panel is drawn in the browser from the map's options: every force, its colour.
     for force in FORCES:
-        assert f'data-force=\\"{force.key}\\"' in html and force.label in html
+        assert f'"key": "{force.key}"' in html and force.label in html and force.colour in html
     for name in (
         "Plain map (offline)",
         "OpenStreetMap (online)",
@@ -92,14 +93,18 @@ def test_the_page_is_gzipped(client, demo):
 
 
 def test_the_filter_reaches_the_data_urls_and_downloads(client, demo):
-    html = client.get("/?district=Kirkuk&force=isf&force=islamic_state&from=2016-01-01").get_data(as_text=True)
-    query = "district=IQG13Q04&amp;force=isf&amp;force=islamic_state&amp;from=2016-01-01"
+    html = client.get(
+        "/?district=Kirkuk&force=isf&force=islamic_state&from=2016-01-01&window=2016-03-01/2016-03-31"
+    ).get_data(as_text=True)
+    query = "district=IQG13Q04&amp;force=isf&amp;force=islamic_state&amp;from=2016-01-01&amp;window=2016-03-01%2F2016-03-31"
     assert f'href="/export.geojson?{query}"' in html
     assert f'href="/export.csv?{query}"' in html
-    assert "/api/points?district=IQG13Q04\\u0026force=isf" in html
-    # The form shows the filter back.
-    assert 'name="district" list="wm-districts" value="Kirkuk"' in html
-    assert 'value="isf" checked' in html and 'value="2016-01-01"' in html
+    # The map loads the filter's incidents without the ticks and the window, which it applies itself.
+    assert '"url": "/api/points?district=IQG13Q04\\u0026from=2016-01-01"' in html
+    # The form shows the filter back, and keeps the ticks and the window when applied.
+    assert 'name="district" list="wm-districts" value="Kirkuk"' in html and 'value="2016-01-01"' in html
+    assert 'name="force" value="isf,islamic_state"' in html
+    assert 'name="window" value="2016-03-01/2016-03-31"' in html
 
 
 def test_an_unknown_filter_is_a_400_page_naming_the_parameter(client, demo):

@@ -24,10 +24,10 @@ from typing import Any
 from . import spatial
 from .errors import InvalidRecord
 from .forces import assign_forces
-from .records import INPUT_FIELDS, IRAQ, AreaOfInterest, Incident, validate_incident
+from .records import DERIVED_FIELDS, INPUT_FIELDS, IRAQ, AreaOfInterest, Incident, validate_incident
 
-# Set by the store; a client may send them back unchanged (an exported or fetched record).
-STORE_FIELDS = ("id", "created_at", "updated_at")
+# Set by the store or derived; a client may send them back unchanged (an exported or fetched record).
+STORE_FIELDS = ("id", "created_at", "updated_at", *DERIVED_FIELDS)
 
 
 def input_values(data: Mapping[str, Any]) -> dict[str, Any]:

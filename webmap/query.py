@@ -11,11 +11,15 @@ Parameters (repeat a parameter or separate values with commas for several; the C
 ==========================  ====================================================================
 governorate                 governorate name (English or Arabic, any common spelling) or P-code
 district                    district name or P-code
-force                       force key or label (see :mod:`webmap.forces`); matches either actor
+force                       force key or label (see :mod:`webmap.forces`): incidents involving it (as
+                            actor 1, actor 2 or an associated actor); the map's ticked forces
 event_type (--event-type)   ACLED event type
 from (--since)              first date, YYYY-MM-DD (inclusive)
 to (--until)                last date, YYYY-MM-DD (inclusive)
-disputed                    1: only the disputed territories; 0: only outside them
+disputed                    inside, partly, outside (several allowed); 1: inside and partly (the
+                            "disputed only" box); 0: outside
+window (--window)           the map's time window, FIRST/LAST (YYYY-MM-DD/YYYY-MM-DD): like from/to,
+                            but the chart keeps the whole range and marks the window
 drafts                      1: include draft incidents (hidden by default)
 bbox                        west,south,east,north in degrees WGS 84
 ==========================  ====================================================================
@@ -23,6 +27,7 @@ bbox                        west,south,east,north in degrees WGS 84
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -32,15 +37,15 @@ import sqlalchemy as sa
 
 from . import spatial
 from .errors import InvalidFilter, InvalidRecord
-from .forces import parse_force
-from .records import EVENT_TYPES, FIELDS, Incident, parse_bool, parse_date
+from .forces import FORCE_BITS, FORCE_KEYS, forces_mask, parse_force
+from .records import DISPUTED, EVENT_TYPES, FIELDS, Incident, parse_bool, parse_date
 from .store import (
-    MAP_POINT_COLUMNS,
+    DERIVED_FROM,
     MAP_POINT_DTYPE,
     IncidentStore,
+    derived_values,
     incidents,
     incidents_version,
-    map_point,
     row_to_incident,
 )
 
@@ -70,7 +75,14 @@ FILTER_PARAMETERS: tuple[FilterParameter, ...] = (
     FilterParameter("event_type", "--event-type", "ACLED event type", "TYPE", several=True),
     FilterParameter("from", "--since", "first date (inclusive)", "YYYY-MM-DD"),
     FilterParameter("to", "--until", "last date (inclusive)", "YYYY-MM-DD"),
-    FilterParameter("disputed", "--disputed", "1: only inside the disputed territories; 0: only outside", "1|0"),
+    FilterParameter(
+        "disputed",
+        "--disputed",
+        "inside, partly or outside the disputed territories (1: inside or partly; 0: outside)",
+        "WHERE",
+        several=True,
+    ),
+    FilterParameter("window", "--window", "time window, first and last day", "YYYY-MM-DD/YYYY-MM-DD"),
     FilterParameter("drafts", "--drafts", "include draft incidents", flag=True),
     FilterParameter("bbox", "--bbox", "west,south,east,north in degrees WGS 84", "W,S,E,N"),
 )
@@ -83,7 +95,9 @@ _SEVERAL = frozenset(p.name for p in FILTER_PARAMETERS if p.several)
 class IncidentFilter:
     """A validated selection of incidents; the empty filter selects every reviewed incident.
 
-    ``governorates`` and ``districts`` hold P-codes; ``forces`` force keys; dates are inclusive.
+    ``governorates`` and ``districts`` hold P-codes; ``forces`` force keys (an incident involving
+    any of them passes); ``disputed`` values of :data:`webmap.records.DISPUTED`; dates, and the
+    time window's first and last days, are inclusive.
     """
 
     governorates: tuple[str, ...] = ()
@@ -92,9 +106,10 @@ class IncidentFilter:
     event_types: tuple[str, ...] = ()
     since: dt.date | None = None
     until: dt.date | None = None
-    disputed: bool | None = None
+    disputed: tuple[str, ...] = ()
     include_drafts: bool = False
     bbox: tuple[float, float, float, float] | None = None
+    window: tuple[dt.date, dt.date] | None = None
 
     # -- building --------------------------------------------------------------------------
     @classmethod
@@ -124,9 +139,10 @@ class IncidentFilter:
             event_type=values.get("event_type", ()),
             since=_single(values, "from"),
             until=_single(values, "to"),
-            disputed=_single(values, "disputed"),
+            disputed=values.get("disputed", ()),
             drafts=_single(values, "drafts"),
             bbox=_single(values, "bbox"),
+            window=_single(values, "window"),
         )
 
     @classmethod
@@ -139,9 +155,10 @@ class IncidentFilter:
         event_type=(),
         since=None,
         until=None,
-        disputed=None,
+        disputed=(),
         drafts=None,
         bbox=None,
+        window=None,
     ) -> IncidentFilter:
         """Validate raw values (strings or already typed) into a filter; the CLI calls this."""
         since_date = _date("from", since)
@@ -155,9 +172,10 @@ class IncidentFilter:
             event_types=tuple(_event_type(v) for v in event_type),
             since=since_date,
             until=until_date,
-            disputed=_bool("disputed", disputed),
+            disputed=_disputed(disputed),
             include_drafts=bool(_bool("drafts", drafts)),
             bbox=_bbox(bbox),
+            window=_window(window),
         )
 
     def to_params(self) -> dict[str, list[str]]:
@@ -175,13 +193,20 @@ class IncidentFilter:
             out["from"] = [self.since.isoformat()]
         if self.until:
             out["to"] = [self.until.isoformat()]
-        if self.disputed is not None:
-            out["disputed"] = ["1" if self.disputed else "0"]
+        if self.disputed:
+            out["disputed"] = list(self.disputed)
         if self.include_drafts:
             out["drafts"] = ["1"]
         if self.bbox:
             out["bbox"] = [",".join(f"{v:g}" for v in self.bbox)]
+        if self.window:
+            out["window"] = [f"{self.window[0].isoformat()}/{self.window[1].isoformat()}"]
         return out
+
+    def without(self, *parts: str) -> IncidentFilter:
+        """This filter without some of its parts (``"forces"``, ``"window"``): the map loads the points
+        of the filter without the ticks and the window, and applies them itself as they change."""
+        return dataclasses.replace(self, **{part: _UNSET[part] for part in parts})
 
     # -- SQL ---------------------------------------------------------------------------------
     def conditions(self, dialect: str) -> list:
@@ -195,20 +220,35 @@ class IncidentFilter:
         if self.districts:
             where.append(c.admin2_pcode.in_(self.districts))
         if self.forces:
-            where.append(sa.or_(c.force1.in_(self.forces), c.force2.in_(self.forces)))
+            where.append(involves_any(self.forces))
         if self.event_types:
             where.append(c.event_type.in_(self.event_types))
         if self.since:
             where.append(c.event_date >= self.since)
         if self.until:
             where.append(c.event_date <= self.until)
-        if self.disputed is True:
-            where.append(c.disputed.is_(True))
-        elif self.disputed is False:
-            where.append(sa.or_(c.disputed.is_(False), c.disputed.is_(None)))
+        if self.disputed:
+            where.append(c.disputed.in_(self.disputed))
+        if self.window:
+            where.append(c.event_date.between(*self.window))
         if self.bbox:
             where.append(_bbox_condition(self.bbox, dialect))
         return where
+
+
+# The value of a part of the filter that selects everything (IncidentFilter.without).
+_UNSET = {"forces": (), "window": None, "bbox": None}
+
+
+def involves(force: str):
+    """SQL condition: the incident involves ``force`` (a key), as actor 1, actor 2 or an associated
+    actor: its bit in the stored ``force_mask`` (:func:`webmap.forces.forces_mask`)."""
+    return incidents.c.force_mask.op("&")(FORCE_BITS[force]) != 0
+
+
+def involves_any(forces) -> sa.ColumnElement:
+    """SQL condition: the incident involves at least one of ``forces``."""
+    return incidents.c.force_mask.op("&")(forces_mask(forces)) != 0
 
 
 def _bbox_condition(bbox, dialect: str):
@@ -239,6 +279,42 @@ def _date(name: str, value) -> dt.date | None:
         return parse_date(value, name)
     except InvalidRecord:
         raise InvalidFilter(name, f"not a date: {str(value)[:40]!r} (expected YYYY-MM-DD)") from None
+
+
+def _disputed(values) -> tuple[str, ...]:
+    """``inside``/``partly``/``outside`` values; ``1`` stands for inside and partly, ``0`` for outside."""
+    found: list[str] = []
+    for value in [values] if isinstance(values, (str, bool)) else values or ():
+        text = str(value).strip().lower()
+        try:
+            flag = parse_bool(value)
+        except ValueError:
+            flag = None
+        if flag is not None:
+            words = ["inside", "partly"] if flag else ["outside"]
+        elif text in DISPUTED:
+            words = [text]
+        else:
+            raise InvalidFilter(
+                "disputed",
+                f"expected {', '.join(DISPUTED)} (or 1 for inside and partly, 0 for outside), not {text[:40]!r}",
+            )
+        found += [w for w in words if w not in found]
+    return tuple(w for w in DISPUTED if w in found)
+
+
+def _window(value) -> tuple[dt.date, dt.date] | None:
+    if value is None or value == "":
+        return None
+    parts = list(value) if isinstance(value, (tuple, list)) else str(value).split("/")
+    if len(parts) != 2:
+        raise InvalidFilter("window", f"expected FIRST/LAST, two dates YYYY-MM-DD/YYYY-MM-DD, not {str(value)[:40]!r}")
+    first, last = (_date("window", part) for part in parts)
+    if first is None or last is None:
+        raise InvalidFilter("window", "give both days, YYYY-MM-DD/YYYY-MM-DD")
+    if first > last:
+        raise InvalidFilter("window", f"{first} is after its last day, {last}")
+    return first, last
 
 
 def _bool(name: str, value) -> bool | None:
@@ -321,7 +397,6 @@ def iter_incidents(store: IncidentStore, flt: IncidentFilter, *, batch: int = 5_
 
 
 # -- map, chart and cache reads (the web map) -------------------------------------------------
-# The map colours an incident by the force of its first actor (the second when the first has none).
 SORT_COLUMNS = (
     "event_date",
     "fatalities",
@@ -335,12 +410,6 @@ SORT_COLUMNS = (
     "id",
 )
 PERIODS = ("week", "month")
-
-
-def primary_force():
-    """SQL expression: the force key an incident is drawn and counted under (``other`` if none)."""
-    c = incidents.c
-    return sa.func.coalesce(sa.func.nullif(c.force1, ""), sa.func.nullif(c.force2, ""), "other")
 
 
 def _period_start(dialect: str, period: str):
@@ -375,7 +444,7 @@ def data_version(store: IncidentStore) -> int:
         return conn.execute(sa.select(incidents_version.c.version).where(incidents_version.c.id == 1)).scalar_one()
 
 
-POINT_COLUMNS = ("id", "longitude", "latitude", "day", "force", "geo_precision", "fatalities")
+POINT_COLUMNS = ("id", "longitude", "latitude", "day", "force", "geo_precision", "fatalities", "forces")
 
 
 def point_columns(store: IncidentStore, flt: IncidentFilter) -> dict[str, np.ndarray]:
@@ -384,8 +453,9 @@ def point_columns(store: IncidentStore, flt: IncidentFilter) -> dict[str, np.nda
     Keys (numpy arrays of equal length): ``id`` (int64); then, in the types of the rows' packed
     ``map_point`` records (:data:`webmap.store.MAP_POINT_DTYPE`): ``longitude``, ``latitude``
     (degrees WGS 84, float32); ``day`` (days since 1970-01-01); ``force`` (index in
-    :data:`webmap.forces.FORCE_KEYS` of the :func:`primary_force`; an unknown key counts as
-    ``other``); ``geo_precision``; ``fatalities``.
+    :data:`webmap.forces.FORCE_KEYS` of the initiating side's force, its colour; an unknown key
+    counts as ``other``); ``geo_precision``; ``fatalities``; ``forces`` (the bit mask of every
+    force it involves, the same bits :func:`involves` tests).
     """
     c = incidents.c
     with store.connect() as conn:
@@ -397,10 +467,8 @@ def point_columns(store: IncidentStore, flt: IncidentFilter) -> dict[str, np.nda
             missing = [i for i, record in zip(ids, records, strict=False) if record is None]
             packed: dict[int, bytes] = {}
             for start in range(0, len(missing), 900):
-                chosen = sa.select(c.id, *(c[n] for n in MAP_POINT_COLUMNS)).where(
-                    c.id.in_(missing[start : start + 900])
-                )
-                packed.update((row[0], map_point(*row[1:])) for row in conn.execute(chosen))
+                chosen = sa.select(c.id, *(c[n] for n in DERIVED_FROM)).where(c.id.in_(missing[start : start + 900]))
+                packed.update((row["id"], derived_values(row)["map_point"]) for row in conn.execute(chosen).mappings())
             records = [packed[i] if record is None else record for i, record in zip(ids, records, strict=False)]
     table = np.frombuffer(b"".join(records), dtype=MAP_POINT_DTYPE)
     return {"id": np.array(ids, dtype=np.int64), **{name: table[name] for name in POINT_COLUMNS[1:]}}
@@ -430,24 +498,60 @@ def counts_by_district(store: IncidentStore, flt: IncidentFilter) -> dict[str, d
 
 
 def counts_by_period(store: IncidentStore, flt: IncidentFilter, period: str = "week") -> list[dict]:
-    """Incidents and fatalities per period (``week`` from Monday, or ``month``) and primary force.
+    """Incidents and fatalities per period (``week`` from Monday, or ``month``), in all and per force.
 
-    Each dict: ``period`` (ISO date of the period's first day), ``force``, ``incidents``,
-    ``fatalities``; in period order.
+    An incident counts under every force it involves (:func:`involves`), so the forces' figures of
+    one period add up to more than its ``incidents`` when incidents involve several forces. Each
+    dict: ``period`` (ISO date of the period's first day), ``incidents``, ``fatalities`` (each
+    incident once), ``forces`` (force key -> ``{"incidents", "fatalities"}``, forces with none left
+    out); in period order.
     """
+    c = incidents.c
     start = _period_start(store.dialect, period).label("period")
-    force = primary_force().label("force")
+    per_force = []
+    for key in FORCE_KEYS:
+        member = involves(key)
+        per_force += [
+            sa.func.sum(sa.case((member, 1), else_=0)).label(f"n_{key}"),
+            sa.func.sum(sa.case((member, c.fatalities), else_=0)).label(f"f_{key}"),
+        ]
     stmt = (
         _select(
             store,
             flt,
             start,
-            force,
             sa.func.count().label("incidents"),
-            sa.func.coalesce(sa.func.sum(incidents.c.fatalities), 0).label("fatalities"),
+            sa.func.coalesce(sa.func.sum(c.fatalities), 0).label("fatalities"),
+            *per_force,
         )
-        .group_by(start, force)
-        .order_by(start, force)
+        .group_by(start)
+        .order_by(start)
+    )
+    out = []
+    with store.connect() as conn:
+        for row in conn.execute(stmt).mappings():
+            forces = {
+                key: {"incidents": int(row[f"n_{key}"]), "fatalities": int(row[f"f_{key}"] or 0)}
+                for key in FORCE_KEYS
+                if row[f"n_{key}"]
+            }
+            out.append(
+                {
+                    "period": row["period"],
+                    "incidents": row["incidents"],
+                    "fatalities": int(row["fatalities"]),
+                    "forces": forces,
+                }
+            )
+    return out
+
+
+def coarse_areas(store: IncidentStore, flt: IncidentFilter) -> list[tuple[int, str, str | None]]:
+    """``(id, governorate P-code, district P-code or None)`` of the filtered incidents known only to
+    a district or governorate (geo precision 3, placed in one): the map draws them as that area."""
+    c = incidents.c
+    stmt = _select(store, flt, c.id, c.admin1_pcode, c.admin2_pcode).where(
+        c.geo_precision == 3, c.admin1_pcode.is_not(None)
     )
     with store.connect() as conn:
-        return [{**row, "fatalities": int(row["fatalities"])} for row in conn.execute(stmt).mappings()]
+        return [tuple(row) for row in conn.execute(stmt.order_by(c.id))]

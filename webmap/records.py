@@ -22,6 +22,9 @@ TIME_PRECISION = {1: "day", 2: "week", 3: "month"}
 # ACLED's geo_precision: 1 the named place, 2 near it or part of a district, 3 only the district or governorate.
 GEO_PRECISION = {1: "named place", 2: "near the place / part of a district", 3: "district or governorate only"}
 STATUSES = ("draft", "reviewed")
+# Whether an incident's known area lies in the disputed territories: wholly (or its point does),
+# not at all, or it straddles the line (a Ninewa-wide report). None: nothing is known.
+DISPUTED = ("inside", "partly", "outside")
 
 # ACLED's event taxonomy (event type -> sub-event types), as in ACLED's codebook.
 EVENT_TYPES: dict[str, tuple[str, ...]] = {
@@ -82,7 +85,9 @@ class Incident:
     time_precision: int = 1
     sub_event_type: str | None = None
     actor1: str | None = None
+    assoc_actor_1: str | None = None
     actor2: str | None = None
+    assoc_actor_2: str | None = None
     force1: str | None = None
     force2: str | None = None
     location: str | None = None
@@ -93,7 +98,7 @@ class Incident:
     admin2_pcode: str | None = None
     admin3: str | None = None
     admin3_pcode: str | None = None
-    disputed: bool | None = None
+    disputed: str | None = None
     fatalities: int = 0
     injured: int | None = None
     notes: str | None = None
@@ -117,9 +122,10 @@ class FieldSpec:
     """How one record field is typed, bounded and stored; :data:`FIELD_SPECS` has one per field.
 
     ``kind``: ``text``, ``int``, ``count`` (a whole number >= 0), ``float``, ``code`` (a key of
-    ``codes``), ``date``, ``datetime`` or ``bool``. ``length``: the most characters a text may
-    have (the store's column width). ``required``: no record without it; ``default``: the value
-    a blank takes. The store keeps a column NOT NULL when a field is required or has a default.
+    ``codes``), ``choice`` (one of ``choices``), ``date`` or ``datetime``. ``length``:
+    the most characters a text may have (the store's column width). ``required``: no record without
+    it; ``default``: the value a blank takes. The store keeps a column NOT NULL when a field is
+    required or has a default.
     """
 
     kind: str
@@ -127,6 +133,7 @@ class FieldSpec:
     required: bool = False
     default: Any = None
     codes: Mapping[int, str] | None = None
+    choices: tuple[str, ...] | None = None
 
     @property
     def nullable(self) -> bool:
@@ -143,7 +150,9 @@ FIELD_SPECS: dict[str, FieldSpec] = {
     "time_precision": FieldSpec("code", default=1, codes=TIME_PRECISION),
     "sub_event_type": FieldSpec("text", 100),
     "actor1": FieldSpec("text", 500),
+    "assoc_actor_1": FieldSpec("text", 1000),
     "actor2": FieldSpec("text", 500),
+    "assoc_actor_2": FieldSpec("text", 1000),
     "force1": FieldSpec("text", 100),
     "force2": FieldSpec("text", 100),
     "location": FieldSpec("text", 500),
@@ -154,7 +163,7 @@ FIELD_SPECS: dict[str, FieldSpec] = {
     "admin2_pcode": FieldSpec("text", 20),
     "admin3": FieldSpec("text", 200),
     "admin3_pcode": FieldSpec("text", 20),
-    "disputed": FieldSpec("bool"),
+    "disputed": FieldSpec("choice", 10, choices=DISPUTED),
     "fatalities": FieldSpec("count", default=0),
     "injured": FieldSpec("count"),
     "notes": FieldSpec("text", 20_000),
@@ -165,6 +174,9 @@ FIELD_SPECS: dict[str, FieldSpec] = {
     "updated_at": FieldSpec("datetime", required=True),
 }
 FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Incident))
+# What exports and the API add to the record's fields, derived from them: ``forces``, every force
+# the incident involves (webmap.forces.incident_forces). Imports and request bodies skip it.
+DERIVED_FIELDS = ("forces",)
 # Fields a caller may set; the rest are derived (forces, admin areas) or kept by the store.
 INPUT_FIELDS = tuple(f for f in FIELDS if f not in ("id", "created_at", "updated_at"))
 REQUIRED_FIELDS = ("event_date", "latitude", "longitude", "event_type")
@@ -283,11 +295,19 @@ def parse_bool(value: Any) -> bool | None:
     raise ValueError(f"not a yes/no value: {str(value)[:40]!r}")
 
 
-def _flag(data: Mapping, name: str) -> bool | None:
-    try:
-        return parse_bool(data.get(name))
-    except ValueError as exc:
-        raise InvalidRecord(name, str(exc)) from None
+def _choice(data: Mapping, name: str) -> str | None:
+    if name == "disputed":
+        try:  # exports of earlier webmaps wrote it as a yes/no flag
+            flag = parse_bool(data.get(name))
+        except ValueError:
+            flag = None
+        if flag is not None:
+            return "inside" if flag else "outside"
+    text = _text(data, name)
+    choices = FIELD_SPECS[name].choices or ()
+    if text is not None and text.lower() not in choices:
+        raise InvalidRecord(name, f"{text[:40]!r} is not one of {', '.join(choices)}")
+    return text.lower() if text is not None else None
 
 
 def validate_incident(
@@ -348,7 +368,9 @@ def validate_incident(
         event_type=event_type,
         sub_event_type=sub_event_type,
         actor1=_text(data, "actor1"),
+        assoc_actor_1=_text(data, "assoc_actor_1"),
         actor2=_text(data, "actor2"),
+        assoc_actor_2=_text(data, "assoc_actor_2"),
         force1=_text(data, "force1"),
         force2=_text(data, "force2"),
         location=_text(data, "location"),
@@ -361,7 +383,7 @@ def validate_incident(
         admin2_pcode=_text(data, "admin2_pcode"),
         admin3=_text(data, "admin3"),
         admin3_pcode=_text(data, "admin3_pcode"),
-        disputed=_flag(data, "disputed"),
+        disputed=_choice(data, "disputed"),
         fatalities=fatalities if fatalities is not None else FIELD_SPECS["fatalities"].default,
         injured=_count(data, "injured"),
         notes=_text(data, "notes"),

@@ -22,7 +22,7 @@ import datetime as dt
 import functools
 import struct
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +34,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
 from .errors import ConfigError, NotFound, WebmapError
-from .forces import FORCE_KEYS, OTHER
+from .forces import FORCE_KEYS, OTHER, forces_mask, initiating_force, involved_forces
 from .records import FIELD_SPECS, FIELDS, FieldSpec, Incident
 
 metadata = sa.MetaData()
@@ -47,7 +47,6 @@ _SQL_TYPES = {
     "code": sa.SmallInteger,
     "date": sa.Date,
     "datetime": sa.DateTime,
-    "bool": sa.Boolean,
 }
 # Texts longer than this are stored as TEXT, not VARCHAR(n).
 _LONGEST_VARCHAR = 2000
@@ -57,7 +56,7 @@ def _column(name: str, spec: FieldSpec) -> sa.Column:
     if name == "id":
         return sa.Column("id", sa.Integer, primary_key=True, autoincrement=True)
     kind: sa.types.TypeEngine | type[sa.types.TypeEngine]
-    if spec.kind == "text":
+    if spec.kind in ("text", "choice"):
         kind = sa.String(spec.length) if spec.length and spec.length <= _LONGEST_VARCHAR else sa.Text
     else:
         kind = _SQL_TYPES[spec.kind]
@@ -68,7 +67,10 @@ incidents = sa.Table(
     "incidents",
     metadata,
     *(_column(name, FIELD_SPECS[name]) for name in FIELDS),
-    sa.Column("map_point", sa.LargeBinary),  # MAP_POINT of the row, written with it
+    # Derived from the row's values whenever the store writes it (_derived): every force it involves
+    # (webmap.forces.forces_mask; the force filter and the counts test its bits) and the map's record.
+    sa.Column("force_mask", sa.Integer),
+    sa.Column("map_point", sa.LargeBinary),
     sa.UniqueConstraint("source", "source_id", name="uq_incidents_source_id"),
     sa.Index("ix_incidents_event_date", "event_date"),
     sa.Index("ix_incidents_force1", "force1"),
@@ -79,15 +81,24 @@ incidents = sa.Table(
     # Covers the map's points of every view without a narrower filter (webmap.query.point_columns):
     # read in id order straight from the index, not from rows fetched and then sorted.
     sa.Index("ix_incidents_map_points", "status", "id", "map_point"),
+    # The incidents known only to a district or governorate, which the map draws as their area.
+    sa.Index(
+        "ix_incidents_areas",
+        "id",
+        "admin1_pcode",
+        "admin2_pcode",
+        sqlite_where=sa.text("geo_precision = 3"),
+        postgresql_where=sa.text("geo_precision = 3"),
+    ),
 )
 # Indexes earlier versions made that no reader uses any more.
 _RETIRED = ("DROP INDEX IF EXISTS ix_incidents_points", "DROP INDEX IF EXISTS ix_incidents_updated_at")
 
 # What the map draws of one incident: longitude, latitude (degrees), day (since 1970-01-01),
-# fatalities, force index (in FORCE_KEYS, of the first actor's force, else the second's, else
-# "other") and geo_precision. MAP_FORMAT names the layout and the force order, so a change to
-# either makes the store rebuild every row's record.
-MAP_POINT = struct.Struct("<ffiIBB")
+# fatalities, force (index in FORCE_KEYS of the initiating side's force, its colour), geo_precision
+# and forces (the bit mask of every force it involves). MAP_FORMAT names the layout and the force
+# order, so a change to either makes the store rebuild every row's record and mask.
+MAP_POINT = struct.Struct("<ffiIBBH")
 MAP_POINT_DTYPE = np.dtype(
     [
         ("longitude", "<f4"),
@@ -96,26 +107,42 @@ MAP_POINT_DTYPE = np.dtype(
         ("fatalities", "<u4"),
         ("force", "u1"),
         ("geo_precision", "u1"),
+        ("forces", "<u2"),
     ]
 )
 MAP_FORMAT = f"{MAP_POINT.format} {','.join(FORCE_KEYS)}"
-MAP_POINT_COLUMNS = ("longitude", "latitude", "event_date", "fatalities", "force1", "force2", "geo_precision")
+# The content columns the derived columns are made from.
+DERIVED_FROM = (
+    "longitude",
+    "latitude",
+    "event_date",
+    "fatalities",
+    "force1",
+    "force2",
+    "assoc_actor_1",
+    "assoc_actor_2",
+    "geo_precision",
+)
 _FORCE_INDEX = {key: i for i, key in enumerate(FORCE_KEYS)}
 _EPOCH = dt.date(1970, 1, 1).toordinal()
 
 
-def map_point(
-    longitude: float,
-    latitude: float,
-    event_date: dt.date,
-    fatalities: int,
-    force1: str | None,
-    force2: str | None,
-    geo_precision: int,
-) -> bytes:
-    """The :data:`MAP_POINT` record of an incident's values (in :data:`MAP_POINT_COLUMNS` order)."""
-    force = _FORCE_INDEX.get(force1 or force2 or OTHER, _FORCE_INDEX[OTHER])
-    return MAP_POINT.pack(longitude, latitude, event_date.toordinal() - _EPOCH, fatalities, force, geo_precision)
+def derived_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """``force_mask`` and ``map_point`` (:data:`MAP_POINT`) of a row, from its :data:`DERIVED_FROM` values."""
+    mask = forces_mask(
+        involved_forces(values["force1"], values["force2"], values["assoc_actor_1"], values["assoc_actor_2"])
+    )
+    initiating = _FORCE_INDEX.get(initiating_force(values["force1"], values["force2"]), _FORCE_INDEX[OTHER])
+    point = MAP_POINT.pack(
+        values["longitude"],
+        values["latitude"],
+        values["event_date"].toordinal() - _EPOCH,
+        values["fatalities"],
+        initiating,
+        values["geo_precision"],
+        mask,
+    )
+    return {"force_mask": mask, "map_point": point}
 
 
 # One row (id 1): a number that every write transaction through the store raises by one, so
@@ -199,15 +226,12 @@ def _now() -> dt.datetime:
 
 def row_to_incident(row) -> Incident:
     """An :class:`Incident` from a database row (mapping with the table's columns)."""
-    data = {name: row[name] for name in FIELDS}
-    if data["disputed"] is not None:
-        data["disputed"] = bool(data["disputed"])
-    return Incident(**data)
+    return Incident(**{name: row[name] for name in FIELDS})
 
 
 def _values(incident: Incident) -> dict:
     values = {name: getattr(incident, name) for name in CONTENT_COLUMNS}
-    values["map_point"] = map_point(*(values[name] for name in MAP_POINT_COLUMNS))
+    values.update(derived_values(values))
     return values
 
 
@@ -272,6 +296,31 @@ def _driver(conn: Connection):
     return driver
 
 
+def _upgrade_disputed(conn: Connection) -> None:
+    """Earlier webmaps stored ``disputed`` as a yes/no flag: now inside / partly / outside.
+
+    True becomes ``inside`` and False ``outside``; an incident known only to a governorate that
+    straddles the line had no value and gets ``partly`` at its next re-join (``webmap geodata
+    import``), which places every incident by the current rule.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Did not recognize type 'geometry'", sa.exc.SAWarning)
+        kind = next(c["type"] for c in sa.inspect(conn).get_columns("incidents") if c["name"] == "disputed")
+    if not isinstance(kind, sa.Boolean):
+        return
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(
+            "ALTER TABLE incidents ALTER COLUMN disputed TYPE VARCHAR(10) USING "
+            "CASE WHEN disputed THEN 'inside' WHEN NOT disputed THEN 'outside' END"
+        )
+        return
+    # SQLite keeps whatever a column holds: the flags become words, the declared type stays.
+    conn.exec_driver_sql(
+        "UPDATE incidents SET disputed = CASE disputed WHEN 1 THEN 'inside' WHEN 0 THEN 'outside' END "
+        "WHERE disputed IN (0, 1)"
+    )
+
+
 def _changed(conn: Connection) -> None:
     """Note that ``conn``'s transaction wrote incidents (see :meth:`IncidentStore.transaction`)."""
     conn.info["webmap_changed"] = True
@@ -296,10 +345,13 @@ class IncidentStore:
             with self.engine.begin() as conn:
                 metadata.create_all(conn)
                 # Columns a database made by an earlier webmap lacks (create_all adds only tables).
-                for table, column in ((incidents, "map_point"), (incidents_version, "map_format")):
-                    if column not in _column_names(conn, table.name):
-                        kind = table.c[column].type.compile(dialect=conn.dialect)
-                        conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {column} {kind}")
+                for table in (incidents, incidents_version):
+                    present = _column_names(conn, table.name)
+                    for column in table.columns:
+                        if column.name not in present:
+                            kind = column.type.compile(dialect=conn.dialect)
+                            conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}")
+                _upgrade_disputed(conn)
                 for statement in _RETIRED:
                     conn.exec_driver_sql(statement)
                 for index in incidents.indexes:  # a database made by an older webmap gets new indexes too
@@ -319,8 +371,9 @@ class IncidentStore:
             raise ConfigError("WEBMAP_DB", f"cannot {verb} the database {self.safe_url}: {reason}") from None
 
     def _refresh_map_points(self, batch: int = 10_000) -> None:
-        """Write every row's ``map_point`` again when the stored ones have another format (a
-        database made by an earlier webmap, or the forces list changed), in one transaction."""
+        """Write every row's derived columns (``force_mask``, ``map_point``) again when the stored
+        ones have another format (a database made by an earlier webmap, or the forces list
+        changed), in one transaction."""
         version = incidents_version.c
 
         def current(conn) -> bool:
@@ -334,14 +387,27 @@ class IncidentStore:
             if current(conn):  # another process did it meanwhile
                 return
             last = 0
-            while rows := conn.execute(
-                sa.select(c.id, *(c[n] for n in MAP_POINT_COLUMNS)).where(c.id > last).order_by(c.id).limit(batch)
-            ).all():
-                conn.execute(
-                    incidents.update().where(c.id == sa.bindparam("_id")).values(map_point=sa.bindparam("_point")),
-                    [{"_id": row[0], "_point": map_point(*row[1:])} for row in rows],
+            update = (
+                incidents.update()
+                .where(c.id == sa.bindparam("_id"))
+                .values(force_mask=sa.bindparam("_mask"), map_point=sa.bindparam("_point"))
+            )
+            while (
+                rows := conn.execute(
+                    sa.select(c.id, *(c[n] for n in DERIVED_FROM)).where(c.id > last).order_by(c.id).limit(batch)
                 )
-                last = rows[-1][0]
+                .mappings()
+                .all()
+            ):
+                derived = [derived_values(row) for row in rows]
+                conn.execute(
+                    update,
+                    [
+                        {"_id": row["id"], "_mask": d["force_mask"], "_point": d["map_point"]}
+                        for row, d in zip(rows, derived, strict=True)
+                    ],
+                )
+                last = rows[-1]["id"]
                 _changed(conn)
             conn.execute(incidents_version.update().values(map_format=MAP_FORMAT))
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..records import INPUT_FIELDS, REQUIRED_FIELDS
+from .exporters import DERIVED_COLUMNS
 from .readers import RowStream, open_csv, refuse
 
 # Fields the importer derives (admin areas from the point); a column for them is ignored.
@@ -83,7 +84,8 @@ def open_rows(path: Path, *, column_map: Mapping[str, str] | None = None, encodi
     mapping = resolve_columns(path, source.columns, column_map)
     by_lower = {c.lower(): c for c in source.columns}
     pcode_columns = [by_lower[f] for f in PCODE_FIELDS if f in by_lower]
-    used = set(mapping.values()) | set(pcode_columns)
+    derived = [by_lower[c] for c in DERIVED_COLUMNS if c in by_lower]
+    used = set(mapping.values()) | set(pcode_columns) | set(derived)
     pairs = tuple(mapping.items())
 
     def convert(row: dict) -> dict:

@@ -218,11 +218,16 @@ def _period_starts(first: dt.date, last: dt.date, period: str) -> list[str]:
 
 @bp.get("/api/timeline")
 def timeline():
-    """Incidents and fatalities per period and force, for the chart under the map.
+    """Incidents and fatalities per period, in all and per force, for the chart under the map.
 
-    ``period``: ``week``, ``month`` or empty (weeks for up to two years of data, else months).
-    Answers ``{"period", "periods": [ISO first days], "forces": [{"key", "label", "colour",
-    "incidents": [...], "fatalities": [...]}]}`` with one value per period, gaps as 0.
+    ``period``: ``week``, ``month`` or empty (weeks for up to two years of data, else months). The
+    periods span the filter's dates whatever its ``window``; the window is returned to be marked,
+    and the counts follow everything else of the filter. A force's series counts every incident
+    that involves it (as in the force filter and the layer counts), so the forces' series add up
+    to more than ``total`` when incidents involve several. Answers ``{"period", "periods": [ISO
+    first days], "window": [first, last] or null, "total": {"incidents": [...], "fatalities":
+    [...]}, "forces": [{"key", "label", "colour", "incidents": [...], "fatalities": [...]}]}`` with
+    one value per period, gaps as 0.
     """
     flt = request_filter("period")
     period = request.args.get("period") or None
@@ -231,32 +236,36 @@ def timeline():
 
     def build():
         store = get_store()
-        found = query.date_range(store, flt)
+        window = [day.isoformat() for day in flt.window] if flt.window else None
+        found = query.date_range(store, flt.without("window"))
         if found is None:
-            return jsonify(period=period or "week", periods=[], forces=[])
+            return jsonify(period=period or "week", periods=[], window=window, total=None, forces=[])
         first, last = flt.since or found[0], flt.until or found[1]
         chosen = period or ("week" if (last - first).days <= 731 else "month")
         periods = _period_starts(first, last, chosen)
         position = {p: i for i, p in enumerate(periods)}
+        total = {"incidents": [0] * len(periods), "fatalities": [0] * len(periods)}
         series: dict[str, dict] = {}
         for row in query.counts_by_period(store, flt, chosen):
-            key = row["force"] if row["force"] in FORCES_BY_KEY else "other"
-            force = FORCES_BY_KEY[key]
-            entry = series.setdefault(
-                key,
-                {
-                    "key": key,
-                    "label": force.label,
-                    "colour": force.colour,
-                    "incidents": [0] * len(periods),
-                    "fatalities": [0] * len(periods),
-                },
-            )
             i = position[row["period"]]
-            entry["incidents"][i] += row["incidents"]
-            entry["fatalities"][i] += row["fatalities"]
+            total["incidents"][i] = row["incidents"]
+            total["fatalities"][i] = row["fatalities"]
+            for key, counts in row["forces"].items():
+                force = FORCES_BY_KEY[key]
+                entry = series.setdefault(
+                    key,
+                    {
+                        "key": key,
+                        "label": force.label,
+                        "colour": force.colour,
+                        "incidents": [0] * len(periods),
+                        "fatalities": [0] * len(periods),
+                    },
+                )
+                entry["incidents"][i] = counts["incidents"]
+                entry["fatalities"][i] = counts["fatalities"]
         ordered = [series[k] for k in FORCE_KEYS if k in series]
-        return jsonify(period=chosen, periods=periods, forces=ordered)
+        return jsonify(period=chosen, periods=periods, window=window, total=total, forces=ordered)
 
     return _cached(_etag("timeline", flt, period), build)
 

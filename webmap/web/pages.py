@@ -68,16 +68,26 @@ def _areas() -> dict:
     }
 
 
+# The form's choices for the disputed territories, each a set of disputed values.
+DISPUTED_CHOICES = (
+    ("", "Inside and outside"),
+    ("inside,partly", "Disputed only (wholly or partly inside)"),
+    ("inside", "Wholly inside"),
+    ("outside", "Outside only"),
+)
+
+
 def _form_values(flt: query.IncidentFilter, areas: dict) -> dict:
     district_names = {d["pcode"]: d["value"] for d in areas["districts"]}
     return {
         "governorates": set(flt.governorates),
         "district": ", ".join(district_names.get(p, p) for p in flt.districts),
-        "forces": set(flt.forces),
+        "forces": ",".join(flt.forces),
         "event_types": set(flt.event_types),
         "from": flt.since.isoformat() if flt.since else "",
         "to": flt.until.isoformat() if flt.until else "",
-        "disputed": "" if flt.disputed is None else ("1" if flt.disputed else "0"),
+        "window": flt.to_params().get("window", [""])[0],
+        "disputed": ",".join(flt.disputed),
         "drafts": flt.include_drafts,
     }
 
@@ -91,17 +101,20 @@ def index():
         return render_template(
             "error.html", status=400, message=str(exc), parameter=exc.parameter, retry_url=_url_without(exc.parameter)
         ), 400
-    get_map_points().prefetch(get_store(), flt)
+    # The map loads the incidents of the filter without its ticks and window, and applies those
+    # itself as the analyst changes them; every other part asks with the whole state.
+    base = flt.without("forces", "window")
+    get_map_points().prefetch(get_store(), base)
+    base_query = urlencode(base.to_params(), doseq=True)
     query_string = urlencode(flt.to_params(), doseq=True)
-    parts = mapview.map_parts(query_string)
     areas = _areas()
     return render_template(
         "map.html",
-        map=parts,
+        map=mapview.map_parts(base_query),
         query=query_string,
         values=_form_values(flt, areas),
         areas=areas,
-        forces=FORCES,
+        disputed_choices=DISPUTED_CHOICES,
         event_types=list(EVENT_TYPES),
     )
 
