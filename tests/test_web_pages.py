@@ -96,7 +96,9 @@ def test_the_filter_reaches_the_data_urls_and_downloads(client, demo):
     html = client.get(
         "/?district=Kirkuk&force=isf&force=islamic_state&from=2016-01-01&window=2016-03-01/2016-03-31"
     ).get_data(as_text=True)
-    query = "district=IQG13Q04&amp;force=isf&amp;force=islamic_state&amp;from=2016-01-01&amp;window=2016-03-01%2F2016-03-31"
+    query = (
+        "district=IQG13Q04&amp;force=isf&amp;force=islamic_state&amp;from=2016-01-01&amp;window=2016-03-01%2F2016-03-31"
+    )
     assert f'href="/export.geojson?{query}"' in html
     assert f'href="/export.csv?{query}"' in html
     # The map loads the filter's incidents without the ticks and the window, which it applies itself.
