@@ -54,6 +54,7 @@ VENDORED: dict[str, str | None] = {
     "markerclusterjs": f"{VENDOR_URL}/leaflet.markercluster/leaflet.markercluster.js",
     "markerclustercss": f"{VENDOR_URL}/leaflet.markercluster/MarkerCluster.css",
     "markerclusterdefaultcss": f"{VENDOR_URL}/leaflet.markercluster/MarkerCluster.Default.css",
+    "webmap_dom_js": f"{STATIC_URL}/js/dom.js",
     "webmap_map_js": f"{STATIC_URL}/js/map.js",
     "webmap_css": f"{STATIC_URL}/css/webmap.css",
     "jquery": None,
@@ -99,9 +100,13 @@ def _walk(element):
 
 
 class _Scripted(JSCSSMixin, MacroElement):
-    """A Folium element whose script is one call into ``webmap`` (``static/js/map.js``)."""
+    """A Folium element whose script is one call into ``webmap`` (``static/js/map.js``, after ``static/js/dom.js``)."""
 
-    default_js = [("leaflet", VENDORED["leaflet"]), ("webmap_map_js", VENDORED["webmap_map_js"])]
+    default_js = [
+        ("leaflet", VENDORED["leaflet"]),
+        ("webmap_dom_js", VENDORED["webmap_dom_js"]),
+        ("webmap_map_js", VENDORED["webmap_map_js"]),
+    ]
     default_css = [("leaflet_css", VENDORED["leaflet_css"]), ("webmap_css", VENDORED["webmap_css"])]
 
 

@@ -21,12 +21,7 @@
   var map = null, markerLayer = null, rows = [], proposed = null;
   var STATE_KEY = "webmap.extract";
 
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
+  var el = window.webmap.el; // from dom.js, loaded before this file
 
   function field(tag, name, value, attrs) {
     var node = el(tag);
