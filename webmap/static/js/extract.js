@@ -245,12 +245,12 @@
   }
 
   function forget() {
-    try { sessionStorage.removeItem(STATE_KEY); } catch (err) { /* nothing was kept */ }
+    try { sessionStorage.removeItem(STATE_KEY); } catch { /* nothing was kept */ }
   }
 
   function restore() {
     var state = null;
-    try { state = JSON.parse(sessionStorage.getItem(STATE_KEY)); } catch (err) { forget(); }
+    try { state = JSON.parse(sessionStorage.getItem(STATE_KEY)); } catch { forget(); }
     if (!state) return;
     form.elements.text.value = state.text || "";
     if (state.date) form.elements.date.value = state.date;
