@@ -260,6 +260,29 @@ def test_a_row_click_keeps_the_rows_until_its_popup_closes(page, server):
     page.wait_for_function("() => document.querySelectorAll('#wm-table tbody tr').length < 25")  # the zoomed view's
 
 
+def test_the_incident_forms_place_search_fills_in_the_point(page, server):
+    """The analyst's form (incident-form.js over dom.js): a name found in the gazetteer and picked sets the
+    place, its point and, for a district, that only the area is known."""
+    page.goto(server + "/login?next=/incidents/new")
+    page.fill("input[name=token]", TOKEN)
+    page.click("button[type=submit]")
+    page.wait_for_url(server + "/incidents/new")
+    page.fill("#wm-place-search", "Daquq")
+    page.press("#wm-place-search", "Enter")  # searches, and does not submit the form
+    page.wait_for_selector("#wm-place-results button")
+    candidates = api(page, server, "/api/gazetteer?q=Daquq")["candidates"]
+    buttons = page.locator("#wm-place-results button")
+    assert buttons.all_inner_texts() == [c["name"] for c in candidates]
+    district = next(i for i, c in enumerate(candidates) if c["feature_code"] == "ADM2")
+    buttons.nth(district).click()
+    place = candidates[district]
+    assert page.input_value("#location") == place["name"]
+    assert float(page.input_value("#latitude")) == place["latitude"]
+    assert float(page.input_value("#longitude")) == place["longitude"]
+    assert page.input_value("#geo_precision") == "3"
+    assert page.inner_text("#wm-place-results").startswith(f"Using {place['name']} (")
+
+
 @pytest.mark.parametrize("width, height", [(1024, 768), (375, 740)])
 def test_a_laptop_or_phone_screen_keeps_the_map_uncovered(page, server, artifacts, width, height):
     page.set_viewport_size({"width": width, "height": height})

@@ -69,6 +69,22 @@ def test_every_asset_the_page_names_is_served(client, demo):
             assert response.status_code == 200 and response.data, url
 
 
+@pytest.mark.parametrize(
+    "path, main_script",
+    [
+        ("/", "/static/js/map.js"),
+        ("/extract", "/static/js/extract.js"),
+        ("/incidents/new", "/static/js/incident-form.js"),
+    ],
+)
+def test_every_page_loads_dom_js_before_its_own_scripts(client, demo, path, main_script):
+    """The page scripts read ``webmap.el`` (static/js/dom.js) as they run, so dom.js must come first, once."""
+    log_in(client)
+    scripts = [url for url in urls_of(client.get(path).get_data(as_text=True)) if url.startswith("/static/js/")]
+    assert main_script in scripts
+    assert scripts[0] == "/static/js/dom.js" and scripts.count("/static/js/dom.js") == 1, scripts
+
+
 def test_static_files_are_gzipped_and_revalidate_with_a_304(client):
     first = client.get("/static/vendor/leaflet/leaflet.js", headers={"Accept-Encoding": "gzip"})
     assert first.headers["Content-Encoding"] == "gzip"

@@ -54,6 +54,7 @@ VENDORED: dict[str, str | None] = {
     "markerclusterjs": f"{VENDOR_URL}/leaflet.markercluster/leaflet.markercluster.js",
     "markerclustercss": f"{VENDOR_URL}/leaflet.markercluster/MarkerCluster.css",
     "markerclusterdefaultcss": f"{VENDOR_URL}/leaflet.markercluster/MarkerCluster.Default.css",
+    "webmap_dom_js": f"{STATIC_URL}/js/dom.js",
     "webmap_map_js": f"{STATIC_URL}/js/map.js",
     "webmap_css": f"{STATIC_URL}/css/webmap.css",
     "jquery": None,
@@ -104,9 +105,9 @@ def _walk(element):
 
 
 class _Scripted(JSCSSMixin, MacroElement):
-    """A Folium element whose script is one call into ``webmap`` (``static/js/map.js``)."""
+    """A Folium element whose script is one call into ``webmap`` (``static/js/map.js``, after ``dom.js``)."""
 
-    default_js = _assets("leaflet", "webmap_map_js")
+    default_js = _assets("leaflet", "webmap_dom_js", "webmap_map_js")
     default_css = _assets("leaflet_css", "webmap_css")
 
 

@@ -4,12 +4,7 @@
 (function () {
   "use strict";
 
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
+  var el = window.webmap.el; // from dom.js, loaded before this file
 
   var search = document.getElementById("wm-place-search");
   var find = document.getElementById("wm-place-find");

@@ -22,13 +22,7 @@
   var MAGIC = 0x32504d57; // "WMP2", little-endian
 
   // ---------------------------------------------------------------- small helpers
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-  webmap.el = el;
+  var el = webmap.el; // from dom.js, loaded before this file
 
   webmap.isoDay = function (day) {
     return new Date(day * DAY_MS).toISOString().slice(0, 10);
