@@ -106,7 +106,7 @@ def phase(name: str, url: str, csv: Path, out: Path, plain_rows: int) -> dict:
         data = pd.read_csv(csv, nrows=plain_rows, keep_default_na=False)
         for record in data.to_dict("records"):
             incident = validate_incident({**record, "event_date": record["date"]})
-            (incident,) = spatial.join_admin_areas([incident])
+            spatial.place_incidents([incident])
             store.add(incident)
         rows = len(data)
     elif name == "plain export":

@@ -20,7 +20,7 @@ Three pages show the same points, each served by waitress (8 threads, as ``webma
   the data changed).
 - ``webmap-after-write``: the first visitor 3 s after a write to the database (one incident edited
   through another connection, as ``webmap import`` or another server process writes); the app's
-  points warmer (``webmap.web.api._Warmer``) has seen the new data version and encoded the
+  points warmer (``webmap.web.points.MapPoints``) has seen the new data version and encoded the
   default view again in the background, before anyone asked.
 - ``webmap-warm``: the server's cache kept (a later visitor of the same view, the data unchanged).
   In all three the browser's cache is cold.
@@ -163,7 +163,7 @@ def build_database(url: str, rows: list[dict]) -> IncidentStore:
                 }
             )
         )
-    incidents = spatial.join_admin_areas(incidents)
+    spatial.place_incidents(incidents)
     with store.transaction() as conn:
         store.save_batch(conn, incidents)
     return store
@@ -258,9 +258,9 @@ def measure(browser, url: str, drawn_js: str, before=None) -> dict:
 
 
 def run(sizes: list[int], runs: int, pages: list[str]) -> None:
-    from webmap.web import api
+    from webmap.web.points import WARM_INTERVAL
 
-    assert api.POINTS_WARMER.interval + 0.5 < AFTER_WRITE_S, "the after-write visitor must come after the warmer looked"
+    assert WARM_INTERVAL + 0.5 < AFTER_WRITE_S, "the after-write visitor must come after the warmer looked"
 
     results: dict[tuple[str, int], dict] = {}
     with tempfile.TemporaryDirectory(prefix="webmap-bench-") as tmp, sync_playwright() as pw:
@@ -270,13 +270,14 @@ def run(sizes: list[int], runs: int, pages: list[str]) -> None:
             url = f"sqlite:///{tmp}/bench-{n}.db"
             store = build_database(url, read_points(n))
             print(f"# {n:,} geocausal events loaded in {time.perf_counter() - t0:.1f} s", flush=True)
-            webmap_server, webmap_url = serve(create_app({"database_url": url, "geodata_dir": Path(tmp) / "geodata"}))
+            webmap = create_app({"database_url": url, "geodata_dir": Path(tmp) / "geodata"})
+            webmap_server, webmap_url = serve(webmap)
             plain_server, plain_url = serve(folium_app(store))
             # Warm each server once (boundary layers read, code paths loaded).
             measure(browser, webmap_url + "/", DRAWN_WEBMAP)
             measure(browser, plain_url + "/fast", DRAWN_FOLIUM)
             variants = {
-                "webmap": (webmap_url + "/", DRAWN_WEBMAP, api.POINTS_CACHE.clear, runs),
+                "webmap": (webmap_url + "/", DRAWN_WEBMAP, webmap.extensions["webmap"]["points"].clear, runs),
                 "webmap-after-write": (
                     webmap_url + "/",
                     DRAWN_WEBMAP,

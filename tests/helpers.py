@@ -11,7 +11,15 @@ from __future__ import annotations
 import csv
 import io
 import re
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
+
+import pytest
 
 from webmap.cli import main
 
@@ -109,3 +117,43 @@ def log_in(client, token="test-token"):
     return client.post(
         "/login", data={"token": token, "csrf_token": csrf_token(page.get_data(as_text=True)), "next": "/incidents/new"}
     )
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url: str, headers: dict | None = None):
+    """GET ``url``: (status, headers, body)."""
+    request = urllib.request.Request(url, headers=headers or {})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status, dict(response.headers), response.read()
+
+
+def wait_until_up(process, port: int, timeout: float = 60) -> None:
+    """Wait until the server ``process`` answers /healthz on ``port``; fail the test if it stops or is late."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            out, err = process.communicate()
+            pytest.fail(f"the server stopped: {out.decode()} {err.decode()}")
+        try:
+            get(f"http://127.0.0.1:{port}/healthz")
+            return
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.2)
+    pytest.fail("the server did not answer in time")
+
+
+def stop(process) -> tuple[str, str]:
+    """Stop the server ``process`` as Ctrl-C does (killed if it lingers); its stdout and stderr."""
+    process.send_signal(signal.SIGINT)
+    try:
+        out, err = process.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, err = process.communicate()
+    return out.decode(), err.decode()

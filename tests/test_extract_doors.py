@@ -96,12 +96,14 @@ def test_cli_lists_the_drafts_with_their_evidence(runner, tmp_path):
     assert "left out, no place named: « Meanwhile" in result.output
 
 
-def test_cli_json_is_a_list_of_records(runner, tmp_path):
+def test_cli_json_is_what_the_api_answers(runner, client, tmp_path):
     result = runner.invoke(main, ["extract", str(report_file(tmp_path)), "--date", DATE, "--json"])
     assert result.exit_code == 0
-    records = json.loads(result.stdout)
+    printed = json.loads(result.stdout)
+    records = printed["drafts"]
     assert [r["status"] for r in records] == ["draft"] * 2
     assert {"event_date", "latitude", "longitude", "event_type", "evidence", "notes"} <= set(records[0])
+    assert printed == client.post("/api/extract", json={"text": text(), "date": DATE}).get_json()
 
 
 def test_cli_save_stores_drafts_once_and_only_the_drafts_filter_shows_them(runner, store, client, tmp_path):

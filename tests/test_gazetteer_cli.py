@@ -291,9 +291,7 @@ def test_api_gazetteer_same_json_as_cli(client, runner, home):
     response = client.get("/api/gazetteer", query_string={"q": "Riyadh", "context": "southwest of Kirkuk"})
     assert response.status_code == 200
     body = response.get_json()
-    cli = json.loads(
-        runner.invoke(main, ["geocode", "Riyadh", "--context", "southwest of Kirkuk", "--json", "--limit", "10"]).output
-    )
+    cli = json.loads(runner.invoke(main, ["geocode", "Riyadh", "--context", "southwest of Kirkuk", "--json"]).output)
     assert body == cli
     assert body["match"]["place_id"] == "gn:98697"
 

@@ -16,7 +16,7 @@ from webmap.forces import force_of
 from webmap.io.exporters import COLUMNS
 from webmap.query import IncidentFilter, count_incidents, select_incidents
 from webmap.records import FIELDS, validate_incident
-from webmap.spatial import join_admin_areas
+from webmap.spatial import place_incidents
 from webmap.store import incidents as incidents_table
 
 ALL = IncidentFilter.build(drafts=True)
@@ -92,7 +92,7 @@ def test_incident_without_source_id_round_trips_with_a_content_id(runner, store,
     )
     # as the form stores it: the analyst's force for actor 1, the matched one for actor 2, admin areas joined
     draft.force2 = force_of(draft.actor2)
-    (draft,) = join_admin_areas([draft])
+    place_incidents([draft])
     stored = store.add(draft)
     assert stored.force1 != force_of(stored.actor1)
     for suffix in ("geojson", "csv"):
@@ -123,8 +123,8 @@ def test_geojson_is_rfc7946(runner, loaded, tmp_path):
         assert isinstance(props["fatalities"], int) and isinstance(props["time_precision"], int)
         assert props["event_date"] == incident.event_date.isoformat()
         assert props["admin1"] == "Kirkuk"
-        # every district of Kirkuk governorate is disputed; an event known only to the governorate cannot say
-        assert props["disputed"] is (None if props["admin2_pcode"] is None else True)
+        # Kirkuk governorate lies wholly in the disputed territories: known to it alone is enough
+        assert props["disputed"] is True
 
 
 def test_cli_filters_select_the_same_rows_as_the_filter(runner, loaded, tmp_path):
@@ -138,8 +138,9 @@ def test_cli_filters_select_the_same_rows_as_the_filter(runner, loaded, tmp_path
             ["--event-type", "Violence against civilians", "--since", "2016-01-01", "--until", "2016-12-31"],
             dict(event_type=["Violence against civilians"], since="2016-01-01", until="2016-12-31"),
         ),
-        (["--no-disputed", "--governorate", "Ninewa"], dict(disputed=False, governorate=["Ninewa"])),
-        (["--disputed"], dict(disputed=True)),
+        (["--disputed", "0", "--governorate", "Ninewa"], dict(disputed=False, governorate=["Ninewa"])),
+        (["--disputed", "1"], dict(disputed=True)),
+        (["--bbox", "43.5,35,44.5,36"], dict(bbox="43.5,35,44.5,36")),
     ]
     for options, params in cases:
         path = tmp_path / "out.csv"
@@ -196,6 +197,8 @@ def test_bad_export_options_are_refused(runner, loaded, tmp_path):
         (["--until", "2016-02-30"], "Error: --until: not a date: '2016-02-30'"),
         (["--event-type", "Picnic"], "Error: --event-type: unknown event type 'Picnic'"),
         (["--force", "martians"], "Error: --force: unknown force 'martians'"),
+        (["--bbox", "44,36,43,35"], "Error: --bbox: expected west <= east"),
+        (["--disputed", "maybe"], "Error: --disputed: expected 1 or 0, not 'maybe'"),
     ],
 )
 def test_export_errors_name_the_option_typed(runner, loaded, tmp_path, options, message):
@@ -231,7 +234,7 @@ def test_http_csv_export_matches_the_cli_export(runner, client, loaded, tmp_path
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert response.headers["Content-Disposition"].endswith('.csv"')
     path = tmp_path / "diyala.csv"
-    export(runner, path, "--governorate", "Diyala", "--since", "2014-01-01", "--until", "2015-12-31", "--disputed")
+    export(runner, path, "--governorate", "Diyala", "--since", "2014-01-01", "--until", "2015-12-31", "--disputed", "1")
     rows = list(csv.DictReader(io.StringIO(response.get_data().decode("utf-8-sig"))))
     with path.open(encoding="utf-8-sig", newline="") as fh:
         assert rows == list(csv.DictReader(fh))
@@ -267,3 +270,12 @@ def test_private_exports_need_the_token(database_url, tmp_path, loaded):
         assert allowed.status_code == 200 and allowed.headers["Content-Disposition"].startswith("attachment")
         assert "Kirkuk" in allowed.get_data(as_text=True)
     app.extensions["webmap"]["store"].dispose()
+
+
+def test_export_takes_every_filter_parameter_the_map_knows(runner):
+    from webmap.query import FILTER_PARAMETERS, PARAMETERS
+
+    shown = runner.invoke(main, ["export", "--help"]).output
+    assert [p.name for p in FILTER_PARAMETERS] == list(PARAMETERS)
+    for parameter in FILTER_PARAMETERS:
+        assert parameter.option in shown, parameter.name

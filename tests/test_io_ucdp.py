@@ -9,6 +9,7 @@ from collections import Counter
 import pandas as pd
 from helpers import GED, assert_refused, csv_rows, import_, write_rows
 
+from webmap import spatial
 from webmap.query import IncidentFilter, count_incidents, select_incidents
 
 ALL = IncidentFilter.build(drafts=True)
@@ -77,7 +78,14 @@ def test_admin_levels_follow_where_prec(runner, store):
         by_prec.setdefault(where[incident.source_id], []).append(incident)
     # governorate only: the governorate is kept, district and sub-district are not claimed
     assert all(i.admin1_pcode and i.admin2_pcode is None and i.admin3_pcode is None for i in by_prec[4])
-    assert all(i.disputed is None for i in by_prec[4])
+    # ... and is disputed as its governorate: wholly (Kirkuk), partly (unknown), or not at all
+    districts = spatial.admin_areas("adm2")
+    disputed = set(spatial.load_layer("disputed")["pcode"])
+    share = districts.assign(disputed=districts["pcode"].isin(disputed)).groupby("parent_pcode")["disputed"].mean()
+    expected = {pcode: True if s == 1 else False if s == 0 else None for pcode, s in share.items()}
+    for incident in by_prec[4]:
+        assert incident.disputed is expected[incident.admin1_pcode], incident.admin1
+    assert {i.admin1_pcode for i in by_prec[4] if i.disputed} == {"IQG13"}
     # district only: no sub-district
     assert all(i.admin2_pcode and i.admin3_pcode is None for i in by_prec[3])
     # wider than a governorate (5), the country (6), waters (7): no admin area at all

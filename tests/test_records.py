@@ -84,3 +84,49 @@ def test_area_of_interest_can_be_widened():
 
 def test_to_dict_gives_iso_dates():
     assert validate_incident(TAL_AFAR).to_dict()["event_date"] == "2018-12-25"
+
+
+def test_every_field_has_one_spec_and_the_store_follows_it():
+    from webmap.records import FIELD_SPECS, FIELDS
+    from webmap.store import incidents
+
+    assert set(FIELD_SPECS) == set(FIELDS)
+    for name, spec in FIELD_SPECS.items():
+        column = incidents.c[name]
+        if spec.kind == "text" and spec.length <= 2000:
+            assert column.type.length == spec.length, name
+        assert column.nullable == (spec.nullable and name != "id"), name
+
+
+def test_a_text_one_character_over_its_spec_is_refused_naming_the_field():
+    from webmap.records import FIELD_SPECS
+
+    limit = FIELD_SPECS["location"].length
+    record = {**TAL_AFAR, "location": "x" * limit}
+    assert validate_incident(record).location == "x" * limit
+    with pytest.raises(InvalidRecord) as refused:
+        validate_incident({**record, "location": "x" * (limit + 1)})
+    assert refused.value.field == "location" and f"longer than {limit}" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "word, value", [("YES", True), ("on", True), ("t", True), ("0", False), ("Off", False), ("", None)]
+)
+def test_one_yes_no_reader_for_records_filters_and_settings(word, value):
+    from webmap.config import Config
+    from webmap.query import IncidentFilter
+    from webmap.records import parse_bool
+
+    assert parse_bool(word) is value
+    assert validate_incident({**TAL_AFAR, "disputed": word}).disputed is value
+    assert IncidentFilter.build(disputed=word).disputed is value
+    assert Config.from_env({"WEBMAP_PRIVATE": word}).private is bool(value)
+
+
+def test_a_setting_that_is_no_yes_or_no_names_the_variable():
+    from webmap.config import Config
+    from webmap.errors import ConfigError
+
+    with pytest.raises(ConfigError) as refused:
+        Config.from_env({"WEBMAP_PRIVATE": "ture"})
+    assert str(refused.value).startswith("WEBMAP_PRIVATE: not a yes/no value: 'ture'")

@@ -188,7 +188,7 @@ def test_points_beyond_the_tolerance_stay_unassigned_and_are_counted(ucdp, shipp
     assert spatial.count_unassigned(joined) == 2
 
 
-def test_join_takes_incidents_and_returns_new_ones(ucdp, shipped_only):
+def test_incidents_at_a_named_place_are_placed_at_every_level(ucdp, shipped_only):
     row = ucdp.loc[244637]
     incident = Incident(
         event_date=dt.date(2017, 1, 5),
@@ -198,16 +198,16 @@ def test_join_takes_incidents_and_returns_new_ones(ucdp, shipped_only):
         source="UCDP GED",
         source_id="244637",
     )
-    [joined] = spatial.join_admin_areas([incident])
-    assert incident.admin2 is None
-    assert (joined.admin1, joined.admin2_pcode, joined.admin3, joined.disputed) == (
+    before = dataclasses.replace(incident)
+    [placed] = spatial.place_incidents([incident])
+    assert placed is incident
+    assert (placed.admin1, placed.admin2_pcode, placed.admin3, placed.disputed) == (
         "Kirkuk",
         "IQG13Q04",
         "Markaz Kirkuk",
         True,
     )
-    assert dataclasses.replace(joined, **{f: None for f in spatial.ADMIN_FIELDS}) == incident
-    assert spatial.count_unassigned([joined]) == 0
+    assert dataclasses.replace(placed, **{f: None for f in spatial.ADMIN_FIELDS}) == before
 
 
 # -- names -----------------------------------------------------------------------------------------

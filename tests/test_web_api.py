@@ -215,18 +215,19 @@ def test_an_edit_changes_the_etag(client, demo):
     assert len(decode_points(after.data)["id"]) == demo + 1
 
 
-def _wait_for_points(store, version, seconds, flt=None):
-    from webmap.web.api import DEFAULT_VIEW, POINTS_CACHE
+def _wait_for_points(app, version, seconds, flt=None):
+    from webmap.web.points import DEFAULT_VIEW
 
+    points = app.extensions["webmap"]["points"]
     flt = flt or DEFAULT_VIEW
     deadline = time.monotonic() + seconds
-    while POINTS_CACHE.ready_version(store, flt) != version and time.monotonic() < deadline:
+    while points.ready_version(flt) != version and time.monotonic() < deadline:
         time.sleep(0.05)
-    return POINTS_CACHE.ready_version(store, flt)
+    return points.ready_version(flt)
 
 
-def test_the_maps_points_are_recomputed_after_writes_before_anyone_asks(client, store, demo):
-    from webmap.web.api import POINTS_WARMER
+def test_the_maps_points_are_recomputed_after_writes_before_anyone_asks(app, client, store, demo):
+    from webmap.web.points import WARM_INTERVAL
 
     assert client.get("/").status_code == 200
     kirkuk = IncidentFilter.build(district=["Kirkuk"])
@@ -237,18 +238,18 @@ def test_the_maps_points_are_recomputed_after_writes_before_anyone_asks(client, 
 
     seen_in_kirkuk = in_kirkuk()
     before = data_version(store)
-    assert _wait_for_points(store, before, 10) == before
+    assert _wait_for_points(app, before, 10) == before
     # A write through the API: computed right after the answer, the district view a visitor asked for too.
     created = client.post("/api/incidents", json=UCDP_244637, headers=AUTH)
     assert created.status_code == 201
     after_post = data_version(store)
-    assert after_post != before and _wait_for_points(store, after_post, 10) == after_post
-    assert _wait_for_points(store, after_post, 10, kirkuk) == after_post
+    assert after_post != before and _wait_for_points(app, after_post, 10) == after_post
+    assert _wait_for_points(app, after_post, 10, kirkuk) == after_post
     assert in_kirkuk() == seen_in_kirkuk + 1
     # A write by another process (here straight into the store): seen within the warmer's interval.
     store.delete(created.get_json()["id"])
     after_delete = data_version(store)
-    assert _wait_for_points(store, after_delete, 3 * POINTS_WARMER.interval + 5) == after_delete
+    assert _wait_for_points(app, after_delete, 3 * WARM_INTERVAL + 5) == after_delete
     points = client.get("/api/points", headers={"Accept-Encoding": "identity"})
     assert len(decode_points(points.data)["id"]) == demo
 

@@ -12,16 +12,19 @@ from pathlib import Path
 
 import click
 
-from .config import Config
+from .config import Config, check_installation
 from .errors import ConfigError, WebmapError
+from .gazetteer.resolve import DEFAULT_CANDIDATES, MAX_CANDIDATES
 
 
 def reports_errors(func):
-    """Turn a :class:`WebmapError` raised by a command into a one-line message and exit code."""
+    """Run a command on a complete installation, turning a :class:`WebmapError` it raises into a
+    one-line message and exit code."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         try:
+            check_installation()
             return func(*args, **kwargs)
         except WebmapError as exc:
             click.echo(f"Error: {exc}", err=True)
@@ -80,6 +83,53 @@ def import_(file, fmt, mappings, update, encoding):
         click.echo(line)
 
 
+def filter_options(func):
+    """Add an option per filter parameter (:data:`webmap.query.FILTER_PARAMETERS`) to a command;
+    the command gets them together as ``filter_values``."""
+    from .query import FILTER_PARAMETERS
+
+    for parameter in reversed(FILTER_PARAMETERS):
+        dest = "filter_" + parameter.name
+        if parameter.flag:
+            option = click.option(parameter.option, dest, is_flag=True, help=parameter.help)
+        else:
+            help_text = parameter.help + ("; repeatable" if parameter.several else "")
+            option = click.option(
+                parameter.option, dest, multiple=parameter.several, metavar=parameter.metavar, help=help_text
+            )
+        func = option(func)
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        given = {name: kwargs.pop(name) for name in list(kwargs) if name.startswith("filter_")}
+        kwargs["filter_values"] = given
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+def build_filter(filter_values: dict):
+    """The :class:`~webmap.query.IncidentFilter` of a command's filter options, read exactly as the
+    same query parameters are on the web; an error names the option the user typed."""
+    from .errors import InvalidFilter
+    from .query import FILTER_PARAMETERS, IncidentFilter
+
+    params: dict[str, list[str]] = {}
+    for parameter in FILTER_PARAMETERS:
+        value = filter_values["filter_" + parameter.name]
+        if parameter.flag:
+            value = ["1"] if value else []
+        elif not parameter.several:
+            value = [] if value is None else [value]
+        if value:
+            params[parameter.name] = list(value)
+    try:
+        return IncidentFilter.from_params(params)
+    except InvalidFilter as exc:
+        option = next((p.option for p in FILTER_PARAMETERS if p.name == exc.parameter), exc.parameter)
+        raise InvalidFilter(option, exc.message.removeprefix(f"{exc.parameter}: ")) from None
+
+
 @main.command("export")
 @click.option(
     "-o",
@@ -91,35 +141,15 @@ def import_(file, fmt, mappings, update, encoding):
 @click.option(
     "--format", "fmt", metavar="FORMAT", help="geojson, csv or gpkg (default: from the extension of --output)"
 )
-@click.option("--governorate", multiple=True, help="governorate name or P-code; repeatable")
-@click.option("--district", multiple=True, help="district name or P-code; repeatable")
-@click.option("--force", multiple=True, help="force key or name (either actor); repeatable")
-@click.option("--event-type", multiple=True, help="ACLED event type; repeatable")
-@click.option("--since", metavar="YYYY-MM-DD", help="first date (inclusive)")
-@click.option("--until", metavar="YYYY-MM-DD", help="last date (inclusive)")
-@click.option("--disputed/--no-disputed", default=None, help="only inside / only outside the disputed territories")
-@click.option("--drafts", is_flag=True, help="include draft incidents")
+@filter_options
 @reports_errors
-def export(output, fmt, governorate, district, force, event_type, since, until, disputed, drafts):
-    """Write the filtered incidents to a GeoJSON, CSV or GeoPackage file (the filter is the map's)."""
-    from .errors import InvalidFilter
+def export(output, fmt, filter_values):
+    """Write the filtered incidents to a GeoJSON, CSV or GeoPackage file (the filter is the map's:
+    each option is the query parameter of the same name)."""
     from .io.exporters import export_file
-    from .query import IncidentFilter, iter_incidents
+    from .query import iter_incidents
 
-    try:
-        flt = IncidentFilter.build(
-            governorate=governorate,
-            district=district,
-            force=force,
-            event_type=event_type,
-            since=since,
-            until=until,
-            disputed=disputed,
-            drafts=drafts,
-        )
-    except InvalidFilter as exc:  # name the option the user typed, not the query parameter
-        option = {"from": "--since", "to": "--until"}.get(exc.parameter, "--" + exc.parameter.replace("_", "-"))
-        raise InvalidFilter(option, exc.message.removeprefix(f"{exc.parameter}: ")) from None
+    flt = build_filter(filter_values)
     count = export_file(iter_incidents(open_store(), flt), output, fmt)
     click.echo(f"{count} incidents written to {output}" + ("" if count else " (the filter matched none)"))
 
@@ -188,7 +218,7 @@ def _serve(host: str, port: int, threads: int) -> None:
     """Serve the app with waitress until Ctrl-C; a port already in use is a ConfigError naming --port."""
     import errno
 
-    from waitress import create_server
+    from waitress.server import create_server
 
     from . import create_app
 
@@ -247,7 +277,13 @@ def demo(host, port, threads):
 @click.argument("name")
 @click.option("--context", metavar="TEXT", help="words around the name, e.g. 'southwest of Kirkuk'")
 @click.option("--json", "as_json", is_flag=True, help='print {"query", "match", "candidates"} as JSON')
-@click.option("--limit", default=5, show_default=True, type=click.IntRange(1, 50), help="candidates to list")
+@click.option(
+    "--limit",
+    default=DEFAULT_CANDIDATES,
+    show_default=True,
+    type=click.IntRange(1, MAX_CANDIDATES),
+    help="candidates to list",
+)
 @click.option(
     "--online",
     is_flag=True,
@@ -319,7 +355,12 @@ def gazetteer_import(file, fmt, country):
     help="the report's publication date: 'early Saturday' is the Saturday on or before it",
 )
 @click.option("--source", help="the outlet (default: the one a dateline such as 'ERBIL (Kurdistan 24) –' names)")
-@click.option("--json", "as_json", is_flag=True, help="print the drafts as a JSON list of records with their evidence")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help='print {"language", "drafts", "left_out"} as JSON, as POST /api/extract answers',
+)
 @click.option("--save", is_flag=True, help="store the drafts (status draft; the same report again adds nothing)")
 @reports_errors
 def extract_(file, published, source, as_json, save):
@@ -341,7 +382,7 @@ def extract_(file, published, source, as_json, save):
         raise InvalidRecord("text", f"{file.name} is not UTF-8 text (byte {exc.start})") from None
     result = extract(text, published, source=source)
     if as_json:
-        click.echo(json.dumps([d.to_dict() for d in result.drafts], ensure_ascii=False, indent=1))
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
     for n, draft in enumerate(result.drafts if not as_json else (), start=1):
         i = draft.incident
         actors = " vs ".join(a for a in (i.actor1, i.actor2) if a) or "actors not named"

@@ -13,6 +13,8 @@ WEBMAP_GEOCODER        ``nominatim``: allow the online geopy fallback           
 =====================  ===========================================================  =====================
 
 The default database lives in ``$XDG_DATA_HOME/webmap/webmap.db`` (``~/.local/share/webmap/webmap.db``).
+Where the shipped data (``gazetteer.csv``, ``geodata/``, ``templates/``, ``static/``) are read from is
+decided here too, and nowhere else.
 """
 
 from __future__ import annotations
@@ -20,12 +22,39 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field
+from importlib import metadata, resources
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SHIPPED_GEODATA = PROJECT_ROOT / "geodata"
-SHIPPED_GAZETTEER = PROJECT_ROOT / "gazetteer.csv"
-TEMPLATES = PROJECT_ROOT / "templates"
+from .errors import ConfigError, IncompleteInstall
+from .records import parse_bool
+
+PACKAGE_DIR = Path(str(resources.files("webmap")))  # installed unzipped, so a real folder
+PROJECT_ROOT = PACKAGE_DIR.parent
+# A wheel carries gazetteer.csv, geodata/ and templates/ in this folder of the package (hatch_build.py puts
+# them there); an editable install has no such folder and reads them from the checkout's top level.
+PACKAGED_DATA = PACKAGE_DIR / "_data"
+SHIPPED_DATA = PACKAGED_DATA if PACKAGED_DATA.is_dir() else PROJECT_ROOT
+SHIPPED_GEODATA = SHIPPED_DATA / "geodata"
+SHIPPED_GAZETTEER = SHIPPED_DATA / "gazetteer.csv"
+TEMPLATES = SHIPPED_DATA / "templates"
+STATIC = PACKAGE_DIR / "static"
+
+
+def check_installation() -> None:
+    """Raise :class:`IncompleteInstall` naming the first shipped data file an installed wheel lacks.
+
+    The wheel's RECORD lists every file it installed; an editable install has none under ``_data``.
+    """
+    try:
+        dist = metadata.distribution("webmap")
+    except metadata.PackageNotFoundError:  # run from a checkout on PYTHONPATH, never installed
+        return
+    if Path(str(dist.locate_file("webmap/config.py"))).resolve() != Path(__file__).resolve():
+        return  # the installed metadata describe another copy of webmap than the one running
+    prefix = f"webmap/{PACKAGED_DATA.name}/"
+    for path in (Path(str(entry.locate())) for entry in dist.files or () if str(entry).startswith(prefix)):
+        if not path.is_file():
+            raise IncompleteInstall(path)
 
 
 def data_dir() -> Path:
@@ -37,8 +66,11 @@ def data_dir() -> Path:
 DEFAULT_DB_PATH = data_dir() / "webmap.db"
 
 
-def _flag(value: str | None) -> bool:
-    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+def _flag(env, variable: str) -> bool:
+    try:
+        return bool(parse_bool(env.get(variable)))
+    except ValueError as exc:
+        raise ConfigError(variable, f"{exc} (expected 1 or 0)") from None
 
 
 @dataclass
@@ -65,7 +97,7 @@ class Config:
         if env.get("WEBMAP_GEODATA"):
             cfg.geodata_dir = Path(env["WEBMAP_GEODATA"])
         cfg.token = env.get("WEBMAP_TOKEN") or None
-        cfg.private = _flag(env.get("WEBMAP_PRIVATE"))
+        cfg.private = _flag(env, "WEBMAP_PRIVATE")
         if env.get("WEBMAP_SECRET_KEY"):
             cfg.secret_key = env["WEBMAP_SECRET_KEY"]
         cfg.online_geocoder = (env.get("WEBMAP_GEOCODER") or "").strip().lower() == "nominatim"

@@ -6,6 +6,8 @@ code, the web into a 4xx JSON body. Messages name the field (and the row, for im
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class WebmapError(Exception):
     """Base of every error webmap reports to a user."""
@@ -26,6 +28,14 @@ class ConfigError(WebmapError):
     def __init__(self, variable: str, message: str):
         self.variable = variable
         super().__init__(f"{variable}: {message}")
+
+
+class IncompleteInstall(WebmapError):
+    """A data file the installed package shipped (gazetteer, boundary layer, template) is gone."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        super().__init__(f"{path} is missing: this webmap installation is incomplete (reinstall webmap)")
 
 
 class InvalidRecord(WebmapError):
@@ -67,7 +77,7 @@ class BadRows:
 
     limit = 20
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.errors: list[InvalidRecord] = []
         self.count = 0
 

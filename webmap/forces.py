@@ -322,7 +322,7 @@ def parse_force(value: str) -> str:
     raise KeyError(value)
 
 
-def assign_forces(incident, hints: dict[int, str] | None = None) -> list[str]:
+def assign_forces(incident, hints: dict[int, str | None] | None = None) -> list[str]:
     """Set ``incident.force1``/``force2`` (a :class:`webmap.records.Incident`), in place.
 
     A force already given (key, label or alias) is checked and normalised to its key; otherwise

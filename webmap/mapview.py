@@ -31,7 +31,7 @@ import folium
 import numpy as np
 import shapely
 import shapely.geometry
-from branca.element import Element, MacroElement
+from branca.element import Element, Figure, MacroElement
 from folium.elements import JSCSSMixin
 from folium.map import Layer
 from folium.utilities import JsCode
@@ -92,6 +92,11 @@ def use_vendored_assets(root) -> None:
             setattr(element, attr, local)
 
 
+def _assets(*names: str) -> list[tuple[str, str]]:
+    """``(name, URL)`` of vendored assets, for an element's ``default_js``/``default_css``."""
+    return [(name, url) for name in names if (url := VENDORED[name])]
+
+
 def _walk(element):
     yield element
     for child in list(getattr(element, "_children", {}).values()):
@@ -101,8 +106,8 @@ def _walk(element):
 class _Scripted(JSCSSMixin, MacroElement):
     """A Folium element whose script is one call into ``webmap`` (``static/js/map.js``)."""
 
-    default_js = [("leaflet", VENDORED["leaflet"]), ("webmap_map_js", VENDORED["webmap_map_js"])]
-    default_css = [("leaflet_css", VENDORED["leaflet_css"]), ("webmap_css", VENDORED["webmap_css"])]
+    default_js = _assets("leaflet", "webmap_map_js")
+    default_css = _assets("leaflet_css", "webmap_css")
 
 
 class _ScriptedLayer(Layer, _Scripted):
@@ -263,20 +268,30 @@ def build_map(query: str = "") -> folium.Map:
     # Start the downloads of what is drawn first while the page is still parsing, not after
     # Leaflet has started; the overlays are fetched once the incidents are drawn.
     for url in (points.options["url"], OfflineBasemap.URL):
-        m.get_root().header.add_child(
+        _figure(m).header.add_child(
             Element(f'<link rel="preload" href="{escape(url)}" as="fetch" crossorigin="anonymous">')
         )
     TimeSlider(points).add_to(m)
     Legend().add_to(m)
     # Expanded on a large map; folded to its button where the list would cover the incidents.
-    folium.LayerControl(collapsed=JsCode(f"webmap.compact({m.get_name()})"), position="topright").add_to(m)
+    folium.LayerControl(
+        collapsed=JsCode(f"webmap.compact({m.get_name()})"),  # type: ignore[arg-type]  # rendered as JS by Folium
+        position="topright",
+    ).add_to(m)
     use_vendored_assets(m)
     return m
 
 
+def _figure(m: folium.Map) -> Figure:
+    """The Folium map's root figure (with ``header``, ``html`` and ``script``)."""
+    root = m.get_root()
+    assert isinstance(root, Figure)
+    return root
+
+
 def render_parts(m: folium.Map) -> dict[str, str]:
     """The map's ``header`` (asset links, styles), ``html`` (its ``div``) and ``script``, for a page template."""
-    root = m.get_root()
+    root = _figure(m)
     root.render()
     return {"header": root.header.render(), "html": root.html.render(), "script": root.script.render()}
 

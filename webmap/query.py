@@ -1,23 +1,24 @@
 """The one filter: which incidents a view, an API call or an export is about.
 
-:class:`IncidentFilter` is built from web query parameters (:meth:`IncidentFilter.from_params`) or
-from CLI options (the same parameter names), validated (unknown district, bad date, unknown force:
-:class:`~webmap.errors.InvalidFilter` naming the parameter), and applied in SQL by the read
-functions below, so the same filter means the same rows on the map, in the API and in exports.
+:class:`IncidentFilter` is built from web query parameters or CLI options (both go through
+:meth:`IncidentFilter.from_params`, with the parameters of :data:`FILTER_PARAMETERS`), validated
+(unknown district, bad date, unknown force: :class:`~webmap.errors.InvalidFilter` naming the
+parameter), and applied in SQL by the read functions below, so the same filter means the same rows
+on the map, in the API and in exports.
 
-Parameters (repeat a parameter or separate values with commas for several):
+Parameters (repeat a parameter or separate values with commas for several; the CLI option in brackets):
 
-===============  ====================================================================
-governorate      governorate name (English or Arabic, any common spelling) or P-code
-district         district name or P-code
-force            force key or label (see :mod:`webmap.forces`); matches either actor
-event_type       ACLED event type
-from / since     first date, YYYY-MM-DD (inclusive)
-to / until       last date, YYYY-MM-DD (inclusive)
-disputed         1: only the disputed territories; 0: only outside them
-drafts           1: include draft incidents (hidden by default)
-bbox             west,south,east,north in degrees WGS 84
-===============  ====================================================================
+==========================  ====================================================================
+governorate                 governorate name (English or Arabic, any common spelling) or P-code
+district                    district name or P-code
+force                       force key or label (see :mod:`webmap.forces`); matches either actor
+event_type (--event-type)   ACLED event type
+from (--since)              first date, YYYY-MM-DD (inclusive)
+to (--until)                last date, YYYY-MM-DD (inclusive)
+disputed                    1: only the disputed territories; 0: only outside them
+drafts                      1: include draft incidents (hidden by default)
+bbox                        west,south,east,north in degrees WGS 84
+==========================  ====================================================================
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import sqlalchemy as sa
 from . import spatial
 from .errors import InvalidFilter, InvalidRecord
 from .forces import parse_force
-from .records import EVENT_TYPES, FIELDS, Incident, parse_date
+from .records import EVENT_TYPES, FIELDS, Incident, parse_bool, parse_date
 from .store import (
     MAP_POINT_COLUMNS,
     MAP_POINT_DTYPE,
@@ -43,10 +44,39 @@ from .store import (
     row_to_incident,
 )
 
-PARAMETERS = ("governorate", "district", "force", "event_type", "from", "to", "disputed", "drafts", "bbox")
+
+@dataclass(frozen=True)
+class FilterParameter:
+    """One parameter of the filter: its name in a query string, its CLI option, what it means.
+
+    ``several``: it takes several values (repeated, or separated by commas); ``flag``: the CLI
+    option takes no value and means ``1``.
+    """
+
+    name: str
+    option: str
+    help: str
+    metavar: str = "TEXT"
+    several: bool = False
+    flag: bool = False
+
+
+FILTER_PARAMETERS: tuple[FilterParameter, ...] = (
+    FilterParameter(
+        "governorate", "--governorate", "governorate name (any common spelling) or P-code", "NAME", several=True
+    ),
+    FilterParameter("district", "--district", "district name or P-code", "NAME", several=True),
+    FilterParameter("force", "--force", "force key or name (either actor)", "FORCE", several=True),
+    FilterParameter("event_type", "--event-type", "ACLED event type", "TYPE", several=True),
+    FilterParameter("from", "--since", "first date (inclusive)", "YYYY-MM-DD"),
+    FilterParameter("to", "--until", "last date (inclusive)", "YYYY-MM-DD"),
+    FilterParameter("disputed", "--disputed", "1: only inside the disputed territories; 0: only outside", "1|0"),
+    FilterParameter("drafts", "--drafts", "include draft incidents", flag=True),
+    FilterParameter("bbox", "--bbox", "west,south,east,north in degrees WGS 84", "W,S,E,N"),
+)
+PARAMETERS = tuple(p.name for p in FILTER_PARAMETERS)
 PARAMETER_ALIASES = {"since": "from", "until": "to", "date_from": "from", "date_to": "to"}
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
+_SEVERAL = frozenset(p.name for p in FILTER_PARAMETERS if p.several)
 
 
 @dataclass(frozen=True)
@@ -85,7 +115,7 @@ class IncidentFilter:
             for item in [raw] if isinstance(raw, (str, int, float)) else raw:
                 if item is None:
                     continue
-                parts = [str(item)] if name in ("from", "to", "disputed", "drafts", "bbox") else str(item).split(",")
+                parts = str(item).split(",") if name in _SEVERAL else [str(item)]
                 values.setdefault(name, []).extend(p.strip() for p in parts if p.strip())
         return cls.build(
             governorate=values.get("governorate", ()),
@@ -212,16 +242,10 @@ def _date(name: str, value) -> dt.date | None:
 
 
 def _bool(name: str, value) -> bool | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise InvalidFilter(name, f"expected 1 or 0, not {str(value)[:40]!r}")
+    try:
+        return parse_bool(value)
+    except ValueError:
+        raise InvalidFilter(name, f"expected 1 or 0, not {str(value)[:40]!r}") from None
 
 
 def _bbox(value) -> tuple[float, float, float, float] | None:
@@ -371,7 +395,7 @@ def point_columns(store: IncidentStore, flt: IncidentFilter) -> dict[str, np.nda
         ids, records = [row[0] for row in rows], [row[1] for row in rows]
         if None in records:  # rows written by another program than webmap have no record: pack them here
             missing = [i for i, record in zip(ids, records, strict=False) if record is None]
-            packed = {}
+            packed: dict[int, bytes] = {}
             for start in range(0, len(missing), 900):
                 chosen = sa.select(c.id, *(c[n] for n in MAP_POINT_COLUMNS)).where(
                     c.id.in_(missing[start : start + 900])

@@ -112,6 +112,58 @@ class Incident:
         return out
 
 
+@dataclass(frozen=True)
+class FieldSpec:
+    """How one record field is typed, bounded and stored; :data:`FIELD_SPECS` has one per field.
+
+    ``kind``: ``text``, ``int``, ``count`` (a whole number >= 0), ``float``, ``code`` (a key of
+    ``codes``), ``date``, ``datetime`` or ``bool``. ``length``: the most characters a text may
+    have (the store's column width). ``required``: no record without it; ``default``: the value
+    a blank takes. The store keeps a column NOT NULL when a field is required or has a default.
+    """
+
+    kind: str
+    length: int | None = None
+    required: bool = False
+    default: Any = None
+    codes: Mapping[int, str] | None = None
+
+    @property
+    def nullable(self) -> bool:
+        return not self.required and self.default is None
+
+
+FIELD_SPECS: dict[str, FieldSpec] = {
+    "event_date": FieldSpec("date", required=True),
+    "latitude": FieldSpec("float", required=True),
+    "longitude": FieldSpec("float", required=True),
+    "event_type": FieldSpec("text", 100, required=True),
+    "id": FieldSpec("int"),
+    "source_id": FieldSpec("text", 200),
+    "time_precision": FieldSpec("code", default=1, codes=TIME_PRECISION),
+    "sub_event_type": FieldSpec("text", 100),
+    "actor1": FieldSpec("text", 500),
+    "actor2": FieldSpec("text", 500),
+    "force1": FieldSpec("text", 100),
+    "force2": FieldSpec("text", 100),
+    "location": FieldSpec("text", 500),
+    "geo_precision": FieldSpec("code", default=1, codes=GEO_PRECISION),
+    "admin1": FieldSpec("text", 200),
+    "admin1_pcode": FieldSpec("text", 20),
+    "admin2": FieldSpec("text", 200),
+    "admin2_pcode": FieldSpec("text", 20),
+    "admin3": FieldSpec("text", 200),
+    "admin3_pcode": FieldSpec("text", 20),
+    "disputed": FieldSpec("bool"),
+    "fatalities": FieldSpec("count", default=0),
+    "injured": FieldSpec("count"),
+    "notes": FieldSpec("text", 20_000),
+    "source": FieldSpec("text", 500),
+    "source_url": FieldSpec("text", 2000),
+    "status": FieldSpec("text", 20, default="reviewed"),
+    "created_at": FieldSpec("datetime", required=True),
+    "updated_at": FieldSpec("datetime", required=True),
+}
 FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Incident))
 # Fields a caller may set; the rest are derived (forces, admin areas) or kept by the store.
 INPUT_FIELDS = tuple(f for f in FIELDS if f not in ("id", "created_at", "updated_at"))
@@ -159,12 +211,12 @@ def parse_date(value: Any, field_name: str = "event_date") -> dt.date:
 
 def _number(data: Mapping, name: str, kind=float):
     value = data.get(name)
-    if _blank(value):
+    if value is None or _blank(value):
         return None
     if isinstance(value, bool):
         raise InvalidRecord(name, f"not a number: {value!r}")
     try:
-        number = float(str(value).strip()) if isinstance(value, str) else float(value)
+        number = float(value.strip() if isinstance(value, str) else value)
     except (TypeError, ValueError):
         raise InvalidRecord(name, f"not a number: {str(value)[:40]!r}") from None
     if not math.isfinite(number):
@@ -183,15 +235,18 @@ def _count(data: Mapping, name: str) -> int | None:
     return value
 
 
-def _code(data: Mapping, name: str, allowed: Mapping[int, str], default: int) -> int:
-    value = _number(data, name, int) if not _blank(data.get(name)) else default
+def _code(data: Mapping, name: str) -> int:
+    spec = FIELD_SPECS[name]
+    allowed = spec.codes or {}
+    value = _number(data, name, int) if not _blank(data.get(name)) else spec.default
     if value not in allowed:
         codes = ", ".join(f"{k} {v}" for k, v in allowed.items())
         raise InvalidRecord(name, f"unknown precision code {data.get(name)!r} (known: {codes})")
     return value
 
 
-def _text(data: Mapping, name: str, limit: int = 10_000) -> str | None:
+def _text(data: Mapping, name: str) -> str | None:
+    limit = FIELD_SPECS[name].length
     value = data.get(name)
     if value is None:
         return None
@@ -203,23 +258,36 @@ def _text(data: Mapping, name: str, limit: int = 10_000) -> str | None:
         text = str(value).strip()
     if not text:
         return None
-    if len(text) > limit:
+    if limit is not None and len(text) > limit:
         raise InvalidRecord(name, f"longer than {limit} characters")
     return text
 
 
-def _flag(data: Mapping, name: str) -> bool | None:
-    value = data.get(name)
+TRUE_WORDS = frozenset({"1", "true", "yes", "y", "t", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "n", "f", "off"})
+
+
+def parse_bool(value: Any) -> bool | None:
+    """True, False, or None for a blank, from a bool or a word (1/0, true/false, yes/no, y/n,
+    t/f, on/off, any case); ``ValueError`` for anything else. The one yes/no reader of records,
+    filters and settings."""
     if _blank(value):
         return None
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
-    if text in {"1", "true", "yes", "t", "y"}:
+    if text in TRUE_WORDS:
         return True
-    if text in {"0", "false", "no", "f", "n"}:
+    if text in FALSE_WORDS:
         return False
-    raise InvalidRecord(name, f"not a yes/no value: {value!r}")
+    raise ValueError(f"not a yes/no value: {str(value)[:40]!r}")
+
+
+def _flag(data: Mapping, name: str) -> bool | None:
+    try:
+        return parse_bool(data.get(name))
+    except ValueError as exc:
+        raise InvalidRecord(name, str(exc)) from None
 
 
 def validate_incident(
@@ -258,46 +326,46 @@ def validate_incident(
         hint = " (latitude and longitude swapped?)" if area.contains(lat, lon) else ""
         raise InvalidRecord("latitude", f"point {lat}, {lon} (lat, lon) is outside {area.name}{hint}")
 
-    event_type = _text(data, "event_type", 100)
+    event_type = _text(data, "event_type")
     if event_type not in EVENT_TYPES:
         raise InvalidRecord("event_type", f"unknown event type {event_type!r} (known: {', '.join(EVENT_TYPES)})")
-    sub_event_type = _text(data, "sub_event_type", 100)
+    sub_event_type = _text(data, "sub_event_type")
     if sub_event_type is not None and sub_event_type not in EVENT_TYPES[event_type]:
         raise InvalidRecord("sub_event_type", f"{sub_event_type!r} is not a sub-event type of {event_type!r}")
-    status = _text(data, "status", 20) or "reviewed"
+    status = _text(data, "status") or FIELD_SPECS["status"].default
     if status not in STATUSES:
         raise InvalidRecord("status", f"unknown status {status!r} (known: {', '.join(STATUSES)})")
     fatalities = _count(data, "fatalities")
-    source_url = _text(data, "source_url", 2000)
+    source_url = _text(data, "source_url")
     if source_url and not source_url.lower().startswith(("http://", "https://")):
         raise InvalidRecord("source_url", "must start with http:// or https://")
 
     return Incident(
         id=_number(data, "id", int),
-        source_id=_text(data, "source_id", 200),
+        source_id=_text(data, "source_id"),
         event_date=event_date,
-        time_precision=_code(data, "time_precision", TIME_PRECISION, 1),
+        time_precision=_code(data, "time_precision"),
         event_type=event_type,
         sub_event_type=sub_event_type,
-        actor1=_text(data, "actor1", 500),
-        actor2=_text(data, "actor2", 500),
-        force1=_text(data, "force1", 100),
-        force2=_text(data, "force2", 100),
-        location=_text(data, "location", 500),
+        actor1=_text(data, "actor1"),
+        actor2=_text(data, "actor2"),
+        force1=_text(data, "force1"),
+        force2=_text(data, "force2"),
+        location=_text(data, "location"),
         latitude=lat,
         longitude=lon,
-        geo_precision=_code(data, "geo_precision", GEO_PRECISION, 1),
-        admin1=_text(data, "admin1", 200),
-        admin1_pcode=_text(data, "admin1_pcode", 20),
-        admin2=_text(data, "admin2", 200),
-        admin2_pcode=_text(data, "admin2_pcode", 20),
-        admin3=_text(data, "admin3", 200),
-        admin3_pcode=_text(data, "admin3_pcode", 20),
+        geo_precision=_code(data, "geo_precision"),
+        admin1=_text(data, "admin1"),
+        admin1_pcode=_text(data, "admin1_pcode"),
+        admin2=_text(data, "admin2"),
+        admin2_pcode=_text(data, "admin2_pcode"),
+        admin3=_text(data, "admin3"),
+        admin3_pcode=_text(data, "admin3_pcode"),
         disputed=_flag(data, "disputed"),
-        fatalities=fatalities if fatalities is not None else 0,
+        fatalities=fatalities if fatalities is not None else FIELD_SPECS["fatalities"].default,
         injured=_count(data, "injured"),
-        notes=_text(data, "notes", 20_000),
-        source=_text(data, "source", 500),
+        notes=_text(data, "notes"),
+        source=_text(data, "source"),
         source_url=source_url,
         status=status,
     )

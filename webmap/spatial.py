@@ -5,16 +5,20 @@ Layers (GeoJSON, EPSG:4326) ship in ``geodata/`` (built by ``scripts/build_geoda
 COD-AB, see ``geodata/PROVENANCE.md``): ``adm0`` (``iraq.geojson``, the country outline), ``adm1``,
 ``adm2``, ``adm3``, ``disputed`` and ``kri``. Each admin layer has the columns ``pcode, name,
 name_ar, parent_pcode, parent_name``. A user's replacement of an admin level (``webmap geodata
-import``, see :func:`read_admin_layer`) lives in the folder ``WEBMAP_GEODATA`` under the same file
-name and takes precedence over the shipped file. Layers are read once and cached; the cache key
+import``, checked by :mod:`webmap.io.boundaries`) lives in the folder ``WEBMAP_GEODATA`` under the
+same file name and takes precedence over the shipped file. Layers are read once and cached; the cache key
 includes the file's size, modification time and inode, so a replacement is noticed.
 
 The join (:func:`join_admin_areas`) is one ``geopandas.sjoin`` of the points with the finest level
 (sub-districts, cut into grid pieces of :data:`GRID_DEG` for a tighter index), then a lookup of each
-sub-district's district and governorate by P-code. The parent
-of each polygon is found once per set of layers, spatially (the parent holding the largest share of
-its area), so a replaced level whose P-codes differ from the shipped ones still links up. A
-sub-district is disputed when more than half of it lies in the ``disputed`` layer.
+sub-district's district and governorate by P-code. The parent of each polygon is found once per
+set of layers, spatially (the parent holding the largest share of its area), so a replaced level
+whose P-codes differ from the shipped ones still links up. A sub-district is disputed when more
+than half of it lies in the ``disputed`` layer.
+
+Incidents are placed by one rule, :func:`place_incidents` (:func:`place_points` on arrays): which
+levels an incident keeps follows from its ``geo_precision`` and what its source or place text
+vouches for, and ``disputed`` is that of the area it is known to.
 
 Points inside no polygon (on a border, in a river, off the coast) take the nearest sub-district
 within :data:`NEAREST_TOLERANCE_M` metres, measured in UTM zone 38N (EPSG:32638; at Iraq's western
@@ -26,9 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import os
-import warnings
-from collections.abc import Iterable
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +38,15 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from geopandas.array import GeometryArray
 
 from .config import SHIPPED_GEODATA, Config
 from .errors import GeodataError, InvalidRecord
 from .names import fold, strip_article
-from .records import IRAQ, Incident
+from .records import Incident
+
+# Polygons as shapely takes them: a numpy array of geometries or a GeoSeries' values.
+Geometries = np.ndarray | GeometryArray
 
 LAYER_FILES = {
     "adm0": "iraq.geojson",
@@ -58,18 +64,14 @@ AREA_COLUMNS = ["pcode", "name", "name_ar", "parent_pcode", "parent_name"]
 ADMIN_FIELDS = ("admin1", "admin1_pcode", "admin2", "admin2_pcode", "admin3", "admin3_pcode", "disputed")
 
 NEAREST_TOLERANCE_M = 2000.0
+# Share of an area that may lie on the other side of the disputed line and still count as wholly
+# inside or outside (the shipped layers are simplified as one coverage, slivers stay below 1 %).
+DISPUTED_MARGIN = 0.02
 METRIC_CRS = "EPSG:32638"
 # The sub-districts are cut along a grid of this many degrees before indexing (like PostGIS's
 # ST_Subdivide): small pieces make the index's boxes tight and each point-in-polygon test cheap.
 # Measured by bench/spatial.py: 0.1 deg (7,346 pieces) halves the join time against whole polygons.
 GRID_DEG = 0.1
-# Share of a replacement polygon's area that must lie in one polygon of the parent level. 98 %
-# leaves room for a differently simplified boundary (the real COD-AB districts in the shipped,
-# simplified governorates: at least 99.9 %) and still refuses a district straddling two governorates.
-NEST_MIN_SHARE = 0.98
-# Two polygons of one level may share more than a boundary only by this share of the smaller one.
-OVERLAP_MAX_SHARE = 0.01
-_MAX_REPORTED = 10
 
 # Common spellings that folding alone does not reach, by level and COD-AB P-code. Keys are matched
 # after fold() and strip_article(); names and P-codes of the layer itself always win over these.
@@ -149,19 +151,9 @@ _DESIGNATIONS = frozenset(
     }
 )
 
-# Column names recognised in a user's layer, in order of preference (compared case-insensitively);
-# {n} is the level's number. COD-AB (ADMn_*), our own files and geoBoundaries (shapeName) are covered.
-_PCODE_COLUMNS = ("adm{n}_pcode", "pcode", "adm{n}pcode", "admin{n}pcode", "admin{n}_pcode")
-_NAME_COLUMNS = ("adm{n}_en", "name", "name_en", "adm{n}_name", "admin{n}name_en", "admin{n}name", "shapename")
-_NAME_AR_COLUMNS = ("adm{n}_ar", "name_ar", "admin{n}name_ar")
-
-
-class GeodataWarning(UserWarning):
-    """Something in a boundary file was assumed (a missing CRS) or does not fully line up."""
-
 
 # -- layers ---------------------------------------------------------------------------------------
-def _geodata_dir(geodata_dir: Path | str | None) -> Path:
+def geodata_folder(geodata_dir: Path | str | None) -> Path:
     return Path(geodata_dir) if geodata_dir is not None else Config.from_env().geodata_dir
 
 
@@ -170,7 +162,7 @@ def layer_path(name: str, geodata_dir: Path | str | None = None) -> Path:
     if name not in LAYER_FILES:
         raise GeodataError(f"unknown layer {name!r} (known: {', '.join(LAYER_FILES)})")
     if name in LEVELS:
-        replacement = _geodata_dir(geodata_dir) / LAYER_FILES[name]
+        replacement = geodata_folder(geodata_dir) / LAYER_FILES[name]
         if replacement.is_file():
             return replacement
     return SHIPPED_GEODATA / LAYER_FILES[name]
@@ -211,7 +203,7 @@ def load_layer(name: str, geodata_dir: Path | str | None = None) -> gpd.GeoDataF
 
 
 # -- the hierarchy and the join index --------------------------------------------------------------
-def _overlaps(children: np.ndarray, parents: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def area_overlaps(children: Geometries, parents: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every (child position, parent position, share of the child's area inside the parent) with a share > 0."""
     child_idx, parent_idx = parents.sindex.query(children, predicate="intersects")
     shared = shapely.area(shapely.intersection(children[child_idx], parents.geometry.values[parent_idx]))
@@ -220,9 +212,9 @@ def _overlaps(children: np.ndarray, parents: gpd.GeoDataFrame) -> tuple[np.ndarr
     return child_idx[keep], parent_idx[keep], share[keep]
 
 
-def _largest_overlap(children: np.ndarray, parents: gpd.GeoDataFrame) -> np.ndarray:
+def largest_overlap(children: Geometries, parents: gpd.GeoDataFrame) -> np.ndarray:
     """For each child polygon, the position of the parent holding most of its area (-1: none)."""
-    child_idx, parent_idx, share = _overlaps(children, parents)
+    child_idx, parent_idx, share = area_overlaps(children, parents)
     best = np.full(len(children), -1, dtype=np.intp)
     order = np.lexsort((share, child_idx))  # per child, the largest share last
     last = order[np.r_[child_idx[order][1:] != child_idx[order][:-1], True]] if len(order) else order
@@ -257,39 +249,43 @@ class AdminLayers:
         parent_of = {}
         for level in LEVELS:
             parent = polygons[PARENT_LEVEL[level]]
-            best = _largest_overlap(polygons[level].geometry.values, parent)
+            best = largest_overlap(polygons[level].geometry.values, parent)
             parent_of[level] = best
             frame = pd.DataFrame(
                 {
                     "pcode": polygons[level]["pcode"].to_numpy(object),
                     "name": polygons[level]["name"].to_numpy(object),
-                    "name_ar": _column_or_none(polygons[level], "name_ar"),
+                    "name_ar": column_values(polygons[level], "name_ar"),
                 }
             )
-            frame["parent_pcode"] = _take(parent["pcode"].to_numpy(object), best)
-            frame["parent_name"] = _take(parent["name"].to_numpy(object), best)
+            frame["parent_pcode"] = take_positions(parent["pcode"].to_numpy(object), best)
+            frame["parent_name"] = take_positions(parent["name"].to_numpy(object), best)
             areas[level] = frame
 
         finest = gpd.GeoDataFrame(geometry=polygons["adm3"].geometry.values, crs=4326)
-        pieces, piece_owner = _subdivide(finest.geometry.values, GRID_DEG)
-        pieces = gpd.GeoDataFrame(geometry=pieces, crs=4326)
+        piece_polygons, piece_owner = _subdivide(finest.geometry.values, GRID_DEG)
+        pieces = gpd.GeoDataFrame(geometry=piece_polygons, crs=4326)
         _ = pieces.sindex  # build the spatial index once, not on the first join
         adm2_of = parent_of["adm3"]
-        adm1_of = _take(parent_of["adm2"], adm2_of, missing=-1).astype(np.intp)
+        adm1_of = take_positions(parent_of["adm2"], adm2_of, missing=-1).astype(np.intp)
         disputed_union = shapely.union_all(polygons["disputed"].geometry.values)
-        inside = shapely.area(shapely.intersection(finest.geometry.values, disputed_union))
-        disputed = inside > 0.5 * shapely.area(finest.geometry.values)
         fields = {
             "admin3": areas["adm3"]["name"].to_numpy(object),
             "admin3_pcode": areas["adm3"]["pcode"].to_numpy(object),
-            "admin2": _take(areas["adm2"]["name"].to_numpy(object), adm2_of),
-            "admin2_pcode": _take(areas["adm2"]["pcode"].to_numpy(object), adm2_of),
-            "admin1": _take(areas["adm1"]["name"].to_numpy(object), adm1_of),
-            "admin1_pcode": _take(areas["adm1"]["pcode"].to_numpy(object), adm1_of),
-            "disputed": disputed.astype(object),
+            "admin2": take_positions(areas["adm2"]["name"].to_numpy(object), adm2_of),
+            "admin2_pcode": take_positions(areas["adm2"]["pcode"].to_numpy(object), adm2_of),
+            "admin1": take_positions(areas["adm1"]["name"].to_numpy(object), adm1_of),
+            "admin1_pcode": take_positions(areas["adm1"]["pcode"].to_numpy(object), adm1_of),
+            # A sub-district counts as in the disputed territories when most of it is: the layer is
+            # drawn by district, so the shares are ~0 or ~1 but for simplification slivers.
+            "disputed": (_disputed_share(finest.geometry.values, disputed_union) > 0.5).astype(object),
         }
+        # Whether an incident known only to its district or governorate lies in the disputed territories.
+        for level, of in (("adm2", adm2_of), ("adm1", adm1_of)):
+            status = _disputed_status(_disputed_share(polygons[level].geometry.values, disputed_union))
+            fields[f"_{level}_disputed"] = take_positions(status, of)
         # The last row stands for "unassigned": index -1 picks it.
-        fields = {k: np.append(v, None).astype(object) for k, v in fields.items()}
+        fields = {k: np.append(v.astype(object), np.array([None], dtype=object)) for k, v in fields.items()}
         finest_metric = finest.to_crs(METRIC_CRS)
         _ = finest_metric.sindex
         return cls(
@@ -356,7 +352,7 @@ def _current_layers(signatures: tuple) -> AdminLayers:
     return AdminLayers.build({name: _read_layer(sig) for name, sig in zip(_JOIN_LAYERS, signatures, strict=False)})
 
 
-def _subdivide(polygons: np.ndarray, cell: float) -> tuple[np.ndarray, np.ndarray]:
+def _subdivide(polygons: Geometries, cell: float) -> tuple[np.ndarray, np.ndarray]:
     """``polygons`` cut along a grid of ``cell`` degrees: the polygonal pieces and each one's polygon position."""
     west, south, east, north = shapely.total_bounds(polygons)
     xs = np.arange(np.floor(west / cell) * cell, east + cell, cell)
@@ -370,47 +366,152 @@ def _subdivide(polygons: np.ndarray, cell: float) -> tuple[np.ndarray, np.ndarra
     return parts[polygonal], owner[part_of[polygonal]]
 
 
-def _take(values: np.ndarray, positions: np.ndarray, missing: Any = None) -> np.ndarray:
+def _disputed_share(areas: Geometries, disputed_union) -> np.ndarray:
+    """The share of each polygon's area inside the disputed territories (0..1)."""
+    inside = shapely.area(shapely.intersection(areas, disputed_union))
+    return inside / np.maximum(shapely.area(areas), 1e-300)
+
+
+def _disputed_status(share: np.ndarray) -> np.ndarray:
+    """True (all inside), False (all outside) or None (it straddles the line) for each share;
+    :data:`DISPUTED_MARGIN` of the area is allowed either way for boundaries simplified differently."""
+    status = np.full(len(share), None, dtype=object)
+    status[share >= 1 - DISPUTED_MARGIN] = True
+    status[share <= DISPUTED_MARGIN] = False
+    return status
+
+
+def take_positions(values: np.ndarray, positions: np.ndarray, missing: Any = None) -> np.ndarray:
     """``values[positions]`` with ``missing`` where a position is -1."""
     return np.append(np.asarray(values, dtype=object), missing)[positions]
 
 
-def _column_or_none(frame: pd.DataFrame, column: str) -> np.ndarray:
+def column_values(frame: pd.DataFrame, column: str) -> np.ndarray:
     if column not in frame:
         return np.full(len(frame), None, dtype=object)
     return frame[column].astype(object).where(frame[column].notna(), None).to_numpy(object)
 
 
 # -- the join -------------------------------------------------------------------------------------
-def join_admin_areas(points, *, layers: AdminLayers | None = None, geodata_dir: Path | str | None = None):
-    """Governorate, district, sub-district, their P-codes and the disputed flag of each point.
+def join_admin_areas(
+    points: pd.DataFrame, *, layers: AdminLayers | None = None, geodata_dir: Path | str | None = None
+) -> pd.DataFrame:
+    """Governorate, district, sub-district, their P-codes and the disputed flag under each point.
 
-    ``points``: a (Geo)DataFrame with ``longitude`` and ``latitude`` columns (degrees WGS 84), or a
-    list of :class:`~webmap.records.Incident`. Returns, for a DataFrame, a copy (same index, order
-    and type) with the columns ``admin1, admin1_pcode, admin2, admin2_pcode, admin3, admin3_pcode``
-    (English names and P-codes; None when unassigned) and ``disputed`` (True/False; None when
-    unassigned) set; for a list of incidents, new incidents with those fields set. ``layers``
-    defaults to :meth:`AdminLayers.current` (``geodata_dir`` defaults to ``WEBMAP_GEODATA``).
-    Count the unassigned with :func:`count_unassigned`.
+    The raw join, every level from the point, whatever its precision: incidents are placed by
+    :func:`place_incidents` instead, which keeps only the levels an incident is known to.
+    ``points``: a (Geo)DataFrame with ``longitude`` and ``latitude`` columns (degrees WGS 84).
+    Returns a copy (same index, order and type) with the columns ``admin1, admin1_pcode, admin2,
+    admin2_pcode, admin3, admin3_pcode`` (English names and P-codes; None when unassigned) and
+    ``disputed`` (True/False; None when unassigned) set. ``layers`` defaults to
+    :meth:`AdminLayers.current` (``geodata_dir`` defaults to ``WEBMAP_GEODATA``). Count the
+    unassigned with :func:`count_unassigned`.
     """
     layers = layers or AdminLayers.current(geodata_dir)
-    if isinstance(points, pd.DataFrame):
-        lon, lat = _coordinates(points)
-        found = layers.locate(lon, lat)
-        out = points.copy()
-        for name in ADMIN_FIELDS:
-            out[name] = pd.Series(layers.fields[name][found], index=out.index, dtype=object)
-        return out
-    incidents = list(points)
-    if any(not isinstance(i, Incident) for i in incidents):
-        raise TypeError("join_admin_areas takes a DataFrame or a list of Incident")
-    lon = np.array([i.longitude for i in incidents], dtype=float)
-    lat = np.array([i.latitude for i in incidents], dtype=float)
+    lon, lat = _coordinates(points)
     found = layers.locate(lon, lat)
-    return [
-        dataclasses.replace(inc, **{name: layers.fields[name][pos] for name in ADMIN_FIELDS})
-        for inc, pos in zip(incidents, found, strict=False)
-    ]
+    out = points.copy()
+    for name in ADMIN_FIELDS:
+        out[name] = pd.Series(layers.fields[name][found], index=out.index, dtype=object)
+    return out
+
+
+# -- the placement rule: which areas an incident is known to ------------------------------------------
+def place_points(
+    lon: np.ndarray,
+    lat: np.ndarray,
+    geo_precision: np.ndarray,
+    *,
+    locations: Sequence[str | None] | None = None,
+    vouched_depths: Sequence[int | None] | None = None,
+    layers: AdminLayers | None = None,
+    geodata_dir: Path | str | None = None,
+) -> dict[str, np.ndarray]:
+    """The admin fields of incidents (:data:`ADMIN_FIELDS`) by the one placement rule.
+
+    ``lon``/``lat`` in degrees WGS 84 and ACLED's ``geo_precision`` (1-3) per incident. Which
+    levels an incident keeps (its depth: 3 sub-district, 2 district, 1 governorate, 0 none):
+
+    - precision 1 or 2 (the named place, or near it): every level under the point;
+    - precision 3 (only a district or governorate is known; the point stands for the area): the
+      depth its source vouches for (``vouched_depths``: UCDP's ``where_prec``, the P-code columns a
+      file fills, the levels stored before a re-join), else the deepest area holding the point that
+      its ``locations`` text names (3 the sub-district, 2 the district: "Hawija", "Hawija district,
+      Kirkuk"), else 1: the point of a governorate-wide report says nothing of the district it
+      happens to fall in.
+
+    ``disputed`` is that of the known area: of the point's sub-district at depth 3; at depth 1-2,
+    True when the whole district or governorate lies in the disputed territories, False when
+    none of it does, None when it straddles the line (Ninewa) or nothing is known. Returns a dict
+    of object arrays, None where a level is unknown or the point is in no area.
+    """
+    layers = layers or AdminLayers.current(geodata_dir)
+    found = layers.locate(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+    depth = np.full(len(found), 3, dtype=np.int8)
+    for i in np.flatnonzero(np.asarray(geo_precision) >= 3).tolist():
+        vouched = vouched_depths[i] if vouched_depths is not None else None
+        if vouched is None:
+            vouched = _named_depth(layers, locations[i] if locations is not None else None, found[i])
+        depth[i] = vouched
+    placed = {}
+    for level in (1, 2, 3):
+        for name in (f"admin{level}", f"admin{level}_pcode"):
+            values = layers.fields[name][found]
+            values[depth < level] = None
+            placed[name] = values
+    disputed = layers.fields["disputed"][found]
+    for level in (2, 1):
+        at = depth == level
+        disputed[at] = layers.fields[f"_adm{level}_disputed"][found[at]]
+    disputed[depth == 0] = None
+    placed["disputed"] = disputed
+    return placed
+
+
+def place_incidents(
+    incidents: list[Incident],
+    vouched_depths: Sequence[int | None] | None = None,
+    *,
+    layers: AdminLayers | None = None,
+    geodata_dir: Path | str | None = None,
+) -> list[Incident]:
+    """Set the admin areas and disputed flag of each incident, in place, by :func:`place_points`.
+
+    Every door (import, form, API, extraction, re-join) places incidents through this rule, so one
+    incident is stored alike whichever way it came in. ``vouched_depths``: per incident, the levels
+    its source vouches for, or None. Returns ``incidents``.
+    """
+    if not incidents:
+        return incidents
+    placed = place_points(
+        np.array([i.longitude for i in incidents], dtype=float),
+        np.array([i.latitude for i in incidents], dtype=float),
+        np.array([i.geo_precision for i in incidents]),
+        locations=[i.location for i in incidents],
+        vouched_depths=vouched_depths,
+        layers=layers,
+        geodata_dir=geodata_dir,
+    )
+    columns = {name: values.tolist() for name, values in placed.items()}
+    for n, incident in enumerate(incidents):
+        for name, values in columns.items():
+            setattr(incident, name, values[n])
+    return incidents
+
+
+def _named_depth(layers: AdminLayers, location: str | None, finest: int) -> int:
+    """3 when the place text ``location`` (its part before any comma) names the sub-district at
+    position ``finest``, 2 when it names that sub-district's district, else 1."""
+    if location and finest >= 0:
+        name = location.split(",")[0]
+        for depth, level in ((3, "adm3"), (2, "adm2")):
+            row = _find_area_row(layers, level, name)
+            if (
+                row is not None
+                and layers.areas[level]["pcode"].iat[row] == layers.fields[f"admin{depth}_pcode"][finest]
+            ):
+                return depth
+    return 1
 
 
 def _coordinates(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -425,11 +526,9 @@ def _coordinates(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return arrays[0], arrays[1]
 
 
-def count_unassigned(joined) -> int:
-    """How many points of a :func:`join_admin_areas` result (DataFrame or incidents) have no admin area."""
-    if isinstance(joined, pd.DataFrame):
-        return int(joined["admin3_pcode"].isna().sum())
-    return sum(1 for inc in joined if inc.admin3_pcode is None)
+def count_unassigned(joined: pd.DataFrame) -> int:
+    """How many points of a :func:`join_admin_areas` result have no admin area."""
+    return int(joined["admin3_pcode"].isna().sum())
 
 
 # -- looking up areas by name ------------------------------------------------------------------------
@@ -439,11 +538,11 @@ def admin_areas(level: str, geodata_dir: Path | str | None = None) -> pd.DataFra
     Parents are the areas of the level above holding most of each area (for adm1: Iraq).
     Ordered by P-code.
     """
-    _check_level(level)
+    check_level(level)
     return AdminLayers.current(geodata_dir).areas[level].sort_values("pcode").reset_index(drop=True)
 
 
-def _check_level(level: str) -> None:
+def check_level(level: str) -> None:
     if level not in LEVELS:
         raise GeodataError(f"unknown level {level!r} (known: {', '.join(LEVELS)})")
 
@@ -475,15 +574,28 @@ def _name_index(layers: AdminLayers, level: str) -> dict[str, int | None]:
     by_pcode = {str(p).casefold(): row for row, p in enumerate(areas["pcode"])}
     aliases: dict[str, int | None] = {}
     for pcode, spellings in ALIASES.get(level, {}).items():
-        row = by_pcode.get(pcode.casefold())
-        if row is not None:
+        aliased = by_pcode.get(pcode.casefold())
+        if aliased is not None:
             for spelling in spellings:
                 for key in _name_keys(spelling):
-                    add(key, row, aliases)
+                    add(key, aliased, aliases)
     index.update(aliases)
     index.update(names)  # the layer's own names win over aliases
     index.update(by_pcode)
     return index
+
+
+def _find_area_row(layers: AdminLayers, level: str, text: str) -> int | None:
+    """The row of ``layers.areas[level]`` that ``text`` names (see :func:`find_admin_area`), or None."""
+    index = _name_index(layers, level)
+    text = text.strip()
+    row = index.get(text.casefold())
+    if row is None:
+        rows = {index.get(key) for key in _name_keys(text)} - {None}
+        if len(rows) != 1:
+            return None
+        row = rows.pop()
+    return row
 
 
 def find_admin_area(text: str, level: str, geodata_dir: Path | str | None = None) -> dict | None:
@@ -495,18 +607,13 @@ def find_admin_area(text: str, level: str, geodata_dir: Path | str | None = None
     level matches neither (use the P-code). Returns ``{"pcode", "name", "name_ar", "level",
     "parent_pcode", "parent_name"}``.
     """
-    _check_level(level)
+    check_level(level)
     if not text or not str(text).strip():
         return None
     layers = AdminLayers.current(geodata_dir)
-    index = _name_index(layers, level)
-    text = str(text).strip()
-    row = index.get(text.casefold())
+    row = _find_area_row(layers, level, str(text))
     if row is None:
-        rows = {index.get(key) for key in _name_keys(text)} - {None}
-        if len(rows) != 1:
-            return None
-        row = rows.pop()
+        return None
     area = layers.areas[level].iloc[row]
     return {
         "pcode": area["pcode"],
@@ -516,269 +623,3 @@ def find_admin_area(text: str, level: str, geodata_dir: Path | str | None = None
         "parent_pcode": area["parent_pcode"],
         "parent_name": area["parent_name"],
     }
-
-
-# -- replacing a level with a user's file ------------------------------------------------------------
-def _find_column(columns: Iterable[str], candidates: tuple[str, ...], n: int) -> str | None:
-    by_lower = {c.lower(): c for c in columns}
-    for candidate in candidates:
-        if candidate.format(n=n) in by_lower:
-            return by_lower[candidate.format(n=n)]
-    return None
-
-
-def _pick_column(
-    layer: gpd.GeoDataFrame, given: str | None, option: str, candidates: tuple, n: int, what: str
-) -> tuple[str | None, str | None]:
-    """The column to read, or an error line naming the option to pass."""
-    columns = [c for c in layer.columns if c != layer.geometry.name]
-    if given is not None:
-        if given not in columns:
-            return None, f"{option}: no column {given!r} (columns: {', '.join(columns)})"
-        return given, None
-    found = _find_column(columns, candidates, n)
-    if found is None:
-        looked = ", ".join(c.format(n=n) for c in candidates)
-        return None, (
-            f"no {what} column found (looked for {looked}; columns: {', '.join(columns)}); name it with {option}"
-        )
-    return found, None
-
-
-def _feature(i: int, name: Any, pcode: Any = None) -> str:
-    label = ", ".join(str(v) for v in (name, pcode) if v is not None and str(v).strip())
-    return f"feature {i} ({label})" if label else f"feature {i}"
-
-
-def read_admin_layer(
-    path: Path | str,
-    level: str,
-    *,
-    pcode_column: str | None = None,
-    name_column: str | None = None,
-    layers: AdminLayers | None = None,
-) -> gpd.GeoDataFrame:
-    """Read and check a user's boundary file for ``level``; returns it with the shipped columns.
-
-    ``path``: GeoJSON, Shapefile, GeoPackage (anything GDAL reads). P-code and name columns are
-    detected (COD-AB ``ADMn_PCODE``/``ADMn_EN``/``ADMn_AR``, ``pcode``/``name``/``name_ar``,
-    geoBoundaries ``shapeName``) or given. Without a CRS the coordinates are taken as EPSG:4326
-    (a :class:`GeodataWarning` says so); another CRS is reprojected. Raises :class:`GeodataError`
-    naming each bad feature (numbered from 0, as GDAL does) for: missing, empty, non-polygonal or
-    invalid geometry, coordinates that are not degrees or lie outside Iraq, blank or duplicate
-    P-codes, blank names, polygons overlapping each other, and polygons not lying (at least
-    :data:`NEST_MIN_SHARE` of their area) in one polygon of the parent level of ``layers``
-    (default: the layers in use). Polygons of the level below that no longer nest in the new
-    layer give a :class:`GeodataWarning`.
-    """
-    _check_level(level)
-    path = Path(path)
-    n = int(level[-1])
-    try:
-        raw = gpd.read_file(path, engine="pyogrio")
-    except Exception as exc:  # pyogrio/GDAL raise several unrelated types for unreadable files
-        raise GeodataError(f"{path.name}: cannot read as a GIS file: {exc}") from None
-    if raw.empty:
-        raise GeodataError(f"{path.name}: the file has no features")
-    if raw.crs is None:
-        warnings.warn(
-            f"{path.name} has no CRS; its coordinates are taken as EPSG:4326 (longitude, latitude)",
-            GeodataWarning,
-            stacklevel=2,
-        )
-    pcode_col, pcode_error = _pick_column(raw, pcode_column, "--pcode-column", _PCODE_COLUMNS, n, "P-code")
-    name_col, name_error = _pick_column(raw, name_column, "--name-column", _NAME_COLUMNS, n, "name")
-    if pcode_error or name_error:
-        raise _refused(path, level, [e for e in (pcode_error, name_error) if e])
-    name_ar_col = _find_column([c for c in raw.columns if c not in (name_col, pcode_col)], _NAME_AR_COLUMNS, n)
-
-    names = _column_or_none(raw, name_col)
-    pcodes = _column_or_none(raw, pcode_col)
-    errors = _check_features(raw, names, pcodes)
-    if errors:
-        raise _refused(path, level, errors)
-    names_ar = _column_or_none(raw, name_ar_col) if name_ar_col else np.full(len(raw), None, dtype=object)
-    layer = gpd.GeoDataFrame(
-        {
-            "pcode": [str(p).strip() for p in pcodes],
-            "name": [str(v).strip() for v in names],
-            "name_ar": [str(v).strip() if v is not None else None for v in names_ar],
-        },
-        geometry=(raw if raw.crs is None else raw.to_crs(4326)).geometry.values,
-        crs=4326,
-    )
-    errors = _check_coordinates(layer) or _check_overlaps(layer)
-    layers = layers or AdminLayers.current()
-    if not errors:
-        errors = _check_nesting(layer, layers, level)
-    if errors:
-        raise _refused(path, level, errors)
-    best = _largest_overlap(layer.geometry.values, layers.polygons[PARENT_LEVEL[level]])
-    parent = layers.polygons[PARENT_LEVEL[level]]
-    layer["parent_pcode"] = _take(parent["pcode"].to_numpy(object), best)
-    layer["parent_name"] = _take(parent["name"].to_numpy(object), best)
-    errors = _check_stated_parents(raw, layer, parent, n)
-    if errors:
-        raise _refused(path, level, errors)
-    _warn_children(layer, layers, level)
-    return layer[[*AREA_COLUMNS, "geometry"]]
-
-
-def _refused(path: Path, level: str, errors: list[str]) -> GeodataError:
-    lines = [f"{path.name}: refused as the {LEVEL_NAMES[level]} layer ({level}); the current layer stays in place"]
-    lines += errors[:_MAX_REPORTED]
-    if len(errors) > _MAX_REPORTED:
-        lines.append(f"... and {len(errors) - _MAX_REPORTED} more")
-    return GeodataError("\n".join(lines))
-
-
-def _check_features(raw: gpd.GeoDataFrame, names: np.ndarray, pcodes: np.ndarray) -> list[str]:
-    errors = []
-    seen: dict[str, int] = {}
-    geoms = raw.geometry.values
-    reasons = shapely.is_valid_reason(geoms)
-    for i, (geom, name, pcode) in enumerate(zip(geoms, names, pcodes, strict=False)):
-        label = _feature(i, name, pcode)
-        if geom is None or shapely.is_empty(geom):
-            errors.append(f"{label}: no geometry")
-        elif shapely.get_type_id(geom) not in (3, 6):
-            errors.append(f"{label}: a {geom.geom_type}, not a polygon")
-        elif reasons[i] != "Valid Geometry":
-            errors.append(f"{label}: invalid geometry: {reasons[i]}")
-        if name is None or not str(name).strip():
-            errors.append(f"{label}: the name is blank")
-        if pcode is None or not str(pcode).strip():
-            errors.append(f"{label}: the P-code is blank")
-        else:
-            key = str(pcode).strip().casefold()
-            if key in seen:
-                errors.append(f"{label}: P-code {pcode} repeats feature {seen[key]}")
-            seen.setdefault(key, i)
-    return errors
-
-
-def _check_coordinates(layer: gpd.GeoDataFrame) -> list[str]:
-    errors = []
-    bounds = layer.geometry.bounds.to_numpy()
-    for i, (west, south, east, north) in enumerate(bounds):
-        label = _feature(i, layer["name"].iat[i], layer["pcode"].iat[i])
-        if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
-            errors.append(
-                f"{label}: coordinates ({west:.6g}, {south:.6g}) are not degrees: the file's CRS is "
-                "missing or wrong (a file without CRS is taken as EPSG:4326)"
-            )
-        elif not (IRAQ.contains(west, south) and IRAQ.contains(east, north)):
-            errors.append(
-                f"{label}: extends outside Iraq (bounds {west:.4f}, {south:.4f}, {east:.4f}, {north:.4f}): "
-                "wrong CRS or swapped coordinates?"
-            )
-    return errors
-
-
-def _check_overlaps(layer: gpd.GeoDataFrame) -> list[str]:
-    geoms = layer.geometry.values
-    left, right = layer.sindex.query(geoms, predicate="intersects")
-    pairs = left < right
-    left, right = left[pairs], right[pairs]
-    shared = shapely.area(shapely.intersection(geoms[left], geoms[right]))
-    smaller = np.minimum(shapely.area(geoms[left]), shapely.area(geoms[right]))
-    errors = []
-    for a, b, s, m in zip(left, right, shared, smaller, strict=False):
-        if s > OVERLAP_MAX_SHARE * m:
-            errors.append(
-                f"{_feature(a, layer['name'].iat[a], layer['pcode'].iat[a])} overlaps "
-                f"{_feature(b, layer['name'].iat[b], layer['pcode'].iat[b])} ({s / m:.0%} of the smaller)"
-            )
-    return errors
-
-
-def _shares(children: np.ndarray, parents: gpd.GeoDataFrame) -> list[list[tuple[float, int]]]:
-    """Per child, (share of its area, parent position) of every parent it overlaps, largest first."""
-    out: list[list[tuple[float, int]]] = [[] for _ in children]
-    for child, parent, share in zip(*_overlaps(children, parents), strict=False):
-        out[child].append((share, parent))
-    return [sorted(x, reverse=True) for x in out]
-
-
-def _check_nesting(layer: gpd.GeoDataFrame, layers: AdminLayers, level: str) -> list[str]:
-    parent = layers.polygons[PARENT_LEVEL[level]]
-    kind = LEVEL_NAMES[PARENT_LEVEL[level]]
-    errors = []
-    for i, shares in enumerate(_shares(layer.geometry.values, parent)):
-        if shares and shares[0][0] >= NEST_MIN_SHARE:
-            continue
-        where = ", ".join(
-            f"{s:.0%} in {parent['name'].iat[p]} ({parent['pcode'].iat[p]})" for s, p in shares[:3] if s >= 0.005
-        )
-        errors.append(
-            f"{_feature(i, layer['name'].iat[i], layer['pcode'].iat[i])}: not inside one {kind}: "
-            f"{where or 'outside every one'}; at least {NEST_MIN_SHARE:.0%} must lie in one"
-        )
-    return errors
-
-
-def _check_stated_parents(
-    raw: gpd.GeoDataFrame, layer: gpd.GeoDataFrame, parent: gpd.GeoDataFrame, n: int
-) -> list[str]:
-    """Features whose own parent P-code column (e.g. ``ADM1_PCODE``) names another parent than the
-    one their polygon lies in: swapped geometries or P-codes. Skipped when the file's parent codes
-    are not the parent layer's (another coding scheme)."""
-    column = _find_column(raw.columns, _PCODE_COLUMNS, n - 1) if n > 1 else None
-    if column is None:
-        return []
-    stated = [None if v is None else str(v).strip() for v in _column_or_none(raw, column)]
-    known = set(parent["pcode"])
-    if not any(code in known for code in stated):
-        return []
-    return [
-        f"{_feature(i, layer['name'].iat[i], layer['pcode'].iat[i])}: its {column} says {code}, but its polygon "
-        f"lies in {layer['parent_name'].iat[i]} ({layer['parent_pcode'].iat[i]})"
-        for i, code in enumerate(stated)
-        if code and code != layer["parent_pcode"].iat[i]
-    ]
-
-
-def _warn_children(layer: gpd.GeoDataFrame, layers: AdminLayers, level: str) -> None:
-    below = {"adm1": "adm2", "adm2": "adm3"}.get(level)
-    if below is None:
-        return
-    children = layers.polygons[below]
-    loose = [
-        i
-        for i, shares in enumerate(_shares(children.geometry.values, layer))
-        if not shares or shares[0][0] < NEST_MIN_SHARE
-    ]
-    if loose:
-        named = ", ".join(f"{children['name'].iat[i]} ({children['pcode'].iat[i]})" for i in loose[:5])
-        warnings.warn(
-            f"{len(loose)} {LEVEL_NAMES[below]} polygon(s) in use do not lie in one polygon of the new "
-            f"{LEVEL_NAMES[level]} layer ({named}{', ...' if len(loose) > 5 else ''}); they take the "
-            f"{LEVEL_NAMES[level]} holding most of their area. Import a matching {below} layer next.",
-            GeodataWarning,
-            stacklevel=3,
-        )
-
-
-def stage_admin_layer(layer: gpd.GeoDataFrame, level: str, geodata_dir: Path | str | None = None) -> Path:
-    """Write a checked layer next to its final place in ``geodata_dir``; :func:`install_admin_layer` finishes.
-
-    Returns the staged file's path. Writing first and renaming last means a failure on the way
-    (disk full, a refused database transaction) leaves the current layer untouched.
-    """
-    _check_level(level)
-    folder = _geodata_dir(geodata_dir)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        staged = folder / f".{LAYER_FILES[level]}.new"
-        staged.unlink(missing_ok=True)
-        layer.to_file(staged, driver="GeoJSON", engine="pyogrio", layer_options={"WRITE_BBOX": "NO"})
-    except OSError as exc:
-        raise GeodataError(f"cannot write to WEBMAP_GEODATA folder {folder}: {exc.strerror}") from None
-    return staged
-
-
-def install_admin_layer(staged: Path, level: str, geodata_dir: Path | str | None = None) -> Path:
-    """Move a staged layer into place (atomically); later loads see it. Returns the final path."""
-    final = _geodata_dir(geodata_dir) / LAYER_FILES[level]
-    os.replace(staged, final)
-    return final

@@ -22,10 +22,11 @@ import datetime as dt
 import functools
 import struct
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
@@ -34,42 +35,39 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, S
 
 from .errors import ConfigError, NotFound, WebmapError
 from .forces import FORCE_KEYS, OTHER
-from .records import FIELDS, Incident
+from .records import FIELD_SPECS, FIELDS, FieldSpec, Incident
 
 metadata = sa.MetaData()
+
+# SQL column types of the record's field kinds (webmap.records.FIELD_SPECS).
+_SQL_TYPES = {
+    "int": sa.Integer,
+    "count": sa.Integer,
+    "float": sa.Float,
+    "code": sa.SmallInteger,
+    "date": sa.Date,
+    "datetime": sa.DateTime,
+    "bool": sa.Boolean,
+}
+# Texts longer than this are stored as TEXT, not VARCHAR(n).
+_LONGEST_VARCHAR = 2000
+
+
+def _column(name: str, spec: FieldSpec) -> sa.Column:
+    if name == "id":
+        return sa.Column("id", sa.Integer, primary_key=True, autoincrement=True)
+    kind: sa.types.TypeEngine | type[sa.types.TypeEngine]
+    if spec.kind == "text":
+        kind = sa.String(spec.length) if spec.length and spec.length <= _LONGEST_VARCHAR else sa.Text
+    else:
+        kind = _SQL_TYPES[spec.kind]
+    return sa.Column(name, kind, nullable=spec.nullable, default=spec.default)
+
 
 incidents = sa.Table(
     "incidents",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("source_id", sa.String(200)),
-    sa.Column("event_date", sa.Date, nullable=False),
-    sa.Column("time_precision", sa.SmallInteger, nullable=False),
-    sa.Column("event_type", sa.String(100), nullable=False),
-    sa.Column("sub_event_type", sa.String(100)),
-    sa.Column("actor1", sa.String(500)),
-    sa.Column("actor2", sa.String(500)),
-    sa.Column("force1", sa.String(100)),
-    sa.Column("force2", sa.String(100)),
-    sa.Column("location", sa.String(500)),
-    sa.Column("latitude", sa.Float, nullable=False),
-    sa.Column("longitude", sa.Float, nullable=False),
-    sa.Column("geo_precision", sa.SmallInteger, nullable=False),
-    sa.Column("admin1", sa.String(200)),
-    sa.Column("admin1_pcode", sa.String(20)),
-    sa.Column("admin2", sa.String(200)),
-    sa.Column("admin2_pcode", sa.String(20)),
-    sa.Column("admin3", sa.String(200)),
-    sa.Column("admin3_pcode", sa.String(20)),
-    sa.Column("disputed", sa.Boolean),
-    sa.Column("fatalities", sa.Integer, nullable=False, default=0),
-    sa.Column("injured", sa.Integer),
-    sa.Column("notes", sa.Text),
-    sa.Column("source", sa.String(500)),
-    sa.Column("source_url", sa.String(2000)),
-    sa.Column("status", sa.String(20), nullable=False, default="reviewed"),
-    sa.Column("created_at", sa.DateTime, nullable=False),
-    sa.Column("updated_at", sa.DateTime, nullable=False),
+    *(_column(name, FIELD_SPECS[name]) for name in FIELDS),
     sa.Column("map_point", sa.LargeBinary),  # MAP_POINT of the row, written with it
     sa.UniqueConstraint("source", "source_id", name="uq_incidents_source_id"),
     sa.Index("ix_incidents_event_date", "event_date"),
@@ -166,7 +164,11 @@ def _sqlite_datetime(value: dt.datetime) -> str:
 
 
 # How SQLAlchemy stores dates and times in SQLite (its DATE and DATETIME storage formats).
-_SQLITE_DATES = {"event_date": dt.date.isoformat, "created_at": _sqlite_datetime, "updated_at": _sqlite_datetime}
+_SQLITE_DATES: dict[str, Callable[[Any], str]] = {
+    "event_date": dt.date.isoformat,
+    "created_at": _sqlite_datetime,
+    "updated_at": _sqlite_datetime,
+}
 # Any constant: the key of the PostgreSQL advisory lock that serialises writers.
 _PG_WRITE_LOCK = 7_340_140
 
@@ -261,6 +263,13 @@ def _column_names(conn: Connection, table: str) -> set[str]:
         # PostGIS's geometry is a type SQLAlchemy does not know; only the names are read here.
         warnings.filterwarnings("ignore", "Did not recognize type 'geometry'", sa.exc.SAWarning)
         return {c["name"] for c in sa.inspect(conn).get_columns(table)}
+
+
+def _driver(conn: Connection):
+    """The DB-API connection under ``conn`` (sqlite3 or psycopg), for the bulk paths SQLAlchemy slows down."""
+    driver = conn.connection.driver_connection
+    assert driver is not None, "a connection in use always has its driver connection"
+    return driver
 
 
 def _changed(conn: Connection) -> None:
@@ -386,11 +395,11 @@ class IncidentStore:
         """
         summary = SaveSummary()
         now = _now()
-        keyed = [i for i in batch if i.source_id is not None]
         existing: dict[tuple, dict] = {}
         by_source: dict[str | None, list[str]] = {}
-        for inc in keyed:
-            by_source.setdefault(inc.source, []).append(inc.source_id)
+        for inc in batch:
+            if inc.source_id is not None:
+                by_source.setdefault(inc.source, []).append(inc.source_id)
         for source, ids in by_source.items():
             source_clause = incidents.c.source.is_(None) if source is None else incidents.c.source == source
             for start in range(0, len(ids), 900):
@@ -435,7 +444,7 @@ class IncidentStore:
         now = _now()
         with self.transaction() as conn:
             result = conn.execute(incidents.insert().values(**_values(incident), created_at=now, updated_at=now))
-            new_id = result.inserted_primary_key[0]
+            new_id = int(result.inserted_primary_key[0])  # type: ignore[index]  # an insert has its key
             self._index_new_points(conn, new_id - 1)
             _changed(conn)
         return self.get(new_id)
@@ -459,12 +468,10 @@ class IncidentStore:
                         value[i] = convert(value[i])
                 values.append(value)
             placeholders = ", ".join("?" * len(columns))
-            conn.connection.driver_connection.executemany(
-                f"INSERT INTO incidents ({', '.join(columns)}) VALUES ({placeholders})", values
-            )
+            _driver(conn).executemany(f"INSERT INTO incidents ({', '.join(columns)}) VALUES ({placeholders})", values)
             return
         # PostgreSQL: COPY: twice as fast as pipelined INSERTs, and the geom trigger still fires for every row.
-        with conn.connection.driver_connection.cursor() as cursor:
+        with _driver(conn).cursor() as cursor:
             with cursor.copy(f"COPY incidents ({', '.join(columns)}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row([row[name] for name in columns])

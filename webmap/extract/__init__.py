@@ -25,7 +25,6 @@ before, else the publication date at week precision.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
@@ -33,7 +32,6 @@ from dataclasses import dataclass, field
 from .. import spatial
 from ..errors import InvalidRecord
 from ..forces import force_label
-from ..names import fold
 from ..records import Incident, parse_date, validate_incident
 from .actors import ForceMention, find_forces, pick_actors
 from .counts import INJURED, KILLED, Count, find_counts, total, vague_phrases
@@ -51,7 +49,6 @@ __all__ = [
     "MAX_TEXT_CHARS",
     "extract",
     "extract_incidents",
-    "known_areas",
 ]
 
 SAME_PLACE_KM = 25.0
@@ -308,26 +305,6 @@ def _draft(incident: _Incident, published: dt.date, source: str | None) -> Draft
     return Draft(record, evidence, place.words, place.alternatives, vague)
 
 
-def known_areas(incident: Incident) -> Incident:
-    """``incident`` with its admin areas only down to the level its place names.
-
-    An incident at geo precision 3 whose location is its governorate sits on the governorate's
-    representative point: the district and sub-district of that point, and whether it is
-    disputed, are not what the report said, so they are blanked; likewise the sub-district of a
-    district-only incident. Every other incident is returned as it is.
-    """
-    if incident.geo_precision != 3 or not incident.location:
-        return incident
-    location = fold(incident.location)
-    if location == fold(incident.admin1 or ""):
-        finer = ("admin2", "admin2_pcode", "admin3", "admin3_pcode", "disputed")
-    elif location == fold(incident.admin2 or ""):
-        finer = ("admin3", "admin3_pcode")
-    else:
-        return incident
-    return dataclasses.replace(incident, **{name: None for name in finer})
-
-
 def extract(text: str, published, *, source: str | None = None) -> Extraction:
     """Draft incidents from a report, with what was left out (see the module docstring).
 
@@ -346,9 +323,7 @@ def extract(text: str, published, *, source: str | None = None) -> Extraction:
     placed = [inc for inc in incidents if inc.place is not None]
     left_out = [e for inc in incidents if inc.place is None for e in _evidence(inc.reports)]
     drafts = [_draft(inc, published, source or article.outlet) for inc in placed]
-    joined = spatial.join_admin_areas([d.incident for d in drafts]) if drafts else []
-    for draft, incident in zip(drafts, joined, strict=False):
-        draft.incident = known_areas(incident)
+    spatial.place_incidents([d.incident for d in drafts])
     return Extraction(drafts, left_out, language)
 
 

@@ -18,6 +18,9 @@ from .rank import Candidate, Context, Hit, hits_from_lookup, rank
 
 MAX_NAME_LENGTH = 200
 MAX_CONTEXT_LENGTH = 20_000
+# How many candidates an answer lists unless asked (``webmap geocode --limit``, ``/api/gazetteer?limit=``).
+DEFAULT_CANDIDATES = 10
+MAX_CANDIDATES = 50
 NORMALISED_QUALITY = 0.8
 # A skeleton hit must still share this much of its spelling with the query (rapidfuzz ratio):
 # "Huwayjah" / "hawija" is 71, "Telafar" / "tall afar" 75, while short skeletons collide with
@@ -106,7 +109,7 @@ def geocode(
     *,
     online: bool | None = None,
     gazetteer: Gazetteer | None = None,
-    limit: int = 10,
+    limit: int = DEFAULT_CANDIDATES,
 ) -> dict:
     """The answer ``webmap geocode --json`` and ``GET /api/gazetteer`` give:
     ``{"query", "context", "match": best candidate dict or None, "candidates": [...]}``."""

@@ -14,6 +14,7 @@ import pandas as pd
 from .. import spatial
 from ..config import Config
 from ..store import IncidentStore
+from .boundaries import install_admin_layer, read_admin_layer, stage_admin_layer
 
 _REJOIN_COLUMNS = ("id", "longitude", "latitude", "geo_precision", "admin1_pcode", "admin2_pcode", "admin3_pcode")
 
@@ -40,52 +41,44 @@ def import_admin_layer(
 ) -> GeodataImport:
     """Check ``path`` as the new ``level`` layer, install it in ``geodata_dir`` and re-join stored incidents.
 
-    ``geodata_dir`` defaults to ``WEBMAP_GEODATA``. The check is :func:`webmap.spatial.read_admin_layer`
+    ``geodata_dir`` defaults to ``WEBMAP_GEODATA``. The check is :func:`webmap.io.boundaries.read_admin_layer`
     (raises :class:`~webmap.errors.GeodataError` naming the bad features; warnings are
-    :class:`~webmap.spatial.GeodataWarning`). Every stored incident is re-joined in one transaction;
+    :class:`~webmap.io.boundaries.GeodataWarning`). Every stored incident is re-joined in one transaction;
     the new file replaces the old one only after that transaction commits, so on any error both
     the old layer and the stored admin areas stay as they were.
     """
     geodata_dir = Path(geodata_dir) if geodata_dir is not None else Config.from_env().geodata_dir
     current = spatial.AdminLayers.current(geodata_dir)
-    layer = spatial.read_admin_layer(path, level, pcode_column=pcode_column, name_column=name_column, layers=current)
+    layer = read_admin_layer(path, level, pcode_column=pcode_column, name_column=name_column, layers=current)
     layers = current.replacing(level, layer)
-    staged = spatial.stage_admin_layer(layer, level, geodata_dir)
+    staged = stage_admin_layer(layer, level, geodata_dir)
     try:
         with store.transaction() as conn:
-            stored = [pd.DataFrame(list(part)) for part in store.iter_all(conn, _REJOIN_COLUMNS)]
             rejoined = unassigned = 0
-            for frame in stored:
-                joined = _keep_known_depth(spatial.join_admin_areas(frame, layers=layers), frame)
-                rows = joined[["id", *spatial.ADMIN_FIELDS]].to_dict("records")
+            for part in store.iter_all(conn, _REJOIN_COLUMNS):
+                stored = pd.DataFrame(list(part))
+                placed = spatial.place_points(
+                    stored["longitude"].to_numpy(float),
+                    stored["latitude"].to_numpy(float),
+                    stored["geo_precision"].to_numpy(),
+                    vouched_depths=_stored_depth(stored),
+                    layers=layers,
+                )
+                rows = pd.DataFrame({"id": stored["id"], **placed}).to_dict("records")
                 rejoined += store.update_admin_areas(conn, rows)
-                unassigned += spatial.count_unassigned(joined[_depth(frame) == 3])
+                unassigned += int(pd.isna(placed["admin3_pcode"][stored["geo_precision"].to_numpy() < 3]).sum())
     except BaseException:
         staged.unlink(missing_ok=True)
         raise
-    final = spatial.install_admin_layer(staged, level, geodata_dir)
+    final = install_admin_layer(staged, level, geodata_dir)
     return GeodataImport(level=level, features=len(layer), path=final, rejoined=rejoined, unassigned=unassigned)
 
 
-def _depth(stored: pd.DataFrame) -> pd.Series:
-    """How many admin levels each stored incident was allowed (3 sub-district .. 0 none).
-
-    The importer keeps only the levels a source vouches for (a UCDP event known to its governorate
-    has no district); the deepest level stored says which. A row with no area at all was either
-    outside every polygon (precise points: try again, depth 3) or placed by no area (precision 3: 0).
-    """
+def _stored_depth(stored: pd.DataFrame) -> list[int]:
+    """How many admin levels each stored incident is known to (3 sub-district .. 0 none): its
+    deepest stored P-code. What its source vouched for at import, kept through every re-join
+    (only precision-3 incidents use it: the others are placed from their point)."""
     depth = pd.Series(0, index=stored.index)
     for level in (1, 2, 3):
         depth = depth.mask(stored[f"admin{level}_pcode"].notna(), level)
-    return depth.mask((depth == 0) & (stored["geo_precision"] < 3), 3)
-
-
-def _keep_known_depth(joined: pd.DataFrame, stored: pd.DataFrame) -> pd.DataFrame:
-    """``joined`` with the levels below each incident's :func:`_depth` blanked, as the importer does."""
-    depth = _depth(stored)
-    joined = joined.astype({name: object for name in spatial.ADMIN_FIELDS})
-    for level in (1, 2, 3):
-        joined.loc[depth < level, [f"admin{level}", f"admin{level}_pcode"]] = None
-    # The disputed territories are drawn by district: without one, it cannot be said.
-    joined.loc[depth < 2, "disputed"] = None
-    return joined
+    return depth.tolist()

@@ -2,10 +2,11 @@
 
 :func:`import_file` is what ``webmap import``, the web upload form and ``webmap demo`` call.
 Per row: the format's reader maps its columns to record fields (:data:`IMPORTERS`), the record is
-validated (:func:`webmap.records.validate_incident`), both actors get their force
-(:func:`webmap.forces.assign_forces`; unknown actors map to ``other`` and are listed in the
-summary), duplicate ids inside the file are refused; per batch of rows the points are joined to
-governorates, districts and sub-districts (:func:`webmap.spatial.join_admin_areas`) and written.
+checked as at every other door (:func:`webmap.intake.check_values`: validated, both actors given
+their force; unknown actors map to ``other`` and are listed in the summary), duplicate ids inside
+the file are refused; per batch of rows the incidents are placed in their governorates, districts
+and sub-districts by the one placement rule (:func:`webmap.spatial.place_incidents`, with the
+levels the source vouches for) and written.
 Everything happens in one write transaction of the store: one bad row anywhere means an
 :class:`~webmap.errors.ImportFailed` listing the bad rows (see :class:`~webmap.errors.BadRows`) and a
 rollback, so the database is exactly as before.
@@ -29,13 +30,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
 from tqdm import tqdm
 
 from .. import spatial
 from ..errors import BadRows, InvalidRecord
-from ..forces import assign_forces
-from ..records import FIELDS, IRAQ, AreaOfInterest, Incident, validate_incident
+from ..intake import check_values
+from ..records import FIELDS, IRAQ, AreaOfInterest, Incident
 from ..store import IncidentStore, SaveSummary
 from . import acled, csv, geojson, ucdp
 from .readers import RowStream, open_csv, refuse
@@ -49,9 +49,8 @@ IMPORTERS: dict[str, Callable[..., RowStream]] = {
 BATCH = 5_000
 # Imports of files larger than this show a progress bar (about 2,000 ACLED rows).
 PROGRESS_BYTES = 1_000_000
-ADMIN_COLUMNS = ("admin1", "admin1_pcode", "admin2", "admin2_pcode", "admin3", "admin3_pcode")
 _DIGEST_VALUES = operator.attrgetter(
-    *(f for f in FIELDS if f not in ("id", "source_id", "created_at", "updated_at", "disputed", *ADMIN_COLUMNS))
+    *(f for f in FIELDS if f not in ("id", "source_id", "created_at", "updated_at", *spatial.ADMIN_FIELDS))
 )
 
 
@@ -130,13 +129,13 @@ def import_file(
     bad = BadRows()
     seen_ids: dict[int, int] = {}
     digests: Counter = Counter()
-    batch: list[tuple[Incident, int]] = []
+    batch: list[tuple[Incident, int | None]] = []
     show = progress if progress is not None else (stream.size > PROGRESS_BYTES and sys.stderr.isatty())
     # One writer thread joins and stores batch N while this thread reads and checks batch N+1:
     # SQLite, PostgreSQL and GEOS do their work without holding the GIL. Only one batch waits.
     pending: list[Future] = []
 
-    def store_batch(rows: list[tuple[Incident, int]]) -> None:
+    def store_batch(rows: list[tuple[Incident, int | None]]) -> None:
         if pending:
             pending.pop().result()
         pending.append(writer.submit(_store_batch, store, conn, rows, update, summary, geodata_dir))
@@ -180,14 +179,15 @@ def import_file(
     return summary
 
 
-def _checked_row(stream: RowStream, raw, area: AreaOfInterest, summary: ImportSummary) -> tuple[Incident, int]:
-    """The validated incident of one raw row, with its forces, and how many admin levels to keep."""
+def _checked_row(stream: RowStream, raw, area: AreaOfInterest, summary: ImportSummary) -> tuple[Incident, int | None]:
+    """The validated incident of one raw row, with its forces, and the admin depth its source vouches for."""
     values = stream.convert(raw)
-    incident = validate_incident(values, area=area)
-    hints = {n: values.get(f"_force{n}_hint") for n in (1, 2)}
-    for actor in assign_forces(incident, hints):
+    hints = {n: values.pop(f"_force{n}_hint", None) for n in (1, 2)}
+    vouched = values.pop("_admin_depth", None)
+    incident, unmatched = check_values(values, area=area, force_hints=hints)
+    for actor in unmatched:
         summary.unknown_actors[actor] += 1
-    return incident, values.get("_admin_depth", 3)
+    return incident, vouched
 
 
 def _claim_id(incident: Incident, row_number: int, seen: dict[int, int], digests: Counter) -> None:
@@ -211,27 +211,18 @@ def _claim_id(incident: Incident, row_number: int, seen: dict[int, int], digests
 
 
 def _store_batch(
-    store: IncidentStore, conn, batch: list[tuple[Incident, int]], update: bool, summary: ImportSummary, geodata_dir
+    store: IncidentStore,
+    conn,
+    batch: list[tuple[Incident, int | None]],
+    update: bool,
+    summary: ImportSummary,
+    geodata_dir,
 ) -> None:
-    """Join a batch of incidents to admin areas (keeping only the levels their precision allows) and write it."""
+    """Place a batch of incidents in their admin areas (:func:`webmap.spatial.place_incidents`) and write it."""
     if not batch:
         return
-    incidents = [inc for inc, _ in batch]
-    points = pd.DataFrame(
-        {
-            "longitude": [inc.longitude for inc in incidents],
-            "latitude": [inc.latitude for inc in incidents],
-        }
+    incidents = spatial.place_incidents(
+        [inc for inc, _ in batch], [depth for _, depth in batch], geodata_dir=geodata_dir
     )
-    joined = spatial.join_admin_areas(points, geodata_dir=geodata_dir)
-    columns = {name: joined[name].tolist() for name in (*ADMIN_COLUMNS, "disputed")}  # None where unassigned
-    for i, (inc, depth) in enumerate(batch):
-        for level in (1, 2, 3):
-            keep = level <= depth
-            setattr(inc, f"admin{level}", columns[f"admin{level}"][i] if keep else None)
-            setattr(inc, f"admin{level}_pcode", columns[f"admin{level}_pcode"][i] if keep else None)
-        # The disputed territories are drawn by district: a governorate-only point cannot say.
-        inc.disputed = columns["disputed"][i] if depth >= 2 else None
-        if inc.admin2_pcode is None:
-            summary.unassigned += 1
+    summary.unassigned += sum(1 for inc in incidents if inc.admin2_pcode is None)
     summary.add(store.save_batch(conn, incidents, update=update))

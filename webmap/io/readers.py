@@ -19,7 +19,7 @@ import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from ..errors import ImportFailed, InvalidRecord
 
@@ -144,7 +144,7 @@ class CsvSource:
             ignored_columns=ignored_columns or [],
         )
 
-    def rows(self) -> Iterator[tuple[int, dict[str, str]]]:
+    def rows(self) -> Iterator[tuple[int, dict[str, str] | InvalidRecord]]:
         """``(row number, {column: value})`` for every data row; blank lines are skipped.
 
         A row with more or fewer values than the header yields an :class:`InvalidRecord` instead
@@ -274,8 +274,8 @@ class RowStream:
     column the user sees; ``numbering`` says how rows are counted.
     """
 
-    rows: Iterator[tuple[int, object]]
-    convert: Callable[[object], dict]
+    rows: Iterator[tuple[int, Any]]
+    convert: Callable[[Any], dict]
     described: str
     position: Callable[[], int]
     size: int

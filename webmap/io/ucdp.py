@@ -129,7 +129,7 @@ def open_rows(path: Path, *, column_map=None, encoding: str | None = None) -> Ro
         violence = _code(get, "type_of_violence", VIOLENCE)
         date_prec = _code(get, "date_prec", TIME_PRECISION)
         where_prec = _code(get, "where_prec", GEO_PRECISION)
-        fields = {name: get(column) for name, column in COLUMNS.items()}
+        fields: dict[str, object] = {name: get(column) for name, column in COLUMNS.items()}
         fields.update(
             source=SOURCE,
             event_type=VIOLENCE[violence][1],

@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from ..config import TEMPLATES, Config
+from ..config import TEMPLATES, Config, check_installation
 from ..errors import ConfigError, InvalidFilter, InvalidRecord, NotFound, WebmapError
 from ..query import PARAMETER_ALIASES, PARAMETERS, IncidentFilter
 from ..store import IncidentStore
@@ -33,14 +33,16 @@ def _config_from(config: Any) -> Config:
 
 
 def build_app(config: Any = None, *, open_store: bool = False) -> Flask:
-    """Build the Flask app for ``config`` (see :func:`webmap.create_app`)."""
+    """Build the Flask app for ``config`` (see :func:`webmap.create_app`); :class:`IncompleteInstall`
+    when the installed package lacks a template or data file it shipped."""
+    check_installation()
     cfg = _config_from(config)
     app = Flask("webmap", template_folder=str(TEMPLATES), static_folder=None)
     app.config["SECRET_KEY"] = cfg.secret_key
     app.config["JSON_SORT_KEYS"] = False
     app.extensions[EXTENSION] = {"config": cfg, "store": None}
 
-    from . import api, auth, exports, pages
+    from . import api, auth, exports, pages, points
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
@@ -48,10 +50,11 @@ def build_app(config: Any = None, *, open_store: bool = False) -> Flask:
     auth.init_app(app)
     _register_errors(app)
     _compress(app)
-    api.keep_points_fresh(app)
+    points.init_app(app)
     if open_store:
         with app.app_context():
             get_store()
+        app.extensions[EXTENSION]["points"].poke()  # the default view's points, before the first visitor
     return app
 
 

@@ -27,25 +27,19 @@ POST   /api/extract/save       store the reviewed drafts: ``{"incidents": [recor
 from __future__ import annotations
 
 import datetime as dt
-import gzip
 import hashlib
-import threading
-import weakref
-from collections import OrderedDict
-from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from collections.abc import Callable
 
 from flask import Blueprint, Response, jsonify, request, url_for
 
-from .. import mapview, query, spatial
+from .. import mapview, query
 from ..errors import InvalidFilter, InvalidRecord, NotFound
-from ..forces import FORCE_KEYS, FORCES_BY_KEY, assign_forces
+from ..forces import FORCE_KEYS, FORCES_BY_KEY
+from ..intake import checked_incident
 from ..io.exporters import feature
-from ..records import INPUT_FIELDS, Incident, validate_incident
-from ..store import IncidentStore
-from . import EXTENSION, get_config, get_store, request_filter
+from . import get_config, get_store, request_filter
 from .auth import require_token
+from .points import get_map_points
 
 bp = Blueprint("api", __name__)
 
@@ -126,25 +120,6 @@ def get_incident(incident_id: int):
     return _cached(_etag("incident", incident_id), lambda: jsonify(feature(get_store().get(incident_id))))
 
 
-def checked_incident(values: Mapping[str, Any], geodata_dir=None) -> Incident:
-    """An incident from a form or an API body, checked as an import checks a row.
-
-    ``values`` maps record fields to raw values. Validated by
-    :func:`webmap.records.validate_incident`; ``force1``/``force2`` are the force keys given, or
-    found from ``actor1``/``actor2`` (an unknown actor is ``other``); the admin areas and the
-    disputed flag come from the point (:func:`webmap.spatial.join_admin_areas`), whatever was sent
-    (no sub-district for an incident placed only to its district, ``geo_precision`` 3).
-    Raises :class:`InvalidRecord` naming the field.
-    """
-    incident = validate_incident(values)
-    assign_forces(incident)
-    joined = spatial.join_admin_areas([incident], geodata_dir=geodata_dir)[0]
-    if joined.geo_precision == 3:
-        # Placed only to the district or governorate: the sub-district under the point means nothing.
-        joined.admin3 = joined.admin3_pcode = None
-    return joined
-
-
 def _body() -> dict:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
@@ -159,18 +134,7 @@ def _body() -> dict:
             raise InvalidRecord("geometry", "a Feature needs a Point geometry with [longitude, latitude]")
         properties["longitude"], properties["latitude"] = coordinates[0], coordinates[1]
         data = properties
-    return _input_values(data)
-
-
-def _input_values(data: Mapping[str, Any]) -> dict:
-    """``data`` without what the store sets itself (id, timestamps); :class:`InvalidRecord` naming
-    the first key that is no incident field."""
-    values = {k: v for k, v in data.items() if k not in ("id", "created_at", "updated_at")}
-    # A misspelt field ("fatalites") would otherwise be dropped and the record saved without it.
-    unknown = sorted(set(values) - set(INPUT_FIELDS))
-    if unknown:
-        raise InvalidRecord(unknown[0], f"not an incident field (known: {', '.join(INPUT_FIELDS)})")
-    return values
+    return data
 
 
 @bp.post("/api/incidents")
@@ -204,158 +168,6 @@ def delete_incident(incident_id: int):
 
 
 # -- the map's data -------------------------------------------------------------------------------
-DEFAULT_VIEW = query.IncidentFilter()
-
-
-class _PointsCache:
-    """The encoded points (raw and gzipped) of the last few filters, each computed once per
-    :func:`webmap.query.data_version`.
-
-    The map page asks for its filter's points the moment it is requested (:func:`prefetch_points`),
-    so the query runs while the browser is still loading the page; the browser's ``/api/points``
-    request then waits for that same computation. The default view (no filter) is never evicted
-    and :class:`_Warmer` recomputes it after every write, so its first visitor finds it ready.
-    """
-
-    size = 8
-
-    def __init__(self):
-        self._entries: OrderedDict[tuple, Future] = OrderedDict()
-        self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="webmap-points")
-
-    @staticmethod
-    def _compute(store: IncidentStore, flt: query.IncidentFilter) -> tuple[int, bytes, bytes]:
-        version = query.data_version(store)
-        raw = mapview.encode_points(query.point_columns(store, flt))
-        # gzip level 1: a fifth of level 6's time for 2 % more bytes (the floats hardly compress further).
-        return version, raw, gzip.compress(raw, compresslevel=1, mtime=0)
-
-    def start(self, store: IncidentStore, flt: query.IncidentFilter, version: int | None = None) -> Future:
-        """The computation for ``flt``: the one running, or the one done (at ``version`` when given),
-        else a new one started now."""
-        key = (store.url, flt)
-        with self._lock:
-            found = self._entries.get(key)
-            if found is not None and (
-                not found.done() or (found.exception() is None and version in (None, found.result()[0]))
-            ):
-                self._entries.move_to_end(key)
-                return found
-            future = self._pool.submit(self._compute, store, flt)
-            self._entries[key] = future
-            # The oldest filtered views go; a store's default view stays (one per database).
-            filtered = [k for k in self._entries if k[1] != DEFAULT_VIEW]
-            for old in filtered[: max(0, len(filtered) - self.size)]:
-                del self._entries[old]
-            return future
-
-    def get(self, store: IncidentStore, flt: query.IncidentFilter, version: int) -> tuple[bytes, bytes]:
-        """The encoded points of ``flt`` at data ``version`` (or newer, when a write came meanwhile)."""
-        found = self.start(store, flt).result()
-        if found[0] != version:
-            found = self.start(store, flt, version).result()
-        return found[1], found[2]
-
-    def ready_version(self, store: IncidentStore, flt: query.IncidentFilter) -> int | None:
-        """The data version whose points of ``flt`` are computed and kept, or None."""
-        with self._lock:
-            found = self._entries.get((store.url, flt))
-        return found.result()[0] if found is not None and found.done() and found.exception() is None else None
-
-    def filters(self, store: IncidentStore) -> list[query.IncidentFilter]:
-        """The filters of ``store`` whose points are kept, the default view first."""
-        with self._lock:
-            kept = [flt for url, flt in self._entries if url == store.url and flt != DEFAULT_VIEW]
-        return [DEFAULT_VIEW, *kept]
-
-    def clear(self) -> None:
-        """Forget every entry (the benchmark's cold case)."""
-        with self._lock:
-            self._entries.clear()
-
-
-POINTS_CACHE = _PointsCache()
-
-
-class _Warmer:
-    """Keeps the points of every running app's default view, and of the other views it has
-    recently served, computed, in one background thread.
-
-    It looks at :func:`webmap.query.data_version` of each app's store (once the app has opened it)
-    right after each write request the app answers (:func:`keep_points_fresh`) and every
-    :attr:`interval` seconds (for writes by other processes, such as ``webmap import``), and
-    recomputes when the version moved. A failing store (a database gone) is left to the requests,
-    which report the error themselves.
-    """
-
-    interval = 2.0
-
-    def __init__(self, cache: _PointsCache):
-        self._cache = cache
-        self._apps: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # app -> version last seen
-        self._wake = threading.Event()
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-
-    def watch(self, app) -> None:
-        with self._lock:
-            self._apps[app] = None
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="webmap-points-warmer", daemon=True)
-                self._thread.start()
-        self._wake.set()
-
-    def poke(self) -> None:
-        self._wake.set()
-
-    def _run(self) -> None:
-        while True:
-            self._wake.wait(self.interval)
-            self._wake.clear()
-            self._check()
-
-    def _check(self) -> None:
-        # A method of its own, so no app stays referenced while the thread sleeps.
-        with self._lock:
-            apps = list(self._apps.items())
-        for app, seen in apps:
-            store = app.extensions[EXTENSION]["store"]
-            if store is None:  # opened by the app's first request: the warmer never races to create a schema
-                continue
-            try:
-                version = query.data_version(store)
-                if version != seen:
-                    for flt in self._cache.filters(store):
-                        self._cache.start(store, flt, version).result()
-            except Exception:  # noqa: BLE001 - see the class docstring
-                version = None
-            with self._lock:
-                if app in self._apps:
-                    self._apps[app] = version
-
-
-POINTS_WARMER = _Warmer(POINTS_CACHE)
-
-
-def keep_points_fresh(app) -> None:
-    """Have the default view's map points of ``app`` computed as soon as it has opened its store,
-    and those of every view it keeps again after every write."""
-    POINTS_WARMER.watch(app)
-
-    @app.after_request
-    def _after_write(response: Response) -> Response:
-        if request.method in ("POST", "PUT", "PATCH", "DELETE") and response.status_code < 400:
-            POINTS_WARMER.poke()
-        return response
-
-
-def prefetch_points(flt: query.IncidentFilter) -> None:
-    """Start encoding the points of ``flt`` for the map page being served (returns at once)."""
-    store = get_store()
-    POINTS_CACHE.start(store, flt, query.data_version(store))
-
-
 @bp.get("/api/points")
 def points():
     """The filtered incidents for the map, in the compact binary form of :func:`webmap.mapview.encode_points`."""
@@ -365,7 +177,7 @@ def points():
     etag = _digest("points", flt, version)  # the version read once serves the validator and the cache
 
     def build():
-        raw, packed = POINTS_CACHE.get(store, flt, version)
+        raw, packed = get_map_points().get(store, flt, version)
         use_gzip = "gzip" in request.accept_encodings
         response = Response(packed if use_gzip else raw, mimetype=mapview.POINTS_MEDIA_TYPE)
         if use_gzip:
@@ -466,11 +278,11 @@ def layer(name: str):
 # -- gazetteer ------------------------------------------------------------------------------------
 @bp.get("/api/gazetteer")
 def gazetteer_lookup():
-    """Resolve the place name ``q`` (optional ``context`` text, ``limit`` 1..50): the JSON of
+    """Resolve the place name ``q`` (optional ``context`` text, ``limit`` of candidates): the JSON of
     ``webmap geocode --json``, ``{"query", "context", "match", "candidates"}``; 400 naming ``q``
     when it is empty or longer than 200 characters."""
     from ..gazetteer import MAX_NAME_LENGTH, default_path, geocode, get_gazetteer
-    from ..gazetteer.resolve import MAX_CONTEXT_LENGTH
+    from ..gazetteer.resolve import DEFAULT_CANDIDATES, MAX_CANDIDATES, MAX_CONTEXT_LENGTH
 
     name = request.args.get("q", "")
     if not name.strip():
@@ -483,7 +295,13 @@ def gazetteer_lookup():
     config = get_config()
     gazetteer = get_gazetteer(default_path(config))
     return jsonify(
-        geocode(name, context, gazetteer=gazetteer, online=config.online_geocoder, limit=_int_param("limit", 10, 1, 50))
+        geocode(
+            name,
+            context,
+            gazetteer=gazetteer,
+            online=config.online_geocoder,
+            limit=_int_param("limit", DEFAULT_CANDIDATES, 1, MAX_CANDIDATES),
+        )
     )
 
 
@@ -526,8 +344,6 @@ def save_extracted():
     one bad record refuses them all (400 naming its row and field). Saving a draft again with the same
     ``source`` and ``source_id`` replaces it (a draft becomes reviewed). Answers
     ``{"inserted", "updated", "unchanged"}``."""
-    from ..extract import known_areas
-
     items = _json_object(2_000_000).get("incidents")
     if not isinstance(items, list) or not items:
         raise InvalidRecord("incidents", "expected a non-empty list of incident records")
@@ -538,7 +354,7 @@ def save_extracted():
         if not isinstance(item, dict):
             raise InvalidRecord("incidents", "not a JSON object of incident fields", row=row)
         try:
-            checked.append(known_areas(checked_incident(_input_values(item), get_config().geodata_dir)))
+            checked.append(checked_incident(item, get_config().geodata_dir))
         except InvalidRecord as exc:
             raise exc.at_row(row) from None
     store = get_store()

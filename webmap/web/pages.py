@@ -10,20 +10,20 @@ The static files (``webmap/static``, with the vendored libraries) are served at 
 
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import urlencode
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from .. import mapview, query, spatial
+from ..config import STATIC
 from ..errors import InvalidFilter, InvalidRecord
 from ..forces import FORCES
+from ..intake import checked_incident
 from ..records import EVENT_TYPES, GEO_PRECISION, STATUSES, TIME_PRECISION
 from . import get_config, get_store
-from .api import checked_incident, prefetch_points
 from .auth import login_required
+from .points import get_map_points
 
-STATIC = Path(__file__).resolve().parent.parent / "static"
 bp = Blueprint("pages", __name__, static_folder=str(STATIC), static_url_path="/static")
 
 # Fields the analyst types; admin areas and the disputed flag come from the point.
@@ -91,7 +91,7 @@ def index():
         return render_template(
             "error.html", status=400, message=str(exc), parameter=exc.parameter, retry_url=_url_without(exc.parameter)
         ), 400
-    prefetch_points(flt)
+    get_map_points().prefetch(get_store(), flt)
     query_string = urlencode(flt.to_params(), doseq=True)
     parts = mapview.map_parts(query_string)
     areas = _areas()
