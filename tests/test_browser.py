@@ -1,8 +1,9 @@
 """The map in a real browser (issues 3 and 8): Debian's headless Chromium through Playwright.
 
-One waitress server on 127.0.0.1 serves the app on a database of the real UCDP GED events of
-../shared/data/ucdp-ged-irq (7,473 events, loaded through the importer). Every request the page
-makes is recorded, and none may leave 127.0.0.1. Screenshots go to the ``artifacts`` folder.
+One waitress server on 127.0.0.1 serves the app on a database of the demo incidents: 1,783 real UCDP
+GED events (``geodata/demo_incidents.csv``), loaded through the importer as ``webmap demo`` does.
+Every request the page makes is recorded, and none may leave 127.0.0.1. Screenshots go to the
+``artifacts`` folder.
 Chromium is never downloaded: Playwright drives /usr/bin/chromium.
 """
 
@@ -15,7 +16,7 @@ import pytest
 from waitress import create_server
 
 from webmap import create_app
-from webmap.io.importer import import_file
+from webmap.io.demo import load_demo
 from webmap.store import IncidentStore
 
 pytestmark = pytest.mark.browser
@@ -38,18 +39,12 @@ HOSTILE = {
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, shared_data):
-    """The app on 127.0.0.1 (a free port) over the UCDP GED events; yields its base URL."""
+def server(tmp_path_factory):
+    """The app on 127.0.0.1 (a free port) over the demo incidents; yields its base URL."""
     folder = tmp_path_factory.mktemp("browser")
     url = f"sqlite:///{folder / 'webmap.db'}"
     store = IncidentStore(url)
-    import_file(
-        store,
-        shared_data / "ucdp-ged-irq" / "conflict_data_irq.csv",
-        "ucdp",
-        progress=False,
-        geodata_dir=folder / "geodata",
-    )
+    assert load_demo(store, geodata_dir=folder / "geodata").inserted == 1783
     store.dispose()
     app = create_app({"database_url": url, "geodata_dir": folder / "geodata", "token": TOKEN, "secret_key": "k"})
     httpd = create_server(app, host="127.0.0.1", port=0, threads=4)
@@ -101,7 +96,7 @@ def test_the_map_draws_from_localhost_only(page, server, artifacts):
     page.wait_for_function("() => window.Chart && Chart.getChart(document.getElementById('wm-chart-incidents'))")
     assert page.locator(".leaflet-container").count() == 1
     state = drawn(page)
-    assert state["loaded"] == api(page, server, "/api/incidents?limit=1")["total"] >= 7473
+    assert state["loaded"] == api(page, server, "/api/incidents?limit=1")["total"] >= 1783
     assert state["total"] == state["loaded"]  # the view fits the incidents
     assert "incidents in view" in page.inner_text("#wm-status")
     assert page.locator("#wm-table tbody tr").count() == 25

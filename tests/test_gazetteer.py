@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from conftest import FIXTURES, ROOT
+from helpers import ARTICLE, ROOT
 
 from webmap.errors import GazetteerError
 from webmap.gazetteer import COLUMNS, Gazetteer, find_mentions, get_gazetteer, resolve
@@ -176,8 +176,9 @@ def test_country_after_a_comma_is_context(gaz):
 
 
 # -- mentions -------------------------------------------------------------------------------------
+@pytest.mark.shared
 def test_mentions_in_a_real_article(gaz):
-    text = (FIXTURES / "kurdistan24_isis_attack_kirkuk.txt").read_text(encoding="utf-8")
+    text = ARTICLE.read_text(encoding="utf-8")
     mentions = find_mentions(text, gaz)
     found = {m.text for m in mentions}
     assert {"Kirkuk", "Khanaqin", "Sinjar", "Shingal", "Riyadh", "Hawija", "ERBIL"} <= found

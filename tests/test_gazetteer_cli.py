@@ -9,14 +9,12 @@ import subprocess
 import sys
 
 import pytest
-from conftest import DATA, ROOT
+from helpers import ROOT, WOF
 
 from webmap.cli import main
 from webmap.config import SHIPPED_GAZETTEER
 from webmap.gazetteer import Gazetteer
 from webmap.gazetteer.load import read_places_csv
-
-WOF = DATA / "wof-iraq-gazetteer" / "wof_iq_gazetteer.csv"
 
 
 @pytest.fixture
@@ -29,11 +27,12 @@ def home(monkeypatch, tmp_path):
 
 
 def wof_rows(predicate, limit: int) -> tuple[list[str], list[dict]]:
-    """Header and up to ``limit`` real rows of the shared WOF extract matching ``predicate``."""
+    """Header and the first ``limit`` real rows of the WOF excerpt (``tests/data``) matching ``predicate``."""
     with WOF.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         rows = [r for r in reader if predicate(r)][:limit]
-        return reader.fieldnames, rows
+    assert len(rows) == limit, "tests/data lacks rows this test takes: rerun scripts/build_test_data.py"
+    return reader.fieldnames, rows
 
 
 def write_csv(path, header, rows) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 
 import pytest
-from test_web_auth import csrf_token, log_in
+from helpers import csrf_token, log_in
 
 from webmap import spatial
 from webmap.cli import main

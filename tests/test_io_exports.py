@@ -9,8 +9,7 @@ import math
 
 import pyogrio
 import pytest
-from conftest import DATA
-from test_io_readers import acled_rows, import_
+from helpers import ACLED_LAYOUT, GED, csv_rows, import_
 
 from webmap.cli import main
 from webmap.forces import force_of
@@ -20,16 +19,14 @@ from webmap.records import DERIVED_FIELDS, FIELDS, validate_incident
 from webmap.spatial import place_incidents
 from webmap.store import incidents as incidents_table
 
-ACLED = DATA / "acled-irq" / "ACLED_Iraq_2019-03_sample.csv"
-UCDP = DATA / "ucdp-ged-irq" / "conflict_data_irq.csv"
 ALL = IncidentFilter.build(drafts=True)
 CONTENT = [f for f in FIELDS if f not in ("id", "created_at", "updated_at")]
 
 
 @pytest.fixture
 def loaded(runner, store):
-    """The store with the real ACLED sample and UCDP extract imported."""
-    for path in (ACLED, UCDP):
+    """The store with real UCDP events imported from both layouts, ACLED's and UCDP's."""
+    for path in (ACLED_LAYOUT, GED):
         assert import_(runner, path).exit_code == 0
     return store
 
@@ -71,8 +68,8 @@ def test_export_then_import_gives_back_the_same_records(runner, loaded, tmp_path
 
 
 def test_incident_without_source_id_round_trips_with_a_content_id(runner, store, tmp_path):
-    """A draft typed into the form (a real ACLED event, as an analyst would enter it)."""
-    rows = acled_rows()
+    """A draft typed into the form (a real UCDP event, as an analyst would enter it)."""
+    rows = csv_rows(ACLED_LAYOUT)
     row = dict(zip(rows[0], rows[7], strict=False))
     draft = validate_incident(
         {
@@ -117,7 +114,7 @@ def test_geojson_is_rfc7946(runner, loaded, tmp_path):
     doc = json.loads(path.read_text(encoding="utf-8"))
     assert doc["type"] == "FeatureCollection" and "crs" not in doc
     stored = {i.id: i for i in select_incidents(loaded, IncidentFilter.build(governorate=["Kirkuk"]))}
-    assert len(doc["features"]) == len(stored) > 100
+    assert len(doc["features"]) == len(stored) > 30
     for feature in doc["features"]:
         incident = stored[feature["id"]]
         assert feature["geometry"] == {"type": "Point", "coordinates": [incident.longitude, incident.latitude]}
@@ -164,7 +161,7 @@ def test_gpkg_export_reads_back_field_by_field(runner, loaded, tmp_path):
     stored = {
         i.id: i for i in select_incidents(loaded, IncidentFilter.build(governorate=["Nineveh"], since="2014-06-01"))
     }
-    assert len(frame) == len(stored) > 500
+    assert len(frame) == len(stored) > 150
     for row in frame.itertuples():
         incident = stored[row.id]
         assert (row.geometry.x, row.geometry.y) == (incident.longitude, incident.latitude)
@@ -242,7 +239,7 @@ def test_http_csv_export_matches_the_cli_export(runner, client, loaded, tmp_path
     rows = list(csv.DictReader(io.StringIO(response.get_data().decode("utf-8-sig"))))
     with path.open(encoding="utf-8-sig", newline="") as fh:
         assert rows == list(csv.DictReader(fh))
-    assert len(rows) > 10 and set(rows[0]) == set(COLUMNS)
+    assert len(rows) > 5 and set(rows[0]) == set(COLUMNS)
 
 
 def test_http_export_bad_parameter_is_a_400_naming_it(client, loaded):

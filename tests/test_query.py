@@ -5,7 +5,7 @@ import datetime as dt
 import numpy as np
 import pytest
 import sqlalchemy as sa
-from conftest import DATA
+from helpers import GED
 from werkzeug.datastructures import MultiDict
 
 from webmap.errors import InvalidFilter
@@ -23,7 +23,7 @@ from webmap.query import (
 from webmap.records import validate_incident
 from webmap.store import IncidentStore, incidents
 
-# Real UCDP GED events from ../shared/data/ucdp-ged-irq (ids, dates, points, deaths as UCDP publishes them).
+# Real UCDP GED events, in tests/data/ucdp_ged_irq_excerpt.csv (ids, dates, points, deaths as UCDP publishes them).
 UCDP_EVENTS = [
     {
         "source_id": "274540",
@@ -157,7 +157,6 @@ def test_paging_and_streaming(filled):
 
 
 # -- the map's points -------------------------------------------------------------------------------
-ACLED = DATA / "acled-irq" / "ACLED_Iraq_2019-03_sample.csv"
 
 
 def _points_from_rows(store) -> dict[str, np.ndarray]:
@@ -195,13 +194,13 @@ def _assert_points_match(store) -> None:
 
 
 def test_map_points_are_the_stored_incidents(store):
-    import_file(store, ACLED, "acled", progress=False)
+    import_file(store, GED, "ucdp", progress=False)
     _assert_points_match(store)
     assert len({f for f in point_columns(store, IncidentFilter())["force"]}) > 3
 
 
 def test_a_database_from_an_earlier_webmap_gets_its_map_records_on_opening(database_url, store):
-    import_file(store, ACLED, "acled", progress=False)
+    import_file(store, GED, "ucdp", progress=False)
     with store.engine.begin() as conn:  # the schema before map records: no column, the old wide index
         conn.exec_driver_sql("DROP INDEX ix_incidents_map_points")
         conn.exec_driver_sql("ALTER TABLE incidents DROP COLUMN map_point")
@@ -220,7 +219,7 @@ def test_a_database_from_an_earlier_webmap_gets_its_map_records_on_opening(datab
 
 
 def test_rows_written_by_another_program_are_still_drawn(store):
-    import_file(store, ACLED, "acled", progress=False)
+    import_file(store, GED, "ucdp", progress=False)
     with store.engine.begin() as conn:  # as an SQL client would leave them: no map record
         conn.execute(incidents.update().where(incidents.c.id % 3 == 0).values(map_point=None))
     _assert_points_match(store)

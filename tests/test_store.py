@@ -5,7 +5,6 @@ Runs on SQLite and, with WEBMAP_TEST_POSTGRES, on PostgreSQL + PostGIS (the conf
 
 from __future__ import annotations
 
-import csv
 import os
 import subprocess
 import sys
@@ -14,16 +13,15 @@ import time
 
 import pytest
 import sqlalchemy as sa
-from conftest import DATA, ROOT
-from test_io_readers import write_rows
+from helpers import ACLED_LAYOUT, GED, ROOT, csv_rows, write_rows
 
 from webmap.errors import ImportFailed, WebmapError
-from webmap.io.importer import BATCH, import_file
+from webmap.io import importer
+from webmap.io.demo import DEMO_INCIDENTS
+from webmap.io.importer import import_file
 from webmap.query import IncidentFilter, count_incidents, select_incidents
 from webmap.store import IncidentStore
 
-ACLED = DATA / "acled-irq" / "ACLED_Iraq_2019-03_sample.csv"
-UCDP = DATA / "ucdp-ged-irq" / "conflict_data_irq.csv"
 ALL = IncidentFilter.build(drafts=True)
 
 
@@ -47,29 +45,30 @@ def finish(process) -> str:
 
 
 def test_two_processes_importing_different_files_both_complete(database_url, store, tmp_path):
-    first = start_import(database_url, UCDP, tmp_path)
-    second = start_import(database_url, ACLED, tmp_path)
-    assert "7473 inserted" in finish(first)
-    assert "157 inserted" in finish(second)
+    first = start_import(database_url, GED, tmp_path)
+    second = start_import(database_url, ACLED_LAYOUT, tmp_path)
+    assert "518 inserted" in finish(first)
+    assert "171 inserted" in finish(second)
     stored = select_incidents(store, ALL)
-    assert len(stored) == 7473 + 157
+    assert len(stored) == 518 + 171
     assert len({(i.source, i.source_id) for i in stored}) == len(stored)
 
 
 def test_two_processes_importing_the_same_file_store_it_once(database_url, store, tmp_path):
-    first = start_import(database_url, UCDP, tmp_path)
-    second = start_import(database_url, UCDP, tmp_path)
-    outputs = sorted([finish(first), finish(second)], key=lambda out: "7473 unchanged" in out)
-    assert "7473 inserted, 0 updated, 0 unchanged" in outputs[0]
-    assert "0 inserted, 0 updated, 7473 unchanged" in outputs[1]
-    assert count_incidents(store, ALL) == 7473
+    # the demo incidents: 1,783 real UCDP events, the largest file of real events the repository holds
+    first = start_import(database_url, DEMO_INCIDENTS, tmp_path)
+    second = start_import(database_url, DEMO_INCIDENTS, tmp_path)
+    outputs = sorted([finish(first), finish(second)], key=lambda out: "1783 unchanged" in out)
+    assert "1783 inserted, 0 updated, 0 unchanged" in outputs[0]
+    assert "0 inserted, 0 updated, 1783 unchanged" in outputs[1]
+    assert count_incidents(store, ALL) == 1783
 
 
 def test_a_second_writer_waits_for_the_first(store):
     done = {}
 
     def second_import():
-        done["summary"] = import_file(store, ACLED, "acled", progress=False)
+        done["summary"] = import_file(store, ACLED_LAYOUT, "acled", progress=False)
 
     with store.transaction():
         worker = threading.Thread(target=second_import)
@@ -77,7 +76,7 @@ def test_a_second_writer_waits_for_the_first(store):
         time.sleep(1.5)
         assert worker.is_alive() and "summary" not in done  # it waits for the lock
     worker.join(timeout=120)
-    assert done["summary"].inserted == 157
+    assert done["summary"].inserted == 171
 
 
 @pytest.mark.skipif(bool(os.environ.get("WEBMAP_TEST_POSTGRES")), reason="SQLite's busy timeout")
@@ -87,17 +86,18 @@ def test_a_writer_that_waits_too_long_gets_a_clear_error(database_url, store):
     impatient.engine.dispose()
     with store.transaction():
         with pytest.raises(WebmapError, match="the database is busy: .* nothing written, try again"):
-            import_file(impatient, ACLED, "acled", progress=False)
+            import_file(impatient, ACLED_LAYOUT, "acled", progress=False)
     impatient.dispose()
     assert count_incidents(store, ALL) == 0
 
 
-def test_a_bad_row_after_the_first_written_batch_leaves_nothing(store, tmp_path):
-    with UCDP.open(encoding="utf-8", newline="") as fh:
-        rows = list(csv.reader(fh))
+def test_a_bad_row_after_the_first_written_batch_leaves_nothing(store, tmp_path, monkeypatch):
+    # Batches of 100 rows (5,000 in use), so that the 518 events of the excerpt make several.
+    monkeypatch.setattr(importer, "BATCH", 100)
+    rows = csv_rows(GED)
     header = rows[0]
     last = len(rows) - 1
-    assert last - 1 > BATCH  # the first batch is written before the bad row is read
+    assert last - 1 > importer.BATCH  # the first batch is written before the bad row is read
     rows[last][header.index("date_start")] = "2018-02-30"
     path = write_rows(tmp_path / "ged.csv", rows)
     with pytest.raises(ImportFailed) as failure:
@@ -105,7 +105,7 @@ def test_a_bad_row_after_the_first_written_batch_leaves_nothing(store, tmp_path)
     assert f"row {last + 1}: date_start: not a date: '2018-02-30'" in str(failure.value)
     assert count_incidents(store, ALL) == 0
     # and the same store accepts the good file afterwards
-    assert import_file(store, UCDP, "ucdp", progress=False).inserted == 7473
+    assert import_file(store, GED, "ucdp", progress=False).inserted == 518
 
 
 def test_store_has_the_indexes_the_filters_use(store):
@@ -127,11 +127,11 @@ def test_store_has_the_indexes_the_filters_use(store):
 
 
 def test_imported_and_added_incidents_are_in_the_spatial_index(store):
-    import_file(store, ACLED, "acled", progress=False)
-    (first,) = [i for i in select_incidents(store, ALL) if i.source_id == "IRQ19328"]
+    import_file(store, ACLED_LAYOUT, "acled", progress=False)
+    (first,) = [i for i in select_incidents(store, ALL) if i.source_id == "IRQ233391"]
     first.source, first.source_id = None, None
     added = store.add(first)
-    bbox = (42.5, 35.0, 45.0, 36.5)  # west, south, east, north: Hatra to Kirkuk
+    bbox = (42.5, 35.0, 45.0, 36.5)  # west, south, east, north: Hatra to Kirkuk, around Mosul
     inside = {
         i.id
         for i in select_incidents(store, ALL)
@@ -150,9 +150,9 @@ def test_every_write_moves_the_data_version_and_nothing_else_does(store):
         seen.append(data_version(store))
         return seen[-1] != seen[-2]
 
-    assert import_file(store, ACLED, "acled", progress=False).inserted > 0 and moved()
+    assert import_file(store, ACLED_LAYOUT, "acled", progress=False).inserted > 0 and moved()
     # The same file again writes nothing, so every cached view stays valid.
-    assert import_file(store, ACLED, "acled", progress=False).inserted == 0 and not moved()
+    assert import_file(store, ACLED_LAYOUT, "acled", progress=False).inserted == 0 and not moved()
     incident = select_incidents(store, ALL, limit=1)[0]
     incident.fatalities += 1
     store.replace(incident.id, incident)

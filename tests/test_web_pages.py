@@ -8,7 +8,7 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-from test_web_auth import FORM, csrf_token, log_in
+from helpers import FORM, csrf_token, log_in
 
 from webmap.forces import FORCES
 from webmap.io.demo import load_demo

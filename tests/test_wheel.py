@@ -22,8 +22,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from helpers import free_port, get, stop, wait_until_up
 from shapely.geometry import Point
-from test_web_serve import free_port, get, stop, wait_until_up
 
 from webmap import spatial
 

@@ -1,0 +1,159 @@
+"""Paths and plain functions the test modules share (fixtures live in conftest.py).
+
+Test data comes from ``tests/data/`` (built by ``scripts/build_test_data.py``, see its
+PROVENANCE.md). The real ACLED sample, the real article and the full UCDP extract stay in the shared
+folder beside the checkout (``../shared``); tests reading them carry the ``shared`` marker and are
+skipped when that folder is absent.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from webmap.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_DATA = ROOT / "tests" / "data"
+# Real UCDP GED events in the HDX layout (header, HXL tag row, 45 columns).
+GED = TEST_DATA / "ucdp_ged_irq_excerpt.csv"
+# Real UCDP GED events written in ACLED's export layout (31 columns, YYYYMMDD dates, CRLF).
+ACLED_LAYOUT = TEST_DATA / "ucdp_in_acled_layout.csv"
+# The real COD-AB district layer, coverage-simplified, with COD-AB's own properties.
+CODAB_DISTRICTS = TEST_DATA / "codab_adm2_districts.geojson"
+CODAB_NAMES = TEST_DATA / "codab_names.csv"
+WOF = TEST_DATA / "wof_iq_gazetteer_excerpt.csv"
+
+SHARED = (ROOT.parent / "shared").resolve()
+SHARED_ACLED = SHARED / "data" / "acled-irq" / "ACLED_Iraq_2019-03_sample.csv"
+SHARED_GED = SHARED / "data" / "ucdp-ged-irq" / "conflict_data_irq.csv"
+ARTICLE = SHARED / "fixtures" / "kurdistan24_isis_attack_kirkuk.txt"
+
+# nrttv.com/En/News.aspx?id=23442&MapID=2 (three paragraphs of the report, quoted)
+NRT_REPORT = (
+    "SULAIMANI — Two Iraqi soldiers were killed in an Islamic State (ISIS) attack on a security post on the "
+    "outskirts of al-Miqdadiyah district in northwest Diyala governorate on Monday night (August 24), "
+    "according to a security source.\n\n"
+    "On Monday night, Iraq’s Security Media Cell said that ISIS militants attacked a Federal Police "
+    "detachment on the Kirkuk-Daquq road, which left four policemen dead and four others wounded.\n\n"
+    "Meanwhile, the former head of Qara Tapa Municipal Council told NRT Digital Media that two cars of ISIS "
+    "militants raided the sub-district’s Safsaf village, wounding a resident and abducting three others."
+)
+# noticiasaominuto.com/mundo/1915808/onze-militares-iraquianos-mortos-em-ataque-atribudo-ao-estado-islmico
+PORTUGUESE = (
+    '"Onze soldados, entre os quais um tenente, foram mortos num ataque coordenado por membros do Estado '
+    'Islâmico (...) que teve como objetivo uma unidade do Exército", disse sob anonimato um alto '
+    "responsável militar iraquiano em Diyala."
+)
+
+# A real UCDP GED event (id 244637): Iraqi forces against IS near Kirkuk, 5 January 2017.
+FORM = {
+    "event_date": "2017-01-05",
+    "time_precision": "1",
+    "event_type": "Battles",
+    "sub_event_type": "Armed clash",
+    "actor1": "Government of Iraq",
+    "actor2": "IS",
+    "location": "Kirkuk city",
+    "latitude": "35.468056",
+    "longitude": "44.392222",
+    "geo_precision": "1",
+    "fatalities": "1",
+    "source": "UCDP GED test copy",
+    "status": "reviewed",
+}
+
+
+def csv_rows(path: Path) -> list[list[str]]:
+    """Every row of a UTF-8 CSV (header first), as lists of strings."""
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        return list(csv.reader(fh))
+
+
+def write_rows(path: Path, rows, *, delimiter=",", encoding="utf-8") -> Path:
+    """Write ``rows`` as CSV with CRLF line ends (as spreadsheets save them); returns ``path``."""
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
+    path.write_bytes(buffer.getvalue().encode(encoding))
+    return path
+
+
+def import_(runner, *args):
+    """``webmap import ARGS...`` through the click runner."""
+    return runner.invoke(main, ["import", *map(str, args)])
+
+
+def assert_refused(result, *fragments) -> str:
+    """Assert a command ended with exit code 2 and one clear error holding every fragment; the message."""
+    assert result.exit_code == 2, result.output
+    message = result.stderr
+    assert message.startswith("Error: ")
+    assert "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in message, message
+    return message
+
+
+def csrf_token(html: str) -> str:
+    """The CSRF token of the first form in ``html``."""
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "the form carries no CSRF token"
+    return found.group(1)
+
+
+def log_in(client, token="test-token"):
+    """Log ``client`` in through the login form; the response."""
+    page = client.get("/login")
+    return client.post(
+        "/login", data={"token": token, "csrf_token": csrf_token(page.get_data(as_text=True)), "next": "/incidents/new"}
+    )
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url: str, headers: dict | None = None):
+    """GET ``url``: (status, headers, body)."""
+    request = urllib.request.Request(url, headers=headers or {})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status, dict(response.headers), response.read()
+
+
+def wait_until_up(process, port: int, timeout: float = 60) -> None:
+    """Wait until the server ``process`` answers /healthz on ``port``; fail the test if it stops or is late."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            out, err = process.communicate()
+            pytest.fail(f"the server stopped: {out.decode()} {err.decode()}")
+        try:
+            get(f"http://127.0.0.1:{port}/healthz")
+            return
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.2)
+    pytest.fail("the server did not answer in time")
+
+
+def stop(process) -> tuple[str, str]:
+    """Stop the server ``process`` as Ctrl-C does (killed if it lingers); its stdout and stderr."""
+    process.send_signal(signal.SIGINT)
+    try:
+        out, err = process.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, err = process.communicate()
+    return out.decode(), err.decode()
