@@ -443,6 +443,7 @@
       map.on("moveend resize", this.render, this);
       map.on("click", this._onClick, this);
       map.on("mousemove", this._onHover, this);
+      L.DomEvent.on(map.getContainer(), "mouseleave", this._onLeave, this);
       if (!this._loading) this._loading = this._load();
     },
 
@@ -450,6 +451,7 @@
       map.off("moveend resize", this.render, this);
       map.off("click", this._onClick, this);
       map.off("mousemove", this._onHover, this);
+      L.DomEvent.off(map.getContainer(), "mouseleave", this._onLeave, this);
       L.DomUtil.remove(this._canvas);
     },
 
@@ -722,16 +724,23 @@
       return null;
     },
 
+    // Once a frame: the pointer's item, if any, gets a hand cursor; an area's symbol outlines its area.
     _onHover: function (e) {
       var self = this;
+      this._pointer = e.containerPoint;
       if (this._hoverPending) return;
       this._hoverPending = true;
       requestAnimationFrame(function () {
         self._hoverPending = false;
-        var item = self.itemAt(e.containerPoint);
+        var item = self._pointer ? self.itemAt(self._pointer) : null;
         L.DomUtil[item ? "addClass" : "removeClass"](self._map.getContainer(), "wm-over-item");
         if (!self._pinnedOutline) self.outlineArea(item && item.area ? item.area : null);
       });
+    },
+
+    _onLeave: function () {
+      this._pointer = null;
+      if (!this._pinnedOutline) this.outlineArea(null);
     },
 
     /* Outline an area (an entry of data.areas) on the map, or none (null). The polygons are fetched
