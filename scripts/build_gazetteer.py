@@ -45,7 +45,13 @@ from webmap.gazetteer.curated import apply_curated  # noqa: E402
 from webmap.gazetteer.keys import name_key, skeleton, split_descriptor  # noqa: E402
 from webmap.gazetteer.load import NAME_SEPARATOR, check_place, write_places_csv  # noqa: E402
 from webmap.gazetteer.rank import haversine_km  # noqa: E402
-from webmap.gazetteer.sources import fill_admin_areas, merge_duplicates, merge_names, read_wof  # noqa: E402
+from webmap.gazetteer.sources import (  # noqa: E402
+    fill_admin_areas,
+    merge_duplicates,
+    merge_names,
+    merged_alternates,
+    read_wof,
+)
 
 SHARED = ROOT.parent / "shared" / "data"
 WOF_CSV = SHARED / "wof-iraq-gazetteer" / "wof_iq_gazetteer.csv"
@@ -136,15 +142,14 @@ def merge_iraq(wof: list[dict], geonames: dict[int, dict]) -> list[dict]:
                 "source": "geonames",
             },
         )
-        names = merge_names(
-            base["alternate_names"].split(NAME_SEPARATOR), [base.get("name", "")], city["alternatenames"]
-        )
         rows[pid] = {
             **base,
             "geonameid": gid,
             "name": city["name"],
             "asciiname": ascii_name(city["name"]),
-            "alternate_names": NAME_SEPARATOR.join(n for n in names if n != city["name"]),
+            "alternate_names": merged_alternates(
+                {**base, "name": city["name"]}, [base.get("name", "")], city["alternatenames"]
+            ),
             "latitude": city["latitude"],
             "longitude": city["longitude"],
             "population": max(city["population"], base.get("population") or 0),
@@ -176,10 +181,7 @@ def fold_duplicates(rows: list[dict]) -> list[dict]:
         if twin is None:
             kept.append(row)
             continue
-        names = merge_names(
-            twin["alternate_names"].split(NAME_SEPARATOR), [row["name"]], row["alternate_names"].split(NAME_SEPARATOR)
-        )
-        twin["alternate_names"] = NAME_SEPARATOR.join(n for n in names if n != twin["name"])
+        twin["alternate_names"] = merged_alternates(twin, [row["name"]], row["alternate_names"].split(NAME_SEPARATOR))
     return kept
 
 

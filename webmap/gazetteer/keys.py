@@ -79,6 +79,9 @@ _PREFIXES = {
     "باريزكاي": "ADM1",
     "شاروجكهي": "P",
 }
+# Compared with folded keys: folding drops the hamza of "قضاء".
+_SUFFIXES = {fold(word): kind for word, kind in _SUFFIXES.items()}
+_PREFIXES = {fold(word): kind for word, kind in _PREFIXES.items()}
 _SUFFIX_RE = re.compile(r"^(.+?) ({})$".format("|".join(sorted(map(re.escape, _SUFFIXES), key=len, reverse=True))))
 _PREFIX_RE = re.compile(r"^({}) (.+)$".format("|".join(sorted(map(re.escape, _PREFIXES), key=len, reverse=True))))
 

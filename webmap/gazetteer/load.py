@@ -46,13 +46,16 @@ COLUMNS = (
     "admin1_pcode",
     "admin2",
     "admin2_pcode",
+    "admin3",
+    "admin3_pcode",
     "country_code",
     "source",
+    "source_ref",
 )
 REQUIRED = ("name", "latitude", "longitude", "country_code")
 ID_COLUMNS = ("place_id", "geonameid", "wof_id")
 NAME_SEPARATOR = "|"
-CACHE_VERSION = 6
+CACHE_VERSION = 8
 
 # How important a kind of place is before any context: capitals above towns, towns above villages,
 # abandoned (PPLQ) and destroyed (PPLW) places last. Governorates and districts weigh less than a
@@ -78,6 +81,24 @@ FEATURE_WEIGHT = {
     # A bare "Kurdistan" in a report means the region, not the village of that name near Rania.
     "RGN": 0.75,
 }
+AREA_DEPTH = {"ADM1": 1, "ADM2": 2, "ADM3": 3}
+# Feature codes whose place is wider than a point, with ACLED's geo_precision for them (others are 1).
+AREA_PRECISION = {
+    "ADM1": 3,
+    "ADM2": 3,
+    "RGN": 3,
+    "ADM3": 2,
+    "PPLX": 2,
+    "MTS": 2,
+    "MT": 2,
+    "VAL": 2,
+    "WAD": 2,
+    "DSRT": 2,
+    "PLN": 2,
+    "LK": 2,
+    "RSV": 2,
+    "AREA": 2,
+}
 EXACT, ALIAS, NORMALISED = 0, 1, 2
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 TIER_NAMES = ("exact", "alias", "normalised")
@@ -102,14 +123,44 @@ class Place:
     admin1_pcode: str
     admin2: str
     admin2_pcode: str
+    admin3: str
+    admin3_pcode: str
     country_code: str
     source: str
     prior: float = 0.0
 
     @property
     def is_area(self) -> bool:
-        """True for governorates and districts (their point is a representative point)."""
+        """True for governorates, districts and sub-districts (their point is a representative point)."""
         return self.feature_class == "A"
+
+    @property
+    def precision(self) -> int:
+        """ACLED's geo_precision of this place as an event's location: 1 a town, village or point
+        landmark; 2 a sub-district, neighbourhood or area landmark (a range, a valley, a lake);
+        3 a district, governorate or wider region."""
+        return AREA_PRECISION.get(self.feature_code, 1)
+
+    @property
+    def depth(self) -> int:
+        """1 for a governorate, 2 a district, 3 a sub-district, 0 for any other record."""
+        return AREA_DEPTH.get(self.feature_code, 0)
+
+    @property
+    def own_pcode(self) -> str:
+        """The COD-AB P-code of the area this record is (governorate, district, sub-district), else ``""``."""
+        return _OWN_PCODE[self.feature_code](self) if self.feature_code in _OWN_PCODE else ""
+
+    def lies_in(self, pcode: str) -> bool:
+        """True when the place is the area with this COD-AB P-code or lies inside it."""
+        return bool(pcode) and pcode in (self.admin1_pcode, self.admin2_pcode, self.admin3_pcode)
+
+
+_OWN_PCODE = {
+    "ADM1": lambda place: place.admin1_pcode,
+    "ADM2": lambda place: place.admin2_pcode,
+    "ADM3": lambda place: place.admin3_pcode,
+}
 
 
 def place_prior(feature_code: str, population: int) -> float:
@@ -254,6 +305,8 @@ _PLACE_FIELDS = (
     "admin1_pcode",
     "admin2",
     "admin2_pcode",
+    "admin3",
+    "admin3_pcode",
     "country_code",
     "source",
     "prior",
@@ -283,6 +336,7 @@ class Gazetteer:
         self._skeletons = skeletons
         self.path = path
         self._by_id: dict[str, int] | None = None
+        self._areas: dict[str, int] | None = None
         self._blocks: dict[tuple[str, int], list[str]] | None = None
         self._starts: dict[str, int] | None = None
 
@@ -304,6 +358,17 @@ class Gazetteer:
         if self._by_id is None:
             self._by_id = {pid: i for i, pid in enumerate(self._columns["place_id"])}
         return self._by_id.get(place_id)
+
+    def area(self, pcode: str) -> Place | None:
+        """The governorate, district or sub-district record with this COD-AB P-code, or None."""
+        if self._areas is None:
+            codes = self._columns["feature_code"]
+            self._areas = {}
+            for row in range(len(self)):
+                if codes[row] in _OWN_PCODE:
+                    self._areas.setdefault(self.place(row).own_pcode, row)
+        row = self._areas.get(pcode)
+        return None if row is None else self.place(row)
 
     @classmethod
     def from_rows(cls, rows: list[dict], path: Path | None = None) -> Gazetteer:
