@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from webmap import spatial  # noqa: E402
-from webmap.gazetteer import get_gazetteer, resolve  # noqa: E402
+from webmap.gazetteer import get_gazetteer, resolve, resolve_place  # noqa: E402
 from webmap.gazetteer.rank import haversine_km  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
@@ -108,11 +108,12 @@ def evaluate(records: list[dict], gazetteer) -> dict:
         }
     )
     joined = spatial.join_admin_areas(points)
-    stated = [spatial.find_admin_area(r["governorate"], "adm1") for r in records]
+    stated = [resolve_place("", governorate=r["governorate"] or None, gazetteer=gazetteer) for r in records]
+    stated = [gazetteer.place(gazetteer.row_of(s.place_id)).own_pcode if s else None for s in stated]
     kinds: Counter = Counter()
     within = exact = outside = 0
     for (record, best, candidates), got, want in zip(answered, joined["admin1_pcode"], stated, strict=True):
-        off_governorate = best is not None and want is not None and got != want["pcode"]
+        off_governorate = best is not None and want is not None and got != want
         outside += off_governorate
         if record["precision"] != 1:
             continue

@@ -164,8 +164,8 @@ def test_a_village_of_a_city_and_a_second_attack_read_near_the_first():
     assert riyadh.incident.admin3 == "Al-Riyadh" and riyadh.incident.force2 == "federal_police"
     assert riyadh.incident.event_date == dt.date(2020, 9, 2)  # late Wednesday, published on Thursday
     # The gazetteer knows villages called Rashad only in Anbar and Diyala: read near Riyadh it is the
-    # Al-Rashad sub-district of Kirkuk, at sub-district precision.
-    assert (rashad.incident.admin1, rashad.incident.admin3, rashad.incident.geo_precision) == ("Kirkuk", "Al-Rashad", 3)
+    # Al-Rashad sub-district of Kirkuk, at sub-district precision (2).
+    assert (rashad.incident.admin1, rashad.incident.admin3, rashad.incident.geo_precision) == ("Kirkuk", "Al-Rashad", 2)
 
 
 def _acled_note(words: str) -> dict:

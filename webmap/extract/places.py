@@ -34,6 +34,8 @@ words                                                       point               
 "on the Haditha-Baiji road" (an end of a road)              the first end named                       2
 "in Haweeja district" (a district that has a town of its    the town                                  2
 name, as ACLED codes it)
+"in the Rashad sub-district", a neighbourhood, a mountain   the gazetteer's point (a sub-district's:  2
+range or valley                                             inside it)
 "in X district" (no such town), "in Kirkuk province",       the area's representative point (inside   3
 "northwest of the disputed Kirkuk province"                 it), from the boundary layers
 ==========================================================  ========================================  =
@@ -60,6 +62,7 @@ _LEVEL_RANK = {"place": 3, "sub-district": 2.5, "district": 2, "governorate": 1}
 _REFERENCE_RANK = 1.5
 _ADMIN_LEVELS = {"ADM1": "governorate", "ADM2": "district", "ADM3": "sub-district"}
 _LAYER = {"governorate": "adm1", "district": "adm2", "sub-district": "adm3"}
+_AREA_PRECISION = {"governorate": 3, "district": 3, "sub-district": 2}
 
 _NEAR = re.compile(
     r"\b(?:near|nearby|outskirts\s+of|vicinity\s+of|close\s+to|around|outside|surroundings\s+of|"
@@ -347,7 +350,7 @@ def _place(name: _Name, candidate, governorates: set[str]) -> Place | None:
         "alternatives": _alternatives(name),
     }
     if name.level == "place":
-        precision = 2 if name.near else 1
+        precision = max(candidate.precision, 2 if name.near else 1)
         return Place(
             candidate.name,
             candidate.latitude,
@@ -376,7 +379,7 @@ def _place(name: _Name, candidate, governorates: set[str]) -> Place | None:
     if area is None:
         return None
     area_name, governorate, lat, lon = area
-    return Place(area_name, lat, lon, 3, name.level, governorate=governorate, **common)
+    return Place(area_name, lat, lon, _AREA_PRECISION[name.level], name.level, governorate=governorate, **common)
 
 
 def find_places(text: str, forbidden: list[tuple[int, int]] = (), earlier: list[Place] = ()) -> list[Place]:
@@ -498,7 +501,7 @@ def _area_near(name: _Name, earlier: list[Place]) -> Place | None:
                 area_name,
                 lat,
                 lon,
-                3,
+                _AREA_PRECISION[level],
                 level,
                 name.mention.text,
                 name.mention.start,

@@ -28,11 +28,12 @@ _PCODE = re.compile(r"^IQG\d\d(?:Q\d\d(?:N\d\d)?)?$", re.IGNORECASE)
 
 
 def match_name(
-    gazetteer: Gazetteer, key: str, keep: Callable[[Place], bool] | None = None
+    gazetteer: Gazetteer, key: str, keep: Callable[[Place], bool] | None = None, *, loose: bool = True
 ) -> tuple[list[Hit], str | None]:
     """Hits of the folded key ``key`` (see the module docstring) and the kind its descriptor asks for.
 
     ``keep``: a test of the place each hit names; hits it refuses are dropped at every tier.
+    ``loose=False``: the first tier only (exact and alias names).
     """
     core, kind = split_descriptor(key)
 
@@ -42,7 +43,7 @@ def match_name(
     hits = kept(hits_from_lookup(gazetteer.lookup(key), key))
     if core != key:
         hits += kept(hits_from_lookup(gazetteer.lookup(core), core))
-    skel = skeleton(core) if not hits else ""
+    skel = skeleton(core) if not hits and loose else ""
     if skel:
         from rapidfuzz import fuzz
 
@@ -51,7 +52,7 @@ def match_name(
                 hits += kept(
                     [Hit(row, NORMALISED_QUALITY, "normalised", matched) for row, _ in gazetteer.lookup(matched)]
                 )
-    if not hits:
+    if not hits and loose:
         for matched, ratio in gazetteer.fuzzy_keys(core):
             hits += kept(
                 [Hit(row, FUZZY_QUALITY * ratio / 100, "fuzzy", matched) for row, _ in gazetteer.lookup(matched)]

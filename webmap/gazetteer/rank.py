@@ -53,6 +53,7 @@ KIND_BONUS = {"ADM1": 1.2, "ADM2": 1.0, "ADM3": 0.4, "P": 0.3}
 GUESS_SCORE = 0.4
 # The area a record names, when no candidate of the name lies inside it: the area is sure, the place in it unknown.
 AREA_SCORE = 0.5
+SAME_PLACE_KM = 5.0
 COMPASS = {
     "north": 0,
     "northeast": 45,
@@ -123,10 +124,19 @@ class Context:
 
     def inside(self, place: Place) -> int:
         """How deep ``place`` lies in the areas of :attr:`within`: 3 in a sub-district, 2 in a district,
-        1 in a governorate named, 0 in none of them. An area that holds one of them agrees with it."""
+        1 in a governorate named, 0 in none of them. An area that holds one of them agrees with it;
+        an area named is not inside itself unless the name's own words ask for that kind of area
+        (a town whose district COD-AB draws without it, Al-'Amarah, still comes before the district)."""
         if not self.within:
             return 0
-        return max((area.depth for area in self.within if _nested(place, area)), default=0)
+        return max(
+            (
+                area.depth
+                for area in self.within
+                if _nested(place, area) and (area.place_id != place.place_id or self.kind == place.feature_code)
+            ),
+            default=0,
+        )
 
     def preference(self, place: Place) -> int:
         """Index of the first group of :attr:`prefer` holding the place, ``len(prefer)`` for none."""
@@ -202,6 +212,15 @@ def _nested(a: Place, b: Place) -> bool:
     return (a.is_area and b.lies_in(a.own_pcode)) or (b.is_area and a.lies_in(b.own_pcode))
 
 
+def _not_rivals(a: Place, b: Place) -> bool:
+    """True when either answer is right: one area holds the other, or two records lie within
+    :data:`SAME_PLACE_KM` (two sources' points of one town)."""
+    return _nested(a, b) or (
+        abs(a.latitude - b.latitude) < 0.1
+        and haversine_km(a.latitude, a.longitude, b.latitude, b.longitude) <= SAME_PLACE_KM
+    )
+
+
 def _town_before_its_area(scored: list) -> list:
     """A bare name shared by a town and the district or governorate around it means the town
     ("Makhmur", not Makhmour district): the area ranks just below the town."""
@@ -243,8 +262,9 @@ def rank(gazetteer: Gazetteer, hits: list[Hit], ctx: Context | None = None, limi
     """Candidates for ``hits``, best first, one per place (its best hit), at most ``limit``.
 
     A governorate or district and a place inside it that share the name ("Kirkuk" the city, the
-    district and the governorate) are not rivals: neither lowers the other's score. See the module
-    docstring for what a strict context does.
+    district and the governorate), and two records within :data:`SAME_PLACE_KM` of each other, are
+    not rivals: neither lowers the other's score. See the module docstring for what a strict
+    context does.
     """
     best: dict[int, Hit] = {}
     for hit in hits:
@@ -274,7 +294,7 @@ def rank(gazetteer: Gazetteer, hits: list[Hit], ctx: Context | None = None, limi
         rivals = sum(
             w
             for j, w in enumerate(weights)
-            if j != i and (guess or classes[j][:2] == first) and not _nested(place, scored[j][2])
+            if j != i and (guess or classes[j][:2] == first) and not _not_rivals(place, scored[j][2])
         )
         score = hit.quality * weights[i] / (weights[i] + rivals)
         out.append(_candidate(place, min(score, GUESS_SCORE) if guess else score, hit.reason, hit.matched))

@@ -1,11 +1,13 @@
 """Resolving a place name (with its context) to ranked gazetteer candidates.
 
 The name is matched in tiers (:func:`~.match.match_name`: exact and alias, transliteration skeleton,
-fuzzy); the context then ranks what was found (:mod:`.rank`). The context is the text around the
-name ("in Diyala province", "southwest of Kirkuk") and, for a record, the district and governorate
-it states: the name lies in those (see :mod:`.rank` for what that does to the order and the scores).
+fuzzy; the looser tiers are also searched inside the areas the context names when the first tier
+found the name only outside them); the context then ranks what was found (:mod:`.rank`). The
+context is the text around the name ("in Diyala province", "southwest of Kirkuk") and, for a
+record, the district and governorate it states: the name lies in those (see :mod:`.rank` for what
+that does to the order and the scores).
 
-A name that matches nothing as a whole is read as two parts when it has one of the forms reports and
+A name whose whole matches no name exactly is read as two parts when it has one of the forms reports and
 datasets use for a place inside another: "City - Neighbourhood" (ACLED's "Mosul - Al-Salam"; either
 part may be the wider one: "Hamrin Mountains - Sala al-Din"), "Neighbourhood, City" and
 "Neighbourhood in City". The inner part is looked for inside the outer one: inside a governorate
@@ -23,10 +25,10 @@ from dataclasses import replace
 from ..config import Config
 from ..errors import GazetteerError
 from .context import build_context, country_names
-from .keys import name_key
+from .keys import name_key, split_descriptor
 from .load import Gazetteer, get_gazetteer
-from .match import match_name, named_area
-from .rank import Candidate, Context, area_candidate, haversine_km, rank
+from .match import AREA_KINDS, match_name, named_area
+from .rank import Anchor, Candidate, Context, area_candidate, haversine_km, rank
 
 MAX_NAME_LENGTH = 200
 MAX_CONTEXT_LENGTH = 20_000
@@ -34,6 +36,9 @@ MAX_CONTEXT_LENGTH = 20_000
 # (a populated place that is no neighbourhood) is part of the town only when it is this close.
 CITY_KM = 20.0
 SUBURB_KM = 8.0
+# How strongly the seat of a stated district the boundary layers lack draws the place towards it
+# (an anchor's weight, see webmap.gazetteer.rank).
+SEAT_WEIGHT = 1.0
 _PARTS = (
     re.compile(r"^(?P<outer>[^,]+?)\s+[-–—]\s+(?P<inner>.+)$"),
     re.compile(r"^(?P<inner>[^,]+?)\s*,\s*(?P<outer>.+)$"),
@@ -61,11 +66,23 @@ def _check_context(context: object) -> str:
     return context or ""
 
 
-def _stated_areas(gazetteer: Gazetteer, district: str | None, governorate: str | None) -> list:
-    """The district and governorate a record states, as gazetteer areas (most specific first)."""
+def _stated_areas(gazetteer: Gazetteer, district: str | None, governorate: str | None) -> tuple[list, Anchor | None]:
+    """The district and governorate a record states, as gazetteer areas (most specific first), and,
+    for a district the boundary layers lack (datasets use newer districts: Soran, Mergasur, Al
+    Tarmia), its seat: the town of its name inside the governorate, an anchor the place lies near."""
     gov = named_area(gazetteer, check_name(governorate, "governorate"), ("ADM1",))
-    dist = named_area(gazetteer, check_name(district, "district"), ("ADM2", "ADM3"), inside=gov)
-    return [area for area in (dist, gov) if area is not None]
+    district = check_name(district, "district")
+    dist = named_area(gazetteer, district, ("ADM2", "ADM3"), inside=gov)
+    seat = None
+    if dist is None and district.strip():
+        core = split_descriptor(name_key(district))[0]
+        hits, _ = match_name(
+            gazetteer, core, keep=lambda p: p.feature_class == "P" and (gov is None or p.lies_in(gov.own_pcode))
+        )
+        if hits:
+            best = max(hits, key=lambda hit: (hit.quality, gazetteer.place(hit.row).prior))
+            seat = Anchor(gazetteer.place(best.row), SEAT_WEIGHT, key=core)
+    return [area for area in (dist, gov) if area is not None], seat
 
 
 def resolve(
@@ -99,14 +116,19 @@ def resolve(
     key = name_key(name)
     ctx = build_context(gazetteer, context, key, strict=True) if context.strip() else Context(strict=True)
     if district or governorate:
-        ctx.within = sorted(ctx.within + _stated_areas(gazetteer, district, governorate), key=lambda a: -a.depth)
+        stated, seat = _stated_areas(gazetteer, district, governorate)
+        ctx.within = sorted(ctx.within + stated, key=lambda a: -a.depth)
+        ctx.anchors += [seat] if seat is not None else []
     ctx.prefer = tuple(frozenset(group) for group in prefer)
     if not key:
         return rank(gazetteer, [], ctx, limit) if ctx.within else []
-    hits, kind = match_name(gazetteer, key)
-    candidates = None
-    if not hits:
-        candidates = _in_parts(gazetteer, name, ctx, limit)
+    hits, kind = match_name(gazetteer, key, loose=False)
+    candidates = None if hits else _in_parts(gazetteer, name, ctx, limit)
+    if not hits and candidates is None:
+        hits, kind = match_name(gazetteer, key)
+    if hits and ctx.within and not any(ctx.inside(gazetteer.place(hit.row)) for hit in hits):
+        # A name matched only outside the areas named: a looser spelling of it inside them is better.
+        hits += match_name(gazetteer, key, keep=lambda place: ctx.inside(place) > 0)[0]
     if candidates is None:
         ctx.kind = kind or ctx.kind
         candidates = rank(gazetteer, hits, ctx, limit=limit)
@@ -125,12 +147,36 @@ def _in_parts(gazetteer: Gazetteer, name: str, ctx: Context, limit: int) -> list
         if match is None:
             continue
         inner, outer = match.group("inner"), match.group("outer")
+        if form is _PARTS[0]:
+            # "Hamrin Mountains - Sala al-Din": the second part is the wider one when it names a
+            # governorate, or an area with its descriptor.
+            wider = _wider_area(gazetteer, inner)
+            if wider is not None:
+                found = _in_area(gazetteer, outer, wider, ctx, limit)
+                if found is not None:
+                    return found
         found = _inside(gazetteer, inner, outer, ctx, limit)
-        if found is None and form is _PARTS[0]:
-            found = _inside(gazetteer, outer, inner, ctx, limit)  # "Hamrin Mountains - Sala al-Din"
         if found is not None:
             return found
     return None
+
+
+def _wider_area(gazetteer: Gazetteer, text: str):
+    """The area ``text`` names when it names a governorate, or any area with its descriptor."""
+    kind = split_descriptor(name_key(text))[1]
+    if kind in AREA_KINDS:
+        return named_area(gazetteer, text, AREA_KINDS[kind])
+    return named_area(gazetteer, text, ("ADM1",), exact=True)
+
+
+def _in_area(gazetteer: Gazetteer, inner: str, area, ctx: Context, limit: int) -> list[Candidate] | None:
+    """Candidates of ``inner`` inside ``area`` (a governorate, district or sub-district)."""
+    key = name_key(inner)
+    if not key:
+        return None
+    hits, kind = match_name(gazetteer, key, keep=lambda p: p.lies_in(area.own_pcode))
+    within = sorted([*ctx.within, area], key=lambda a: -a.depth)
+    return rank(gazetteer, hits, replace(ctx, within=within, kind=kind), limit)
 
 
 def _inside(gazetteer: Gazetteer, inner: str, outer: str, ctx: Context, limit: int) -> list[Candidate] | None:
@@ -147,9 +193,7 @@ def _inside(gazetteer: Gazetteer, inner: str, outer: str, ctx: Context, limit: i
     holder = holders[0]
     place = gazetteer.place(gazetteer.row_of(holder.place_id))
     if place.is_area:
-        hits, kind = match_name(gazetteer, key, keep=lambda p: p.lies_in(place.own_pcode))
-        within = sorted([*ctx.within, place], key=lambda area: -area.depth)
-        return rank(gazetteer, hits, replace(ctx, within=within, kind=kind), limit)
+        return _in_area(gazetteer, inner, place, ctx, limit)
     hits, kind = match_name(gazetteer, key, keep=lambda p: _near(p, place))
     if not hits:
         return [area_candidate(place, matched=holder.matched, precision=2)]
