@@ -81,7 +81,7 @@ def test_cli_lists_the_drafts_with_their_evidence(runner):
     assert result.exit_code == 0, result.output
     lines = [line for line in result.output.splitlines() if line[:2] in ("1.", "2.", "3.", "4.")]
     assert len(lines) == 3
-    assert "Islamic State vs Peshmerga  Kirkuk" in lines[0] and "killed 3, injured 2" in lines[0]
+    assert "Islamic State vs Peshmerga  northwest of Kirkuk" in lines[0] and "killed 3, injured 2" in lines[0]
     assert "« Three Peshmerga fighters were killed" in result.output
 
 
