@@ -41,12 +41,14 @@ from provenance import markers, sha256, write_section  # noqa: E402  (scripts/ i
 
 from webmap import spatial  # noqa: E402
 from webmap.config import SHIPPED_GAZETTEER, SHIPPED_GEODATA  # noqa: E402
+from webmap.errors import GazetteerError  # noqa: E402
 from webmap.gazetteer.context import country_names  # noqa: E402
-from webmap.gazetteer.curated import apply_curated, read_curated  # noqa: E402
+from webmap.gazetteer.curated import LANDMARK_KINDS, LANDMARKS_FILE, apply_curated, read_curated, read_landmarks  # noqa: E402
 from webmap.gazetteer.keys import name_key, skeleton, split_descriptor  # noqa: E402
 from webmap.gazetteer.load import NAME_SEPARATOR, check_place, place_prior, write_places_csv  # noqa: E402
 from webmap.gazetteer.rank import haversine_km  # noqa: E402
 from webmap.gazetteer.sources import (  # noqa: E402
+    ADMIN_COLUMNS,
     UCDP_HOLDOUT_MODULUS,
     fill_admin_areas,
     merge_duplicates,
@@ -534,6 +536,76 @@ def add_ucdp(rows: list[dict], places: list[dict]) -> list[dict]:
     return rows + [check_place(r, i) for i, r in enumerate(new, start=1) if r["admin1"]]
 
 
+def landmark_rows(lines: list[dict]) -> list[dict]:
+    """Records ``lm:<landmark_id>`` of the team's landmarks table (``read_landmarks``): at the point its
+    source gives, which must lie in the unit the line states; else at the representative point of
+    that unit, at precision 2 (3 for a governorate). Stops the build naming the line otherwise."""
+    layers = {level: gpd.read_file(SHIPPED_GEODATA / spatial.LAYER_FILES[level]) for level in spatial.LEVELS}
+    with_point = [line for line in lines if line["latitude"] is not None]
+    joined = spatial.join_admin_areas(
+        pd.DataFrame(
+            {"latitude": [ln["latitude"] for ln in with_point], "longitude": [ln["longitude"] for ln in with_point]}
+        )
+    )
+    areas = dict(zip((ln["landmark_id"] for ln in with_point), joined.to_dict("records"), strict=True))
+    rows = []
+    for line in lines:
+        fclass, fcode = LANDMARK_KINDS[line["kind"]]
+        where = f"{LANDMARKS_FILE.name}: {line['landmark_id']}"
+        if line["latitude"] is not None:
+            admin = areas[line["landmark_id"]]
+            codes = [admin[f"admin{n}_pcode"] for n in (1, 2, 3)]
+            if not codes[0]:
+                raise GazetteerError(f"{where}: the point ({line['latitude']}, {line['longitude']}) lies outside Iraq")
+            if line["pcode"] and line["pcode"] not in codes:
+                raise GazetteerError(
+                    f"{where}: the point ({line['latitude']}, {line['longitude']}) lies in {admin['admin3']}, "
+                    f"{admin['admin2']}, {admin['admin1']} ({', '.join(codes)}), not in the stated unit {line['pcode']}"
+                )
+            point, precision = (line["latitude"], line["longitude"]), None
+        else:
+            level = {5: "adm1", 8: "adm2", 11: "adm3"}[len(line["pcode"])]
+            unit = layers[level][layers[level]["pcode"] == line["pcode"]]
+            if unit.empty:
+                raise GazetteerError(
+                    f"{where}: pcode: no {spatial.LEVEL_NAMES[level]} {line['pcode']} in the boundary layers"
+                )
+            inner = unit.geometry.iloc[0].representative_point()
+            point, precision = (round(inner.y, 5), round(inner.x, 5)), 3 if level == "adm1" else 2
+            admin = _unit_areas(line["pcode"], level)
+        rows.append(
+            {
+                "place_id": f"lm:{line['landmark_id']}",
+                "name": line["name"],
+                "asciiname": ascii_name(line["name"]),
+                "alternate_names": NAME_SEPARATOR.join(merge_names(line["aliases"])),
+                "latitude": point[0],
+                "longitude": point[1],
+                "feature_class": fclass,
+                "feature_code": fcode,
+                "population": 0,
+                **{col: admin.get(col) or "" for col in ADMIN_COLUMNS},
+                "country_code": "IQ",
+                "source": "landmarks",
+                "source_ref": line["source_url"],
+                "precision": precision,
+            }
+        )
+    return rows
+
+
+def _unit_areas(pcode: str, level: str) -> dict:
+    """The governorate, district and sub-district fields of a COD-AB unit and of the units above it."""
+    out = {}
+    while True:
+        area = spatial.find_admin_area(pcode, level)
+        n = level[-1]
+        out.update({f"admin{n}": area["name"], f"admin{n}_pcode": area["pcode"]})
+        if level == "adm1":
+            return out
+        pcode, level = area["parent_pcode"], f"adm{int(n) - 1}"
+
+
 # The Kurdistan Region's names (the layer gives the English and Arabic ones): reports say "Kurdistan"
 # and mean the region (a WOF village near Rania is also called Kurdistan).
 KRI_NAMES = (
@@ -618,7 +690,8 @@ def build(wof_path: Path, admin1_codes: Path, ucdp_path: Path, out: Path) -> tup
     iraq = fill_admin_areas(rekey_area_ids(iraq, areas), spatial.join_admin_areas) + areas + subdistrict_rows()
     iraq = [check_place(r, i) for i, r in enumerate(iraq + region_rows(), start=1)]
     ucdp = ucdp_places(ucdp_path)
-    iraq, seats = name_seats(add_ucdp(iraq, ucdp))
+    landmarks = [check_place(r, i) for i, r in enumerate(landmark_rows(read_landmarks()), start=1)]
+    iraq, seats = name_seats(add_ucdp(iraq, ucdp) + landmarks)
     rows = iraq + [check_place(r, i) for i, r in enumerate(world_rows(admin1_codes), start=1)]
     rows = merge_duplicates(sorted(rows, key=lambda r: r["place_id"]))
     rows = apply_curated(rows, strict=True)
@@ -642,6 +715,8 @@ def provenance_section(rows: list[dict], counts: dict, out: Path) -> str:
     cities500 = sum("geonames" in r["source"] for r in iraq)
     areas = f"{by_code['ADM1']} governorate, {by_code['ADM2']} district and {by_code['ADM3']} sub-district (nahiya)"
     curated = len(read_curated())
+    landmarks = read_landmarks()
+    located = sum(line["latitude"] is not None for line in landmarks)
     table = "\n".join(
         f"| `{path.relative_to(ROOT)}` | {label} | {path.stat().st_size} | `{sha256(path)}` |"
         for path, label in (
@@ -692,6 +767,14 @@ gives it in `source_ref` (UCDP GED event ids, a COD-AB P-code). Sources, licence
   ({counts["ucdp_new"]}: towns and villages no other source has, air bases, dams, a refinery, mountains,
   valleys). A name UCDP puts at several points is several records.
   Every such row lists its event ids in `source_ref` (`ucdp:<id> ...`).
+- **The team's landmarks table** `webmap/gazetteer/landmarks.csv` ({len(landmarks)} rows, this project's
+  work): oil fields, air bases and airports, border crossings, camps, dams and lakes, squares and
+  bridges, mountains and ranges, valleys, named as the texts name them, each with the URL of the
+  public text that locates it (kept in `source_ref`): the point that text gives ({located} rows), or,
+  when it gives none, the COD-AB unit it puts the landmark in, whose representative point the
+  record `lm:<id>` takes, with `precision` 2 (3 for a governorate) ({len(landmarks) - located} rows). Only
+  the location is taken from each text. The build stops on a row without a source, a repeated id or
+  a point outside its stated unit, naming the row.
 - **The team's curated table** `webmap/gazetteer/aliases.csv` ({curated} lines, this project's work):
   spellings analysts meet (Kerkûk, Şingal, Shengal, Xaneqîn, Mexmûr, Prde, Bakhdida, ...), three main
   names and two wrong names removed. Every line names an existing record; the build stops otherwise.

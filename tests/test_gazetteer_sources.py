@@ -4,12 +4,16 @@ and the forms datasets write them in, UCDP GED places linked to their events; ev
 from __future__ import annotations
 
 import csv
+import importlib.util
+import re
 
 import geopandas as gpd
 import pytest
 from conftest import ROOT
 
+from webmap.errors import GazetteerError
 from webmap.gazetteer import get_gazetteer, resolve, resolve_place
+from webmap.gazetteer.curated import read_landmarks
 from webmap.gazetteer.rank import haversine_km
 from webmap.gazetteer.sources import ucdp_held_out
 
@@ -113,3 +117,78 @@ def test_ucdp_landmarks_keep_their_kind(gaz):
     assert (base.feature_code, base.governorate, base.precision) == ("AIRB", "Al-Anbar", 1)
     mountains = resolve("Makhoul mountains", gazetteer=gaz)[0]
     assert (mountains.feature_code, mountains.precision) == ("MTS", 2)
+
+
+# -- the team's landmarks table ----------------------------------------------------------------------
+def _build_script(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "scripts"))  # the script imports its neighbour provenance.py
+    spec = importlib.util.spec_from_file_location("build_gazetteer", ROOT / "scripts" / "build_gazetteer.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_landmark_names_the_text_that_locates_it(rows):
+    lines = read_landmarks()
+    assert len({line["landmark_id"] for line in lines}) == len(lines)
+    by_id = {row["place_id"]: row for row in rows}
+    for line in lines:
+        row = by_id[f"lm:{line['landmark_id']}"]
+        assert row["source"] == "landmarks" and row["source_ref"] == line["source_url"].strip()
+        assert line["source_url"].startswith(("https://", "http://"))
+        if line["latitude"] is None:
+            assert row["precision"] in ("2", "3")  # its unit's point, said so
+            assert line["pcode"] in (row["admin1_pcode"], row["admin2_pcode"], row["admin3_pcode"])
+
+
+@pytest.mark.parametrize(
+    "written, landmark",
+    [
+        ("Silsilat Jibal Qandil", "lm:qandil-mountains"),
+        ("Jabal Hamrin", "lm:hamrin-mountains"),
+        ("Hamrin Mountains - Salah al-Din", "lm:hamrin-mountains"),
+        ("Chiya-e Gara", "lm:gara-mountain"),
+        ("Bai Hassan oil field", "lm:bai-hassan-oil-field"),
+        ("ساحة التحرير", "lm:tahrir-square-baghdad"),
+    ],
+)
+def test_landmarks_as_reports_write_them(gaz, written, landmark):
+    assert resolve(written, gazetteer=gaz)[0].place_id == landmark
+
+
+def _landmark_file(tmp_path, *lines: str):
+    path = tmp_path / "landmarks.csv"
+    header = "landmark_id,name,kind,aliases,latitude,longitude,pcode,source_url"
+    path.write_text("\n".join([header, *lines]) + "\n", encoding="utf-8")
+    return path
+
+
+DUKAN = "dukan-dam,Dukan Dam,dam,,35.95417,44.95278,{pcode},https://en.wikipedia.com/wiki/Dukan%20Dam"
+
+
+@pytest.mark.parametrize(
+    "lines, message",
+    [
+        (
+            [DUKAN.format(pcode="IQG06").replace("https://en.wikipedia.com/wiki/Dukan%20Dam", "")],
+            "row 2 (dukan-dam): source_url: missing",
+        ),
+        ([DUKAN.format(pcode="IQG06"), DUKAN.format(pcode="IQG06")], "row 3 (dukan-dam): landmark_id: repeats"),
+        (["wadi-x,Wadi X,valley,,,,,https://example.org/x"], "row 2 (wadi-x): pcode: a landmark with no point needs"),
+        ([DUKAN.format(pcode="IQG06").replace(",dam,", ",castle,")], "row 2 (dukan-dam): kind: 'castle'"),
+    ],
+)
+def test_a_bad_landmark_row_is_refused_naming_it(tmp_path, lines, message):
+    with pytest.raises(GazetteerError, match=re.escape(message)):
+        read_landmarks(_landmark_file(tmp_path, *lines))
+
+
+def test_the_build_refuses_a_point_outside_its_stated_unit(tmp_path, monkeypatch):
+    # Dukan Dam lies in Al-Sulaymaniyah governorate, not in Kirkuk (IQG13).
+    lines = read_landmarks(_landmark_file(tmp_path, DUKAN.format(pcode="IQG13")))
+    with pytest.raises(GazetteerError, match=r"landmarks.csv: dukan-dam: the point .* not in the stated unit IQG13"):
+        _build_script(monkeypatch).landmark_rows(lines)
+    [row] = _build_script(monkeypatch).landmark_rows(
+        read_landmarks(_landmark_file(tmp_path, DUKAN.format(pcode="IQG06")))
+    )
+    assert (row["admin1_pcode"], row["precision"]) == ("IQG06", None)

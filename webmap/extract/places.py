@@ -64,6 +64,8 @@ from ..records import IRAQ
 WITHIN_KM = 60.0
 # How far from the places a report named before an ambiguous name is read (a district's width or two).
 REPORT_KM = 100.0
+# Two spellings of one place ("Sinjar (Shingal)") may have points this far apart in the gazetteer.
+SPELLING_KM = 15.0
 _TOO_WIDE = {"PCLI", "PCLD", "PCL", "PCLS", "PCLF", "ADM0", "RGN", "CONT", "ADMD"}
 _DISTRICT_CODES = {"ADM2", "ADM3", "PPLA2", "PPLA3"}
 _LEVEL_RANK = {"place": 3, "sub-district": 2.5, "district": 2, "governorate": 1}
@@ -241,8 +243,25 @@ def _road_end(text: str, mention) -> bool:
 
 
 def _in_brackets_after(text: str, mentions: list, i: int) -> bool:
-    """True when mention ``i`` is a second spelling in brackets right after the previous name."""
-    return i > 0 and bool(_BRACKETED.match(text[mentions[i - 1].end : mentions[i].start]))
+    """True when mention ``i`` is a second spelling in brackets right after the previous name: "Sinjar
+    (Shingal)". A bracketed name that is another place ("Avasin (Mergasur) region", "Zap (Amadiya)")
+    is the area the first lies in, read as "X in Y" (see :func:`_holder`)."""
+    return (
+        i > 0
+        and bool(_BRACKETED.match(text[mentions[i - 1].end : mentions[i].start]))
+        and _same_place(mentions[i - 1], mentions[i])
+    )
+
+
+def _same_place(a, b) -> bool:
+    """True when two mentions can name one place: a shared candidate, or best candidates within
+    :data:`SPELLING_KM` of each other (a name and its other spelling)."""
+    if not a.candidates or not b.candidates:
+        return True
+    if {c.place_id for c in a.candidates} & {c.place_id for c in b.candidates}:
+        return True
+    x, y = a.candidates[0], b.candidates[0]
+    return haversine_km(x.latitude, x.longitude, y.latitude, y.longitude) <= SPELLING_KM
 
 
 def _governorate_of(area: dict) -> str:
@@ -610,15 +629,19 @@ def _landmark_place(phrase: str, start: int, town: str, near: bool) -> EventPlac
 
 
 def _holder(text: str, names: list[_Name], i: int) -> _Name | None:
-    """The name the report puts name ``i`` in: "X in Y" (one of the next two names) or "Y village of X"
-    (the name before), other than a governorate (those constrain through the governorate check)."""
+    """The name the report puts name ``i`` in: "X in Y" or "X (Y)" (one of the next two names) or "Y
+    village of X" (the name before), other than a governorate (those constrain through the
+    governorate check)."""
     name = names[i]
     # "the Kirkuk village of Riyadh" names Riyadh, a village of Kirkuk, not Kirkuk in Riyadh.
     after = next(
         (
             o
             for o in names[i + 1 : i + 3]
-            if _WITHIN.match(text[name.mention.end : o.mention.start])
+            if (
+                _WITHIN.match(text[name.mention.end : o.mention.start])
+                or _BRACKETED.match(text[name.mention.end : o.mention.start])
+            )
             and not _OF_PLACE.match(text[name.mention.end : o.mention.start])
         ),
         None,

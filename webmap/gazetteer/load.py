@@ -51,11 +51,12 @@ COLUMNS = (
     "country_code",
     "source",
     "source_ref",
+    "precision",
 )
 REQUIRED = ("name", "latitude", "longitude", "country_code")
 ID_COLUMNS = ("place_id", "geonameid", "wof_id")
 NAME_SEPARATOR = "|"
-CACHE_VERSION = 8
+CACHE_VERSION = 9
 
 # How important a kind of place is before any context: capitals above towns, towns above villages,
 # abandoned (PPLQ) and destroyed (PPLW) places last. Governorates and districts weigh less than a
@@ -127,6 +128,7 @@ class Place:
     admin3_pcode: str
     country_code: str
     source: str
+    point_precision: int | None = None
     prior: float = 0.0
 
     @property
@@ -138,8 +140,9 @@ class Place:
     def precision(self) -> int:
         """ACLED's geo_precision of this place as an event's location: 1 a town, village or point
         landmark; 2 a sub-district, neighbourhood or area landmark (a range, a valley, a lake);
-        3 a district, governorate or wider region."""
-        return AREA_PRECISION.get(self.feature_code, 1)
+        3 a district, governorate or wider region. A record whose point is only its area's (a
+        landmark no text gives a point for) says so in its ``precision`` column."""
+        return self.point_precision or AREA_PRECISION.get(self.feature_code, 1)
 
     @property
     def depth(self) -> int:
@@ -213,11 +216,13 @@ def check_place(mapping: dict, row: int) -> dict:
         raise InvalidRecord("place_id", f"expected <source>:<id>, got {out['place_id']!r}", row)
     out["latitude"] = _coordinate(out["latitude"], "latitude", 90, row)
     out["longitude"] = _coordinate(out["longitude"], "longitude", 180, row)
-    for col in ("geonameid", "wof_id", "population"):
+    for col in ("geonameid", "wof_id", "population", "precision"):
         number = _int_or_none(out[col], col, row)
         if number is not None and number < 0:
             raise InvalidRecord(col, f"negative: {number}", row)
         out[col] = number
+    if out["precision"] is not None and out["precision"] not in (1, 2, 3):
+        raise InvalidRecord("precision", f"expected 1, 2 or 3 (ACLED's geo_precision), got {out['precision']}", row)
     if len(out["country_code"]) != 2 or not out["country_code"].isalpha():
         raise InvalidRecord("country_code", f"expected a two-letter ISO code, got {out['country_code']!r}", row)
     out["country_code"] = out["country_code"].upper()
@@ -309,6 +314,7 @@ _PLACE_FIELDS = (
     "admin3_pcode",
     "country_code",
     "source",
+    "precision",
     "prior",
 )
 

@@ -49,6 +49,15 @@ GOVERNORATE_BONUS, DISTRICT_BONUS = 1.0, 1.0
 NEAR_BONUS, NEAR_SCALE_KM = 1.2, 40.0
 DIRECTION_BONUS, DIRECTION_PENALTY, DIRECTION_RANGE_KM = 0.6, -0.4, 150.0
 KIND_BONUS = {"ADM1": 1.2, "ADM2": 1.0, "ADM3": 0.4, "P": 0.3}
+LANDMARK_BONUS = 1.0  # the landmark a descriptor asks for ("Jabal Hamrin", "Bai Hassan oil field")
+# Feature codes a landmark descriptor's kind also accepts: a "mountain" may be a range, a "valley" a wadi.
+KIND_CODES = {
+    "MT": ("MT", "MTS"),
+    "VAL": ("VAL", "WAD"),
+    "LK": ("LK", "RSV"),
+    "AIRB": ("AIRB", "AIRP"),
+    "AIRP": ("AIRP", "AIRB"),
+}
 # A candidate a strict context puts outside the areas it names, or abroad, is a guess: its score stays below 0.5.
 GUESS_SCORE = 0.4
 # The area a record names, when no candidate of the name lies inside it: the area is sure, the place in it unknown.
@@ -202,8 +211,10 @@ def _context_terms(place: Place, ctx: Context, loose: bool = False) -> float:
     if ctx.kind:
         if ctx.kind == "P" and place.feature_class == "P":
             value += KIND_BONUS["P"]
-        elif ctx.kind == place.feature_code:
-            value += KIND_BONUS[ctx.kind]
+        elif ctx.kind in KIND_BONUS:
+            value += KIND_BONUS[ctx.kind] if ctx.kind == place.feature_code else 0.0
+        elif place.feature_code in KIND_CODES.get(ctx.kind, (ctx.kind,)):
+            value += LANDMARK_BONUS
     return value
 
 

@@ -28,7 +28,7 @@ from .context import build_context, country_names
 from .keys import name_key, split_descriptor
 from .load import Gazetteer, get_gazetteer
 from .match import AREA_KINDS, match_name, named_area
-from .rank import Anchor, Candidate, Context, area_candidate, haversine_km, rank
+from .rank import KIND_CODES, Anchor, Candidate, Context, area_candidate, haversine_km, rank
 
 MAX_NAME_LENGTH = 200
 MAX_CONTEXT_LENGTH = 20_000
@@ -131,12 +131,32 @@ def resolve(
         hits += match_name(gazetteer, key, keep=lambda place: ctx.inside(place) > 0)[0]
     if candidates is None:
         ctx.kind = kind or ctx.kind
+        hits = _of_kind(gazetteer, hits, ctx.kind)
         candidates = rank(gazetteer, hits, ctx, limit=limit)
     if not candidates and (Config.from_env().online_geocoder if online is None else online):
         from .online import geocode_online
 
         candidates = geocode_online(name, limit=limit)
     return candidates
+
+
+def _of_kind(gazetteer: Gazetteer, hits: list, kind: str | None) -> list:
+    """The hits of the kind a name's own word asks for ("Sakrana village" is no valley, "Mosul Dam" no
+    town), when there are any; governorates and districts are left to the ranking (a district and
+    the town of its name are both right answers to "X district" read loosely)."""
+    if not kind or kind.startswith("ADM"):
+        return hits
+    codes = KIND_CODES.get(kind, (kind,))
+    wanted = [
+        hit
+        for hit in hits
+        if (
+            gazetteer.place(hit.row).feature_class == "P"
+            if kind == "P"
+            else gazetteer.place(hit.row).feature_code in codes
+        )
+    ]
+    return wanted or hits
 
 
 def _in_parts(gazetteer: Gazetteer, name: str, ctx: Context, limit: int) -> list[Candidate] | None:
