@@ -205,7 +205,7 @@ def test_the_district_named_in_the_context_contains_its_town(gaz, town, governor
     as_record = resolve_place(town, district=town, governorate=governorate, gazetteer=gaz)
     for best in (as_text, as_record):
         assert (best.place_id, best.precision) == (alone.place_id, 1)
-        assert best.score > 0.9
+        assert best.score > 0.8  # a "Jabal Sinjar" or "Markaz Kirkuk" of the name is a weaker rival
 
 
 def test_the_words_on_the_name_itself_ask_for_the_area(gaz):
