@@ -19,14 +19,14 @@ ARTICLE = FIXTURES / "kurdistan24_isis_attack_kirkuk.txt"
 ACLED = DATA / "acled-irq" / "ACLED_Iraq_2019-03_sample.csv"
 PUBLISHED = dt.date(2021, 12, 6)  # a Monday: "early Saturday" is 4 December
 SATURDAY = dt.date(2021, 12, 4)
-# Floors reached on the ACLED notes (see test_acled_notes_place_and_fatalities); a change that
-# lowers them is a regression. Most misses are names no source of the gazetteer has (Metina, Zap,
-# Haftanin, Hakurk, Avasin, Akashat, Mteibijah, Wadi Harun, the Qandil and Gara mountains; al
-# Qayrawan is a COD-AB sub-district, and the gazetteer holds no sub-districts) and ACLED's own
-# conventions (fatalities halved or set to 3 when unknown; the provincial capital where we use the
-# governorate's representative point).
-PLACE_FLOOR = 0.71
-FATALITIES_FLOOR = 0.79
+# Floors reached on the ACLED notes (see test_acled_notes_place_and_fatalities and
+# bench/gazetteer_accuracy.py: 75.8 % within 25 km, 87.3 % fatalities equal); a change that lowers
+# them is a regression. Most misses are areas a note names that the gazetteer places elsewhere than
+# ACLED does (Avasin, which the texts of the landmarks table put in Duhok and ACLED in Mergasur),
+# names no source has, and ACLED's own conventions (fatalities halved or set to 3 when unknown; the
+# provincial capital where we use the governorate's representative point).
+PLACE_FLOOR = 0.75
+FATALITIES_FLOOR = 0.87
 
 
 @pytest.fixture(scope="module")
