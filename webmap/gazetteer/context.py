@@ -297,7 +297,9 @@ def build_context(
     """
     from .match import AREA_KINDS, named_area
 
-    mentions, countries = scanned if scanned is not None else scan(gazetteer, text or "")
+    if scanned is None:
+        scanned = gazetteer.remember(("scan", text or ""), lambda: scan(gazetteer, text or ""))
+    mentions, countries = scanned
     ctx = Context(countries=set(countries), strict=strict)
     query_core = split_descriptor(query_key)[0] if query_key else None
     for mention in mentions:

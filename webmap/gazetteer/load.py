@@ -343,6 +343,7 @@ class Gazetteer:
         self.path = path
         self._by_id: dict[str, int] | None = None
         self._areas: dict[str, int] | None = None
+        self._memo: dict = {}
         self._blocks: dict[tuple[str, int], list[str]] | None = None
         self._starts: dict[str, int] | None = None
 
@@ -364,6 +365,17 @@ class Gazetteer:
         if self._by_id is None:
             self._by_id = {pid: i for i, pid in enumerate(self._columns["place_id"])}
         return self._by_id.get(place_id)
+
+    def remember(self, key: tuple, compute):
+        """``compute()``, kept for ``key`` while this gazetteer is loaded: contexts and records name
+        the same areas again and again. At most :data:`MEMO_SIZE` answers are kept (then all are
+        forgotten at once); callers must not modify what they get back."""
+        value = self._memo.get(key, _MISSING)
+        if value is _MISSING:
+            if len(self._memo) >= MEMO_SIZE:
+                self._memo.clear()
+            value = self._memo[key] = compute()
+        return value
 
     def area(self, pcode: str) -> Place | None:
         """The governorate, district or sub-district record with this COD-AB P-code, or None."""
@@ -494,6 +506,8 @@ def _unpack(value) -> tuple:
 # different villages that share most letters apart ("Bashiqa" / "Bashiq" is 92, "Tazah" / "Tawah" 80).
 FUZZY_THRESHOLD = 88
 FUZZY_MIN_LENGTH = 4
+MEMO_SIZE = 4096
+_MISSING = object()
 
 
 def _cache_file(path: Path) -> Path | None:

@@ -28,12 +28,17 @@ _PCODE = re.compile(r"^IQG\d\d(?:Q\d\d(?:N\d\d)?)?$", re.IGNORECASE)
 
 
 def match_name(
-    gazetteer: Gazetteer, key: str, keep: Callable[[Place], bool] | None = None, *, loose: bool = True
+    gazetteer: Gazetteer,
+    key: str,
+    keep: Callable[[Place], bool] | None = None,
+    *,
+    loose: bool = True,
+    fuzzy: bool = True,
 ) -> tuple[list[Hit], str | None]:
     """Hits of the folded key ``key`` (see the module docstring) and the kind its descriptor asks for.
 
     ``keep``: a test of the place each hit names; hits it refuses are dropped at every tier.
-    ``loose=False``: the first tier only (exact and alias names).
+    ``loose=False``: the first tier only (exact and alias names); ``fuzzy=False``: no fuzzy tier.
     """
     core, kind = split_descriptor(key)
 
@@ -52,7 +57,7 @@ def match_name(
                 hits += kept(
                     [Hit(row, NORMALISED_QUALITY, "normalised", matched) for row, _ in gazetteer.lookup(matched)]
                 )
-    if not hits and loose:
+    if not hits and loose and fuzzy:
         for matched, ratio in gazetteer.fuzzy_keys(core):
             hits += kept(
                 [Hit(row, FUZZY_QUALITY * ratio / 100, "fuzzy", matched) for row, _ in gazetteer.lookup(matched)]
@@ -78,6 +83,11 @@ def named_area(
     text = (text or "").strip()
     if not text:
         return None
+    key = ("area", text, levels, inside.own_pcode if inside is not None else "", exact)
+    return gazetteer.remember(key, lambda: _named_area(gazetteer, text, levels, inside, exact))
+
+
+def _named_area(gazetteer: Gazetteer, text: str, levels: tuple[str, ...], inside: Place | None, exact: bool):
     if _PCODE.match(text):
         area = gazetteer.area(text.upper())
         return area if area is not None and area.feature_code in levels else None

@@ -1,7 +1,7 @@
 """Resolving a place name (with its context) to ranked gazetteer candidates.
 
 The name is matched in tiers (:func:`~.match.match_name`: exact and alias, transliteration skeleton,
-fuzzy; the looser tiers are also searched inside the areas the context names when the first tier
+fuzzy; the skeleton tier is also searched inside the areas the context names when the first tier
 found the name only outside them); the context then ranks what was found (:mod:`.rank`). The
 context is the text around the name ("in Diyala province", "southwest of Kirkuk") and, for a
 record, the district and governorate it states: the name lies in those (see :mod:`.rank` for what
@@ -127,8 +127,8 @@ def resolve(
     if not hits and candidates is None:
         hits, kind = match_name(gazetteer, key)
     if hits and ctx.within and not any(ctx.inside(gazetteer.place(hit.row)) for hit in hits):
-        # A name matched only outside the areas named: a looser spelling of it inside them is better.
-        hits += match_name(gazetteer, key, keep=lambda place: ctx.inside(place) > 0)[0]
+        # A name matched only outside the areas named: another transliteration of it inside them is better.
+        hits += match_name(gazetteer, key, keep=lambda place: ctx.inside(place) > 0, fuzzy=False)[0]
     if candidates is None:
         ctx.kind = kind or ctx.kind
         hits = _of_kind(gazetteer, hits, ctx.kind)
