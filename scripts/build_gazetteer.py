@@ -330,11 +330,9 @@ def subdistrict_rows() -> list[dict]:
     """One record per sub-district of the shipped boundary layer (COD-AB adm3), named from COD-AB and
     webmap.spatial's aliases, at the polygon's representative point, with its district and governorate."""
     layer = gpd.read_file(SHIPPED_GEODATA / spatial.LAYER_FILES["adm3"])
-    districts = spatial.admin_areas("adm2").set_index("pcode")
     rows = []
     for _, area in layer.iterrows():
         point = area.geometry.representative_point()
-        district = districts.loc[area["parent_pcode"]]
         names = merge_names([area["name_ar"]], spatial.ALIASES["adm3"].get(area["pcode"], ()))
         rows.append(
             {
@@ -347,12 +345,7 @@ def subdistrict_rows() -> list[dict]:
                 "feature_class": "A",
                 "feature_code": "ADM3",
                 "population": 0,
-                "admin1": district["parent_name"],
-                "admin1_pcode": district["parent_pcode"],
-                "admin2": district["name"],
-                "admin2_pcode": area["parent_pcode"],
-                "admin3": area["name"],
-                "admin3_pcode": area["pcode"],
+                **_unit_areas(area["pcode"], "adm3"),
                 "country_code": "IQ",
                 "source": "codab",
                 "source_ref": area["pcode"],
