@@ -18,14 +18,14 @@ from webmap.gazetteer.rank import haversine_km
 
 PUBLISHED = dt.date(2021, 12, 6)  # a Monday: "early Saturday" is 4 December
 SATURDAY = dt.date(2021, 12, 4)
-# Floors reached on the ACLED notes (see test_acled_notes_place_and_fatalities); a change that
-# lowers them is a regression. Most misses are names no source of the gazetteer has (Metina, Zap,
-# Haftanin, Hakurk, Avasin, Akashat, Mteibijah, Wadi Harun, the Qandil and Gara mountains; al
-# Qayrawan is a COD-AB sub-district, and the gazetteer holds no sub-districts) and ACLED's own
-# conventions (fatalities halved or set to 3 when unknown; the provincial capital where we use the
-# governorate's representative point).
-PLACE_FLOOR = 0.71
-FATALITIES_FLOOR = 0.79
+# Floors reached on the ACLED notes (see test_acled_notes_place_and_fatalities and
+# bench/gazetteer_accuracy.py: 75.8 % within 25 km, 87.3 % fatalities equal); a change that lowers
+# them is a regression. Most misses are areas a note names that the gazetteer places elsewhere than
+# ACLED does (Avasin, which the texts of the landmarks table put in Duhok and ACLED in Mergasur),
+# names no source has, and ACLED's own conventions (fatalities halved or set to 3 when unknown; the
+# provincial capital where we use the governorate's representative point).
+PLACE_FLOOR = 0.75
+FATALITIES_FLOOR = 0.87
 
 
 @pytest.fixture(scope="module")
@@ -159,8 +159,8 @@ def test_a_village_of_a_city_and_a_second_attack_read_near_the_first():
     assert riyadh.incident.admin3 == "Al-Riyadh" and riyadh.incident.force2 == "federal_police"
     assert riyadh.incident.event_date == dt.date(2020, 9, 2)  # late Wednesday, published on Thursday
     # The gazetteer knows villages called Rashad only in Anbar and Diyala: read near Riyadh it is the
-    # Al-Rashad sub-district of Kirkuk, at sub-district precision.
-    assert (rashad.incident.admin1, rashad.incident.admin3, rashad.incident.geo_precision) == ("Kirkuk", "Al-Rashad", 3)
+    # Al-Rashad sub-district of Kirkuk, at sub-district precision (2).
+    assert (rashad.incident.admin1, rashad.incident.admin3, rashad.incident.geo_precision) == ("Kirkuk", "Al-Rashad", 2)
 
 
 def _acled_note(words: str) -> dict:

@@ -21,6 +21,7 @@ from webmap.extract.dates import find_dates
 from webmap.extract.events import NEW_EVENT, SUMMARY, classify, find_triggers, reports_event
 from webmap.extract.places import choose_place, find_places
 from webmap.extract.sentences import split_article, split_clauses
+from webmap.gazetteer.rank import haversine_km
 
 # Public reports, one sentence each, quoted for the rules they exercise.
 DAILY_BEAST = (
@@ -504,3 +505,38 @@ def test_near_and_outskirts_give_precision_2(gazetteer_ready):
 def test_arabic_place_near_kirkuk(gazetteer_ready):
     place = place_of("قتل ثلاثة من البيشمركة في هجوم لداعش قرب كركوك")
     assert place.governorate == "Kirkuk" and place.geo_precision == 2
+
+
+# The issue's examples of a landmark in a city (issue 13, kind 4): a square or bridge never becomes a
+# village of the same name elsewhere; it is the landmark, or its city at precision 2.
+@pytest.mark.parametrize(
+    "text, city",
+    [
+        ("A bomb exploded in Tahrir square, Baghdad city, killing two people.", (33.34, 44.40)),
+        ("Gunmen opened fire on protesters on al-Nasr bridge in Nassiriya, killing one.", (31.05, 46.26)),
+        ("An IED exploded in Baghdad's Tahrir Square, killing one.", (33.34, 44.40)),
+        ("انفجرت عبوة ناسفة في ساحة التحرير ببغداد مما أسفر عن مقتل شخصين", (33.34, 44.40)),
+    ],
+)
+def test_a_square_or_bridge_in_a_city_is_in_that_city(gazetteer_ready, text, city):
+    place = place_of(text)
+    assert haversine_km(place.latitude, place.longitude, *city) < 10
+    assert place.geo_precision in (1, 2) and place.level == "place"
+
+
+def test_a_region_of_a_governorate_is_an_area_in_it(gazetteer_ready):
+    place = place_of("Turkish warplanes bombed PKK positions in the Haftanin region of Dahuk, killing three.")
+    assert (place.name, place.words, place.governorate, place.geo_precision) == ("Haftanin", "Haftanin", "Duhok", 2)
+    assert haversine_km(place.latitude, place.longitude, 37.06, 42.99) > 15  # not Duhok's centre
+
+
+def test_a_direction_from_a_governorate_is_kept_in_the_location(gazetteer_ready):
+    [draft] = extract(sentence_with("northwest of the disputed Kirkuk province"), dt.date(2021, 12, 6)).drafts
+    incident = draft.incident
+    assert (incident.location, incident.geo_precision, incident.admin1, incident.admin2) == (
+        "northwest of Kirkuk",
+        3,
+        "Kirkuk",
+        None,
+    )
+    assert "northwest of the disputed Kirkuk province" in incident.notes

@@ -37,7 +37,7 @@ from .actors import ForceMention, find_forces, pick_actors
 from .counts import INJURED, KILLED, Count, find_counts, total, vague_phrases
 from .dates import DateMention, find_dates
 from .events import NEW_EVENT, SUMMARY, Trigger, classify, find_triggers, reports_event
-from .places import Place, choose_place, find_places
+from .places import EventPlace, area_words, choose_place, find_places
 from .sentences import Article, Sentence, split_article, split_clauses
 from .text import MAX_HTML_CHARS, MAX_TEXT_CHARS, prepare_text
 
@@ -115,7 +115,7 @@ class _Report:
     counts: list[Count]
     own_date: DateMention | None
     context_date: DateMention | None
-    place: Place | None
+    place: EventPlace | None
     summary: bool
     new: bool
 
@@ -127,7 +127,7 @@ class _Report:
 @dataclass
 class _Incident:
     reports: list[_Report]
-    place: Place | None
+    place: EventPlace | None
     context_attacker: str | None
 
     @property
@@ -158,7 +158,7 @@ def _sums_up(clause: str) -> bool:
 def _reports(article: Article, published: dt.date) -> list[_Report]:
     reports: list[_Report] = []
     narrative: DateMention | None = None
-    named: list[Place] = []
+    named: list[EventPlace] = []
     for sentence in article.sentences:
         dates = find_dates(sentence.text, published)
         if reports_event(sentence.text):
@@ -190,7 +190,7 @@ def _reports(article: Article, published: dt.date) -> list[_Report]:
     return reports
 
 
-def _places_agree(a: Place | None, b: Place | None) -> bool:
+def _places_agree(a: EventPlace | None, b: EventPlace | None) -> bool:
     if a is None or b is None:
         return True
     return a.contains(b) or b.contains(a) or a.km_to(b) <= SAME_PLACE_KM
@@ -205,7 +205,7 @@ def _compatible(incident: _Incident, report: _Report) -> bool:
     return not (mine and theirs and mine.time_precision == theirs.time_precision == 1 and mine.date != theirs.date)
 
 
-def _more_precise(current: Place | None, new: Place | None) -> Place | None:
+def _more_precise(current: EventPlace | None, new: EventPlace | None) -> EventPlace | None:
     if current is None:
         return new
     if new is not None and (new.geo_precision, new.reference_only) < (current.geo_precision, current.reference_only):
@@ -290,7 +290,7 @@ def _draft(incident: _Incident, published: dt.date, source: str | None) -> Draft
             "force1": actor1,
             "actor2": force_label(actor2) if actor2 else None,
             "force2": actor2,
-            "location": place.name,
+            "location": place.description,
             "latitude": round(place.latitude, 5),
             "longitude": round(place.longitude, 5),
             "geo_precision": place.geo_precision,

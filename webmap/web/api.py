@@ -289,7 +289,9 @@ def layer(name: str):
 def gazetteer_lookup():
     """Resolve the place name ``q`` (optional ``context`` text, ``limit`` of candidates): the JSON of
     ``webmap geocode --json``, ``{"query", "context", "match", "candidates"}``; 400 naming ``q``
-    when it is empty or longer than 200 characters."""
+    when it is empty or longer than 200 characters. The incident form's search also passes
+    ``governorate`` (a name or P-code) and ``disputed=1``: places in that governorate rank first,
+    then those in the disputed territories (400 naming ``governorate`` when no governorate has it)."""
     from ..gazetteer import MAX_NAME_LENGTH, default_path, geocode, get_gazetteer
     from ..gazetteer.resolve import DEFAULT_CANDIDATES, MAX_CANDIDATES, MAX_CONTEXT_LENGTH
 
@@ -303,15 +305,27 @@ def gazetteer_lookup():
         raise InvalidFilter("context", f"longer than {MAX_CONTEXT_LENGTH} characters")
     config = get_config()
     gazetteer = get_gazetteer(default_path(config))
+    limit = _int_param("limit", DEFAULT_CANDIDATES, 1, MAX_CANDIDATES)
+    prefer = _search_preference(request.args.get("governorate", ""), request.args.get("disputed", ""))
     return jsonify(
-        geocode(
-            name,
-            context,
-            gazetteer=gazetteer,
-            online=config.online_geocoder,
-            limit=_int_param("limit", DEFAULT_CANDIDATES, 1, MAX_CANDIDATES),
-        )
+        geocode(name, context, gazetteer=gazetteer, online=config.online_geocoder, limit=limit, prefer=prefer)
     )
+
+
+def _search_preference(governorate: str, disputed: str) -> list[set[str]]:
+    """Groups of P-codes whose places the form's search puts first: the chosen governorate, then the
+    districts of the disputed territories (``disputed=1``)."""
+    prefer = []
+    if governorate.strip():
+        area = spatial.find_admin_area(governorate, "adm1", get_config().geodata_dir)
+        if area is None:
+            raise InvalidFilter("governorate", f"no governorate named {governorate[:100]!r}")
+        prefer.append({area["pcode"]})
+    if disputed not in ("", "0", "1"):
+        raise InvalidFilter("disputed", "expected 1 or 0")
+    if disputed == "1":
+        prefer.append(set(spatial.load_layer("disputed", get_config().geodata_dir)["pcode"]))
+    return prefer
 
 
 # -- from a report to incidents ----------------------------------------------------------------------

@@ -144,6 +144,7 @@ def _form_page(values: dict, error: InvalidRecord | None, incident_id: int | Non
         time_precision=TIME_PRECISION,
         geo_precision=GEO_PRECISION,
         statuses=STATUSES,
+        governorates=spatial.admin_areas("adm1", get_config().geodata_dir)["name"].tolist(),
     ), (400 if error else 200)
 
 
