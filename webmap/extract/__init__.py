@@ -37,7 +37,7 @@ from .actors import ForceMention, find_forces, pick_actors
 from .counts import INJURED, KILLED, Count, find_counts, total, vague_phrases
 from .dates import DateMention, find_dates
 from .events import NEW_EVENT, SUMMARY, Trigger, classify, find_triggers, reports_event
-from .places import EventPlace, area_words, choose_place, find_places
+from .places import EventPlace, choose_place, find_places
 from .sentences import Article, Sentence, split_article, split_clauses
 from .text import MAX_HTML_CHARS, MAX_TEXT_CHARS, prepare_text
 

@@ -32,7 +32,7 @@ from collections.abc import Callable
 
 from flask import Blueprint, Response, jsonify, request, url_for
 
-from .. import mapview, query
+from .. import mapview, query, spatial
 from ..errors import InvalidFilter, InvalidRecord, NotFound
 from ..forces import FORCE_KEYS, FORCES_BY_KEY
 from ..intake import checked_incident
