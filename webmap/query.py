@@ -31,6 +31,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
@@ -237,7 +238,7 @@ class IncidentFilter:
 
 
 # The value of a part of the filter that selects everything (IncidentFilter.without).
-_UNSET = {"forces": (), "window": None, "bbox": None}
+_UNSET: dict[str, Any] = {"forces": (), "window": None, "bbox": None}
 
 
 def involves(force: str):

@@ -127,7 +127,7 @@ _FORCE_INDEX = {key: i for i, key in enumerate(FORCE_KEYS)}
 _EPOCH = dt.date(1970, 1, 1).toordinal()
 
 
-def derived_values(values: Mapping[str, Any]) -> dict[str, Any]:
+def derived_values(values: Mapping[Any, Any]) -> dict[str, Any]:
     """``force_mask`` and ``map_point`` (:data:`MAP_POINT`) of a row, from its :data:`DERIVED_FROM` values."""
     mask = forces_mask(
         involved_forces(values["force1"], values["force2"], values["assoc_actor_1"], values["assoc_actor_2"])
