@@ -5,6 +5,7 @@ Runs on SQLite and, with WEBMAP_TEST_POSTGRES, on PostgreSQL + PostGIS (the conf
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -170,3 +171,81 @@ def test_every_write_moves_the_data_version_and_nothing_else_does(store):
     store.delete(incident.id)
     assert moved()
     assert seen == sorted(seen)
+
+
+def test_a_database_of_an_earlier_webmap_is_upgraded_on_opening(database_url):
+    """A table as webmap kept it before issue 12: disputed as a yes/no flag, no associated actors, no
+    forces mask. Opening it gives every row its forces and a three-valued disputed."""
+    from webmap.query import involves
+    from webmap.store import incidents
+
+    before = sa.MetaData()
+    kept = [c.name for c in incidents.columns if c.name not in ("assoc_actor_1", "assoc_actor_2", "force_mask")]
+    columns = [
+        sa.Column(name, sa.Boolean) if name == "disputed" else sa.Column(name, incidents.c[name].type) for name in kept
+    ]
+    sa.Table("incidents", before, *columns)
+    engine = sa.create_engine(database_url)
+    before.create_all(engine)
+    # Two real UCDP GED events (244637: the army against IS in Kirkuk; 197060: Baghdad), as an earlier
+    # webmap stored them.
+    rows = [
+        {
+            "id": 1,
+            "source": "UCDP GED",
+            "source_id": "244637",
+            "event_date": dt.date(2017, 1, 5),
+            "time_precision": 1,
+            "event_type": "Battles",
+            "actor1": "Government of Iraq",
+            "actor2": "IS",
+            "force1": "isf",
+            "force2": "islamic_state",
+            "latitude": 35.468056,
+            "longitude": 44.392222,
+            "geo_precision": 1,
+            "admin1_pcode": "IQG13",
+            "disputed": True,
+            "fatalities": 1,
+            "status": "reviewed",
+            "created_at": dt.datetime(2024, 1, 1),
+            "updated_at": dt.datetime(2024, 1, 1),
+        },
+        {
+            "id": 2,
+            "source": "UCDP GED",
+            "source_id": "197060",
+            "event_date": dt.date(2014, 5, 12),
+            "time_precision": 1,
+            "event_type": "Violence against civilians",
+            "actor1": "IS",
+            "actor2": "Civilians",
+            "force1": "islamic_state",
+            "force2": "civilians",
+            "latitude": 33.340582,
+            "longitude": 44.400876,
+            "geo_precision": 1,
+            "admin1_pcode": "IQG08",
+            "disputed": False,
+            "fatalities": 10,
+            "status": "reviewed",
+            "created_at": dt.datetime(2024, 1, 1),
+            "updated_at": dt.datetime(2024, 1, 1),
+        },
+    ]
+    with engine.begin() as conn:
+        conn.execute(before.tables["incidents"].insert(), rows)
+    engine.dispose()
+
+    store = IncidentStore(database_url)
+    try:
+        stored = {i.source_id: i for i in select_incidents(store, ALL)}
+        assert (stored["244637"].disputed, stored["197060"].disputed) == ("inside", "outside")
+        assert stored["244637"].assoc_actor_1 is None
+        with store.connect() as conn:
+            army = conn.execute(sa.select(incidents.c.source_id).where(involves("isf"))).scalars().all()
+            civilians = conn.execute(sa.select(incidents.c.source_id).where(involves("civilians"))).scalars().all()
+        assert (army, civilians) == (["244637"], ["197060"])
+        assert count_incidents(store, IncidentFilter.build(disputed=["inside"])) == 1
+    finally:
+        store.dispose()

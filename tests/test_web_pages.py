@@ -143,6 +143,11 @@ def test_an_unknown_filter_is_a_400_page_naming_the_parameter(client, demo):
         # A bad date given by its alias is taken out under either name.
         ("since=yesterday-ish&district=Kirkuk", "from", "/?district=Kirkuk"),
         ("force=isf&force=martians", "force", "/"),
+        # The view state of the map: a bad disputed value or time window costs only itself.
+        ("district=Kirkuk&disputed=maybe", "disputed", "/?district=Kirkuk"),
+        ("force=isf&window=2017-02-30/2017-03-31", "window", "/?force=isf"),
+        ("force=isf&window=2017-03-31/2017-03-01", "window", "/?force=isf"),
+        ("window=2017-03-01&force=isf", "window", "/?force=isf"),
     ],
 )
 def test_a_bad_filter_value_offers_the_same_map_without_that_parameter(client, demo, query, parameter, kept):
