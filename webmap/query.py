@@ -551,6 +551,8 @@ def coarse_areas(store: IncidentStore, flt: IncidentFilter) -> list[tuple[int, s
     """``(id, governorate P-code, district P-code or None)`` of the filtered incidents known only to
     a district or governorate (geo precision 3, placed in one): the map draws them as that area."""
     c = incidents.c
+    # The condition on geo_precision matches the partial index ix_incidents_coarse, so the planner
+    # reads those few rows, not every row of the map's index.
     stmt = _select(store, flt, c.id, c.admin1_pcode, c.admin2_pcode).where(
         c.geo_precision == 3, c.admin1_pcode.is_not(None)
     )

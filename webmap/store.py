@@ -81,9 +81,11 @@ incidents = sa.Table(
     # Covers the map's points of every view without a narrower filter (webmap.query.point_columns):
     # read in id order straight from the index, not from rows fetched and then sorted.
     sa.Index("ix_incidents_map_points", "status", "id", "map_point"),
-    # The incidents known only to a district or governorate, which the map draws as their area.
+    # The incidents known only to a district or governorate, which the map draws as their area
+    # (webmap.query.coarse_areas): few rows, read without touching the table.
     sa.Index(
-        "ix_incidents_areas",
+        "ix_incidents_coarse",
+        "status",
         "id",
         "admin1_pcode",
         "admin2_pcode",
