@@ -272,3 +272,25 @@ def test_a_misspelt_field_in_a_saved_record_is_refused_not_dropped(client, store
     body = response.get_json()
     assert body["field"] == "fatalites" and body["error"].startswith("row 2: fatalites: not an incident field")
     assert count_incidents(store, IncidentFilter.build(drafts=True)) == 0
+
+
+# syriacpress.com/blog/2021/12/07/islamic-state-attacks-villages-and-security-forces-in-kurdistan-region-of-iraq/
+THREE_FORCES = (
+    "Peshmerga forces and civilians in the Kurdistan Region of Iraq sustained multiple casualties in an attack by "
+    "Islamic State (ISIS) militants who briefly took control of a village south of Kirkuk (Kerkeslokh) province."
+)
+
+
+def test_a_third_force_is_an_associated_actor_through_extraction_the_save_and_the_form(client, store):
+    answer = client.post("/api/extract", json={"text": THREE_FORCES, "date": "2021-12-07"}).get_json()
+    (draft,) = answer["drafts"]
+    assert (draft["actor1"], draft["actor2"], draft["assoc_actor_2"]) == ("Islamic State", "Peshmerga", "Civilians")
+    record = {k: v for k, v in draft.items() if k not in ("evidence", "place_words", "alternatives", "vague")}
+    assert client.post("/api/extract/save", json={"incidents": [record]}, headers=AUTH).status_code == 200
+    # The civilians are among the forces the incident involves: the force filter finds it.
+    (stored,) = client.get("/api/incidents?force=civilians&drafts=1").get_json()["features"]
+    assert stored["properties"]["forces"] == ["islamic_state", "peshmerga", "civilians"]
+    # The analyst's form shows the associated actors and keeps them.
+    log_in(client)
+    form = client.get(f"/incidents/{stored['id']}/edit").get_data(as_text=True)
+    assert 'name="assoc_actor_2" value="Civilians"' in form

@@ -54,6 +54,13 @@ def test_the_real_acled_sample_imports_every_row_with_its_fields(runner, store):
     assert result.output.startswith("157 rows read (UTF-8, comma-separated): 157 inserted, 0 updated, 0 unchanged")
     records = by_id(store)
     assert len(records) == 157
+    # Associated actors are kept and count among the forces involved: the police with the army
+    # against IS (IRQ19321), the coalition with the army (IRQ19222).
+    assert records["IRQ19321"].assoc_actor_1 == "Police Forces of Iraq (2018-2020)"
+    police = {i.source_id for i in select_incidents(store, IncidentFilter.build(force=["federal_police"]))}
+    coalition = {i.source_id for i in select_incidents(store, IncidentFilter.build(force=["coalition"]))}
+    assert "IRQ19321" in police and "IRQ19222" in coalition
+    assert not any("Associated with actor" in (i.notes or "") for i in records.values())
     hatra = records["IRQ19328"]
     assert hatra.source == "ACLED"
     assert hatra.event_date == dt.date(2019, 3, 31)

@@ -250,14 +250,18 @@ def _evidence(reports: list[_Report]) -> list[Evidence]:
     return sorted(seen.values(), key=lambda e: e.start)
 
 
-def _actors(incident: _Incident) -> tuple[str | None, str | None]:
+def _actors(incident: _Incident) -> tuple[str | None, str | None, list[str], list[str]]:
+    """The forces of actor 1 and actor 2, and the other forces the incident's clauses name on each
+    side (ACLED's associated actors): those named as attackers go with actor 1, the rest with actor 2."""
     forces = [f for r in incident.reports for f in r.forces]
     actor1, actor2 = pick_actors(forces)
     if actor1 is None and incident.context_attacker not in (None, actor2):
         actor1 = incident.context_attacker
     if actor2 == actor1:
         actor2 = None
-    return actor1, actor2
+    others = [k for k in dict.fromkeys(f.force for f in forces) if k not in (actor1, actor2)]
+    attackers = {f.force for f in forces if f.role == "attacker"}
+    return actor1, actor2, [k for k in others if k in attackers], [k for k in others if k not in attackers]
 
 
 def _date(incident: _Incident, published: dt.date) -> tuple[dt.date, int]:
@@ -267,7 +271,7 @@ def _date(incident: _Incident, published: dt.date) -> tuple[dt.date, int]:
 
 def _draft(incident: _Incident, published: dt.date, source: str | None) -> Draft:
     place = incident.place
-    actor1, actor2 = _actors(incident)
+    actor1, actor2, with1, with2 = _actors(incident)
     evidence = _evidence(incident.reports)
     text = " ".join(r.text for r in incident.reports)
     event_type, sub_event_type = classify([t for r in incident.reports for t in r.triggers], actor2, text)
@@ -287,8 +291,10 @@ def _draft(incident: _Incident, published: dt.date, source: str | None) -> Draft
             "event_type": event_type,
             "sub_event_type": sub_event_type,
             "actor1": force_label(actor1) if actor1 else None,
+            "assoc_actor_1": "; ".join(force_label(k) for k in with1) or None,
             "force1": actor1,
             "actor2": force_label(actor2) if actor2 else None,
+            "assoc_actor_2": "; ".join(force_label(k) for k in with2) or None,
             "force2": actor2,
             "location": place.description,
             "latitude": round(place.latitude, 5),
