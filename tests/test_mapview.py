@@ -88,13 +88,52 @@ def test_layers_are_simplified_geojson_with_names():
     names = {f["properties"]["name"] for f in adm2["features"]}
     assert {"Kirkuk", "Sinjar", "Khanaqin", "Makhmour"} <= names
     assert {"pcode", "name", "parent_name"} <= set(adm2["features"][0]["properties"])
-    basemap = json.loads(mapview.layer_geojson("basemap"))
-    kinds = {f["properties"]["level"]: f["geometry"]["type"] for f in basemap["features"]}
-    # One feature per level: the country's polygon, the boundaries as lines, names as points.
-    assert kinds == {"adm0": "Polygon", "adm1": "MultiLineString", "adm2": "MultiLineString", "label": "Point"}
-    assert len(basemap["features"]) == 3 + 18
     with pytest.raises(KeyError):
         mapview.layer_geojson("adm9")
+
+
+def test_the_base_map_bands_simplify_less_as_the_zoom_grows():
+    vertices = []
+    # The same ground in both tiled bands: the zoom-8 tiles of Kirkuk governorate and their zoom-9 children.
+    tiles_8 = [tuple(t) for t in _tiles_of_kirkuk_governorate(8)]
+    tiles_9 = [(2 * x + dx, 2 * y + dy) for x, y in tiles_8 for dx in (0, 1) for dy in (0, 1)]
+    assert [spec.tile_zoom for spec in mapview.BASEMAP_BANDS] == [None, None, 8, 9]
+    for band in range(len(mapview.BASEMAP_BANDS)):
+        tiles = {0: [None], 1: [None], 2: tiles_8, 3: tiles_9}[band]
+        pieces = [json.loads(mapview.basemap_piece(band, tile)) for tile in tiles]
+        for piece in pieces:
+            for rings in piece["fills"].values():
+                assert all(ring[:2] == ring[-2:] for ring in rings)  # closed rings
+        vertices.append(sum(len(line) // 2 for p in pieces for line in p["lines"].get("adm2", [])))
+    # District lines: more detail in each band (the whole country in bands 0-1, Kirkuk's tiles in 2-3).
+    assert vertices[0] < vertices[1]
+    assert vertices[2] < vertices[3]
+
+
+def _tiles_of_kirkuk_governorate(zoom: int) -> list[list[int]]:
+    west, south, east, north = 43.3, 34.9, 44.9, 36.0
+    x0, y0 = (int(v[0]) for v in mapview._tile_of(zoom, np.array([west]), np.array([north])))
+    x1, y1 = (int(v[0]) for v in mapview._tile_of(zoom, np.array([east]), np.array([south])))
+    return [[x, y] for x in range(x0, x1 + 1) for y in range(y0, y1 + 1)]
+
+
+def test_each_label_is_in_one_tile_and_shown_at_its_kinds_zooms():
+    spec = mapview.BASEMAP_BANDS[3]
+    tiles = _tiles_of_kirkuk_governorate(spec.tile_zoom)
+    seen: dict[tuple, int] = {}
+    for tile in tiles:
+        west, south, east, north = mapview.tile_bounds(spec.tile_zoom, *tile)
+        for label in json.loads(mapview.basemap_piece(3, tuple(tile)))["labels"]:
+            lon, lat, name, _, kind, low, high, _rank = label
+            assert west <= lon <= east and south <= lat <= north, name
+            assert (low, high) == mapview.LABEL_KINDS[kind] and low <= 18 and high >= spec.min_zoom
+            seen[(lon, lat, name)] = seen.get((lon, lat, name), 0) + 1
+    assert seen and max(seen.values()) == 1
+    # Band 0 (the country) has the governorates and the cities, not the villages.
+    kinds = {label[4] for label in json.loads(mapview.basemap_piece(0))["labels"]}
+    assert kinds == {"governorate", "city"}
+    with pytest.raises(KeyError, match="no tile"):
+        mapview.basemap_piece(3, (2**9, 0))
 
 
 def test_district_features_carry_counts():

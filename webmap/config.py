@@ -10,6 +10,7 @@ WEBMAP_TOKEN           bearer token that allows writes                          
 WEBMAP_PRIVATE         1: reads need the token too                                  0
 WEBMAP_SECRET_KEY      Flask secret key (sessions, CSRF)                            random per process
 WEBMAP_GEOCODER        ``nominatim``: allow the online geopy fallback               unset: offline only
+WEBMAP_BASEMAP         a local PMTiles file drawn as the map's default base layer   unset: the shipped one
 =====================  ===========================================================  =====================
 
 The default database lives in ``$XDG_DATA_HOME/webmap/webmap.db`` (``~/.local/share/webmap/webmap.db``).
@@ -84,6 +85,7 @@ class Config:
     private: bool = False
     secret_key: str = field(default_factory=lambda: secrets.token_hex(32))
     online_geocoder: bool = False
+    basemap_path: Path | None = None
 
     @classmethod
     def from_env(cls, environ: dict | None = None) -> Config:
@@ -101,4 +103,6 @@ class Config:
         if env.get("WEBMAP_SECRET_KEY"):
             cfg.secret_key = env["WEBMAP_SECRET_KEY"]
         cfg.online_geocoder = (env.get("WEBMAP_GEOCODER") or "").strip().lower() == "nominatim"
+        if env.get("WEBMAP_BASEMAP"):
+            cfg.basemap_path = Path(env["WEBMAP_BASEMAP"])
         return cfg

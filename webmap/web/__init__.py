@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..config import TEMPLATES, Config, check_installation
 from ..errors import ConfigError, InvalidFilter, InvalidRecord, NotFound, WebmapError
+from ..io.tiles import TileArchive, open_archive
 from ..query import PARAMETER_ALIASES, PARAMETERS, IncidentFilter
 from ..store import IncidentStore
 
@@ -37,10 +38,12 @@ def build_app(config: Any = None, *, open_store: bool = False) -> Flask:
     when the installed package lacks a template or data file it shipped."""
     check_installation()
     cfg = _config_from(config)
+    # The user's own base map is checked now: a server with a bad WEBMAP_BASEMAP does not start.
+    basemap = open_archive(cfg.basemap_path) if cfg.basemap_path else None
     app = Flask("webmap", template_folder=str(TEMPLATES), static_folder=None)
     app.config["SECRET_KEY"] = cfg.secret_key
     app.config["JSON_SORT_KEYS"] = False
-    app.extensions[EXTENSION] = {"config": cfg, "store": None}
+    app.extensions[EXTENSION] = {"config": cfg, "store": None, "basemap": basemap}
 
     from . import api, auth, exports, pages, points
 
@@ -84,6 +87,11 @@ def _compress(app: Flask) -> None:
 def get_config() -> Config:
     """The running app's :class:`Config`."""
     return current_app.extensions[EXTENSION]["config"]
+
+
+def get_basemap() -> TileArchive | None:
+    """The user's own base map (``WEBMAP_BASEMAP``), opened and checked, or None."""
+    return current_app.extensions[EXTENSION]["basemap"]
 
 
 def get_store() -> IncidentStore:
