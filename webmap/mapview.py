@@ -34,9 +34,9 @@ from pathlib import Path
 from types import MappingProxyType
 
 import folium
+import geopandas as gpd
 import numpy as np
 import shapely
-import shapely.geometry
 from branca.element import Element, Figure, MacroElement
 from folium.elements import JSCSSMixin
 from folium.map import Layer
@@ -419,11 +419,11 @@ class BasemapBand:
     lines: tuple[str, ...]
 
 
-# A band's tolerance is about a pixel at its highest zoom; the two detailed bands are tiled so that
-# a view of a town loads a few hundred kilobytes, not the whole country.
+# A band's tolerance is about a pixel at its highest zoom; the bands past the country's view are
+# tiled so that a view of a province or a town loads tens of kilobytes, not the whole country.
 BASEMAP_BANDS = (
     BasemapBand(0, 7, None, 0.004, ("country", "adm2", "adm1", "rivers")),
-    BasemapBand(8, 9, None, 0.0015, ("country", "adm3", "adm2", "adm1", "rivers")),
+    BasemapBand(8, 9, 7, 0.0015, ("country", "adm3", "adm2", "adm1", "rivers")),
     BasemapBand(10, 11, 8, 0.0004, ("country", "adm3", "adm2", "adm1", "rivers")),
     BasemapBand(12, 18, 9, 0.0, ("country", "adm3", "adm2", "adm1", "rivers")),
 )
@@ -502,9 +502,7 @@ def _label(lon: float, lat: float, name, name_ar, kind: str, within: int) -> lis
 
 
 @lru_cache(maxsize=2)
-def _shipped_layer(key: str):
-    import geopandas as gpd
-
+def _shipped_layer(key: str) -> gpd.GeoDataFrame:
     return gpd.read_file(SHIPPED_GEODATA / BASEMAP_FILES[key])
 
 

@@ -138,5 +138,5 @@ def open_archive(path: Path | str, setting: str = SETTING) -> TileArchive:
         deserialize_directory(mapping[header["root_offset"] : header["root_offset"] + header["root_length"]])
         metadata = Reader(lambda offset, length: mapping[offset : offset + length]).metadata()
     except Exception as exc:  # noqa: BLE001  (any decoding error of a damaged file)
-        raise refuse(f"its directory cannot be read ({type(exc).__name__}): the file is damaged") from None
+        raise refuse(f"its directory or metadata cannot be read ({type(exc).__name__}): the file is damaged") from None
     return TileArchive(path, mapping, header, metadata)

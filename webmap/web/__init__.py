@@ -8,11 +8,13 @@ Every view reads the store through :func:`get_store` and the filter through
 from __future__ import annotations
 
 import dataclasses
+import threading
 from typing import Any
 
 from flask import Flask, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from .. import mapview
 from ..config import TEMPLATES, Config, check_installation
 from ..errors import ConfigError, InvalidFilter, InvalidRecord, NotFound, WebmapError
 from ..io.tiles import TileArchive, open_archive
@@ -58,6 +60,8 @@ def build_app(config: Any = None, *, open_store: bool = False) -> Flask:
         with app.app_context():
             get_store()
         app.extensions[EXTENSION]["points"].poke()  # the default view's points, before the first visitor
+        # The base map's first band is drawn with the first picture: cut it now, off the request path.
+        threading.Thread(target=mapview.basemap_piece, args=(0, None, cfg.geodata_dir), daemon=True).start()
     return app
 
 

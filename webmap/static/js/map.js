@@ -241,18 +241,25 @@
   ];
   // Per label kind: font, colour, a dot at the place (places) or the name centred on the area (areas).
   var LABEL_STYLES = {
-    city: { font: "bold 13px system-ui, sans-serif", color: "#222", dot: 3 },
-    seat: { font: "600 12px system-ui, sans-serif", color: "#2b2b2b", dot: 2.5 },
-    town: { font: "12px system-ui, sans-serif", color: "#333", dot: 2 },
-    village: { font: "11px system-ui, sans-serif", color: "#444", dot: 1.5 },
-    locality: { font: "10px system-ui, sans-serif", color: "#555", dot: 1.5 },
-    ruin: { font: "italic 10px system-ui, sans-serif", color: "#7a7a7a", dot: 1.5 },
-    landmark: { font: "italic 11px system-ui, sans-serif", color: "#5d5444", dot: 1.5 },
-    governorate: { font: "600 12px system-ui, sans-serif", color: "#7d7466", upper: true },
-    district: { font: "600 11px system-ui, sans-serif", color: "#8c8375", upper: true },
-    subdistrict: { font: "italic 11px system-ui, sans-serif", color: "#8c8375" },
+    city: { font: "bold 13px system-ui, sans-serif", size: 13, color: "#222", dot: 3 },
+    seat: { font: "600 12px system-ui, sans-serif", size: 12, color: "#2b2b2b", dot: 2.5 },
+    town: { font: "12px system-ui, sans-serif", size: 12, color: "#333", dot: 2 },
+    village: { font: "11px system-ui, sans-serif", size: 11, color: "#444", dot: 1.5 },
+    locality: { font: "10px system-ui, sans-serif", size: 10, color: "#555", dot: 1.5 },
+    ruin: { font: "italic 10px system-ui, sans-serif", size: 10, color: "#7a7a7a", dot: 1.5 },
+    landmark: { font: "italic 11px system-ui, sans-serif", size: 11, color: "#5d5444", dot: 1.5 },
+    governorate: { font: "600 12px system-ui, sans-serif", size: 12, color: "#7d7466", upper: true },
+    district: { font: "600 11px system-ui, sans-serif", size: 11, color: "#8c8375", upper: true },
+    subdistrict: { font: "italic 11px system-ui, sans-serif", size: 11, color: "#8c8375" },
   };
+  // No glyph of these fonts is narrower than this many ems: a name's box from its length alone lies
+  // inside its real box, so a name that collides even so is skipped unmeasured (measuring text is
+  // what costs the most when a view with thousands of village names is first drawn).
+  var NARROWEST_EM = 0.25;
   var LABEL_GAP = 3; // px kept free around every label
+  // The canvas reaches this share of the view beyond each edge, so a drag shows a drawn map; every
+  // name on it is placed and drawn, so a wider margin costs more at each move's end.
+  var PADDING = 0.3;
   var GRID_PX = 64; // cell size of the collision index
 
   function preparePath(flat) {
@@ -301,7 +308,7 @@
 
   var BasemapCanvas = L.Canvas.extend({
     initialize: function (options, first) {
-      L.Canvas.prototype.initialize.call(this, { pane: options.pane, padding: 0.5 });
+      L.Canvas.prototype.initialize.call(this, { pane: options.pane, padding: PADDING });
       this._spec = options;
       this._pieces = {};
       this._loading = {};
@@ -430,13 +437,23 @@
       this._paintLabels(pieces, zoom, scale, ox, oy, view);
     },
 
+    // A name's width in its font, measured once (on a canvas of its own: no font switch on the map's).
     _width: function (font, text) {
       var key = font + "\n" + text;
       if (!(key in this._widths)) {
-        this._ctx.font = font;
-        this._widths[key] = this._ctx.measureText(text).width;
+        var measure = this._measure || (this._measure = document.createElement("canvas").getContext("2d"));
+        if (measure.font !== font) measure.font = font;
+        this._widths[key] = measure.measureText(text).width;
       }
       return this._widths[key];
+    },
+
+    // The box a name of `width` px keeps free at (tx, y) aligned `align`, its dot at x included.
+    _labelBox: function (tx, y, align, width, half, x, dot) {
+      var left = align === "left" ? tx : align === "right" ? tx - width : tx - width / 2;
+      var box = [left - LABEL_GAP, y - half - LABEL_GAP, left + width + LABEL_GAP, y + half + LABEL_GAP];
+      if (dot) box = [Math.min(box[0], x - dot - 1), box[1], Math.max(box[2], x + dot + 1), box[3]];
+      return box;
     },
 
     _paintLabels: function (pieces, zoom, scale, ox, oy, view) {
@@ -447,7 +464,7 @@
         });
       });
       candidates.sort(function (a, c) { return a.rank - c.rank; });
-      var placed = new Collisions(), drawn = [], topLeft = map.containerPointToLayerPoint([0, 0]);
+      var placed = new Collisions(), drawn = [], topLeft = map.containerPointToLayerPoint([0, 0]), font = null;
       ctx.textBaseline = "middle";
       ctx.lineJoin = "round";
       ctx.strokeStyle = "rgba(255, 255, 255, 0.9)";
@@ -456,26 +473,28 @@
         var l = candidates[i], style = LABEL_STYLES[l.kind] || LABEL_STYLES.village;
         var text = arabic && l.nameAr ? l.nameAr : l.name;
         if (style.upper && !(arabic && l.nameAr)) text = text.toUpperCase();
-        var x = l.x * scale - ox, y = l.y * scale - oy, width = this._width(style.font, text), half = 7;
+        var x = l.x * scale - ox, y = l.y * scale - oy, half = 7, dot = style.dot || 0;
         // A place's name right of its dot, else left of it; an area's name centred on it.
-        var spots = style.dot ? [[x + style.dot + 3, "left"], [x - style.dot - 3, "right"]] : [[x, "center"]];
+        var spots = dot ? [[x + dot + 3, "left"], [x - dot - 3, "right"]] : [[x, "center"]];
+        var narrowest = text.length * style.size * NARROWEST_EM, width = null;
         for (var s = 0; s < spots.length; s++) {
           var tx = spots[s][0], align = spots[s][1];
-          var left = align === "left" ? tx : align === "right" ? tx - width : tx - width / 2;
-          var box = [left - LABEL_GAP, y - half - LABEL_GAP, left + width + LABEL_GAP, y + half + LABEL_GAP];
-          if (style.dot) box = [Math.min(box[0], x - style.dot - 1), box[1], Math.max(box[2], x + style.dot + 1), box[3]];
+          if (placed.hits(this._labelBox(tx, y, align, narrowest, half, x, dot))) continue;
+          if (width === null) width = this._width(style.font, text);
+          var box = this._labelBox(tx, y, align, width, half, x, dot);
           if (placed.hits(box)) continue;
           placed.add(box);
-          ctx.font = style.font;
+          if (style.font !== font) ctx.font = font = style.font;
           ctx.textAlign = align;
           ctx.strokeText(text, tx, y);
           ctx.fillStyle = style.color;
           ctx.fillText(text, tx, y);
-          if (style.dot) {
+          if (dot) {
             ctx.beginPath();
-            ctx.arc(x, y, style.dot, 0, 2 * Math.PI);
+            ctx.arc(x, y, dot, 0, 2 * Math.PI);
             ctx.fill();
           }
+          var left = box[0] + LABEL_GAP;
           drawn.push({ text: text, kind: l.kind, x: x - topLeft.x, y: y - topLeft.y,
                        box: [left - topLeft.x, y - half - topLeft.y, left + width - topLeft.x, y + half - topLeft.y] });
           break;
