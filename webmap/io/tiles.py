@@ -18,7 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pmtiles.reader import Reader
-from pmtiles.tile import Compression, TileType, deserialize_directory, deserialize_header, find_tile, zxy_to_tileid
+from pmtiles.tile import (
+    Compression,
+    HeaderDict,
+    TileType,
+    deserialize_directory,
+    deserialize_header,
+    find_tile,
+    zxy_to_tileid,
+)
 
 from ..errors import ConfigError
 
@@ -51,7 +59,7 @@ class TilesetInfo:
 class TileArchive:
     """An open PMTiles archive (memory-mapped, read-only; safe to read from several threads)."""
 
-    def __init__(self, path: Path, mapping: mmap.mmap, header: dict, metadata: dict):
+    def __init__(self, path: Path, mapping: mmap.mmap, header: HeaderDict, metadata: dict):
         self.path = path
         self._mapping = mapping
         # pmtiles' Reader.get decodes the root (and leaf) directory again for every tile; a served
