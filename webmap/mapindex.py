@@ -143,6 +143,8 @@ class MapIndex:
                 keep &= self.day <= (last - _EPOCH).days
         if flt.disputed:
             keep &= np.isin(self.disputed, [DISPUTED_CODES.index(d) for d in flt.disputed])
+        if flt.precisions:
+            keep &= np.isin(self.geo_precision, flt.precisions)
         if flt.bbox:
             west, south, east, north = flt.bbox
             lon, lat = self.longitude.astype(np.float64), self.latitude.astype(np.float64)
@@ -166,6 +168,13 @@ class MapIndex:
         """Per force key, how many selected incidents involve it."""
         forces = self.forces[selected]
         return {key: int(np.count_nonzero(forces & np.uint16(FORCE_BITS[key]))) for key in FORCE_KEYS}
+
+    def bounds(self, selected: np.ndarray) -> list[list[float]] | None:
+        """[[south, west], [north, east]] of the selected incidents' points, or None for none."""
+        if not selected.any():
+            return None
+        lon, lat = self.longitude[selected], self.latitude[selected]
+        return [[float(lat.min()), float(lon.min())], [float(lat.max()), float(lon.max())]]
 
     def date_range(self, selected: np.ndarray) -> tuple[dt.date, dt.date] | None:
         days = self.day[selected]

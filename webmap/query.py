@@ -20,6 +20,8 @@ disputed                    inside, partly, outside (several allowed); 1: inside
                             "disputed only" box); 0: outside
 window (--window)           the map's time window, FIRST/LAST (YYYY-MM-DD/YYYY-MM-DD): like from/to,
                             but the chart keeps the whole range and marks the window
+precision                   geo precision codes: 1 the named place, 2 near it, 3 only the district or
+                            governorate
 drafts                      1: include draft incidents (hidden by default)
 bbox                        west,south,east,north in degrees WGS 84
 ==========================  ====================================================================
@@ -84,6 +86,13 @@ FILTER_PARAMETERS: tuple[FilterParameter, ...] = (
         several=True,
     ),
     FilterParameter("window", "--window", "time window, first and last day", "YYYY-MM-DD/YYYY-MM-DD"),
+    FilterParameter(
+        "precision",
+        "--precision",
+        "geo precision: 1 named place, 2 near it, 3 district or governorate only",
+        "1|2|3",
+        several=True,
+    ),
     FilterParameter("drafts", "--drafts", "include draft incidents", flag=True),
     FilterParameter("bbox", "--bbox", "west,south,east,north in degrees WGS 84", "W,S,E,N"),
 )
@@ -111,6 +120,7 @@ class IncidentFilter:
     include_drafts: bool = False
     bbox: tuple[float, float, float, float] | None = None
     window: tuple[dt.date, dt.date] | None = None
+    precisions: tuple[int, ...] = ()
 
     # -- building --------------------------------------------------------------------------
     @classmethod
@@ -144,6 +154,7 @@ class IncidentFilter:
             drafts=_single(values, "drafts"),
             bbox=_single(values, "bbox"),
             window=_single(values, "window"),
+            precision=values.get("precision", ()),
         )
 
     @classmethod
@@ -160,6 +171,7 @@ class IncidentFilter:
         drafts=None,
         bbox=None,
         window=None,
+        precision=(),
     ) -> IncidentFilter:
         """Validate raw values (strings or already typed) into a filter; the CLI calls this."""
         since_date = _date("from", since)
@@ -177,6 +189,7 @@ class IncidentFilter:
             include_drafts=bool(_bool("drafts", drafts)),
             bbox=_bbox(bbox),
             window=_window(window),
+            precisions=tuple(_precision(v) for v in precision),
         )
 
     def to_params(self) -> dict[str, list[str]]:
@@ -202,6 +215,8 @@ class IncidentFilter:
             out["bbox"] = [",".join(f"{v:g}" for v in self.bbox)]
         if self.window:
             out["window"] = [f"{self.window[0].isoformat()}/{self.window[1].isoformat()}"]
+        if self.precisions:
+            out["precision"] = [str(p) for p in self.precisions]
         return out
 
     def without(self, *parts: str) -> IncidentFilter:
@@ -232,6 +247,8 @@ class IncidentFilter:
             where.append(c.disputed.in_(self.disputed))
         if self.window:
             where.append(c.event_date.between(*self.window))
+        if self.precisions:
+            where.append(c.geo_precision.in_(self.precisions))
         if self.bbox:
             where.append(_bbox_condition(self.bbox, dialect))
         return where
@@ -302,6 +319,13 @@ def _disputed(values) -> tuple[str, ...]:
             )
         found += [w for w in words if w not in found]
     return tuple(w for w in DISPUTED if w in found)
+
+
+def _precision(value) -> int:
+    text = str(value).strip()
+    if text not in ("1", "2", "3"):
+        raise InvalidFilter("precision", f"expected 1, 2 or 3, not {text[:20]!r}")
+    return int(text)
 
 
 def _window(value) -> tuple[dt.date, dt.date] | None:

@@ -228,9 +228,10 @@ def tile(z: int, x: int, y: int):
 def summary():
     """What the map shows of the filtered view besides its points: ``{"total", "in_extent" (the
     incidents whose point is in ``bbox``, when given), "forces": {key: incidents involving it,
-    ticked or not}, "first", "last" (ISO days or null), "areas": [the areas incidents known only
-    to a district or governorate are drawn as: ``pcode``, ``level``, ``name``, ``point``,
-    ``bounds``, ``count``, ``fatalities``, ``forces`` (per initiating force)]}``."""
+    ticked or not}, "first", "last" (ISO days or null), "bounds" ([[south, west], [north, east]] of
+    the view's points, or null), "areas": [the areas incidents known only to a district or
+    governorate are drawn as: ``pcode``, ``level``, ``name``, ``point``, ``bounds``, ``count``,
+    ``fatalities``, ``forces`` (per initiating force)]}``."""
     flt = request_filter()
     store = get_store()
 
@@ -245,6 +246,7 @@ def summary():
             forces=index.force_counts(index.select(flt.without("bbox", "forces"))),
             first=found[0].isoformat() if found else None,
             last=found[1].isoformat() if found else None,
+            bounds=index.bounds(view),
             areas=mapview.area_groups(index, view, get_config().geodata_dir),
         )
 
