@@ -32,6 +32,8 @@ FILTERS = [
     {"disputed": "inside,partly"},
     {"disputed": "outside"},
     {"precision": "3"},
+    {"area": "Kirkuk"},
+    {"area": "Al-Hawiga"},
     {"bbox": "43.5,35,44.5,36"},
     {"governorate": "Ninewa", "force": "islamic_state", "from": "2016-10-17", "disputed": "1"},
 ]

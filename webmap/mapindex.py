@@ -145,6 +145,8 @@ class MapIndex:
             keep &= np.isin(self.disputed, [DISPUTED_CODES.index(d) for d in flt.disputed])
         if flt.precisions:
             keep &= np.isin(self.geo_precision, flt.precisions)
+        if flt.area:
+            keep &= self.area_codes() == self.code_of.get(flt.area, -1)
         if flt.bbox:
             west, south, east, north = flt.bbox
             lon, lat = self.longitude.astype(np.float64), self.latitude.astype(np.float64)

@@ -22,6 +22,8 @@ window (--window)           the map's time window, FIRST/LAST (YYYY-MM-DD/YYYY-M
                             but the chart keeps the whole range and marks the window
 precision                   geo precision codes: 1 the named place, 2 near it, 3 only the district or
                             governorate
+area                        the incidents known only to this district or governorate (P-code or name):
+                            what the map draws as that area
 drafts                      1: include draft incidents (hidden by default)
 bbox                        west,south,east,north in degrees WGS 84
 ==========================  ====================================================================
@@ -93,6 +95,7 @@ FILTER_PARAMETERS: tuple[FilterParameter, ...] = (
         "1|2|3",
         several=True,
     ),
+    FilterParameter("area", "--area", "incidents known only to this district or governorate", "NAME"),
     FilterParameter("drafts", "--drafts", "include draft incidents", flag=True),
     FilterParameter("bbox", "--bbox", "west,south,east,north in degrees WGS 84", "W,S,E,N"),
 )
@@ -121,6 +124,7 @@ class IncidentFilter:
     bbox: tuple[float, float, float, float] | None = None
     window: tuple[dt.date, dt.date] | None = None
     precisions: tuple[int, ...] = ()
+    area: str | None = None
 
     # -- building --------------------------------------------------------------------------
     @classmethod
@@ -155,6 +159,7 @@ class IncidentFilter:
             bbox=_single(values, "bbox"),
             window=_single(values, "window"),
             precision=values.get("precision", ()),
+            area=_single(values, "area"),
         )
 
     @classmethod
@@ -172,6 +177,7 @@ class IncidentFilter:
         bbox=None,
         window=None,
         precision=(),
+        area=None,
     ) -> IncidentFilter:
         """Validate raw values (strings or already typed) into a filter; the CLI calls this."""
         since_date = _date("from", since)
@@ -190,6 +196,7 @@ class IncidentFilter:
             bbox=_bbox(bbox),
             window=_window(window),
             precisions=tuple(_precision(v) for v in precision),
+            area=_area_pcode(area),
         )
 
     def to_params(self) -> dict[str, list[str]]:
@@ -217,6 +224,8 @@ class IncidentFilter:
             out["window"] = [f"{self.window[0].isoformat()}/{self.window[1].isoformat()}"]
         if self.precisions:
             out["precision"] = [str(p) for p in self.precisions]
+        if self.area:
+            out["area"] = [self.area]
         return out
 
     def without(self, *parts: str) -> IncidentFilter:
@@ -249,6 +258,9 @@ class IncidentFilter:
             where.append(c.event_date.between(*self.window))
         if self.precisions:
             where.append(c.geo_precision.in_(self.precisions))
+        if self.area:
+            known = sa.or_(c.admin2_pcode == self.area, sa.and_(c.admin2_pcode.is_(None), c.admin1_pcode == self.area))
+            where.append(sa.and_(c.geo_precision == 3, known))
         if self.bbox:
             where.append(_bbox_condition(self.bbox, dialect))
         return where
@@ -319,6 +331,16 @@ def _disputed(values) -> tuple[str, ...]:
             )
         found += [w for w in words if w not in found]
     return tuple(w for w in DISPUTED if w in found)
+
+
+def _area_pcode(value) -> str | None:
+    if value is None or value == "":
+        return None
+    for level in ("adm2", "adm1"):
+        found = spatial.find_admin_area(str(value), level)
+        if found is not None:
+            return found["pcode"]
+    raise InvalidFilter("area", f"no district or governorate named {str(value)[:60]!r}")
 
 
 def _precision(value) -> int:

@@ -226,8 +226,9 @@ def tile(z: int, x: int, y: int):
 
 @bp.get("/api/summary")
 def summary():
-    """What the map shows of the filtered view besides its points: ``{"total", "in_extent" (the
-    incidents whose point is in ``bbox``, when given), "forces": {key: incidents involving it,
+    """What the map shows of the filtered view besides its points: ``{"total", "in_extent" and
+    "killed_in_extent" (the incidents whose point is in ``bbox``, when given, and their
+    fatalities), "forces": {key: incidents involving it,
     ticked or not}, "first", "last" (ISO days or null), "bounds" ([[south, west], [north, east]] of
     the view's points, or null), "areas": [the areas incidents known only to a district or
     governorate are drawn as: ``pcode``, ``level``, ``name``, ``point``, ``bounds``, ``count``,
@@ -243,6 +244,7 @@ def summary():
         return jsonify(
             total=int(view.sum()),
             in_extent=int(extent.sum()),
+            killed_in_extent=int(index.fatalities[extent].sum()),
             forces=index.force_counts(index.select(flt.without("bbox", "forces"))),
             first=found[0].isoformat() if found else None,
             last=found[1].isoformat() if found else None,

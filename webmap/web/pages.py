@@ -22,7 +22,7 @@ from ..intake import checked_incident
 from ..records import EVENT_TYPES, GEO_PRECISION, STATUSES, TIME_PRECISION
 from . import get_config, get_store
 from .auth import login_required
-from .points import CLIENT_LIMIT, get_map_data
+from .points import get_map_data
 
 bp = Blueprint("pages", __name__, static_folder=str(STATIC), static_url_path="/static")
 
@@ -110,7 +110,7 @@ def index():
     index = map_data.index(store)
     # A view of many incidents comes as tiles of clusters; a smaller one as every point, which the
     # browser clusters itself and filters by tick and window without asking again.
-    tiled = int(index.select(base).sum()) > CLIENT_LIMIT
+    tiled = int(index.select(base).sum()) > get_config().map_points_limit
     if not tiled:
         map_data.prefetch(store, base)
     base_query = urlencode(base.to_params(), doseq=True)

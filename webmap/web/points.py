@@ -34,8 +34,6 @@ from . import EXTENSION
 DEFAULT_VIEW = query.IncidentFilter()
 # Seconds between two looks at the data version when no write came through this app.
 WARM_INTERVAL = 2.0
-# A view of more incidents than this is sent as tiles of clusters, not as every point.
-CLIENT_LIMIT = 200_000
 _WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
 
