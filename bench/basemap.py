@@ -6,7 +6,7 @@ Usage::
     python bench/basemap.py --runs 1
 
 The app serves the demo incidents (1,783 real UCDP GED events, ``geodata/demo_incidents.csv``) with
-waitress (8 threads, as ``webmap serve``) on 127.0.0.1; headless Debian Chromium opens it at
+waitress on 127.0.0.1 (``tests/helpers.serve_demo``); headless Debian Chromium opens it at
 1400x900 with a cold cache. Figures:
 
 - ``bytes at the default view``: what the page fetched of the base map (``/api/basemap/...``)
@@ -35,12 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from helpers import start_server  # noqa: E402  (tests/helpers.py: waitress in a thread)
+from helpers import serve_demo  # noqa: E402  (tests/helpers.py: the demo incidents served in a thread)
 from playwright.sync_api import sync_playwright  # noqa: E402
-
-from webmap import create_app  # noqa: E402
-from webmap.io.demo import load_demo  # noqa: E402
-from webmap.store import IncidentStore  # noqa: E402
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-background-networking", "--no-first-run", "--disable-sync"]
 VIEW = {"width": 1400, "height": 900}
@@ -69,14 +65,6 @@ PANS = """async () => { const map = webmap.current.map, done = () => new Promise
                                      [250, -250]];
                       for (const [x, y] of steps) { const moved = done(); map.panBy([x, y], {duration: 0.4});
                                                     await moved; } }"""
-
-
-def serve(folder: Path):
-    url = f"sqlite:///{folder / 'webmap.db'}"
-    store = IncidentStore(url)
-    load_demo(store, geodata_dir=folder / "geodata")
-    store.dispose()
-    return start_server(create_app({"database_url": url, "geodata_dir": folder / "geodata"}), threads=8)
 
 
 def default_view_bytes(browser, base: str) -> tuple[int, int, int, int]:
@@ -131,8 +119,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="webmap-bench-basemap-") as tmp, sync_playwright() as pw:
-        base, server = serve(Path(tmp))
+    with (
+        tempfile.TemporaryDirectory(prefix="webmap-bench-basemap-") as tmp,
+        serve_demo(Path(tmp), token="bench") as base,
+        sync_playwright() as pw,
+    ):
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         try:
             sizes = [default_view_bytes(browser, base) for _ in range(args.runs)]
@@ -142,7 +133,6 @@ def main() -> None:
                 without.append(pan_frames(browser, base, with_basemap=False))
         finally:
             browser.close()
-            server.close()
     wire, decoded, requests, zoom = sizes[-1]
     print(
         f"base map bytes at the default view (zoom {zoom}, {requests} requests): {wire / 1024:.1f} KB on the wire, "

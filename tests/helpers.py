@@ -8,16 +8,19 @@ skipped when that folder is absent.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 import pytest
@@ -160,6 +163,104 @@ def stop(process) -> tuple[str, str]:
     return out.decode(), err.decode()
 
 
+# -- the map in Chromium -------------------------------------------------------------------------------
+@contextlib.contextmanager
+def serve_demo(folder: Path, token: str, **config):
+    """The app on 127.0.0.1 (a free port, 4 waitress threads) over the demo incidents in a SQLite file
+    of ``folder``, with ``config`` overriding settings; yields its base URL."""
+    from waitress import create_server
+
+    from webmap import create_app
+    from webmap.io.demo import load_demo
+    from webmap.store import IncidentStore
+
+    url = f"sqlite:///{folder / 'webmap.db'}"
+    store = IncidentStore(url)
+    assert load_demo(store, geodata_dir=folder / "geodata").inserted == 1783
+    store.dispose()
+    app = create_app(
+        {"database_url": url, "geodata_dir": folder / "geodata", "token": token, "secret_key": "k", **config}
+    )
+    httpd = create_server(app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=httpd.run, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.effective_port}"
+    finally:
+        httpd.close()
+        state = app.extensions["webmap"]
+        if state["store"] is not None:
+            state["store"].dispose()
+
+
+@contextlib.contextmanager
+def watched_page(browser, server: str):
+    """A fresh page; every URL it requests is kept in ``page.requested``, and none may leave
+    ``server``; no JavaScript error may happen."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    tab = context.new_page()
+    tab.requested = []
+    tab.on("request", lambda request: tab.requested.append(request.url))
+    errors: list[str] = []
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        yield tab
+    finally:
+        context.close()
+    outside = [u for u in tab.requested if not u.startswith(server + "/")]
+    assert not outside, f"requests left 127.0.0.1: {outside}"
+    assert not errors, f"JavaScript errors: {errors}"
+
+
+def open_map(page, url: str) -> None:
+    page.goto(url)
+    page.wait_for_selector("body[data-map-ready='1']", timeout=30_000)
+
+
+def shown(page) -> dict:
+    """What the page shows: the map's own account, "This view", the table's total, the URL's state."""
+    return page.evaluate(
+        """() => { const e = webmap.current.engine;
+                   return {selected: e.selectedTotal, inExtent: e.inExtent, loaded: e.data.n, counts: e.forceCounts,
+                           forces: e.forces.map(f => f.key), thisView: document.getElementById('wm-total').textContent,
+                           query: webmap.view.query()}; }"""
+    )
+
+
+def api(page, server, path: str) -> dict:
+    return page.request.get(server + path).json()
+
+
+def settled(page) -> None:
+    """Wait until the table shows the view the map draws (it reloads 200 ms after the map moves)."""
+    page.wait_for_function(
+        """() => { const e = webmap.current.engine, table = document.getElementById('wm-page').dataset.total,
+                         total = document.getElementById('wm-total').textContent;
+                   return table === String(e.inExtent) && total === webmap.formatNumber(e.selectedTotal); }""",
+        timeout=15_000,
+    )
+
+
+def assert_counts_agree(page, server) -> dict:
+    """The three counts of the page and the API's, for the view in the URL."""
+    settled(page)
+    state = shown(page)
+    query = state["query"]
+    in_url = parse_qs(urlsplit(page.url).query)
+    for name in ("force", "window"):  # the ticks and the window are in the URL, as the page applies them
+        assert in_url.get(name) == parse_qs(query).get(name), name
+    total = api(page, server, "/api/incidents?limit=1" + ("&" + query if query else ""))["total"]
+    assert state["selected"] == total, state
+    assert state["thisView"] == f"{total:,}"
+    bbox = page.evaluate(
+        "() => { const b = webmap.current.map.getBounds(); "
+        "return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(v => v.toFixed(5)).join(','); }"
+    )
+    in_extent = api(page, server, f"/api/incidents?limit=1&bbox={bbox}" + ("&" + query if query else ""))["total"]
+    assert state["inExtent"] == in_extent == int(page.get_attribute("#wm-page", "data-total"))
+    return state
+
+
 # -- a small PMTiles base map, made from the shipped layers -------------------------------------------
 KIRKUK_AREA = (43.0, 34.3, 46.2, 36.6)  # west, south, east, north: Kirkuk governorate and its neighbours
 
@@ -249,15 +350,3 @@ def write_vector_pmtiles(path: Path, zooms=range(4, 9), area=KIRKUK_AREA) -> Pat
             },
         )
     return path
-
-
-def start_server(app, threads: int = 4):
-    """Serve ``app`` with waitress on a free port of 127.0.0.1 in a thread: ``(base URL, server)``;
-    ``server.close()`` stops it."""
-    import threading
-
-    from waitress import create_server
-
-    server = create_server(app, host="127.0.0.1", port=0, threads=threads)
-    threading.Thread(target=server.run, daemon=True).start()
-    return f"http://127.0.0.1:{server.effective_port}", server

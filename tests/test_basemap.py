@@ -83,16 +83,16 @@ def test_the_own_basemap_is_served_tile_by_tile(database_url, tmp_path, pmtiles_
     app = create_app({"database_url": database_url, "geodata_dir": tmp_path / "geodata", "basemap_path": pmtiles_file})
     client = app.test_client()
     x, y = (int(v[0]) for v in mapview._tile_of(8, np.array([KIRKUK[0]]), np.array([KIRKUK[1]])))
-    tile = client.get(f"/api/tiles/8/{x}/{y}")
+    tile = client.get(f"/api/basemap/own/8/{x}/{y}")
     assert tile.status_code == 200 and tile.mimetype == "application/vnd.mapbox-vector-tile"
     assert tile.headers["Content-Encoding"] == "gzip"  # the file's own compression, passed on
     layers = mapbox_vector_tile.decode(gzip.decompress(tile.data))
     assert {"earth", "water", "boundaries", "places"} <= set(layers)
     assert "Kirkuk" in {f["properties"]["name"] for f in layers["places"]["features"]}
     # No tile there (outside the file's area, or deeper than its zooms): 204, nothing to draw.
-    assert client.get("/api/tiles/8/0/0").status_code == 204
-    assert client.get(f"/api/tiles/12/{x * 16}/{y * 16}").status_code == 204
-    assert client.get("/api/tiles/3/99/99").status_code == 204
+    assert client.get("/api/basemap/own/8/0/0").status_code == 204
+    assert client.get(f"/api/basemap/own/12/{x * 16}/{y * 16}").status_code == 204
+    assert client.get("/api/basemap/own/3/99/99").status_code == 204
     # The page draws it first, with protomaps-leaflet; the shipped base map stays one choice away.
     page = client.get("/").get_data(as_text=True)
     assert "/static/vendor/protomaps-leaflet/protomaps-leaflet.js" in page
@@ -104,5 +104,5 @@ def test_without_a_basemap_of_ones_own_the_page_loads_no_tile_library(client):
     page = client.get("/").get_data(as_text=True)
     assert "protomaps-leaflet" not in page and "webmap.ownBasemap(" not in page
     assert "webmap.basemap(" in page and '<link rel="preload" href="/api/basemap/0"' in page
-    response = client.get("/api/tiles/8/159/100")
+    response = client.get("/api/basemap/own/8/159/100")
     assert response.status_code == 404 and "WEBMAP_BASEMAP" in response.get_json()["error"]

@@ -14,15 +14,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import threading
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from waitress import create_server
+from helpers import api, assert_counts_agree, open_map, serve_demo, shown, watched_page
 
-from webmap import create_app, spatial
-from webmap.io.demo import load_demo
-from webmap.store import IncidentStore
+from webmap import spatial
 
 pytestmark = pytest.mark.browser
 
@@ -53,85 +50,15 @@ def kirkuk_governorate_point() -> tuple[float, float]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """The app on 127.0.0.1 (a free port) over the demo incidents; yields its base URL."""
-    folder = tmp_path_factory.mktemp("browser")
-    url = f"sqlite:///{folder / 'webmap.db'}"
-    store = IncidentStore(url)
-    assert load_demo(store, geodata_dir=folder / "geodata").inserted == 1783
-    store.dispose()
-    app = create_app({"database_url": url, "geodata_dir": folder / "geodata", "token": TOKEN, "secret_key": "k"})
-    httpd = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=httpd.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.effective_port}"
-    httpd.close()
-    state = app.extensions["webmap"]
-    if state["store"] is not None:
-        state["store"].dispose()
+    with serve_demo(tmp_path_factory.mktemp("browser"), TOKEN) as url:
+        yield url
 
 
 @pytest.fixture
 def page(browser, server):
     """A fresh page; every URL it requests is kept in ``page.requested``, checked after the test."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    tab = context.new_page()
-    tab.requested = []
-    tab.on("request", lambda request: tab.requested.append(request.url))
-    errors = []
-    tab.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield tab
-    context.close()
-    outside = [u for u in tab.requested if not u.startswith(server + "/")]
-    assert not outside, f"requests left 127.0.0.1: {outside}"
-    assert not errors, f"JavaScript errors: {errors}"
-
-
-def open_map(page, url: str) -> None:
-    page.goto(url)
-    page.wait_for_selector("body[data-map-ready='1']", timeout=30_000)
-
-
-def shown(page) -> dict:
-    """What the page shows: the map's own account, "This view", the table's total, the URL's state."""
-    return page.evaluate(
-        """() => { const e = webmap.current.engine;
-                   return {selected: e.selectedTotal, inExtent: e.inExtent, loaded: e.data.n, counts: e.forceCounts,
-                           forces: e.forces.map(f => f.key), thisView: document.getElementById('wm-total').textContent,
-                           query: webmap.view.query()}; }"""
-    )
-
-
-def api(page, server, path: str) -> dict:
-    return page.request.get(server + path).json()
-
-
-def settled(page) -> None:
-    """Wait until the table shows the view the map draws (it reloads 200 ms after the map moves)."""
-    page.wait_for_function(
-        """() => { const e = webmap.current.engine, table = document.getElementById('wm-page').dataset.total,
-                         total = document.getElementById('wm-total').textContent;
-                   return table === String(e.inExtent) && total === webmap.formatNumber(e.selectedTotal); }""",
-        timeout=15_000,
-    )
-
-
-def assert_counts_agree(page, server) -> dict:
-    """The three counts of the page and the API's, for the view in the URL."""
-    settled(page)
-    state = shown(page)
-    query = state["query"]
-    in_url = parse_qs(urlsplit(page.url).query)
-    for name in ("force", "window"):  # the ticks and the window are in the URL, as the page applies them
-        assert in_url.get(name) == parse_qs(query).get(name), name
-    total = api(page, server, "/api/incidents?limit=1" + ("&" + query if query else ""))["total"]
-    assert state["selected"] == total, state
-    assert state["thisView"] == f"{total:,}"
-    bbox = page.evaluate(
-        "() => { const b = webmap.current.map.getBounds(); "
-        "return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(v => v.toFixed(5)).join(','); }"
-    )
-    in_extent = api(page, server, f"/api/incidents?limit=1&bbox={bbox}" + ("&" + query if query else ""))["total"]
-    assert state["inExtent"] == in_extent == int(page.get_attribute("#wm-page", "data-total"))
-    return state
+    with watched_page(browser, server) as tab:
+        yield tab
 
 
 # -- drawing, offline ---------------------------------------------------------------------------------
@@ -374,7 +301,7 @@ def test_a_kirkuk_governorate_only_incident_is_disputed_and_drawn_as_its_area(pa
     item = page.evaluate(
         """(id) => { const e = webmap.current.engine, it = e.items.find(i => i.area && i.area.pcode === 'IQG13');
                      const box = webmap.current.map.getContainer().getBoundingClientRect();
-                     const points = e.items.filter(i => i.index !== undefined && e.data.id[i.index] === id).length;
+                     const points = e.items.filter(i => i.single && i.single.id === id).length;
                      return it && {x: it.x - e._pad.x + box.left, y: it.y - e._pad.y + box.top, points: points}; }""",
         stored["id"],
     )

@@ -17,43 +17,30 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-from helpers import ROOT, start_server, write_vector_pmtiles
+from helpers import ROOT, serve_demo, write_vector_pmtiles
 
-from webmap import create_app, spatial
-from webmap.io.demo import load_demo
-from webmap.store import IncidentStore
+from webmap import spatial
 
 pytestmark = pytest.mark.browser
 
 KIRKUK_Z12 = "#12/35.4681/44.3922"
+TOKEN = "basemap-browser-token"
 ARABIC = re.compile(r"[\u0600-\u06ff]")
-
-
-def _serve(folder, **config):
-    url = f"sqlite:///{folder / 'webmap.db'}"
-    store = IncidentStore(url)
-    assert load_demo(store, geodata_dir=folder / "geodata").inserted == 1783
-    store.dispose()
-    return start_server(
-        create_app({"database_url": url, "geodata_dir": folder / "geodata", "secret_key": "k", **config})
-    )
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """The app over the demo incidents with the shipped base map; yields its base URL."""
-    base, httpd = _serve(tmp_path_factory.mktemp("basemap-browser"))
-    yield base
-    httpd.close()
+    with serve_demo(tmp_path_factory.mktemp("basemap-browser"), TOKEN) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
 def own_server(tmp_path_factory):
     """The same with WEBMAP_BASEMAP: a vector PMTiles file of the Kirkuk area written by the test."""
     folder = tmp_path_factory.mktemp("own-basemap")
-    base, httpd = _serve(folder, basemap_path=write_vector_pmtiles(folder / "kirkuk.pmtiles"))
-    yield base
-    httpd.close()
+    with serve_demo(folder, TOKEN, basemap_path=write_vector_pmtiles(folder / "kirkuk.pmtiles")) as base:
+        yield base
 
 
 @pytest.fixture
@@ -257,7 +244,7 @@ def test_a_pmtiles_file_of_ones_own_is_drawn(context, own_server, artifacts):
     colours = [pixel(page, point.y, point.x) for point in grid if inner.contains(point)]
     watery = [c for c in colours if c[2] > c[0] + 40]
     assert len(colours) >= 8 and len(watery) >= 0.6 * len(colours), colours
-    tiles = [u for u in page.requested if "/api/tiles/" in u]
+    tiles = [u for u in page.requested if "/api/basemap/own/" in u]
     assert tiles and any("/static/vendor/protomaps-leaflet/protomaps-leaflet.js" in u for u in page.requested)
     assert page.evaluate("() => !document.querySelector('canvas.wm-basemap')")  # the shipped one is not drawn
     # The file's attribution is shown as its text, never as markup.

@@ -251,3 +251,18 @@ def test_rejoin_keeps_the_levels_the_source_vouched_for(runner, store, tmp_path,
     after = admin2_of(store)
     assert after["140683"] == (None, None, "IQG13")  # still no district: UCDP never gave one
     assert after["244637"] == ("كركوك", "IQG13Q04", "IQG13")
+
+
+def test_a_rejoin_stores_unknown_levels_as_nothing(runner, store):
+    """Incidents known only to their governorate keep no district after a re-join: NULL in the
+    database, on SQLite and PostGIS alike (not a NaN or a 'NaN' text)."""
+    import sqlalchemy as sa
+
+    from webmap.store import incidents
+
+    assert runner.invoke(main, ["import", str(GED), "--format", "ucdp"]).exit_code == 0
+    rejoined = runner.invoke(main, ["geodata", "import", str(CODAB_DISTRICTS), "--level", "adm2"])
+    assert rejoined.exit_code == 0, rejoined.output
+    with store.connect() as conn:
+        values = conn.execute(sa.select(incidents.c.admin2_pcode).distinct()).scalars().all()
+    assert None in values and all(v is None or v.startswith("IQG") for v in values)

@@ -10,6 +10,7 @@ WEBMAP_TOKEN           bearer token that allows writes                          
 WEBMAP_PRIVATE         1: reads need the token too                                  0
 WEBMAP_SECRET_KEY      Flask secret key (sessions, CSRF)                            random per process
 WEBMAP_GEOCODER        ``nominatim``: allow the online geopy fallback               unset: offline only
+WEBMAP_MAP_POINTS      a view of more incidents is sent as tiles of clusters        200000
 WEBMAP_BASEMAP         a local PMTiles file drawn as the map's default base layer   unset: the shipped one
 =====================  ===========================================================  =====================
 
@@ -85,6 +86,9 @@ class Config:
     private: bool = False
     secret_key: str = field(default_factory=lambda: secrets.token_hex(32))
     online_geocoder: bool = False
+    # A map view of more incidents than this comes as tiles of clusters (/api/tiles), not as every
+    # point; below it the browser gets every point and filters by tick and window itself.
+    map_points_limit: int = 200_000
     basemap_path: Path | None = None
 
     @classmethod
@@ -103,6 +107,11 @@ class Config:
         if env.get("WEBMAP_SECRET_KEY"):
             cfg.secret_key = env["WEBMAP_SECRET_KEY"]
         cfg.online_geocoder = (env.get("WEBMAP_GEOCODER") or "").strip().lower() == "nominatim"
+        if limit := env.get("WEBMAP_MAP_POINTS"):
+            try:
+                cfg.map_points_limit = int(limit)
+            except ValueError:
+                raise ConfigError("WEBMAP_MAP_POINTS", f"not a whole number: {limit[:40]!r}") from None
         if env.get("WEBMAP_BASEMAP"):
             cfg.basemap_path = Path(env["WEBMAP_BASEMAP"])
         return cfg

@@ -147,14 +147,14 @@ class OfflineBasemap(_ScriptedLayer):
 
 class OwnBasemap(_ScriptedLayer):
     """Base layer: the user's own PMTiles base map (``WEBMAP_BASEMAP``), tile by tile from
-    ``/api/tiles/``; vector tiles need protomaps-leaflet, which only this layer loads."""
+    ``/api/basemap/own/``; vector tiles need protomaps-leaflet, which only this layer loads."""
 
     _template = Template("""
         {% macro script(this, kwargs) %}
         var {{ this.get_name() }} = webmap.ownBasemap({{ this.options|tojson }});
         {% endmacro %}""")
 
-    URL = "/api/tiles/{z}/{x}/{y}"
+    URL = "/api/basemap/own/{z}/{x}/{y}"
 
     def __init__(self, info: TilesetInfo, name: str = "Your base map (offline)", show: bool = True):
         options = {
@@ -233,11 +233,14 @@ class IncidentPoints(_Scripted):
         var {{ this.get_name() }} = webmap.incidents({{ this._parent.get_name() }}, {{ this.options|tojson }});
         {% endmacro %}""")
 
-    def __init__(self, query: str, forces: list[dict]):
+    def __init__(self, query: str, forces: list[dict], tiled: bool = False):
         super().__init__()
         self._name = "IncidentPoints"
         self.options = {
             "url": _with_query("/api/points", query),
+            "tiled": tiled,
+            "tileUrl": "/api/tiles/",
+            "summaryUrl": "/api/summary",
             "base": query,
             "detailUrl": "/api/incidents/",
             "layerUrl": "/api/layers/",
@@ -294,7 +297,7 @@ def _with_query(url: str, query: str) -> str:
     return f"{url}?{query}" if query else url
 
 
-def build_map(query: str = "", own_basemap: TilesetInfo | None = None) -> folium.Map:
+def build_map(query: str = "", tiled: bool = False, own_basemap: TilesetInfo | None = None) -> folium.Map:
     """The Folium map of a filtered view: base layers, overlays, the incidents, the forces' panel,
     the time slider and the legend.
 
@@ -302,9 +305,11 @@ def build_map(query: str = "", own_basemap: TilesetInfo | None = None) -> folium
     :meth:`webmap.query.IncidentFilter.to_params` of ``flt.without("forces", "window")``): the map
     loads that filter's incidents and applies the ticks and the window it reads from the page's URL
     itself. The map holds no incident: the browser fetches them, fits the view to them (unless the
-    URL names a view) and counts them per force. ``own_basemap``: the user's PMTiles base map
-    (``WEBMAP_BASEMAP``), then the default base layer. Returns a :class:`folium.Map` whose every
-    asset is served by the app.
+    URL names a view) and counts them per force. ``tiled``: the view holds too many incidents to
+    send them all; the map asks for the clusters of the tiles on screen (``/api/tiles``) and the
+    view's counts (``/api/summary``) instead. ``own_basemap``: the user's PMTiles base map
+    (``WEBMAP_BASEMAP``), then the default base layer. Returns a :class:`folium.Map` whose every asset is
+    served by the app.
     """
     forces = [{"key": f.key, "label": f.label, "colour": f.colour} for f in FORCES]
     m = folium.Map(
@@ -331,11 +336,11 @@ def build_map(query: str = "", own_basemap: TilesetInfo | None = None) -> folium
     ).add_to(m)
     BoundaryOverlay("kri", "Kurdistan Region", {"color": "#8a6d00", "weight": 2, "fill": False}).add_to(m)
     DistrictChoropleth(query).add_to(m)
-    points = IncidentPoints(query, forces)
+    points = IncidentPoints(query, forces, tiled)
     points.add_to(m)
     # Start the downloads of what is drawn first while the page is still parsing, not after
     # Leaflet has started; the overlays are fetched once the incidents are drawn.
-    for url in (points.options["url"], *(() if own_basemap else (f"{OfflineBasemap.URL}0",))):
+    for url in ([] if tiled else [points.options["url"]]) + ([] if own_basemap else [f"{OfflineBasemap.URL}0"]):
         _figure(m).header.add_child(
             Element(f'<link rel="preload" href="{escape(url)}" as="fetch" crossorigin="anonymous">')
         )
@@ -367,13 +372,13 @@ def render_parts(m: folium.Map) -> dict[str, str]:
 
 
 @lru_cache(maxsize=256)
-def map_parts(query: str = "", own_basemap: TilesetInfo | None = None) -> MappingProxyType:
-    """:func:`render_parts` of :func:`build_map`, rendered once per query string (and base map).
+def map_parts(query: str = "", tiled: bool = False, own_basemap: TilesetInfo | None = None) -> MappingProxyType:
+    """:func:`render_parts` of :func:`build_map`, rendered once per query string, mode and base map.
 
     The map holds no data, so a filter's map never changes while the server runs; rendering
     Folium's templates took most of the map page's server time.
     """
-    return MappingProxyType(render_parts(build_map(query, own_basemap)))
+    return MappingProxyType(render_parts(build_map(query, tiled, own_basemap)))
 
 
 # -- boundary layers as GeoJSON for the browser ---------------------------------------------------
@@ -609,7 +614,7 @@ def basemap_piece(band: int, tile: tuple[int, int] | None = None, geodata_dir: P
 
 def district_features(counts: dict[str, dict], geodata_dir: Path | str | None = None) -> dict:
     """The district polygons (simplified) as a FeatureCollection, each with ``incidents`` and
-    ``fatalities`` from ``counts`` (P-code -> counts, as from :func:`webmap.query.counts_by_district`)."""
+    ``fatalities`` from ``counts`` (P-code -> counts, as from :meth:`webmap.mapindex.MapIndex.per_district`)."""
     collection = json.loads(layer_geojson("adm2", geodata_dir))
     for feature in collection["features"]:
         found = counts.get(feature["properties"].get("pcode"), {})
@@ -641,43 +646,67 @@ def _areas_of_level(level: str, signature: tuple, geodata_dir: str | None) -> di
     return out
 
 
-def area_column(
-    ids: np.ndarray, coarse: list[tuple[int, str, str | None]], geodata_dir: Path | str | None = None
-) -> tuple[np.ndarray, list[dict]]:
-    """Which area each incident of ``ids`` is known to, for the map to draw it as that area.
-
-    ``coarse``: ``(id, governorate P-code, district P-code or None)`` of the incidents known only to
-    a district or governorate (:func:`webmap.query.coarse_areas`). Returns a uint16 column in
-    ``ids`` order (0: drawn at its point; k: the area ``table[k - 1]``) and the table: one dict per
-    area, ``pcode``, ``level`` (``adm1``/``adm2``), ``name``, ``point`` ([lat, lon] inside it, where
-    its symbol goes) and ``bounds`` ([[south, west], [north, east]]).
-    """
-    column = np.zeros(len(ids), dtype="<u2")
-    table: list[dict] = []
-    if not coarse:
-        return column, table
+def area_table(pcodes: list[str], geodata_dir: Path | str | None = None) -> list[dict | None]:
+    """What the map draws an area as, for each P-code (a governorate or a district; None for a P-code
+    the current layers lack, stored before they were replaced and not re-joined since): ``pcode``,
+    ``level`` (``adm1``/``adm2``), ``name``, ``point`` ([lat, lon] inside it, where its symbol goes)
+    and ``bounds`` ([[south, west], [north, east]])."""
     folder = str(geodata_dir) if geodata_dir else None
-    known = {
-        level: _areas_of_level(level, spatial.layer_signature(level, geodata_dir), folder) for level in ("adm1", "adm2")
-    }
-    position: dict[str, int] = {}
-    at = np.searchsorted(ids, [row[0] for row in coarse])
-    for index, (_, governorate, district) in zip(at, coarse, strict=True):
-        level, pcode = ("adm2", district) if district else ("adm1", governorate)
-        area = known[level].get(pcode)
-        if area is None:  # stored before the layers were replaced, not re-joined since
-            continue
-        if pcode not in position:
+    known: dict[str, dict] = {}
+    for level in ("adm1", "adm2"):
+        known.update(_areas_of_level(level, spatial.layer_signature(level, geodata_dir), folder))
+    return [known.get(pcode) for pcode in pcodes]
+
+
+def area_column(
+    codes: np.ndarray, pcode_of: dict[int, str], geodata_dir: Path | str | None = None
+) -> tuple[np.ndarray, list[dict]]:
+    """Which area each incident is drawn as, for :func:`encode_points`.
+
+    ``codes``: per incident, the admin number of the district or governorate it is known to (0: it
+    is drawn at its point), as from :meth:`webmap.mapindex.MapIndex.point_columns`; ``pcode_of``:
+    admin number -> P-code. Returns a uint16 column (0: at its point; k: the area ``table[k - 1]``)
+    and the table (see :func:`area_table`).
+    """
+    present = [int(c) for c in np.unique(codes) if c]
+    areas = area_table([pcode_of[c] for c in present], geodata_dir)
+    position = np.zeros(max(present, default=0) + 1, dtype="<u2")
+    table: list[dict] = []
+    for code, area in zip(present, areas, strict=True):
+        if area is not None:
             table.append(area)
-            position[pcode] = len(table)
-        column[index] = position[pcode]
-    return column, table
+            position[code] = len(table)
+    return position[codes], table
+
+
+def area_groups(index, selected: np.ndarray, geodata_dir: Path | str | None = None) -> list[dict]:
+    """The areas the selected incidents known only to a district or governorate are drawn as, each
+    with what :func:`area_table` says of it and ``count``, ``fatalities`` and ``forces`` (the count
+    per initiating force, in FORCE_KEYS order) of its incidents. ``index``: a
+    :class:`webmap.mapindex.MapIndex`; ``selected`` its selection of the view."""
+    codes = index.area_codes()[selected]
+    drawn = codes != 0
+    codes = codes[drawn]
+    present = np.unique(codes)
+    if not len(present):
+        return []
+    at = np.searchsorted(present, codes)
+    counts = np.bincount(at, minlength=len(present))
+    killed = np.bincount(at, weights=index.fatalities[selected][drawn].astype(np.int64), minlength=len(present))
+    forces = np.bincount(at * len(FORCES) + index.force[selected][drawn], minlength=len(present) * len(FORCES)).reshape(
+        len(present), len(FORCES)
+    )
+    groups = []
+    for k, area in enumerate(area_table([index.pcode_of[int(c)] for c in present], geodata_dir)):
+        if area is not None:
+            groups.append({**area, "count": int(counts[k]), "fatalities": int(killed[k]), "forces": forces[k].tolist()})
+    return groups
 
 
 def encode_points(columns: dict[str, np.ndarray], areas: tuple[np.ndarray, list[dict]] | None = None) -> bytes:
     """The map's points as one little-endian binary buffer, 26 bytes an incident before gzip.
 
-    ``columns`` as from :func:`webmap.query.point_columns` (ids ascending); ``areas`` as from
+    ``columns`` as from :meth:`webmap.mapindex.MapIndex.point_columns` (ids ascending); ``areas`` as from
     :func:`area_column` (None: every incident drawn at its point). Layout: ``WMP2``, uint32 n, then
     n values of each column: uint32 id deltas (so gzip shrinks them to almost nothing), float32
     longitude, float32 latitude (degrees WGS 84, about 1 m resolution), int32 day (days since

@@ -20,6 +20,10 @@ disputed                    inside, partly, outside (several allowed); 1: inside
                             "disputed only" box); 0: outside
 window (--window)           the map's time window, FIRST/LAST (YYYY-MM-DD/YYYY-MM-DD): like from/to,
                             but the chart keeps the whole range and marks the window
+precision                   geo precision codes: 1 the named place, 2 near it, 3 only the district or
+                            governorate
+area                        the incidents known only to this district or governorate (P-code or name):
+                            what the map draws as that area
 drafts                      1: include draft incidents (hidden by default)
 bbox                        west,south,east,north in degrees WGS 84
 ==========================  ====================================================================
@@ -38,7 +42,7 @@ import sqlalchemy as sa
 
 from . import spatial
 from .errors import InvalidFilter, InvalidRecord
-from .forces import FORCE_BITS, FORCE_KEYS, forces_mask, parse_force
+from .forces import FORCE_BITS, forces_mask, parse_force
 from .records import DISPUTED, EVENT_TYPES, FIELDS, Incident, parse_bool, parse_date
 from .store import (
     DERIVED_FROM,
@@ -84,6 +88,14 @@ FILTER_PARAMETERS: tuple[FilterParameter, ...] = (
         several=True,
     ),
     FilterParameter("window", "--window", "time window, first and last day", "YYYY-MM-DD/YYYY-MM-DD"),
+    FilterParameter(
+        "precision",
+        "--precision",
+        "geo precision: 1 named place, 2 near it, 3 district or governorate only",
+        "1|2|3",
+        several=True,
+    ),
+    FilterParameter("area", "--area", "incidents known only to this district or governorate", "NAME"),
     FilterParameter("drafts", "--drafts", "include draft incidents", flag=True),
     FilterParameter("bbox", "--bbox", "west,south,east,north in degrees WGS 84", "W,S,E,N"),
 )
@@ -111,6 +123,8 @@ class IncidentFilter:
     include_drafts: bool = False
     bbox: tuple[float, float, float, float] | None = None
     window: tuple[dt.date, dt.date] | None = None
+    precisions: tuple[int, ...] = ()
+    area: str | None = None
 
     # -- building --------------------------------------------------------------------------
     @classmethod
@@ -144,6 +158,8 @@ class IncidentFilter:
             drafts=_single(values, "drafts"),
             bbox=_single(values, "bbox"),
             window=_single(values, "window"),
+            precision=values.get("precision", ()),
+            area=_single(values, "area"),
         )
 
     @classmethod
@@ -160,6 +176,8 @@ class IncidentFilter:
         drafts=None,
         bbox=None,
         window=None,
+        precision=(),
+        area=None,
     ) -> IncidentFilter:
         """Validate raw values (strings or already typed) into a filter; the CLI calls this."""
         since_date = _date("from", since)
@@ -177,6 +195,8 @@ class IncidentFilter:
             include_drafts=bool(_bool("drafts", drafts)),
             bbox=_bbox(bbox),
             window=_window(window),
+            precisions=tuple(_precision(v) for v in precision),
+            area=_area_pcode(area),
         )
 
     def to_params(self) -> dict[str, list[str]]:
@@ -202,6 +222,10 @@ class IncidentFilter:
             out["bbox"] = [",".join(f"{v:g}" for v in self.bbox)]
         if self.window:
             out["window"] = [f"{self.window[0].isoformat()}/{self.window[1].isoformat()}"]
+        if self.precisions:
+            out["precision"] = [str(p) for p in self.precisions]
+        if self.area:
+            out["area"] = [self.area]
         return out
 
     def without(self, *parts: str) -> IncidentFilter:
@@ -232,6 +256,11 @@ class IncidentFilter:
             where.append(c.disputed.in_(self.disputed))
         if self.window:
             where.append(c.event_date.between(*self.window))
+        if self.precisions:
+            where.append(c.geo_precision.in_(self.precisions))
+        if self.area:
+            known = sa.or_(c.admin2_pcode == self.area, sa.and_(c.admin2_pcode.is_(None), c.admin1_pcode == self.area))
+            where.append(sa.and_(c.geo_precision == 3, known))
         if self.bbox:
             where.append(_bbox_condition(self.bbox, dialect))
         return where
@@ -302,6 +331,23 @@ def _disputed(values) -> tuple[str, ...]:
             )
         found += [w for w in words if w not in found]
     return tuple(w for w in DISPUTED if w in found)
+
+
+def _area_pcode(value) -> str | None:
+    if value is None or value == "":
+        return None
+    for level in ("adm2", "adm1"):
+        found = spatial.find_admin_area(str(value), level)
+        if found is not None:
+            return found["pcode"]
+    raise InvalidFilter("area", f"no district or governorate named {str(value)[:60]!r}")
+
+
+def _precision(value) -> int:
+    text = str(value).strip()
+    if text not in ("1", "2", "3"):
+        raise InvalidFilter("precision", f"expected 1, 2 or 3, not {text[:20]!r}")
+    return int(text)
 
 
 def _window(value) -> tuple[dt.date, dt.date] | None:
@@ -413,16 +459,6 @@ SORT_COLUMNS = (
 PERIODS = ("week", "month")
 
 
-def _period_start(dialect: str, period: str):
-    if period not in PERIODS:
-        raise InvalidFilter("period", f"expected one of {', '.join(PERIODS)}, not {str(period)[:20]!r}")
-    if dialect == "postgresql":
-        return sa.func.to_char(sa.func.date_trunc(period, incidents.c.event_date), "YYYY-MM-DD")
-    if period == "week":  # the Monday on or before the date
-        return sa.func.date(incidents.c.event_date, "weekday 0", "-6 days")
-    return sa.func.strftime("%Y-%m-01", incidents.c.event_date)
-
-
 def parse_sort(text: str | None) -> tuple[str, bool]:
     """``"-fatalities"`` -> ``("fatalities", True)`` (descending); :class:`InvalidFilter` on ``sort``."""
     text = (text or "-event_date").strip()
@@ -445,116 +481,23 @@ def data_version(store: IncidentStore) -> int:
         return conn.execute(sa.select(incidents_version.c.version).where(incidents_version.c.id == 1)).scalar_one()
 
 
-POINT_COLUMNS = ("id", "longitude", "latitude", "day", "force", "geo_precision", "fatalities", "forces")
-
-
-def point_columns(store: IncidentStore, flt: IncidentFilter) -> dict[str, np.ndarray]:
-    """The filtered incidents as numeric columns for the map, in id order.
-
-    Keys (numpy arrays of equal length): ``id`` (int64); then, in the types of the rows' packed
-    ``map_point`` records (:data:`webmap.store.MAP_POINT_DTYPE`): ``longitude``, ``latitude``
-    (degrees WGS 84, float32); ``day`` (days since 1970-01-01); ``force`` (index in
-    :data:`webmap.forces.FORCE_KEYS` of the initiating side's force, its colour; an unknown key
-    counts as ``other``); ``geo_precision``; ``fatalities``; ``forces`` (the bit mask of every
-    force it involves, the same bits :func:`involves` tests).
-    """
+def packed_records(store: IncidentStore) -> tuple[np.ndarray, np.ndarray]:
+    """Every stored incident's id (int64) and packed record (:data:`webmap.store.MAP_POINT_DTYPE`):
+    the one pass over the table :class:`webmap.mapindex.MapIndex` is built from."""
     c = incidents.c
     with store.connect() as conn:
-        # Two plain values a row, read as the driver gives them: wrapping 100,000 rows in
-        # SQLAlchemy Row objects would double the time of the map's main request.
-        rows = conn.execute(_select(store, flt, c.id, c.map_point).order_by(c.id)).cursor.fetchall()
-        ids, records = [row[0] for row in rows], [row[1] for row in rows]
+        # Two plain values a row, read as the driver gives them: wrapping a million rows in
+        # SQLAlchemy Row objects would double the time.
+        rows = conn.execute(sa.select(c.id, c.map_point)).cursor.fetchall()
+        ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+        records = [row[1] for row in rows]
         if None in records:  # rows written by another program than webmap have no record: pack them here
-            missing = [i for i, record in zip(ids, records, strict=False) if record is None]
+            codes = {pcode: number for number, pcode in store.admin_codes().items()}
+            missing = [i for i, record in zip(ids.tolist(), records, strict=True) if record is None]
             packed: dict[int, bytes] = {}
             for start in range(0, len(missing), 900):
                 chosen = sa.select(c.id, *(c[n] for n in DERIVED_FROM)).where(c.id.in_(missing[start : start + 900]))
-                packed.update((row["id"], derived_values(row)["map_point"]) for row in conn.execute(chosen).mappings())
-            records = [packed[i] if record is None else record for i, record in zip(ids, records, strict=False)]
-    table = np.frombuffer(b"".join(records), dtype=MAP_POINT_DTYPE)
-    return {"id": np.array(ids, dtype=np.int64), **{name: table[name] for name in POINT_COLUMNS[1:]}}
-
-
-def date_range(store: IncidentStore, flt: IncidentFilter) -> tuple[dt.date, dt.date] | None:
-    """The first and last event dates of the filtered incidents, or None when there are none."""
-    with store.connect() as conn:
-        first, last = conn.execute(
-            _select(store, flt, sa.func.min(incidents.c.event_date), sa.func.max(incidents.c.event_date))
-        ).one()
-    if first is None:
-        return None
-    return parse_date(first, "from"), parse_date(last, "to")
-
-
-def counts_by_district(store: IncidentStore, flt: IncidentFilter) -> dict[str, dict]:
-    """District P-code -> ``{"incidents": n, "fatalities": n}`` for the filtered incidents."""
-    c = incidents.c
-    stmt = (
-        _select(store, flt, c.admin2_pcode, sa.func.count(), sa.func.coalesce(sa.func.sum(c.fatalities), 0))
-        .where(c.admin2_pcode.is_not(None))
-        .group_by(c.admin2_pcode)
-    )
-    with store.connect() as conn:
-        return {pcode: {"incidents": n, "fatalities": int(f)} for pcode, n, f in conn.execute(stmt)}
-
-
-def counts_by_period(store: IncidentStore, flt: IncidentFilter, period: str = "week") -> list[dict]:
-    """Incidents and fatalities per period (``week`` from Monday, or ``month``), in all and per force.
-
-    An incident counts under every force it involves (:func:`involves`), so the forces' figures of
-    one period add up to more than its ``incidents`` when incidents involve several forces. Each
-    dict: ``period`` (ISO date of the period's first day), ``incidents``, ``fatalities`` (each
-    incident once), ``forces`` (force key -> ``{"incidents", "fatalities"}``, forces with none left
-    out); in period order.
-    """
-    c = incidents.c
-    start = _period_start(store.dialect, period).label("period")
-    per_force = []
-    for key in FORCE_KEYS:
-        member = involves(key)
-        per_force += [
-            sa.func.sum(sa.case((member, 1), else_=0)).label(f"n_{key}"),
-            sa.func.sum(sa.case((member, c.fatalities), else_=0)).label(f"f_{key}"),
-        ]
-    stmt = (
-        _select(
-            store,
-            flt,
-            start,
-            sa.func.count().label("incidents"),
-            sa.func.coalesce(sa.func.sum(c.fatalities), 0).label("fatalities"),
-            *per_force,
-        )
-        .group_by(start)
-        .order_by(start)
-    )
-    out = []
-    with store.connect() as conn:
-        for row in conn.execute(stmt).mappings():
-            forces = {
-                key: {"incidents": int(row[f"n_{key}"]), "fatalities": int(row[f"f_{key}"] or 0)}
-                for key in FORCE_KEYS
-                if row[f"n_{key}"]
-            }
-            out.append(
-                {
-                    "period": row["period"],
-                    "incidents": row["incidents"],
-                    "fatalities": int(row["fatalities"]),
-                    "forces": forces,
-                }
-            )
-    return out
-
-
-def coarse_areas(store: IncidentStore, flt: IncidentFilter) -> list[tuple[int, str, str | None]]:
-    """``(id, governorate P-code, district P-code or None)`` of the filtered incidents known only to
-    a district or governorate (geo precision 3, placed in one): the map draws them as that area."""
-    c = incidents.c
-    # The condition on geo_precision matches the partial index ix_incidents_coarse, so the planner
-    # reads those few rows, not every row of the map's index.
-    stmt = _select(store, flt, c.id, c.admin1_pcode, c.admin2_pcode).where(
-        c.geo_precision == 3, c.admin1_pcode.is_not(None)
-    )
-    with store.connect() as conn:
-        return [tuple(row) for row in conn.execute(stmt.order_by(c.id))]
+                for row in conn.execute(chosen).mappings():
+                    packed[row["id"]] = derived_values(row, codes)["map_point"]
+            records = [packed[i] if r is None else r for i, r in zip(ids.tolist(), records, strict=True)]
+    return ids, np.frombuffer(b"".join(records), dtype=MAP_POINT_DTYPE)

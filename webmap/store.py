@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import struct
+import threading
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -35,7 +37,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, S
 
 from .errors import ConfigError, NotFound, WebmapError
 from .forces import FORCE_KEYS, OTHER, forces_mask, initiating_force, involved_forces
-from .records import FIELD_SPECS, FIELDS, FieldSpec, Incident
+from .records import DISPUTED, EVENT_TYPES, FIELD_SPECS, FIELDS, STATUSES, FieldSpec, Incident
 
 metadata = sa.MetaData()
 
@@ -96,11 +98,13 @@ incidents = sa.Table(
 # Indexes earlier versions made that no reader uses any more.
 _RETIRED = ("DROP INDEX IF EXISTS ix_incidents_points", "DROP INDEX IF EXISTS ix_incidents_updated_at")
 
-# What the map draws of one incident: longitude, latitude (degrees), day (since 1970-01-01),
-# fatalities, force (index in FORCE_KEYS of the initiating side's force, its colour), geo_precision
-# and forces (the bit mask of every force it involves). MAP_FORMAT names the layout and the force
-# order, so a change to either makes the store rebuild every row's record and mask.
-MAP_POINT = struct.Struct("<ffiIBBH")
+# What the map and its summaries read of one incident, packed with the row whenever the store writes
+# it: longitude, latitude (degrees), day (since 1970-01-01), fatalities, force (index in FORCE_KEYS
+# of the initiating side's force, its colour), geo_precision, forces (the bit mask of every force it
+# involves), status, event type and disputed (their positions in STATUSES, EVENT_TYPE_NAMES and
+# DISPUTED_CODES), and the governorate's and district's codes (admin_codes; 0: none). MAP_FORMAT
+# names the layout and those orders, so a change to any makes the store rebuild every row's record.
+MAP_POINT = struct.Struct("<ffiIBBHBBBxHH")
 MAP_POINT_DTYPE = np.dtype(
     [
         ("longitude", "<f4"),
@@ -110,9 +114,23 @@ MAP_POINT_DTYPE = np.dtype(
         ("force", "u1"),
         ("geo_precision", "u1"),
         ("forces", "<u2"),
+        ("status", "u1"),
+        ("event_type", "u1"),
+        ("disputed", "u1"),
+        ("_pad", "V1"),
+        ("admin1", "<u2"),
+        ("admin2", "<u2"),
     ]
 )
-MAP_FORMAT = f"{MAP_POINT.format} {','.join(FORCE_KEYS)}"
+EVENT_TYPE_NAMES: tuple[str, ...] = tuple(EVENT_TYPES)
+# 0: not known; then DISPUTED's values.
+DISPUTED_CODES: tuple[str | None, ...] = (None, *DISPUTED)
+# Stored as a digest: the description is longer than the column.
+MAP_FORMAT = hashlib.sha1(
+    " ".join(
+        (MAP_POINT.format, ",".join(FORCE_KEYS), ",".join(STATUSES), ",".join(EVENT_TYPE_NAMES), ",".join(DISPUTED))
+    ).encode()
+).hexdigest()
 # The content columns the derived columns are made from.
 DERIVED_FROM = (
     "longitude",
@@ -124,13 +142,22 @@ DERIVED_FROM = (
     "assoc_actor_1",
     "assoc_actor_2",
     "geo_precision",
+    "status",
+    "event_type",
+    "disputed",
+    "admin1_pcode",
+    "admin2_pcode",
 )
 _FORCE_INDEX = {key: i for i, key in enumerate(FORCE_KEYS)}
+_STATUS_INDEX = {key: i for i, key in enumerate(STATUSES)}
+_EVENT_TYPE_INDEX = {key: i for i, key in enumerate(EVENT_TYPE_NAMES)}
+_DISPUTED_INDEX = {key: i for i, key in enumerate(DISPUTED_CODES)}
 _EPOCH = dt.date(1970, 1, 1).toordinal()
 
 
-def derived_values(values: Mapping[Any, Any]) -> dict[str, Any]:
-    """``force_mask`` and ``map_point`` (:data:`MAP_POINT`) of a row, from its :data:`DERIVED_FROM` values."""
+def derived_values(values: Mapping[Any, Any], admin_code: Mapping[str, int]) -> dict[str, Any]:
+    """``force_mask`` and ``map_point`` (:data:`MAP_POINT`) of a row, from its :data:`DERIVED_FROM`
+    values and ``admin_code`` (P-code -> its number in ``admin_codes``; every P-code of the row in it)."""
     mask = forces_mask(
         involved_forces(values["force1"], values["force2"], values["assoc_actor_1"], values["assoc_actor_2"])
     )
@@ -143,8 +170,25 @@ def derived_values(values: Mapping[Any, Any]) -> dict[str, Any]:
         initiating,
         values["geo_precision"],
         mask,
+        _STATUS_INDEX[values["status"]],
+        _EVENT_TYPE_INDEX[values["event_type"]],
+        _DISPUTED_INDEX.get(values["disputed"], 0),
+        admin_code.get(values["admin1_pcode"], 0),
+        admin_code.get(values["admin2_pcode"], 0),
     )
     return {"force_mask": mask, "map_point": point}
+
+
+# A number for each P-code the incidents name, so the packed record holds a governorate and a
+# district in two bytes each. Numbers are never reused: a P-code keeps its number for good.
+admin_codes = sa.Table(
+    "admin_codes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("pcode", sa.String(20), nullable=False, unique=True),
+)
+# The packed record's two bytes.
+MAX_ADMIN_CODE = 0xFFFF
 
 
 # One row (id 1): a number that every write transaction through the store raises by one, so
@@ -231,10 +275,21 @@ def row_to_incident(row) -> Incident:
     return Incident(**{name: row[name] for name in FIELDS})
 
 
-def _values(incident: Incident) -> dict:
+def _values(incident: Incident, admin_code: Mapping[str, int]) -> dict:
     values = {name: getattr(incident, name) for name in CONTENT_COLUMNS}
-    values.update(derived_values(values))
+    values.update(derived_values(values, admin_code))
     return values
+
+
+def _pcodes(rows: Iterable[Any]) -> set[str]:
+    """The governorate and district P-codes of incidents or row mappings (the packed record's)."""
+    found = set()
+    for row in rows:
+        for name in ("admin1_pcode", "admin2_pcode"):
+            value = row[name] if isinstance(row, Mapping) else getattr(row, name)
+            if isinstance(value, str) and value:  # a frame's missing value may be NaN
+                found.add(value)
+    return found
 
 
 def _create_engine(url: str) -> Engine:
@@ -339,6 +394,8 @@ class IncidentStore:
         self.url = url
         self.engine = _create_engine(url)
         self.dialect = self.engine.dialect.name
+        self._admin_code: dict[str, int] = {}  # P-code -> number, as in admin_codes (numbers never change)
+        self._admin_code_lock = threading.Lock()
         self._ensure_schema()
         self._refresh_map_points()
 
@@ -401,7 +458,8 @@ class IncidentStore:
                 .mappings()
                 .all()
             ):
-                derived = [derived_values(row) for row in rows]
+                codes = self.admin_code(conn, _pcodes(rows))
+                derived = [derived_values(row, codes) for row in rows]
                 conn.execute(
                     update,
                     [
@@ -412,6 +470,34 @@ class IncidentStore:
                 last = rows[-1]["id"]
                 _changed(conn)
             conn.execute(incidents_version.update().values(map_format=MAP_FORMAT))
+
+    def admin_code(self, conn: Connection, pcodes: Iterable[str]) -> dict[str, int]:
+        """The numbers of ``pcodes`` in ``admin_codes``, giving new P-codes one (inside ``conn``'s
+        write transaction when there are new ones). Returns every P-code known so far."""
+        with self._admin_code_lock:
+            missing = set(pcodes) - self._admin_code.keys()
+            if missing:
+                self._admin_code.update(self._read_admin_codes(conn))
+                missing -= self._admin_code.keys()
+            if missing:
+                values = ", ".join(f"(:p{i})" for i in range(len(missing)))
+                conn.execute(
+                    sa.text(f"INSERT INTO admin_codes (pcode) VALUES {values} ON CONFLICT (pcode) DO NOTHING"),
+                    {f"p{i}": pcode for i, pcode in enumerate(sorted(missing))},
+                )
+                self._admin_code.update(self._read_admin_codes(conn))
+                if max(self._admin_code.values(), default=0) > MAX_ADMIN_CODE:
+                    raise WebmapError(f"more than {MAX_ADMIN_CODE:,} P-codes: the map's record cannot number them")
+            return dict(self._admin_code)
+
+    @staticmethod
+    def _read_admin_codes(conn: Connection) -> dict[str, int]:
+        return {pcode: number for number, pcode in conn.execute(sa.select(admin_codes.c.id, admin_codes.c.pcode))}
+
+    def admin_codes(self) -> dict[int, str]:
+        """Number -> P-code of every governorate and district the packed records name."""
+        with self.connect() as conn:
+            return {number: pcode for pcode, number in self._read_admin_codes(conn).items()}
 
     @property
     def safe_url(self) -> str:
@@ -478,8 +564,9 @@ class IncidentStore:
                 for row in rows:
                     existing[(row["source"], row["source_id"])] = dict(row)
         inserts, updates = [], []
+        codes = self.admin_code(conn, _pcodes(batch))
         for inc in batch:
-            values = _values(inc)
+            values = _values(inc, codes)
             old = existing.get((inc.source, inc.source_id)) if inc.source_id is not None else None
             if old is None:
                 inserts.append({**values, "created_at": now, "updated_at": now})
@@ -511,7 +598,8 @@ class IncidentStore:
         """Store one new incident; returns it with its id and timestamps."""
         now = _now()
         with self.transaction() as conn:
-            result = conn.execute(incidents.insert().values(**_values(incident), created_at=now, updated_at=now))
+            values = _values(incident, self.admin_code(conn, _pcodes([incident])))
+            result = conn.execute(incidents.insert().values(**values, created_at=now, updated_at=now))
             new_id = int(result.inserted_primary_key[0])  # type: ignore[index]  # an insert has its key
             self._index_new_points(conn, new_id - 1)
             _changed(conn)
@@ -569,7 +657,9 @@ class IncidentStore:
         """Overwrite the stored incident ``incident_id`` with ``incident``'s values."""
         with self.transaction() as conn:
             result = conn.execute(
-                incidents.update().where(incidents.c.id == incident_id).values(**_values(incident), updated_at=_now())
+                incidents.update()
+                .where(incidents.c.id == incident_id)
+                .values(**_values(incident, self.admin_code(conn, _pcodes([incident]))), updated_at=_now())
             )
             if result.rowcount == 0:
                 raise NotFound(f"incident {incident_id} does not exist")
@@ -591,6 +681,15 @@ class IncidentStore:
             raise NotFound(f"incident {incident_id} does not exist")
         return row_to_incident(row)
 
+    def get_many(self, ids: list[int]) -> list[Incident]:
+        """The stored incidents ``ids``, in that order (ids that do not exist are left out)."""
+        found: dict[int, Incident] = {}
+        with self.connect() as conn:
+            for start in range(0, len(ids), 900):
+                rows = conn.execute(sa.select(incidents).where(incidents.c.id.in_(ids[start : start + 900])))
+                found.update((row["id"], row_to_incident(row)) for row in rows.mappings())
+        return [found[i] for i in ids if i in found]
+
     def iter_all(self, conn: Connection, columns: Iterable[str] | None = None, batch: int = 10_000):
         """Every stored row (selected columns), streamed in batches of ``batch`` mappings."""
         cols = [incidents.c[name] for name in columns] if columns else [incidents]
@@ -603,16 +702,30 @@ class IncidentStore:
         yield from result.mappings().partitions(batch)
 
     def update_admin_areas(self, conn: Connection, assignments: list[dict]) -> int:
-        """Write re-joined admin areas: each dict has ``id`` and the admin*/disputed columns."""
+        """Write re-joined admin areas: each dict has ``id`` and the admin*/disputed columns. The
+        rows' packed records follow (they hold the governorate and district)."""
         if not assignments:
             return 0
         names = [k for k in assignments[0] if k != "id"]
+        c = incidents.c
+        current: dict[int, dict] = {}
+        ids = [a["id"] for a in assignments]
+        for start in range(0, len(ids), 900):
+            rows = conn.execute(
+                sa.select(c.id, *(c[n] for n in DERIVED_FROM)).where(c.id.in_(ids[start : start + 900]))
+            )
+            current.update((row["id"], dict(row)) for row in rows.mappings())
+        merged = [{**current[a["id"]], **{k: a[k] for k in names}} for a in assignments]
+        codes = self.admin_code(conn, _pcodes(merged))
         stmt = (
             incidents.update()
-            .where(incidents.c.id == sa.bindparam("_id"))
-            .values({name: sa.bindparam(name) for name in names})
+            .where(c.id == sa.bindparam("_id"))
+            .values({name: sa.bindparam(name) for name in (*names, "force_mask", "map_point")})
         )
-        conn.execute(stmt, [{**{k: a[k] for k in names}, "_id": a["id"]} for a in assignments])
+        conn.execute(
+            stmt,
+            [{**{k: row[k] for k in names}, **derived_values(row, codes), "_id": row["id"]} for row in merged],
+        )
         _changed(conn)
         return len(assignments)
 

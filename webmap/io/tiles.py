@@ -2,7 +2,7 @@
 
 An organisation downloads an extract once (for example ``pmtiles extract`` of a Protomaps or
 OpenStreetMap build, cut to Iraq) and points ``WEBMAP_BASEMAP`` at the file; the app then serves
-its tiles at ``/api/tiles/<z>/<x>/<y>`` (:func:`open_archive`, :meth:`TileArchive.tile`), so the
+its tiles at ``/api/basemap/own/<z>/<x>/<y>`` (:func:`open_archive`, :meth:`TileArchive.tile`), so the
 browser never asks another host. Vector tiles (MVT) are drawn by protomaps-leaflet, raster tiles
 (PNG, JPEG, WebP, AVIF) by Leaflet. An MBTiles file is converted once with ``pmtiles convert``.
 

@@ -20,7 +20,8 @@ GET    /api/timeline           incidents and fatalities per week or month (``per
 GET    /api/layers/<name>      boundary layers for the map: adm0..adm2, disputed, kri
 GET    /api/basemap/<band>     the offline base map of a zoom band (:func:`webmap.mapview.basemap_piece`),
 GET    /api/basemap/<band>/<x>/<y>  or one tile of a tiled band
-GET    /api/tiles/<z>/<x>/<y>  a tile of the user's own base map (``WEBMAP_BASEMAP``); 204 where it has none
+GET    /api/basemap/own/<z>/<x>/<y>  a tile of the user's own base map (``WEBMAP_BASEMAP``); 204 where
+                               it has none
 POST   /api/extract            draft incidents from a report: ``{"text", "date", "source"?}``
                                (:func:`webmap.extract.extract`); reads nothing, writes nothing
 POST   /api/extract/save       store the reviewed drafts: ``{"incidents": [records]}``, all or none
@@ -37,12 +38,12 @@ from flask import Blueprint, Response, jsonify, request, url_for
 
 from .. import mapview, query, spatial
 from ..errors import InvalidFilter, InvalidRecord, NotFound
-from ..forces import FORCE_KEYS, FORCES_BY_KEY
+from ..forces import FORCES_BY_KEY
 from ..intake import checked_incident
 from ..io.exporters import feature
 from . import get_basemap, get_config, get_store, request_filter
 from .auth import require_token
-from .points import get_map_points
+from .points import get_map_data
 
 bp = Blueprint("api", __name__)
 
@@ -57,6 +58,8 @@ def healthz():
 MAX_LIMIT = 5_000
 DEFAULT_LIMIT = 100
 MAX_OFFSET = 10_000_000
+# The table's sorts the map's index orders itself (the others go to the database).
+INDEXED_SORTS = ("event_date", "fatalities", "id")
 
 
 def _int_param(name: str, default: int, low: int, high: int, hint: str = "") -> int:
@@ -105,10 +108,16 @@ def list_incidents():
 
     def build():
         store = get_store()
-        rows = query.select_incidents(store, flt, limit=limit, offset=offset, sort=sort)
+        index = get_map_data().index(store)
+        selected = index.select(flt)
+        column, descending = query.parse_sort(sort)
+        if column in INDEXED_SORTS:  # ordered in memory, whatever the table's size: only a page is read
+            rows = store.get_many(index.page(selected, column, descending, limit, offset))
+        else:
+            rows = query.select_incidents(store, flt, limit=limit, offset=offset, sort=sort)
         return jsonify(
             type="FeatureCollection",
-            total=query.count_incidents(store, flt),
+            total=int(selected.sum()),
             limit=limit,
             offset=offset,
             features=[feature(i) for i in rows],
@@ -180,14 +189,74 @@ def points():
     etag = _digest("points", flt, version)  # the version read once serves the validator and the cache
 
     def build():
-        raw, packed = get_map_points().get(store, flt, version)
-        use_gzip = "gzip" in request.accept_encodings
-        response = Response(packed if use_gzip else raw, mimetype=mapview.POINTS_MEDIA_TYPE)
-        if use_gzip:
-            response.headers["Content-Encoding"] = "gzip"
-        return response
+        return _encoded(get_map_data().get(store, flt, version), mapview.POINTS_MEDIA_TYPE)
 
     return _cached(etag, build)
+
+
+def _encoded(bodies: tuple[bytes, bytes], mimetype: str) -> Response:
+    """A response of a body made once in both forms (raw, gzipped): gzip when the client takes it."""
+    raw, packed = bodies
+    use_gzip = "gzip" in request.accept_encodings
+    response = Response(packed if use_gzip else raw, mimetype=mimetype)
+    if use_gzip:
+        response.headers["Content-Encoding"] = "gzip"
+    return response
+
+
+MAX_ZOOM = 20
+
+
+@bp.get("/api/tiles/<int:z>/<int:x>/<int:y>")
+def tile(z: int, x: int, y: int):
+    """Map tile ``z``/``x``/``y`` (Web Mercator, as Leaflet numbers them) of the filtered incidents:
+    ``{"clusters": [...], "points": {...} or null}`` (:meth:`webmap.mapindex.MapIndex.tile`), the
+    points when the tile holds few. Incidents known only to an area are left to ``/api/summary``.
+    400 naming ``z``, ``x`` or ``y`` outside 0..20 or outside the world."""
+    if not 0 <= z <= MAX_ZOOM:
+        raise InvalidFilter("z", f"zoom {z} is out of range 0..{MAX_ZOOM}")
+    for name, value in (("x", x), ("y", y)):
+        if not 0 <= value < 1 << z:
+            raise InvalidFilter(name, f"{value} is outside the world at zoom {z} (0..{(1 << z) - 1})")
+    flt = request_filter()
+    store = get_store()
+    version = query.data_version(store)
+
+    def build():
+        return _encoded(get_map_data().tile(store, flt, z, x, y, version), "application/json")
+
+    return _cached(_digest("tile", flt, z, x, y, version), build)
+
+
+@bp.get("/api/summary")
+def summary():
+    """What the map shows of the filtered view besides its points: ``{"total", "in_extent" and
+    "killed_in_extent" (the incidents whose point is in ``bbox``, when given, and their
+    fatalities), "forces": {key: incidents involving it,
+    ticked or not}, "first", "last" (ISO days or null), "bounds" ([[south, west], [north, east]] of
+    the view's points, or null), "areas": [the areas incidents known only to a district or
+    governorate are drawn as: ``pcode``, ``level``, ``name``, ``point``, ``bounds``, ``count``,
+    ``fatalities``, ``forces`` (per initiating force)]}``."""
+    flt = request_filter()
+    store = get_store()
+
+    def build():
+        index = get_map_data().index(store)
+        view = index.select(flt.without("bbox"))
+        extent = index.select(flt) if flt.bbox else view
+        found = index.date_range(view)
+        return jsonify(
+            total=int(view.sum()),
+            in_extent=int(extent.sum()),
+            killed_in_extent=int(index.fatalities[extent].sum()),
+            forces=index.force_counts(index.select(flt.without("bbox", "forces"))),
+            first=found[0].isoformat() if found else None,
+            last=found[1].isoformat() if found else None,
+            bounds=index.bounds(view),
+            areas=mapview.area_groups(index, view, get_config().geodata_dir),
+        )
+
+    return _cached(_etag("summary", flt), build)
 
 
 @bp.get("/api/districts")
@@ -197,7 +266,8 @@ def districts():
     geodata_dir = get_config().geodata_dir
 
     def build():
-        collection = mapview.district_features(query.counts_by_district(get_store(), flt), geodata_dir)
+        index = get_map_data().index(get_store())
+        collection = mapview.district_features(index.per_district(index.select(flt)), geodata_dir)
         response = jsonify(collection)
         response.mimetype = "application/geo+json"
         return response
@@ -238,37 +308,27 @@ def timeline():
         raise InvalidFilter("period", f"expected one of {', '.join(query.PERIODS)}, not {period[:20]!r}")
 
     def build():
-        store = get_store()
+        index = get_map_data().index(get_store())
         window = [day.isoformat() for day in flt.window] if flt.window else None
-        found = query.date_range(store, flt.without("window"))
+        found = index.date_range(index.select(flt.without("window")))
         if found is None:
             return jsonify(period=period or "week", periods=[], window=window, total=None, forces=[])
         first, last = flt.since or found[0], flt.until or found[1]
         chosen = period or ("week" if (last - first).days <= 731 else "month")
         periods = _period_starts(first, last, chosen)
-        position = {p: i for i, p in enumerate(periods)}
-        total = {"incidents": [0] * len(periods), "fatalities": [0] * len(periods)}
-        series: dict[str, dict] = {}
-        for row in query.counts_by_period(store, flt, chosen):
-            i = position[row["period"]]
-            total["incidents"][i] = row["incidents"]
-            total["fatalities"][i] = row["fatalities"]
-            for key, counts in row["forces"].items():
-                force = FORCES_BY_KEY[key]
-                entry = series.setdefault(
-                    key,
-                    {
-                        "key": key,
-                        "label": force.label,
-                        "colour": force.colour,
-                        "incidents": [0] * len(periods),
-                        "fatalities": [0] * len(periods),
-                    },
-                )
-                entry["incidents"][i] = counts["incidents"]
-                entry["fatalities"][i] = counts["fatalities"]
-        ordered = [series[k] for k in FORCE_KEYS if k in series]
-        return jsonify(period=chosen, periods=periods, window=window, total=total, forces=ordered)
+        counted = index.per_period(index.select(flt), chosen)
+
+        def series(counts: dict[str, tuple[int, int]]) -> dict[str, list[int]]:
+            return {
+                "incidents": [counts.get(p, (0, 0))[0] for p in periods],
+                "fatalities": [counts.get(p, (0, 0))[1] for p in periods],
+            }
+
+        forces = [
+            {"key": key, "label": FORCES_BY_KEY[key].label, "colour": FORCES_BY_KEY[key].colour, **series(counts)}
+            for key, counts in counted["forces"].items()
+        ]
+        return jsonify(period=chosen, periods=periods, window=window, total=series(counted["total"]), forces=forces)
 
     return _cached(_etag("timeline", flt, period), build)
 
@@ -306,7 +366,7 @@ def basemap(band: int, x: int | None = None, y: int | None = None):
     return _cached(etag, build)
 
 
-@bp.get("/api/tiles/<int:z>/<int:x>/<int:y>")
+@bp.get("/api/basemap/own/<int:z>/<int:x>/<int:y>")
 def own_tile(z: int, x: int, y: int):
     """Tile ``z/x/y`` of the user's own base map as stored (its compression as Content-Encoding);
     204 when the archive has no such tile, 404 when no ``WEBMAP_BASEMAP`` is set."""

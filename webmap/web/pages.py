@@ -22,7 +22,7 @@ from ..intake import checked_incident
 from ..records import EVENT_TYPES, GEO_PRECISION, STATUSES, TIME_PRECISION
 from . import get_basemap, get_config, get_store
 from .auth import login_required
-from .points import get_map_points
+from .points import get_map_data
 
 bp = Blueprint("pages", __name__, static_folder=str(STATIC), static_url_path="/static")
 
@@ -106,13 +106,19 @@ def index():
     # The map loads the incidents of the filter without its ticks and window, and applies those
     # itself as the analyst changes them; every other part asks with the whole state.
     base = flt.without("forces", "window")
-    get_map_points().prefetch(get_store(), base)
+    store, map_data = get_store(), get_map_data()
+    index = map_data.index(store)
+    # A view of many incidents comes as tiles of clusters; a smaller one as every point, which the
+    # browser clusters itself and filters by tick and window without asking again.
+    tiled = int(index.select(base).sum()) > get_config().map_points_limit
+    if not tiled:
+        map_data.prefetch(store, base)
     base_query = urlencode(base.to_params(), doseq=True)
     query_string = urlencode(flt.to_params(), doseq=True)
     areas = _areas()
     return render_template(
         "map.html",
-        map=mapview.map_parts(base_query, own_basemap.info if (own_basemap := get_basemap()) else None),
+        map=mapview.map_parts(base_query, tiled, own_basemap.info if (own_basemap := get_basemap()) else None),
         query=query_string,
         values=_form_values(flt, areas),
         areas=areas,

@@ -137,6 +137,14 @@
   }
   webmap.debounce = debounce;
 
+  // The map's extent as the API's bbox parameter (west,south,east,north, 5 decimals, clamped to the world).
+  webmap.extentParam = function (map) {
+    var b = map.getBounds();
+    function clamp(v, lo, hi) { return Math.min(hi, Math.max(lo, v)); }
+    return [clamp(b.getWest(), -180, 180), clamp(b.getSouth(), -90, 90), clamp(b.getEast(), -180, 180),
+            clamp(b.getNorth(), -90, 90)].map(function (v) { return v.toFixed(5); }).join(",");
+  };
+
   function formatCount(n) {
     if (n >= 10000) return Math.round(n / 1000) + "k";
     if (n >= 1000) return (n / 1000).toFixed(1) + "k";
@@ -937,6 +945,37 @@
     render: function () {
       if (!this._map || !this.data) return;
       this._renders++;
+      var frame = this._frame(), grouped = this._collect(frame), items = [];
+      var ctx = this._ctx, scale = frame.scale, origin = frame.origin;
+      // Singles first, clusters on top, the areas' symbols above all (they stand for whole areas).
+      grouped.cells.sort(function (a, c) { return (a.count > 1) - (c.count > 1) || a.count - c.count; });
+      for (var c = 0; c < grouped.cells.length; c++) {
+        var cell = grouped.cells[c];
+        if (cell.count === 1) {
+          var one = this._single(cell), px = one.x * scale - origin.x, py = one.y * scale - origin.y;
+          items.push({ x: px, y: py, r: this._drawPoint(ctx, one.force, one.precision, px, py), single: one, cell: cell });
+        } else {
+          var cx = (cell.sx / cell.count) * scale - origin.x, cy = (cell.sy / cell.count) * scale - origin.y;
+          items.push({ x: cx, y: cy, r: this._drawCluster(ctx, cell, cx, cy), cell: cell });
+        }
+      }
+      for (var a = 0; a < grouped.areas.length; a++) {
+        var group = grouped.areas[a], area = group.area;
+        var ax = area.x * scale - origin.x, ay = area.y * scale - origin.y;
+        items.push({ x: ax, y: ay, r: this._drawArea(ctx, group, ax, ay), group: group, area: area });
+      }
+      this.items = items;
+      this._origin = origin;
+      this._pad = frame.pad;
+      this._drawnAt = frame;
+      this.selectedTotal = grouped.selected;
+      this.inExtent = grouped.inExtent;
+      this.fire("drawn", { selected: grouped.selected, inExtent: grouped.inExtent });
+    },
+
+    /* The canvas, placed and cleared for the map's view: its world pixel origin, scale (pixels per
+     * world), the padding beyond the map's edges and the map's extent in Mercator units. */
+    _frame: function () {
       var map = this._map, size = map.getSize(), padX = Math.round(size.x * PAD), padY = Math.round(size.y * PAD);
       var width = size.x + 2 * padX, height = size.y + 2 * padY, ratio = window.devicePixelRatio || 1;
       var topLeft = map.containerPointToLayerPoint([-padX, -padY]);
@@ -951,39 +990,28 @@
       }
       ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
       ctx.clearRect(0, 0, width, height);
-
-      var zoom = map.getZoom(), scale = 256 * Math.pow(2, zoom);
-      var b = map.getBounds(), extent = [mercatorX(b.getWest()), mercatorX(b.getEast()), mercatorY(b.getNorth()),
-                                         mercatorY(b.getSouth())];
-      var grouped = this._group(zoom, origin.x, origin.y, width, height, extent);
-      var items = [], d = this.data;
-      // Singles first, clusters on top, the areas' symbols above all (they stand for whole areas).
-      grouped.cells.sort(function (a, c) { return (a.count > 1) - (c.count > 1) || a.count - c.count; });
-      for (var c = 0; c < grouped.cells.length; c++) {
-        var cell = grouped.cells[c];
-        if (cell.count === 1) {
-          var i = cell.first, px = d.x[i] * scale - origin.x, py = d.y[i] * scale - origin.y;
-          items.push({ x: px, y: py, r: this._drawPoint(ctx, i, px, py), index: i, cell: cell });
-        } else {
-          var cx = (cell.sx / cell.count) * scale - origin.x, cy = (cell.sy / cell.count) * scale - origin.y;
-          items.push({ x: cx, y: cy, r: this._drawCluster(ctx, cell, cx, cy), cell: cell });
-        }
-      }
-      for (var a = 0; a < grouped.areas.length; a++) {
-        var group = grouped.areas[a], area = d.areas[group.area - 1];
-        var ax = area.x * scale - origin.x, ay = area.y * scale - origin.y;
-        items.push({ x: ax, y: ay, r: this._drawArea(ctx, group, ax, ay), group: group, area: area });
-      }
-      this.items = items;
-      this._origin = origin;
-      this._pad = L.point(padX, padY);
-      this.selectedTotal = grouped.selected;
-      this.inExtent = grouped.inExtent;
-      this.fire("drawn", { selected: grouped.selected, inExtent: grouped.inExtent });
+      // The extent exactly as the API's bbox gives it, so the map counts what the table lists.
+      var zoom = map.getZoom(), b = webmap.extentParam(map).split(",").map(Number);
+      return { zoom: zoom, scale: 256 * Math.pow(2, zoom), origin: origin, width: width, height: height,
+               pad: L.point(padX, padY), extent: [mercatorX(b[0]), mercatorX(b[2]), mercatorY(b[3]), mercatorY(b[1])] };
     },
 
-    _drawPoint: function (ctx, i, x, y) {
-      var colour = this.forces[this.data.force[i]].colour, precision = this.data.precision[i];
+    // The clusters, single incidents and areas to draw for a frame, and the view's counts.
+    _collect: function (frame) {
+      var grouped = this._group(frame.zoom, frame.origin.x, frame.origin.y, frame.width, frame.height, frame.extent);
+      var areas = this.data.areas;
+      grouped.areas.forEach(function (group) { group.index = group.area; group.area = areas[group.area - 1]; });
+      return grouped;
+    },
+
+    // A one-incident cell as the drawing and the popups need it.
+    _single: function (cell) {
+      var d = this.data, i = cell.first;
+      return { id: d.id[i], x: d.x[i], y: d.y[i], lat: d.lat[i], lon: d.lon[i], force: d.force[i], precision: d.precision[i] };
+    },
+
+    _drawPoint: function (ctx, force, precision, x, y) {
+      var colour = this.forces[force].colour;
       var r = precision === 2 ? 6.5 : 5.5;
       ctx.beginPath();
       ctx.arc(x, y, r, 0, 2 * Math.PI);
@@ -1117,14 +1145,12 @@
     _onClick: function (e) {
       var item = this.itemAt(e.containerPoint);
       if (!item) return;
-      var d = this.data;
       if (item.area) {
-        this._listMembers(function (i) { return d.area[i] === item.group.area; }, item.group,
-                          L.latLng(item.area.point[0], item.area.point[1]), item.area);
+        this._listArea(item.group, item.area);
         return;
       }
-      if (item.index !== undefined) {
-        this.openIncident(d.id[item.index], L.latLng(d.lat[item.index], d.lon[item.index]));
+      if (item.single) {
+        this.openIncident(item.single.id, L.latLng(item.single.lat, item.single.lon));
         return;
       }
       var cell = item.cell, map = this._map, scale = 256 * Math.pow(2, map.getZoom());
@@ -1136,37 +1162,65 @@
         map.fitBounds(L.latLngBounds(sw, ne), { padding: [40, 40], maxZoom: map.getZoom() + 4 });
         return;
       }
-      this._listMembers(function (i) {
-        return !d.area[i] && d.x[i] >= cell.minX && d.x[i] <= cell.maxX && d.y[i] >= cell.minY && d.y[i] <= cell.maxY;
-      }, cell, map.unproject([(cell.sx / cell.count) * scale, (cell.sy / cell.count) * scale], map.getZoom()), null);
+      this._listCell(cell, map.unproject([(cell.sx / cell.count) * scale, (cell.sy / cell.count) * scale], map.getZoom()));
     },
 
-    /* The incidents of one place (a cluster that does not split) or one area: a list to pick from,
-     * newest first, shown LIST_PAGE at a time. */
+    // The list of the incidents of a cluster that does not split (one place).
+    _listCell: function (cell, latlng) {
+      var d = this.data;
+      this._listMembers(function (i) {
+        return !d.area[i] && d.x[i] >= cell.minX && d.x[i] <= cell.maxX && d.y[i] >= cell.minY && d.y[i] <= cell.maxY;
+      }, cell, latlng, null);
+    },
+
+    // The list of the incidents known only to an area.
+    _listArea: function (group, area) {
+      var d = this.data;
+      this._listMembers(function (i) { return d.area[i] === group.index; }, group, L.latLng(area.point[0], area.point[1]), area);
+    },
+
+    /* The incidents of one place (a cluster that does not split) or one area, from the loaded
+     * points: the page of a list (see _showList), newest first. */
     _listMembers: function (belongs, group, latlng, area) {
       var d = this.data, self = this, members = [];
       for (var i = 0; i < d.n; i++) if (this._passes(i) && belongs(i)) members.push(i);
       members.sort(function (a, b) { return d.day[b] - d.day[a] || d.id[b] - d.id[a]; });
-      var box = el("div", "wm-popup wm-leaves");
+      this._showList(group, latlng, area, function (offset, limit) {
+        return Promise.resolve({ total: members.length, rows: members.slice(offset, offset + limit).map(function (i) {
+          return { id: d.id[i], date: webmap.isoDay(d.day[i]), forces: forceLabels(self.forces, d.forces[i]),
+                   fatalities: d.fatalities[i] };
+        }) });
+      });
+    },
+
+    /* A list to pick an incident from, LIST_PAGE at a time ("Show 50 more"): ``pageOf(offset, limit)``
+     * gives a promise of {total, rows: [{id, date, forces: [labels], fatalities}]}. */
+    _showList: function (group, latlng, area, pageOf) {
+      var self = this, box = el("div", "wm-popup wm-leaves");
       if (area) box.appendChild(el("div", "wm-muted", "Known only to " + (area.level === "adm1" ? "the governorate" : "the district") + ":"));
       box.appendChild(el("strong", null, (area ? area.name + ": " : "") + webmap.formatNumber(group.count) + " incidents here, " +
                                          webmap.formatNumber(group.fatalities) + " killed"));
       var list = el("ul"), more = el("button", "wm-link wm-more"), shown = 0;
       more.type = "button";
+      more.hidden = true;
       function page() {
-        members.slice(shown, shown + LIST_PAGE).forEach(function (i) {
-          var li = el("li"), forces = forceLabels(self.forces, d.forces[i]).join(" · ");
-          var button = el("button", "wm-link", webmap.isoDay(d.day[i]) + " · " + forces +
-                          (d.fatalities[i] ? " · " + webmap.formatNumber(d.fatalities[i]) + " killed" : ""));
-          button.type = "button";
-          button.addEventListener("click", function () { self.openIncident(d.id[i], latlng, area); });
-          li.appendChild(button);
-          list.appendChild(li);
+        more.disabled = true;
+        pageOf(shown, LIST_PAGE).then(function (found) {
+          found.rows.forEach(function (row) {
+            var li = el("li");
+            var button = el("button", "wm-link", row.date + " · " + row.forces.join(" · ") +
+                            (row.fatalities ? " · " + webmap.formatNumber(row.fatalities) + " killed" : ""));
+            button.type = "button";
+            button.addEventListener("click", function () { self.openIncident(row.id, latlng, area); });
+            li.appendChild(button);
+            list.appendChild(li);
+          });
+          shown += found.rows.length;
+          more.disabled = false;
+          more.textContent = "Show " + Math.min(LIST_PAGE, found.total - shown) + " more (" +
+            webmap.formatNumber(shown) + " of " + webmap.formatNumber(found.total) + " shown)";
+          more.hidden = shown >= found.total;
         });
-        shown = Math.min(members.length, shown + LIST_PAGE);
-        more.textContent = "Show " + Math.min(LIST_PAGE, members.length - shown) + " more (" +
-          webmap.formatNumber(shown) + " of " + webmap.formatNumber(members.length) + " shown)";
-        more.hidden = shown >= members.length;
       }
       more.addEventListener("click", page);
       page();
@@ -1218,6 +1272,140 @@
       var latlng = L.latLng(feature.geometry.coordinates[1], feature.geometry.coordinates[0]);
       map.setView(latlng, Math.max(map.getZoom(), p.geo_precision === 1 ? POINTS_ZOOM : 11), { animate: false });
       return this.openIncident(feature.id, latlng);
+    },
+  });
+
+  /* The incidents of a view too large to send whole: the clusters (or, where few, the points) of
+   * the map tiles on screen, grouped by the server (/api/tiles), and the view's counts, date range
+   * and areas (/api/summary), asked again as the map moves or the view changes. Drawn and picked
+   * as IncidentLayer's; lists of a place's incidents come from /api/incidents. */
+  var TiledIncidentLayer = IncidentLayer.extend({
+    onAdd: function (map) {
+      this._tiles = {};
+      this._summaries = 0;
+      this._moved = debounce(L.bind(this._summarise, this), 150);
+      IncidentLayer.prototype.onAdd.call(this, map);
+      map.on("moveend", this._moved, this);
+    },
+
+    onRemove: function (map) {
+      map.off("moveend", this._moved, this);
+      IncidentLayer.prototype.onRemove.call(this, map);
+    },
+
+    _load: function () {
+      var self = this;
+      return this._summarise().then(function () {
+        var before = self._renders;
+        self.fire("load", { data: self.data });
+        if (self._renders === before) self.render();
+      }).catch(function (err) {
+        self.fire("error", { error: err });
+      });
+    },
+
+    // The view's counts (in all, in the map's extent, per force), bounds, date range and areas.
+    _summarise: function () {
+      var self = this, ticket = ++this._summaries;
+      return getJSON(this.view.url(this.options.summaryUrl, { bbox: webmap.extentParam(this._map) })).then(function (s) {
+        if (ticket !== self._summaries) return;
+        s.areas.forEach(function (a) { a.x = mercatorX(a.point[1]); a.y = mercatorY(a.point[0]); });
+        self.data = { n: s.total, bounds: s.bounds, areas: s.areas, firstDay: s.first ? dayOf(s.first) : null,
+                      lastDay: s.last ? dayOf(s.last) : null };
+        self.selectedTotal = s.total;
+        self.inExtent = s.in_extent;
+        self.forceCounts = self.forces.map(function (f) { return s.forces[f.key] || 0; });
+        self.fire("counted", { counts: self.forceCounts });
+        self.scheduleRender();
+      });
+    },
+
+    viewChanged: function () {
+      this._applyView();
+      this._tiles = {}; // another view: other tiles
+      if (this.data) this._summarise();
+      this.scheduleRender();
+    },
+
+    // A tile's clusters and points once loaded (null until then; asked for the first time here).
+    _tile: function (z, x, y) {
+      var key = z + "/" + x + "/" + y, tiles = this._tiles, self = this;
+      if (!(key in tiles)) {
+        tiles[key] = null;
+        getJSON(this.view.url(this.options.tileUrl + key)).then(function (tile) {
+          tiles[key] = tile; // into the tiles of the view it was asked for, even if that view is gone
+          if (tiles === self._tiles) self.scheduleRender();
+        });
+      }
+      return tiles[key];
+    },
+
+    _collect: function (frame) {
+      var z = frame.zoom, last = (1 << z) - 1, cells = [];
+      var x0 = Math.max(0, Math.floor(frame.origin.x / 256)), x1 = Math.min(last, Math.floor((frame.origin.x + frame.width) / 256));
+      var y0 = Math.max(0, Math.floor(frame.origin.y / 256)), y1 = Math.min(last, Math.floor((frame.origin.y + frame.height) / 256));
+      for (var tx = x0; tx <= x1; tx++) {
+        for (var ty = y0; ty <= y1; ty++) {
+          var tile = this._tile(z, tx, ty);
+          if (tile) this._cellsOf(tile, cells);
+        }
+      }
+      this._mergeNeighbours(cells, frame.scale, z >= POINTS_ZOOM ? CLOSE_CELL_PX : CELL_PX);
+      var areas = this.data.areas.map(function (a) { return { area: a, count: a.count, fatalities: a.fatalities, byForce: a.forces }; });
+      return { cells: cells.filter(function (c) { return c.count > 0; }), areas: areas, selected: this.selectedTotal,
+               inExtent: this.inExtent };
+    },
+
+    // A tile's clusters and points as the cells IncidentLayer draws.
+    _cellsOf: function (tile, cells) {
+      tile.clusters.forEach(function (c) {
+        var x = mercatorX(c.lon), y = mercatorY(c.lat);
+        cells.push({ count: c.count, sx: x * c.count, sy: y * c.count, fatalities: c.fatalities, byForce: c.forces,
+                     minX: mercatorX(c.bounds[0][1]), maxX: mercatorX(c.bounds[1][1]), minY: mercatorY(c.bounds[1][0]),
+                     maxY: mercatorY(c.bounds[0][0]) });
+      });
+      var p = tile.points, nf = this.forces.length;
+      for (var j = 0; p && j < p.id.length; j++) {
+        var x = mercatorX(p.lon[j]), y = mercatorY(p.lat[j]), byForce = new Uint32Array(nf);
+        byForce[p.force[j]] = 1;
+        cells.push({ count: 1, sx: x, sy: y, fatalities: p.fatalities[j], byForce: byForce, minX: x, maxX: x, minY: y, maxY: y,
+                     point: { id: p.id[j], x: x, y: y, lat: p.lat[j], lon: p.lon[j], force: p.force[j], precision: p.precision[j] } });
+      }
+    },
+
+    _single: function (cell) {
+      return cell.point;
+    },
+
+    // A page of the view's incidents from the API, as _showList lists them.
+    _pageFromApi: function (extra) {
+      var self = this;
+      return function (offset, limit) {
+        var params = Object.assign({ limit: limit, offset: offset, sort: "-event_date" }, extra);
+        return getJSON(self.view.url("/api/incidents", params)).then(function (found) {
+          return { total: found.total, rows: found.features.map(function (f) {
+            var p = f.properties;
+            return { id: f.id, date: p.event_date, fatalities: p.fatalities,
+                     forces: (p.forces || []).map(function (k) { return forceLabel(self, k); }) };
+          }) };
+        });
+      };
+    },
+
+    // A place's incidents: those at their point within a pixel of the cluster's members.
+    _listCell: function (cell, latlng) {
+      var map = this._map, world = 256 * Math.pow(2, map.getZoom()), self = this;
+      var sw = map.unproject([cell.minX * world - 1, cell.maxY * world + 1], map.getZoom());
+      var ne = map.unproject([cell.maxX * world + 1, cell.minY * world - 1], map.getZoom());
+      var extra = { bbox: [sw.lng, sw.lat, ne.lng, ne.lat].map(function (v) { return v.toFixed(6); }).join(","), precision: "1,2" };
+      getJSON(this.view.url(this.options.summaryUrl, extra)).then(function (found) {
+        var group = { count: found.in_extent, fatalities: found.killed_in_extent };
+        self._showList(group, latlng, null, self._pageFromApi(extra));
+      });
+    },
+
+    _listArea: function (group, area) {
+      this._showList(group, L.latLng(area.point[0], area.point[1]), area, this._pageFromApi({ area: area.pcode }));
     },
   });
 
@@ -1308,7 +1496,7 @@
   webmap.incidents = function (map, options) {
     var view = (webmap.view = new View(options.base, options.forces.map(function (f) { return f.key; })));
     view.followHistory();
-    var engine = new IncidentLayer(options, view);
+    var engine = options.tiled ? new TiledIncidentLayer(options, view) : new IncidentLayer(options, view);
     view.onChange(function () { engine.viewChanged(); });
     var sharedView = followViewInHash(map);
     engine.addTo(map);

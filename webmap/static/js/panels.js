@@ -142,13 +142,6 @@
   var PAGE = 25;
   var state = { sort: "-event_date", offset: 0, total: 0, request: 0, pinned: null, pinning: false };
 
-  function bboxParam() {
-    var b = map.getBounds();
-    function clamp(v, lo, hi) { return Math.min(hi, Math.max(lo, v)); }
-    return [clamp(b.getWest(), -180, 180), clamp(b.getSouth(), -90, 90), clamp(b.getEast(), -180, 180),
-            clamp(b.getNorth(), -90, 90)].map(function (v) { return v.toFixed(5); }).join(",");
-  }
-
   // Every force the incident involves, the initiating side's first.
   function forceNames(p) {
     return (p.forces || []).map(function (key) { return webmap.forceLabel(engine, key); }).join(" · ");
@@ -156,7 +149,7 @@
 
   function load() {
     var ticket = ++state.request;
-    webmap.getJSON(view.url("/api/incidents", { bbox: bboxParam(), limit: PAGE, offset: state.offset, sort: state.sort }))
+    webmap.getJSON(view.url("/api/incidents", { bbox: webmap.extentParam(map), limit: PAGE, offset: state.offset, sort: state.sort }))
       .then(function (data) {
         if (ticket !== state.request) return; // a newer view was asked for meanwhile
         state.total = data.total;
