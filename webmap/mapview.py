@@ -186,8 +186,9 @@ class ForceLayer(_ScriptedLayer):
         {% endmacro %}""")
 
     def __init__(self, points: IncidentPoints, key: str, label: str, colour: str, show: bool = True):
-        # The name is shown as HTML by Leaflet's layer control; it holds only our own constants.
+        # The name is shown as HTML by Leaflet's layer control: every value in it is escaped.
         # The count is filled in by the browser once the incidents are loaded.
+        key, label, colour = escape(key), escape(label), escape(colour)
         name = (
             f'<span class="wm-swatch" style="background:{colour}"></span>'
             f'<span class="wm-force" data-force="{key}">{label}</span> '
