@@ -10,6 +10,9 @@ WEBMAP_TOKEN           bearer token that allows writes                          
 WEBMAP_PRIVATE         1: reads need the token too                                  0
 WEBMAP_SECRET_KEY      Flask secret key (sessions, CSRF)                            random per process
 WEBMAP_GEOCODER        ``nominatim``: allow the online geopy fallback               unset: offline only
+WEBMAP_BEHIND_TLS      1: served through an HTTPS proxy on this machine: the        0
+                       session cookie is Secure and the proxy's X-Forwarded-For
+                       and X-Forwarded-Proto (one hop) are believed
 =====================  ===========================================================  =====================
 
 The default database lives in ``$XDG_DATA_HOME/webmap/webmap.db`` (``~/.local/share/webmap/webmap.db``).
@@ -84,6 +87,7 @@ class Config:
     private: bool = False
     secret_key: str = field(default_factory=lambda: secrets.token_hex(32))
     online_geocoder: bool = False
+    behind_tls: bool = False
 
     @classmethod
     def from_env(cls, environ: dict | None = None) -> Config:
@@ -101,4 +105,5 @@ class Config:
         if env.get("WEBMAP_SECRET_KEY"):
             cfg.secret_key = env["WEBMAP_SECRET_KEY"]
         cfg.online_geocoder = (env.get("WEBMAP_GEOCODER") or "").strip().lower() == "nominatim"
+        cfg.behind_tls = _flag(env, "WEBMAP_BEHIND_TLS")
         return cfg
