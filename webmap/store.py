@@ -620,11 +620,12 @@ class IncidentStore:
             .where(~sa.exists().where(same_key))
             .order_by(s.seq)
         )
-        last_id = self._last_id(conn) if self.dialect == "sqlite" else 0
-        summary.inserted = conn.execute(
-            incidents.insert().from_select([*columns, "created_at", "updated_at"], new_rows)
-        ).rowcount
+        # Every staged row not stored yet is new (a batch never stages one key twice); counted, as
+        # drivers need not report the rows of an INSERT ... SELECT.
+        summary.inserted = conn.execute(sa.select(sa.func.count()).select_from(staged)).scalar_one() - stored
         if summary.inserted:
+            last_id = self._last_id(conn) if self.dialect == "sqlite" else 0
+            conn.execute(incidents.insert().from_select([*columns, "created_at", "updated_at"], new_rows))
             self._index_new_points(conn, last_id)
         if summary.inserted or summary.updated:
             _changed(conn)
