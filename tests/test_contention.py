@@ -124,7 +124,7 @@ def http(method: str, url: str, body: dict | None = None) -> tuple[int, dict, di
         return exc.code, dict(exc.headers), json.loads(exc.read() or b"null")
 
 
-def test_only_two_web_writers_wait_for_the_lock_and_the_rest_are_refused_at_once(monkeypatch, app, served, lock_holder):
+def test_only_two_web_writers_wait_for_the_lock_and_the_rest_are_refused(monkeypatch, app, served, lock_holder):
     monkeypatch.setattr(webmap.web, "WRITE_WAIT", 30.0)
     assert http("GET", served + "/api/incidents?limit=1")[0] == 200  # the app opens its store
     slots = app.extensions["webmap"]["store"]._writer_slots

@@ -220,6 +220,9 @@ _SQLITE_DATES: dict[str, Callable[[Any], str]] = {
 _PG_WRITE_LOCK = 7_340_140
 # Seconds a writer waits for the write lock before giving up (StoreBusy), unless the store says otherwise.
 WRITE_WAIT = 60.0
+# Seconds a writer waits for a place among a store's waiting_writers: long enough for the few quick
+# writes ahead of it, short enough that refused writers hold a server thread only briefly.
+SLOT_WAIT = 0.25
 
 
 @dataclass
@@ -418,7 +421,7 @@ class IncidentStore:
 
     ``write_wait``: seconds a writer waits for another's write lock before :class:`StoreBusy`;
     ``waiting_writers``: how many of this store's threads may write or wait to at once (None: no
-    limit); one more is refused at once with :class:`StoreBusy`.
+    limit); one more waits :data:`SLOT_WAIT` seconds for a place, then gets :class:`StoreBusy`.
     Raises :class:`ConfigError` naming ``WEBMAP_DB`` when the URL is malformed or the database
     cannot be opened or written.
     """
@@ -500,7 +503,7 @@ class IncidentStore:
         """One write transaction: committed if the block ends normally, rolled back otherwise.
 
         Concurrent writers wait for each other instead of interleaving; a writer that has waited
-        ``write_wait`` seconds in vain, or finds all ``waiting_writers`` slots taken, gets a
+        ``write_wait`` seconds in vain, or finds all ``waiting_writers`` places taken, gets a
         :class:`StoreBusy` (nothing written). A transaction that wrote any incident raises
         ``incidents_version`` by one, in the same commit.
         """
@@ -518,7 +521,7 @@ class IncidentStore:
         if self._writer_slots is None:
             yield
             return
-        if not self._writer_slots.acquire(blocking=False):
+        if not self._writer_slots.acquire(timeout=SLOT_WAIT):
             raise self._busy("other changes are already waiting to be written")
         try:
             yield

@@ -98,8 +98,9 @@ def get_config() -> Config:
 
 
 # A web writer waits this long for the write lock (an import's merge, another edit), and at most
-# this many of the server's threads write or wait at once: the others answer 503 at once, so
-# waiting writers never hold the threads the readers need (webmap serve runs 8).
+# this many of the server's threads write or wait at once: the others answer 503 after a quarter
+# of a second (store.SLOT_WAIT), so waiting writers never hold the threads the readers need
+# (webmap serve runs 8).
 WRITE_WAIT = 5.0
 WAITING_WRITERS = 2
 
