@@ -203,3 +203,19 @@ def test_a_web_writer_that_arrives_during_an_import_merge_gets_503(quick_web_wri
         importer.join(timeout=300)
     assert done["summary"].inserted == 7473
     assert count_incidents(store, ALL) == 7473  # all of the import, nothing of the refused write
+
+
+def test_one_incident_given_twice_in_a_batch_is_refused_naming_its_rows(client):
+    """The merge's one rule for a batch: a (source, source_id) appears once; nothing is written."""
+    record = {**FORM, "source_id": "244637", "status": "draft"}
+    response = client.post("/api/extract/save", json={"incidents": [record, record]}, headers=BEARER)
+    assert response.status_code == 400
+    assert response.get_json() == {
+        "error": "row 2: source_id: '244637' of source 'UCDP GED test copy' is also on row 1",
+        "field": "source_id",
+    }
+    assert total(client) == 0
+    saved = client.post("/api/extract/save", json={"incidents": [record]}, headers=BEARER).get_json()
+    assert saved == {"inserted": 1, "updated": 0, "unchanged": 0}
+    again = client.post("/api/extract/save", json={"incidents": [{**record, "fatalities": 2}]}, headers=BEARER)
+    assert again.get_json() == {"inserted": 0, "updated": 1, "unchanged": 0}
