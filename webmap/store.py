@@ -748,7 +748,7 @@ class IncidentStore:
         f = login_failures.c
         with self.connect() as conn:
             rows = conn.execute(sa.select(f.key, f.failures, f.since).where(f.key.in_(keys), f.since >= window_start))
-            return [tuple(row) for row in rows]  # type: ignore[misc]
+            return [(row.key, row.failures, row.since) for row in rows]
 
     def count_login_failure(self, keys: list[str], now: dt.datetime, window_start: dt.datetime) -> None:
         """Count one failed login for each of ``keys``; a count older than ``window_start`` starts again at ``now``."""

@@ -243,8 +243,9 @@ def login():
     error = None
     status = 200
     if request.method == "POST":
-        if _check_token(request.form.get("token", "").strip()):
-            _start_session()
+        given = request.form.get("token", "").strip()
+        if _check_token(given):
+            _start_session(given)
             flash("Logged in: you can add and edit incidents.")
             return redirect(_safe_next(request.form.get("next")))
         error = _write_refusal() if not get_config().token else "wrong token"
@@ -258,12 +259,12 @@ def _login_page(error: str | None) -> str:
     )
 
 
-def _start_session() -> None:
-    """A new login session for this browser (a new id: one a visitor planted before is worth nothing)."""
+def _start_session(token: str) -> None:
+    """A new login session with ``token`` for this browser (a new id: one a visitor planted before is worth nothing)."""
     session.clear()
     session_id = secrets.token_urlsafe(32)
     expires = _now() + dt.timedelta(hours=LOGIN_HOURS)
-    get_store().start_login(_session_digest(session_id), _fingerprint(get_config().token), expires, _now())
+    get_store().start_login(_session_digest(session_id), _fingerprint(token), expires, _now())
     session[SESSION_KEY] = session_id
     g.pop("logged_in", None)
 
