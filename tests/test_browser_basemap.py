@@ -57,6 +57,8 @@ def open_page(context, url: str, server: str, allowed_hosts: tuple[str, ...] = (
     page.requested, page.errors, page.server, page.allowed = [], [], server, allowed_hosts
     page.on("request", lambda request: page.requested.append(request.url))
     page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    # Nothing of the base maps may need what the Content-Security-Policy refuses (eval, inline script, workers).
+    page.on("console", lambda m: page.errors.append(m.text) if "Content Security Policy" in m.text else None)
     page.goto(url)
     page.wait_for_selector("body[data-map-ready='1']", timeout=30_000)
     return page

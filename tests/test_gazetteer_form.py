@@ -88,7 +88,7 @@ def test_the_form_lists_iraqi_places_first_and_fills_the_point(browser, server, 
     assert any(abroad) and abroad == sorted(abroad)  # marked with their country, after every Iraqi place
     tab.select_option("#wm-place-governorate", "Al-Sulaymaniyah")
     tab.click("#wm-place-find")
-    tab.wait_for_function("document.querySelector('#wm-place-results li').innerText.includes('Sulaymaniyah')")
+    tab.wait_for_function("() => document.querySelector('#wm-place-results li').innerText.includes('Sulaymaniyah')")
     tab.locator("#wm-place-results li button").first.click()
     assert tab.input_value("#location") == "Bay Shīr"
     assert tab.input_value("#geo_precision") == "1"

@@ -249,3 +249,19 @@ def test_a_database_of_an_earlier_webmap_is_upgraded_on_opening(database_url):
         assert count_incidents(store, IncidentFilter.build(disputed=["inside"])) == 1
     finally:
         store.dispose()
+
+
+def test_a_pcode_number_given_in_a_rolled_back_write_is_not_kept(store):
+    """A number is the P-code's for good only once its write commits: after a rollback the number
+    may go to another P-code, and the store must not go on using it for the first."""
+    with pytest.raises(RuntimeError), store.transaction() as conn:
+        given = store.admin_code(conn, {"IQG01Q01"})["IQG01Q01"]
+        raise RuntimeError("the write fails after numbering its P-codes")
+    with store.transaction() as conn:
+        codes = store.admin_code(conn, {"IQG01Q02"})
+    assert "IQG01Q01" not in codes
+    with store.transaction() as conn:
+        codes = store.admin_code(conn, {"IQG01Q01"})
+    stored = store.admin_codes()
+    assert stored[codes["IQG01Q01"]] == "IQG01Q01" and stored[codes["IQG01Q02"]] == "IQG01Q02"
+    assert stored.get(given) != "IQG01Q01" or codes["IQG01Q01"] == given

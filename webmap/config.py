@@ -11,6 +11,9 @@ WEBMAP_PRIVATE         1: reads need the token too                              
 WEBMAP_SECRET_KEY      Flask secret key (sessions, CSRF)                            random per process
 WEBMAP_GEOCODER        ``nominatim``: allow the online geopy fallback               unset: offline only
 WEBMAP_MAP_POINTS      a view of more incidents is sent as tiles of clusters        200000
+WEBMAP_BEHIND_TLS      1: served through an HTTPS proxy on this machine: the        0
+                       session cookie is Secure and the proxy's X-Forwarded-For
+                       and X-Forwarded-Proto (one hop) are believed
 WEBMAP_BASEMAP         a local PMTiles file drawn as the map's default base layer   unset: the shipped one
 =====================  ===========================================================  =====================
 
@@ -89,6 +92,7 @@ class Config:
     # A map view of more incidents than this comes as tiles of clusters (/api/tiles), not as every
     # point; below it the browser gets every point and filters by tick and window itself.
     map_points_limit: int = 200_000
+    behind_tls: bool = False
     basemap_path: Path | None = None
 
     @classmethod
@@ -112,6 +116,7 @@ class Config:
                 cfg.map_points_limit = int(limit)
             except ValueError:
                 raise ConfigError("WEBMAP_MAP_POINTS", f"not a whole number: {limit[:40]!r}") from None
+        cfg.behind_tls = _flag(env, "WEBMAP_BEHIND_TLS")
         if env.get("WEBMAP_BASEMAP"):
             cfg.basemap_path = Path(env["WEBMAP_BASEMAP"])
         return cfg

@@ -105,6 +105,25 @@ class NotFound(WebmapError):
     exit_code = 1
 
 
+class StoreBusy(WebmapError):
+    """The database's write lock stayed taken (an import, another edit) past the writer's wait:
+    nothing was written; ``retry_after`` seconds is a fair time to try again."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, retry_after: int):
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class TooManyAttempts(WebmapError):
+    """Too many wrong tokens from one address or for the account: refused for ``retry_after`` seconds."""
+
+    def __init__(self, message: str, retry_after: int):
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
 class GeodataError(WebmapError):
     """A boundary layer is unusable: invalid geometry, missing columns, bad nesting."""
 

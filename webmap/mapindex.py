@@ -114,7 +114,7 @@ class MapIndex:
         """Read every incident's packed record (one pass over the table) at the current data version."""
         version = data_version(store)  # before the read: a write meanwhile makes the index look stale
         ids, table = packed_records(store)
-        columns = {name: table[name] for name in MAP_POINT_DTYPE.names if not name.startswith("_")}
+        columns = {name: table[name] for name in MAP_POINT_DTYPE.names or () if not name.startswith("_")}
         columns["id"] = ids
         return cls(version, columns, store.admin_codes())
 
@@ -217,7 +217,7 @@ class MapIndex:
         n = np.bincount(districts[placed], minlength=1)
         killed = np.bincount(districts[placed], weights=self.fatalities[selected][placed].astype(np.int64), minlength=1)
         return {
-            self.pcode_of[code]: {"incidents": int(n[code]), "fatalities": int(killed[code])}
+            self.pcode_of[int(code)]: {"incidents": int(n[code]), "fatalities": int(killed[code])}
             for code in np.flatnonzero(n)
         }
 

@@ -7,9 +7,25 @@ by a trigger) with a GiST index; on SQLite an R*Tree table that the store fills 
 (in bulk: much faster than a per-row trigger) and triggers keep in step on update and delete.
 
 Writes happen in :meth:`IncidentStore.transaction`: on SQLite it takes the write lock at once
-(``BEGIN IMMEDIATE``) and a second writer waits for it (up to ``busy_timeout``); on PostgreSQL an
-advisory lock serialises imports. Either way an import is one transaction: all rows or none.
+(``BEGIN IMMEDIATE``; the database is in WAL mode, so readers never wait for a writer) and a second
+writer waits for it; on PostgreSQL an advisory lock serialises writers. A writer waits at most
+``write_wait`` seconds, then gets :class:`~webmap.errors.StoreBusy` (nothing written); a store may
+also cap how many of its threads wait at once (the web server does, so waiting writers never hold
+all its threads).
+
+Many incidents at once (an import, a batch of drafts) go through a staging table
+(:meth:`IncidentStore.staging`, :meth:`IncidentStore.save_batch`): a ``TEMPORARY`` table private to
+one connection, written without the database's write lock, then merged into ``incidents`` by a
+few SQL statements in one short write transaction. So an import holds the write lock only for
+that merge, never while it reads, checks and places its rows, and it stays all rows or none: the
+staged rows are invisible to everyone else and vanish with the connection if the import fails
+or is killed. (Chunks committed straight into ``incidents`` would need every reader to hide the
+rows of unfinished imports and a per-row flip at the end; a shadow copy of the table swapped in
+would copy every stored incident per import and lose the edits made meanwhile.)
 Reads (filters, aggregates) live in :mod:`webmap.query`.
+
+The store also keeps the web's login sessions and failed-login counts (:data:`login_sessions`,
+:data:`login_failures`), so a logout or a lockout holds for every server process on the database.
 
 Each row also carries ``map_point``: the numbers the map draws (:data:`MAP_POINT`), packed by the
 store whenever it writes the row, so the map's query reads two values per incident instead of seven
@@ -21,6 +37,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import math
 import struct
 import threading
 import warnings
@@ -35,7 +52,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
-from .errors import ConfigError, NotFound, WebmapError
+from .errors import ConfigError, InvalidRecord, NotFound, StoreBusy, WebmapError
 from .forces import FORCE_KEYS, OTHER, forces_mask, initiating_force, involved_forces
 from .records import DISPUTED, EVENT_TYPES, FIELD_SPECS, FIELDS, STATUSES, FieldSpec, Incident
 
@@ -155,6 +172,10 @@ _DISPUTED_INDEX = {key: i for i, key in enumerate(DISPUTED_CODES)}
 _EPOCH = dt.date(1970, 1, 1).toordinal()
 
 
+# The columns the store derives from a row's others (see derived_values).
+DERIVED_COLUMNS = ("force_mask", "map_point")
+
+
 def derived_values(values: Mapping[Any, Any], admin_code: Mapping[str, int]) -> dict[str, Any]:
     """``force_mask`` and ``map_point`` (:data:`MAP_POINT`) of a row, from its :data:`DERIVED_FROM`
     values and ``admin_code`` (P-code -> its number in ``admin_codes``; every P-code of the row in it)."""
@@ -202,8 +223,41 @@ incidents_version = sa.Table(
     sa.Column("map_format", sa.String(200)),  # MAP_FORMAT of the stored map_point records
 )
 
+# The key in a write connection's ``info`` of the P-code numbers its transaction gave or read.
+_PENDING_CODES = "webmap_admin_codes"
+
 # Columns compared to decide whether a re-imported row changed.
 CONTENT_COLUMNS = tuple(c for c in FIELDS if c not in ("id", "created_at", "updated_at"))
+
+# The incidents of one write before they are merged into ``incidents`` (see the module docstring):
+# TEMPORARY, so each connection has its own, nobody else sees it, and it goes with the connection.
+staged = sa.Table(
+    "webmap_staged",
+    sa.MetaData(),
+    sa.Column("seq", sa.Integer, primary_key=True),  # the order given, which the new ids follow
+    *(_column(name, FIELD_SPECS[name]) for name in CONTENT_COLUMNS),
+    sa.Column("force_mask", sa.Integer),
+    sa.Column("map_point", sa.LargeBinary),
+    prefixes=["TEMPORARY"],
+)
+
+# The web's live logins: the digest of each session's secret id (the browser's cookie holds the id),
+# the fingerprint of the token it logged in with, and when it ends. Logging out deletes the row.
+login_sessions = sa.Table(
+    "login_sessions",
+    metadata,
+    sa.Column("digest", sa.String(64), primary_key=True),
+    sa.Column("token_fingerprint", sa.String(64), nullable=False),
+    sa.Column("expires_at", sa.DateTime, nullable=False),
+)
+# Wrong tokens counted per key (an address, or the account) since the start of their window.
+login_failures = sa.Table(
+    "login_failures",
+    metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("since", sa.DateTime, nullable=False),
+)
 
 _SQLITE_SPATIAL = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS incidents_rtree USING rtree(id, min_lon, max_lon, min_lat, max_lat)",
@@ -244,6 +298,11 @@ _SQLITE_DATES: dict[str, Callable[[Any], str]] = {
 }
 # Any constant: the key of the PostgreSQL advisory lock that serialises writers.
 _PG_WRITE_LOCK = 7_340_140
+# Seconds a writer waits for the write lock before giving up (StoreBusy), unless the store says otherwise.
+WRITE_WAIT = 60.0
+# Seconds a writer waits for a place among a store's waiting_writers: long enough for the few quick
+# writes ahead of it, short enough that refused writers hold a server thread only briefly.
+SLOT_WAIT = 0.25
 
 
 @dataclass
@@ -292,7 +351,7 @@ def _pcodes(rows: Iterable[Any]) -> set[str]:
     return found
 
 
-def _create_engine(url: str) -> Engine:
+def _create_engine(url: str, write_wait: float) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -311,8 +370,8 @@ def _create_engine(url: str) -> Engine:
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise ConfigError("WEBMAP_DB", f"cannot create the folder {path.parent}: {exc.strerror}") from None
-        engine = sa.create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
-        sa.event.listen(engine, "connect", _sqlite_on_connect)
+        engine = sa.create_engine(url, connect_args={"timeout": write_wait, "check_same_thread": False})
+        sa.event.listen(engine, "connect", functools.partial(_sqlite_on_connect, busy_ms=round(write_wait * 1000)))
         sa.event.listen(engine, "begin", _sqlite_on_begin)
         return engine
     try:
@@ -321,12 +380,21 @@ def _create_engine(url: str) -> Engine:
         raise ConfigError("WEBMAP_DB", f"unsupported database URL {parsed.drivername!r}: {exc}") from None
 
 
-def _sqlite_on_connect(dbapi_conn, _record) -> None:
+def _sqlite_on_connect(dbapi_conn, _record, *, busy_ms: int) -> None:
     # Let SQLAlchemy's "begin" event issue BEGIN, so writers can ask for BEGIN IMMEDIATE.
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=60000")
+    # WAL lets readers go on while a writer writes; SQLite quietly keeps its old journal where WAL
+    # cannot work (a network file system, a read-only folder), and then every read waits for writes.
+    mode = cur.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+    if str(mode).lower() != "wal":
+        cur.close()
+        raise ConfigError(
+            "WEBMAP_DB",
+            f"SQLite cannot keep this database in WAL mode (it stays in {mode!r} mode), so reads would "
+            "wait for every write: put the file on a local disk (WAL needs file locks and shared memory)",
+        )
+    cur.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
     cur.execute("PRAGMA synchronous=NORMAL")
     # 64 MiB of page cache (default 2 MiB): a bulk import updates seven indexes at once.
     cur.execute("PRAGMA cache_size=-65536")
@@ -383,16 +451,101 @@ def _changed(conn: Connection) -> None:
     conn.info["webmap_changed"] = True
 
 
+def _insert_rows(conn: Connection, table: sa.Table, rows: list[dict]) -> None:
+    """Insert many rows (dicts with the same keys) into ``table`` on the transaction's own connection."""
+    columns = list(rows[0])
+    if conn.dialect.name == "sqlite":
+        # The driver's executemany: SQLAlchemy's per-row parameter processing cost a third of
+        # the writing. Values are stored as SQLAlchemy stores them (ISO dates, its datetime format).
+        dates = [(i, _SQLITE_DATES[name]) for i, name in enumerate(columns) if name in _SQLITE_DATES]
+        values = []
+        for row in rows:
+            value = list(row.values())
+            for i, convert in dates:
+                if value[i] is not None:
+                    value[i] = convert(value[i])
+            values.append(value)
+        placeholders = ", ".join("?" * len(columns))
+        _driver(conn).executemany(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders})", values)
+        return
+    # PostgreSQL: COPY: twice as fast as pipelined INSERTs.
+    with _driver(conn).cursor() as cursor:
+        with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[name] for name in columns])
+
+
+def _create_staging(conn: Connection) -> None:
+    conn.execute(sa.schema.CreateTable(staged, if_not_exists=True))
+    conn.execute(staged.delete())
+
+
+def _stage(conn: Connection, batch: list[Incident], admin_code: Mapping[str, int]) -> None:
+    """Add ``batch`` to ``conn``'s staging table (``admin_code``: every P-code of ``batch`` -> its
+    number); a (source, source_id) given twice in ``batch`` is an :class:`InvalidRecord` naming
+    ``source_id`` and its row in ``batch`` (1-based)."""
+    if not batch:
+        return
+    seen: dict[tuple, int] = {}
+    for row, incident in enumerate(batch, start=1):
+        if incident.source_id is None:
+            continue
+        key = (incident.source, incident.source_id)
+        if key in seen:
+            raise InvalidRecord(
+                "source_id", f"{incident.source_id!r} of source {incident.source!r} is also on row {seen[key]}", row
+            )
+        seen[key] = row
+    _insert_rows(conn, staged, [_values(incident, admin_code) for incident in batch])
+
+
+def _same_source_id(dialect: str):
+    """The condition that a staged row and a stored one have the same (source, source_id)."""
+    s, i = staged.c, incidents.c
+    if dialect == "sqlite":
+        return sa.and_(i.source_id == s.source_id, i.source.is_not_distinct_from(s.source))  # IS: uses the index
+    # PostgreSQL uses no index for IS NOT DISTINCT FROM; an equality or IS NULL it can.
+    return sa.and_(
+        i.source_id == s.source_id, sa.or_(i.source == s.source, sa.and_(i.source.is_(None), s.source.is_(None)))
+    )
+
+
+class Staging:
+    """The staged incidents of one write on one connection (from :meth:`IncidentStore.staging`)."""
+
+    def __init__(self, store: IncidentStore, conn: Connection):
+        self._store = store
+        self._conn = conn
+
+    def add(self, batch: list[Incident]) -> None:
+        """Stage ``batch`` (committed to the private staging table only: no write lock, nothing
+        visible); a (source, source_id) staged twice is an :class:`InvalidRecord`."""
+        codes = self._store._admin_codes_outside(_pcodes(batch))
+        with self._conn.begin():
+            _stage(self._conn, batch, codes)
+
+    def merge(self, *, update: bool = False) -> SaveSummary:
+        """Write every staged incident into ``incidents`` in one write transaction, as
+        :meth:`IncidentStore.save_batch` would; :class:`StoreBusy` when the write lock stays taken."""
+        with self._store._writer_slot(), self._store._writing(self._conn):
+            return self._store._merge_staged(self._conn, update)
+
+
 class IncidentStore:
     """The incident database behind a SQLAlchemy URL; creates its schema on first use.
 
+    ``write_wait``: seconds a writer waits for another's write lock before :class:`StoreBusy`;
+    ``waiting_writers``: how many of this store's threads may write or wait to at once (None: no
+    limit); one more waits :data:`SLOT_WAIT` seconds for a place, then gets :class:`StoreBusy`.
     Raises :class:`ConfigError` naming ``WEBMAP_DB`` when the URL is malformed or the database
     cannot be opened or written.
     """
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, *, write_wait: float = WRITE_WAIT, waiting_writers: int | None = None):
         self.url = url
-        self.engine = _create_engine(url)
+        self.write_wait = write_wait
+        self._writer_slots = threading.BoundedSemaphore(waiting_writers) if waiting_writers else None
+        self.engine = _create_engine(url, write_wait)
         self.dialect = self.engine.dialect.name
         self._admin_code: dict[str, int] = {}  # P-code -> number, as in admin_codes (numbers never change)
         self._admin_code_lock = threading.Lock()
@@ -472,22 +625,41 @@ class IncidentStore:
             conn.execute(incidents_version.update().values(map_format=MAP_FORMAT))
 
     def admin_code(self, conn: Connection, pcodes: Iterable[str]) -> dict[str, int]:
-        """The numbers of ``pcodes`` in ``admin_codes``, giving new P-codes one (inside ``conn``'s
-        write transaction when there are new ones). Returns every P-code known so far."""
+        """The numbers of ``pcodes`` in ``admin_codes``, giving new P-codes one inside ``conn``'s
+        write transaction. Returns every P-code known so far.
+
+        Numbers this transaction gave are remembered by the store only once it commits: a rolled
+        back number may go to another P-code later."""
+        pending: dict[str, int] = conn.info.setdefault(_PENDING_CODES, {})
         with self._admin_code_lock:
-            missing = set(pcodes) - self._admin_code.keys()
-            if missing:
-                self._admin_code.update(self._read_admin_codes(conn))
-                missing -= self._admin_code.keys()
-            if missing:
-                values = ", ".join(f"(:p{i})" for i in range(len(missing)))
-                conn.execute(
-                    sa.text(f"INSERT INTO admin_codes (pcode) VALUES {values} ON CONFLICT (pcode) DO NOTHING"),
-                    {f"p{i}": pcode for i, pcode in enumerate(sorted(missing))},
-                )
-                self._admin_code.update(self._read_admin_codes(conn))
-                if max(self._admin_code.values(), default=0) > MAX_ADMIN_CODE:
-                    raise WebmapError(f"more than {MAX_ADMIN_CODE:,} P-codes: the map's record cannot number them")
+            known = {**self._admin_code, **pending}
+        missing = set(pcodes) - known.keys()
+        if not missing:
+            return known
+        stored = self._read_admin_codes(conn)
+        if missing - stored.keys():
+            new = sorted(missing - stored.keys())
+            values = ", ".join(f"(:p{i})" for i in range(len(new)))
+            conn.execute(
+                sa.text(f"INSERT INTO admin_codes (pcode) VALUES {values} ON CONFLICT (pcode) DO NOTHING"),
+                {f"p{i}": pcode for i, pcode in enumerate(new)},
+            )
+            stored = self._read_admin_codes(conn)
+            if max(stored.values(), default=0) > MAX_ADMIN_CODE:
+                raise WebmapError(f"more than {MAX_ADMIN_CODE:,} P-codes: the map's record cannot number them")
+        pending.update(stored)
+        return {**known, **stored}
+
+    def _admin_codes_outside(self, pcodes: Iterable[str]) -> dict[str, int]:
+        """:meth:`admin_code` for a caller outside a write transaction (staging): a short write
+        transaction of its own only when a P-code has no number yet."""
+        wanted = set(pcodes)
+        with self._admin_code_lock:
+            if wanted <= self._admin_code.keys():
+                return dict(self._admin_code)
+        with self.transaction() as conn:
+            self.admin_code(conn, wanted)
+        with self._admin_code_lock:
             return dict(self._admin_code)
 
     @staticmethod
@@ -512,85 +684,139 @@ class IncidentStore:
     def transaction(self) -> Iterator[Connection]:
         """One write transaction: committed if the block ends normally, rolled back otherwise.
 
-        Concurrent writers wait for each other instead of interleaving; a SQLite writer that has
-        waited ``busy_timeout`` in vain gets a :class:`WebmapError` (nothing written). A transaction
-        that wrote any incident raises ``incidents_version`` by one, in the same commit.
+        Concurrent writers wait for each other instead of interleaving; a writer that has waited
+        ``write_wait`` seconds in vain, or finds all ``waiting_writers`` places taken, gets a
+        :class:`StoreBusy` (nothing written). A transaction that wrote any incident raises
+        ``incidents_version`` by one, in the same commit.
         """
-        with self.engine.connect().execution_options(webmap_write=True) as conn:
+        with self._writer_slot(), self.engine.connect() as conn, self._writing(conn):
+            yield conn
+
+    def _busy(self, why: str) -> StoreBusy:
+        return StoreBusy(
+            f"the database is busy: {why}; nothing written, try again in a few seconds",
+            retry_after=max(1, math.ceil(min(self.write_wait, 5))),
+        )
+
+    @contextmanager
+    def _writer_slot(self) -> Iterator[None]:
+        if self._writer_slots is None:
+            yield
+            return
+        if not self._writer_slots.acquire(timeout=SLOT_WAIT):
+            raise self._busy("other changes are already waiting to be written")
+        try:
+            yield
+        finally:
+            self._writer_slots.release()
+
+    @contextmanager
+    def _writing(self, conn: Connection) -> Iterator[None]:
+        """A write transaction on ``conn`` (see :meth:`transaction`)."""
+        conn.execution_options(webmap_write=True)
+        try:
             try:
                 transaction = conn.begin()
             except OperationalError as exc:
                 if "locked" not in str(exc.orig):
                     raise
-                raise WebmapError(
-                    "the database is busy: another import or edit has been writing to it for too long; "
-                    "nothing written, try again"
+                raise self._busy(
+                    f"an import or another edit has held the write lock for over {self.write_wait:g} s"
                 ) from None
+            conn.info[_PENDING_CODES] = {}
             with transaction:
                 if self.dialect == "postgresql":
-                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_WRITE_LOCK})
-                conn.info["webmap_inserted"] = conn.info["webmap_analyzed"] = 0
+                    self._pg_write_lock(conn)
                 conn.info["webmap_changed"] = False
-                yield conn
+                yield
                 if conn.info["webmap_changed"]:
                     conn.execute(
                         incidents_version.update()
                         .where(incidents_version.c.id == 1)
                         .values(version=incidents_version.c.version + 1)
                     )
+            with self._admin_code_lock:  # committed: its new P-code numbers hold for good
+                self._admin_code.update(conn.info[_PENDING_CODES])
+        finally:
+            conn.info.pop(_PENDING_CODES, None)
+            conn.execution_options(webmap_write=False)
+
+    def _pg_write_lock(self, conn: Connection) -> None:
+        conn.execute(sa.text(f"SET LOCAL lock_timeout = {max(1, round(self.write_wait * 1000))}"))
+        try:
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_WRITE_LOCK})
+        except OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) != "55P03":  # lock_not_available
+                raise
+            raise self._busy(
+                f"an import or another edit has held the write lock for over {self.write_wait:g} s"
+            ) from None
 
     # -- writes -----------------------------------------------------------------------------
     def save_batch(self, conn: Connection, batch: list[Incident], *, update: bool = False) -> SaveSummary:
-        """Insert ``batch`` inside ``conn``'s transaction, idempotent on ``source`` + ``source_id``.
+        """Store ``batch`` inside ``conn``'s write transaction, idempotent on ``source`` + ``source_id``.
 
         A row whose (source, source_id) is already stored is left alone (``unchanged``; counted in
         ``differing`` too when its content differs), or, with ``update``, replaced when any content
-        column differs (``updated``).
+        column differs (``updated``). One (source, source_id) given twice is an
+        :class:`InvalidRecord` naming ``source_id`` and the row (1-based in ``batch``).
         """
+        # On an error the caller's rollback takes the staging table away with the rest.
+        _create_staging(conn)
+        _stage(conn, batch, self.admin_code(conn, _pcodes(batch)))
+        summary = self._merge_staged(conn, update)
+        conn.execute(sa.schema.DropTable(staged))
+        return summary
+
+    @contextmanager
+    def staging(self) -> Iterator[Staging]:
+        """A :class:`Staging` for one big write (an import) on its own connection: batches are added
+        without the write lock, then :meth:`Staging.merge` writes them all in one short transaction.
+        Nothing reaches ``incidents`` unless the merge commits; the staged rows go when the block ends."""
+        with self.engine.connect() as conn:
+            try:
+                with conn.begin():
+                    _create_staging(conn)
+                yield Staging(self, conn)
+            finally:
+                conn.invalidate()  # closed, not pooled: its temporary table goes with it
+
+    def _merge_staged(self, conn: Connection, update: bool) -> SaveSummary:
+        """Merge the staged rows into ``incidents`` inside ``conn``'s write transaction (see :meth:`save_batch`)."""
+        s, i = staged.c, incidents.c
         summary = SaveSummary()
+        if self.dialect == "postgresql":
+            conn.exec_driver_sql(f"ANALYZE {staged.name}")  # autovacuum never sees a temporary table
+        same_key = _same_source_id(self.dialect)
+        differs = sa.or_(*(i[name].is_distinct_from(s[name]) for name in CONTENT_COLUMNS))
+        stored, differing = conn.execute(
+            sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case((differs, 1), else_=0)), 0)).select_from(
+                staged.join(incidents, same_key)
+            )
+        ).one()
         now = _now()
-        existing: dict[tuple, dict] = {}
-        by_source: dict[str | None, list[str]] = {}
-        for inc in batch:
-            if inc.source_id is not None:
-                by_source.setdefault(inc.source, []).append(inc.source_id)
-        for source, ids in by_source.items():
-            source_clause = incidents.c.source.is_(None) if source is None else incidents.c.source == source
-            for start in range(0, len(ids), 900):
-                chunk = ids[start : start + 900]
-                rows = conn.execute(
-                    sa.select(incidents).where(source_clause, incidents.c.source_id.in_(chunk))
-                ).mappings()
-                for row in rows:
-                    existing[(row["source"], row["source_id"])] = dict(row)
-        inserts, updates = [], []
-        codes = self.admin_code(conn, _pcodes(batch))
-        for inc in batch:
-            values = _values(inc, codes)
-            old = existing.get((inc.source, inc.source_id)) if inc.source_id is not None else None
-            if old is None:
-                inserts.append({**values, "created_at": now, "updated_at": now})
-                if inc.source_id is not None:
-                    existing[(inc.source, inc.source_id)] = values
-            elif any(old[k] != v for k, v in values.items()):
-                if update:
-                    updates.append({**values, "updated_at": now, "_id": old["id"]})
-                else:
-                    summary.unchanged += 1
-                    summary.differing += 1
-            else:
-                summary.unchanged += 1
-        if inserts:
+        if update and differing:
+            replaced = {name: s[name] for name in (*CONTENT_COLUMNS, *DERIVED_COLUMNS)}
+            summary.updated = conn.execute(
+                incidents.update().values(**replaced, updated_at=sa.literal(now, sa.DateTime)).where(same_key, differs)
+            ).rowcount
+        else:
+            summary.differing = differing
+        summary.unchanged = stored - summary.updated
+        columns = (*CONTENT_COLUMNS, *DERIVED_COLUMNS)
+        new_rows = (
+            sa.select(*(s[name] for name in columns), sa.literal(now, sa.DateTime), sa.literal(now, sa.DateTime))
+            .where(~sa.exists().where(same_key))
+            .order_by(s.seq)
+        )
+        # Every staged row not stored yet is new (a batch never stages one key twice); counted, as
+        # drivers need not report the rows of an INSERT ... SELECT.
+        summary.inserted = conn.execute(sa.select(sa.func.count()).select_from(staged)).scalar_one() - stored
+        if summary.inserted:
             last_id = self._last_id(conn) if self.dialect == "sqlite" else 0
-            self._insert_rows(conn, inserts)
+            conn.execute(incidents.insert().from_select([*columns, "created_at", "updated_at"], new_rows))
             self._index_new_points(conn, last_id)
-            self._refresh_statistics(conn, len(inserts))
-            summary.inserted = len(inserts)
-        if updates:
-            stmt = incidents.update().where(incidents.c.id == sa.bindparam("_id"))
-            conn.execute(stmt, updates)
-            summary.updated = len(updates)
-        if inserts or updates:
+        if summary.inserted or summary.updated:
             _changed(conn)
         return summary
 
@@ -608,41 +834,6 @@ class IncidentStore:
     @staticmethod
     def _last_id(conn: Connection) -> int:
         return conn.execute(sa.select(sa.func.coalesce(sa.func.max(incidents.c.id), 0))).scalar_one()
-
-    def _insert_rows(self, conn: Connection, rows: list[dict]) -> None:
-        """Insert many rows (dicts with the same keys) on the transaction's own connection."""
-        columns = list(rows[0])
-        if self.dialect == "sqlite":
-            # The driver's executemany: SQLAlchemy's per-row parameter processing cost a third of
-            # the writing. Values are stored as SQLAlchemy stores them (ISO dates, its datetime format).
-            dates = [(i, _SQLITE_DATES[name]) for i, name in enumerate(columns) if name in _SQLITE_DATES]
-            values = []
-            for row in rows:
-                value = list(row.values())
-                for i, convert in dates:
-                    if value[i] is not None:
-                        value[i] = convert(value[i])
-                values.append(value)
-            placeholders = ", ".join("?" * len(columns))
-            _driver(conn).executemany(f"INSERT INTO incidents ({', '.join(columns)}) VALUES ({placeholders})", values)
-            return
-        # PostgreSQL: COPY: twice as fast as pipelined INSERTs, and the geom trigger still fires for every row.
-        with _driver(conn).cursor() as cursor:
-            with cursor.copy(f"COPY incidents ({', '.join(columns)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row([row[name] for name in columns])
-
-    def _refresh_statistics(self, conn: Connection, inserted: int) -> None:
-        # PostgreSQL plans the id lookups of the next batch from statistics that know nothing of the
-        # rows this transaction inserted: a big import into a young table would look ids up by
-        # scanning, ever slower. ANALYZE (it sees our own rows) each time the inserted rows double.
-        if self.dialect != "postgresql":
-            return
-        info = conn.info
-        info["webmap_inserted"] = info.get("webmap_inserted", 0) + inserted
-        if info["webmap_inserted"] >= 2 * max(info.get("webmap_analyzed", 0), 2_500):
-            conn.exec_driver_sql("ANALYZE incidents (source, source_id)")
-            info["webmap_analyzed"] = info["webmap_inserted"]
 
     def _index_new_points(self, conn: Connection, after_id: int) -> None:
         """Add the rows with an id above ``after_id`` to SQLite's R*Tree (PostGIS keeps its own index)."""
@@ -728,6 +919,61 @@ class IncidentStore:
         )
         _changed(conn)
         return len(assignments)
+
+    # -- the web's logins (webmap.web.auth) --------------------------------------------------
+    def start_login(self, digest: str, fingerprint: str, expires_at: dt.datetime, now: dt.datetime) -> None:
+        """Record a login session (``digest`` of its id, the token's ``fingerprint``, its end, UTC);
+        the sessions that ended or belong to another token are forgotten on the way."""
+        s = login_sessions.c
+        with self.transaction() as conn:
+            conn.execute(login_sessions.delete().where(sa.or_(s.expires_at <= now, s.token_fingerprint != fingerprint)))
+            conn.execute(
+                login_sessions.insert().values(digest=digest, token_fingerprint=fingerprint, expires_at=expires_at)
+            )
+
+    def end_logins_except(self, fingerprint: str | None) -> None:
+        """Forget every login session made with a token other than the one of ``fingerprint`` (None:
+        all of them); writes only when there is one to forget."""
+        other = login_sessions.c.token_fingerprint != fingerprint if fingerprint else sa.true()
+        with self.connect() as conn:
+            if conn.execute(sa.select(login_sessions.c.digest).where(other).limit(1)).first() is None:
+                return
+        with self.transaction() as conn:
+            conn.execute(login_sessions.delete().where(other))
+
+    def login_is_live(self, digest: str, fingerprint: str, now: dt.datetime) -> bool:
+        """Whether the session ``digest`` logged in with the token of ``fingerprint`` and has not ended at ``now``."""
+        s = login_sessions.c
+        with self.connect() as conn:
+            found = conn.execute(
+                sa.select(s.digest).where(s.digest == digest, s.token_fingerprint == fingerprint, s.expires_at > now)
+            ).first()
+        return found is not None
+
+    def end_login(self, digest: str) -> None:
+        """Forget the session ``digest`` (a logout)."""
+        with self.transaction() as conn:
+            conn.execute(login_sessions.delete().where(login_sessions.c.digest == digest))
+
+    def login_failures(self, keys: list[str], window_start: dt.datetime) -> list[tuple[str, int, dt.datetime]]:
+        """``(key, failures, since)`` of each of ``keys`` whose count started at or after ``window_start``."""
+        f = login_failures.c
+        with self.connect() as conn:
+            rows = conn.execute(sa.select(f.key, f.failures, f.since).where(f.key.in_(keys), f.since >= window_start))
+            return [(row.key, row.failures, row.since) for row in rows]
+
+    def count_login_failure(self, keys: list[str], now: dt.datetime, window_start: dt.datetime) -> None:
+        """Count one failed login for each of ``keys``; a count older than ``window_start`` starts again at ``now``."""
+        f = login_failures.c
+        with self.transaction() as conn:
+            for key in keys:
+                since = conn.execute(sa.select(f.since).where(f.key == key)).scalar()
+                if since is None:
+                    conn.execute(login_failures.insert().values(key=key, failures=1, since=now))
+                elif since < window_start:
+                    conn.execute(login_failures.update().where(f.key == key).values(failures=1, since=now))
+                else:
+                    conn.execute(login_failures.update().where(f.key == key).values(failures=f.failures + 1))
 
     def dispose(self) -> None:
         """Close every pooled connection."""

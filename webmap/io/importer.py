@@ -7,9 +7,11 @@ their force; unknown actors map to ``other`` and are listed in the summary), dup
 the file are refused; per batch of rows the incidents are placed in their governorates, districts
 and sub-districts by the one placement rule (:func:`webmap.spatial.place_incidents`, with the
 levels the source vouches for) and written.
-Everything happens in one write transaction of the store: one bad row anywhere means an
-:class:`~webmap.errors.ImportFailed` listing the bad rows (see :class:`~webmap.errors.BadRows`) and a
-rollback, so the database is exactly as before.
+The checked and placed rows are staged (:meth:`webmap.store.IncidentStore.staging`: a private
+table, no write lock taken) and merged into the incidents in one short write transaction at the
+end, so the web's writers wait only for that merge, never for the reading and checking. One bad
+row anywhere means an :class:`~webmap.errors.ImportFailed` listing the bad rows (see
+:class:`~webmap.errors.BadRows`) before anything is merged, so the database is exactly as before.
 
 Idempotency rests on ``source`` + ``source_id``: importing a file again adds nothing, and with
 ``update=True`` changed rows are replaced. Rows that carry no ``source_id`` (a spreadsheet without
@@ -36,7 +38,7 @@ from .. import spatial
 from ..errors import BadRows, InvalidRecord
 from ..intake import check_values
 from ..records import FIELDS, IRAQ, AreaOfInterest, Incident
-from ..store import IncidentStore, SaveSummary
+from ..store import IncidentStore, SaveSummary, Staging
 from . import acled, csv, geojson, ucdp
 from .readers import RowStream, open_csv, refuse
 
@@ -110,7 +112,7 @@ def import_file(
     area: AreaOfInterest = IRAQ,
     geodata_dir: Path | str | None = None,
 ) -> ImportSummary:
-    """Import every row of ``path`` into ``store`` in one transaction, or nothing.
+    """Import every row of ``path`` into ``store``: all of them, or nothing.
 
     ``fmt`` is a key of :data:`IMPORTERS` (None: :func:`detect_format`); ``column_map`` maps
     file columns to record fields (``csv``, ``geojson``); ``update`` replaces stored rows whose
@@ -118,7 +120,8 @@ def import_file(
     progress bar on stderr on or off (None: on for files over about 1 MB when stderr is a
     terminal); ``area`` is the area of interest every point must fall in; ``geodata_dir`` the
     folder of replacement boundary layers (default ``WEBMAP_GEODATA``).
-    Raises :class:`~webmap.errors.ImportFailed` (nothing written) for an unreadable file or any bad row.
+    Raises :class:`~webmap.errors.ImportFailed` (nothing written) for an unreadable file or any bad
+    row, :class:`~webmap.errors.StoreBusy` (nothing written) when the merge cannot get the write lock.
     """
     path = Path(path)
     fmt = fmt or detect_format(path, encoding)
@@ -131,17 +134,17 @@ def import_file(
     digests: Counter = Counter()
     batch: list[tuple[Incident, int | None]] = []
     show = progress if progress is not None else (stream.size > PROGRESS_BYTES and sys.stderr.isatty())
-    # One writer thread joins and stores batch N while this thread reads and checks batch N+1:
+    # One writer thread places and stages batch N while this thread reads and checks batch N+1:
     # SQLite, PostgreSQL and GEOS do their work without holding the GIL. Only one batch waits.
     pending: list[Future] = []
 
     def store_batch(rows: list[tuple[Incident, int | None]]) -> None:
         if pending:
             pending.pop().result()
-        pending.append(writer.submit(_store_batch, store, conn, rows, update, summary, geodata_dir))
+        pending.append(writer.submit(_stage_batch, staging, rows, summary, geodata_dir))
 
     with (
-        store.transaction() as conn,
+        store.staging() as staging,
         tqdm(
             total=stream.size,
             unit="B",
@@ -175,6 +178,7 @@ def import_file(
             )
         store_batch(batch)
         pending.pop().result()
+        summary.add(staging.merge(update=update))
         bar.update(stream.size - bar.n)
     return summary
 
@@ -210,19 +214,17 @@ def _claim_id(incident: Incident, row_number: int, seen: dict[int, int], digests
     seen[key] = row_number
 
 
-def _store_batch(
-    store: IncidentStore,
-    conn,
+def _stage_batch(
+    staging: Staging,
     batch: list[tuple[Incident, int | None]],
-    update: bool,
     summary: ImportSummary,
     geodata_dir,
 ) -> None:
-    """Place a batch of incidents in their admin areas (:func:`webmap.spatial.place_incidents`) and write it."""
+    """Place a batch of incidents in their admin areas (:func:`webmap.spatial.place_incidents`) and stage it."""
     if not batch:
         return
     incidents = spatial.place_incidents(
         [inc for inc, _ in batch], [depth for _, depth in batch], geodata_dir=geodata_dir
     )
     summary.unassigned += sum(1 for inc in incidents if inc.admin2_pcode is None)
-    summary.add(store.save_batch(conn, incidents, update=update))
+    staging.add(incidents)

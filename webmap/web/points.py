@@ -58,7 +58,7 @@ class MapData:
         self._index: MapIndex | None = None
         self._index_lock = threading.Lock()
         self._entries: OrderedDict[query.IncidentFilter, Future] = OrderedDict()
-        self._tiles: OrderedDict[tuple, tuple[bytes, bytes]] = OrderedDict()
+        self._tiles: OrderedDict[tuple, tuple[int, tuple[bytes, bytes]]] = OrderedDict()  # -> (version, body)
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="webmap-points")
         self._wake = threading.Event()

@@ -165,8 +165,9 @@
     td.appendChild(label);
     row.evidence.appendChild(td);
 
+    // Leaflet puts a string tooltip in as HTML: the place name (a gazetteer row, untrusted) goes in as text.
     row.marker = L.marker([draft.latitude, draft.longitude], { draggable: true, title: "#" + n + " " + draft.location })
-      .bindTooltip("#" + n + " " + draft.location)
+      .bindTooltip(el("span", null, "#" + n + " " + draft.location))
       .addTo(markerLayer);
     row.marker.on("dragend", function () {
       var p = row.marker.getLatLng();

@@ -83,6 +83,13 @@
     filterSubTypes();
   }
 
+  // Deleting asks first (here, not in an inline handler: the page's CSP runs no inline script).
+  Array.prototype.forEach.call(document.querySelectorAll("form[data-confirm]"), function (form) {
+    form.addEventListener("submit", function (e) {
+      if (!window.confirm(form.dataset.confirm)) e.preventDefault();
+    });
+  });
+
   // Put the cursor on the field the server refused.
   var error = document.getElementById("wm-form-error");
   if (error && document.getElementById(error.dataset.field)) document.getElementById(error.dataset.field).focus();
