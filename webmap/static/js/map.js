@@ -265,15 +265,19 @@
   // what costs the most when a view with thousands of village names is first drawn).
   var NARROWEST_EM = 0.25;
   var LABEL_GAP = 3; // px kept free around every label
-  // The canvas reaches this share of the view beyond each edge, so a drag shows a drawn map; every
-  // name on it is placed and drawn, so a wider margin costs more at each move's end.
+  // The canvas reaches this share of the view beyond each edge, so a drag shows a drawn map.
   var PADDING = 0.3;
+  var LABEL_MARGIN = 0.1; // names are placed this share of the view beyond its edges (the rest of the margin has none)
   var GRID_PX = 64; // cell size of the collision index
 
-  function preparePath(flat) {
-    var xy = new Float64Array(flat.length), x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
-    for (var i = 0; i < flat.length; i += 2) {
-      var x = (xy[i] = mercatorX(flat[i])), y = (xy[i + 1] = mercatorY(flat[i + 1]));
+  // A line or ring as served (whole 1e-5 degrees: the first point, then differences), in Web Mercator.
+  function preparePath(deltas) {
+    var xy = new Float64Array(deltas.length), x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+    var lon = 0, lat = 0;
+    for (var i = 0; i < deltas.length; i += 2) {
+      lon += deltas[i];
+      lat += deltas[i + 1];
+      var x = (xy[i] = mercatorX(lon / 1e5)), y = (xy[i + 1] = mercatorY(lat / 1e5));
       if (x < x0) x0 = x;
       if (x > x1) x1 = x;
       if (y < y0) y0 = y;
@@ -288,7 +292,9 @@
     Object.keys(raw.fills).forEach(function (k) { piece.fills[k] = raw.fills[k].map(preparePath); });
     Object.keys(raw.lines).forEach(function (k) { piece.lines[k] = raw.lines[k].map(preparePath); });
     piece.labels = raw.labels.map(function (l) {
-      return { x: mercatorX(l[0]), y: mercatorY(l[1]), name: l[2], nameAr: l[3], kind: l[4], min: l[5], max: l[6], rank: l[7] };
+      var zooms = raw.kinds[l[4]];
+      return { x: mercatorX(l[0]), y: mercatorY(l[1]), name: l[2], nameAr: l[3], kind: l[4], min: zooms[0], max: zooms[1],
+               rank: l[5] };
     });
     return piece;
   }
@@ -442,7 +448,10 @@
         });
       });
       ctx.setLineDash([]);
-      this._paintLabels(pieces, zoom, scale, ox, oy, view);
+      // Names only a little beyond the view's edges: a drag shows the lines at once, the names at its end.
+      var seen = map.getPixelBounds(), mx = (seen.max.x - seen.min.x) * LABEL_MARGIN, my = (seen.max.y - seen.min.y) * LABEL_MARGIN;
+      var named = [(seen.min.x - mx) / scale, (seen.min.y - my) / scale, (seen.max.x + mx) / scale, (seen.max.y + my) / scale];
+      this._paintLabels(pieces, zoom, scale, ox, oy, named);
     },
 
     // A name's width in its font, measured once (on a canvas of its own: no font switch on the map's).
