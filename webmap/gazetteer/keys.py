@@ -20,7 +20,7 @@ from ..names import ARTICLES, fold, strip_article
 
 # Generic words that say what kind of place a name is, mapped to the kind they ask for:
 # "P" a populated place, "ADM1" a governorate, "ADM2" a district, "ADM3" a sub-district, or the
-# GeoNames feature code of a landmark ("MT" mountains and ranges, "VAL" valleys, "OILF" oil fields,
+# GeoNames feature code of a landmark ("MT" mountains and ranges, "VAL" valleys, "OILF" oil fields, "OILR" refineries,
 # "DAM", "LK" lakes, "CMP" camps, "AIRB"/"AIRP" air bases and airports, "PSTB" border crossings,
 # "BDG" bridges, "SQR" squares), in English, Arabic and Kurdish.
 _SUFFIXES = {
@@ -56,6 +56,8 @@ _SUFFIXES = {
     "oil field": "OILF",
     "oilfield": "OILF",
     "oil fields": "OILF",
+    "refinery": "OILR",
+    "oil refinery": "OILR",
     "dam": "DAM",
     "lake": "LK",
     "air base": "AIRB",
@@ -118,6 +120,8 @@ _PREFIXES = {
     "بحيرة": "LK",
     "سد": "DAM",
     "حقل": "OILF",
+    "مصفى": "OILR",
+    "مصفاة": "OILR",
     "مخيم": "CMP",
     "مطار": "AIRP",
     "جسر": "BDG",
