@@ -771,8 +771,9 @@ gives it in `source_ref` (UCDP GED event ids, a COD-AB P-code). Sources, licence
   valleys). A name UCDP puts at several points is several records.
   Every such row lists its event ids in `source_ref` (`ucdp:<id> ...`).
 - **The team's landmarks table** `webmap/gazetteer/landmarks.csv` ({len(landmarks)} rows, this project's
-  work): oil fields, air bases and airports, border crossings, camps, dams and lakes, squares and
-  bridges, mountains and ranges, valleys, named as the texts name them, each with the URL of the
+  work): oil and gas fields, air bases and airports, border crossings, camps, dams and lakes, squares and
+  bridges, mountains and ranges, valleys, marshes and other named areas, named as the texts name them,
+  each with the URL of the
   public text that locates it (kept in `source_ref`): the point that text gives ({located} rows), or,
   when it gives none, the COD-AB unit it puts the landmark in, whose representative point the
   record `lm:<id>` takes, with `precision` 2 (3 for a governorate) ({len(landmarks) - located} rows). Only
