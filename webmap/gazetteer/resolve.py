@@ -35,6 +35,11 @@ MAX_CONTEXT_LENGTH = 20_000
 # How many candidates an answer lists unless asked (``webmap geocode --limit``, ``/api/gazetteer?limit=``).
 DEFAULT_CANDIDATES = 10
 MAX_CANDIDATES = 50
+# When a record is geocoded (webmap.intake.geocode_values; ``webmap import --geocode``): never,
+# when it has no coordinates, or always (its own are replaced).
+GEOCODE_MODES = ("never", "missing", "always")
+# The least score a match places a record with: below it the match is a guess (see .rank).
+MIN_PLACE_SCORE = 0.5
 NORMALISED_QUALITY = 0.8
 # A skeleton hit must still share this much of its spelling with the query (rapidfuzz ratio):
 # "Huwayjah" / "hawija" is 71, "Telafar" / "tall afar" 75, while short skeletons collide with
@@ -285,9 +290,29 @@ def geocode(
     gazetteer: Gazetteer | None = None,
     limit: int = DEFAULT_CANDIDATES,
     prefer: Sequence[Collection[str]] = (),
+    district: str | None = None,
+    governorate: str | None = None,
 ) -> dict:
     """The answer ``webmap geocode --json`` and ``GET /api/gazetteer`` give:
-    ``{"query", "context", "match": best candidate dict or None, "candidates": [...]}``."""
-    candidates = resolve(name, context, limit=limit, gazetteer=gazetteer, online=online, prefer=prefer)
+    ``{"query", "context", "district", "governorate", "match": best candidate dict or None,
+    "candidates": [...]}``; ``district`` and ``governorate`` are the areas the place is stated to
+    lie in, as for a record (:func:`resolve_place`, the geocoding of imports and the API)."""
+    candidates = resolve(
+        name,
+        context,
+        limit=limit,
+        gazetteer=gazetteer,
+        online=online,
+        prefer=prefer,
+        district=district,
+        governorate=governorate,
+    )
     dicts = [c.to_dict() for c in candidates]
-    return {"query": name, "context": context, "match": dicts[0] if dicts else None, "candidates": dicts}
+    return {
+        "query": name,
+        "context": context,
+        "district": district,
+        "governorate": governorate,
+        "match": dicts[0] if dicts else None,
+        "candidates": dicts,
+    }
