@@ -143,7 +143,7 @@ def resolve(
     if hits and ctx.within and not any(ctx.inside(gazetteer.place(hit.row)) for hit in hits):
         # A name matched only outside the areas named: another transliteration of it inside them is better.
         hits += match_name(gazetteer, key, keep=lambda place: ctx.inside(place) > 0, fuzzy=False)[0]
-    if hits and _landmark_codes(kind) and not any(_is_kind(gazetteer, hit, kind) for hit in hits):
+    if hits and kind and _landmark_codes(kind) and not any(_is_kind(gazetteer, hit, kind) for hit in hits):
         # "Baiji refinery": the town matched exactly; the refinery is spelled another way ("Bayji Oil Refinery").
         hits += match_name(gazetteer, key, keep=lambda place: place.feature_code in _landmark_codes(kind), fuzzy=False)[
             0
@@ -234,7 +234,7 @@ def _inside(gazetteer: Gazetteer, inner: str, outer: str, ctx: Context, limit: i
     if not holders or holders[0].reason == "area":
         return None
     holder = holders[0]
-    place = gazetteer.place(gazetteer.row_of(holder.place_id))
+    place = gazetteer.place_by_id(holder.place_id)
     if place.is_area:
         return _in_area(gazetteer, inner, place, ctx, limit)
     hits, kind = match_name(gazetteer, key, keep=lambda p: _near(p, place))
@@ -247,7 +247,7 @@ def _in_town(gazetteer: Gazetteer, candidate: Candidate, town) -> Candidate:
     """``candidate`` inside ``town``; a landmark no text gives a point for stands at the point of the
     unit that holds it, which may lie farther from it than the town it is in: it takes the town's
     point (precision 2)."""
-    if gazetteer.place(gazetteer.row_of(candidate.place_id)).point_precision is None:
+    if gazetteer.place_by_id(candidate.place_id).point_precision is None:
         return candidate
     return replace(candidate, latitude=town.latitude, longitude=town.longitude, precision=2)
 

@@ -95,9 +95,9 @@ class ImportSummary(SaveSummary):
         if self.geocoded:
             out.append(f"{self.geocoded} rows placed by their place name (geocoded)")
         if self.unplaced:
-            shown = "; ".join(str(u) for u in self.unplaced[:5])
-            more = f" and {len(self.unplaced) - 5} more" if len(self.unplaced) > 5 else ""
-            out.append(f"{len(self.unplaced)} rows not imported, the gazetteer could not place them: {shown}{more}")
+            listed = "; ".join(str(u) for u in self.unplaced[:5])
+            rest = f" and {len(self.unplaced) - 5} more" if len(self.unplaced) > 5 else ""
+            out.append(f"{len(self.unplaced)} rows not imported, the gazetteer could not place them: {listed}{rest}")
         if self.unknown_actors:
             shown = ", ".join(f"{name} ({n})" for name, n in self.unknown_actors.most_common(15))
             more = len(self.unknown_actors) - 15
