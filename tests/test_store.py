@@ -175,12 +175,13 @@ def test_every_write_moves_the_data_version_and_nothing_else_does(store):
 
 def test_a_database_of_an_earlier_webmap_is_upgraded_on_opening(database_url):
     """A table as webmap kept it before issue 12: disputed as a yes/no flag, no associated actors, no
-    forces mask. Opening it gives every row its forces and a three-valued disputed."""
+    forces mask, no geocoder match. Opening it gives every row its forces and a three-valued disputed."""
     from webmap.query import involves
     from webmap.store import incidents
 
     before = sa.MetaData()
-    kept = [c.name for c in incidents.columns if c.name not in ("assoc_actor_1", "assoc_actor_2", "force_mask")]
+    added = ("assoc_actor_1", "assoc_actor_2", "force_mask", "place_id", "place_score")  # by issues 12, 13
+    kept = [c.name for c in incidents.columns if c.name not in added]
     columns = [
         sa.Column(name, sa.Boolean) if name == "disputed" else sa.Column(name, incidents.c[name].type) for name in kept
     ]
@@ -242,6 +243,7 @@ def test_a_database_of_an_earlier_webmap_is_upgraded_on_opening(database_url):
         stored = {i.source_id: i for i in select_incidents(store, ALL)}
         assert (stored["244637"].disputed, stored["197060"].disputed) == ("inside", "outside")
         assert stored["244637"].assoc_actor_1 is None
+        assert (stored["244637"].place_id, stored["244637"].place_score) == (None, None)
         with store.connect() as conn:
             army = conn.execute(sa.select(incidents.c.source_id).where(involves("isf"))).scalars().all()
             civilians = conn.execute(sa.select(incidents.c.source_id).where(involves("civilians"))).scalars().all()
