@@ -99,13 +99,15 @@ def geocode_values(
     """
     if mode not in GEOCODE_MODES:
         raise InvalidRecord("geocode", f"unknown mode {mode!r} (known: {', '.join(GEOCODE_MODES)})")
+    unlocated = is_blank(values.get("latitude")) and is_blank(values.get("longitude"))
+    if mode == "never" or (mode == "missing" and not unlocated):  # first: most records of an import
+        return Geocoded(dict(values))
     name, district, governorate = (
         _text_of(values, "location"),
         _text_of(values, "admin2") or _text_of(values, "admin2_pcode"),
         _text_of(values, "admin1") or _text_of(values, "admin1_pcode"),
     )
-    unlocated = is_blank(values.get("latitude")) and is_blank(values.get("longitude"))
-    if mode == "never" or not (name or district or governorate) or (mode == "missing" and not unlocated):
+    if not (name or district or governorate):
         return Geocoded(dict(values))
     found = resolve(
         name,
