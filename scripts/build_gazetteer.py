@@ -472,10 +472,19 @@ def _ucdp_kind(full: str) -> tuple[str, str, str]:
     return (full, *UCDP_PREFIXES[first]) if first in UCDP_PREFIXES else (full, "P", "PPL")
 
 
+def _same_kind(ucdp_class: str, row_class: str) -> bool:
+    """Whether a UCDP place of GeoNames feature class ``ucdp_class`` may be a record of class
+    ``row_class``: a facility or landscape feature (S, T, H: "Bayji Oil Refinery", "Mosul Dam") is
+    never the town it is named after, nor a town such a feature."""
+    landmark = ("S", "T", "H")
+    return (ucdp_class in landmark or row_class in landmark) <= (ucdp_class == row_class)
+
+
 def add_ucdp(rows: list[dict], places: list[dict]) -> list[dict]:
-    """Rows with the UCDP places added: a place spelled like a record within DUPLICATE_KM of its
-    point (not a governorate, district or sub-district) adds its name and event ids to that record;
-    any other becomes a record ``ucdp:<first event id>`` at UCDP's point (checked, with its areas)."""
+    """Rows with the UCDP places added: a place spelled like a record of its kind (see
+    :func:`_same_kind`) within DUPLICATE_KM of its point (not a governorate, district or
+    sub-district) adds its name and event ids to that record; any other becomes a record
+    ``ucdp:<first event id>`` at UCDP's point (checked, with its areas)."""
     rows = list(rows)
     keys = [
         _core_keys([r["name"], *r["alternate_names"].split(NAME_SEPARATOR)]) if r["feature_class"] != "A" else set()
@@ -494,7 +503,7 @@ def add_ucdp(rows: list[dict], places: list[dict]) -> list[dict]:
             (haversine_km(rows[i]["latitude"], rows[i]["longitude"], lat, lon), i)
             for key in own
             for i in set(by_skeleton.get(skeleton(key) or key, ()))
-            if _spelled_alike(own, keys[i])
+            if _spelled_alike(own, keys[i]) and _same_kind(fclass, rows[i]["feature_class"])
         )
         ref = " ".join(f"ucdp:{event}" for event in place["ids"])
         if near and near[0][0] <= DUPLICATE_KM:
@@ -684,7 +693,7 @@ def build(wof_path: Path, admin1_codes: Path, ucdp_path: Path, out: Path) -> tup
     iraq = [check_place(r, i) for i, r in enumerate(iraq + region_rows(), start=1)]
     ucdp = ucdp_places(ucdp_path)
     landmarks = [check_place(r, i) for i, r in enumerate(landmark_rows(read_landmarks()), start=1)]
-    iraq, seats = name_seats(add_ucdp(iraq, ucdp) + landmarks)
+    iraq, seats = name_seats(add_ucdp(iraq + landmarks, ucdp))
     rows = iraq + [check_place(r, i) for i, r in enumerate(world_rows(admin1_codes), start=1)]
     rows = merge_duplicates(sorted(rows, key=lambda r: r["place_id"]))
     rows = apply_curated(rows, strict=True)
@@ -755,14 +764,16 @@ gives it in `source_ref` (UCDP GED event ids, a COD-AB P-code). Sources, licence
   of the events with `where_prec` 1 or 2, except the events whose id is divisible by
   {UCDP_HOLDOUT_MODULUS} (left to the held-out evaluation, `bench/gazetteer_accuracy.py`):
   {counts["ucdp_places"]} names at distinct points from {counts["ucdp_events"]:,} events. A name spelled like a
-  record within {DUPLICATE_KM:g} km of its point joins that record's names ({counts["ucdp_merged"]} records, source
-  `...+ucdp`); the others are new records `ucdp:<first event id>` at UCDP's point
+  record of its kind within {DUPLICATE_KM:g} km of its point, a landmark of the table below included,
+  joins that record's names ({counts["ucdp_merged"]} records, source `...+ucdp`; a dam, refinery or
+  mountain never joins the town it is named after); the others are new records `ucdp:<first event id>` at UCDP's point
   ({counts["ucdp_new"]}: towns and villages no other source has, air bases, dams, a refinery, mountains,
   valleys). A name UCDP puts at several points is several records.
   Every such row lists its event ids in `source_ref` (`ucdp:<id> ...`).
 - **The team's landmarks table** `webmap/gazetteer/landmarks.csv` ({len(landmarks)} rows, this project's
-  work): oil fields, air bases and airports, border crossings, camps, dams and lakes, squares and
-  bridges, mountains and ranges, valleys, named as the texts name them, each with the URL of the
+  work): oil and gas fields, air bases and airports, border crossings, camps, dams and lakes, squares and
+  bridges, mountains and ranges, valleys, marshes and other named areas, named as the texts name them,
+  each with the URL of the
   public text that locates it (kept in `source_ref`): the point that text gives ({located} rows), or,
   when it gives none, the COD-AB unit it puts the landmark in, whose representative point the
   record `lm:<id>` takes, with `precision` 2 (3 for a governorate) ({len(landmarks) - located} rows). Only

@@ -131,10 +131,10 @@ def free_port() -> int:
 
 
 def get(url: str, headers: dict | None = None):
-    """GET ``url``: (status, headers, body)."""
+    """GET ``url``: (status, headers (names in any case, as HTTP has them), body)."""
     request = urllib.request.Request(url, headers=headers or {})
     with urllib.request.urlopen(request, timeout=10) as response:
-        return response.status, dict(response.headers), response.read()
+        return response.status, response.headers, response.read()
 
 
 def wait_until_up(process, port: int, timeout: float = 60) -> None:
@@ -232,11 +232,13 @@ def api(page, server, path: str) -> dict:
 
 
 def settled(page) -> None:
-    """Wait until the table shows the view the map draws (it reloads 200 ms after the map moves)."""
+    """Wait until the map has its counts of the view and the table shows that view (it reloads 200 ms
+    after the map moves)."""
     page.wait_for_function(
-        """() => { const e = webmap.current.engine, table = document.getElementById('wm-page').dataset.total,
+        """() => { const e = webmap.current.engine, table = document.getElementById('wm-page').dataset,
                          total = document.getElementById('wm-total').textContent;
-                   return table === String(e.inExtent) && total === webmap.formatNumber(e.selectedTotal); }""",
+                   return e.pending === 0 && table.view === webmap.view.query()
+                          && table.total === String(e.inExtent) && total === webmap.formatNumber(e.selectedTotal); }""",
         timeout=15_000,
     )
 

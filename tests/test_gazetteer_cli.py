@@ -64,14 +64,21 @@ def test_geocode_plain_output_lists_the_match_first(runner, home):
 def test_geocode_without_match_exits_1_with_one_line(runner, home):
     result = runner.invoke(main, ["geocode", "Qxzvbnmw", "--json"])
     assert result.exit_code == 1
-    assert json.loads(result.stdout) == {"query": "Qxzvbnmw", "context": None, "match": None, "candidates": []}
+    assert json.loads(result.stdout) == {
+        "query": "Qxzvbnmw",
+        "context": None,
+        "district": None,
+        "governorate": None,
+        "match": None,
+        "candidates": [],
+    }
     assert result.stderr.strip() == "no match for 'Qxzvbnmw'"
 
 
 @pytest.mark.parametrize(
     "name, message",
     [
-        ("", "Error: NAME: empty"),
+        ("", "Error: NAME: empty (give a name, or --district or --governorate)"),
         ("x" * 10_000, "Error: name: longer than 200 characters (10000)"),
     ],
 )
@@ -312,7 +319,7 @@ def test_api_gazetteer_hostile_text(client, home):
     for q in ("Kirk\x00uk", "كركوك🙂", "'; DROP TABLE places; --"):
         response = client.get("/api/gazetteer", query_string={"q": q, "context": "\x07" * 50})
         assert response.status_code == 200
-        assert set(response.get_json()) == {"query", "context", "match", "candidates"}
+        assert set(response.get_json()) == {"query", "context", "district", "governorate", "match", "candidates"}
 
 
 def test_gazetteer_from_csv_loads_a_user_file(tmp_path, monkeypatch):

@@ -93,7 +93,7 @@ def test_ucdp_rows_list_their_events_and_never_a_held_out_one(rows):
     linked = [row for row in rows if "ucdp" in row["source"].split("+")]
     assert len(linked) > 250
     for row in linked:
-        ids = [int(ref.removeprefix("ucdp:")) for ref in row["source_ref"].split()]
+        ids = [int(ref.removeprefix("ucdp:")) for ref in row["source_ref"].split() if ref.startswith("ucdp:")]
         assert ids and not any(ucdp_held_out(i) for i in ids), row["place_id"]
     new = [row for row in linked if row["place_id"].startswith("ucdp:")]
     assert len(new) > 30
@@ -110,6 +110,17 @@ def test_a_name_ucdp_puts_in_two_spots_is_two_candidates(gaz, rows):
     assert haversine_km(*a, *b) > 10
     assert resolve_place("Al Mashāhidah town", governorate="Diyala", gazetteer=gaz).governorate == "Diyala"
     assert resolve_place("Al Mashāhidah town", governorate="Baghdad", gazetteer=gaz).governorate == "Baghdad"
+
+
+def test_a_ucdp_facility_is_never_the_town_it_is_named_after(gaz, rows):
+    # UCDP's "Bayji Oil Refinery" and "Jabal Sinjār" lie within 10 km of the towns of Bayji and Sinjar.
+    towns = [row for row in rows if row["feature_class"] == "P"]
+    assert not any({"Bayji Oil Refinery", "Jabal Sinjār"} & set(row["alternate_names"].split("|")) for row in towns)
+    refinery = resolve("Baiji refinery", gazetteer=gaz)[0]
+    assert (refinery.name, refinery.feature_code) == ("Bayji Oil Refinery", "OILR")
+    # A UCDP place of a landmark joins the landmark's record: its events are linked to it.
+    mountains = next(row for row in rows if row["place_id"] == "lm:sinjar-mountains")
+    assert mountains["source"] == "landmarks+ucdp" and "Jabal Sinjār" in mountains["alternate_names"].split("|")
 
 
 def test_ucdp_landmarks_keep_their_kind(gaz):
@@ -130,11 +141,14 @@ def _build_script(monkeypatch):
 
 def test_every_landmark_names_the_text_that_locates_it(rows):
     lines = read_landmarks()
+    assert len(lines) >= 150  # issue 13: at least 150 rows across Iraq
     assert len({line["landmark_id"] for line in lines}) == len(lines)
     by_id = {row["place_id"]: row for row in rows}
     for line in lines:
         row = by_id[f"lm:{line['landmark_id']}"]
-        assert row["source"] == "landmarks" and row["source_ref"] == line["source_url"].strip()
+        # A UCDP place of the landmark adds its event ids after the text's URL.
+        assert row["source"] in ("landmarks", "landmarks+ucdp"), row["place_id"]
+        assert row["source_ref"].split()[0] == line["source_url"].strip()
         assert line["source_url"].startswith(("https://", "http://"))
         if line["latitude"] is None:
             assert row["precision"] in ("2", "3")  # its unit's point, said so
@@ -150,6 +164,17 @@ def test_every_landmark_names_the_text_that_locates_it(rows):
         ("Chiya-e Gara", "lm:gara-mountain"),
         ("Bai Hassan oil field", "lm:bai-hassan-oil-field"),
         ("ساحة التحرير", "lm:tahrir-square-baghdad"),
+        ("K-1 Air Base", "lm:k1-air-base"),
+        ("Kaywan", "lm:k1-air-base"),
+        ("ساحة الفردوس", "lm:firdos-square"),
+        ("Lake Milh", "lm:lake-razzaza"),
+        ("Laylan camp", "lm:laylan-camp"),
+        ("Mount Khakurk", "lm:khakurk"),
+        ("Qayara oil field", "lm:qayyarah-oil-field"),
+        ("Khor Mor gas field", "lm:khor-mor-gas-field"),
+        ("Dibis Dam", "lm:dibis-dam"),
+        ("Tayaran Square in Kirkuk", "lm:tayaran-square-kirkuk"),
+        ("Tayaran Square, Baghdad", "lm:tayaran-square"),
     ],
 )
 def test_landmarks_as_reports_write_them(gaz, written, landmark):

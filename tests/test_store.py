@@ -124,7 +124,7 @@ def test_store_has_the_indexes_the_filters_use(store):
             ).scalar_one()
         assert kind == "gist"
     else:
-        assert "incidents_rtree" in inspector.get_table_names()
+        assert ("longitude", "latitude") in indexed
 
 
 def test_imported_and_added_incidents_are_in_the_spatial_index(store):
@@ -175,12 +175,13 @@ def test_every_write_moves_the_data_version_and_nothing_else_does(store):
 
 def test_a_database_of_an_earlier_webmap_is_upgraded_on_opening(database_url):
     """A table as webmap kept it before issue 12: disputed as a yes/no flag, no associated actors, no
-    forces mask. Opening it gives every row its forces and a three-valued disputed."""
+    forces mask, no geocoder match. Opening it gives every row its forces and a three-valued disputed."""
     from webmap.query import involves
     from webmap.store import incidents
 
     before = sa.MetaData()
-    kept = [c.name for c in incidents.columns if c.name not in ("assoc_actor_1", "assoc_actor_2", "force_mask")]
+    added = ("assoc_actor_1", "assoc_actor_2", "force_mask", "place_id", "place_score")  # by issues 12, 13
+    kept = [c.name for c in incidents.columns if c.name not in added]
     columns = [
         sa.Column(name, sa.Boolean) if name == "disputed" else sa.Column(name, incidents.c[name].type) for name in kept
     ]
@@ -242,6 +243,7 @@ def test_a_database_of_an_earlier_webmap_is_upgraded_on_opening(database_url):
         stored = {i.source_id: i for i in select_incidents(store, ALL)}
         assert (stored["244637"].disputed, stored["197060"].disputed) == ("inside", "outside")
         assert stored["244637"].assoc_actor_1 is None
+        assert (stored["244637"].place_id, stored["244637"].place_score) == (None, None)
         with store.connect() as conn:
             army = conn.execute(sa.select(incidents.c.source_id).where(involves("isf"))).scalars().all()
             civilians = conn.execute(sa.select(incidents.c.source_id).where(involves("civilians"))).scalars().all()
@@ -265,3 +267,41 @@ def test_a_pcode_number_given_in_a_rolled_back_write_is_not_kept(store):
     stored = store.admin_codes()
     assert stored[codes["IQG01Q01"]] == "IQG01Q01" and stored[codes["IQG01Q02"]] == "IQG01Q02"
     assert stored.get(given) != "IQG01Q01" or codes["IQG01Q01"] == given
+
+
+def _index_names(store) -> set[str]:
+    return {ix["name"] for ix in sa.inspect(store.engine).get_indexes("incidents")}
+
+
+def _root_pages(store) -> dict[str, int]:
+    if store.dialect != "sqlite":
+        return {}
+    with store.connect() as conn:
+        query = "SELECT name, rootpage FROM sqlite_master WHERE type = 'index' AND tbl_name = 'incidents' AND sql IS NOT NULL"
+        return dict(conn.exec_driver_sql(query).all())
+
+
+def test_a_big_import_rebuilds_the_indexes_and_a_failed_one_keeps_them(store, monkeypatch):
+    """An import at least as big as the table is written with the indexes dropped and built again
+    after (SQLite); a failure in between rolls that back with the rest."""
+    monkeypatch.setattr("webmap.store.BULK_ROWS", 10)
+    indexes = _index_names(store)
+    assert "ix_incidents_event_date" in indexes
+    if store.dialect == "sqlite":
+        with store.transaction() as conn:  # a refusal only the database knows of, after the indexes went
+            conn.exec_driver_sql(
+                "CREATE TRIGGER refuse_all BEFORE INSERT ON incidents BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
+        with pytest.raises(sa.exc.IntegrityError):
+            import_file(store, GED, "ucdp", progress=False)
+        assert _index_names(store) == indexes and count_incidents(store, ALL) == 0
+        with store.transaction() as conn:
+            conn.exec_driver_sql("DROP TRIGGER refuse_all")
+    pages = _root_pages(store)
+    assert import_file(store, GED, "ucdp", progress=False).inserted == 518
+    assert _index_names(store) == indexes
+    if store.dialect == "sqlite":  # built again: each index now starts on another page
+        assert all(_root_pages(store)[name] != page for name, page in pages.items())
+    bbox = (43.0, 35.0, 45.0, 36.5)
+    inside = [i for i in select_incidents(store, ALL) if 43.0 <= i.longitude <= 45.0 and 35.0 <= i.latitude <= 36.5]
+    assert len(select_incidents(store, IncidentFilter.build(bbox=bbox, drafts=True))) == len(inside) > 100

@@ -51,9 +51,43 @@ class InvalidRecord(WebmapError):
         prefix = f"row {self.row}: " if self.row is not None else ""
         return f"{prefix}{self.field}: {self.problem}"
 
+    @property
+    def details(self) -> dict:
+        """More facts about the error for a JSON answer (none here; see :class:`UnplacedRecord`)."""
+        return {}
+
     def at_row(self, row: int) -> InvalidRecord:
         """The same error, located at ``row`` of an input file."""
         return InvalidRecord(self.field, self.problem, row=row)
+
+
+class UnplacedRecord(InvalidRecord):
+    """A record without coordinates that the gazetteer could not place surely enough (the field is
+    ``location``): ``name``, ``district`` and ``governorate`` are what it was placed by,
+    ``candidates`` the gazetteer's best answers (JSON-ready dicts, best first, possibly none)."""
+
+    def __init__(
+        self,
+        message: str,
+        candidates: list[dict] | None = None,
+        row: int | None = None,
+        *,
+        name: str = "",
+        district: str = "",
+        governorate: str = "",
+    ):
+        self.candidates = list(candidates or [])
+        self.name, self.district, self.governorate = name, district, governorate
+        super().__init__("location", message, row)
+
+    @property
+    def details(self) -> dict:
+        return {"candidates": self.candidates}
+
+    def at_row(self, row: int) -> UnplacedRecord:
+        return UnplacedRecord(
+            self.problem, self.candidates, row, name=self.name, district=self.district, governorate=self.governorate
+        )
 
 
 class ImportFailed(WebmapError):

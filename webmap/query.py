@@ -283,14 +283,11 @@ def involves_any(forces) -> sa.ColumnElement:
 
 def _bbox_condition(bbox, dialect: str):
     west, south, east, north = bbox
-    params = {"w": west, "s": south, "e": east, "n": north}
     if dialect == "postgresql":
-        return sa.text("incidents.geom && ST_MakeEnvelope(:w, :s, :e, :n, 4326)").bindparams(**params)
-    return incidents.c.id.in_(
-        sa.text(
-            "SELECT id FROM incidents_rtree WHERE min_lon >= :w AND max_lon <= :e AND min_lat >= :s AND max_lat <= :n"
-        ).bindparams(**params)
-    )
+        envelope = sa.text("incidents.geom && ST_MakeEnvelope(:w, :s, :e, :n, 4326)")
+        return envelope.bindparams(w=west, s=south, e=east, n=north)
+    c = incidents.c  # SQLite: read from the index on (longitude, latitude)
+    return sa.and_(c.longitude.between(west, east), c.latitude.between(south, north))
 
 
 def _single(values: dict, name: str):

@@ -99,6 +99,8 @@ class Incident:
     admin3: str | None = None
     admin3_pcode: str | None = None
     disputed: str | None = None
+    place_id: str | None = None
+    place_score: float | None = None
     fatalities: int = 0
     injured: int | None = None
     notes: str | None = None
@@ -164,6 +166,9 @@ FIELD_SPECS: dict[str, FieldSpec] = {
     "admin3": FieldSpec("text", 200),
     "admin3_pcode": FieldSpec("text", 20),
     "disputed": FieldSpec("choice", 10, choices=DISPUTED),
+    # The gazetteer record a geocoded incident was placed at, and how sure the match was (0..1).
+    "place_id": FieldSpec("text", 200),
+    "place_score": FieldSpec("float"),
     "fatalities": FieldSpec("count", default=0),
     "injured": FieldSpec("count"),
     "notes": FieldSpec("text", 20_000),
@@ -182,7 +187,8 @@ INPUT_FIELDS = tuple(f for f in FIELDS if f not in ("id", "created_at", "updated
 REQUIRED_FIELDS = ("event_date", "latitude", "longitude", "event_type")
 
 
-def _blank(value: Any) -> bool:
+def is_blank(value: Any) -> bool:
+    """True for a value a record field leaves empty: None, NaN, or text of only spaces."""
     if value is None:
         return True
     if isinstance(value, float) and math.isnan(value):
@@ -223,7 +229,7 @@ def parse_date(value: Any, field_name: str = "event_date") -> dt.date:
 
 def _number(data: Mapping, name: str, kind=float):
     value = data.get(name)
-    if value is None or _blank(value):
+    if value is None or is_blank(value):
         return None
     if isinstance(value, bool):
         raise InvalidRecord(name, f"not a number: {value!r}")
@@ -250,7 +256,7 @@ def _count(data: Mapping, name: str) -> int | None:
 def _code(data: Mapping, name: str) -> int:
     spec = FIELD_SPECS[name]
     allowed = spec.codes or {}
-    value = _number(data, name, int) if not _blank(data.get(name)) else spec.default
+    value = _number(data, name, int) if not is_blank(data.get(name)) else spec.default
     if value not in allowed:
         codes = ", ".join(f"{k} {v}" for k, v in allowed.items())
         raise InvalidRecord(name, f"unknown precision code {data.get(name)!r} (known: {codes})")
@@ -264,7 +270,7 @@ def _text(data: Mapping, name: str) -> str | None:
         return None
     if type(value) is str:  # the common case, checked once instead of in _blank and str() (imports)
         text = value.strip()
-    elif _blank(value):
+    elif is_blank(value):
         return None
     else:
         text = str(value).strip()
@@ -283,7 +289,7 @@ def parse_bool(value: Any) -> bool | None:
     """True, False, or None for a blank, from a bool or a word (1/0, true/false, yes/no, y/n,
     t/f, on/off, any case); ``ValueError`` for anything else. The one yes/no reader of records,
     filters and settings."""
-    if _blank(value):
+    if is_blank(value):
         return None
     if isinstance(value, bool):
         return value
@@ -325,7 +331,7 @@ def validate_incident(
     precision codes, event types outside ACLED's taxonomy, unknown status.
     """
     for name in REQUIRED_FIELDS:
-        if _blank(data.get(name)):
+        if is_blank(data.get(name)):
             raise InvalidRecord(name, "is required")
     today = today or dt.date.today()
     event_date = parse_date(data["event_date"])
@@ -356,6 +362,9 @@ def validate_incident(
     if status not in STATUSES:
         raise InvalidRecord("status", f"unknown status {status!r} (known: {', '.join(STATUSES)})")
     fatalities = _count(data, "fatalities")
+    place_score = _number(data, "place_score")
+    if place_score is not None and not 0 <= place_score <= 1:
+        raise InvalidRecord("place_score", f"{place_score} is out of range 0..1")
     source_url = _text(data, "source_url")
     if source_url and not source_url.lower().startswith(("http://", "https://")):
         raise InvalidRecord("source_url", "must start with http:// or https://")
@@ -384,6 +393,8 @@ def validate_incident(
         admin3=_text(data, "admin3"),
         admin3_pcode=_text(data, "admin3_pcode"),
         disputed=_choice(data, "disputed"),
+        place_id=_text(data, "place_id"),
+        place_score=place_score,
         fatalities=fatalities if fatalities is not None else FIELD_SPECS["fatalities"].default,
         injured=_count(data, "injured"),
         notes=_text(data, "notes"),

@@ -178,7 +178,7 @@ def _reports(article: Article, published: dt.date) -> list[_Report]:
                         triggers=triggers,
                         forces=[f for f in forces if offset <= f.start < end],
                         counts=find_counts(clause),
-                        own_date=(within or dates or [None])[0],
+                        own_date=next(iter(within or dates), None),
                         context_date=narrative,
                         place=choose_place([p for p in places if offset <= p.start < end]),
                         summary=_sums_up(clause),
@@ -269,8 +269,8 @@ def _date(incident: _Incident, published: dt.date) -> tuple[dt.date, int]:
     return (mention.date, mention.time_precision) if mention else (published, 2)
 
 
-def _draft(incident: _Incident, published: dt.date, source: str | None) -> Draft:
-    place = incident.place
+def _draft(incident: _Incident, place: EventPlace, published: dt.date, source: str | None) -> Draft:
+    """The draft of an incident the report places at ``place``."""
     actor1, actor2, with1, with2 = _actors(incident)
     evidence = _evidence(incident.reports)
     text = " ".join(r.text for r in incident.reports)
@@ -326,9 +326,10 @@ def extract(text: str, published, *, source: str | None = None) -> Extraction:
         return Extraction([], [], language)
     article = split_article(clean, language)
     incidents = _segment(_reports(article, published))
-    placed = [inc for inc in incidents if inc.place is not None]
     left_out = [e for inc in incidents if inc.place is None for e in _evidence(inc.reports)]
-    drafts = [_draft(inc, published, source or article.outlet) for inc in placed]
+    drafts = [
+        _draft(inc, place, published, source or article.outlet) for inc in incidents if (place := inc.place) is not None
+    ]
     spatial.place_incidents([d.incident for d in drafts])
     return Extraction(drafts, left_out, language)
 

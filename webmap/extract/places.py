@@ -52,10 +52,12 @@ range or valley                                             inside it)
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from .. import gazetteer, spatial
+from ..gazetteer import Candidate, Mention
 from ..gazetteer.rank import HOME_COUNTRY, haversine_km
 from ..names import fold
 from ..records import IRAQ
@@ -187,9 +189,9 @@ class EventPlace:
 
     def contains(self, other: EventPlace) -> bool:
         """True when this is a governorate and ``other`` lies in it (by the candidates' governorate names)."""
-        if self.level != "governorate":
+        if self.level != "governorate" or not other.governorate:
             return False
-        return bool(other.governorate) and fold(other.governorate) == fold(self.governorate or self.name)
+        return fold(other.governorate) == fold(self.governorate or self.name)
 
     def km_to(self, other: EventPlace) -> float:
         """Great-circle distance to ``other`` in km."""
@@ -206,9 +208,9 @@ class EventPlace:
 class _Name:
     """A place name of the sentence still in the running, with its Iraqi candidates in rank order."""
 
-    mention: object
+    mention: Mention
     level: str
-    candidates: list
+    candidates: list[Candidate]
     reference: bool
     near: bool
     explicit: bool  # the words say the level ("Kirkuk province", "Hawija district")
@@ -216,7 +218,7 @@ class _Name:
     direction: str = ""  # "northwest of", when the words give a direction from it
 
     @property
-    def top(self):
+    def top(self) -> Candidate:
         return self.candidates[0]
 
 
@@ -265,9 +267,12 @@ def _same_place(a, b) -> bool:
 
 
 def _governorate_of(area: dict) -> str:
-    while area["level"] != "adm1":
-        area = spatial.find_admin_area(area["parent_pcode"], f"adm{int(area['level'][-1]) - 1}")
-    return area["name"]
+    """The name of the governorate holding ``area`` (a :func:`webmap.spatial.find_admin_area` dict);
+    empty when replaced boundary layers lost a parent on the way up."""
+    current: dict | None = area
+    while current is not None and current["level"] != "adm1":
+        current = spatial.find_admin_area(current["parent_pcode"], f"adm{int(current['level'][-1]) - 1}")
+    return current["name"] if current is not None else ""
 
 
 @lru_cache(maxsize=8)
@@ -275,10 +280,12 @@ def _representative_points(layer_name: str, signature: tuple) -> dict[str, tuple
     """P-code -> (latitude, longitude) of a point inside each area of a layer (for one version of its file)."""
     layer = spatial.load_layer(layer_name)
     points = layer.geometry.representative_point()
-    return {pcode: (p.y, p.x) for pcode, p in zip(layer["pcode"], points, strict=False)}
+    return {pcode: (y, x) for pcode, y, x in zip(layer["pcode"], points.y, points.x, strict=True)}
 
 
-def _admin_point(level: str, name: str, governorates: set[str] = frozenset()) -> tuple[str, str, float, float] | None:
+def _admin_point(
+    level: str, name: str, governorates: Collection[str] = frozenset()
+) -> tuple[str, str, float, float] | None:
     """``(name, governorate, latitude, longitude)`` of the admin area ``name`` at ``level``: its
     representative point; None when no area has that name, or it lies outside ``governorates``."""
     area = spatial.find_admin_area(name, _LAYER[level])
@@ -361,13 +368,13 @@ def _agrees(candidate, name: _Name, governorates: set[str], districts: set[str],
     )
 
 
-def _near_any(candidate, places: list[EventPlace]) -> bool:
+def _near_any(candidate: Candidate, places: Sequence[EventPlace]) -> bool:
     return any(
         haversine_km(candidate.latitude, candidate.longitude, p.latitude, p.longitude) <= REPORT_KM for p in places
     )
 
 
-def _town_named(key: str, candidate) -> object | None:
+def _town_named(key: str, candidate: Candidate) -> Candidate | None:
     """A populated place of Iraq named like the district, in its governorate ("Haweeja district" -> Al Hawijah):
     looked up by the report's spelling, then by the district's own name."""
     for name in dict.fromkeys((key, candidate.name)):
@@ -382,7 +389,7 @@ def _town_named(key: str, candidate) -> object | None:
 
 
 @lru_cache(maxsize=1024)
-def _resolved(name: str, gazetteer_id: int) -> list:
+def _resolved(name: str, gazetteer_id: int) -> list[Candidate]:
     """:func:`webmap.gazetteer.resolve` without context, kept per loaded gazetteer: a report names
     the same districts again and again."""
     return gazetteer.resolve(name, limit=10)
@@ -403,53 +410,53 @@ def _alternatives(name: _Name) -> list[dict]:
     ]
 
 
-def _place(name: _Name, candidate, governorates: set[str]) -> EventPlace | None:
+def _place(name: _Name, candidate: Candidate | None, governorates: set[str]) -> EventPlace | None:
     """The place a name gives, from its chosen candidate; a district or sub-district named as such with
-    no agreeing candidate is looked up in the boundary layers."""
+    no agreeing candidate is looked up in the boundary layers. A town or village named as such
+    ("the village of X") with no agreeing candidate gives no place."""
     mention = name.mention
-    common = {
-        "words": mention.text,
-        "start": mention.start,
-        "reference_only": name.reference,
-        "alternatives": _alternatives(name),
-    }
-    if name.level == "place":
-        precision = max(candidate.precision, 2 if name.near or name.area else 1)
+
+    def named(place: str, lat: float, lon: float, precision: int, level: str, governorate: str | None) -> EventPlace:
         return EventPlace(
-            candidate.name,
-            candidate.latitude,
-            candidate.longitude,
+            place,
+            lat,
+            lon,
             precision,
-            "place",
-            governorate=candidate.governorate or None,
-            **common,
+            level,
+            mention.text,
+            mention.start,
+            governorate=governorate,
+            reference_only=name.reference,
+            alternatives=_alternatives(name),
+        )
+
+    if name.level == "place":
+        if candidate is None:
+            return None
+        precision = max(candidate.precision, 2 if name.near or name.area else 1)
+        return named(
+            candidate.name, candidate.latitude, candidate.longitude, precision, "place", candidate.governorate or None
         )
     if name.level in ("district", "sub-district") and candidate is not None:
         town = candidate if candidate.feature_code.startswith("PPL") else _town_named(mention.key, candidate)
         if town is not None:
-            return EventPlace(
-                town.name,
-                town.latitude,
-                town.longitude,
-                2,
-                name.level,
-                governorate=town.governorate or candidate.governorate or None,
-                **common,
-            )
+            governorate = town.governorate or candidate.governorate or None
+            return named(town.name, town.latitude, town.longitude, 2, name.level, governorate)
     names = ([candidate.name] if candidate is not None else []) + [mention.text]
     # Reports call sub-districts districts too ("the Riyadh district", "Rashad district").
     levels = [name.level] + (["sub-district"] if name.level == "district" else [])
     area = next(filter(None, (_admin_point(level, n, governorates) for level in levels for n in names)), None)
     if area is None:
         return None
-    area_name, governorate, lat, lon = area
-    precision = _AREA_PRECISION[name.level]
-    return EventPlace(
-        area_name, lat, lon, precision, name.level, governorate=governorate, direction=name.direction, **common
-    )
+    area_name, area_governorate, lat, lon = area
+    found = named(area_name, lat, lon, _AREA_PRECISION[name.level], name.level, area_governorate)
+    found.direction = name.direction
+    return found
 
 
-def find_places(text: str, forbidden: list[tuple[int, int]] = (), earlier: list[EventPlace] = ()) -> list[EventPlace]:
+def find_places(
+    text: str, forbidden: Sequence[tuple[int, int]] = (), earlier: Sequence[EventPlace] = ()
+) -> list[EventPlace]:
     """Places in ``text`` (a sentence) that can be an event's place, in reading order.
 
     ``forbidden`` spans (offsets in ``text``) hold names that are not places: force names such as
@@ -480,11 +487,11 @@ def find_places(text: str, forbidden: list[tuple[int, int]] = (), earlier: list[
     landmarks, names = _landmarks(text, names, forbidden)
     # Trust in steps: governorates named as such, then districts named as such, then the rest from
     # the last name to the first, so that a container is chosen before what the report puts in it.
-    chosen: dict[int, object] = {}
+    chosen: dict[int, Candidate | None] = {}
     for name in names:
         if name.explicit and name.level == "governorate":
             chosen[id(name)] = next((c for c in name.candidates if c.feature_code == "ADM1"), name.top)
-    governorates = {fold(c.governorate or c.name) for c in chosen.values()}
+    governorates = {fold(c.governorate or c.name) for c in chosen.values() if c is not None}
     for name in names:
         if name.explicit and name.level in ("district", "sub-district"):
             # A district against the governorate named with it: reports give the disputed districts to
@@ -512,7 +519,12 @@ def find_places(text: str, forbidden: list[tuple[int, int]] = (), earlier: list[
             continue
         holder = _holder(text, names, i)
         container = chosen.get(id(holder)) if holder is not None else None
-        if container is not None and name.area and spatial.find_admin_area(holder.mention.text, "adm1"):
+        if (
+            holder is not None
+            and container is not None
+            and name.area
+            and spatial.find_admin_area(holder.mention.text, "adm1")
+        ):
             # "the Zap region of Dahuk": the governorate, not the town of its name, holds the area.
             container_governorate = {fold(container.governorate or "")}
             agreeing = [
@@ -651,7 +663,7 @@ def _holder(text: str, names: list[_Name], i: int) -> _Name | None:
     return holder if holder is not None and holder.level != "governorate" else None
 
 
-def _area_near(name: _Name, earlier: list[EventPlace]) -> EventPlace | None:
+def _area_near(name: _Name, earlier: Sequence[EventPlace]) -> EventPlace | None:
     """For a name none of whose candidates agrees, the sub-district or district of that name when it lies
     near the places the report named before ("the village of Rashad" -> Al-Rashad sub-district, Kirkuk)."""
     for level in ("sub-district", "district"):

@@ -317,7 +317,7 @@ def build_context(
         best = _anchor_candidate(gazetteer, mention, countries)
         if best is None:
             continue
-        place = gazetteer.place(gazetteer.row_of(best.place_id))
+        place = gazetteer.place_by_id(best.place_id)
         weight = max(0.5, best.score)
         if place.country_code == HOME_COUNTRY:
             ctx.countries.add(HOME_COUNTRY)

@@ -12,7 +12,7 @@ The table fixes names; it never adds places or coordinates. The build script app
 so a record replaced by an import keeps its curated names.
 
 The team's landmarks table (``landmarks.csv``, read by :func:`read_landmarks` for the build) adds
-places no other source has: oil fields, air bases and airports, border crossings, camps, dams and
+places no other source has: oil and gas fields, air bases and airports, border crossings, camps, dams and
 lakes, squares and bridges, mountains and ranges, valleys. Each line gives the URL of the public
 text that locates the landmark, and either the point that text gives (``latitude``,
 ``longitude``) or only the COD-AB unit that holds it (``pcode``): such a landmark stands at its
@@ -35,6 +35,7 @@ ACTIONS = ("alias", "name", "drop")
 # The kinds of landmark of the table, as GeoNames feature class and code.
 LANDMARK_KINDS = {
     "oil field": ("S", "OILF"),
+    "gas field": ("S", "GASF"),
     "air base": ("S", "AIRB"),
     "airport": ("S", "AIRP"),
     "border crossing": ("S", "PSTB"),

@@ -21,8 +21,8 @@ from ..names import ARTICLES, fold, strip_article
 # Generic words that say what kind of place a name is, mapped to the kind they ask for:
 # "P" a populated place, "ADM1" a governorate, "ADM2" a district, "ADM3" a sub-district, or the
 # GeoNames feature code of a landmark ("MT" mountains and ranges, "VAL" valleys, "OILF" oil fields,
-# "DAM", "LK" lakes, "CMP" camps, "AIRB"/"AIRP" air bases and airports, "PSTB" border crossings,
-# "BDG" bridges, "SQR" squares), in English, Arabic and Kurdish.
+# "GASF" gas fields, "OILR" refineries, "DAM", "LK" lakes, "CMP" camps, "AIRB"/"AIRP" air bases and
+# airports, "PSTB" border crossings, "BDG" bridges, "SQR" squares), in English, Arabic and Kurdish.
 _SUFFIXES = {
     "town": "P",
     "city": "P",
@@ -56,6 +56,10 @@ _SUFFIXES = {
     "oil field": "OILF",
     "oilfield": "OILF",
     "oil fields": "OILF",
+    "gas field": "GASF",
+    "gasfield": "GASF",
+    "refinery": "OILR",
+    "oil refinery": "OILR",
     "dam": "DAM",
     "lake": "LK",
     "air base": "AIRB",
@@ -118,6 +122,8 @@ _PREFIXES = {
     "بحيرة": "LK",
     "سد": "DAM",
     "حقل": "OILF",
+    "مصفى": "OILR",
+    "مصفاة": "OILR",
     "مخيم": "CMP",
     "مطار": "AIRP",
     "جسر": "BDG",

@@ -25,6 +25,7 @@ import threading
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..config import SHIPPED_GAZETTEER, Config, data_dir
 from ..errors import BadRows, GazetteerError, InvalidRecord
@@ -198,7 +199,8 @@ def check_place(mapping: dict, row: int) -> dict:
     Raises :class:`InvalidRecord` naming ``row`` and the field: a missing required value, a
     coordinate that is not a number in range, a non-integer id or population, a control character.
     """
-    out = {col: ("" if mapping.get(col) is None else str(mapping.get(col))).strip() for col in COLUMNS}
+    # Text as read; coordinates become floats and the counts ints below.
+    out: dict[str, Any] = {col: ("" if mapping.get(col) is None else str(mapping.get(col))).strip() for col in COLUMNS}
     if not out["place_id"]:
         if out["geonameid"]:
             out["place_id"] = f"gn:{out['geonameid']}"
@@ -257,8 +259,7 @@ def read_places_csv(path: str | os.PathLike) -> list[dict]:
                 if None in mapping:
                     error = InvalidRecord(
                         "row",
-                        f"{len(reader.fieldnames) + len(mapping[None])} fields, "
-                        f"the header has {len(reader.fieldnames)}",
+                        f"{len(fields) + len(mapping[None])} fields, the header has {len(fields)}",
                         number,
                     )
                 else:
@@ -354,7 +355,7 @@ class Gazetteer:
         return {"columns": self._columns, "keys": self._keys, "skeletons": self._skeletons, "path": self.path}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["columns"], state["keys"], state["skeletons"], state["path"])
+        Gazetteer.__init__(self, state["columns"], state["keys"], state["skeletons"], state["path"])
 
     def place(self, row: int) -> Place:
         """The place at ``row``."""
@@ -365,6 +366,14 @@ class Gazetteer:
         if self._by_id is None:
             self._by_id = {pid: i for i, pid in enumerate(self._columns["place_id"])}
         return self._by_id.get(place_id)
+
+    def place_by_id(self, place_id: str) -> Place:
+        """The place with this ``place_id`` (a candidate's); ``KeyError`` when it has none: a
+        candidate made from this gazetteer always has one."""
+        row = self.row_of(place_id)
+        if row is None:
+            raise KeyError(place_id)
+        return self.place(row)
 
     def remember(self, key: tuple, compute):
         """``compute()``, kept for ``key`` while this gazetteer is loaded: contexts and records name
@@ -382,9 +391,9 @@ class Gazetteer:
         if self._areas is None:
             codes = self._columns["feature_code"]
             self._areas = {}
-            for row in range(len(self)):
-                if codes[row] in _OWN_PCODE:
-                    self._areas.setdefault(self.place(row).own_pcode, row)
+            for index in range(len(self)):
+                if codes[index] in _OWN_PCODE:
+                    self._areas.setdefault(self.place(index).own_pcode, index)
         row = self._areas.get(pcode)
         return None if row is None else self.place(row)
 

@@ -35,6 +35,11 @@ MAX_CONTEXT_LENGTH = 20_000
 # How many candidates an answer lists unless asked (``webmap geocode --limit``, ``/api/gazetteer?limit=``).
 DEFAULT_CANDIDATES = 10
 MAX_CANDIDATES = 50
+# When a record is geocoded (webmap.intake.geocode_values; ``webmap import --geocode``): never,
+# when it has no coordinates, or always (its own are replaced).
+GEOCODE_MODES = ("never", "missing", "always")
+# The least score a match places a record with: below it the match is a guess (see .rank).
+MIN_PLACE_SCORE = 0.5
 NORMALISED_QUALITY = 0.8
 # A skeleton hit must still share this much of its spelling with the query (rapidfuzz ratio):
 # "Huwayjah" / "hawija" is 71, "Telafar" / "tall afar" 75, while short skeletons collide with
@@ -138,6 +143,11 @@ def resolve(
     if hits and ctx.within and not any(ctx.inside(gazetteer.place(hit.row)) for hit in hits):
         # A name matched only outside the areas named: another transliteration of it inside them is better.
         hits += match_name(gazetteer, key, keep=lambda place: ctx.inside(place) > 0, fuzzy=False)[0]
+    if hits and kind and _landmark_codes(kind) and not any(_is_kind(gazetteer, hit, kind) for hit in hits):
+        # "Baiji refinery": the town matched exactly; the refinery is spelled another way ("Bayji Oil Refinery").
+        hits += match_name(gazetteer, key, keep=lambda place: place.feature_code in _landmark_codes(kind), fuzzy=False)[
+            0
+        ]
     if candidates is None:
         ctx.kind = kind or ctx.kind
         hits = _of_kind(gazetteer, hits, ctx.kind)
@@ -149,22 +159,26 @@ def resolve(
     return candidates
 
 
+def _landmark_codes(kind: str | None) -> tuple[str, ...]:
+    """The feature codes a landmark descriptor's kind accepts ("MT": mountains and ranges); empty for
+    no kind, a populated place or an administrative area."""
+    if not kind or kind == "P" or kind.startswith("ADM"):
+        return ()
+    return KIND_CODES.get(kind, (kind,))
+
+
+def _is_kind(gazetteer: Gazetteer, hit, kind: str) -> bool:
+    place = gazetteer.place(hit.row)
+    return place.feature_class == "P" if kind == "P" else place.feature_code in _landmark_codes(kind)
+
+
 def _of_kind(gazetteer: Gazetteer, hits: list, kind: str | None) -> list:
     """The hits of the kind a name's own word asks for ("Sakrana village" is no valley, "Mosul Dam" no
     town), when there are any; governorates and districts are left to the ranking (a district and
     the town of its name are both right answers to "X district" read loosely)."""
     if not kind or kind.startswith("ADM"):
         return hits
-    codes = KIND_CODES.get(kind, (kind,))
-    wanted = [
-        hit
-        for hit in hits
-        if (
-            gazetteer.place(hit.row).feature_class == "P"
-            if kind == "P"
-            else gazetteer.place(hit.row).feature_code in codes
-        )
-    ]
+    wanted = [hit for hit in hits if _is_kind(gazetteer, hit, kind)]
     return wanted or hits
 
 
@@ -220,13 +234,22 @@ def _inside(gazetteer: Gazetteer, inner: str, outer: str, ctx: Context, limit: i
     if not holders or holders[0].reason == "area":
         return None
     holder = holders[0]
-    place = gazetteer.place(gazetteer.row_of(holder.place_id))
+    place = gazetteer.place_by_id(holder.place_id)
     if place.is_area:
         return _in_area(gazetteer, inner, place, ctx, limit)
     hits, kind = match_name(gazetteer, key, keep=lambda p: _near(p, place))
     if not hits:
         return [area_candidate(place, matched=holder.matched, precision=2)]
-    return rank(gazetteer, hits, replace(ctx, kind=kind), limit)
+    return [_in_town(gazetteer, c, place) for c in rank(gazetteer, hits, replace(ctx, kind=kind), limit)]
+
+
+def _in_town(gazetteer: Gazetteer, candidate: Candidate, town) -> Candidate:
+    """``candidate`` inside ``town``; a landmark no text gives a point for stands at the point of the
+    unit that holds it, which may lie farther from it than the town it is in: it takes the town's
+    point (precision 2)."""
+    if gazetteer.place_by_id(candidate.place_id).point_precision is None:
+        return candidate
+    return replace(candidate, latitude=town.latitude, longitude=town.longitude, precision=2)
 
 
 def _near(place, town) -> bool:
@@ -267,9 +290,29 @@ def geocode(
     gazetteer: Gazetteer | None = None,
     limit: int = DEFAULT_CANDIDATES,
     prefer: Sequence[Collection[str]] = (),
+    district: str | None = None,
+    governorate: str | None = None,
 ) -> dict:
     """The answer ``webmap geocode --json`` and ``GET /api/gazetteer`` give:
-    ``{"query", "context", "match": best candidate dict or None, "candidates": [...]}``."""
-    candidates = resolve(name, context, limit=limit, gazetteer=gazetteer, online=online, prefer=prefer)
+    ``{"query", "context", "district", "governorate", "match": best candidate dict or None,
+    "candidates": [...]}``; ``district`` and ``governorate`` are the areas the place is stated to
+    lie in, as for a record (:func:`resolve_place`, the geocoding of imports and the API)."""
+    candidates = resolve(
+        name,
+        context,
+        limit=limit,
+        gazetteer=gazetteer,
+        online=online,
+        prefer=prefer,
+        district=district,
+        governorate=governorate,
+    )
     dicts = [c.to_dict() for c in candidates]
-    return {"query": name, "context": context, "match": dicts[0] if dicts else None, "candidates": dicts}
+    return {
+        "query": name,
+        "context": context,
+        "district": district,
+        "governorate": governorate,
+        "match": dicts[0] if dicts else None,
+        "candidates": dicts,
+    }

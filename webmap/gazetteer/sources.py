@@ -145,7 +145,7 @@ def wof_row(record: dict, country: str | None) -> dict | None:
     name = (record.get("gn_name") or "").strip() or (record.get("name") or "").strip()
     # The all_names of WOF counties and regions mix in other areas' names ("Tỉnh Duhok" on Ninawa):
     # for those only the English, Arabic, Kurdish and Turkish names are kept.
-    columns = ("name_eng", "name_ara", "name_kur", "name_ckb", "name_kmr", "name_tur")
+    columns: tuple[str, ...] = ("name_eng", "name_ara", "name_kur", "name_ckb", "name_kmr", "name_tur")
     if fclass != "A":
         columns += ("all_names",)
     variants = [v for col in columns for v in (record.get(col) or "").split("|")]

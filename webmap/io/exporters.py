@@ -64,6 +64,8 @@ COLUMNS = (
     "admin3",
     "admin3_pcode",
     "disputed",
+    "place_id",
+    "place_score",
     "fatalities",
     "injured",
     "notes",

@@ -149,7 +149,7 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(InvalidRecord)
     def invalid_record(exc: InvalidRecord):
-        return jsonify(error=str(exc), field=exc.field), 400
+        return jsonify(error=str(exc), field=exc.field, **exc.details), 400
 
     @app.errorhandler(NotFound)
     def not_found(exc: NotFound):

@@ -39,6 +39,7 @@ from flask import Blueprint, Response, jsonify, request, url_for
 from .. import mapview, query, spatial
 from ..errors import InvalidFilter, InvalidRecord, NotFound
 from ..forces import FORCES_BY_KEY
+from ..gazetteer import default_path
 from ..intake import checked_incident
 from ..io.exporters import feature
 from . import get_basemap, get_config, get_store, request_filter
@@ -141,9 +142,11 @@ def _body() -> dict:
         )
     if data.get("type") == "Feature":
         properties = dict(data.get("properties") or {})
+        if data.get("geometry") is None:  # an unlocated Feature: geocoded by its location
+            return properties
         coordinates = (data.get("geometry") or {}).get("coordinates")
         if not (isinstance(coordinates, list) and len(coordinates) >= 2):
-            raise InvalidRecord("geometry", "a Feature needs a Point geometry with [longitude, latitude]")
+            raise InvalidRecord("geometry", "a Feature needs a Point geometry with [longitude, latitude], or null")
         properties["longitude"], properties["latitude"] = coordinates[0], coordinates[1]
         data = properties
     return data
@@ -152,8 +155,11 @@ def _body() -> dict:
 @bp.post("/api/incidents")
 @require_token
 def create_incident():
-    """Add the incident in the JSON body; 201 with the stored Feature and its ``Location``."""
-    incident = checked_incident(_body(), get_config().geodata_dir)
+    """Add the incident in the JSON body; 201 with the stored Feature and its ``Location``. A body
+    without coordinates is placed by its ``location`` in the ``admin2``/``admin1`` it names (400
+    naming ``location``, with the gazetteer's candidates, when that is a guess)."""
+    config = get_config()
+    incident = checked_incident(_body(), config.geodata_dir, gazetteer_path=default_path(config))
     stored = get_store().add(incident)
     response = jsonify(feature(stored))
     response.status_code = 201
@@ -167,7 +173,8 @@ def replace_incident(incident_id: int):
     """Replace incident ``incident_id`` with the body's fields; the stored Feature."""
     store = get_store()
     store.get(incident_id)
-    incident = checked_incident(_body(), get_config().geodata_dir)
+    config = get_config()
+    incident = checked_incident(_body(), config.geodata_dir, gazetteer_path=default_path(config))
     return jsonify(feature(store.replace(incident_id, incident)))
 
 
@@ -389,14 +396,19 @@ def own_tile(z: int, x: int, y: int):
 def gazetteer_lookup():
     """Resolve the place name ``q`` (optional ``context`` text, ``limit`` of candidates): the JSON of
     ``webmap geocode --json``, ``{"query", "context", "match", "candidates"}``; 400 naming ``q``
-    when it is empty or longer than 200 characters. The incident form's search also passes
-    ``governorate`` (a name or P-code) and ``disputed=1``: places in that governorate rank first,
-    then those in the disputed territories (400 naming ``governorate`` when no governorate has it)."""
+    when it is empty or longer than 200 characters. ``district`` and ``governorate`` (names or
+    P-codes) are the areas the place is stated to lie in, as ``webmap geocode --district
+    --governorate`` and the geocoding of a record read them (400 naming ``governorate`` when no
+    governorate has that name; a district the boundary layers lack, such as Soran, is found by
+    its seat). The
+    incident form's search also passes ``disputed=1``: places in its governorate rank first, then
+    those in the disputed territories."""
     from ..gazetteer import MAX_NAME_LENGTH, default_path, geocode, get_gazetteer
     from ..gazetteer.resolve import DEFAULT_CANDIDATES, MAX_CANDIDATES, MAX_CONTEXT_LENGTH
 
     name = request.args.get("q", "")
-    if not name.strip():
+    district, governorate = request.args.get("district", "").strip(), request.args.get("governorate", "").strip()
+    if not (name.strip() or district or governorate):
         raise InvalidFilter("q", "give a place name")
     if len(name) > MAX_NAME_LENGTH:
         raise InvalidFilter("q", f"longer than {MAX_NAME_LENGTH} characters")
@@ -406,9 +418,18 @@ def gazetteer_lookup():
     config = get_config()
     gazetteer = get_gazetteer(default_path(config))
     limit = _int_param("limit", DEFAULT_CANDIDATES, 1, MAX_CANDIDATES)
-    prefer = _search_preference(request.args.get("governorate", ""), request.args.get("disputed", ""))
+    prefer = _search_preference(governorate, request.args.get("disputed", ""))
     return jsonify(
-        geocode(name, context, gazetteer=gazetteer, online=config.online_geocoder, limit=limit, prefer=prefer)
+        geocode(
+            name,
+            context,
+            gazetteer=gazetteer,
+            online=config.online_geocoder,
+            limit=limit,
+            prefer=prefer,
+            district=district or None,
+            governorate=governorate or None,
+        )
     )
 
 

@@ -784,6 +784,7 @@
       this.items = [];
       this.selectedTotal = 0;
       this.inExtent = 0;
+      this.pending = 0; // requests for the view's counts not answered yet (tiled views ask the server)
       this.forceCounts = new Array(this.forces.length).fill(0);
       this._applyView();
       this._scheduled = false;
@@ -1316,7 +1317,10 @@
     // The view's counts (in all, in the map's extent, per force), bounds, date range and areas.
     _summarise: function () {
       var self = this, ticket = ++this._summaries;
-      return getJSON(this.view.url(this.options.summaryUrl, { bbox: webmap.extentParam(this._map) })).then(function (s) {
+      this.pending++;
+      return getJSON(this.view.url(this.options.summaryUrl, { bbox: webmap.extentParam(this._map) })).finally(function () {
+        self.pending--;
+      }).then(function (s) {
         if (ticket !== self._summaries) return;
         s.areas.forEach(function (a) { a.x = mercatorX(a.point[1]); a.y = mercatorY(a.point[0]); });
         self.data = { n: s.total, bounds: s.bounds, areas: s.areas, firstDay: s.first ? dayOf(s.first) : null,

@@ -148,7 +148,7 @@
   }
 
   function load() {
-    var ticket = ++state.request;
+    var ticket = ++state.request, asked = view.query();
     webmap.getJSON(view.url("/api/incidents", { bbox: webmap.extentParam(map), limit: PAGE, offset: state.offset, sort: state.sort }))
       .then(function (data) {
         if (ticket !== state.request) return; // a newer view was asked for meanwhile
@@ -187,6 +187,7 @@
         var last = Math.min(state.offset + PAGE, data.total);
         pageLabel.textContent = data.total ? (state.offset + 1) + "–" + last + " of " + webmap.formatNumber(data.total) : "none in the map's extent";
         pageLabel.dataset.total = String(data.total);
+        pageLabel.dataset.view = asked; // the view the rows are of
         prev.disabled = state.offset === 0;
         next.disabled = last >= data.total;
       }).catch(function (err) {
