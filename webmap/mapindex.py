@@ -72,8 +72,9 @@ def mercator(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class Tile:
     """One map tile of a view: ``clusters`` (each a dict: ``lat``, ``lon`` of the members' centre,
     ``count``, ``fatalities``, ``first``/``last`` day, ``bounds`` [[south, west], [north, east]],
-    ``forces``: count per initiating force, in FORCE_KEYS order) or, when few, ``points`` (positions
-    in the index)."""
+    ``forces``: count per initiating force, in FORCE_KEYS order) and ``points``: the positions in the
+    index of the incidents drawn as themselves (every one when the tile holds few, else those alone
+    in their cell), or None."""
 
     clusters: list[dict]
     points: np.ndarray | None
@@ -241,7 +242,7 @@ class MapIndex:
 
     def tile(self, selected: np.ndarray, z: int, x: int, y: int) -> Tile:
         """The clusters (or the points, when few) of the selected incidents drawn at their point in
-        map tile ``z``/``x``/``y``."""
+        map tile ``z``/``x``/``y``; an incident alone in its cluster's cell is among the points."""
         shift = np.uint64(2 * (LEVELS - z))
         start = morton(np.array([x], dtype=np.uint32), np.array([y], dtype=np.uint32))[0] << shift
         end = start + (np.uint64(1) << shift)
@@ -292,7 +293,10 @@ class MapIndex:
             }
             for c_lat, c_lon, count, killed, first, last, s, w, nn, e, forces in fields
         ]
-        return Tile(clusters, None)
+        # An incident alone in its cell is sent as itself: the browser draws and opens it as a point.
+        alone = counts == 1
+        clusters = [cluster for cluster, single in zip(clusters, alone.tolist(), strict=True) if not single]
+        return Tile(clusters, inside[starts[alone]] if alone.any() else None)
 
     def point_columns(self, selected: np.ndarray) -> dict[str, np.ndarray]:
         """The selected incidents as the map's point columns (:func:`webmap.mapview.encode_points`),
