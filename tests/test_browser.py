@@ -454,7 +454,7 @@ def test_a_laptop_or_phone_screen_keeps_the_map_uncovered(page, server, artifact
     open_map(page, server + "/")
     page.locator(".wm-mapbox").scroll_into_view_if_needed()
     boxes = page.evaluate("""() => Object.fromEntries(Object.entries({map: '.leaflet-container',
-        layers: '.leaflet-control-layers', forces: '.wm-forces', legend: '.wm-legend', time: '.wm-time'})
+        panel: '.wm-controls', time: '.wm-time'})
         .map(([k, s]) => {
           const r = document.querySelector(s).getBoundingClientRect();
           return [k, {left: r.left, right: r.right, top: r.top, bottom: r.bottom, area: r.width * r.height}]; }))""")
@@ -463,18 +463,16 @@ def test_a_laptop_or_phone_screen_keeps_the_map_uncovered(page, server, artifact
     def overlap(a, b):
         return a["left"] < b["right"] and b["left"] < a["right"] and a["top"] < b["bottom"] and b["top"] < a["bottom"]
 
-    # The layer list, the forces and the legend start folded, so together they cover a sliver of the map...
-    folded = boxes["layers"]["area"] + boxes["forces"]["area"] + boxes["legend"]["area"]
-    assert folded < 0.12 * boxes["map"]["area"]
-    assert not page.evaluate("() => document.querySelector('.wm-legend').open")
-    assert not page.evaluate("() => document.querySelector('.wm-forces').open")
-    for name in ("layers", "forces", "legend"):
-        assert not overlap(boxes[name], boxes["time"]), name
+    # Layers, forces and legend are one panel, folded to its title where open it would cover more
+    # than a quarter of the map...
+    assert boxes["panel"]["area"] < 0.12 * boxes["map"]["area"]
+    assert not page.evaluate("() => document.querySelector('.wm-controls').open")
+    assert not overlap(boxes["panel"], boxes["time"])
     # ...every control stays on the map, and nothing makes the page scroll sideways.
-    for name in ("layers", "forces", "legend", "time"):
+    for name in ("panel", "time"):
         assert boxes["map"]["left"] <= boxes[name]["left"] and boxes[name]["right"] <= boxes["map"]["right"], name
     assert page.evaluate("() => document.documentElement.scrollWidth") <= width
-    # The folded forces open and their ticks still work.
-    page.click(".wm-forces summary")
+    # The folded panel opens and the forces' ticks still work.
+    page.click(".wm-controls > summary")
     page.locator(".wm-force-row[data-force='islamic_state'] input").uncheck()
     page.wait_for_function("() => webmap.view.query().includes('force=')")

@@ -40,7 +40,6 @@ import shapely
 from branca.element import Element, Figure, MacroElement
 from folium.elements import JSCSSMixin
 from folium.map import Layer
-from folium.utilities import JsCode
 from jinja2 import Template
 from markupsafe import escape
 
@@ -278,6 +277,21 @@ class TimeSlider(_Scripted):
         self.points = points
 
 
+class ControlPanel(_Scripted):
+    """The one panel the layer list, the forces, the legend and the districts' shading scale are
+    gathered in (added last), open by default only where it leaves 75% of the map clear."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        webmap.controlPanel({{ this._parent.get_name() }});
+        {% endmacro %}"""
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "ControlPanel"
+
+
 class Legend(_Scripted):
     """The legend of the markers: precision (filled, hollow, dashed) and cluster rings; the force
     colours are in the layer control."""
@@ -348,11 +362,9 @@ def build_map(query: str = "", tiled: bool = False, own_basemap: TilesetInfo | N
     TimeSlider(points).add_to(m)
     Legend().add_to(m)
     NameToggle().add_to(m)
-    # Expanded on a large map; folded to its button where the list would cover the incidents.
-    folium.LayerControl(
-        collapsed=JsCode(f"webmap.compact({m.get_name()})"),  # type: ignore[arg-type]  # rendered as JS by Folium
-        position="topright",
-    ).add_to(m)
+    # Expanded inside the one panel of layers and legends, which folds as a whole.
+    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    ControlPanel().add_to(m)
     use_vendored_assets(m)
     return m
 

@@ -677,7 +677,7 @@
       },
     });
     layer.on("add", function () {
-      state.legend = new ChoroLegend().addTo(layer._map);
+      state.legend = webmap.intoPanel(layer._map, new ChoroLegend().addTo(layer._map));
       layer.whenLoaded().then(restyle);
     });
     // Counts of the new view, on the same polygons.
@@ -1257,9 +1257,10 @@
       this._openPopup(L.popup({ maxWidth: 380, className: "wm-list-popup" }).setLatLng(latlng).setContent(box), area);
     },
 
-    // Open a popup; an area's stays outlined while it is open.
+    // Open a popup clear of the map's controls; an area's stays outlined while it is open.
     _openPopup: function (popup, area) {
       var self = this;
+      webmap.clearOfControls(this._map, popup);
       popup.openOn(this._map);
       if (area) {
         this._pinnedOutline = area;
@@ -1598,7 +1599,7 @@
       options: { position: "topright" },
       onAdd: function () {
         var box = el("details", "wm-panel wm-forces");
-        box.open = !webmap.compact(map);
+        box.open = true;
         L.DomEvent.disableClickPropagation(box);
         L.DomEvent.disableScrollPropagation(box);
         var summary = el("summary", null, "Forces");
@@ -1761,18 +1762,12 @@
   };
 
   // ---------------------------------------------------------------- legend
-  /* True for a map too small (a laptop's, a phone's) to keep the layer list and the legend open
-   * without covering the incidents: they start folded there. */
-  webmap.compact = function (map) {
-    var size = map.getSize();
-    return size.x < 900 || size.y < 600;
-  };
-
   webmap.legend = function (map, options) {
     var Legend = L.Control.extend({
+      options: { position: "topright" },
       onAdd: function () {
         var box = el("details", "wm-panel wm-legend");
-        box.open = !webmap.compact(map);
+        box.open = true;
         L.DomEvent.disableClickPropagation(box);
         box.appendChild(el("summary", null, "Where an incident is known"));
         [["1", "wm-dot"], ["2", "wm-dot wm-hollow"]].forEach(function (p) {
@@ -1793,7 +1788,71 @@
         return box;
       },
     });
-    // On a small map, under the layer button: the time control needs the bottom edge.
-    return new Legend({ position: webmap.compact(map) ? "topright" : "bottomright" }).addTo(map);
+    return webmap.intoPanel(map, new Legend().addTo(map));
+  };
+
+  // ---------------------------------------------------------------- one panel for layers and legends
+  /* The layer list, the forces, the legend and the districts' shading scale in one panel at the top
+   * right, folded to its title unless, open, it leaves at least 75% of the map clear. Its height
+   * stops short of the map's, so nothing sits under it. */
+  var CLEAR_SHARE = 0.75;
+
+  webmap.controlPanel = function (map) {
+    var Panel = L.Control.extend({
+      options: { position: "topright" },
+      onAdd: function () {
+        var box = el("details", "wm-panel wm-controls");
+        L.DomEvent.disableClickPropagation(box);
+        L.DomEvent.disableScrollPropagation(box);
+        box.appendChild(el("summary", null, "Layers and legend"));
+        this.body = box.appendChild(el("div", "wm-controls-body"));
+        return box;
+      },
+    });
+    var panel = new Panel().addTo(map);
+    var box = panel.getContainer();
+    function fit() { panel.body.style.maxHeight = Math.max(120, map.getSize().y - 70) + "px"; }
+    fit();
+    map.on("resize", fit);
+    map.getContainer().querySelectorAll(".leaflet-control-layers, .wm-forces, .wm-legend, .wm-choro-legend")
+      .forEach(function (control) { panel.body.appendChild(control); });
+    map._wmPanel = panel;
+    // Opened by default from what it covers once the incidents (and the forces' counts) are in.
+    var touched = false;
+    box.addEventListener("toggle", function () { if (box.dataset.decided) touched = true; });
+    function decide() {
+      if (touched) return;
+      box.open = true;
+      var size = map.getSize(), r = box.getBoundingClientRect();
+      box.open = r.width * r.height <= (1 - CLEAR_SHARE) * size.x * size.y;
+      box.dataset.decided = "1";
+    }
+    decide();
+    if (webmap.ready) webmap.ready.then(function () { setTimeout(decide, 0); });
+    return panel;
+  };
+
+  // A control moved into the map's panel (once there is one); returns the control.
+  webmap.intoPanel = function (map, control) {
+    if (map._wmPanel) map._wmPanel.body.appendChild(control.getContainer());
+    return control;
+  };
+
+  /* Set a popup's auto-pan padding so it opens clear of every control on the map: each control
+   * pushes the edge it is nearer to (a tall panel at the right pushes the right edge, the time bar
+   * along the bottom the bottom one). */
+  webmap.clearOfControls = function (map, popup) {
+    var frame = map.getContainer().getBoundingClientRect(), pad = { left: 0, top: 0, right: 0, bottom: 0 };
+    map.getContainer().querySelectorAll(".leaflet-control-container .leaflet-control").forEach(function (control) {
+      var r = control.getBoundingClientRect();
+      if (!r.width || !r.height) return;
+      var room = { left: r.right - frame.left, top: r.bottom - frame.top, right: frame.right - r.left, bottom: frame.bottom - r.top };
+      var nearest = Object.keys(room).sort(function (a, b) { return room[a] - room[b]; })[0];
+      pad[nearest] = Math.max(pad[nearest], room[nearest] + 8);
+    });
+    popup.options.autoPanPaddingTopLeft = L.point(pad.left, pad.top);
+    popup.options.autoPanPaddingBottomRight = L.point(pad.right, pad.bottom);
+    popup.options.maxHeight = Math.max(150, frame.height - pad.top - pad.bottom - 40);
+    return popup;
   };
 })();
