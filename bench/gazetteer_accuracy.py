@@ -18,7 +18,8 @@ placed outside the stated governorate, and a confusion table of the kinds of mis
 - ``no answer``: nothing resolved.
 
 Then the extraction figures on the ACLED notes: incidents within 25 km of ACLED's point, fatalities
-equal, and the misses (no draft; a draft placed farther than 25 km). The same floors are asserted by
+equal (a draft without a figure equals ACLED's 0, its code for "none reported"), and the misses (no
+draft; a draft placed farther than 25 km). The same floors are asserted by
 tests/test_gazetteer_accuracy.py and tests/test_extract_reports.py.
 """
 
@@ -158,7 +159,9 @@ def extraction_figures() -> tuple[int, int, int, int]:
             continue
         first = drafts[0].incident
         near += haversine_km(first.latitude, first.longitude, float(row["latitude"]), float(row["longitude"])) <= 25
-        equal += first.fatalities == int(row["fatalities"])
+        # ACLED codes 0 where no figure is reported; a draft leaves such a count empty.
+        acled = int(row["fatalities"])
+        equal += first.fatalities == acled or (first.fatalities is None and acled == 0)
     return len(rows), near, equal, none
 
 

@@ -433,11 +433,12 @@ def extract_(file, published, source, as_json, save):
     for n, draft in enumerate(result.drafts if not as_json else (), start=1):
         i = draft.incident
         actors = " vs ".join(a for a in (i.actor1, i.actor2) if a) or "actors not named"
+        killed = "killed not reported" if i.fatalities is None else f"killed {i.fatalities}"
         injured = f", injured {i.injured}" if i.injured is not None else ""
         click.echo(
             f"{n}. {i.event_date} ({TIME_PRECISION[i.time_precision]})  {i.event_type} / {i.sub_event_type}  "
             f"{actors}  {i.location} {i.latitude:.5f} {i.longitude:.5f} ({GEO_PRECISION[i.geo_precision]})  "
-            f"killed {i.fatalities}{injured}"
+            f"{killed}{injured}"
         )
         for evidence in draft.evidence:
             click.echo(f"   « {evidence.text} »")

@@ -371,13 +371,14 @@ def layer_signature(name: str, geodata_dir: Path | str | None = None) -> tuple:
 
 
 def district_features(counts: dict[str, dict], geodata_dir: Path | str | None = None) -> dict:
-    """The district polygons (simplified) as a FeatureCollection, each with ``incidents`` and
-    ``fatalities`` from ``counts`` (P-code -> counts, as from :meth:`webmap.mapindex.MapIndex.per_district`)."""
+    """The district polygons (simplified) as a FeatureCollection, each with ``incidents``,
+    ``fatalities`` (the known figures) and ``no_figure`` (incidents without one) from ``counts``
+    (P-code -> counts, as from :meth:`webmap.mapindex.MapIndex.per_district`)."""
     collection = json.loads(layer_geojson("adm2", geodata_dir))
     for feature in collection["features"]:
         found = counts.get(feature["properties"].get("pcode"), {})
-        feature["properties"]["incidents"] = found.get("incidents", 0)
-        feature["properties"]["fatalities"] = found.get("fatalities", 0)
+        for name in ("incidents", "fatalities", "no_figure"):
+            feature["properties"][name] = found.get(name, 0)
     return collection
 
 
@@ -439,8 +440,9 @@ def area_column(
 
 def area_groups(index, selected: np.ndarray, geodata_dir: Path | str | None = None) -> list[dict]:
     """The areas the selected incidents known only to a district or governorate are drawn as, each
-    with what :func:`area_table` says of it and ``count``, ``fatalities`` and ``forces`` (the count
-    per initiating force, in FORCE_KEYS order) of its incidents. ``index``: a
+    with what :func:`area_table` says of it and ``count``, ``fatalities`` (the known figures),
+    ``no_figure`` (incidents without one) and ``forces`` (the count per initiating force, in
+    FORCE_KEYS order) of its incidents. ``index``: a
     :class:`webmap.mapindex.MapIndex`; ``selected`` its selection of the view."""
     codes = index.area_codes()[selected]
     drawn = codes != 0
@@ -450,14 +452,23 @@ def area_groups(index, selected: np.ndarray, geodata_dir: Path | str | None = No
         return []
     at = np.searchsorted(present, codes)
     counts = np.bincount(at, minlength=len(present))
-    killed = np.bincount(at, weights=index.fatalities[selected][drawn].astype(np.int64), minlength=len(present))
+    killed = np.bincount(at, weights=index.killed[selected][drawn].astype(np.int64), minlength=len(present))
+    unknown = np.bincount(at, weights=index.no_figure[selected][drawn], minlength=len(present))
     forces = np.bincount(at * len(FORCES) + index.force[selected][drawn], minlength=len(present) * len(FORCES)).reshape(
         len(present), len(FORCES)
     )
     groups = []
     for k, area in enumerate(area_table([index.pcode_of[int(c)] for c in present], geodata_dir)):
         if area is not None:
-            groups.append({**area, "count": int(counts[k]), "fatalities": int(killed[k]), "forces": forces[k].tolist()})
+            groups.append(
+                {
+                    **area,
+                    "count": int(counts[k]),
+                    "fatalities": int(killed[k]),
+                    "no_figure": int(unknown[k]),
+                    "forces": forces[k].tolist(),
+                }
+            )
     return groups
 
 
@@ -468,9 +479,10 @@ def encode_points(columns: dict[str, np.ndarray], areas: tuple[np.ndarray, list[
     :func:`area_column` (None: every incident drawn at its point). Layout: ``WMP2``, uint32 n, then
     n values of each column: uint32 id deltas (so gzip shrinks them to almost nothing), float32
     longitude, float32 latitude (degrees WGS 84, about 1 m resolution), int32 day (days since
-    1970-01-01), uint32 fatalities, uint8 force (index into :data:`webmap.forces.FORCE_KEYS` of the
-    initiating side's force), uint8 geo_precision, uint16 forces (bit mask of every force
-    involved), uint16 area; then uint32 length and the area table as UTF-8 JSON.
+    1970-01-01), uint32 fatalities (0xFFFFFFFF: the source gives no figure), uint8 force (index
+    into :data:`webmap.forces.FORCE_KEYS` of the initiating side's force), uint8 geo_precision,
+    uint16 forces (bit mask of every force involved), uint16 area; then uint32 length and the area
+    table as UTF-8 JSON.
     """
     ids = np.asarray(columns["id"], dtype=np.int64)
     deltas = np.diff(ids, prepend=0)

@@ -26,6 +26,7 @@ area                        the incidents known only to this district or governo
                             what the map draws as that area
 drafts                      1: include draft incidents (hidden by default)
 bbox                        west,south,east,north in degrees WGS 84
+ids                         these incidents only, by id (the incidents just saved from a report)
 ==========================  ====================================================================
 """
 
@@ -98,6 +99,7 @@ FILTER_PARAMETERS: tuple[FilterParameter, ...] = (
     FilterParameter("area", "--area", "incidents known only to this district or governorate", "NAME"),
     FilterParameter("drafts", "--drafts", "include draft incidents", flag=True),
     FilterParameter("bbox", "--bbox", "west,south,east,north in degrees WGS 84", "W,S,E,N"),
+    FilterParameter("ids", "--ids", "these incidents only, by id", "ID", several=True),
 )
 PARAMETERS = tuple(p.name for p in FILTER_PARAMETERS)
 PARAMETER_ALIASES = {"since": "from", "until": "to", "date_from": "from", "date_to": "to"}
@@ -125,6 +127,7 @@ class IncidentFilter:
     window: tuple[dt.date, dt.date] | None = None
     precisions: tuple[int, ...] = ()
     area: str | None = None
+    ids: tuple[int, ...] = ()
 
     # -- building --------------------------------------------------------------------------
     @classmethod
@@ -160,6 +163,7 @@ class IncidentFilter:
             window=_single(values, "window"),
             precision=values.get("precision", ()),
             area=_single(values, "area"),
+            ids=values.get("ids", ()),
         )
 
     @classmethod
@@ -178,6 +182,7 @@ class IncidentFilter:
         window=None,
         precision=(),
         area=None,
+        ids=(),
     ) -> IncidentFilter:
         """Validate raw values (strings or already typed) into a filter; the CLI calls this."""
         since_date = _date("from", since)
@@ -197,6 +202,7 @@ class IncidentFilter:
             window=_window(window),
             precisions=tuple(_precision(v) for v in precision),
             area=_area_pcode(area),
+            ids=tuple(sorted({_id(v) for v in ids})),
         )
 
     def to_params(self) -> dict[str, list[str]]:
@@ -226,6 +232,8 @@ class IncidentFilter:
             out["precision"] = [str(p) for p in self.precisions]
         if self.area:
             out["area"] = [self.area]
+        if self.ids:
+            out["ids"] = [",".join(str(i) for i in self.ids)]
         return out
 
     def without(self, *parts: str) -> IncidentFilter:
@@ -263,6 +271,8 @@ class IncidentFilter:
             where.append(sa.and_(c.geo_precision == 3, known))
         if self.bbox:
             where.append(_bbox_condition(self.bbox, dialect))
+        if self.ids:
+            where.append(c.id.in_(self.ids))
         return where
 
 
@@ -338,6 +348,13 @@ def _area_pcode(value) -> str | None:
         if found is not None:
             return found["pcode"]
     raise InvalidFilter("area", f"no district or governorate named {str(value)[:60]!r}")
+
+
+def _id(value) -> int:
+    text = str(value).strip()
+    if not text.isdigit() or not 0 < int(text) < 2**31:
+        raise InvalidFilter("ids", f"expected incident ids (whole numbers from 1), not {text[:20]!r}")
+    return int(text)
 
 
 def _precision(value) -> int:
@@ -417,10 +434,13 @@ def select_incidents(
     store: IncidentStore, flt: IncidentFilter, *, limit: int | None = None, offset: int = 0, sort: str | None = None
 ) -> list[Incident]:
     """The filtered incidents ordered by ``sort`` (default newest first; see :func:`parse_sort`),
-    then by id, paged by ``limit``/``offset``."""
+    then by id, paged by ``limit``/``offset``. An empty value (a killed count not reported, no
+    place name) sorts below every value, on SQLite and PostgreSQL alike: first ascending, last
+    descending."""
     column, descending = parse_sort(sort)
     order = [
-        incidents.c[name].desc() if descending else incidents.c[name].asc() for name in dict.fromkeys((column, "id"))
+        incidents.c[name].desc().nulls_last() if descending else incidents.c[name].asc().nulls_first()
+        for name in dict.fromkeys((column, "id"))
     ]
     stmt = _select(store, flt).order_by(*order)
     if limit is not None:

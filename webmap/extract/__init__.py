@@ -300,7 +300,7 @@ def _draft(incident: _Incident, place: EventPlace, published: dt.date, source: s
             "latitude": round(place.latitude, 5),
             "longitude": round(place.longitude, 5),
             "geo_precision": place.geo_precision,
-            "fatalities": killed or 0,
+            "fatalities": killed,  # None: the report gives no number (not reported), never a 0 it did not say
             "injured": injured,
             "notes": notes,
             "source": source,

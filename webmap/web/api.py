@@ -30,6 +30,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable
 
+import numpy as np
 from flask import Blueprint, Response, jsonify, request, url_for
 
 from .. import mapview, query, spatial
@@ -233,13 +234,13 @@ def tile(z: int, x: int, y: int):
 
 @bp.get("/api/summary")
 def summary():
-    """What the map shows of the filtered view besides its points: ``{"total", "in_extent" and
-    "killed_in_extent" (the incidents whose point is in ``bbox``, when given, and their
-    fatalities), "forces": {key: incidents involving it,
+    """What the map shows of the filtered view besides its points: ``{"total", "in_extent",
+    "killed_in_extent" and "no_figure_in_extent" (the incidents whose point is in ``bbox``, when
+    given, the known figures of their killed, and how many of them have none), "forces": {key: incidents involving it,
     ticked or not}, "first", "last" (ISO days or null), "bounds" ([[south, west], [north, east]] of
     the view's points, or null), "areas": [the areas incidents known only to a district or
     governorate are drawn as: ``pcode``, ``level``, ``name``, ``point``, ``bounds``, ``count``,
-    ``fatalities``, ``forces`` (per initiating force)]}``."""
+    ``fatalities``, ``no_figure``, ``forces`` (per initiating force)]}``."""
     flt = request_filter()
     store = get_store()
 
@@ -251,7 +252,8 @@ def summary():
         return jsonify(
             total=int(view.sum()),
             in_extent=int(extent.sum()),
-            killed_in_extent=int(index.fatalities[extent].sum()),
+            killed_in_extent=int(index.killed[extent].sum(dtype=np.int64)),
+            no_figure_in_extent=int(index.no_figure[extent].sum()),
             forces=index.force_counts(index.select(flt.without("bbox", "forces"))),
             first=found[0].isoformat() if found else None,
             last=found[1].isoformat() if found else None,
@@ -264,7 +266,8 @@ def summary():
 
 @bp.get("/api/districts")
 def districts():
-    """District polygons (simplified) with ``incidents`` and ``fatalities`` of the filter, as GeoJSON."""
+    """District polygons (simplified) with ``incidents``, ``fatalities`` (the known figures) and
+    ``no_figure`` (incidents without one) of the filter, as GeoJSON."""
     flt = request_filter()
     geodata_dir = get_config().geodata_dir
 

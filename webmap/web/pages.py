@@ -170,7 +170,7 @@ def _submitted() -> dict:
 def new_incident():
     """The analyst's form for a new incident (place found with the gazetteer search)."""
     if request.method == "GET":
-        return _form_page({"status": "reviewed", "time_precision": "1", "geo_precision": "1", "fatalities": "0"}, None)
+        return _form_page({"status": "reviewed", "time_precision": "1", "geo_precision": "1"}, None)
     values = _submitted()
     try:
         incident = checked_incident(values, get_config().geodata_dir)
