@@ -12,6 +12,7 @@ The map is a tree of small Folium elements, each owning its bit of JavaScript (i
   canvas and clustered there per view (an incident known only to a district or governorate as its
   area); :class:`ForcePanel` lists the forces with a tick and the count of the view each.
 - :class:`TimeSlider` (playback over the dates) and :class:`Legend` (marker precision, cluster rings).
+- :class:`Toolbar`: the map's actions ("Add from report").
 
 :func:`build_map` composes them for a filter's query string; it never reads the database (the
 incidents reach the browser through the API), so it is tested without one. :func:`encode_points`
@@ -227,6 +228,20 @@ class Legend(_Scripted):
         self.options = {"precision": {str(k): v for k, v in GEO_PRECISION.items()}}
 
 
+class Toolbar(_Scripted):
+    """The map's own actions: "Add from report", a link to the extraction page for those who may
+    write, greyed with the reason for the others (read from the page: the map is the same for all)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        webmap.toolbar({{ this._parent.get_name() }});
+        {% endmacro %}""")
+
+    def __init__(self):
+        super().__init__()
+        self._name = "Toolbar"
+
+
 def _with_query(url: str, query: str) -> str:
     return f"{url}?{query}" if query else url
 
@@ -276,6 +291,7 @@ def build_map(query: str = "", tiled: bool = False) -> folium.Map:
     ForcePanel(points).add_to(m)
     TimeSlider(points).add_to(m)
     Legend().add_to(m)
+    Toolbar().add_to(m)
     # Expanded on a large map; folded to its button where the list would cover the incidents.
     folium.LayerControl(
         collapsed=JsCode(f"webmap.compact({m.get_name()})"),  # type: ignore[arg-type]  # rendered as JS by Folium

@@ -928,6 +928,20 @@ class IncidentStore:
                 found.update((row["id"], row_to_incident(row)) for row in rows.mappings())
         return [found[i] for i in ids if i in found]
 
+    def ids_of(self, conn: Connection, keys: Iterable[tuple[str | None, str]]) -> list[int]:
+        """The ids of the stored incidents with these ``(source, source_id)`` pairs, in id order (after a
+        :meth:`save_batch`, to show the incidents just written)."""
+        c = incidents.c
+        pairs = list(dict.fromkeys(keys))
+        found: list[int] = []
+        for start in range(0, len(pairs), 400):
+            chosen = [
+                sa.and_(c.source.is_not_distinct_from(source), c.source_id == source_id)
+                for source, source_id in pairs[start : start + 400]
+            ]
+            found.extend(conn.execute(sa.select(c.id).where(sa.or_(*chosen))).scalars())
+        return sorted(found)
+
     def iter_all(self, conn: Connection, columns: Iterable[str] | None = None, batch: int = 10_000):
         """Every stored row (selected columns), streamed in batches of ``batch`` mappings."""
         cols = [incidents.c[name] for name in columns] if columns else [incidents]

@@ -449,7 +449,8 @@ def save_extracted():
     """Store the reviewed incidents of ``{"incidents": [...]}``, each checked like ``POST /api/incidents``;
     one bad record refuses them all (400 naming its row and field). Saving a draft again with the same
     ``source`` and ``source_id`` replaces it (a draft becomes reviewed). Answers
-    ``{"inserted", "updated", "unchanged"}``."""
+    ``{"inserted", "updated", "unchanged", "ids", "map_url"}``: the ids of the saved incidents and the
+    map of those alone."""
     items = _json_object(2_000_000).get("incidents")
     if not isinstance(items, list) or not items:
         raise InvalidRecord("incidents", "expected a non-empty list of incident records")
@@ -466,4 +467,11 @@ def save_extracted():
     store = get_store()
     with store.transaction() as conn:
         summary = store.save_batch(conn, checked, update=True)
-    return jsonify(inserted=summary.inserted, updated=summary.updated, unchanged=summary.unchanged)
+        ids = store.ids_of(conn, [(i.source, i.source_id) for i in checked if i.source_id])
+    return jsonify(
+        inserted=summary.inserted,
+        updated=summary.updated,
+        unchanged=summary.unchanged,
+        ids=ids,
+        map_url=url_for("pages.index", ids=",".join(map(str, ids))) if ids else url_for("pages.index"),
+    )

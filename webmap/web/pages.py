@@ -91,6 +91,7 @@ def _form_values(flt: query.IncidentFilter, areas: dict) -> dict:
         "window": flt.to_params().get("window", [""])[0],
         "disputed": ",".join(flt.disputed),
         "drafts": flt.include_drafts,
+        "ids": ",".join(map(str, flt.ids)),
     }
 
 
@@ -123,6 +124,7 @@ def index():
         areas=areas,
         disputed_choices=DISPUTED_CHOICES,
         event_types=list(EVENT_TYPES),
+        all_ids_url=_url_without("ids") if flt.ids else None,
     )
 
 

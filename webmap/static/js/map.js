@@ -1199,6 +1199,22 @@
     return found;
   }
 
+  /* The map of chosen incidents (the "ids" filter: those just saved from a report) rings each one, so
+   * they stand out from the clusters around them; the engine fits the map to them (its data are they). */
+  function ringChosen(map, view) {
+    var ids = new URLSearchParams(view.base).get("ids");
+    if (!ids) return;
+    // Drawn as SVG above the incidents' canvas (the map prefers canvas), each ring an element of its own.
+    var pane = ensurePane(map, "wm-chosen", 460), renderer = L.svg({ pane: pane }), rings = L.layerGroup().addTo(map);
+    getJSON(view.url("/api/incidents", { limit: ids.split(",").length })).then(function (found) {
+      found.features.forEach(function (f) {
+        var c = f.geometry.coordinates;
+        L.circleMarker([c[1], c[0]], { radius: 16, color: "#e8590c", weight: 3, fill: false, interactive: false,
+          className: "wm-chosen-ring", renderer: renderer, pane: pane }).addTo(rings);
+      });
+    });
+  }
+
   webmap.incidents = function (map, options) {
     var view = (webmap.view = new View(options.base, options.forces.map(function (f) { return f.key; })));
     view.followHistory();
@@ -1208,6 +1224,7 @@
     engine.addTo(map);
     webmap.current = { map: map, engine: engine, view: view };
     var status = document.getElementById("wm-status");
+    ringChosen(map, view);
     engine.on("load", function () {
       // Without a view in the URL, open on the incidents themselves.
       var bounds = engine.dataBounds();
@@ -1418,6 +1435,33 @@
       },
     });
     return new Slider().addTo(map);
+  };
+
+  // ---------------------------------------------------------------- toolbar
+  /* The map's actions: "Add from report" links to the extraction page for those who may write; the
+   * others see it greyed with why (the page's body says who may: data-can-edit, data-write-refusal). */
+  webmap.toolbar = function (map) {
+    var Toolbar = L.Control.extend({
+      options: { position: "topleft" },
+      onAdd: function () {
+        var box = el("div", "leaflet-bar wm-panel wm-toolbar"), page = document.body.dataset, item;
+        if (page.canEdit === "1") {
+          item = el("a", "wm-add-report", "Add from report");
+          item.href = page.extractUrl;
+          item.title = "Paste a news report: webmap proposes its incidents for you to check and save";
+        } else {
+          item = el("span", "wm-add-report wm-disabled", "Add from report");
+          item.setAttribute("role", "link");
+          item.setAttribute("aria-disabled", "true");
+          item.title = page.writeRefusal;
+          item.appendChild(el("small", "wm-why", page.writeRefusal));
+        }
+        box.appendChild(item);
+        L.DomEvent.disableClickPropagation(box);
+        return box;
+      },
+    });
+    return new Toolbar().addTo(map);
   };
 
   // ---------------------------------------------------------------- legend
