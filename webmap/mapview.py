@@ -387,12 +387,14 @@ def layer_signature(name: str, geodata_dir: Path | str | None = None) -> tuple:
 
 
 def district_features(counts: dict[str, dict], geodata_dir: Path | str | None = None) -> dict:
-    """The district polygons (simplified) as a FeatureCollection, each with ``incidents``,
-    ``fatalities`` (the known figures) and ``no_figure`` (incidents without one) from ``counts``
-    (P-code -> counts, as from :meth:`webmap.mapindex.MapIndex.per_district`)."""
+    """The district polygons (simplified) as a FeatureCollection, each with ``display_name`` (the name
+    people use), ``incidents``, ``fatalities`` (the known figures) and ``no_figure`` (incidents
+    without one) from ``counts`` (P-code -> counts, as from :meth:`webmap.mapindex.MapIndex.per_district`)."""
     collection = json.loads(layer_geojson("adm2", geodata_dir))
     for feature in collection["features"]:
-        found = counts.get(feature["properties"].get("pcode"), {})
+        pcode = feature["properties"].get("pcode")
+        feature["properties"]["display_name"] = spatial.display_name(pcode, feature["properties"].get("name"))
+        found = counts.get(pcode, {})
         for name in ("incidents", "fatalities", "no_figure"):
             feature["properties"][name] = found.get(name, 0)
     return collection
@@ -414,7 +416,7 @@ def _areas_of_level(level: str, signature: tuple, geodata_dir: str | None) -> di
         out[pcode] = {
             "pcode": pcode,
             "level": level,
-            "name": name,
+            "name": spatial.display_name(pcode, name),
             "point": [round(point.y, 5), round(point.x, 5)],
             "bounds": [[round(south, 5), round(west, 5)], [round(north, 5), round(east, 5)]],
         }
@@ -424,8 +426,8 @@ def _areas_of_level(level: str, signature: tuple, geodata_dir: str | None) -> di
 def area_table(pcodes: list[str], geodata_dir: Path | str | None = None) -> list[dict | None]:
     """What the map draws an area as, for each P-code (a governorate or a district; None for a P-code
     the current layers lack, stored before they were replaced and not re-joined since): ``pcode``,
-    ``level`` (``adm1``/``adm2``), ``name``, ``point`` ([lat, lon] inside it, where its symbol goes)
-    and ``bounds`` ([[south, west], [north, east]])."""
+    ``level`` (``adm1``/``adm2``), ``name`` (the one people use), ``point`` ([lat, lon] inside it,
+    where its symbol goes) and ``bounds`` ([[south, west], [north, east]])."""
     folder = str(geodata_dir) if geodata_dir else None
     known: dict[str, dict] = {}
     for level in ("adm1", "adm2"):

@@ -182,8 +182,10 @@ FIELD_SPECS: dict[str, FieldSpec] = {
 }
 FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Incident))
 # What exports and the API add to the record's fields, derived from them: ``forces``, every force
-# the incident involves (webmap.forces.incident_forces). Imports and request bodies skip it.
-DERIVED_FIELDS = ("forces",)
+# the incident involves (webmap.forces.incident_forces), and the names people use for its governorate
+# and district (webmap.spatial.display_name; the official names and P-codes stay). Imports and
+# request bodies skip them.
+DERIVED_FIELDS = ("forces", "admin1_display", "admin2_display")
 # Fields a caller may set; the rest are derived (forces, admin areas) or kept by the store.
 INPUT_FIELDS = tuple(f for f in FIELDS if f not in ("id", "created_at", "updated_at"))
 REQUIRED_FIELDS = ("event_date", "latitude", "longitude", "event_type")

@@ -278,7 +278,7 @@
         onEachFeature: function (feature, lyr) {
           lyr.bindTooltip(function () {
             var p = feature.properties, box = el("div");
-            box.appendChild(el("strong", null, p.name || p.pcode));
+            box.appendChild(el("strong", null, p.display_name || p.name || p.pcode));
             box.appendChild(el("div", null, webmap.formatNumber(p.incidents) + " incidents, " + webmap.killedText(p.fatalities, p.no_figure)));
             return box;
           }, { sticky: true });
@@ -1148,7 +1148,10 @@
     row("Actor 1 (initiator)", side(p.actor1, p.force1, p.assoc_actor_1));
     row("Actor 2", side(p.actor2, p.force2, p.assoc_actor_2));
     row("Forces involved", (p.forces || []).map(function (k) { return forceLabel(engine, k); }).join(" · "));
-    row("Place", [p.location, p.admin3, p.admin2, p.admin1].filter(Boolean).join(", "));
+    // The district and governorate by the names people use; the official COD-AB names and P-codes beside.
+    row("Place", [p.location, p.admin3, p.admin2_display || p.admin2, p.admin1_display || p.admin1].filter(Boolean).join(", "));
+    row("Official areas (COD-AB)", [[p.admin2, p.admin2_pcode], [p.admin1, p.admin1_pcode]]
+      .filter(function (a) { return a[0]; }).map(function (a) { return a[0] + " " + a[1]; }).join(", "));
     row("Precision", engine.options.precision[String(p.geo_precision)]);
     row("Disputed territory", DISPUTED_TEXT[p.disputed]);
     // No figure in the source is "not reported", never 0.

@@ -159,7 +159,7 @@
           var p = f.properties, tr = el("tr");
           tr.tabIndex = 0;
           tr.dataset.id = f.id;
-          [webmap.dateText(p.event_date, p.time_precision), p.location || "", p.admin2 || p.admin1 || "", forceNames(p),
+          [webmap.dateText(p.event_date, p.time_precision), p.location || "", p.admin2_display || p.admin1_display || "", forceNames(p),
            p.sub_event_type || p.event_type, p.fatalities === null ? "" : webmap.formatNumber(p.fatalities)]
             .forEach(function (v, k) { tr.appendChild(el("td", k === 5 ? "wm-num" : null, v)); });
           if (p.fatalities === null) {
