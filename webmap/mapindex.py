@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .forces import FORCE_BITS, FORCE_KEYS
-from .query import IncidentFilter, data_version, packed_records
+from .query import IncidentFilter, data_version, ids_naming_actor, packed_records
 from .records import STATUSES
 from .store import DISPUTED_CODES, EVENT_TYPE_NAMES, MAP_POINT_DTYPE, UNKNOWN_COUNT, IncidentStore
 
@@ -114,6 +114,9 @@ class MapIndex:
         self.disputed, self.admin1, self.admin2 = c["disputed"], c["admin1"], c["admin2"]
         self.no_figure = self.fatalities == UNKNOWN_COUNT
         self.killed = np.where(self.no_figure, np.uint32(0), self.fatalities)
+        # The store the index was read from: actor names are not in the index, SQL finds them.
+        self.store: IncidentStore | None = None
+        self._actor_ids: dict[str, np.ndarray] = {}
 
     # -- building -------------------------------------------------------------------------------
     @classmethod
@@ -123,7 +126,9 @@ class MapIndex:
         ids, table = packed_records(store)
         columns = {name: table[name] for name in MAP_POINT_DTYPE.names or () if not name.startswith("_")}
         columns["id"] = ids
-        return cls(version, columns, store.admin_codes())
+        index = cls(version, columns, store.admin_codes())
+        index.store = store
+        return index
 
     # -- selecting ------------------------------------------------------------------------------
     def select(self, flt: IncidentFilter) -> np.ndarray:
@@ -156,6 +161,8 @@ class MapIndex:
             keep &= self.area_codes() == self.code_of.get(flt.area, -1)
         if flt.ids:
             keep &= np.isin(self.id, flt.ids)
+        if flt.actor:
+            keep &= np.isin(self.id, self.naming_actor(flt.actor))
         if flt.bbox:
             west, south, east, north = flt.bbox
             lon, lat = self.longitude.astype(np.float64), self.latitude.astype(np.float64)
@@ -186,6 +193,17 @@ class MapIndex:
             return None
         lon, lat = self.longitude[selected], self.latitude[selected]
         return [[float(lat.min()), float(lon.min())], [float(lat.max()), float(lon.max())]]
+
+    def naming_actor(self, text: str) -> np.ndarray:
+        """The ids of the incidents with ``text`` in an actor's name (asked of the store once per
+        text and index: a write builds a new index)."""
+        if text not in self._actor_ids:
+            if self.store is None:
+                raise ValueError("an index not read from a store cannot select by actor")
+            if len(self._actor_ids) >= 64:
+                self._actor_ids.clear()
+            self._actor_ids[text] = np.asarray(ids_naming_actor(self.store, text), dtype=np.int64)
+        return self._actor_ids[text]
 
     def date_range(self, selected: np.ndarray) -> tuple[dt.date, dt.date] | None:
         days = self.day[selected]

@@ -27,6 +27,8 @@ area                        the incidents known only to this district or governo
 drafts                      1: include draft incidents (hidden by default)
 bbox                        west,south,east,north in degrees WGS 84
 ids                         these incidents only, by id (the incidents just saved from a report)
+actor                       words in an actor's name, either side or an associated actor, any case
+                            (a unit: "11th Brigade"; a group: "Peace Brigades")
 ==========================  ====================================================================
 """
 
@@ -100,6 +102,7 @@ FILTER_PARAMETERS: tuple[FilterParameter, ...] = (
     FilterParameter("drafts", "--drafts", "include draft incidents", flag=True),
     FilterParameter("bbox", "--bbox", "west,south,east,north in degrees WGS 84", "W,S,E,N"),
     FilterParameter("ids", "--ids", "these incidents only, by id", "ID", several=True),
+    FilterParameter("actor", "--actor", "words in an actor's name (either side, or an associated actor)", "TEXT"),
 )
 PARAMETERS = tuple(p.name for p in FILTER_PARAMETERS)
 PARAMETER_ALIASES = {"since": "from", "until": "to", "date_from": "from", "date_to": "to"}
@@ -128,6 +131,7 @@ class IncidentFilter:
     precisions: tuple[int, ...] = ()
     area: str | None = None
     ids: tuple[int, ...] = ()
+    actor: str | None = None
 
     # -- building --------------------------------------------------------------------------
     @classmethod
@@ -164,6 +168,7 @@ class IncidentFilter:
             precision=values.get("precision", ()),
             area=_single(values, "area"),
             ids=values.get("ids", ()),
+            actor=_single(values, "actor"),
         )
 
     @classmethod
@@ -183,6 +188,7 @@ class IncidentFilter:
         precision=(),
         area=None,
         ids=(),
+        actor=None,
     ) -> IncidentFilter:
         """Validate raw values (strings or already typed) into a filter; the CLI calls this."""
         since_date = _date("from", since)
@@ -203,6 +209,7 @@ class IncidentFilter:
             precisions=tuple(_precision(v) for v in precision),
             area=_area_pcode(area),
             ids=tuple(sorted({_id(v) for v in ids})),
+            actor=_actor(actor),
         )
 
     def to_params(self) -> dict[str, list[str]]:
@@ -234,6 +241,8 @@ class IncidentFilter:
             out["area"] = [self.area]
         if self.ids:
             out["ids"] = [",".join(str(i) for i in self.ids)]
+        if self.actor:
+            out["actor"] = [self.actor]
         return out
 
     def without(self, *parts: str) -> IncidentFilter:
@@ -273,11 +282,30 @@ class IncidentFilter:
             where.append(_bbox_condition(self.bbox, dialect))
         if self.ids:
             where.append(c.id.in_(self.ids))
+        if self.actor:
+            where.append(names_actor(self.actor))
         return where
 
 
 # The value of a part of the filter that selects everything (IncidentFilter.without).
 _UNSET: dict[str, Any] = {"forces": (), "window": None, "bbox": None}
+
+
+ACTOR_COLUMNS = ("actor1", "actor2", "assoc_actor_1", "assoc_actor_2")
+MAX_ACTOR_CHARS = 100
+
+
+def names_actor(text: str) -> sa.ColumnElement:
+    """SQL condition: ``text`` occurs in an actor's name (either side or an associated actor), any
+    case (SQLite folds the case of ASCII letters only)."""
+    return sa.or_(*(incidents.c[name].icontains(text, autoescape=True) for name in ACTOR_COLUMNS))
+
+
+def ids_naming_actor(store: IncidentStore, text: str) -> list[int]:
+    """The ids of every incident (drafts too) with ``text`` in an actor's name: the map's index
+    selects by actor through this, so SQL and the index agree."""
+    with store.connect() as conn:
+        return list(conn.execute(sa.select(incidents.c.id).where(names_actor(text))).scalars())
 
 
 def involves(force: str):
@@ -348,6 +376,13 @@ def _area_pcode(value) -> str | None:
         if found is not None:
             return found["pcode"]
     raise InvalidFilter("area", f"no district or governorate named {str(value)[:60]!r}")
+
+
+def _actor(value) -> str | None:
+    text = " ".join(str(value).split()) if value is not None else ""
+    if len(text) > MAX_ACTOR_CHARS:
+        raise InvalidFilter("actor", f"at most {MAX_ACTOR_CHARS} characters, not {len(text)}")
+    return text or None
 
 
 def _id(value) -> int:

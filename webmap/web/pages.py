@@ -107,6 +107,7 @@ def _form_values(flt: query.IncidentFilter, areas: dict) -> dict:
         "disputed": ",".join(flt.disputed),
         "drafts": flt.include_drafts,
         "ids": ",".join(map(str, flt.ids)),
+        "actor": flt.actor or "",
     }
 
 
