@@ -43,6 +43,18 @@ def test_filters_take_the_official_display_arabic_and_former_names(client, demo,
     assert totals == {by_pcode} and by_pcode > 0
 
 
+def test_the_boundary_layers_carry_the_display_names_beside_the_official_ones(client):
+    districts = client.get("/api/layers/adm2").get_json()["features"]
+    tuz = next(f["properties"] for f in districts if f["properties"]["pcode"] == "IQG16Q07")
+    assert (tuz["name"], tuz["display_name"]) == ("Tooz Khurmato", "Tuz Khurmatu")
+    labels = [
+        f["properties"]["name"]
+        for f in client.get("/api/layers/basemap").get_json()["features"]
+        if f["properties"]["level"] == "label"
+    ]
+    assert "Nineveh" in labels and "Ninewa" not in labels
+
+
 def test_a_name_of_no_area_is_still_refused_by_name(client):
     response = client.get("/api/incidents?governorate=Tamimville")
     assert response.status_code == 400

@@ -333,6 +333,10 @@ def _layer_json(name: str, signature: tuple, geodata_dir: str | None) -> str:
     gdf = spatial.load_layer(name, geodata_dir)
     keep = [c for c in ("pcode", "name", "name_ar", "parent_pcode", "parent_name") if c in gdf.columns]
     out = gdf[keep + [gdf.geometry.name]].copy()
+    if "pcode" in keep and "name" in keep:
+        out.insert(
+            2, "display_name", [spatial.display_name(p, n) for p, n in zip(out["pcode"], out["name"], strict=True)]
+        )
     out["geometry"] = out.geometry.simplify(SIMPLIFY_DEGREES, preserve_topology=True)
     out = out.set_geometry("geometry")
     return out.to_json(drop_id=True, to_wgs84=True)
@@ -353,11 +357,12 @@ def _basemap_json(geodata_dir: str | None) -> str:
         features.append(
             {"type": "Feature", "properties": {"level": level}, "geometry": shapely.geometry.mapping(lines)}
         )
-    for name, point in zip(adm1["name"], shapely.point_on_surface(adm1.geometry.values), strict=False):
+    points = shapely.point_on_surface(adm1.geometry.values)
+    for pcode, name, point in zip(adm1["pcode"], adm1["name"], points, strict=False):
         features.append(
             {
                 "type": "Feature",
-                "properties": {"level": "label", "name": name},
+                "properties": {"level": "label", "name": spatial.display_name(pcode, name)},
                 "geometry": {"type": "Point", "coordinates": [round(point.x, 5), round(point.y, 5)]},
             }
         )
@@ -368,9 +373,10 @@ def layer_geojson(name: str, geodata_dir: Path | str | None = None) -> str:
     """One boundary layer (``adm0``, ``adm1``, ``adm2``, ``disputed``, ``kri``), or ``basemap``, as GeoJSON text.
 
     Geometries are simplified for display (:data:`SIMPLIFY_DEGREES`); properties keep P-codes and
-    names. ``basemap`` is one FeatureCollection of the country polygon (``level`` adm0), the
-    governorate and district boundaries as lines (adm1, adm2) and the governorates' names as
-    points (``level`` label, ``name``). ``geodata_dir``: the user's replacement layers (see
+    names, and an admin level's areas add ``display_name`` (:func:`webmap.spatial.display_name`).
+    ``basemap`` is one FeatureCollection of the country polygon (``level`` adm0), the governorate
+    and district boundaries as lines (adm1, adm2) and the governorates' display names as points
+    (``level`` label, ``name``). ``geodata_dir``: the user's replacement layers (see
     :func:`webmap.spatial.layer_path`). Unknown names raise ``KeyError``.
     """
     if name != "basemap" and name not in BOUNDARY_LAYERS:
@@ -387,14 +393,13 @@ def layer_signature(name: str, geodata_dir: Path | str | None = None) -> tuple:
 
 
 def district_features(counts: dict[str, dict], geodata_dir: Path | str | None = None) -> dict:
-    """The district polygons (simplified) as a FeatureCollection, each with ``display_name`` (the name
-    people use), ``incidents``, ``fatalities`` (the known figures) and ``no_figure`` (incidents
-    without one) from ``counts`` (P-code -> counts, as from :meth:`webmap.mapindex.MapIndex.per_district`)."""
+    """The district polygons (simplified, with their :func:`layer_geojson` properties) as a
+    FeatureCollection, each with ``incidents``, ``fatalities`` (the known figures) and ``no_figure``
+    (incidents without one) from ``counts`` (P-code -> counts, as from
+    :meth:`webmap.mapindex.MapIndex.per_district`)."""
     collection = json.loads(layer_geojson("adm2", geodata_dir))
     for feature in collection["features"]:
-        pcode = feature["properties"].get("pcode")
-        feature["properties"]["display_name"] = spatial.display_name(pcode, feature["properties"].get("name"))
-        found = counts.get(pcode, {})
+        found = counts.get(feature["properties"].get("pcode"), {})
         for name in ("incidents", "fatalities", "no_figure"):
             feature["properties"][name] = found.get(name, 0)
     return collection

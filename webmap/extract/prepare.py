@@ -55,7 +55,11 @@ STEPS: tuple[Step, ...] = (
 def prepare(progress: Callable[[int, float], None] | None = None) -> None:
     """Run every step of :data:`STEPS` in turn; ``progress(step, share)`` hears how far each is."""
     for number, step in enumerate(STEPS):
-        report = (lambda share, number=number: progress(number, share)) if progress else (lambda share: None)
+
+        def report(share: float, number: int = number) -> None:
+            if progress is not None:
+                progress(number, share)
+
         report(0.0)
         step.run(report)
         report(1.0)

@@ -247,7 +247,8 @@
           return options.style;
         },
         onEachFeature: function (feature, layer) {
-          if (feature.properties.name) layer.bindTooltip(el("span", null, feature.properties.name), { sticky: true });
+          var name = feature.properties.display_name || feature.properties.name;
+          if (name) layer.bindTooltip(el("span", null, name), { sticky: true });
         },
       });
     }, true);
