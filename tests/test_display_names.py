@@ -55,6 +55,15 @@ def test_the_boundary_layers_carry_the_display_names_beside_the_official_ones(cl
     assert "Nineveh" in labels and "Ninewa" not in labels
 
 
+def test_the_table_sorts_districts_by_the_names_it_shows(client, demo):
+    found = client.get("/api/incidents?sort=admin2&limit=5000").get_json()["features"]
+    shown = [f["properties"]["admin2_display"] for f in found]
+    # By the official names Tikrit would come before Tilkaef; as shown, Tel Kaif comes before Tikrit.
+    assert shown.index("Tel Kaif") < shown.index("Tikrit")
+    descending = client.get("/api/incidents?sort=-admin2&limit=5000").get_json()["features"]
+    assert descending[0]["properties"]["admin2_display"] == [n for n in shown if n][-1]
+
+
 def test_a_name_of_no_area_is_still_refused_by_name(client):
     response = client.get("/api/incidents?governorate=Tamimville")
     assert response.status_code == 400

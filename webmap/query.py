@@ -474,7 +474,7 @@ def select_incidents(
     descending."""
     column, descending = parse_sort(sort)
     order = [
-        incidents.c[name].desc().nulls_last() if descending else incidents.c[name].asc().nulls_first()
+        _sort_key(name).desc().nulls_last() if descending else _sort_key(name).asc().nulls_first()
         for name in dict.fromkeys((column, "id"))
     ]
     stmt = _select(store, flt).order_by(*order)
@@ -484,6 +484,21 @@ def select_incidents(
         stmt = stmt.offset(offset)
     with store.connect() as conn:
         return [row_to_incident(row) for row in conn.execute(stmt).mappings()]
+
+
+def _sort_key(name: str) -> sa.ColumnElement:
+    """What a sort by ``name`` orders by: the column, or for ``admin1``/``admin2`` the name people use
+    (:func:`webmap.spatial.display_name`, as the table shows it)."""
+    column = incidents.c[name]
+    if name not in ("admin1", "admin2"):
+        return column
+    pcode = incidents.c[f"{name}_pcode"]
+    renamed = [
+        (sa.and_(pcode == code, column == official), shown)
+        for code, (official, shown, _) in sorted(spatial.people_names().items())
+        if shown != official
+    ]
+    return sa.case(*renamed, else_=column) if renamed else column
 
 
 def iter_incidents(store: IncidentStore, flt: IncidentFilter, *, batch: int = 5_000) -> Iterator[Incident]:
