@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import logging
 import re
 import signal
 import socket
@@ -181,6 +182,8 @@ def serve_demo(folder: Path, token: str, **config):
     app = create_app(
         {"database_url": url, "geodata_dir": folder / "geodata", "token": token, "secret_key": "k", **config}
     )
+    # a page's burst of tile requests queues behind 4 threads by design; waitress warns of each
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     httpd = create_server(app, host="127.0.0.1", port=0, threads=4)
     thread = threading.Thread(target=httpd.run, daemon=True)
     thread.start()
