@@ -581,3 +581,16 @@ def test_a_governorate_alone_is_placed_at_its_capital_and_says_so(gazetteer_read
     assert haversine_km(incident.latitude, incident.longitude, *capital) < 2
     assert incident.geo_precision == 3 and incident.admin1 == governorate and incident.admin2 is None
     assert incident.location.endswith(" governorate")
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Turkish jets struck PKK positions in Xakurk region, northern Iraq.", "Khakurk"),
+        ("Turkish jets struck PKK positions in Khwakurk area.", "Khakurk"),
+        ("Turkish drones struck PKK hideouts in the Qarachokh mountains.", "Qarachogh Mountain"),
+    ],
+)
+def test_an_area_spelled_otherwise_is_found_among_ranges_valleys_and_areas(gazetteer_ready, text, name):
+    place = place_of(text)
+    assert (place.name, place.geo_precision) == (name, 2)

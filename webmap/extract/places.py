@@ -111,6 +111,12 @@ _LANDMARK = re.compile(
     rf"(?P<name>{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,2}})\s+(?P<word>{_LANDMARK_WORD})\b"
     r"|(?P<ar_word>ساح[ةه]|جسر|شارع|حي)\s+(?P<ar_name>[\u0600-\u06ff]{3,})"
 )
+# A name written as an area after a preposition ("in Hakurk region", "in the Wadi Harun area"): when the
+# gazetteer's exact names lack it, it is looked up by spelling among ranges, valleys and areas.
+_AREA_NAME = re.compile(
+    rf"\b(?i:in|into|near|at|on|around)\s+(?i:the\s+)?(?P<name>{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,2}})"
+    r"(?:\s*\([^()]*\))?\s+(?i:region|area|mountains?|range|valley)\b"
+)
 _LEADING_WORDS = frozenset(
     "in on at near the a an from to of and by outside inside into across over under along around".split()
 )
@@ -532,6 +538,7 @@ def find_places(
             name.near = name.near or _road_end(text, mention)
             names.append(name)
     landmarks, names = _landmarks(text, names, forbidden)
+    landmarks += _areas_spelled_otherwise(text, [(m.start, m.end) for m in mentions] + list(forbidden))
     # Trust in steps: governorates named as such, then districts named as such, then the rest from
     # the last name to the first, so that a container is chosen before what the report puts in it.
     chosen: dict[int, Candidate | None] = {}
@@ -631,6 +638,34 @@ def _landmarks(text: str, names: list[_Name], forbidden) -> tuple[list[EventPlac
             if town is not None:
                 used.add(id(town))
     return places, [n for n in names if id(n) not in used]
+
+
+def _areas_spelled_otherwise(text: str, taken: Sequence[tuple[int, int]]) -> list[EventPlace]:
+    """Areas the sentence names in a spelling the gazetteer's exact names lack ("in Hakurk region" is
+    Khakurk, "in Wadi Khakurik region" too), outside the ``taken`` spans: the best candidate of the words
+    when it is a range, valley or area of Iraq, at precision 2."""
+    places = []
+    for match in _AREA_NAME.finditer(text):
+        start, end = match.span("name")
+        if any(start < b and a < end for a, b in taken):
+            continue
+        found = gazetteer.resolve(match.group("name"), limit=1, online=False)
+        if not found or found[0].country_code != HOME_COUNTRY or found[0].feature_code not in _AREA_CODES:
+            continue
+        best = found[0]
+        places.append(
+            EventPlace(
+                best.name,
+                best.latitude,
+                best.longitude,
+                2,
+                "place",
+                match.group("name"),
+                start,
+                governorate=best.governorate or None,
+            )
+        )
+    return places
 
 
 def _landmark_words(match: re.Match) -> tuple[int, int, str, str]:
