@@ -569,7 +569,7 @@ def test_a_village_in_the_region_of_its_name_stands_for_the_region(gazetteer_rea
 @pytest.mark.parametrize(
     ("text", "governorate", "capital"),
     [
-        ("Gunmen killed two farmers in Diyala province.", "Diyala", (33.754, 44.605)),
+        ("On Mar 7, gunmen killed two farmers in Diyala province.", "Diyala", (33.754, 44.605)),
         ("An IED exploded near a police patrol in Salahuddin province.", "Salah Al-Din", (34.616, 43.679)),
         ("Security forces found a mass grave in western Ninewa province.", "Ninewa", (36.335, 43.119)),
         ("Protesters gathered in front of the oil company in Basra province.", "Al-Basrah", (30.509, 47.78)),
@@ -594,3 +594,14 @@ def test_a_governorate_alone_is_placed_at_its_capital_and_says_so(gazetteer_read
 def test_an_area_spelled_otherwise_is_found_among_ranges_valleys_and_areas(gazetteer_ready, text, name):
     place = place_of(text)
     assert (place.name, place.geo_precision) == (name, 2)
+
+
+def test_a_place_spelled_otherwise_is_found_inside_the_area_the_sentence_names(gazetteer_ready):
+    # Khanasor, north of Mount Sinjar, written as Kurdish and Turkish reports write it.
+    place = place_of("Militants attacked a checkpoint in Hanasor, in Sinjar district.")
+    assert (place.name, place.governorate, place.geo_precision) == ("Khānah Sūr", "Ninewa", 1)
+    assert haversine_km(place.latitude, place.longitude, 36.48, 41.61) < 5
+
+
+def test_a_place_spelled_otherwise_is_not_guessed_without_an_area_named(gazetteer_ready):
+    assert place_of("Militants attacked a checkpoint in Hanasor.") is None

@@ -34,6 +34,11 @@ Kirkuk governorate"). A governorate's point is its capital's, as ACLED codes a g
 (``capitals.csv`` of the gazetteer); its location says "governorate", so the district the capital
 lies in is not taken for the incident's.
 
+Names are found by the gazetteer's exact and alias names. A name after a preposition that these lack
+(or whose only exact match lies abroad) is looked up by its spelling when it is written as an area
+and names a range, valley or area of Iraq ("in Xakurk region"), or when it lies inside the district
+or governorate the sentence names as such ("in Hanasor, in Sinjar district"); never otherwise.
+
 Of the names left in a clause, the event's place is the most specific; a name that is only the
 reference of a direction counts as less specific than a district and more than a governorate
 ("in the Riyadh district, southwest of Kirkuk" is Riyadh; "north of Rutba, Anbar province" is
@@ -59,7 +64,7 @@ province"
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -111,11 +116,12 @@ _LANDMARK = re.compile(
     rf"(?P<name>{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,2}})\s+(?P<word>{_LANDMARK_WORD})\b"
     r"|(?P<ar_word>ساح[ةه]|جسر|شارع|حي)\s+(?P<ar_name>[\u0600-\u06ff]{3,})"
 )
-# A name written as an area after a preposition ("in Hakurk region", "in the Wadi Harun area"): when the
-# gazetteer's exact names lack it, it is looked up by spelling among ranges, valleys and areas.
-_AREA_NAME = re.compile(
-    rf"\b(?i:in|into|near|at|on|around)\s+(?i:the\s+)?(?P<name>{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,2}})"
-    r"(?:\s*\([^()]*\))?\s+(?i:region|area|mountains?|range|valley)\b"
+# A name after a preposition, perhaps written as an area ("in al Mutassim", "in Hakurk region"): when the
+# gazetteer's exact names lack it, it is looked up by spelling (see _spelled_otherwise).
+_PLACE_AFTER_PREPOSITION = re.compile(
+    rf"\b(?i:in|into|near|at|on|around)\s+(?i:the\s+)?"
+    rf"(?P<name>(?:(?:al|el|an|ar|as|ash|ad|at|az)\s+)?{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,2}})"
+    r"(?P<area>(?:\s*\([^()]*\))?\s+(?i:region|area|mountains?|range|valley)\b)?(?!\s*\d)"
 )
 _LEADING_WORDS = frozenset(
     "in on at near the a an from to of and by outside inside into across over under along around".split()
@@ -523,6 +529,7 @@ def find_places(
     ]
     extent = _extent_spans(text, mentions)
     names = []
+    abroad = set()  # mentions whose every candidate lies abroad ("al Qayrawan" is also Kairouan)
     for i, mention in enumerate(mentions):
         if (
             i in extent
@@ -537,8 +544,9 @@ def find_places(
             # On a road between two towns the event is near the first named, not in it.
             name.near = name.near or _road_end(text, mention)
             names.append(name)
+        else:
+            abroad.add(i)
     landmarks, names = _landmarks(text, names, forbidden)
-    landmarks += _areas_spelled_otherwise(text, [(m.start, m.end) for m in mentions] + list(forbidden))
     # Trust in steps: governorates named as such, then districts named as such, then the rest from
     # the last name to the first, so that a container is chosen before what the report puts in it.
     chosen: dict[int, Candidate | None] = {}
@@ -566,6 +574,18 @@ def find_places(
         for c in [chosen.get(id(n))]
         if c is not None and c.governorate and n.level in ("district", "sub-district")
     }
+    named_areas = {n.level: c.name for n in names for c in [chosen.get(id(n))] if c is not None and n.explicit}
+    taken = [(m.start, m.end) for i, m in enumerate(mentions) if i not in abroad] + list(forbidden)
+    landmarks += _spelled_otherwise(
+        text,
+        taken + [(p.start, p.start + len(p.words)) for p in landmarks],
+        named_areas.get("district"),
+        named_areas.get("governorate"),
+        lambda c: (
+            (not governorates or fold(c.governorate or "") in governorates)
+            and (not districts or fold(c.district or "") in districts)
+        ),
+    )
     far: set[int] = set()  # ambiguous names none of whose candidates lies near the report's earlier places
     for i in range(len(names) - 1, -1, -1):
         name = names[i]
@@ -640,29 +660,45 @@ def _landmarks(text: str, names: list[_Name], forbidden) -> tuple[list[EventPlac
     return places, [n for n in names if id(n) not in used]
 
 
-def _areas_spelled_otherwise(text: str, taken: Sequence[tuple[int, int]]) -> list[EventPlace]:
-    """Areas the sentence names in a spelling the gazetteer's exact names lack ("in Hakurk region" is
-    Khakurk, "in Wadi Khakurik region" too), outside the ``taken`` spans: the best candidate of the words
-    when it is a range, valley or area of Iraq, at precision 2."""
+def _spelled_otherwise(
+    text: str,
+    taken: Sequence[tuple[int, int]],
+    district: str | None,
+    governorate: str | None,
+    inside: Callable[[Candidate], bool],
+) -> list[EventPlace]:
+    """Places the sentence names in a spelling the gazetteer's exact names lack, after a preposition and
+    outside the ``taken`` spans and not before a number ("on Mar 07"), looked up by spelling:
+
+    * an area ("in Hakurk region" is Khakurk, "in the Qarachokh mountains" Qarachogh): the best
+      candidate when it is a range, valley or area of Iraq (a fuzzy match too: "Wadi Khakurik");
+    * any place inside the ``district`` or ``governorate`` the sentence names as such ("in al Mutassim,
+      in Salahuddin province"; "in the al Qayrawan area in Sinjar district", whose exact name is
+      Kairouan's, in Tunisia): the best candidate when the named areas hold it (``inside``).
+    """
     places = []
-    for match in _AREA_NAME.finditer(text):
+    for match in _PLACE_AFTER_PREPOSITION.finditer(text):
         start, end = match.span("name")
         if any(start < b and a < end for a, b in taken):
             continue
-        found = gazetteer.resolve(match.group("name"), limit=1, online=False)
-        if not found or found[0].country_code != HOME_COUNTRY or found[0].feature_code not in _AREA_CODES:
-            continue
-        best = found[0]
+        words = match.group("name")
+        best = next(iter(gazetteer.resolve(words, limit=1, online=False)), None)
+        area = bool(match.group("area")) and best is not None and best.feature_code in _AREA_CODES
+        if not area and (district or governorate):
+            found = gazetteer.resolve(words, limit=1, online=False, district=district, governorate=governorate)
+            best = found[0] if found and inside(found[0]) else None
+            if best is not None and (best.reason in ("area", "fuzzy") or best.feature_code in ("ADM1", "ADM2")):
+                best = None
+        elif not area:
+            best = None
+        if best is None or best.country_code != HOME_COUNTRY or best.precision >= 3:
+            continue  # a landmark known only by its governorate says no more than the governorate
+        level = "sub-district" if best.feature_code == "ADM3" else "place"
+        near = bool(_NEAR.search(text[max(0, match.start() - 40) : match.start() + 1]))
+        precision = max(best.precision, 2 if area or near or match.group("area") else 1)
         places.append(
             EventPlace(
-                best.name,
-                best.latitude,
-                best.longitude,
-                2,
-                "place",
-                match.group("name"),
-                start,
-                governorate=best.governorate or None,
+                best.name, best.latitude, best.longitude, precision, level, words, start, best.governorate or None
             )
         )
     return places
