@@ -454,6 +454,14 @@ def _resolved(name: str, gazetteer_id: int) -> list[Candidate]:
     return gazetteer.resolve(name, limit=10)
 
 
+@lru_cache(maxsize=1024)
+def _best_spelled(words: str, district: str | None, governorate: str | None, gazetteer_id: int) -> Candidate | None:
+    """The best :func:`webmap.gazetteer.resolve` candidate of ``words`` with the district and governorate
+    as context (None: no context), kept per loaded gazetteer: reports repeat their phrases."""
+    found = gazetteer.resolve(words, limit=1, online=False, district=district, governorate=governorate)
+    return found[0] if found else None
+
+
 def _alternatives(name: _Name) -> list[dict]:
     return [
         {
@@ -682,15 +690,15 @@ def _spelled_otherwise(
         if any(start < b and a < end for a, b in taken):
             continue
         words = match.group("name")
-        best = next(iter(gazetteer.resolve(words, limit=1, online=False)), None)
-        area = bool(match.group("area")) and best is not None and best.feature_code in _AREA_CODES
-        if not area and (district or governorate):
-            found = gazetteer.resolve(words, limit=1, online=False, district=district, governorate=governorate)
-            best = found[0] if found and inside(found[0]) else None
-            if best is not None and (best.reason in ("area", "fuzzy") or best.feature_code in ("ADM1", "ADM2")):
+        best = _best_spelled(words, None, None, id(gazetteer.get_gazetteer())) if match.group("area") else None
+        area = best is not None and best.feature_code in _AREA_CODES
+        if not area:
+            named = district or governorate
+            best = _best_spelled(words, district, governorate, id(gazetteer.get_gazetteer())) if named else None
+            if best is not None and (
+                not inside(best) or best.reason in ("area", "fuzzy") or best.feature_code in ("ADM1", "ADM2")
+            ):
                 best = None
-        elif not area:
-            best = None
         if best is None or best.country_code != HOME_COUNTRY or best.precision >= 3:
             continue  # a landmark known only by its governorate says no more than the governorate
         level = "sub-district" if best.feature_code == "ADM3" else "place"
