@@ -57,7 +57,7 @@ COLUMNS = (
 REQUIRED = ("name", "latitude", "longitude", "country_code")
 ID_COLUMNS = ("place_id", "geonameid", "wof_id")
 NAME_SEPARATOR = "|"
-CACHE_VERSION = 9
+CACHE_VERSION = 10
 
 # How important a kind of place is before any context: capitals above towns, towns above villages,
 # abandoned (PPLQ) and destroyed (PPLW) places last. Governorates and districts weigh less than a
