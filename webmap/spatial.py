@@ -155,6 +155,8 @@ _DESIGNATIONS = frozenset(
     }
 )
 
+_GOVERNORATE_WORDS = frozenset({"governorate", "province", "muhafazat", "muhafaza", fold("محافظة")})
+
 
 # -- layers ---------------------------------------------------------------------------------------
 @functools.lru_cache(maxsize=1)
@@ -541,9 +543,12 @@ def place_incidents(
 
 def _named_depth(layers: AdminLayers, location: str | None, finest: int) -> int:
     """3 when the place text ``location`` (its part before any comma) names the sub-district at
-    position ``finest``, 2 when it names that sub-district's district, else 1."""
+    position ``finest``, 2 when it names that sub-district's district, else 1 (also when the text
+    calls its area a governorate: "Kirkuk governorate" is not Kirkuk district)."""
     if location and finest >= 0:
         name = location.split(",")[0]
+        if _GOVERNORATE_WORDS & set(fold(name).split()):
+            return 1
         for depth, level in ((3, "adm3"), (2, "adm2")):
             row = _find_area_row(layers, level, name)
             if (

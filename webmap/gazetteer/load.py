@@ -58,7 +58,7 @@ COLUMNS = (
 REQUIRED = ("name", "latitude", "longitude", "country_code")
 ID_COLUMNS = ("place_id", "geonameid", "wof_id")
 NAME_SEPARATOR = "|"
-CACHE_VERSION = 9
+CACHE_VERSION = 10
 # A progress report: the share done, 0..1. Building the index of names is told every PROGRESS_ROWS rows.
 Progress = Callable[[float], None]
 PROGRESS_ROWS = 2_000

@@ -17,7 +17,11 @@ GET    /api/points             the filtered incidents for the map, compact binar
                                (:func:`webmap.mapview.encode_points`)
 GET    /api/districts          district polygons with the filter's ``incidents`` and ``fatalities``
 GET    /api/timeline           incidents and fatalities per week or month (``period``) per force
-GET    /api/layers/<name>      boundary layers for the map: basemap, adm0..adm2, disputed, kri
+GET    /api/layers/<name>      boundary layers for the map: adm0..adm2, disputed, kri
+GET    /api/basemap/<band>     the offline base map of a zoom band (:func:`webmap.mapview.basemap_piece`),
+GET    /api/basemap/<band>/<x>/<y>  or one tile of a tiled band
+GET    /api/basemap/own/<z>/<x>/<y>  a tile of the user's own base map (``WEBMAP_BASEMAP``); 204 where
+                               it has none
 POST   /api/extract            draft incidents from a report: ``{"text", "date", "source"?}``
                                (:func:`webmap.extract.extract`); reads nothing, writes nothing
 POST   /api/extract/save       store the reviewed drafts: ``{"incidents": [records]}``, all or none
@@ -39,7 +43,7 @@ from ..forces import FORCES_BY_KEY
 from ..gazetteer import default_path
 from ..intake import checked_incident
 from ..io.exporters import feature
-from . import get_config, get_store, request_filter
+from . import get_basemap, get_config, get_store, request_filter
 from .auth import require_token
 from .points import get_map_data
 
@@ -341,9 +345,9 @@ def timeline():
 
 @bp.get("/api/layers/<name>")
 def layer(name: str):
-    """A boundary layer as GeoJSON for the map: ``basemap`` (adm0-adm2), ``adm0``..``adm2``, ``disputed``, ``kri``."""
-    if name != "basemap" and name not in mapview.BOUNDARY_LAYERS:
-        raise NotFound(f"no layer {name!r} (known: basemap, {', '.join(mapview.BOUNDARY_LAYERS)})")
+    """A boundary layer as GeoJSON for the map: ``adm0``..``adm2``, ``disputed``, ``kri``."""
+    if name not in mapview.BOUNDARY_LAYERS:
+        raise NotFound(f"no layer {name!r} (known: {', '.join(mapview.BOUNDARY_LAYERS)})")
     geodata_dir = get_config().geodata_dir
     etag = _digest("layer", name, mapview.layer_signature(name, geodata_dir))
 
@@ -351,6 +355,43 @@ def layer(name: str):
         return Response(mapview.layer_geojson(name, geodata_dir), mimetype="application/geo+json")
 
     return _cached(etag, build)
+
+
+@bp.get("/api/basemap/<int:band>")
+@bp.get("/api/basemap/<int:band>/<int:x>/<int:y>")
+def basemap(band: int, x: int | None = None, y: int | None = None):
+    """The offline base map of zoom band ``band``, whole or its tile ``x``/``y``
+    (:func:`webmap.mapview.basemap_piece`); 404 naming what does not exist."""
+    geodata_dir = get_config().geodata_dir
+    tile = (x, y) if x is not None and y is not None else None
+    try:
+        mapview.check_basemap_piece(band, tile)
+    except KeyError as exc:
+        raise NotFound(exc.args[0]) from None
+    etag = _digest("basemap", band, tile, mapview.layer_signature("basemap", geodata_dir))
+
+    def build():
+        return Response(mapview.basemap_piece(band, tile, geodata_dir), mimetype="application/json")
+
+    return _cached(etag, build)
+
+
+@bp.get("/api/basemap/own/<int:z>/<int:x>/<int:y>")
+def own_tile(z: int, x: int, y: int):
+    """Tile ``z/x/y`` of the user's own base map as stored (its compression as Content-Encoding);
+    204 when the archive has no such tile, 404 when no ``WEBMAP_BASEMAP`` is set."""
+    archive = get_basemap()
+    if archive is None:
+        raise NotFound("no base map of your own is set (WEBMAP_BASEMAP)")
+    data = archive.tile(z, x, y)
+    if data is None:
+        return Response(status=204)
+    response = Response(data, mimetype=archive.media_type)
+    if archive.content_encoding:
+        response.headers["Content-Encoding"] = archive.content_encoding
+    # The file does not change while the server runs: the browser may keep a tile for a day.
+    response.headers["Cache-Control"] = f"{'private' if get_config().private else 'public'}, max-age=86400"
+    return response
 
 
 # -- gazetteer ------------------------------------------------------------------------------------

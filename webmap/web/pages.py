@@ -20,7 +20,7 @@ from ..errors import InvalidFilter, InvalidRecord
 from ..forces import FORCES
 from ..intake import checked_incident
 from ..records import EVENT_TYPES, GEO_PRECISION, STATUSES, TIME_PRECISION
-from . import get_config, get_store
+from . import get_basemap, get_config, get_store
 from .auth import login_required
 from .points import get_map_data
 
@@ -134,7 +134,7 @@ def index():
     areas = _areas()
     return render_template(
         "map.html",
-        map=mapview.map_parts(base_query, tiled),
+        map=mapview.map_parts(base_query, tiled, own_basemap.info if (own_basemap := get_basemap()) else None),
         query=query_string,
         values=_form_values(flt, areas),
         areas=areas,

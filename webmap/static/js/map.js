@@ -205,38 +205,394 @@
     },
   });
 
-  // ---------------------------------------------------------------- base map and overlays
-  var BASEMAP_STYLE = {
-    adm0: { color: "#6f6f6f", weight: 1.4, fillColor: "#f7f4ec", fillOpacity: 1 },
-    adm1: { color: "#9b9b9b", weight: 1 },
-    adm2: { color: "#cfcac0", weight: 0.6 },
+  // ---------------------------------------------------------------- base maps
+  /* Which names the base maps draw: "en" (the gazetteer's name) or "ar" (its Arabic name where it
+   * has one), chosen with webmap.nameToggle and kept in the browser. */
+  var NAMES_KEY = "webmap-names";
+  webmap.names = {
+    lang: (function () {
+      try { return window.localStorage.getItem(NAMES_KEY) === "ar" ? "ar" : "en"; } catch { return "en"; }
+    })(),
+    _listeners: [],
+    set: function (lang) {
+      this.lang = lang === "ar" ? "ar" : "en";
+      try { window.localStorage.setItem(NAMES_KEY, this.lang); } catch { /* private mode: this page only */ }
+      this._listeners.forEach(function (listener) { listener(); });
+    },
+    onChange: function (listener) { this._listeners.push(listener); },
   };
 
-  webmap.basemap = function (options) {
-    return new LazyGeoJSON(options.url, function (data, map) {
-      var pane = ensurePane(map, "wm-basemap", 150);
-      // The country first, then district lines, then governorate lines and names on top.
-      var order = { adm0: 0, adm2: 1, adm1: 2, label: 3 };
-      data.features.sort(function (a, b) { return order[a.properties.level] - order[b.properties.level]; });
-      return L.geoJSON(data, {
-        pane: pane,
-        renderer: L.canvas({ pane: pane }),
-        interactive: false,
-        style: function (feature) {
-          return BASEMAP_STYLE[feature.properties.level];
-        },
-        pointToLayer: function (feature, latlng) {
-          // A fixed-size icon, not a tooltip: placing it needs no layout measurement.
-          return L.marker(latlng, {
-            pane: pane, interactive: false, keyboard: false,
-            icon: L.divIcon({ className: "wm-label", html: el("span", null, feature.properties.name),
-                              iconSize: [160, 14], iconAnchor: [80, 7] }),
-          });
-        },
+  webmap.nameToggle = function (map) {
+    var Toggle = L.Control.extend({
+      options: { position: "topleft" },
+      onAdd: function () {
+        var box = el("label", "wm-panel wm-names");
+        var input = el("input");
+        input.type = "checkbox";
+        input.checked = webmap.names.lang === "ar";
+        input.addEventListener("change", function () { webmap.names.set(input.checked ? "ar" : "en"); });
+        L.DomEvent.disableClickPropagation(box);
+        box.appendChild(input);
+        box.appendChild(el("span", null, " Arabic names"));
+        box.title = "Place names on the base map in Arabic (where the gazetteer has them)";
+        return box;
+      },
+    });
+    return new Toggle().addTo(map);
+  };
+
+  /* The offline base map (webmap.mapview.basemap_piece): per zoom band, the country and its lakes
+   * (fills), rivers and the boundaries of the country, governorates, districts and sub-districts
+   * (lines), and labels of places and areas. Band 0 comes with the page; a band is fetched when the
+   * map first reaches its zooms, a tiled band tile by tile for the view. Everything is drawn on one
+   * canvas under the overlays and the incidents (a Leaflet canvas renderer: it keeps the padding
+   * and the zoom animation), redrawn once per move: between moves the browser only shifts it. Labels
+   * are placed in rank order and one that would overlap a placed label is left out. Names come from a
+   * crowd-edited gazetteer: they are drawn with fillText, as text, never parsed as markup. */
+  var LAND = "#f7f4ec", WATER = "#b9d3e8", RIVER = "#8db4d6";
+  // Drawn in this order, each with its colour, width (px) and dash per zoom.
+  var LINE_STYLES = [
+    ["rivers", function (z) { return { color: RIVER, width: z < 8 ? 0.8 : z < 11 ? 1.2 : 1.8 }; }],
+    ["adm3", function (z) { return { color: "#d8d1c4", width: z < 11 ? 0.5 : 0.8, dash: [4, 3] }; }],
+    ["adm2", function (z) { return { color: z < 8 ? "#d6d0c4" : "#bdb5a6", width: z < 8 ? 0.6 : 1 }; }],
+    ["adm1", function (z) { return { color: "#9b9488", width: z < 8 ? 1 : 1.6 }; }],
+    ["country", function () { return { color: "#6f6f6f", width: 1.4 }; }],
+  ];
+  // Per label kind: font, colour, a dot at the place (places) or the name centred on the area (areas).
+  var LABEL_STYLES = {
+    city: { font: "bold 13px system-ui, sans-serif", size: 13, color: "#222", dot: 3 },
+    seat: { font: "600 12px system-ui, sans-serif", size: 12, color: "#2b2b2b", dot: 2.5 },
+    town: { font: "12px system-ui, sans-serif", size: 12, color: "#333", dot: 2 },
+    village: { font: "11px system-ui, sans-serif", size: 11, color: "#444", dot: 1.5 },
+    locality: { font: "10px system-ui, sans-serif", size: 10, color: "#555", dot: 1.5 },
+    ruin: { font: "italic 10px system-ui, sans-serif", size: 10, color: "#7a7a7a", dot: 1.5 },
+    landmark: { font: "italic 11px system-ui, sans-serif", size: 11, color: "#5d5444", dot: 1.5 },
+    governorate: { font: "600 12px system-ui, sans-serif", size: 12, color: "#7d7466", upper: true },
+    district: { font: "600 11px system-ui, sans-serif", size: 11, color: "#8c8375", upper: true },
+    subdistrict: { font: "italic 11px system-ui, sans-serif", size: 11, color: "#8c8375" },
+  };
+  // No glyph of these fonts is narrower than this many ems: a name's box from its length alone lies
+  // inside its real box, so a name that collides even so is skipped unmeasured (measuring text is
+  // what costs the most when a view with thousands of village names is first drawn).
+  var NARROWEST_EM = 0.25;
+  var LABEL_GAP = 3; // px kept free around every label
+  // The canvas reaches this share of the view beyond each edge, so a drag shows a drawn map.
+  var PADDING = 0.3;
+  var LABEL_MARGIN = 0.1; // names are placed this share of the view beyond its edges (the rest of the margin has none)
+  var GRID_PX = 64; // cell size of the collision index
+
+  // A line or ring as served (whole 1e-5 degrees: the first point, then differences), in Web Mercator.
+  function preparePath(deltas) {
+    var xy = new Float64Array(deltas.length), x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+    var lon = 0, lat = 0;
+    for (var i = 0; i < deltas.length; i += 2) {
+      lon += deltas[i];
+      lat += deltas[i + 1];
+      var x = (xy[i] = mercatorX(lon / 1e5)), y = (xy[i + 1] = mercatorY(lat / 1e5));
+      if (x < x0) x0 = x;
+      if (x > x1) x1 = x;
+      if (y < y0) y0 = y;
+      if (y > y1) y1 = y;
+    }
+    return { xy: xy, box: [x0, y0, x1, y1] };
+  }
+
+  // A piece as served, its coordinates projected to Web Mercator (0..1) once.
+  function preparePiece(raw) {
+    var piece = { band: raw.band, fills: {}, lines: {}, labels: [] };
+    Object.keys(raw.fills).forEach(function (k) { piece.fills[k] = raw.fills[k].map(preparePath); });
+    Object.keys(raw.lines).forEach(function (k) { piece.lines[k] = raw.lines[k].map(preparePath); });
+    piece.labels = raw.labels.map(function (l) {
+      var zooms = raw.kinds[l[4]];
+      return { x: mercatorX(l[0]), y: mercatorY(l[1]), name: l[2], nameAr: l[3], kind: l[4], min: zooms[0], max: zooms[1],
+               rank: l[5] };
+    });
+    return piece;
+  }
+
+  // Placed label boxes, bucketed by screen cell, to find an overlap without comparing with every label.
+  function Collisions() { this.cells = {}; }
+  Collisions.prototype._each = function (box, fn) {
+    for (var gx = Math.floor(box[0] / GRID_PX); gx <= Math.floor(box[2] / GRID_PX); gx++) {
+      for (var gy = Math.floor(box[1] / GRID_PX); gy <= Math.floor(box[3] / GRID_PX); gy++) {
+        if (fn(gx + ":" + gy)) return true;
+      }
+    }
+    return false;
+  };
+  Collisions.prototype.hits = function (box) {
+    var cells = this.cells;
+    return this._each(box, function (key) {
+      return (cells[key] || []).some(function (o) { return box[0] < o[2] && o[0] < box[2] && box[1] < o[3] && o[1] < box[3]; });
+    });
+  };
+  Collisions.prototype.add = function (box) {
+    var cells = this.cells;
+    this._each(box, function (key) { (cells[key] = cells[key] || []).push(box); });
+  };
+
+  var BasemapCanvas = L.Canvas.extend({
+    initialize: function (options, first) {
+      L.Canvas.prototype.initialize.call(this, { pane: options.pane, padding: PADDING });
+      this._spec = options;
+      this._pieces = {};
+      this._loading = {};
+      this._widths = {};
+      this.drawnLabels = [];
+      this._pieces[this._key(0, null)] = preparePiece(first);
+      var self = this;
+      webmap.names.onChange(function () { self._repaint(); });
+    },
+
+    _initContainer: function () {
+      L.Canvas.prototype._initContainer.call(this);
+      this._container.style.pointerEvents = "none"; // the map and the incidents take every click
+      this._container.className = "wm-basemap";
+    },
+
+    // Leaflet sized and placed the canvas for the view (it clears it): fetch what the view lacks, draw.
+    _update: function () {
+      if (this._map._animatingZoom && this._bounds) return;
+      L.Canvas.prototype._update.call(this);
+      this._fetchMissing();
+      this._paint();
+    },
+
+    _repaint: function () {
+      if (!this._map || !this._bounds || this._map._animatingZoom) return;
+      var b = this._bounds;
+      this._ctx.clearRect(b.min.x, b.min.y, b.max.x - b.min.x, b.max.y - b.min.y);
+      this._paint();
+    },
+
+    _key: function (band, tile) { return tile ? band + "/" + tile[0] + "/" + tile[1] : String(band); },
+
+    _bandAt: function (zoom) {
+      var bands = this._spec.bands;
+      for (var i = 0; i < bands.length; i++) if (zoom >= bands[i].minZoom && zoom <= bands[i].maxZoom) return i;
+      return zoom < bands[0].minZoom ? 0 : bands.length - 1;
+    },
+
+    // The piece keys (and URLs) band `band` needs for the view: its one piece, or its tiles that
+    // meet both the view and the extent the base map covers.
+    _needed: function (band) {
+      var spec = this._spec.bands[band];
+      if (spec.tileZoom === null) return [{ key: this._key(band, null), url: this._spec.url + band }];
+      var map = this._map, view = map.getBounds(), extent = L.latLngBounds(this._spec.extent);
+      if (!view.intersects(extent)) return [];
+      var n = Math.pow(2, spec.tileZoom);
+      var west = Math.max(view.getWest(), extent.getWest()), east = Math.min(view.getEast(), extent.getEast());
+      var north = Math.min(view.getNorth(), extent.getNorth()), south = Math.max(view.getSouth(), extent.getSouth());
+      var x0 = Math.floor(mercatorX(west) * n), x1 = Math.floor(mercatorX(east) * n);
+      var y0 = Math.floor(mercatorY(north) * n), y1 = Math.floor(mercatorY(south) * n), out = [];
+      for (var x = Math.max(0, x0); x <= Math.min(n - 1, x1); x++) {
+        for (var y = Math.max(0, y0); y <= Math.min(n - 1, y1); y++) {
+          out.push({ key: this._key(band, [x, y]), url: this._spec.url + band + "/" + x + "/" + y });
+        }
+      }
+      return out;
+    },
+
+    _fetchMissing: function () {
+      var self = this, band = this._bandAt(this._map.getZoom());
+      this._needed(band).forEach(function (need) {
+        if (self._pieces[need.key] || self._loading[need.key]) return;
+        self._loading[need.key] = getJSON(need.url).then(function (raw) {
+          self._pieces[need.key] = preparePiece(raw);
+          delete self._loading[need.key];
+          if (self._map && self._bandAt(self._map.getZoom()) === band) self._repaint();
+          self.fire("piece", { key: need.key });
+        }, function () {
+          delete self._loading[need.key]; // asked again at the next move
+        });
       });
+    },
+
+    // The pieces to draw: those of the view's band once all have arrived, else of the closest
+    // coarser band that has them all (band 0 always has).
+    _drawable: function () {
+      for (var band = this._bandAt(this._map.getZoom()); band >= 0; band--) {
+        var self = this, needed = this._needed(band);
+        if (needed.every(function (need) { return self._pieces[need.key]; })) {
+          return needed.map(function (need) { return self._pieces[need.key]; });
+        }
+      }
+      return [];
+    },
+
+    _paint: function () {
+      var map = this._map, ctx = this._ctx, b = this._bounds, zoom = map.getZoom();
+      var scale = 256 * Math.pow(2, zoom), origin = map.getPixelOrigin();
+      var ox = origin.x, oy = origin.y;
+      // The canvas in Web Mercator units, to skip what lies off it.
+      var view = [(b.min.x + ox) / scale, (b.min.y + oy) / scale, (b.max.x + ox) / scale, (b.max.y + oy) / scale];
+      var pieces = this._drawable();
+      function paths(list, close) {
+        ctx.beginPath();
+        for (var i = 0; i < list.length; i++) {
+          var p = list[i], box = p.box, xy = p.xy;
+          if (box[2] < view[0] || box[0] > view[2] || box[3] < view[1] || box[1] > view[3]) continue;
+          ctx.moveTo(xy[0] * scale - ox, xy[1] * scale - oy);
+          for (var k = 2; k < xy.length; k += 2) ctx.lineTo(xy[k] * scale - ox, xy[k + 1] * scale - oy);
+          if (close) ctx.closePath();
+        }
+      }
+      [["land", LAND], ["lakes", WATER]].forEach(function (fill) {
+        ctx.fillStyle = fill[1];
+        pieces.forEach(function (piece) {
+          if (!piece.fills[fill[0]]) return;
+          paths(piece.fills[fill[0]], true);
+          ctx.fill("evenodd");
+        });
+      });
+      ctx.lineJoin = "round";
+      ctx.lineCap = "round";
+      LINE_STYLES.forEach(function (line) {
+        var style = line[1](zoom);
+        ctx.strokeStyle = style.color;
+        ctx.lineWidth = style.width;
+        ctx.setLineDash(style.dash || []);
+        pieces.forEach(function (piece) {
+          if (!piece.lines[line[0]]) return;
+          paths(piece.lines[line[0]], false);
+          ctx.stroke();
+        });
+      });
+      ctx.setLineDash([]);
+      // Names only a little beyond the view's edges: a drag shows the lines at once, the names at its end.
+      var seen = map.getPixelBounds(), mx = (seen.max.x - seen.min.x) * LABEL_MARGIN, my = (seen.max.y - seen.min.y) * LABEL_MARGIN;
+      var named = [(seen.min.x - mx) / scale, (seen.min.y - my) / scale, (seen.max.x + mx) / scale, (seen.max.y + my) / scale];
+      this._paintLabels(pieces, zoom, scale, ox, oy, named);
+    },
+
+    // A name's width in its font, measured once (on a canvas of its own: no font switch on the map's).
+    _width: function (font, text) {
+      var key = font + "\n" + text;
+      if (!(key in this._widths)) {
+        var measure = this._measure || (this._measure = document.createElement("canvas").getContext("2d"));
+        if (measure.font !== font) measure.font = font;
+        this._widths[key] = measure.measureText(text).width;
+      }
+      return this._widths[key];
+    },
+
+    // The box a name of `width` px keeps free at (tx, y) aligned `align`, its dot at x included.
+    _labelBox: function (tx, y, align, width, half, x, dot) {
+      var left = align === "left" ? tx : align === "right" ? tx - width : tx - width / 2;
+      var box = [left - LABEL_GAP, y - half - LABEL_GAP, left + width + LABEL_GAP, y + half + LABEL_GAP];
+      if (dot) box = [Math.min(box[0], x - dot - 1), box[1], Math.max(box[2], x + dot + 1), box[3]];
+      return box;
+    },
+
+    _paintLabels: function (pieces, zoom, scale, ox, oy, view) {
+      var ctx = this._ctx, map = this._map, arabic = webmap.names.lang === "ar", candidates = [];
+      pieces.forEach(function (piece) {
+        piece.labels.forEach(function (l) {
+          if (l.min <= zoom && zoom <= l.max && l.x >= view[0] && l.x <= view[2] && l.y >= view[1] && l.y <= view[3]) candidates.push(l);
+        });
+      });
+      candidates.sort(function (a, c) { return a.rank - c.rank; });
+      var placed = new Collisions(), drawn = [], topLeft = map.containerPointToLayerPoint([0, 0]), font = null;
+      ctx.textBaseline = "middle";
+      ctx.lineJoin = "round";
+      ctx.strokeStyle = "rgba(255, 255, 255, 0.9)";
+      ctx.lineWidth = 3;
+      for (var i = 0; i < candidates.length; i++) {
+        var l = candidates[i], style = LABEL_STYLES[l.kind] || LABEL_STYLES.village;
+        var text = arabic && l.nameAr ? l.nameAr : l.name;
+        if (style.upper && !(arabic && l.nameAr)) text = text.toUpperCase();
+        var x = l.x * scale - ox, y = l.y * scale - oy, half = 7, dot = style.dot || 0;
+        // A place's name right of its dot, else left of it; an area's name centred on it.
+        var spots = dot ? [[x + dot + 3, "left"], [x - dot - 3, "right"]] : [[x, "center"]];
+        var narrowest = text.length * style.size * NARROWEST_EM, width = null;
+        for (var s = 0; s < spots.length; s++) {
+          var tx = spots[s][0], align = spots[s][1];
+          if (placed.hits(this._labelBox(tx, y, align, narrowest, half, x, dot))) continue;
+          if (width === null) width = this._width(style.font, text);
+          var box = this._labelBox(tx, y, align, width, half, x, dot);
+          if (placed.hits(box)) continue;
+          placed.add(box);
+          if (style.font !== font) ctx.font = font = style.font;
+          ctx.textAlign = align;
+          ctx.strokeText(text, tx, y);
+          ctx.fillStyle = style.color;
+          ctx.fillText(text, tx, y);
+          if (dot) {
+            ctx.beginPath();
+            ctx.arc(x, y, dot, 0, 2 * Math.PI);
+            ctx.fill();
+          }
+          var left = box[0] + LABEL_GAP;
+          drawn.push({ text: text, kind: l.kind, x: x - topLeft.x, y: y - topLeft.y,
+                       box: [left - topLeft.x, y - half - topLeft.y, left + width - topLeft.x, y + half - topLeft.y] });
+          break;
+        }
+      }
+      // What was drawn, in the map container's pixels: for the tests and anyone checking the map.
+      this.drawnLabels = drawn;
+      this.fire("painted", { labels: drawn.length });
+    },
+  });
+
+  webmap.basemap = function (options) {
+    // Band 0 is fetched like any base layer (so the first picture waits for it); the canvas then
+    // fetches the other bands itself.
+    return new LazyGeoJSON(options.url + "0", function (first, map) {
+      var pane = ensurePane(map, "wm-basemap", 150);
+      var canvas = new BasemapCanvas({ pane: pane, url: options.url, bands: options.bands, extent: options.extent }, first);
+      webmap.offlineBasemap = canvas;
+      return canvas;
     });
   };
 
+  /* The user's own base map (WEBMAP_BASEMAP, a PMTiles file the app serves tile by tile from
+   * options.url): vector tiles drawn by protomaps-leaflet in its "light" style, with its names in
+   * the language of webmap.names; raster tiles as a plain tile layer. The attribution comes from
+   * the file: it is shown as text. */
+  webmap.ownBasemap = function (options) {
+    var attribution = el("span", null, options.attribution || "").outerHTML;
+    var bounds = options.bounds ? L.latLngBounds(options.bounds) : undefined;
+    if (!options.vector) {
+      return L.tileLayer(options.url, { minNativeZoom: options.minZoom, maxNativeZoom: options.maxZoom, maxZoom: 18,
+                                        bounds: bounds, attribution: attribution });
+    }
+    var group = L.layerGroup(), inner = null;
+    function draw() {
+      if (inner) group.removeLayer(inner);
+      inner = window.protomapsL.leafletLayer({ url: options.url, flavor: "light", lang: webmap.names.lang,
+                                               maxDataZoom: options.maxZoom, bounds: bounds, attribution: attribution });
+      group.addLayer(inner);
+    }
+    draw();
+    webmap.names.onChange(draw);
+    webmap.ownBasemapLayer = group;
+    return group;
+  };
+
+  /* A notice on the map while the online OpenStreetMap layer is chosen and its tiles do not load
+   * (no internet): the offline base layers still work. */
+  webmap.onlineNotice = function (map, layer) {
+    var notice = null, loaded = 0;
+    var Notice = L.Control.extend({
+      options: { position: "bottomleft" },
+      onAdd: function () {
+        var box = el("div", "wm-panel wm-online-notice");
+        box.setAttribute("role", "alert");
+        box.appendChild(el("strong", null, "OpenStreetMap cannot be loaded. "));
+        box.appendChild(el("span", null, "Its tiles come from the internet, which this computer cannot reach now. " +
+                                         "Choose an offline base map in the layer list."));
+        return box;
+      },
+    });
+    function show() { if (!notice && !loaded && map.hasLayer(layer)) notice = new Notice().addTo(map); }
+    function hide() { if (notice) notice.remove(); notice = null; }
+    layer.on("tileerror", show);
+    layer.on("tileload", function () { loaded++; hide(); });
+    layer.on("remove", function () { loaded = 0; hide(); });
+    return layer;
+  };
+
+  // ---------------------------------------------------------------- overlays
   webmap.boundary = function (options) {
     return new LazyGeoJSON(options.url, function (data, map) {
       var pane = ensurePane(map, "wm-overlays", 420);
