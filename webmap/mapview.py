@@ -495,7 +495,7 @@ def _basemap_sources(signature: tuple, geodata_dir: str | None) -> dict:
         order = np.argsort(-shapely.area(layer.geometry.values), kind="stable")  # the larger area first
         for within, i in enumerate(order):
             # Governorates and districts by the names people use (webmap.spatial.display_name).
-            name = spatial.display_name(layer["pcode"].iat[i], layer["name"].iat[i])
+            name = spatial.display_name(str(layer["pcode"].iat[i]), str(layer["name"].iat[i]))
             labels.append(_label(points[i].x, points[i].y, name, layer["name_ar"].iat[i], kind, within))
     for row in _shipped_places():
         labels.append(
