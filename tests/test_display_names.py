@@ -146,7 +146,7 @@ def test_the_map_shows_the_names_people_use_beside_the_official_ones(browser, tm
         # The popup: the display names, then the official names with their P-codes.
         rows.first.click()
         popup = page.locator(".leaflet-popup-content")
-        popup.wait_for()
+        popup.locator("dt", has_text="Official areas").wait_for()  # the details, once loaded
         text = popup.inner_text()
         assert "Tel Kaif, Nineveh" in text
         assert "Tilkaef IQG15Q09, Ninewa IQG15" in text
