@@ -18,7 +18,8 @@ placed outside the stated governorate, and a confusion table of the kinds of mis
 - ``no answer``: nothing resolved.
 
 Then the extraction figures on the ACLED notes: incidents within 25 km of ACLED's point, fatalities
-equal, and the misses by kind (:func:`extraction_miss_kind`). The same floors are asserted by
+equal (a draft without a figure equals ACLED's 0, its code for "none reported"), and the misses by
+kind (:func:`extraction_miss_kind`). The same floors are asserted by
 tests/test_gazetteer_accuracy.py and tests/test_extract_reports.py.
 """
 
@@ -182,7 +183,9 @@ def extraction_figures(gazetteer) -> tuple[int, int, int, Counter]:
         drafts = extract(row["notes"], dt.datetime.strptime(row["event_date"], "%Y%m%d").date()).drafts
         first = drafts[0].incident if drafts else None
         if first is not None:
-            equal += first.fatalities == int(row["fatalities"])
+            # ACLED codes 0 where no figure is reported; a draft leaves such a count empty.
+            acled = int(row["fatalities"])
+            equal += first.fatalities == acled or (first.fatalities is None and acled == 0)
             distance = haversine_km(first.latitude, first.longitude, float(row["latitude"]), float(row["longitude"]))
             if distance <= 25:
                 near += 1

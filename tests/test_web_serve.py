@@ -9,9 +9,10 @@ import os
 import socket
 import subprocess
 import sys
+import urllib.request
 
 import pytest
-from helpers import free_port, get, stop, wait_until_up
+from helpers import NRT_REPORT, free_port, get, stop, wait_until_up
 
 from webmap.cli import main
 
@@ -76,9 +77,19 @@ def test_serve_answers_with_waitress_and_gzip(server_env):
         assert b"folium-map" in gzip.decompress(body)
         status, headers, body = get(f"http://127.0.0.1:{port}/api/incidents")
         assert json.loads(body)["total"] == 0
+        # What a report needs was loaded before the first request (bench/first_extract.py times it).
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/extract",
+            json.dumps({"text": NRT_REPORT, "date": "2020-08-25"}).encode(),
+            {"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert len(json.load(response)["drafts"]) == 2
     finally:
         out, err = stop(process)
     assert f"serving the map at http://127.0.0.1:{port}/" in out
+    assert "webmap: Loading the gazetteer" in out and "ready to read reports" in out
+    assert out.index("ready to read reports") < out.index("serving the map")
     assert "Traceback" not in err
 
 

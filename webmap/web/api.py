@@ -34,6 +34,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable
 
+import numpy as np
 from flask import Blueprint, Response, jsonify, request, url_for
 
 from .. import mapview, query, spatial
@@ -237,13 +238,13 @@ def tile(z: int, x: int, y: int):
 
 @bp.get("/api/summary")
 def summary():
-    """What the map shows of the filtered view besides its points: ``{"total", "in_extent" and
-    "killed_in_extent" (the incidents whose point is in ``bbox``, when given, and their
-    fatalities), "forces": {key: incidents involving it,
+    """What the map shows of the filtered view besides its points: ``{"total", "in_extent",
+    "killed_in_extent" and "no_figure_in_extent" (the incidents whose point is in ``bbox``, when
+    given, the known figures of their killed, and how many of them have none), "forces": {key: incidents involving it,
     ticked or not}, "first", "last" (ISO days or null), "bounds" ([[south, west], [north, east]] of
     the view's points, or null), "areas": [the areas incidents known only to a district or
     governorate are drawn as: ``pcode``, ``level``, ``name``, ``point``, ``bounds``, ``count``,
-    ``fatalities``, ``forces`` (per initiating force)]}``."""
+    ``fatalities``, ``no_figure``, ``forces`` (per initiating force)]}``."""
     flt = request_filter()
     store = get_store()
 
@@ -255,7 +256,8 @@ def summary():
         return jsonify(
             total=int(view.sum()),
             in_extent=int(extent.sum()),
-            killed_in_extent=int(index.fatalities[extent].sum()),
+            killed_in_extent=int(index.killed[extent].sum(dtype=np.int64)),
+            no_figure_in_extent=int(index.no_figure[extent].sum()),
             forces=index.force_counts(index.select(flt.without("bbox", "forces"))),
             first=found[0].isoformat() if found else None,
             last=found[1].isoformat() if found else None,
@@ -268,7 +270,8 @@ def summary():
 
 @bp.get("/api/districts")
 def districts():
-    """District polygons (simplified) with ``incidents`` and ``fatalities`` of the filter, as GeoJSON."""
+    """District polygons (simplified) with ``incidents``, ``fatalities`` (the known figures) and
+    ``no_figure`` (incidents without one) of the filter, as GeoJSON."""
     flt = request_filter()
     geodata_dir = get_config().geodata_dir
 
@@ -487,7 +490,8 @@ def save_extracted():
     """Store the reviewed incidents of ``{"incidents": [...]}``, each checked like ``POST /api/incidents``;
     one bad record refuses them all (400 naming its row and field). Saving a draft again with the same
     ``source`` and ``source_id`` replaces it (a draft becomes reviewed). Answers
-    ``{"inserted", "updated", "unchanged"}``."""
+    ``{"inserted", "updated", "unchanged", "ids", "map_url"}``: the ids of the saved incidents and the
+    map of those alone."""
     items = _json_object(2_000_000).get("incidents")
     if not isinstance(items, list) or not items:
         raise InvalidRecord("incidents", "expected a non-empty list of incident records")
@@ -504,4 +508,11 @@ def save_extracted():
     store = get_store()
     with store.transaction() as conn:
         summary = store.save_batch(conn, checked, update=True)
-    return jsonify(inserted=summary.inserted, updated=summary.updated, unchanged=summary.unchanged)
+        ids = store.ids_of(conn, [(i.source, i.source_id) for i in checked if i.source_id])
+    return jsonify(
+        inserted=summary.inserted,
+        updated=summary.updated,
+        unchanged=summary.unchanged,
+        ids=ids,
+        map_url=url_for("pages.index", ids=",".join(map(str, ids))) if ids else url_for("pages.index"),
+    )

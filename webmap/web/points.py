@@ -157,7 +157,11 @@ class MapData:
                 "lat": [round(v, 5) for v in index.latitude[at].tolist()],
                 "lon": [round(v, 5) for v in index.longitude[at].tolist()],
                 "day": index.day[at].tolist(),
-                "fatalities": index.fatalities[at].tolist(),
+                # null: the source gives no figure
+                "fatalities": [
+                    None if unknown else killed
+                    for killed, unknown in zip(index.killed[at].tolist(), index.no_figure[at].tolist(), strict=True)
+                ],
                 "force": index.force[at].tolist(),
                 "precision": index.geo_precision[at].tolist(),
                 "forces": index.forces[at].tolist(),
