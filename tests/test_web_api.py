@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from webmap.forces import FORCE_KEYS
+from webmap.intake import checked_incident
 from webmap.io.demo import load_demo
 from webmap.query import IncidentFilter, count_incidents, data_version
 
@@ -231,6 +232,19 @@ def test_an_edit_changes_the_etag(client, demo):
     after = client.get("/api/points", headers={"If-None-Match": etag, "Accept-Encoding": "identity"})
     assert after.status_code == 200 and after.headers["ETag"] != etag
     assert len(decode_points(after.data)["id"]) == demo + 1
+
+
+def test_kept_answers_follow_every_write_even_another_processs(app, client, store, demo):
+    # The JSON reads are kept by the server for the next visitor; a write anywhere answers anew
+    # (here straight into the store, as another process would).
+    reads = ("/api/summary", "/api/timeline", "/api/incidents?limit=5&sort=-id", "/api/districts")
+    first = {path: client.get(path).get_json() for path in reads}
+    assert {path: client.get(path).get_json() for path in reads} == first
+    created = store.add(checked_incident(UCDP_244637, app.extensions["webmap"]["config"].geodata_dir)).id
+    summary = client.get("/api/summary").get_json()
+    assert summary["total"] == first["/api/summary"]["total"] + 1
+    assert client.get("/api/incidents?limit=5&sort=-id").get_json()["features"][0]["id"] == created
+    assert client.get("/api/timeline").get_json() != first["/api/timeline"]
 
 
 def _wait_for_points(app, version, seconds, flt=None):

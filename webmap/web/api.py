@@ -86,10 +86,14 @@ def _etag(*parts) -> str:
     return _digest(*parts, query.data_version(get_store()))
 
 
-def _cached(etag: str, build: Callable[[], Response]) -> Response:
-    """Answer 304 when the client's copy (``If-None-Match``) is current, else ``build()``; both with the ETag."""
+def _cached(etag: str, build: Callable[[], Response], *, kept: bool = False) -> Response:
+    """Answer 304 when the client's copy (``If-None-Match``) is current, else ``build()`` (with
+    ``kept``, an answer the server keeps for the next request: :meth:`MapData.answer`); both with
+    the ETag."""
     if request.if_none_match.contains_weak(etag):
         response = Response(status=304)
+    elif kept:
+        response = get_map_data().answer(etag, build)
     else:
         response = build()
     response.set_etag(etag, weak=True)
@@ -125,7 +129,7 @@ def list_incidents():
             features=[feature(i) for i in rows],
         )
 
-    return _cached(_etag("incidents", flt, limit, offset, sort), build)
+    return _cached(_etag("incidents", flt, limit, offset, sort), build, kept=True)
 
 
 @bp.get("/api/incidents/<int:incident_id>")
@@ -265,7 +269,7 @@ def summary():
             areas=mapview.area_groups(index, view, get_config().geodata_dir),
         )
 
-    return _cached(_etag("summary", flt), build)
+    return _cached(_etag("summary", flt), build, kept=True)
 
 
 @bp.get("/api/districts")
@@ -282,7 +286,7 @@ def districts():
         response.mimetype = "application/geo+json"
         return response
 
-    return _cached(_etag("districts", flt, mapview.layer_signature("adm2", geodata_dir)), build)
+    return _cached(_etag("districts", flt, mapview.layer_signature("adm2", geodata_dir)), build, kept=True)
 
 
 def _period_starts(first: dt.date, last: dt.date, period: str) -> list[str]:
@@ -340,7 +344,7 @@ def timeline():
         ]
         return jsonify(period=chosen, periods=periods, window=window, total=series(counted["total"]), forces=forces)
 
-    return _cached(_etag("timeline", flt, period), build)
+    return _cached(_etag("timeline", flt, period), build, kept=True)
 
 
 @bp.get("/api/layers/<name>")
