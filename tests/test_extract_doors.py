@@ -92,7 +92,7 @@ def test_cli_json_is_what_the_api_answers(runner, client):
     records = printed["drafts"]
     assert [r["status"] for r in records] == ["draft"] * 3
     assert {"event_date", "latitude", "longitude", "event_type", "evidence", "notes"} <= set(records[0])
-    assert printed == client.post("/api/extract", json={"text": text(), "date": DATE}).get_json()
+    assert printed == client.post("/api/extract", json={"text": text(), "date": DATE}, headers=AUTH).get_json()
 
 
 def test_cli_save_stores_drafts_once_and_only_the_drafts_filter_shows_them(runner, store, client):
@@ -143,7 +143,7 @@ def test_cli_refuses_five_megabytes(runner, tmp_path):
 
 # -- the API -----------------------------------------------------------------------------------------
 def test_api_extract_returns_the_drafts(client):
-    response = client.post("/api/extract", json={"text": text(), "date": DATE})
+    response = client.post("/api/extract", json={"text": text(), "date": DATE}, headers=AUTH)
     assert response.status_code == 200
     body = response.get_json()
     assert body["language"] == "en" and len(body["drafts"]) == 3
@@ -162,24 +162,32 @@ def test_api_extract_returns_the_drafts(client):
     ],
 )
 def test_api_extract_bad_input_is_a_400_naming_the_field(client, body, field):
-    response = client.post("/api/extract", json=body)
+    response = client.post("/api/extract", json=body, headers=AUTH)
     assert response.status_code == 400 and response.get_json()["field"] == field
 
 
 def test_api_extract_refuses_five_megabytes_before_reading_them(client):
     response = client.post(
-        "/api/extract", data=json.dumps({"text": "x" * 5_000_000, "date": DATE}), content_type="application/json"
+        "/api/extract",
+        data=json.dumps({"text": "x" * 5_000_000, "date": DATE}),
+        content_type="application/json",
+        headers=AUTH,
     )
-    assert response.status_code == 400 and "the limit is" in response.get_json()["error"]
+    assert response.status_code == 413 and "takes at most" in response.get_json()["error"]
 
 
 def test_api_extract_reads_html_and_answers_empty_text(client):
-    assert len(client.post("/api/extract", json={"text": as_html(text()), "date": DATE}).get_json()["drafts"]) == 3
-    assert client.post("/api/extract", json={"text": "", "date": DATE}).get_json()["drafts"] == []
+    assert (
+        len(
+            client.post("/api/extract", json={"text": as_html(text()), "date": DATE}, headers=AUTH).get_json()["drafts"]
+        )
+        == 3
+    )
+    assert client.post("/api/extract", json={"text": "", "date": DATE}, headers=AUTH).get_json()["drafts"] == []
 
 
 def reviewed(client) -> list[dict]:
-    drafts = client.post("/api/extract", json={"text": text(), "date": DATE}).get_json()["drafts"]
+    drafts = client.post("/api/extract", json={"text": text(), "date": DATE}, headers=AUTH).get_json()["drafts"]
     return [
         {
             **{k: v for k, v in d.items() if k not in ("evidence", "alternatives", "vague", "place_words")},

@@ -37,6 +37,12 @@ def page(browser, server):
     assert not errors, f"JavaScript errors: {errors}"
 
 
+@pytest.fixture
+def public(app):
+    """The app as with WEBMAP_PUBLIC_EXTRACT=1: anyone may have a report read."""
+    app.extensions["webmap"]["config"].public_extract = True
+
+
 def propose_the_article(tab, base):
     """Log in, paste the Kurdistan 24 report with its date, wait for the three proposed rows; the rows."""
     tab.goto(f"{base}/login?next=/extract")
@@ -83,7 +89,7 @@ def test_a_bad_value_is_shown_at_its_field_and_nothing_is_saved(page, store):
     assert select_incidents(store, IncidentFilter.build(drafts=True)) == []
 
 
-def test_without_login_the_page_proposes_but_cannot_save(page):
+def test_without_login_the_page_proposes_but_cannot_save(page, public):
     tab, base, _ = page
     tab.goto(f"{base}/extract")
     tab.fill("#wm-report", "قتل ثلاثة من البيشمركة في هجوم لداعش قرب كركوك")
@@ -97,7 +103,7 @@ def test_without_login_the_page_proposes_but_cannot_save(page):
     assert "Portuguese" in tab.inner_text("#wm-extract-status")
 
 
-def test_the_work_done_before_logging_in_is_still_there_after_it(page, store):
+def test_the_work_done_before_logging_in_is_still_there_after_it(page, store, public):
     tab, base, _ = page
     article = (FIXTURES / "kurdistan24_isis_attack_kirkuk.txt").read_text(encoding="utf-8")
     tab.goto(f"{base}/extract")

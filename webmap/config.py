@@ -10,6 +10,8 @@ WEBMAP_TOKEN           bearer token that allows writes                          
 WEBMAP_PRIVATE         1: reads need the token too                                  0
 WEBMAP_SECRET_KEY      Flask secret key (sessions, CSRF)                            random per process
 WEBMAP_GEOCODER        ``nominatim``: allow the online geopy fallback               unset: offline only
+WEBMAP_PUBLIC_EXTRACT  1: anyone may have a report read (``POST /api/extract``),    0: writers only
+                       each address at a limited rate
 =====================  ===========================================================  =====================
 
 The default database lives in ``$XDG_DATA_HOME/webmap/webmap.db`` (``~/.local/share/webmap/webmap.db``).
@@ -84,6 +86,7 @@ class Config:
     private: bool = False
     secret_key: str = field(default_factory=lambda: secrets.token_hex(32))
     online_geocoder: bool = False
+    public_extract: bool = False
 
     @classmethod
     def from_env(cls, environ: dict | None = None) -> Config:
@@ -101,4 +104,5 @@ class Config:
         if env.get("WEBMAP_SECRET_KEY"):
             cfg.secret_key = env["WEBMAP_SECRET_KEY"]
         cfg.online_geocoder = (env.get("WEBMAP_GEOCODER") or "").strip().lower() == "nominatim"
+        cfg.public_extract = _flag(env, "WEBMAP_PUBLIC_EXTRACT")
         return cfg

@@ -102,9 +102,11 @@ class IncidentFilter:
         """Parse query parameters (a Flask ``request.args``, a dict of str or list of str).
 
         Unknown parameters are ignored (``limit``, ``offset`` belong to the caller); every value
-        of a known parameter is validated.
+        of a known parameter is validated. A parameter that takes one value (``from``, ``to``,
+        ``disputed``, ``drafts``, ``bbox``) given twice, even blank or under an alias, is refused.
         """
         values: dict[str, list[str]] = {}
+        given: dict[str, int] = {}
         for key in params.keys():
             name = PARAMETER_ALIASES.get(key, key)
             if name not in PARAMETERS:
@@ -115,6 +117,9 @@ class IncidentFilter:
             for item in [raw] if isinstance(raw, (str, int, float)) else raw:
                 if item is None:
                     continue
+                given[name] = given.get(name, 0) + 1
+                if name not in _SEVERAL and given[name] > 1:
+                    raise InvalidFilter(name, f"give one value, not {given[name]}{_same_parameter(name)}")
                 parts = str(item).split(",") if name in _SEVERAL else [str(item)]
                 values.setdefault(name, []).extend(p.strip() for p in parts if p.strip())
         return cls.build(
@@ -225,11 +230,13 @@ def _bbox_condition(bbox, dialect: str):
 
 def _single(values: dict, name: str):
     items = values.get(name)
-    if not items:
-        return None
-    if len(set(items)) > 1:
-        raise InvalidFilter(name, f"give one value, not {len(items)}")
-    return items[0]
+    return items[0] if items else None
+
+
+def _same_parameter(name: str) -> str:
+    """`` (from, since and date_from are one parameter)`` for a parameter with aliases, else nothing."""
+    aliases = [alias for alias, target in PARAMETER_ALIASES.items() if target == name]
+    return f" ({', '.join([name, *aliases[:-1]])} and {aliases[-1]} are one parameter)" if aliases else ""
 
 
 def _date(name: str, value) -> dt.date | None:
@@ -357,9 +364,12 @@ def parse_sort(text: str | None) -> tuple[str, bool]:
     """``"-fatalities"`` -> ``("fatalities", True)`` (descending); :class:`InvalidFilter` on ``sort``."""
     text = (text or "-event_date").strip()
     descending = text.startswith("-")
-    column = text.lstrip("-+")
+    column = text[1:] if text[:1] in ("-", "+") else text
     if column not in SORT_COLUMNS:
-        raise InvalidFilter("sort", f"cannot sort by {column[:40]!r} (known: {', '.join(SORT_COLUMNS)})")
+        raise InvalidFilter(
+            "sort",
+            f"cannot sort by {text[:40]!r}: give a column, - before it to reverse (known: {', '.join(SORT_COLUMNS)})",
+        )
     return column, descending
 
 

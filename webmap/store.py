@@ -31,9 +31,9 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
-from .errors import ConfigError, NotFound, WebmapError
+from .errors import ConfigError, DuplicateRecord, NotFound, WebmapError
 from .forces import FORCE_KEYS, OTHER
 from .records import FIELD_SPECS, FIELDS, FieldSpec, Incident
 
@@ -171,6 +171,8 @@ _SQLITE_DATES: dict[str, Callable[[Any], str]] = {
 }
 # Any constant: the key of the PostgreSQL advisory lock that serialises writers.
 _PG_WRITE_LOCK = 7_340_140
+# The largest id the id column holds on every database (PostgreSQL's INTEGER); a larger one names no incident.
+MAX_ID = 2**31 - 1
 
 
 @dataclass
@@ -209,6 +211,12 @@ def _values(incident: Incident) -> dict:
     values = {name: getattr(incident, name) for name in CONTENT_COLUMNS}
     values["map_point"] = map_point(*(values[name] for name in MAP_POINT_COLUMNS))
     return values
+
+
+def _check_id(incident_id: int) -> None:
+    """:class:`NotFound` for an id no row can have (the driver would overflow on it)."""
+    if not 0 < incident_id <= MAX_ID:
+        raise NotFound(f"incident {incident_id} does not exist")
 
 
 def _create_engine(url: str) -> Engine:
@@ -345,6 +353,17 @@ class IncidentStore:
                 _changed(conn)
             conn.execute(incidents_version.update().values(map_format=MAP_FORMAT))
 
+    def database_files(self) -> list[Path]:
+        """The files of a SQLite database (the database, its rollback journal, write-ahead log and
+        shared memory), which no output may overwrite; none for PostgreSQL."""
+        database = make_url(self.url).database if self.dialect == "sqlite" else None
+        if not database:
+            return []
+        if database.startswith("file:"):  # a URI filename: file:path?mode=...
+            database = database.removeprefix("file:").split("?", 1)[0]
+        path = Path(database)
+        return [path.with_name(path.name + suffix) for suffix in ("", "-journal", "-wal", "-shm")]
+
     @property
     def safe_url(self) -> str:
         """The URL with any password hidden, for messages."""
@@ -440,14 +459,36 @@ class IncidentStore:
         return summary
 
     def add(self, incident: Incident) -> Incident:
-        """Store one new incident; returns it with its id and timestamps."""
+        """Store one new incident; returns it with its id and timestamps.
+
+        :class:`DuplicateRecord` when another stored incident has its ``source`` and ``source_id``.
+        """
         now = _now()
-        with self.transaction() as conn:
+        with self._unique_source_id(incident), self.transaction() as conn:
             result = conn.execute(incidents.insert().values(**_values(incident), created_at=now, updated_at=now))
             new_id = int(result.inserted_primary_key[0])  # type: ignore[index]  # an insert has its key
             self._index_new_points(conn, new_id - 1)
             _changed(conn)
         return self.get(new_id)
+
+    @contextmanager
+    def _unique_source_id(self, incident: Incident) -> Iterator[None]:
+        """Turn the unique constraint on ``source`` + ``source_id`` failing inside the block (rolled
+        back) into a :class:`DuplicateRecord` naming the incident that holds the pair."""
+        try:
+            yield
+        except IntegrityError:
+            source = incidents.c.source
+            with self.connect() as conn:
+                holder = conn.execute(
+                    sa.select(incidents.c.id).where(
+                        source.is_(None) if incident.source is None else source == incident.source,
+                        incidents.c.source_id == incident.source_id,
+                    )
+                ).scalar()
+            if holder is None or incident.source_id is None:
+                raise
+            raise DuplicateRecord(incident.source, incident.source_id, holder) from None
 
     @staticmethod
     def _last_id(conn: Connection) -> int:
@@ -498,8 +539,10 @@ class IncidentStore:
             )
 
     def replace(self, incident_id: int, incident: Incident) -> Incident:
-        """Overwrite the stored incident ``incident_id`` with ``incident``'s values."""
-        with self.transaction() as conn:
+        """Overwrite the stored incident ``incident_id`` with ``incident``'s values; :class:`NotFound`
+        if there is none, :class:`DuplicateRecord` when another incident has its ``source`` and ``source_id``."""
+        _check_id(incident_id)
+        with self._unique_source_id(incident), self.transaction() as conn:
             result = conn.execute(
                 incidents.update().where(incidents.c.id == incident_id).values(**_values(incident), updated_at=_now())
             )
@@ -510,6 +553,7 @@ class IncidentStore:
 
     def delete(self, incident_id: int) -> None:
         """Remove incident ``incident_id``; :class:`NotFound` if there is none."""
+        _check_id(incident_id)
         with self.transaction() as conn:
             if conn.execute(incidents.delete().where(incidents.c.id == incident_id)).rowcount == 0:
                 raise NotFound(f"incident {incident_id} does not exist")
@@ -517,6 +561,7 @@ class IncidentStore:
 
     def get(self, incident_id: int) -> Incident:
         """The stored incident ``incident_id``; :class:`NotFound` if there is none."""
+        _check_id(incident_id)
         with self.connect() as conn:
             row = conn.execute(sa.select(incidents).where(incidents.c.id == incident_id)).mappings().first()
         if row is None:

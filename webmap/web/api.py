@@ -19,7 +19,8 @@ GET    /api/districts          district polygons with the filter's ``incidents``
 GET    /api/timeline           incidents and fatalities per week or month (``period``) per force
 GET    /api/layers/<name>      boundary layers for the map: basemap, adm0..adm2, disputed, kri
 POST   /api/extract            draft incidents from a report: ``{"text", "date", "source"?}``
-                               (:func:`webmap.extract.extract`); reads nothing, writes nothing
+                               (:func:`webmap.extract.extract`); writes nothing, but needs the token
+                               or a login like a write (:mod:`.extraction`)
 POST   /api/extract/save       store the reviewed drafts: ``{"incidents": [records]}``, all or none
 =============================  ===================================================================
 """
@@ -37,8 +38,12 @@ from ..errors import InvalidFilter, InvalidRecord, NotFound
 from ..forces import FORCE_KEYS, FORCES_BY_KEY
 from ..intake import checked_incident
 from ..io.exporters import feature
+from ..io.json_input import parse_body
 from . import get_config, get_store, request_filter
 from .auth import require_token
+from .extraction import get_extractions, writers_or_public
+from .limits import read_body
+from .params import reads
 from .points import get_map_points
 
 bp = Blueprint("api", __name__)
@@ -92,9 +97,10 @@ def _cached(etag: str, build: Callable[[], Response]) -> Response:
 
 
 @bp.get("/api/incidents")
+@reads("limit", "offset", "sort", incident_filter=True)
 def list_incidents():
     """The filtered incidents as a FeatureCollection with ``total``, ``limit`` and ``offset``."""
-    flt = request_filter("limit", "offset", "sort")
+    flt = request_filter()
     limit = _int_param("limit", DEFAULT_LIMIT, 1, MAX_LIMIT, " (use /export.geojson for everything)")
     offset = _int_param("offset", 0, 0, MAX_OFFSET)
     sort = request.args.get("sort") or None
@@ -120,20 +126,31 @@ def get_incident(incident_id: int):
     return _cached(_etag("incident", incident_id), lambda: jsonify(feature(get_store().get(incident_id))))
 
 
+def _json_body():
+    """The request's JSON document (:func:`webmap.io.json_input.parse_body`); its size was checked
+    before (:mod:`webmap.web.limits`)."""
+    if not request.is_json:
+        raise InvalidRecord("body", "expected JSON with Content-Type: application/json")
+    return parse_body(read_body())
+
+
 def _body() -> dict:
-    data = request.get_json(silent=True)
+    data = _json_body()
     if not isinstance(data, dict):
-        raise InvalidRecord(
-            "body",
-            "expected a JSON object of incident fields (or a GeoJSON Feature) with Content-Type: application/json",
-        )
+        raise InvalidRecord("body", "expected a JSON object of incident fields (or a GeoJSON Feature)")
     if data.get("type") == "Feature":
-        properties = dict(data.get("properties") or {})
-        coordinates = (data.get("geometry") or {}).get("coordinates")
-        if not (isinstance(coordinates, list) and len(coordinates) >= 2):
+        properties = data.get("properties")
+        if properties is None:
+            properties = {}
+        if not isinstance(properties, dict):
+            raise InvalidRecord("properties", "a Feature's properties must be an object of incident fields")
+        geometry = data.get("geometry")
+        coordinates = geometry.get("coordinates") if isinstance(geometry, dict) else None
+        if not (isinstance(geometry, dict) and geometry.get("type") == "Point" and isinstance(coordinates, list)):
             raise InvalidRecord("geometry", "a Feature needs a Point geometry with [longitude, latitude]")
-        properties["longitude"], properties["latitude"] = coordinates[0], coordinates[1]
-        data = properties
+        if len(coordinates) not in (2, 3):
+            raise InvalidRecord("geometry", "a Point needs [longitude, latitude]")
+        data = {**properties, "longitude": coordinates[0], "latitude": coordinates[1]}
     return data
 
 
@@ -169,6 +186,7 @@ def delete_incident(incident_id: int):
 
 # -- the map's data -------------------------------------------------------------------------------
 @bp.get("/api/points")
+@reads(incident_filter=True)
 def points():
     """The filtered incidents for the map, in the compact binary form of :func:`webmap.mapview.encode_points`."""
     flt = request_filter()
@@ -188,6 +206,7 @@ def points():
 
 
 @bp.get("/api/districts")
+@reads(incident_filter=True)
 def districts():
     """District polygons (simplified) with ``incidents`` and ``fatalities`` of the filter, as GeoJSON."""
     flt = request_filter()
@@ -217,6 +236,7 @@ def _period_starts(first: dt.date, last: dt.date, period: str) -> list[str]:
 
 
 @bp.get("/api/timeline")
+@reads("period", incident_filter=True)
 def timeline():
     """Incidents and fatalities per period and force, for the chart under the map.
 
@@ -224,7 +244,7 @@ def timeline():
     Answers ``{"period", "periods": [ISO first days], "forces": [{"key", "label", "colour",
     "incidents": [...], "fatalities": [...]}]}`` with one value per period, gaps as 0.
     """
-    flt = request_filter("period")
+    flt = request_filter()
     period = request.args.get("period") or None
     if period is not None and period not in query.PERIODS:
         raise InvalidFilter("period", f"expected one of {', '.join(query.PERIODS)}, not {period[:20]!r}")
@@ -277,6 +297,7 @@ def layer(name: str):
 
 # -- gazetteer ------------------------------------------------------------------------------------
 @bp.get("/api/gazetteer")
+@reads("q", "context", "limit")
 def gazetteer_lookup():
     """Resolve the place name ``q`` (optional ``context`` text, ``limit`` of candidates): the JSON of
     ``webmap geocode --json``, ``{"query", "context", "match", "candidates"}``; 400 naming ``q``
@@ -309,32 +330,31 @@ def gazetteer_lookup():
 MAX_SAVE = 200
 
 
-def _json_object(limit_bytes: int) -> dict:
-    if request.content_length and request.content_length > limit_bytes:
-        raise InvalidRecord(
-            "text",
-            f"the request is {request.content_length:,} bytes; the limit is {limit_bytes:,} (one report at a time)",
-        )
-    data = request.get_json(silent=True)
+def _json_object(*members: str) -> dict:
+    """The request's JSON object; :class:`InvalidRecord` naming a member other than ``members``."""
+    data = _json_body()
     if not isinstance(data, dict):
-        raise InvalidRecord("body", "expected a JSON object with Content-Type: application/json")
+        raise InvalidRecord("body", f"expected a JSON object with {', '.join(members)}")
+    unknown = sorted(set(data) - set(members))
+    if unknown:
+        raise InvalidRecord(unknown[0], f"unknown member (known: {', '.join(members)})")
     return data
 
 
 @bp.post("/api/extract")
+@writers_or_public
 def extract_report():
     """Draft incidents of the report in the body: ``{"language", "drafts": [records with "evidence"],
-    "left_out": [sentences]}``; 400 naming ``text`` or ``date`` when they are missing or unusable."""
-    from ..extract import MAX_HTML_CHARS, extract
-
-    data = _json_object(MAX_HTML_CHARS + 65_536)
+    "left_out": [sentences]}``; 400 naming ``text`` or ``date`` when they are missing or unusable.
+    Who may ask, how many reports are read at once and for how long: :mod:`webmap.web.extraction`."""
+    data = _json_object("text", "date", "source")
     text = data.get("text")
     if not isinstance(text, str):
         raise InvalidRecord("text", "is required: the report as a string")
     source = data.get("source")
     if source is not None and not isinstance(source, str):
         raise InvalidRecord("source", "must be a string")
-    return jsonify(extract(text, data.get("date"), source=source or None).to_dict())
+    return jsonify(get_extractions().read(text, data.get("date"), source or None).to_dict())
 
 
 @bp.post("/api/extract/save")
@@ -344,19 +364,25 @@ def save_extracted():
     one bad record refuses them all (400 naming its row and field). Saving a draft again with the same
     ``source`` and ``source_id`` replaces it (a draft becomes reviewed). Answers
     ``{"inserted", "updated", "unchanged"}``."""
-    items = _json_object(2_000_000).get("incidents")
+    items = _json_object("incidents").get("incidents")
     if not isinstance(items, list) or not items:
         raise InvalidRecord("incidents", "expected a non-empty list of incident records")
     if len(items) > MAX_SAVE:
         raise InvalidRecord("incidents", f"{len(items)} records; at most {MAX_SAVE} at a time")
     checked = []
+    rows_of: dict[tuple, int] = {}
     for row, item in enumerate(items, start=1):
         if not isinstance(item, dict):
             raise InvalidRecord("incidents", "not a JSON object of incident fields", row=row)
         try:
-            checked.append(checked_incident(item, get_config().geodata_dir))
+            incident = checked_incident(item, get_config().geodata_dir)
         except InvalidRecord as exc:
             raise exc.at_row(row) from None
+        pair = (incident.source, incident.source_id)
+        if incident.source_id is not None and pair in rows_of:
+            raise InvalidRecord("source_id", f"{incident.source_id!r} is already on row {rows_of[pair]}", row=row)
+        rows_of[pair] = row
+        checked.append(incident)
     store = get_store()
     with store.transaction() as conn:
         summary = store.save_batch(conn, checked, update=True)

@@ -21,6 +21,7 @@ from flask import Blueprint, Flask, flash, jsonify, redirect, render_template, r
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from . import get_config
+from .params import reads
 
 bp = Blueprint("auth", __name__)
 csrf = CSRFProtect()
@@ -141,6 +142,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@reads("next")
 def login():
     """The login form: the analyst enters ``WEBMAP_TOKEN`` once per browser session."""
     error = None

@@ -1,0 +1,135 @@
+"""Fuzzing the HTTP API with hypothesis (issue 18, "must be true" 8): whatever the query parameters and
+bodies, no answer is a 5xx.
+
+Every endpoint is taken from the app's URL map with the parameters its view declares
+(:func:`webmap.web.params.reads`), so the fuzz follows the code. Values mix well-formed ones (dates,
+district names, force keys, numbers in and out of range) with arbitrary text; bodies mix incident
+records of any JSON values, Features, and bytes that are not JSON at all. The database holds the
+demo incidents (real UCDP GED events). Examples are derived from the test code (``derandomize``),
+so a run in CI is repeatable; it takes well under two minutes.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_web_api import AUTH, UCDP_244637
+
+from webmap.forces import FORCE_KEYS
+from webmap.io.demo import load_demo
+from webmap.query import PARAMETER_ALIASES, PARAMETERS, SORT_COLUMNS
+from webmap.records import EVENT_TYPES, INPUT_FIELDS
+
+FUZZ = settings(
+    max_examples=300,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+@pytest.fixture
+def demo_client(app, store):
+    """The test client of an app whose database holds the demo incidents."""
+    load_demo(store, geodata_dir=app.extensions["webmap"]["config"].geodata_dir)
+    return app.test_client()
+
+
+def get_endpoints(app) -> list[tuple[str, tuple[str, ...]]]:
+    """(URL, parameters its view reads) of every GET endpoint without variable parts."""
+    out = []
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods or rule.arguments:
+            continue
+        names, incident_filter = getattr(app.view_functions[rule.endpoint], "query_parameters", ((), False))
+        out.append((rule.rule, (*names, *((*PARAMETERS, *PARAMETER_ALIASES) if incident_filter else ()))))
+    return out
+
+
+text = st.text(max_size=40)
+numbers = st.one_of(
+    st.integers(min_value=-(2**70), max_value=2**70).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(str),
+)
+dates = st.dates().map(lambda d: d.isoformat()) | st.sampled_from(["2017-02-30", "yesterday", "20170105", ""])
+values = st.one_of(
+    text,
+    numbers,
+    dates,
+    st.sampled_from(["Kirkuk", "IQG13Q04", "Ninewa", "Sinjar", "0", "1", "week", "month", "43,35,44,36", "1,2,3"]),
+    st.sampled_from(FORCE_KEYS),
+    st.sampled_from(list(EVENT_TYPES)),
+    st.sampled_from(SORT_COLUMNS).flatmap(lambda c: st.sampled_from([c, f"-{c}", f"+{c}", f"--{c}", f"{c}-"])),
+)
+
+
+@FUZZ
+@given(data=st.data())
+def test_no_query_string_makes_a_get_fail(demo_client, app, data):
+    url, names = data.draw(st.sampled_from(get_endpoints(app)))
+    name_pool = st.sampled_from(names) if names else st.nothing()
+    chosen = data.draw(st.lists(st.one_of(name_pool, text), max_size=5))
+    query = [(name, data.draw(values)) for name in chosen for _ in range(data.draw(st.integers(1, 2)))]
+    response = demo_client.get(url, query_string=query)
+    assert response.status_code < 500, (url, query, response.get_data(as_text=True)[:300])
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**64), 2**64) | st.floats() | st.text(max_size=30),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=10), children, max_size=3),
+    max_leaves=10,
+)
+records = st.fixed_dictionaries(
+    {},
+    optional={name: st.one_of(json_values, values, st.just(UCDP_244637.get(name))) for name in INPUT_FIELDS},
+)
+features = st.fixed_dictionaries(
+    {"type": st.just("Feature")},
+    optional={
+        "geometry": json_values | st.just({"type": "Point", "coordinates": [44.39, 35.47]}),
+        "properties": records,
+    },
+)
+bodies = st.one_of(
+    records.map(lambda r: json.dumps(r).encode()),
+    records.map(lambda r: json.dumps({**UCDP_244637, **r}).encode()),
+    features.map(lambda f: json.dumps(f).encode()),
+    json_values.map(lambda v: json.dumps(v).encode()),
+    st.binary(max_size=200),
+    st.sampled_from([b'{"fatalities": NaN}', b"[" * 5_000, b'{"a": 1' + b"0" * 5_000 + b"}", b"{}" * 3]),
+)
+
+
+@FUZZ
+@given(body=bodies, method=st.sampled_from(["POST", "PUT"]), incident_id=st.integers(0, 2**65))
+def test_no_incident_body_makes_a_write_fail(demo_client, body, method, incident_id):
+    url = (
+        "/api/incidents"
+        if method == "POST"
+        else f"/api/incidents/{incident_id % 2_000 if incident_id % 2 else incident_id}"
+    )
+    response = demo_client.open(url, method=method, data=body, content_type="application/json", headers=AUTH)
+    assert response.status_code < 500, (url, body[:200], response.get_data(as_text=True)[:300])
+
+
+@FUZZ
+@given(
+    report=st.fixed_dictionaries(
+        {},
+        optional={
+            "text": st.text(max_size=300) | json_values | st.just(UCDP_244637["location"] + " attack killed 3"),
+            "date": dates | json_values,
+            "source": st.text(max_size=600) | json_values,
+        },
+    ),
+    save=st.lists(records | json_values, max_size=4),
+)
+def test_no_report_or_saved_draft_makes_extraction_fail(demo_client, report, save):
+    response = demo_client.post("/api/extract", json=report, headers=AUTH)
+    assert response.status_code < 500, (report, response.get_data(as_text=True)[:300])
+    response = demo_client.post("/api/extract/save", json={"incidents": save}, headers=AUTH)
+    assert response.status_code < 500, (save, response.get_data(as_text=True)[:300])
