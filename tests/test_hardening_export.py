@@ -11,11 +11,10 @@ import csv
 import io
 import os
 import sqlite3
-import subprocess
-import sys
 
 import pytest
 from conftest import POSTGRES
+from test_hardening_input import one_line_exit_2, run_webmap
 from test_web_api import AUTH, UCDP_244637
 
 from webmap.cli import main
@@ -37,29 +36,6 @@ def folder(tmp_path):
     store.dispose()
     (tmp_path / "link").symlink_to(tmp_path / "data")
     return tmp_path
-
-
-def webmap(folder, database: str, *args):
-    """``webmap ARGS`` in a fresh interpreter run in ``folder`` with ``WEBMAP_DB=database``."""
-    env = {**os.environ, "WEBMAP_DB": database, "WEBMAP_GEODATA": str(folder / "user-geodata")}
-    env["HOME"] = str(folder)
-    return subprocess.run(
-        [sys.executable, "-m", "webmap.cli", *map(str, args)],
-        cwd=folder,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-def refused(result, *fragments) -> str:
-    assert result.returncode == 2, result.stdout + result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: ") and "Traceback" not in result.stderr, result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    return lines[0]
 
 
 def demo_count(path) -> int:
@@ -86,8 +62,8 @@ def demo_count(path) -> int:
 @pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
 def test_export_refuses_the_database_in_every_form_of_its_path(folder, database, output, overwrite):
     database, output = database.format(folder=folder), output.format(folder=folder)
-    result = webmap(folder, database, "export", "--format", "csv", "-o", output, *overwrite)
-    refused(result, "is the database webmap reads (WEBMAP_DB)")
+    result = run_webmap(["export", "--format", "csv", "-o", output, *overwrite], folder, database=database)
+    one_line_exit_2(result, "is the database webmap reads (WEBMAP_DB)")
     assert demo_count(folder / "data" / "webmap.db") == 1783
     # Only SQLite's own files (its write-ahead log and shared memory): no export, whole or half.
     assert {p.name for p in (folder / "data").iterdir()} <= {"webmap.db", "webmap.db-wal", "webmap.db-shm"}
@@ -96,16 +72,18 @@ def test_export_refuses_the_database_in_every_form_of_its_path(folder, database,
 @needs_sqlite
 def test_export_refuses_a_geopackage_database(folder):
     (folder / "data" / "webmap.db").rename(folder / "data" / "webmap.gpkg")
-    result = webmap(folder, "sqlite:///data/webmap.gpkg", "export", "-o", "data/webmap.gpkg", "--overwrite")
-    refused(result, "data/webmap.gpkg: is the database")
+    result = run_webmap(
+        ["export", "-o", "data/webmap.gpkg", "--overwrite"], folder, database="sqlite:///data/webmap.gpkg"
+    )
+    one_line_exit_2(result, "data/webmap.gpkg: is the database")
     assert demo_count(folder / "data" / "webmap.gpkg") == 1783
 
 
 @needs_sqlite
 def test_export_refuses_a_hard_link_to_the_database(folder):
     os.link(folder / "data" / "webmap.db", folder / "copy.db")
-    result = webmap(folder, "sqlite:///data/webmap.db", "export", "--format", "csv", "-o", "copy.db", "--overwrite")
-    refused(result, "copy.db: is the database")
+    args = ["export", "--format", "csv", "-o", "copy.db", "--overwrite"]
+    one_line_exit_2(run_webmap(args, folder, database="sqlite:///data/webmap.db"), "copy.db: is the database")
     assert demo_count(folder / "data" / "webmap.db") == 1783
 
 

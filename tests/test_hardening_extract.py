@@ -16,9 +16,9 @@ import urllib.request
 
 import pytest
 from conftest import FIXTURES
+from test_extract_page import server  # noqa: F401 - the served app, a fixture
 from test_web_api import AUTH
 from test_web_auth import log_in
-from waitress import create_server
 
 from webmap.extract import extract
 from webmap.web.extraction import PUBLIC_RATE, Extractions
@@ -94,16 +94,6 @@ def test_the_time_limit_is_the_extractions_own():
         extract(repeated(60_000), DATE, time_limit=0.01)
 
 
-@pytest.fixture
-def served(app):
-    """The test's app served by waitress with 4 threads; yields its base URL."""
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
-
-
 def post(url: str, body: dict, headers=AUTH) -> tuple[int, dict, dict]:
     request = urllib.request.Request(
         url, data=json.dumps(body).encode(), headers={**headers, "Content-Type": "application/json"}
@@ -115,7 +105,7 @@ def post(url: str, body: dict, headers=AUTH) -> tuple[int, dict, dict]:
         return exc.code, dict(exc.headers), json.loads(exc.read())
 
 
-def test_a_full_pool_answers_503_at_once_and_reads_go_on(app, served):
+def test_a_full_pool_answers_503_at_once_and_reads_go_on(app, server):  # noqa: F811 - the fixture imported above
     app.extensions["webmap"]["extractions"] = Extractions(workers=1, waiting=1)
     start = threading.Barrier(4)
     results: list[tuple[int, dict, dict]] = []
@@ -123,7 +113,7 @@ def test_a_full_pool_answers_503_at_once_and_reads_go_on(app, served):
 
     def ask():
         start.wait()
-        results.append(post(f"{served}/api/extract", {"text": repeated(199_000), "date": DATE}))
+        results.append(post(f"{server}/api/extract", {"text": repeated(199_000), "date": DATE}))
         answered.append(time.monotonic())
 
     askers = [threading.Thread(target=ask) for _ in range(4)]
@@ -131,7 +121,7 @@ def test_a_full_pool_answers_503_at_once_and_reads_go_on(app, served):
         asker.start()
     time.sleep(0.5)
     # While reports are read, the map's data are answered: the request threads are free.
-    with urllib.request.urlopen(f"{served}/api/incidents?limit=1", timeout=60) as response:
+    with urllib.request.urlopen(f"{server}/api/incidents?limit=1", timeout=60) as response:
         assert response.status == 200
     read_at = time.monotonic()
     for asker in askers:

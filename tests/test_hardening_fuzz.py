@@ -2,7 +2,8 @@
 bodies, no answer is a 5xx.
 
 Every endpoint is taken from the app's URL map with the parameters its view declares
-(:func:`webmap.web.params.reads`), so the fuzz follows the code. Values mix well-formed ones (dates,
+(:func:`webmap.web.params.reads`), so the fuzz follows the code; ids in the path run past every
+integer column. Values mix well-formed ones (dates,
 district names, force keys, numbers in and out of range) with arbitrary text; bodies mix incident
 records of any JSON values, Features, and bytes that are not JSON at all. The database holds the
 demo incidents (real UCDP GED events). Examples are derived from the test code (``derandomize``),
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from flask import url_for
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_web_api import AUTH, UCDP_244637
@@ -24,7 +26,7 @@ from webmap.query import PARAMETER_ALIASES, PARAMETERS, SORT_COLUMNS
 from webmap.records import EVENT_TYPES, INPUT_FIELDS
 
 FUZZ = settings(
-    max_examples=300,
+    max_examples=800,
     deadline=None,
     derandomize=True,
     database=None,
@@ -39,15 +41,24 @@ def demo_client(app, store):
     return app.test_client()
 
 
-def get_endpoints(app) -> list[tuple[str, tuple[str, ...]]]:
-    """(URL, parameters its view reads) of every GET endpoint without variable parts."""
+def get_endpoints(app) -> list[tuple[str, dict, tuple[str, ...]]]:
+    """(endpoint, its route's variable parts, parameters its view reads) of every GET endpoint."""
     out = []
     for rule in app.url_map.iter_rules():
-        if "GET" not in rule.methods or rule.arguments:
+        if "GET" not in rule.methods:
             continue
         names, incident_filter = getattr(app.view_functions[rule.endpoint], "query_parameters", ((), False))
-        out.append((rule.rule, (*names, *((*PARAMETERS, *PARAMETER_ALIASES) if incident_filter else ()))))
+        names = (*names, *((*PARAMETERS, *PARAMETER_ALIASES) if incident_filter else ()))
+        out.append((rule.endpoint, rule.arguments, names))
     return out
+
+
+# Values of the routes' variable parts: ids beyond any column, layer and file names of any text.
+ROUTE_PARTS = {
+    "incident_id": st.integers(0, 2**70),
+    "name": st.sampled_from(["adm1", "basemap", "disputed"]) | st.text(min_size=1, max_size=20),
+    "filename": st.sampled_from(["js/map.js", "vendor/leaflet/leaflet.css"]) | st.text(min_size=1, max_size=20),
+}
 
 
 text = st.text(max_size=40)
@@ -70,7 +81,9 @@ values = st.one_of(
 @FUZZ
 @given(data=st.data())
 def test_no_query_string_makes_a_get_fail(demo_client, app, data):
-    url, names = data.draw(st.sampled_from(get_endpoints(app)))
+    endpoint, arguments, names = data.draw(st.sampled_from(get_endpoints(app)))
+    with app.test_request_context():
+        url = url_for(endpoint, **{argument: data.draw(ROUTE_PARTS[argument]) for argument in arguments})
     name_pool = st.sampled_from(names) if names else st.nothing()
     chosen = data.draw(st.lists(st.one_of(name_pool, text), max_size=5))
     query = [(name, data.draw(values)) for name in chosen for _ in range(data.draw(st.integers(1, 2)))]

@@ -201,18 +201,20 @@ def test_a_chunked_body_over_the_limit_is_a_413(client, store):
 
 
 # -- files: GeoJSON that builds gigabytes or crashes the parser, files that never end ----------------
-def run_webmap(args, tmp_path, *, stdin=None, memory=2_000_000_000, timeout=60):
-    """``webmap ARGS`` in a fresh interpreter with at most ``memory`` bytes of address space, so a
-    reader without limits fails there (MemoryError, killed) instead of taking the test run with it."""
+def run_webmap(args, folder, *, database=None, stdin=None, memory=2_000_000_000, timeout=60):
+    """``webmap ARGS`` in a fresh interpreter run in ``folder`` (``WEBMAP_DB``: ``database``, else a
+    SQLite file there), with at most ``memory`` bytes of address space, so a reader without limits
+    fails there (MemoryError, killed) instead of taking the test run with it."""
 
     def cap_memory():
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
 
-    env = {**os.environ, "WEBMAP_DB": f"sqlite:///{tmp_path / 'webmap.db'}", "HOME": str(tmp_path)}
-    env["WEBMAP_GEODATA"] = str(tmp_path / "user-geodata")
+    env = {**os.environ, "WEBMAP_DB": database or f"sqlite:///{folder / 'webmap.db'}", "HOME": str(folder)}
+    env["WEBMAP_GEODATA"] = str(folder / "user-geodata")
     try:
         return subprocess.run(
             [sys.executable, "-m", "webmap.cli", *map(str, args)],
+            cwd=folder,
             env=env,
             input=stdin,
             capture_output=True,

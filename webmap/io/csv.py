@@ -108,7 +108,7 @@ def open_rows(path: Path, *, column_map: Mapping[str, str] | None = None, encodi
     pairs = tuple(mapping.items())
 
     def convert(row: dict) -> dict:
-        fields = {name: restore_formula(row[column]) for name, column in pairs}
+        fields: dict = {name: restore_formula(row[column]) for name, column in pairs}
         if pcode_columns:
             fields["_admin_depth"] = admin_depth(row[c] for c in pcode_columns)
         return fields
