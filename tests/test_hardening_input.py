@@ -7,6 +7,7 @@ The incident is a real UCDP GED event (id 244637); the bad values are put into i
 
 from __future__ import annotations
 
+import http.client
 import io
 import json
 import os
@@ -17,6 +18,7 @@ import sys
 import pytest
 from test_web_api import AUTH, UCDP_244637
 from test_web_auth import FORM, csrf_token, log_in
+from test_web_serve import COMMAND, free_port, server_env, stop, wait_until_up  # noqa: F401 - server_env: a fixture
 
 from webmap.cli import main
 from webmap.query import IncidentFilter, count_incidents
@@ -322,3 +324,28 @@ def test_geodata_import_of_a_table_without_geometries_is_one_line(tmp_path):
 
     result = run_webmap(["geodata", "import", ROOT / "geodata" / "demo_incidents.csv", "--level", "adm1"], tmp_path)
     one_line_exit_2(result, "demo_incidents.csv: has no geometries: not a boundary layer")
+
+
+def test_webmap_serve_takes_no_body_past_the_largest_limit(server_env):  # noqa: F811 - the fixture imported above
+    port = free_port()
+    process = subprocess.Popen(
+        [*COMMAND, "serve", "--port", str(port), "--threads", "2"],
+        env=server_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_until_up(process, port)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        # waitress answers from the header alone: it does not wait for and spool to disk the 500 MB a
+        # client announces (its own default limit is 1 GB).
+        connection.putrequest("POST", "/api/extract")
+        connection.putheader("Content-Type", "application/json")
+        connection.putheader("Content-Length", str(500_000_000))
+        connection.endheaders()
+        response = connection.getresponse()
+        assert response.status == 413
+        connection.close()
+    finally:
+        _, err = stop(process)
+    assert "Traceback" not in err

@@ -236,7 +236,14 @@ def _serve(host: str, port: int, threads: int) -> None:
     # A bad WEBMAP_DB is reported now, and the map's data are computed before the first visitor.
     app = create_app(open_store=True)
     try:
-        server = create_server(app, host=host, port=port, threads=threads, clear_untrusted_proxy_headers=True)
+        server = create_server(
+            app,
+            host=host,
+            port=port,
+            threads=threads,
+            clear_untrusted_proxy_headers=True,
+            max_request_body_size=app.config["WEBMAP_LARGEST_BODY"],
+        )
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise ConfigError(

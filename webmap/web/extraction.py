@@ -7,7 +7,8 @@ Reading a long report costs seconds of CPU, so it is bounded three ways:
   (429 with ``Retry-After`` past it);
 - **where and how many**: off the request threads, in a pool of :data:`WORKERS` threads with
   :data:`WAITING` more reports allowed to wait; past that the server answers 503 with
-  ``Retry-After`` at once, so readers of the map always find a free request thread;
+  ``Retry-After`` at once. So at most ``WORKERS + WAITING`` request threads wait on reports, and
+  readers of the map find the others free (``python bench/extract_load.py``);
 - **how long**: :data:`SECONDS` per report (:func:`webmap.extract.extract` stops itself and the
   request is a 400 naming ``text``).
 """

@@ -21,12 +21,15 @@ BODY_BYTES = {
     # api.MAX_SAVE reviewed incidents with their evidence.
     "api.save_extracted": 2_000_000,
 }
+# What the server takes at all (``webmap serve`` gives it to waitress, which otherwise spools up to 1 GB to disk).
 LARGEST_BODY_BYTES = max(DEFAULT_BODY_BYTES, *BODY_BYTES.values())
 
 
 def init_app(app: Flask) -> None:
-    """Limit the bodies of ``app``'s requests (see the module docstring)."""
+    """Limit the bodies of ``app``'s requests (see the module docstring); ``app.config["WEBMAP_LARGEST_BODY"]``
+    is the largest any endpoint takes, for the WSGI server."""
     app.config["MAX_CONTENT_LENGTH"] = DEFAULT_BODY_BYTES
+    app.config["WEBMAP_LARGEST_BODY"] = LARGEST_BODY_BYTES
     app.before_request(_limit_body)
 
 
