@@ -66,7 +66,9 @@ numbers = st.one_of(
     st.integers(min_value=-(2**70), max_value=2**70).map(str),
     st.floats(allow_nan=True, allow_infinity=True).map(str),
 )
-dates = st.dates().map(lambda d: d.isoformat()) | st.sampled_from(["2017-02-30", "yesterday", "20170105", ""])
+dates = st.dates().map(lambda d: d.isoformat()) | st.sampled_from(
+    ["0001-01-01", "1900-01-01", "9999-12-31", "2017-02-30", "yesterday", "20170105", ""]
+)
 values = st.one_of(
     text,
     numbers,

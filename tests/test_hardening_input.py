@@ -7,6 +7,7 @@ The incident is a real UCDP GED event (id 244637); the bad values are put into i
 
 from __future__ import annotations
 
+import datetime as dt
 import http.client
 import io
 import json
@@ -21,6 +22,7 @@ from test_web_auth import FORM, csrf_token, log_in
 from test_web_serve import COMMAND, free_port, server_env, stop, wait_until_up  # noqa: F401 - server_env: a fixture
 
 from webmap.cli import main
+from webmap.errors import InvalidRecord
 from webmap.query import IncidentFilter, count_incidents
 from webmap.records import validate_incident
 
@@ -61,6 +63,11 @@ def test_api_counts_past_the_ceiling_or_not_numbers_name_the_field(client, store
     assert stored(store) == 0
 
 
+def test_a_nan_count_from_python_is_refused_not_taken_for_blank():
+    with pytest.raises(InvalidRecord, match="fatalities: not a finite number"):
+        validate_incident({**UCDP_244637, "fatalities": float("nan")})
+
+
 def test_the_ceiling_itself_is_accepted(client, store):
     response = client.post("/api/incidents", json={**UCDP_244637, "fatalities": 100_000}, headers=AUTH)
     assert response.status_code == 201 and response.get_json()["properties"]["fatalities"] == 100_000
@@ -95,6 +102,22 @@ def test_import_names_the_row_of_an_overflowing_count(runner, store, tmp_path, f
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "row 3: fatalities:" in result.stderr
     assert stored(store) == 0
+
+
+# -- dates at the ends of the calendar ----------------------------------------------------------------
+@pytest.mark.parametrize("period", ["week", "month", ""])
+def test_a_timeline_to_the_end_of_the_calendar_is_answered(client, store, period):
+    store.add(validate_incident(UCDP_244637))
+    response = client.get(f"/api/timeline?from=1900-01-01&to=9999-12-31&period={period}")  # was a 500
+    assert response.status_code == 200
+    periods = response.get_json()["periods"]
+    assert periods[0].startswith("1900-01") and periods[-1] <= dt.date.today().isoformat()
+
+
+def test_a_filter_before_1900_is_refused_naming_it(client):
+    response = client.get("/api/timeline?from=0001-01-01")
+    assert response.status_code == 400 and response.get_json()["parameter"] == "from"
+    assert "before 1900" in response.get_json()["error"]
 
 
 # -- ids no row can have ---------------------------------------------------------------------------

@@ -45,6 +45,11 @@ def test_every_endpoint_refuses_an_unknown_parameter_naming_it(strict_client, me
         assert "colour: unknown parameter" in response.get_data(as_text=True)
 
 
+def test_an_unknown_address_stays_a_404_whatever_its_parameters(client):
+    assert client.get("/api/nowhere?colour=red").status_code == 404
+    assert client.delete("/api/points?colour=red", headers=AUTH).status_code == 405
+
+
 def test_the_endpoints_include_every_door():
     found = {url for _, url in endpoints()}
     for url in ("/", "/api/incidents", "/api/gazetteer", "/export.csv", "/login", "/extract", "/static/js/map.js"):

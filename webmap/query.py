@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from . import spatial
 from .errors import InvalidFilter, InvalidRecord
 from .forces import parse_force
-from .records import EVENT_TYPES, FIELDS, Incident, parse_bool, parse_date
+from .records import EARLIEST_DATE, EVENT_TYPES, FIELDS, Incident, parse_bool, parse_date
 from .store import (
     MAP_POINT_COLUMNS,
     MAP_POINT_DTYPE,
@@ -243,9 +243,12 @@ def _date(name: str, value) -> dt.date | None:
     if value is None or value == "":
         return None
     try:
-        return parse_date(value, name)
+        day = parse_date(value, name)
     except InvalidRecord:
         raise InvalidFilter(name, f"not a date: {str(value)[:40]!r} (expected YYYY-MM-DD)") from None
+    if day < EARLIEST_DATE:
+        raise InvalidFilter(name, f"{day.isoformat()} is before {EARLIEST_DATE.year}, the earliest incident date")
+    return day
 
 
 def _bool(name: str, value) -> bool | None:

@@ -22,6 +22,8 @@ TIME_PRECISION = {1: "day", 2: "week", 3: "month"}
 # ACLED's geo_precision: 1 the named place, 2 near it or part of a district, 3 only the district or governorate.
 GEO_PRECISION = {1: "named place", 2: "near the place / part of a district", 3: "district or governorate only"}
 STATUSES = ("draft", "reviewed")
+# No incident happened before this day (a date before it is a typo); filters do not reach before it either.
+EARLIEST_DATE = dt.date(1900, 1, 1)
 
 # ACLED's event taxonomy (event type -> sub-event types), as in ACLED's codebook.
 EVENT_TYPES: dict[str, tuple[str, ...]] = {
@@ -328,8 +330,8 @@ def validate_incident(
     event_date = parse_date(data["event_date"])
     if event_date > today:
         raise InvalidRecord("event_date", f"{event_date.isoformat()} is in the future")
-    if event_date.year < 1900:
-        raise InvalidRecord("event_date", f"{event_date.isoformat()} is before 1900")
+    if event_date < EARLIEST_DATE:
+        raise InvalidRecord("event_date", f"{event_date.isoformat()} is before {EARLIEST_DATE.year}")
 
     lat = _number(data, "latitude")
     lon = _number(data, "longitude")

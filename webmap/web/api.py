@@ -254,7 +254,8 @@ def timeline():
         found = query.date_range(store, flt)
         if found is None:
             return jsonify(period=period or "week", periods=[], forces=[])
-        first, last = flt.since or found[0], flt.until or found[1]
+        # The filter's window, but no period after today: none can hold an incident.
+        first, last = flt.since or found[0], min(flt.until or found[1], max(found[1], dt.date.today()))
         chosen = period or ("week" if (last - first).days <= 731 else "month")
         periods = _period_starts(first, last, chosen)
         position = {p: i for i, p in enumerate(periods)}

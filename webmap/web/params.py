@@ -35,6 +35,8 @@ def init_app(app: Flask) -> None:
 
 
 def _check_query() -> None:
+    if request.routing_exception is not None:  # no such page or method: that is the answer, 404 or 405
+        return
     view = current_app.view_functions.get(request.endpoint or "")
     names, incident_filter = getattr(view, "query_parameters", ((), False))
     known = (*names, *(_FILTER if incident_filter else ()))
