@@ -12,7 +12,7 @@ from webmap.gazetteer.sources import MAX_IMPORT_BYTES
 from webmap.io.geojson import MAX_FEATURE_EVENTS
 from webmap.io.json_input import MAX_DEPTH
 from webmap.io.readers import FIELD_LIMIT, LINE_LIMIT
-from webmap.records import FIELD_SPECS, MAX_COUNT
+from webmap.records import EARLIEST_DATE, FIELD_SPECS, MAX_COUNT
 from webmap.web import api, extraction, limits
 
 
@@ -28,6 +28,7 @@ def limits_section() -> str:
         ("extraction body", f"`POST /api/extract` {limits.BODY_BYTES['api.extract_report']:,}"),
         ("save body", f"`POST /api/extract/save` {limits.BODY_BYTES['api.save_extracted']:,}"),
         ("JSON depth", f"{MAX_DEPTH} levels"),
+        ("filter dates", f"not before {EARLIEST_DATE.isoformat()}"),
         ("API limit", f"`limit` 1..{api.MAX_LIMIT:,}"),
         ("API offset", f"`offset` up to {api.MAX_OFFSET:,}"),
         ("gazetteer name", f"`q` {MAX_NAME_LENGTH} characters"),
