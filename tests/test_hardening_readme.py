@@ -12,6 +12,7 @@ from webmap.gazetteer.sources import MAX_IMPORT_BYTES
 from webmap.io.geojson import MAX_FEATURE_EVENTS
 from webmap.io.json_input import MAX_DEPTH
 from webmap.io.readers import FIELD_LIMIT, LINE_LIMIT
+from webmap.query import MAX_FILTER_VALUES
 from webmap.records import EARLIEST_DATE, FIELD_SPECS, MAX_COUNT
 from webmap.web import api, extraction, limits
 
@@ -29,6 +30,7 @@ def limits_section() -> str:
         ("save body", f"`POST /api/extract/save` {limits.BODY_BYTES['api.save_extracted']:,}"),
         ("JSON depth", f"{MAX_DEPTH} levels"),
         ("filter dates", f"not before {EARLIEST_DATE.isoformat()}"),
+        ("filter values", f"{MAX_FILTER_VALUES} different values each"),
         ("API limit", f"`limit` 1..{api.MAX_LIMIT:,}"),
         ("API offset", f"`offset` up to {api.MAX_OFFSET:,}"),
         ("gazetteer name", f"`q` {MAX_NAME_LENGTH} characters"),

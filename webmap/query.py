@@ -77,6 +77,8 @@ FILTER_PARAMETERS: tuple[FilterParameter, ...] = (
 PARAMETERS = tuple(p.name for p in FILTER_PARAMETERS)
 PARAMETER_ALIASES = {"since": "from", "until": "to", "date_from": "from", "date_to": "to"}
 _SEVERAL = frozenset(p.name for p in FILTER_PARAMETERS if p.several)
+# The most different values one parameter takes (the shipped layers have 101 districts; all of them is no filter).
+MAX_FILTER_VALUES = 200
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,8 @@ class IncidentFilter:
 
         Unknown parameters are ignored (``limit``, ``offset`` belong to the caller); every value
         of a known parameter is validated. A parameter that takes one value (``from``, ``to``,
-        ``disputed``, ``drafts``, ``bbox``) given twice, even blank or under an alias, is refused.
+        ``disputed``, ``drafts``, ``bbox``) given twice, even blank or under an alias, is refused; one
+        that takes several takes at most :data:`MAX_FILTER_VALUES` different ones.
         """
         values: dict[str, list[str]] = {}
         given: dict[str, int] = {}
@@ -122,6 +125,11 @@ class IncidentFilter:
                     raise InvalidFilter(name, f"give one value, not {given[name]}{_same_parameter(name)}")
                 parts = str(item).split(",") if name in _SEVERAL else [str(item)]
                 values.setdefault(name, []).extend(p.strip() for p in parts if p.strip())
+        for name, given_values in values.items():
+            # Each value is looked up (a district name costs a search): the same one twice is looked up once.
+            values[name] = list(dict.fromkeys(given_values))
+            if len(values[name]) > MAX_FILTER_VALUES:
+                raise InvalidFilter(name, f"{len(values[name]):,} values; at most {MAX_FILTER_VALUES}")
         return cls.build(
             governorate=values.get("governorate", ()),
             district=values.get("district", ()),
