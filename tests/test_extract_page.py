@@ -1,27 +1,14 @@
-"""The extraction page in Debian's Chromium: paste the Kurdistan 24 report, review, correct, save."""
+"""The extraction page in Debian's Chromium: paste a real report (``helpers.NRT_REPORT``), review,
+correct, save."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from conftest import FIXTURES
-from test_extract_doors import PORTUGUESE
-from waitress import create_server
+from helpers import NRT_REPORT, PORTUGUESE
 
 from webmap.query import IncidentFilter, select_incidents
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def server(app):
-    """The test's app (its own empty database, token "test-token") on 127.0.0.1; yields its base URL."""
-    httpd = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=httpd.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.effective_port}"
-    httpd.close()
 
 
 @pytest.fixture
@@ -43,44 +30,44 @@ def public(app):
     app.extensions["webmap"]["config"].public_extract = True
 
 
-def propose_the_article(tab, base):
-    """Log in, paste the Kurdistan 24 report with its date, wait for the three proposed rows; the rows."""
+def propose_the_report(tab, base):
+    """Log in, paste the NRT report with its date, wait for the two proposed rows; the rows."""
     tab.goto(f"{base}/login?next=/extract")
     tab.fill("input[name=token]", "test-token")
     tab.click("button[type=submit]")
     tab.wait_for_url(f"{base}/extract")
-    tab.fill("#wm-report", (FIXTURES / "kurdistan24_isis_attack_kirkuk.txt").read_text(encoding="utf-8"))
-    tab.fill("#wm-published", "2021-12-06")
+    tab.fill("#wm-report", NRT_REPORT)
+    tab.fill("#wm-published", "2020-08-25")
     tab.click("#wm-propose")
-    tab.wait_for_selector("#wm-drafts tbody tr:not(.wm-evidence) >> nth=2")
+    tab.wait_for_selector("#wm-drafts tbody tr:not(.wm-evidence) >> nth=1")
     return tab.locator("#wm-drafts tbody tr:not(.wm-evidence)")
 
 
 def test_paste_review_correct_and_save(page, store, artifacts):
     tab, base, outside = page
-    rows = propose_the_article(tab, base)
-    assert "3 incidents proposed" in tab.inner_text("#wm-extract-status")
-    assert tab.locator(".leaflet-marker-icon").count() == 3
-    assert rows.nth(0).locator("input[name=fatalities]").input_value() == "3"
-    assert rows.nth(0).locator("input[name=injured]").input_value() == "2"
-    assert "Three Peshmerga fighters were killed" in tab.inner_text("#wm-drafts")
+    rows = propose_the_report(tab, base)
+    assert "2 incidents proposed" in tab.inner_text("#wm-extract-status")
+    assert tab.locator(".leaflet-marker-icon").count() == 2
+    assert rows.nth(1).locator("input[name=fatalities]").input_value() == "4"
+    assert rows.nth(1).locator("input[name=injured]").input_value() == "4"
+    assert "Two Iraqi soldiers were killed" in tab.inner_text("#wm-drafts")
 
-    # The analyst corrects the second incident's count and drops the third.
+    # The analyst corrects the second incident's count and drops the first.
     rows.nth(1).locator("input[name=fatalities]").fill("1")
-    rows.nth(2).locator("input[name=keep]").uncheck()
+    rows.nth(0).locator("input[name=keep]").uncheck()
     tab.screenshot(path=str(artifacts / "extract_page.png"), full_page=True)
     tab.click("#wm-save")
     tab.wait_for_selector("#wm-save-status a")
-    assert "Saved as reviewed: 2 new" in tab.inner_text("#wm-save-status")
+    assert "Saved as reviewed: 1 new" in tab.inner_text("#wm-save-status")
 
     stored = select_incidents(store, IncidentFilter.build())
-    assert sorted((i.status, i.fatalities) for i in stored) == [("reviewed", 1), ("reviewed", 3)]
+    assert [(i.status, i.admin1, i.fatalities, i.injured) for i in stored] == [("reviewed", "Kirkuk", 1, 4)]
     assert outside == []  # nothing loaded from another host
 
 
 def test_a_bad_value_is_shown_at_its_field_and_nothing_is_saved(page, store):
     tab, base, _ = page
-    rows = propose_the_article(tab, base)
+    rows = propose_the_report(tab, base)
     rows.nth(1).locator("input[name=latitude]").fill("35.2 N")
     tab.click("#wm-save")
     tab.wait_for_selector("#wm-save-status .wm-error")
@@ -105,46 +92,44 @@ def test_without_login_the_page_proposes_but_cannot_save(page, public):
 
 def test_the_work_done_before_logging_in_is_still_there_after_it(page, store, public):
     tab, base, _ = page
-    article = (FIXTURES / "kurdistan24_isis_attack_kirkuk.txt").read_text(encoding="utf-8")
     tab.goto(f"{base}/extract")
     # The way to log in is offered before any work is done, not only once incidents are proposed.
     assert tab.locator("#wm-extract-form a.wm-login-to-save").is_visible()
-    tab.fill("#wm-report", article)
-    tab.fill("#wm-published", "2021-12-06")
-    tab.fill("#wm-source", "Kurdistan 24")
+    tab.fill("#wm-report", NRT_REPORT)
+    tab.fill("#wm-published", "2020-08-25")
+    tab.fill("#wm-source", "NRT")
     tab.click("#wm-propose")
-    tab.wait_for_selector("#wm-drafts tbody tr:not(.wm-evidence) >> nth=2")
+    tab.wait_for_selector("#wm-drafts tbody tr:not(.wm-evidence) >> nth=1")
     rows = tab.locator("#wm-drafts tbody tr:not(.wm-evidence)")
+    rows.nth(0).locator("input[name=location]").fill("Outskirts of al-Miqdadiyah")
+    rows.nth(0).locator("input[name=latitude]").fill("33.98")
     rows.nth(1).locator("input[name=fatalities]").fill("1")
-    rows.nth(0).locator("input[name=location]").fill("Northwest of Kirkuk")
-    rows.nth(0).locator("input[name=latitude]").fill("35.7")
-    rows.nth(2).locator("input[name=keep]").uncheck()
+    rows.nth(1).locator("input[name=keep]").uncheck()
 
     tab.click("#wm-review a.wm-login-to-save")
     tab.fill("input[name=token]", "test-token")
     tab.click("button[type=submit]")
     tab.wait_for_url(f"{base}/extract")
-    tab.wait_for_selector("#wm-drafts tbody tr:not(.wm-evidence) >> nth=2")
+    tab.wait_for_selector("#wm-drafts tbody tr:not(.wm-evidence) >> nth=1")
 
-    assert tab.input_value("#wm-report") == article
-    assert tab.input_value("#wm-published") == "2021-12-06"
-    assert tab.input_value("#wm-source") == "Kurdistan 24"
-    assert "are back: 3 incidents proposed" in tab.inner_text("#wm-extract-status")
-    assert rows.count() == 3 and tab.locator(".leaflet-marker-icon").count() == 3
-    assert rows.nth(0).locator("input[name=location]").input_value() == "Northwest of Kirkuk"
-    assert rows.nth(0).locator("input[name=fatalities]").input_value() == "3"
+    assert tab.input_value("#wm-report") == NRT_REPORT
+    assert tab.input_value("#wm-published") == "2020-08-25"
+    assert tab.input_value("#wm-source") == "NRT"
+    assert "are back: 2 incidents proposed" in tab.inner_text("#wm-extract-status")
+    assert rows.count() == 2 and tab.locator(".leaflet-marker-icon").count() == 2
+    assert rows.nth(0).locator("input[name=location]").input_value() == "Outskirts of al-Miqdadiyah"
+    assert rows.nth(0).locator("input[name=fatalities]").input_value() == "2"
     assert rows.nth(1).locator("input[name=fatalities]").input_value() == "1"
-    assert not rows.nth(2).locator("input[name=keep]").is_checked()
-    assert "wm-dropped" in rows.nth(2).get_attribute("class")
+    assert not rows.nth(1).locator("input[name=keep]").is_checked()
+    assert "wm-dropped" in rows.nth(1).get_attribute("class")
     assert tab.locator("#wm-save").is_enabled()
 
     tab.click("#wm-save")
     tab.wait_for_selector("#wm-save-status a")
-    assert "Saved as reviewed: 2 new" in tab.inner_text("#wm-save-status")
-    stored = sorted(select_incidents(store, IncidentFilter.build()), key=lambda i: -i.fatalities)
-    assert [(i.location, i.latitude, i.fatalities, i.source) for i in stored] == [
-        ("Northwest of Kirkuk", 35.7, 3, "Kurdistan 24"),
-        ("Ar Riyāḑ", 35.26964, 1, "Kurdistan 24"),
+    assert "Saved as reviewed: 1 new" in tab.inner_text("#wm-save-status")
+    stored = select_incidents(store, IncidentFilter.build())
+    assert [(i.location, i.latitude, i.longitude, i.fatalities, i.source) for i in stored] == [
+        ("Outskirts of al-Miqdadiyah", 33.98, 44.93694, 2, "NRT"),
     ]
     # Saved work is forgotten: opening the page again starts clean.
     tab.goto(f"{base}/extract")
@@ -156,7 +141,7 @@ def test_the_work_done_before_logging_in_is_still_there_after_it(page, store, pu
 def test_the_review_table_fits_a_laptop_and_scrolls_in_its_box_on_a_phone(page, artifacts, width, height):
     tab, base, _ = page
     tab.set_viewport_size({"width": width, "height": height})
-    rows = propose_the_article(tab, base)
+    rows = propose_the_report(tab, base)
     tab.screenshot(path=str(artifacts / f"extract_page-{width}x{height}.png"), full_page=True)
     assert tab.evaluate("() => document.documentElement.scrollWidth") <= width  # the page never scrolls sideways
     table = tab.evaluate("() => document.getElementById('wm-drafts').getBoundingClientRect().width")

@@ -1,5 +1,6 @@
 """Whole reports through webmap.extract: the Kurdistan 24 article with the expectations of
-../shared/fixtures/README.md, the 157 ACLED notes of March 2019 against ACLED's own coding, and Arabic.
+../shared/fixtures/README.md, the 157 ACLED notes of March 2019 against ACLED's own coding (both read
+from ../shared: the tests marked ``shared``), and quoted reports, Arabic among them.
 """
 
 from __future__ import annotations
@@ -8,25 +9,23 @@ import csv
 import datetime as dt
 
 import pytest
-from conftest import DATA, FIXTURES
+from helpers import ARTICLE, NRT_REPORT, SHARED_ACLED
 
 from webmap.extract import extract, extract_incidents
 from webmap.extract.actors import find_forces
 from webmap.extract.places import find_places
 from webmap.gazetteer.rank import haversine_km
 
-ARTICLE = FIXTURES / "kurdistan24_isis_attack_kirkuk.txt"
-ACLED = DATA / "acled-irq" / "ACLED_Iraq_2019-03_sample.csv"
 PUBLISHED = dt.date(2021, 12, 6)  # a Monday: "early Saturday" is 4 December
 SATURDAY = dt.date(2021, 12, 4)
-# Floors reached on the ACLED notes (see test_acled_notes_place_and_fatalities); a change that
-# lowers them is a regression. Most misses are names no source of the gazetteer has (Metina, Zap,
-# Haftanin, Hakurk, Avasin, Akashat, Mteibijah, Wadi Harun, the Qandil and Gara mountains; al
-# Qayrawan is a COD-AB sub-district, and the gazetteer holds no sub-districts) and ACLED's own
-# conventions (fatalities halved or set to 3 when unknown; the provincial capital where we use the
-# governorate's representative point).
-PLACE_FLOOR = 0.71
-FATALITIES_FLOOR = 0.79
+# Floors reached on the ACLED notes (see test_acled_notes_place_and_fatalities and
+# bench/gazetteer_accuracy.py: 75.8 % within 25 km, 87.3 % fatalities equal); a change that lowers
+# them is a regression. Most misses are areas a note names that the gazetteer places elsewhere than
+# ACLED does (Avasin, which the texts of the landmarks table put in Duhok and ACLED in Mergasur),
+# names no source has, and ACLED's own conventions (fatalities halved or set to 3 when unknown; the
+# provincial capital where we use the governorate's representative point).
+PLACE_FLOOR = 0.75
+FATALITIES_FLOOR = 0.87
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +33,7 @@ def drafts():
     return extract_incidents(ARTICLE.read_text(encoding="utf-8"), PUBLISHED)
 
 
+@pytest.mark.shared
 def test_article_gives_one_incident_per_attack(drafts):
     assert 3 <= len(drafts) <= 4
     assert all(d.incident.status == "draft" for d in drafts)
@@ -42,6 +42,7 @@ def test_article_gives_one_incident_per_attack(drafts):
     assert all(d.incident.force1 == "islamic_state" for d in drafts)
 
 
+@pytest.mark.shared
 def test_peshmerga_incident_is_kirkuk_governorate_at_low_precision(drafts):
     peshmerga = [d for d in drafts if d.incident.force2 == "peshmerga" and d.incident.fatalities]
     assert len(peshmerga) == 1
@@ -52,6 +53,7 @@ def test_peshmerga_incident_is_kirkuk_governorate_at_low_precision(drafts):
     assert any("Three Peshmerga fighters were killed" in e.text for e in peshmerga[0].evidence)
 
 
+@pytest.mark.shared
 def test_federal_police_at_ar_riyad_and_at_hawija(drafts):
     police = [d.incident for d in drafts if d.incident.force2 == "federal_police"]
     assert len(police) == 2
@@ -63,6 +65,7 @@ def test_federal_police_at_ar_riyad_and_at_hawija(drafts):
     assert all(i.fatalities == 0 and i.injured is None for i in police)
 
 
+@pytest.mark.shared
 def test_no_incident_at_the_dateline_the_extent_or_in_saudi_arabia(drafts):
     erbil, khanaqin, sinjar = (36.19, 44.01), (34.35, 45.39), (36.32, 41.87)
     for d in drafts:
@@ -73,14 +76,16 @@ def test_no_incident_at_the_dateline_the_extent_or_in_saudi_arabia(drafts):
         assert i.admin1 in ("Kirkuk",) and 29 < i.latitude < 38  # Iraq, never Riyadh in Saudi Arabia
 
 
+@pytest.mark.shared
 def test_saving_the_same_report_twice_gives_the_same_ids(drafts):
     again = extract_incidents(ARTICLE.read_text(encoding="utf-8"), PUBLISHED)
     assert [d.incident.source_id for d in again] == [d.incident.source_id for d in drafts]
     assert len({d.incident.source_id for d in drafts}) == len(drafts)
 
 
+@pytest.mark.shared
 def test_acled_notes_place_and_fatalities():
-    with open(ACLED, encoding="utf-8-sig", newline="") as fh:
+    with open(SHARED_ACLED, encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.DictReader(fh))
     near = equal = placed = 0
     for row in rows:
@@ -129,17 +134,7 @@ def test_arabic_report_sentence_with_governorate_and_counts():
 
 
 def test_three_incidents_of_one_nrt_report():
-    # nrttv.com/En/News.aspx?id=23442&MapID=2 (three paragraphs of the report, quoted)
-    text = (
-        "SULAIMANI — Two Iraqi soldiers were killed in an Islamic State (ISIS) attack on a security post on the "
-        "outskirts of al-Miqdadiyah district in northwest Diyala governorate on Monday night (August 24), "
-        "according to a security source.\n\n"
-        "On Monday night, Iraq’s Security Media Cell said that ISIS militants attacked a Federal Police "
-        "detachment on the Kirkuk-Daquq road, which left four policemen dead and four others wounded.\n\n"
-        "Meanwhile, the former head of Qara Tapa Municipal Council told NRT Digital Media that two cars of ISIS "
-        "militants raided the sub-district’s Safsaf village, wounding a resident and abducting three others."
-    )
-    result = extract(text, dt.date(2020, 8, 25))
+    result = extract(NRT_REPORT, dt.date(2020, 8, 25))
     found = result.drafts
     summary = [(d.incident.admin1, d.incident.force2, d.incident.fatalities, d.incident.injured) for d in found]
     assert found[0].incident.force1 == "islamic_state" and found[0].incident.geo_precision == 2
@@ -164,26 +159,29 @@ def test_a_village_of_a_city_and_a_second_attack_read_near_the_first():
     assert riyadh.incident.admin3 == "Al-Riyadh" and riyadh.incident.force2 == "federal_police"
     assert riyadh.incident.event_date == dt.date(2020, 9, 2)  # late Wednesday, published on Thursday
     # The gazetteer knows villages called Rashad only in Anbar and Diyala: read near Riyadh it is the
-    # Al-Rashad sub-district of Kirkuk, at sub-district precision.
-    assert (rashad.incident.admin1, rashad.incident.admin3, rashad.incident.geo_precision) == ("Kirkuk", "Al-Rashad", 3)
+    # Al-Rashad sub-district of Kirkuk, at sub-district precision (2).
+    assert (rashad.incident.admin1, rashad.incident.admin3, rashad.incident.geo_precision) == ("Kirkuk", "Al-Rashad", 2)
 
 
 def _acled_note(words: str) -> dict:
-    with open(ACLED, encoding="utf-8-sig", newline="") as fh:
+    with open(SHARED_ACLED, encoding="utf-8-sig", newline="") as fh:
         return next(row for row in csv.DictReader(fh) if words in row["notes"])
 
 
+@pytest.mark.shared
 def test_a_road_between_two_towns_is_near_the_first_not_in_it():
     row = _acled_note("Haditha-Baiji road")
     [draft] = extract_incidents(row["notes"], dt.date(2019, 3, 23))
     assert draft.incident.geo_precision == 2 and draft.place_words == "Haditha"
 
 
+@pytest.mark.shared
 def test_a_government_addressed_by_its_capital_is_no_place():
     sentence = next(line for line in ARTICLE.read_text(encoding="utf-8").splitlines() if "urged Baghdad" in line)
     assert "Baghdad" not in [p.words for p in find_places(sentence)]
 
 
+@pytest.mark.shared
 def test_turkish_airstrikes_and_the_global_coalition_are_attackers():
     turkish = find_forces(_acled_note("Turkish airstrikes struck PKK targets in the Qandil region")["notes"])
     assert [f.force for f in turkish] == ["turkey", "pkk_ybs"]

@@ -1,8 +1,8 @@
 """Each rule of webmap.extract on a real sentence.
 
 Sentences come from the Kurdistan 24 fixture and the ACLED notes, read from ../shared at test time
-(ACLED rows are picked by their event id), or are single sentences of public news reports quoted
-with their source.
+(ACLED rows are picked by their event id; those tests are marked ``shared``), or are single
+sentences of public news reports quoted with their source.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import datetime as dt
 from functools import lru_cache
 
 import pytest
-from conftest import DATA, FIXTURES
+from helpers import ARTICLE, SHARED_ACLED
 
 from webmap.extract import extract
 from webmap.extract.actors import find_forces, pick_actors
@@ -21,9 +21,7 @@ from webmap.extract.dates import find_dates
 from webmap.extract.events import NEW_EVENT, SUMMARY, classify, find_triggers, reports_event
 from webmap.extract.places import choose_place, find_places
 from webmap.extract.sentences import split_article, split_clauses
-
-ACLED = DATA / "acled-irq" / "ACLED_Iraq_2019-03_sample.csv"
-ARTICLE = FIXTURES / "kurdistan24_isis_attack_kirkuk.txt"
+from webmap.gazetteer.rank import haversine_km
 
 # Public reports, one sentence each, quoted for the rules they exercise.
 DAILY_BEAST = (
@@ -72,7 +70,7 @@ BAGHDAD_POST = (
 
 @lru_cache(maxsize=1)
 def _acled() -> dict[str, dict]:
-    with open(ACLED, encoding="utf-8-sig", newline="") as fh:
+    with open(SHARED_ACLED, encoding="utf-8-sig", newline="") as fh:
         return {row["event_id_cnty"]: row for row in csv.DictReader(fh)}
 
 
@@ -96,16 +94,26 @@ def sentence_with(words: str) -> str:
     return found[0]
 
 
+def shared_text(key: str) -> str:
+    """The notes of ACLED row ``key`` (``IRQ...``), else the fixture's sentence holding ``key``."""
+    return note(key) if key.startswith("IRQ") else sentence_with(key)
+
+
 # -- sentences -----------------------------------------------------------------------------------
-def test_dateline_is_cut_off_and_names_the_outlet():
+@pytest.mark.shared
+def test_the_articles_dateline_is_cut_off_and_names_the_outlet():
     split = split_article(article())
     assert [(d.place, d.outlet) for d in split.datelines] == [("ERBIL", "Kurdistan 24")]
     assert not any(s.text.startswith("ERBIL") for s in split.sentences)
+
+
+def test_dateline_is_cut_off_and_names_the_outlet():
     assert split_article(SPUTNIK).datelines[0].place == "MOSCOW"
     assert split_article(KUNA).datelines[0].outlet == "KUNA"
     assert split_article(NRT).datelines[0].place == "SULAIMANI"
 
 
+@pytest.mark.shared
 def test_read_more_lines_and_repeated_captions_are_not_read():
     texts = [s.text for s in split_article(article()).sentences]
     assert not any(t.startswith("Read More") for t in texts)
@@ -113,6 +121,7 @@ def test_read_more_lines_and_repeated_captions_are_not_read():
     assert not any(t.startswith("Editing by") for t in texts)
 
 
+@pytest.mark.shared
 def test_a_sentence_with_two_attacks_is_cut_at_while():
     sentence = sentence_with("The first assault targeted")
     clauses = [c for c, _ in split_clauses(sentence, reports_event)]
@@ -120,6 +129,7 @@ def test_a_sentence_with_two_attacks_is_cut_at_while():
     assert "Riyadh" in clauses[0] and "Hawija" in clauses[1]
 
 
+@pytest.mark.shared
 def test_while_without_an_event_on_both_sides_does_not_cut():
     sentence = note("IRQ19263")  # gunfire ", while" the victims were at work: one event
     assert len(split_clauses(sentence, reports_event)) == 1
@@ -129,6 +139,7 @@ def test_while_without_an_event_on_both_sides_does_not_cut():
 SATURDAY = dt.date(2021, 12, 4)
 
 
+@pytest.mark.shared
 @pytest.mark.parametrize("published_on", [SATURDAY, SATURDAY + dt.timedelta(days=2)])
 def test_early_saturday_is_the_saturday_on_or_before_publication(published_on):
     found = find_dates(sentence_with("early Saturday."), published_on)
@@ -145,6 +156,7 @@ def test_last_night_and_overnight_are_the_day_before_publication():
     assert find_dates(ANTIWAR_OVERNIGHT, dt.date(2021, 12, 3))[0].date == dt.date(2021, 12, 2)
 
 
+@pytest.mark.shared
 def test_acled_day_month_with_and_without_year():
     assert find_dates(note("IRQ19313"), published("IRQ19313"))[0].date == dt.date(
         2019, 3, 28
@@ -152,11 +164,13 @@ def test_acled_day_month_with_and_without_year():
     assert find_dates(note("IRQ19185"), published("IRQ19185"))[0].date == dt.date(2019, 3, 9)  # day, month name, year
 
 
+@pytest.mark.shared
 def test_a_date_after_publication_is_not_an_event_date():
     # An event of March 30 whose note also gives the later day of an announcement, read as published on March 30.
     assert [d.date for d in find_dates(note("IRQ19285"), published("IRQ19285"))] == [dt.date(2019, 3, 30)]
 
 
+@pytest.mark.shared
 def test_a_yearless_date_far_ahead_of_publication_is_last_year():
     # "On Mar 1" in a report of 2 January is the previous March.
     assert find_dates(note("IRQ19146"), dt.date(2020, 1, 2))[0].date == dt.date(2019, 3, 1)
@@ -205,20 +219,30 @@ def counts(text: str) -> tuple[int | None, int | None]:
     return total(found, KILLED), total(found, INJURED)
 
 
+@pytest.mark.shared
+@pytest.mark.parametrize(
+    "key, expected",
+    [
+        ("Three Peshmerga fighters were killed", (3, 2)),  # number words, "two were wounded"
+        ("IRQ19322", (2, 1)),  # verb-number, "a <noun> was killed", number-passive
+        ("IRQ19165", (1, 1)),  # "injuring his <relative>" is one
+        ("IRQ19323", (1, 1)),  # "killing a <noun>", "injuring another"
+        ("IRQ19155", (2, None)),  # "killing them" takes the number before it
+        ("IRQ19185", (2, None)),  # number, noun phrase, "dead"
+        ("IRQ19178", (1, None)),  # "a <noun> of the <force> was killed"
+        ("IRQ19329", (1, 1)),  # "another was injured"
+        ("IRQ19189", (3, None)),  # number word + "fatalities"
+        ("IRQ19299", (8, None)),  # suicide deaths plus the others killed
+        ("IRQ19247", (1, None)),  # "the killing of" + number
+    ],
+)
+def test_killed_and_wounded_numbers_in_the_article_and_acled_notes(key, expected):
+    assert counts(shared_text(key)) == expected
+
+
 @pytest.mark.parametrize(
     "text, expected",
     [
-        (sentence_with("Three Peshmerga fighters were killed"), (3, 2)),  # number words, "two were wounded"
-        (note("IRQ19322"), (2, 1)),  # verb-number, "a <noun> was killed", number-passive
-        (note("IRQ19165"), (1, 1)),  # "injuring his <relative>" is one
-        (note("IRQ19323"), (1, 1)),  # "killing a <noun>", "injuring another"
-        (note("IRQ19155"), (2, None)),  # "killing them" takes the number before it
-        (note("IRQ19185"), (2, None)),  # number, noun phrase, "dead"
-        (note("IRQ19178"), (1, None)),  # "a <noun> of the <force> was killed"
-        (note("IRQ19329"), (1, 1)),  # "another was injured"
-        (note("IRQ19189"), (3, None)),  # number word + "fatalities"
-        (note("IRQ19299"), (8, None)),  # suicide deaths plus the others killed
-        (note("IRQ19247"), (1, None)),  # "the killing of" + number
         (DAILY_BEAST, (22, None)),  # "killing at least six police officers and 16 civilians"
         (ANTIWAR, (13, None)),  # "10 Peshmerga and three civilians were killed"
         (ANF, (3, 8)),  # "lost their lives"
@@ -231,24 +255,27 @@ def test_killed_and_wounded_numbers(text, expected):
     assert counts(text) == expected
 
 
+@pytest.mark.shared
 def test_no_casualties_is_an_explicit_zero():
     assert counts(note("IRQ19280")) == (0, 0)
 
 
+@pytest.mark.shared
 @pytest.mark.parametrize(
-    "text, words",
+    "key, words",
     [
-        (sentence_with("killed several terrorists"), "killed several terrorists"),
-        (note("IRQ19324"), "killed and injured 8"),  # killed and injured not told apart: no number
-        (note("IRQ19319"), "Unknown fatalities"),
+        ("killed several terrorists", "killed several terrorists"),
+        ("IRQ19324", "killed and injured 8"),  # killed and injured not told apart: no number
+        ("IRQ19319", "Unknown fatalities"),
     ],
 )
-def test_vague_amounts_are_words_for_the_notes_not_numbers(text, words):
-    found = find_counts(text)
+def test_vague_amounts_are_words_for_the_notes_not_numbers(key, words):
+    found = find_counts(shared_text(key))
     assert any(phrase.startswith(words) for phrase in vague_phrases(found))
     assert total(found, KILLED) is None
 
 
+@pytest.mark.shared
 def test_an_article_before_a_bomb_is_no_count():
     # "a suspected IS planted car bomb ... killing 2 civilians ..., and wounded 10 others": the bomb is not a person.
     assert counts(note("IRQ19180")) == (2, 10)
@@ -269,11 +296,13 @@ def test_arabic_killed_and_wounded():
 
 
 # -- actors ---------------------------------------------------------------------------------------
+@pytest.mark.shared
 def test_the_verb_is_is_not_the_islamic_state():
     sentence = sentence_with("it is directed against both civilians")
     assert [m.force for m in find_forces(sentence)] == ["islamic_state", "civilians"]  # "ISIS", not "is"
 
 
+@pytest.mark.shared
 def test_attacker_and_target_from_the_words_around_them():
     assert pick_actors(find_forces(sentence_with("attacked a Peshmerga unit"))) == ("islamic_state", "peshmerga")
     assert pick_actors(find_forces(sentence_with("Three Peshmerga fighters"))) == ("islamic_state", "peshmerga")
@@ -284,6 +313,7 @@ def test_attacker_and_target_from_the_words_around_them():
     assert pick_actors(find_forces(note("IRQ19303"))) == ("pmf", "islamic_state")  # a date, then the PMF acting
 
 
+@pytest.mark.shared
 def test_anti_isis_coalition_is_the_coalition_not_isis():
     forces = find_forces(sentence_with("anti-ISIS Coalition"))
     assert "islamic_state" not in [m.force for m in forces]
@@ -295,6 +325,7 @@ def test_arabic_forces_with_written_on_prefixes():
 
 
 # -- events ---------------------------------------------------------------------------------------
+@pytest.mark.shared
 @pytest.mark.parametrize(
     "event_id, expected",
     [
@@ -376,16 +407,21 @@ def test_event_types_of_public_reports(text, expected):
     assert classify(find_triggers(text), None, text) == expected
 
 
+@pytest.mark.shared
 def test_a_negated_clash_is_no_event():
     assert not any(
         t.text.lower().startswith("clash") for t in find_triggers(note("IRQ19300"))
     )  # a clash that did not happen
 
 
-def test_new_incident_and_summary_cues():
-    assert SUMMARY.search(sentence_with("two armed assaults"))
+def test_new_incident_cues():
     assert NEW_EVENT.search("The first assault targeted") and NEW_EVENT.search("while the second one targeted")
     assert NEW_EVENT.search(BAGHDAD_POST)  # "a similar attack"
+
+
+@pytest.mark.shared
+def test_summary_cues_in_the_article():
+    assert SUMMARY.search(sentence_with("two armed assaults"))
     assert not reports_event(sentence_with("still poses a serious threat"))
 
 
@@ -403,11 +439,13 @@ def place_of(text: str):
     return choose_place(find_places(text, forbidden=[(f.start, f.end) for f in forces]))
 
 
+@pytest.mark.shared
 def test_direction_from_a_governorate_is_the_governorate_at_low_precision(gazetteer_ready):
     place = place_of(sentence_with("northwest of the disputed Kirkuk province"))
     assert (place.level, place.name, place.geo_precision) == ("governorate", "Kirkuk", 3)
 
 
+@pytest.mark.shared
 def test_riyadh_district_southwest_of_kirkuk_is_ar_riyad_not_the_saudi_capital(gazetteer_ready):
     clause = split_clauses(sentence_with("The first assault targeted"), reports_event)[0][0]
     place = place_of(clause)
@@ -415,35 +453,44 @@ def test_riyadh_district_southwest_of_kirkuk_is_ar_riyad_not_the_saudi_capital(g
     assert place.geo_precision == 2
 
 
+@pytest.mark.shared
 def test_region_extent_and_second_spelling_are_not_places(gazetteer_ready):
     words = [p.words for p in find_places(sentence_with("starting from Khanaqin"))]
     assert not {"Khanaqin", "Sinjar", "Shingal"} & set(words)
 
 
+@pytest.mark.shared
 def test_names_inside_organisations_and_persons_are_not_places(gazetteer_ready):
     assert find_places(sentence_with("Kurdistan Region Prime Minister")) != []  # Kirkuk only
     assert {p.name for p in find_places(sentence_with("Kurdistan Region Prime Minister"))} == {"Kirkuk"}
     assert "Azadi" not in [p.words for p in find_places(note("IRQ19214"))]  # part of a party's name
     assert "Serkan" not in [p.words for p in find_places(note("IRQ19238"))]  # a person's first name
+
+
+def test_a_governors_name_is_not_a_place(gazetteer_ready):
     assert all(p.words != "Muthana" for p in find_places(KUNA))  # governor Muthana Al-Timimi
 
 
+@pytest.mark.shared
 def test_a_village_must_lie_in_the_district_the_sentence_names(gazetteer_ready):
     place = place_of(note("IRQ19329"))  # a village in a district in a governorate
     assert place.governorate == "Kirkuk"
     assert place.words == "Daquq"
 
 
+@pytest.mark.shared
 def test_a_place_in_a_city_must_lie_near_it(gazetteer_ready):
     place = place_of(note("IRQ19220"))  # an area of Mosul whose name is also elsewhere
     assert place.governorate == "Ninewa"
 
 
+@pytest.mark.shared
 def test_a_district_named_with_the_wrong_governorate_wins(gazetteer_ready):
     place = place_of(note("IRQ19208"))  # a district given the wrong governorate
     assert place.words.startswith("Makhm") and place.level == "district"
 
 
+@pytest.mark.shared
 def test_a_district_with_a_town_of_its_name_is_the_town_at_precision_2(gazetteer_ready):
     place = place_of(note("IRQ19149"))  # "<district> district in <governorate> province"
     assert (place.geo_precision, place.level) == (2, "district")
@@ -458,3 +505,38 @@ def test_near_and_outskirts_give_precision_2(gazetteer_ready):
 def test_arabic_place_near_kirkuk(gazetteer_ready):
     place = place_of("قتل ثلاثة من البيشمركة في هجوم لداعش قرب كركوك")
     assert place.governorate == "Kirkuk" and place.geo_precision == 2
+
+
+# The issue's examples of a landmark in a city (issue 13, kind 4): a square or bridge never becomes a
+# village of the same name elsewhere; it is the landmark, or its city at precision 2.
+@pytest.mark.parametrize(
+    "text, city",
+    [
+        ("A bomb exploded in Tahrir square, Baghdad city, killing two people.", (33.34, 44.40)),
+        ("Gunmen opened fire on protesters on al-Nasr bridge in Nassiriya, killing one.", (31.05, 46.26)),
+        ("An IED exploded in Baghdad's Tahrir Square, killing one.", (33.34, 44.40)),
+        ("انفجرت عبوة ناسفة في ساحة التحرير ببغداد مما أسفر عن مقتل شخصين", (33.34, 44.40)),
+    ],
+)
+def test_a_square_or_bridge_in_a_city_is_in_that_city(gazetteer_ready, text, city):
+    place = place_of(text)
+    assert haversine_km(place.latitude, place.longitude, *city) < 10
+    assert place.geo_precision in (1, 2) and place.level == "place"
+
+
+def test_a_region_of_a_governorate_is_an_area_in_it(gazetteer_ready):
+    place = place_of("Turkish warplanes bombed PKK positions in the Haftanin region of Dahuk, killing three.")
+    assert (place.name, place.words, place.governorate, place.geo_precision) == ("Haftanin", "Haftanin", "Duhok", 2)
+    assert haversine_km(place.latitude, place.longitude, 37.06, 42.99) > 15  # not Duhok's centre
+
+
+def test_a_direction_from_a_governorate_is_kept_in_the_location(gazetteer_ready):
+    [draft] = extract(sentence_with("northwest of the disputed Kirkuk province"), dt.date(2021, 12, 6)).drafts
+    incident = draft.incident
+    assert (incident.location, incident.geo_precision, incident.admin1, incident.admin2) == (
+        "northwest of Kirkuk",
+        3,
+        "Kirkuk",
+        None,
+    )
+    assert "northwest of the disputed Kirkuk province" in incident.notes

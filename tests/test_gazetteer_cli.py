@@ -9,14 +9,12 @@ import subprocess
 import sys
 
 import pytest
-from conftest import DATA, ROOT
+from helpers import ROOT, WOF
 
 from webmap.cli import main
 from webmap.config import SHIPPED_GAZETTEER
 from webmap.gazetteer import Gazetteer
 from webmap.gazetteer.load import read_places_csv
-
-WOF = DATA / "wof-iraq-gazetteer" / "wof_iq_gazetteer.csv"
 
 
 @pytest.fixture
@@ -29,11 +27,12 @@ def home(monkeypatch, tmp_path):
 
 
 def wof_rows(predicate, limit: int) -> tuple[list[str], list[dict]]:
-    """Header and up to ``limit`` real rows of the shared WOF extract matching ``predicate``."""
+    """Header and the first ``limit`` real rows of the WOF excerpt (``tests/data``) matching ``predicate``."""
     with WOF.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         rows = [r for r in reader if predicate(r)][:limit]
-        return reader.fieldnames, rows
+    assert len(rows) == limit, "tests/data lacks rows this test takes: rerun scripts/build_test_data.py"
+    return reader.fieldnames, rows
 
 
 def write_csv(path, header, rows) -> None:
@@ -65,14 +64,21 @@ def test_geocode_plain_output_lists_the_match_first(runner, home):
 def test_geocode_without_match_exits_1_with_one_line(runner, home):
     result = runner.invoke(main, ["geocode", "Qxzvbnmw", "--json"])
     assert result.exit_code == 1
-    assert json.loads(result.stdout) == {"query": "Qxzvbnmw", "context": None, "match": None, "candidates": []}
+    assert json.loads(result.stdout) == {
+        "query": "Qxzvbnmw",
+        "context": None,
+        "district": None,
+        "governorate": None,
+        "match": None,
+        "candidates": [],
+    }
     assert result.stderr.strip() == "no match for 'Qxzvbnmw'"
 
 
 @pytest.mark.parametrize(
     "name, message",
     [
-        ("", "Error: NAME: empty"),
+        ("", "Error: NAME: empty (give a name, or --district or --governorate)"),
         ("x" * 10_000, "Error: name: longer than 200 characters (10000)"),
     ],
 )
@@ -313,7 +319,7 @@ def test_api_gazetteer_hostile_text(client, home):
     for q in ("Kirk\x00uk", "كركوك🙂", "'; DROP TABLE places; --"):
         response = client.get("/api/gazetteer", query_string={"q": q, "context": "\x07" * 50})
         assert response.status_code == 200
-        assert set(response.get_json()) == {"query", "context", "match", "candidates"}
+        assert set(response.get_json()) == {"query", "context", "district", "governorate", "match", "candidates"}
 
 
 def test_gazetteer_from_csv_loads_a_user_file(tmp_path, monkeypatch):

@@ -1,7 +1,8 @@
 """``webmap geodata import``: replacing a boundary level with an authoritative file (issue 5, item 2).
 
-Every file here is the real COD-AB district layer from ../shared, written as the user would have it
-(GeoJSON, Shapefile) or damaged in one real feature to show the refusal names it.
+Every file here is the real COD-AB district layer (``tests/data``, simplified, with COD-AB's own
+properties), written as the user would have it (GeoJSON, Shapefile) or damaged in one real feature to
+show the refusal names it.
 """
 
 import os
@@ -10,12 +11,12 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
+from helpers import CODAB_DISTRICTS, GED
 
 from webmap import spatial
 from webmap.cli import main
 from webmap.records import validate_incident
 
-CODAB_ADM2 = "ocha-codab-irq/irq_admbnda_adm2_cso_20190603.geojson"
 # Real UCDP GED events (ids, dates, points as UCDP publishes them): Kirkuk city, Tal Afar, Karrada.
 UCDP_EVENTS = [
     {
@@ -43,8 +44,8 @@ UCDP_EVENTS = [
 
 
 @pytest.fixture
-def districts(shared_data):
-    return gpd.read_file(shared_data / CODAB_ADM2)
+def districts():
+    return gpd.read_file(CODAB_DISTRICTS)
 
 
 @pytest.fixture
@@ -70,10 +71,10 @@ def admin2_of(store):
     return {r["source_id"]: (r["admin2"], r["admin2_pcode"], r["admin1_pcode"]) for r in rows}
 
 
-def test_import_installs_the_layer_and_rejoins_stored_incidents(runner, stored, shared_data, user_geodata):
+def test_import_installs_the_layer_and_rejoins_stored_incidents(runner, stored, user_geodata):
     # Arabic names as the layer's names make the re-join visible in the stored rows.
     result = runner.invoke(
-        main, ["geodata", "import", str(shared_data / CODAB_ADM2), "--level", "adm2", "--name-column", "ADM2_AR"]
+        main, ["geodata", "import", str(CODAB_DISTRICTS), "--level", "adm2", "--name-column", "ADM2_AR"]
     )
     assert result.exit_code == 0, result.output
     assert "adm2: 101 areas installed" in result.stdout
@@ -153,10 +154,10 @@ def _overlapping(districts):
     "damage", ["invalid geometry", "no CRS, metres", "no name column", "not nesting", "overlapping"]
 )
 def test_refused_file_names_the_feature_and_keeps_the_old_layer(
-    damage, runner, stored, districts, shared_data, tmp_path, user_geodata
+    damage, runner, stored, districts, tmp_path, user_geodata
 ):
     good = runner.invoke(
-        main, ["geodata", "import", str(shared_data / CODAB_ADM2), "--level", "adm2", "--name-column", "ADM2_AR"]
+        main, ["geodata", "import", str(CODAB_DISTRICTS), "--level", "adm2", "--name-column", "ADM2_AR"]
     )
     assert good.exit_code == 0, good.output
     before = (user_geodata / "adm2.geojson").read_bytes()
@@ -206,9 +207,9 @@ def test_not_nesting_message_says_where_the_area_lies(runner, districts, tmp_pat
     assert "in Salah Al-Din (IQG16)" in result.stderr and "in Kirkuk (IQG13)" in result.stderr
 
 
-def test_unknown_column_option_is_named(runner, shared_data):
+def test_unknown_column_option_is_named(runner):
     result = runner.invoke(
-        main, ["geodata", "import", str(shared_data / CODAB_ADM2), "--level", "adm2", "--pcode-column", "PCODE2"]
+        main, ["geodata", "import", str(CODAB_DISTRICTS), "--level", "adm2", "--pcode-column", "PCODE2"]
     )
     assert result.exit_code == 2
     assert "\n--pcode-column: no column 'PCODE2' (columns: " in result.stderr
@@ -234,11 +235,9 @@ def test_geometries_swapped_between_governorates_are_refused(runner, stored, dis
     assert admin2_of(stored) == stored_before
 
 
-def test_rejoin_keeps_the_levels_the_source_vouched_for(runner, store, shared_data, tmp_path, user_geodata):
+def test_rejoin_keeps_the_levels_the_source_vouched_for(runner, store, tmp_path, user_geodata):
     # Real UCDP GED events: 140683 is known only to Kirkuk province (where_prec 4), 244637 to Kirkuk town.
-    ged = pd.read_csv(
-        shared_data / "ucdp-ged-irq" / "conflict_data_irq.csv", skiprows=[1], dtype=str, keep_default_na=False
-    )
+    ged = pd.read_csv(GED, skiprows=[1], dtype=str, keep_default_na=False)
     path = tmp_path / "ged.csv"
     ged[ged["id"].isin(["140683", "244637"])].to_csv(path, index=False)
     assert runner.invoke(main, ["import", str(path), "--format", "ucdp"]).exit_code == 0
@@ -246,9 +245,24 @@ def test_rejoin_keeps_the_levels_the_source_vouched_for(runner, store, shared_da
     assert before["140683"] == (None, None, "IQG13") and before["244637"][1] == "IQG13Q04"
 
     result = runner.invoke(
-        main, ["geodata", "import", str(shared_data / CODAB_ADM2), "--level", "adm2", "--name-column", "ADM2_AR"]
+        main, ["geodata", "import", str(CODAB_DISTRICTS), "--level", "adm2", "--name-column", "ADM2_AR"]
     )
     assert result.exit_code == 0, result.output
     after = admin2_of(store)
     assert after["140683"] == (None, None, "IQG13")  # still no district: UCDP never gave one
     assert after["244637"] == ("كركوك", "IQG13Q04", "IQG13")
+
+
+def test_a_rejoin_stores_unknown_levels_as_nothing(runner, store):
+    """Incidents known only to their governorate keep no district after a re-join: NULL in the
+    database, on SQLite and PostGIS alike (not a NaN or a 'NaN' text)."""
+    import sqlalchemy as sa
+
+    from webmap.store import incidents
+
+    assert runner.invoke(main, ["import", str(GED), "--format", "ucdp"]).exit_code == 0
+    rejoined = runner.invoke(main, ["geodata", "import", str(CODAB_DISTRICTS), "--level", "adm2"])
+    assert rejoined.exit_code == 0, rejoined.output
+    with store.connect() as conn:
+        values = conn.execute(sa.select(incidents.c.admin2_pcode).distinct()).scalars().all()
+    assert None in values and all(v is None or v.startswith("IQG") for v in values)

@@ -14,8 +14,7 @@ import sqlite3
 
 import pytest
 from conftest import POSTGRES
-from test_hardening_input import one_line_exit_2, run_webmap
-from test_web_api import AUTH, UCDP_244637
+from helpers import AUTH, UCDP_244637, one_line_exit_2, run_webmap
 
 from webmap.cli import main
 from webmap.io.demo import load_demo

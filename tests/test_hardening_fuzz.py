@@ -2,9 +2,9 @@
 bodies, no answer is a 5xx.
 
 Every endpoint is taken from the app's URL map with the parameters its view declares
-(:func:`webmap.web.params.reads`), so the fuzz follows the code; ids in the path run past every
-integer column. Values mix well-formed ones (dates,
-district names, force keys, numbers in and out of range) with arbitrary text; bodies mix incident
+(:func:`webmap.web.params.reads`), so the fuzz follows the code; ids and map tiles in the path run
+past every integer column. Values mix well-formed ones (dates, time windows, district names, force
+keys, numbers in and out of range) with arbitrary text; bodies mix incident
 records of any JSON values, Features, and bytes that are not JSON at all. The database holds the
 demo incidents (real UCDP GED events). Examples are derived from the test code (``derandomize``),
 so a run in CI is repeatable; it takes well under two minutes.
@@ -16,9 +16,9 @@ import json
 
 import pytest
 from flask import url_for
+from helpers import AUTH, UCDP_244637
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_web_api import AUTH, UCDP_244637
 
 from webmap.forces import FORCE_KEYS
 from webmap.io.demo import load_demo
@@ -58,6 +58,10 @@ ROUTE_PARTS = {
     "incident_id": st.integers(0, 2**70),
     "name": st.sampled_from(["adm1", "basemap", "disputed"]) | st.text(min_size=1, max_size=20),
     "filename": st.sampled_from(["js/map.js", "vendor/leaflet/leaflet.css"]) | st.text(min_size=1, max_size=20),
+    # Map tiles: over the demo's incidents, in and out of range of the zoom and the world.
+    "z": st.integers(0, 22) | st.integers(0, 2**70),
+    "x": st.integers(0, 80) | st.integers(0, 2**70),
+    "y": st.integers(0, 80) | st.integers(0, 2**70),
 }
 
 
@@ -69,11 +73,16 @@ numbers = st.one_of(
 dates = st.dates().map(lambda d: d.isoformat()) | st.sampled_from(
     ["0001-01-01", "1900-01-01", "9999-12-31", "2017-02-30", "yesterday", "20170105", ""]
 )
+# A time window (window=FIRST/LAST) of any two of those.
+windows = st.tuples(dates, dates).map("/".join)
 values = st.one_of(
     text,
     numbers,
     dates,
-    st.sampled_from(["Kirkuk", "IQG13Q04", "Ninewa", "Sinjar", "0", "1", "week", "month", "43,35,44,36", "1,2,3"]),
+    windows,
+    st.sampled_from(
+        ["Kirkuk", "IQG13Q04", "Ninewa", "Sinjar", "0", "1", "week", "month", "43,35,44,36", "1,2,3", "inside,partly"]
+    ),
     st.sampled_from(FORCE_KEYS),
     st.sampled_from(list(EVENT_TYPES)),
     st.sampled_from(SORT_COLUMNS).flatmap(lambda c: st.sampled_from([c, f"-{c}", f"+{c}", f"--{c}", f"{c}-"])),

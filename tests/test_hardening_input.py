@@ -12,14 +12,23 @@ import http.client
 import io
 import json
 import os
-import resource
 import subprocess
-import sys
 
 import pytest
-from test_web_api import AUTH, UCDP_244637
-from test_web_auth import FORM, csrf_token, log_in
-from test_web_serve import COMMAND, free_port, server_env, stop, wait_until_up  # noqa: F401 - server_env: a fixture
+from helpers import (
+    AUTH,
+    COMMAND,
+    FORM,
+    ROOT,
+    UCDP_244637,
+    csrf_token,
+    free_port,
+    log_in,
+    one_line_exit_2,
+    run_webmap,
+    stop,
+    wait_until_up,
+)
 
 from webmap.cli import main
 from webmap.errors import InvalidRecord
@@ -166,7 +175,10 @@ def test_the_form_names_a_taken_source_id(client, store):
 def test_extract_save_refuses_one_source_id_twice_in_a_request(client, store):
     records = [UCDP_244637, {**UCDP_244637, "fatalities": 3}]
     response = client.post("/api/extract/save", json={"incidents": records}, headers=AUTH)
-    assert refused(response, 400, "source_id") == "row 2: source_id: '244637' is already on row 1"
+    assert (
+        refused(response, 400, "source_id")
+        == "row 2: source_id: '244637' of source 'UCDP GED test copy' is also on row 1"
+    )
     assert stored(store) == 0
 
 
@@ -226,39 +238,6 @@ def test_a_chunked_body_over_the_limit_is_a_413(client, store):
 
 
 # -- files: GeoJSON that builds gigabytes or crashes the parser, files that never end ----------------
-def run_webmap(args, folder, *, database=None, stdin=None, memory=2_000_000_000, timeout=60):
-    """``webmap ARGS`` in a fresh interpreter run in ``folder`` (``WEBMAP_DB``: ``database``, else a
-    SQLite file there), with at most ``memory`` bytes of address space, so a reader without limits
-    fails there (MemoryError, killed) instead of taking the test run with it."""
-
-    def cap_memory():
-        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-
-    env = {**os.environ, "WEBMAP_DB": database or f"sqlite:///{folder / 'webmap.db'}", "HOME": str(folder)}
-    env["WEBMAP_GEODATA"] = str(folder / "user-geodata")
-    try:
-        return subprocess.run(
-            [sys.executable, "-m", "webmap.cli", *map(str, args)],
-            cwd=folder,
-            env=env,
-            input=stdin,
-            capture_output=True,
-            timeout=timeout,
-            preexec_fn=cap_memory,
-        )
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"webmap {' '.join(map(str, args))} still ran after {timeout} s")
-
-
-def one_line_exit_2(result, *fragments) -> str:
-    stderr = result.stderr.decode()
-    assert result.returncode == 2, (result.returncode, stderr[-2000:])
-    assert len(stderr.strip().splitlines()) == 1 and "Traceback" not in stderr, stderr[-2000:]
-    for fragment in fragments:
-        assert fragment in stderr, stderr
-    return stderr
-
-
 def feature_collection(properties: str) -> str:
     point = json.dumps(POINT)
     return f'{{"type": "FeatureCollection", "features": [{{"type": "Feature", "geometry": {point}, {properties}}}]}}'
@@ -343,13 +322,11 @@ def test_a_gazetteer_file_over_the_cap_is_refused_before_it_is_read(tmp_path):
 
 
 def test_geodata_import_of_a_table_without_geometries_is_one_line(tmp_path):
-    from conftest import ROOT
-
     result = run_webmap(["geodata", "import", ROOT / "geodata" / "demo_incidents.csv", "--level", "adm1"], tmp_path)
     one_line_exit_2(result, "demo_incidents.csv: has no geometries: not a boundary layer")
 
 
-def test_webmap_serve_takes_no_body_past_the_largest_limit(server_env):  # noqa: F811 - the fixture imported above
+def test_webmap_serve_takes_no_body_past_the_largest_limit(server_env):
     port = free_port()
     process = subprocess.Popen(
         [*COMMAND, "serve", "--port", str(port), "--threads", "2"],

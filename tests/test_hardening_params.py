@@ -7,12 +7,12 @@ The endpoints are read from the app's own URL map, so a new one is covered witho
 from __future__ import annotations
 
 import pytest
-from test_web_api import AUTH
+from helpers import AUTH
 
 from webmap import create_app
 
 # Values for the variable parts of the routes.
-ROUTE_VALUES = {"incident_id": 1, "name": "adm1", "filename": "js/map.js"}
+ROUTE_VALUES = {"incident_id": 1, "name": "adm1", "filename": "js/map.js", "z": 6, "x": 39, "y": 25}
 
 
 def endpoints():
@@ -52,7 +52,17 @@ def test_an_unknown_address_stays_a_404_whatever_its_parameters(client):
 
 def test_the_endpoints_include_every_door():
     found = {url for _, url in endpoints()}
-    for url in ("/", "/api/incidents", "/api/gazetteer", "/export.csv", "/login", "/extract", "/static/js/map.js"):
+    for url in (
+        "/",
+        "/api/incidents",
+        "/api/tiles/6/39/25",
+        "/api/summary",
+        "/api/gazetteer",
+        "/export.csv",
+        "/login",
+        "/extract",
+        "/static/js/map.js",
+    ):
         assert url in found
 
 
@@ -71,9 +81,12 @@ def test_the_endpoints_include_every_door():
         ("/api/incidents?from=2017-01-01&from=2017-01-01", "from"),
         ("/api/incidents?from=2017-01-01&since=2016-01-01", "from"),  # an alias is the same parameter
         ("/api/points?to=2017-01-01&date_to=2017-01-01", "to"),
-        ("/api/districts?disputed=1&disputed=0", "disputed"),
+        ("/api/districts?window=2017-01-01/2017-02-01&window=2017-01-01/2017-02-01", "window"),
         ("/export.geojson?drafts=1&drafts=", "drafts"),
         ("/api/incidents?bbox=43,35,44,36&bbox=43,35,45,37", "bbox"),
+        ("/api/summary?until=2017-01-01&to=2017-01-01", "to"),
+        ("/api/tiles/6/39/25?area=IQG13&area=IQG13", "area"),
+        ("/api/gazetteer?q=Kirkuk&governorate=Kirkuk&governorate=Ninewa", "governorate"),
     ],
 )
 def test_a_single_valued_parameter_given_twice_is_a_400_naming_it(client, url, parameter):

@@ -4,7 +4,7 @@ README's Limits section states each value the code enforces, so neither can chan
 from __future__ import annotations
 
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 
 from webmap.extract import MAX_HTML_CHARS, MAX_REPORT_BYTES, MAX_TEXT_CHARS
 from webmap.gazetteer.resolve import MAX_CANDIDATES, MAX_CONTEXT_LENGTH, MAX_NAME_LENGTH
@@ -33,6 +33,7 @@ def limits_section() -> str:
         ("filter values", f"{MAX_FILTER_VALUES} different values each"),
         ("API limit", f"`limit` 1..{api.MAX_LIMIT:,}"),
         ("API offset", f"`offset` up to {api.MAX_OFFSET:,}"),
+        ("tile zoom", f"zoom `z` 0..{api.MAX_ZOOM}"),
         ("gazetteer name", f"`q` {MAX_NAME_LENGTH} characters"),
         ("gazetteer context", f"`context` {MAX_CONTEXT_LENGTH:,}"),
         ("gazetteer candidates", f"`limit` {MAX_CANDIDATES}"),

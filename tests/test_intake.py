@@ -4,7 +4,8 @@ The incident is the first of the Kurdistan 24 report in ``../shared/fixtures`` (
 Islamic State attack on the Peshmerga known only to Kirkuk governorate (geo precision 3), placed on
 the governorate's representative point. That point happens to lie in Al-Hawiga district; the
 report says nothing of any district, so no door may store one, and Kirkuk governorate lies wholly
-in the disputed territories, so every door stores it as disputed.
+in the disputed territories, so every door stores it as disputed. The geocoded door is an import
+row with no coordinates that names only the governorate: the gazetteer gives it the same point.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import csv
 
 import pytest
-from test_web_auth import csrf_token, log_in
+from helpers import AUTH, csrf_token, log_in
 
 from webmap import spatial
 from webmap.cli import main
@@ -20,15 +21,17 @@ from webmap.config import SHIPPED_GEODATA
 from webmap.store import incidents as incidents_table
 from webmap.store import row_to_incident
 
-AUTH = {"Authorization": "Bearer test-token"}
 # Compared between doors: everything but what the store or the door itself sets.
 SET_BY_THE_DOOR = ("id", "source_id", "created_at", "updated_at")
+# Set by the geocoded door only: the gazetteer record it was placed at and the match's score.
+GEOCODER_MATCH = ("place_id", "place_score")
 
 
-def governorate_point(name: str) -> tuple[float, float]:
-    """The representative point (lat, lon) of a shipped governorate, as the gazetteer places it."""
-    adm1 = spatial.load_layer("adm1")
-    point = adm1[adm1["name"] == name].geometry.representative_point().iloc[0]
+def governorate_point(name: str, level: str = "adm1") -> tuple[float, float]:
+    """The representative point (lat, lon) of a shipped governorate (or district, ``level``
+    ``adm2``), as the gazetteer places it."""
+    layer = spatial.load_layer(level)
+    point = layer[layer["name"] == name].geometry.representative_point().iloc[0]
     return round(point.y, 5), round(point.x, 5)
 
 
@@ -66,6 +69,13 @@ def test_the_governorate_point_lies_in_another_district():
     assert placed == "Al-Hawiga"
 
 
+def write_csv(path, *rows: dict) -> None:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def test_one_incident_through_every_door_is_stored_alike(client, runner, store, tmp_path):
     log_in(client)
     form = kirkuk_attack("form")
@@ -77,26 +87,33 @@ def test_one_incident_through_every_door_is_stored_alike(client, runner, store, 
     assert saved.status_code == 200, saved.get_json()
 
     path = tmp_path / "incidents.csv"
-    row = kirkuk_attack("import")
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(row))
-        writer.writeheader()
-        writer.writerow(row)
+    write_csv(path, kirkuk_attack("import"))
     imported = runner.invoke(main, ["import", str(path), "--format", "csv"])
     assert imported.exit_code == 0, imported.output
 
+    # A dataset row with no coordinates and no place name, known to its governorate only.
+    unlocated = {k: v for k, v in kirkuk_attack("geocoded").items() if k not in ("latitude", "longitude", "location")}
+    write_csv(tmp_path / "unlocated.csv", {**unlocated, "geo_precision": "", "admin1": "Kirkuk"})
+    geocoded = runner.invoke(main, ["import", str(tmp_path / "unlocated.csv"), "--format", "csv"])
+    assert geocoded.exit_code == 0, geocoded.output
+    assert "1 rows placed by their place name (geocoded)" in geocoded.output
+
     rows = stored_rows(store)
-    assert set(rows) == {"form", "api", "extraction", "import"}
-    first = rows["form"]
+    assert set(rows) == {"form", "api", "extraction", "import", "geocoded"}
+    assert {name: rows["geocoded"][name] for name in GEOCODER_MATCH} == {"place_id": "gn:98410", "place_score": 0.5}
+    for door in ("form", "api", "extraction", "import"):
+        assert [rows[door][name] for name in GEOCODER_MATCH] == [None, None]
+    alike = {door: {k: v for k, v in row.items() if k not in GEOCODER_MATCH} for door, row in rows.items()}
+    first = alike["form"]
     assert (first["admin1"], first["admin1_pcode"], first["admin2"], first["admin3"], first["disputed"]) == (
         "Kirkuk",
         "IQG13",
         None,
         None,
-        True,
+        "inside",
     )
     assert first["force1"] == "islamic_state" and first["force2"] == "peshmerga"
-    for door, row in rows.items():
+    for door, row in alike.items():
         assert row == first, door
 
     # The re-join after a boundary import keeps what each incident is known to.
@@ -119,3 +136,20 @@ def test_a_coarse_incident_keeps_the_district_its_place_names(client, location, 
     body = {**kirkuk_attack("x"), "location": location}
     stored = client.post("/api/incidents", json=body, headers=AUTH).get_json()["properties"]
     assert (stored["admin1"], stored["admin2"], stored["admin3"]) == ("Kirkuk", admin2, None)
+
+
+def test_a_district_only_record_is_geocoded_to_what_its_point_would_give(client):
+    """A body naming only Hawija district is stored exactly as one sent with the district's point at
+    precision 3: with the district, without a sub-district."""
+    lat, lon = governorate_point("Al-Hawiga", "adm2")
+    with_point = {**kirkuk_attack("point"), "latitude": lat, "longitude": lon, "location": "Al-Hawiga"}
+    named = {k: v for k, v in kirkuk_attack("named").items() if k not in ("latitude", "longitude", "location")}
+    named.update(geo_precision=None, admin2="Hawija", admin1="Kirkuk")
+    features = [client.post("/api/incidents", json=body, headers=AUTH).get_json() for body in (with_point, named)]
+    assert [f["geometry"]["coordinates"] for f in features] == [[lon, lat]] * 2
+    stored = [f["properties"] for f in features]
+    compared = ("location", "geo_precision", "admin1", "admin2", "admin2_pcode", "admin3", "disputed")
+    assert [[row[k] for k in compared] for row in stored] == [
+        ["Al-Hawiga", 3, "Kirkuk", "Al-Hawiga", "IQG13Q01", None, "inside"]
+    ] * 2
+    assert stored[1]["place_id"] == "gn:6770659" and stored[0]["place_id"] is None

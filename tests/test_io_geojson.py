@@ -5,21 +5,19 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import DATA
-from test_io_readers import assert_refused, import_
+from helpers import ACLED_LAYOUT, CODAB_DISTRICTS, assert_refused, import_
 
 from webmap.cli import main
 from webmap.io.importer import import_file
 from webmap.query import IncidentFilter, count_incidents, select_incidents
 
-ACLED = DATA / "acled-irq" / "ACLED_Iraq_2019-03_sample.csv"
 ALL = IncidentFilter.build(drafts=True)
 
 
 @pytest.fixture
 def exported(runner, store, tmp_path):
-    """The ACLED sample imported, exported as GeoJSON, and the store emptied again."""
-    assert import_(runner, ACLED).exit_code == 0
+    """Real UCDP events in ACLED's layout imported, exported as GeoJSON, and the store emptied again."""
+    assert import_(runner, ACLED_LAYOUT).exit_code == 0
     path = tmp_path / "acled.geojson"
     assert runner.invoke(main, ["export", "-o", str(path)]).exit_code == 0
     for incident in select_incidents(store, ALL):
@@ -38,12 +36,13 @@ def test_feature_properties_map_with_map_option(runner, store, tmp_path, exporte
     path = write(tmp_path / "renamed.geojson", exported)
     assert_refused(import_(runner, path), "row 1: event_date: is required", "rows are features, counted from 1")
     result = import_(runner, path, "--map", "when=event_date")
-    assert result.exit_code == 0 and "157 inserted" in result.output
+    assert result.exit_code == 0 and f"{len(exported['features'])} inserted" in result.output
+    assert len(exported["features"]) == 171
 
 
 def test_geometries_other_than_points_are_refused_per_feature(runner, store, tmp_path, exported):
     exported["features"][2]["geometry"] = {"type": "LineString", "coordinates": [[44.39, 35.46], [44.40, 35.47]]}
-    exported["features"][5]["geometry"] = None
+    del exported["features"][5]["geometry"]  # a null geometry is an unlocated feature, geocoded
     exported["features"][9]["geometry"]["coordinates"] = [44.39]
     result = import_(runner, write(tmp_path / "mixed.geojson", exported))
     assert_refused(
@@ -76,8 +75,7 @@ def test_swapped_coordinates_are_caught(runner, store, tmp_path, exported):
 
 
 def test_boundary_polygons_are_not_incidents(runner, store):
-    districts = DATA / "ocha-codab-irq" / "irq_admbnda_adm2_cso_20190603.geojson"
-    result = import_(runner, districts)
+    result = import_(runner, CODAB_DISTRICTS)
     assert_refused(result, "101 bad row(s)", "row 1: geometry: expected a Point, not a")
     assert count_incidents(store, ALL) == 0
 
@@ -96,7 +94,7 @@ def test_not_a_feature_collection_or_not_json(runner, store, tmp_path, exported)
     truncated = tmp_path / "cut.geojson"
     truncated.write_text(text[: len(text) // 2], encoding="utf-8")
     assert_refused(import_(runner, truncated), "cut.geojson: invalid JSON after feature")
-    assert_refused(import_(runner, ACLED, "--format", "geojson"), "not valid JSON")
+    assert_refused(import_(runner, ACLED_LAYOUT, "--format", "geojson"), "not valid JSON")
     assert count_incidents(store, ALL) == 0
 
 
@@ -125,7 +123,7 @@ def test_legacy_crs_other_than_wgs84_is_refused(runner, store, tmp_path, exporte
 
 
 def test_progress_bar_goes_to_stderr_when_asked(store, capsys):
-    summary = import_file(store, ACLED, "acled", progress=True)
-    assert summary.inserted == 157
+    summary = import_file(store, ACLED_LAYOUT, "acled", progress=True)
+    assert summary.inserted == 171
     err = capsys.readouterr().err
-    assert "importing ACLED_Iraq_2019-03_sample.csv" in err and "100%" in err
+    assert f"importing {ACLED_LAYOUT.name}" in err and "100%" in err

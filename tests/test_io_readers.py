@@ -1,79 +1,54 @@
 """Files as analysts have them: encodings, delimiters, HXL rows, and files that are not CSV at all.
 
-Every bad file must be refused with one clear message, exit code 2, and nothing written.
+Every bad file must be refused with one clear message, exit code 2, and nothing written. The files
+are real UCDP GED events: in GED's HDX layout, and written in ACLED's export layout (``tests/data``).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import zipfile
 
 import pandas as pd
 import pytest
-from conftest import DATA, ROOT
+from helpers import ACLED_LAYOUT, GED, ROOT, assert_refused, csv_rows, import_, write_rows
 
 from webmap import spatial
-from webmap.cli import main
 from webmap.query import IncidentFilter, count_incidents, select_incidents
 
-ACLED = DATA / "acled-irq" / "ACLED_Iraq_2019-03_sample.csv"
-UCDP = DATA / "ucdp-ged-irq" / "conflict_data_irq.csv"
 ALL = IncidentFilter.build(drafts=True)
-
-
-def acled_rows() -> list[list[str]]:
-    with ACLED.open(encoding="utf-8-sig", newline="") as fh:
-        return list(csv.reader(fh))
-
-
-def write_rows(path, rows, *, delimiter=",", encoding="utf-8"):
-    buffer = io.StringIO()
-    csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
-    path.write_bytes(buffer.getvalue().encode(encoding))
-    return path
-
-
-def import_(runner, *args):
-    return runner.invoke(main, ["import", *map(str, args)])
-
-
-def assert_refused(result, *fragments):
-    assert result.exit_code == 2, result.output
-    message = result.stderr
-    assert message.startswith("Error: ")
-    assert "Traceback" not in result.output
-    for fragment in fragments:
-        assert fragment in message, message
-    return message
+EVENTS = len(csv_rows(ACLED_LAYOUT)) - 1  # 171
 
 
 def test_utf8_with_bom_is_read(runner, store, tmp_path):
     path = tmp_path / "acled_bom.csv"
-    path.write_bytes(b"\xef\xbb\xbf" + ACLED.read_bytes())
+    path.write_bytes(b"\xef\xbb\xbf" + ACLED_LAYOUT.read_bytes())
     result = import_(runner, path)
     assert result.exit_code == 0, result.output
-    assert "157 rows read (UTF-8 with BOM, comma-separated): 157 inserted" in result.output
+    assert f"{EVENTS} rows read (UTF-8 with BOM, comma-separated): {EVENTS} inserted" in result.output
     # the BOM must not stick to the first column's name: event ids and dates are intact
-    assert count_incidents(store, ALL) == 157
+    assert count_incidents(store, ALL) == EVENTS
+    header, *rows = csv_rows(ACLED_LAYOUT)
+    ids = {row[header.index("event_id_cnty")] for row in rows}
+    assert {i.source_id for i in select_incidents(store, ALL)} == ids
 
 
 @pytest.mark.parametrize("delimiter,name", [(";", "semicolon"), ("\t", "tab"), ("|", "pipe")])
 def test_other_delimiters_are_detected(runner, store, tmp_path, delimiter, name):
-    path = write_rows(tmp_path / "acled.csv", acled_rows(), delimiter=delimiter)
+    path = write_rows(tmp_path / "acled.csv", csv_rows(ACLED_LAYOUT), delimiter=delimiter)
     result = import_(runner, path, "--format", "acled")
     assert result.exit_code == 0, result.output
-    assert f"{name}-separated): 157 inserted" in result.output
-    reference = write_rows(tmp_path / "acled_comma.csv", acled_rows())
-    assert "157 unchanged" in import_(runner, reference, "--format", "acled").output
+    assert f"{name}-separated): {EVENTS} inserted" in result.output
+    reference = write_rows(tmp_path / "acled_comma.csv", csv_rows(ACLED_LAYOUT))
+    assert f"{EVENTS} unchanged" in import_(runner, reference, "--format", "acled").output
 
 
 def kirkuk_events_in_arabic(n=12) -> list[list[str]]:
     """Real UCDP events in Kirkuk district, the place given by its Arabic name from COD-AB."""
-    ged = pd.read_csv(UCDP, skiprows=[1], dtype=str)
+    ged = pd.read_csv(GED, skiprows=[1], dtype=str)
     joined = spatial.join_admin_areas(ged[["longitude", "latitude"]].astype(float))
     kirkuk = spatial.find_admin_area("Kirkuk", "adm2")
     rows = ged[(joined["admin2_pcode"] == kirkuk["pcode"]).to_numpy() & (ged["where_prec"] == "1").to_numpy()]
+    assert len(rows) >= n
     out = [["المعرف", "التاريخ", "خط العرض", "خط الطول", "event_type", "المكان", "actor1", "actor2"]]
     for _, r in rows.head(n).iterrows():
         kind = "Violence against civilians" if r["type_of_violence"] == "3" else "Battles"
@@ -118,7 +93,7 @@ def test_the_same_arabic_file_in_utf8_gives_the_same_records(runner, store, tmp_
 
 
 def test_latin1_file_is_refused_until_its_encoding_is_named(runner, store, tmp_path):
-    ged = pd.read_csv(UCDP, skiprows=[1], dtype=str)
+    ged = pd.read_csv(GED, skiprows=[1], dtype=str)
     accented = ged[ged["where_coordinates"].map(lambda s: not s.isascii() and all(ord(c) < 256 for c in s))]
     keep = [
         "id",
@@ -144,8 +119,7 @@ def test_latin1_file_is_refused_until_its_encoding_is_named(runner, store, tmp_p
 
 
 def test_hxl_tag_row_is_skipped_and_plain_ged_reads_the_same(runner, store, tmp_path):
-    with UCDP.open(encoding="utf-8", newline="") as fh:
-        rows = list(csv.reader(fh))
+    rows = csv_rows(GED)
     assert rows[1][1].startswith("#")
     plain = write_rows(tmp_path / "ged_plain.csv", [rows[0], *rows[2:402]])
     hxl = write_rows(tmp_path / "ged_hxl.csv", rows[:402])
@@ -168,7 +142,7 @@ def test_png_renamed_csv_is_refused(runner, store, tmp_path):
 def test_zip_or_xlsx_renamed_csv_is_refused(runner, store, tmp_path):
     path = tmp_path / "acled.csv"
     with zipfile.ZipFile(path, "w") as zf:
-        zf.write(ACLED, ACLED.name)
+        zf.write(ACLED_LAYOUT, ACLED_LAYOUT.name)
     assert_refused(import_(runner, path, "--format", "acled"), "a zip archive", "xlsx")
     assert count_incidents(store, ALL) == 0
 
@@ -183,7 +157,7 @@ def test_empty_file_and_missing_file(runner, tmp_path):
 
 
 def test_every_missing_required_column_is_listed(runner, store, tmp_path):
-    rows = acled_rows()
+    rows = csv_rows(ACLED_LAYOUT)
     drop = {rows[0].index("event_date"), rows[0].index("latitude"), rows[0].index("actor1")}
     path = write_rows(tmp_path / "acled.csv", [[v for i, v in enumerate(r) if i not in drop] for r in rows])
     assert_refused(
@@ -194,7 +168,7 @@ def test_every_missing_required_column_is_listed(runner, store, tmp_path):
 
 
 def test_row_with_too_many_values_names_its_row(runner, store, tmp_path):
-    rows = acled_rows()
+    rows = csv_rows(ACLED_LAYOUT)
     rows[4] = rows[4] + ["stray"]
     path = write_rows(tmp_path / "acled.csv", rows)
     message = assert_refused(
@@ -207,7 +181,7 @@ def test_row_with_too_many_values_names_its_row(runner, store, tmp_path):
 
 
 def test_generic_csv_without_required_columns_lists_them(runner, tmp_path):
-    rows = acled_rows()
+    rows = csv_rows(ACLED_LAYOUT)
     drop = {rows[0].index("event_type"), rows[0].index("latitude")}
     path = write_rows(tmp_path / "sheet.csv", [[v for i, v in enumerate(r) if i not in drop] for r in rows])
     assert_refused(import_(runner, path, "--format", "csv"), "no column for the required field(s) latitude, event_type")
@@ -229,5 +203,5 @@ def test_generic_csv_without_required_columns_lists_them(runner, tmp_path):
     ],
 )
 def test_an_encoding_that_cannot_read_the_file_is_refused(runner, store, encoding, fragment):
-    assert_refused(import_(runner, ACLED, "--encoding", encoding), "ACLED_Iraq_2019-03_sample.csv: ", fragment)
+    assert_refused(import_(runner, ACLED_LAYOUT, "--encoding", encoding), f"{ACLED_LAYOUT.name}: ", fragment)
     assert count_incidents(store, ALL) == 0

@@ -1,33 +1,32 @@
-"""UCDP GED imports: the whole HDX extract for Iraq (7,473 events), and the code mappings."""
+"""UCDP GED imports: real events in the HDX layout (``tests/data``, 518 of the 7,473 events of Iraq,
+HXL tag row kept), and the code mappings."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections import Counter
 
 import pandas as pd
-from conftest import DATA
-from test_io_readers import assert_refused, import_, write_rows
+from helpers import GED, assert_refused, csv_rows, import_, write_rows
 
 from webmap import spatial
 from webmap.query import IncidentFilter, count_incidents, select_incidents
 
-UCDP = DATA / "ucdp-ged-irq" / "conflict_data_irq.csv"
 ALL = IncidentFilter.build(drafts=True)
 
 
 def ged() -> pd.DataFrame:
-    return pd.read_csv(UCDP, skiprows=[1], dtype=str, keep_default_na=False)
+    return pd.read_csv(GED, skiprows=[1], dtype=str, keep_default_na=False)
 
 
-def test_all_7473_events_import_with_ucdp_codes_mapped(runner, store):
-    result = import_(runner, UCDP)
+def test_every_event_imports_with_ucdp_codes_mapped(runner, store):
+    result = import_(runner, GED)
     assert result.exit_code == 0, result.output
-    assert "7473 rows read (UTF-8, comma-separated, HXL tag row skipped): 7473 inserted" in result.output
+    assert "518 rows read (UTF-8, comma-separated, HXL tag row skipped): 518 inserted" in result.output
     # UCDP names that are no force of the taxonomy are reported, not guessed
     assert (
-        "unknown actors, mapped to force 'other': al-Mahdi Army (327), Ansar al-Islam (184), PUK (117)" in result.output
+        "unknown actors, mapped to force 'other': al-Mahdi Army (17), Ansar al-Islam (15), KDP (10), PUK (9), "
+        "Government of Kuwait (6)" in result.output
     )
     source = ged()
     stored = {i.source_id: i for i in select_incidents(store, ALL)}
@@ -46,7 +45,7 @@ def test_all_7473_events_import_with_ucdp_codes_mapped(runner, store):
 
 
 def test_one_event_field_by_field(runner, store):
-    assert import_(runner, UCDP).exit_code == 0
+    assert import_(runner, GED).exit_code == 0
     event = {i.source_id: i for i in select_incidents(store, ALL)}["114064"]
     assert event.source == "UCDP GED"
     assert event.event_date == dt.date(2014, 1, 24)
@@ -72,7 +71,7 @@ def test_one_event_field_by_field(runner, store):
 
 
 def test_admin_levels_follow_where_prec(runner, store):
-    assert import_(runner, UCDP).exit_code == 0
+    assert import_(runner, GED).exit_code == 0
     where = dict(zip(ged()["id"], ged()["where_prec"].astype(int), strict=False))
     by_prec: dict[int, list] = {}
     for incident in select_incidents(store, ALL):
@@ -83,10 +82,10 @@ def test_admin_levels_follow_where_prec(runner, store):
     districts = spatial.admin_areas("adm2")
     disputed = set(spatial.load_layer("disputed")["pcode"])
     share = districts.assign(disputed=districts["pcode"].isin(disputed)).groupby("parent_pcode")["disputed"].mean()
-    expected = {pcode: True if s == 1 else False if s == 0 else None for pcode, s in share.items()}
+    expected = {pcode: "inside" if s == 1 else "outside" if s == 0 else "partly" for pcode, s in share.items()}
     for incident in by_prec[4]:
-        assert incident.disputed is expected[incident.admin1_pcode], incident.admin1
-    assert {i.admin1_pcode for i in by_prec[4] if i.disputed} == {"IQG13"}
+        assert incident.disputed == expected[incident.admin1_pcode], incident.admin1
+    assert {i.admin1_pcode for i in by_prec[4] if i.disputed == "inside"} == {"IQG13"}
     # district only: no sub-district
     assert all(i.admin2_pcode and i.admin3_pcode is None for i in by_prec[3])
     # wider than a governorate (5), the country (6), waters (7): no admin area at all
@@ -97,8 +96,7 @@ def test_admin_levels_follow_where_prec(runner, store):
 
 
 def test_unknown_ucdp_code_names_the_column_and_row(runner, store, tmp_path):
-    with UCDP.open(encoding="utf-8", newline="") as fh:
-        rows = list(csv.reader(fh))
+    rows = csv_rows(GED)
     header = rows[0]
     rows[6][header.index("type_of_violence")] = "4"  # spreadsheet row 7
     rows[7][header.index("where_prec")] = ""  # row 8

@@ -23,6 +23,7 @@ LAYERS = {
     "store": 2,
     "query": 2,
     "io": 2,
+    "mapindex": 2,
     "mapview": 3,
     "web": 4,
     "cli": 4,

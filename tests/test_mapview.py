@@ -12,17 +12,17 @@ import pytest
 from folium.plugins import FastMarkerCluster
 
 from webmap import mapview
-from webmap.forces import FORCE_KEYS, FORCES
+from webmap.forces import FORCE_KEYS, FORCES, forces_mask
 
 
-def test_the_map_has_a_layer_per_force_and_the_overlays():
+def test_the_map_has_the_forces_panel_and_the_overlays():
     m = mapview.build_map("district=IQG13Q04")
     parts = mapview.render_parts(m)
     script = parts["script"]
     for force in FORCES:
-        assert f'{{"force": "{force.key}"}}' in script
-    assert script.count("webmap.forceLayer(") == len(FORCES)
-    assert '"url": "/api/points?district=IQG13Q04"' in script
+        assert f'"key": "{force.key}"' in script and f'"colour": "{force.colour}"' in script
+    assert script.count("webmap.forcePanel(") == 1
+    assert '"url": "/api/points?district=IQG13Q04"' in script and '"base": "district=IQG13Q04"' in script
     assert '"url": "/api/districts?district=IQG13Q04"' in script
     assert "webmap.timeSlider(" in script and "webmap.legend(" in script
     # Only the offline base map is shown at first; OpenStreetMap waits to be chosen.
@@ -66,13 +66,19 @@ def test_encode_points_layout():
         ),
         "geo_precision": np.array([1, 2, 1]),
         "fatalities": np.array([1, 10, 2]),
+        # Kirkuk: the army against IS; Baghdad and Tal Afar: IS against civilians.
+        "forces": np.array([forces_mask(["isf", "islamic_state"]), forces_mask(["islamic_state", "civilians"]), 1]),
     }
     body = mapview.encode_points(columns)
-    assert body[:4] == b"WMP1" and struct.unpack("<I", body[4:8]) == (3,)
-    assert len(body) == 8 + 3 * 22
+    assert body[:4] == b"WMP2" and struct.unpack("<I", body[4:8]) == (3,)
+    assert len(body) == 8 + 3 * 26 + 4 + 2  # the columns, the area table's length and "[]"
     assert np.frombuffer(body[8:20], "<u4").tolist() == [3, 4, 1]  # id deltas
     assert np.frombuffer(body[20:32], "<f4").tolist() == pytest.approx([44.392222, 44.400876, 42.448065], abs=1e-5)
-    assert body[-6:-3] == bytes([5, 0, 0]) and body[-3:] == bytes([1, 2, 1])
+    columns_end = 8 + 3 * 26
+    assert body[columns_end - 18 : columns_end - 12] == bytes([5, 0, 0, 1, 2, 1])  # force, geo_precision
+    assert np.frombuffer(body[columns_end - 12 : columns_end - 6], "<u2").tolist() == columns["forces"].tolist()
+    assert np.frombuffer(body[columns_end - 6 : columns_end], "<u2").tolist() == [0, 0, 0]  # all at their points
+    assert body[columns_end:] == struct.pack("<I", 2) + b"[]"
     with pytest.raises(ValueError, match="ascending"):
         mapview.encode_points({**columns, "id": np.array([8, 7, 3])})
 

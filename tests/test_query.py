@@ -5,25 +5,25 @@ import datetime as dt
 import numpy as np
 import pytest
 import sqlalchemy as sa
-from conftest import DATA
+from helpers import GED
 from werkzeug.datastructures import MultiDict
 
 from webmap.errors import InvalidFilter
-from webmap.forces import FORCE_KEYS
+from webmap.forces import FORCE_KEYS, incident_forces, initiating_force
 from webmap.io.importer import import_file
+from webmap.mapindex import MapIndex
 from webmap.query import (
     IncidentFilter,
     count_incidents,
     data_version,
+    involves,
     iter_incidents,
-    point_columns,
-    primary_force,
     select_incidents,
 )
-from webmap.records import validate_incident
+from webmap.records import DISPUTED, EVENT_TYPES, validate_incident
 from webmap.store import IncidentStore, incidents
 
-# Real UCDP GED events from ../shared/data/ucdp-ged-irq (ids, dates, points, deaths as UCDP publishes them).
+# Real UCDP GED events, in tests/data/ucdp_ged_irq_excerpt.csv (ids, dates, points, deaths as UCDP publishes them).
 UCDP_EVENTS = [
     {
         "source_id": "274540",
@@ -157,47 +157,71 @@ def test_paging_and_streaming(filled):
 
 
 # -- the map's points -------------------------------------------------------------------------------
-ACLED = DATA / "acled-irq" / "ACLED_Iraq_2019-03_sample.csv"
 
 
 def _points_from_rows(store) -> dict[str, np.ndarray]:
-    """What point_columns must give for every reviewed incident, worked out from the rows themselves."""
+    """What the map's index must give for every reviewed incident, worked out from the rows themselves."""
     rows = select_incidents(store, IncidentFilter(), sort="id")
     force_index = {key: i for i, key in enumerate(FORCE_KEYS)}
-    # The force the chart counts an incident under (SQL): the packed record must say the same.
+    # The forces the filter, the counts and the chart find an incident under (SQL): the packed
+    # record must say the same, and so must the rule of webmap.forces on the row's own values.
+    member_of: dict[int, int] = {i.id: 0 for i in rows}
     with store.connect() as conn:
-        counted_as = dict(conn.execute(sa.select(incidents.c.id, primary_force())).all())
+        for bit, key in enumerate(FORCE_KEYS):
+            for (incident_id,) in conn.execute(sa.select(incidents.c.id).where(involves(key))):
+                if incident_id in member_of:
+                    member_of[incident_id] |= 1 << bit
+    for incident in rows:
+        expected = {key for bit, key in enumerate(FORCE_KEYS) if member_of[incident.id] & (1 << bit)}
+        assert expected == set(incident_forces(incident)), incident.source_id
     return {
         "id": np.array([i.id for i in rows], dtype=float),
         "longitude": np.array([i.longitude for i in rows], dtype=np.float32).astype(float),
         "latitude": np.array([i.latitude for i in rows], dtype=np.float32).astype(float),
         "day": np.array([(i.event_date - dt.date(1970, 1, 1)).days for i in rows], dtype=float),
-        "force": np.array([force_index.get(counted_as[i.id], force_index["other"]) for i in rows], dtype=float),
+        "force": np.array([force_index[initiating_force(i.force1, i.force2)] for i in rows], dtype=float),
         "geo_precision": np.array([i.geo_precision for i in rows], dtype=float),
         "fatalities": np.array([i.fatalities for i in rows], dtype=float),
+        "forces": np.array([member_of[i.id] for i in rows], dtype=float),
+        "event_type": np.array([list(EVENT_TYPES).index(i.event_type) for i in rows], dtype=float),
+        "disputed": np.array([(None, *DISPUTED).index(i.disputed) for i in rows], dtype=float),
     }
 
 
+def _index_points(store) -> dict[str, np.ndarray]:
+    index = MapIndex.build(store)
+    columns = index.point_columns(index.select(IncidentFilter()))
+    codes = store.admin_codes()
+    rows = {i.id: i for i in select_incidents(store, IncidentFilter())}
+    # The governorate and district the record holds are the row's.
+    for name, level in (("admin1", "admin1_pcode"), ("admin2", "admin2_pcode")):
+        assert [codes.get(c) for c in columns.pop(name).tolist()] == [
+            getattr(rows[i], level) for i in columns["id"].tolist()
+        ], name
+    return {name: columns[name].astype(float) for name in columns if name not in ("area", "status")}
+
+
 def _assert_points_match(store) -> None:
-    got, expected = point_columns(store, IncidentFilter()), _points_from_rows(store)
+    got, expected = _index_points(store), _points_from_rows(store)
     assert set(got) == set(expected) and len(expected["id"]) > 100
     for name, values in expected.items():
         np.testing.assert_array_equal(got[name], values, err_msg=name)
 
 
 def test_map_points_are_the_stored_incidents(store):
-    import_file(store, ACLED, "acled", progress=False)
+    import_file(store, GED, "ucdp", progress=False)
     _assert_points_match(store)
-    assert len({f for f in point_columns(store, IncidentFilter())["force"]}) > 3
+    assert len(set(_index_points(store)["force"].tolist())) > 3
 
 
 def test_a_database_from_an_earlier_webmap_gets_its_map_records_on_opening(database_url, store):
-    import_file(store, ACLED, "acled", progress=False)
+    import_file(store, GED, "ucdp", progress=False)
     with store.engine.begin() as conn:  # the schema before map records: no column, the old wide index
         conn.exec_driver_sql("DROP INDEX ix_incidents_map_points")
         conn.exec_driver_sql("ALTER TABLE incidents DROP COLUMN map_point")
         conn.exec_driver_sql("CREATE INDEX ix_incidents_points ON incidents (status, id, longitude, latitude)")
         conn.exec_driver_sql("UPDATE incidents_version SET map_format = NULL")
+        conn.exec_driver_sql("UPDATE incidents SET force_mask = NULL")
     before = data_version(store)
     store.dispose()
     reopened = IncidentStore(database_url)
@@ -211,7 +235,7 @@ def test_a_database_from_an_earlier_webmap_gets_its_map_records_on_opening(datab
 
 
 def test_rows_written_by_another_program_are_still_drawn(store):
-    import_file(store, ACLED, "acled", progress=False)
+    import_file(store, GED, "ucdp", progress=False)
     with store.engine.begin() as conn:  # as an SQL client would leave them: no map record
         conn.execute(incidents.update().where(incidents.c.id % 3 == 0).values(map_point=None))
     _assert_points_match(store)

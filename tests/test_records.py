@@ -118,8 +118,9 @@ def test_one_yes_no_reader_for_records_filters_and_settings(word, value):
     from webmap.records import parse_bool
 
     assert parse_bool(word) is value
-    assert validate_incident({**TAL_AFAR, "disputed": word}).disputed is value
-    assert IncidentFilter.build(disputed=word).disputed is value
+    # Exports of earlier webmaps wrote disputed as yes/no: it reads as inside / outside.
+    assert validate_incident({**TAL_AFAR, "disputed": word}).disputed == {True: "inside", False: "outside"}.get(value)
+    assert IncidentFilter.build(drafts=word).include_drafts is bool(value)
     assert Config.from_env({"WEBMAP_PRIVATE": word}).private is bool(value)
 
 

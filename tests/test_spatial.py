@@ -1,4 +1,5 @@
-"""The shipped boundary layers and the spatial join (issue 5), on real data from ../shared."""
+"""The shipped boundary layers and the spatial join (issue 5), on real COD-AB names and boundaries
+and real UCDP GED events (``tests/data``)."""
 
 import dataclasses
 import datetime as dt
@@ -9,12 +10,11 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
+from helpers import CODAB_DISTRICTS, CODAB_NAMES, GED
 
 from webmap import spatial
 from webmap.config import SHIPPED_GEODATA
 from webmap.records import Incident
-
-CODAB = "ocha-codab-irq/irq_admbnda_{}_cso_20190603.geojson"
 
 # UCDP GED's adm_1 (GeoNames spellings, whitespace collapsed) -> COD-AB governorate P-code, written
 # by the team. At-Ta'mim is the governorate's pre-2006 name, today Kirkuk.
@@ -42,8 +42,8 @@ UCDP_GOVERNORATES = {
 
 
 @pytest.fixture(scope="module")
-def ucdp(shared_data):
-    events = pd.read_csv(shared_data / "ucdp-ged-irq" / "conflict_data_irq.csv", skiprows=[1], low_memory=False)
+def ucdp():
+    events = pd.read_csv(GED, skiprows=[1], low_memory=False)
     return events.set_index("id", drop=False)
 
 
@@ -54,15 +54,16 @@ def shipped_only(tmp_path, monkeypatch):
 
 
 # -- the shipped files ------------------------------------------------------------------------------
-def test_shipped_layers_have_every_area_with_names_and_pcodes(shared_data, shipped_only):
+def test_shipped_layers_have_every_area_with_names_and_pcodes(shipped_only):
+    names = pd.read_csv(CODAB_NAMES, dtype=str, keep_default_na=False)
     for level, count in (("adm1", 18), ("adm2", 101), ("adm3", 294)):
         layer = spatial.load_layer(level)
-        source = gpd.read_file(shared_data / CODAB.format(level))
-        n = level[-1]
-        assert len(layer) == count
+        source = names[names["level"] == level]
+        assert len(layer) == len(source) == count
         assert layer.crs.to_epsg() == 4326
-        expected = source.set_index(f"ADM{n}_PCODE")[[f"ADM{n}_EN", f"ADM{n}_AR"]].sort_index()
+        expected = source.set_index("pcode")[["name_en", "name_ar"]].sort_index()
         got = layer.set_index("pcode")[["name", "name_ar"]].sort_index()
+        assert got.index.tolist() == expected.index.tolist()
         assert got.to_numpy().tolist() == expected.to_numpy().tolist()
 
 
@@ -124,9 +125,11 @@ def test_disputed_layer_lists_districts_and_their_sources(shipped_only):
     assert pd.isna(disputed.loc["Sinjar", "article_140"])
 
 
-def test_kri_is_the_three_governorates(shared_data, shipped_only):
+def test_kri_is_the_three_governorates(shipped_only):
     kri = spatial.load_layer("kri").to_crs(spatial.METRIC_CRS).geometry.iloc[0]
-    reference = gpd.read_file(shared_data / "kri-derived" / "kri_governorates_from_codab_adm1.geojson")
+    # The reference: COD-AB's districts of Duhok, Erbil and Al-Sulaymaniyah, dissolved.
+    districts = gpd.read_file(CODAB_DISTRICTS)
+    reference = districts[districts["ADM1_PCODE"].isin(["IQG09", "IQG11", "IQG06"])]
     reference = reference.to_crs(spatial.METRIC_CRS).union_all()
     assert 38_000e6 < kri.area < 39_500e6  # about 38,713 km²
     assert kri.symmetric_difference(reference).area / reference.area < 0.005
@@ -153,9 +156,9 @@ def test_join_sets_every_field_and_the_disputed_flag(ucdp, shipped_only):
     joined = spatial.join_admin_areas(points)
     got = joined[list(spatial.ADMIN_FIELDS)].to_numpy().tolist()
     assert got == [
-        ["Kirkuk", "IQG13", "Kirkuk", "IQG13Q04", "Markaz Kirkuk", "IQG13Q04N06", True],
-        ["Ninewa", "IQG15", "Telafar", "IQG15Q08", "Markaz Telafar", "IQG15Q08N01", True],
-        ["Baghdad", "IQG08", "Al-Risafa", "IQG08Q06", "Al-Karrada Al-Sharqia", "IQG08Q06N01", False],
+        ["Kirkuk", "IQG13", "Kirkuk", "IQG13Q04", "Markaz Kirkuk", "IQG13Q04N06", "inside"],
+        ["Ninewa", "IQG15", "Telafar", "IQG15Q08", "Markaz Telafar", "IQG15Q08N01", "inside"],
+        ["Baghdad", "IQG08", "Al-Risafa", "IQG08Q06", "Al-Karrada Al-Sharqia", "IQG08Q06N01", "outside"],
     ]
     assert spatial.count_unassigned(joined) == 0
 
@@ -174,7 +177,7 @@ def test_point_just_over_the_border_takes_the_nearest_area(ucdp, shipped_only):
     point = gpd.GeoSeries(gpd.points_from_xy(event.longitude, event.latitude), crs=4326)
     assert not spatial.load_layer("adm0").contains(point.iloc[0]).any()
     joined = spatial.join_admin_areas(event)
-    assert joined.iloc[0]["admin1"] == "Duhok" and joined.iloc[0]["disputed"] is False
+    assert joined.iloc[0]["admin1"] == "Duhok" and joined.iloc[0]["disputed"] == "outside"
 
 
 def test_points_beyond_the_tolerance_stay_unassigned_and_are_counted(ucdp, shipped_only):
@@ -202,7 +205,7 @@ def test_incidents_at_a_named_place_are_placed_at_every_level(ucdp, shipped_only
         "Kirkuk",
         "IQG13Q04",
         "Markaz Kirkuk",
-        True,
+        "inside",
     )
     assert dataclasses.replace(placed, **{f: None for f in spatial.ADMIN_FIELDS}) == before
 

@@ -29,24 +29,24 @@ def test_a_place_keeps_every_level_under_its_point(precision):
         "Kirkuk",
         "Al-Hawiga",
         "Al-Riyadh",
-        True,
+        "inside",
     )
 
 
 @pytest.mark.parametrize(
     "governorate, disputed",
     [
-        ("Kirkuk", True),  # wholly in the disputed territories
-        ("Ninewa", None),  # Sinjar and the Nineveh plains are, Mosul's west is not: it cannot be said
-        ("Al-Basrah", False),
-        ("Erbil", None),  # Makhmur is disputed, the rest of Erbil is not
+        ("Kirkuk", "inside"),  # wholly in the disputed territories
+        ("Ninewa", "partly"),  # Sinjar and the Nineveh plains are, Mosul's west is not
+        ("Al-Basrah", "outside"),
+        ("Erbil", "partly"),  # Makhmur is disputed, the rest of Erbil is not
     ],
 )
 def test_a_governorate_only_incident_is_disputed_as_its_governorate(governorate, disputed):
     placed = place("adm1", governorate, 3)
     assert placed["admin1"] == governorate
     assert (placed["admin2"], placed["admin2_pcode"], placed["admin3"]) == (None, None, None)
-    assert placed["disputed"] is disputed
+    assert placed["disputed"] == disputed
 
 
 def test_a_district_only_incident_is_disputed_as_its_district():
@@ -55,9 +55,9 @@ def test_a_district_only_incident_is_disputed_as_its_district():
         "Erbil",
         "Makhmour",
         None,
-        True,
+        "inside",
     )
-    assert place("adm2", "Erbil", 3, vouched_depths=[2])["disputed"] is False
+    assert place("adm2", "Erbil", 3, vouched_depths=[2])["disputed"] == "outside"
 
 
 def test_the_depth_a_source_vouches_for_wins_for_coarse_incidents_only():

@@ -8,31 +8,17 @@ from ../shared/data/ucdp-ged-irq), loaded through the importer as ``webmap demo`
 from __future__ import annotations
 
 import gzip
+import json
 import struct
 import time
 
 import numpy as np
 import pytest
+from helpers import AUTH, UCDP_244637
 
 from webmap.forces import FORCE_KEYS
 from webmap.io.demo import load_demo
 from webmap.query import IncidentFilter, count_incidents, data_version
-
-AUTH = {"Authorization": "Bearer test-token"}
-# A real UCDP GED event (id 244637): Iraqi forces against IS near Kirkuk, 5 January 2017.
-UCDP_244637 = {
-    "source": "UCDP GED test copy",
-    "source_id": "244637",
-    "event_date": "2017-01-05",
-    "latitude": 35.468056,
-    "longitude": 44.392222,
-    "event_type": "Battles",
-    "actor1": "Government of Iraq",
-    "actor2": "IS",
-    "fatalities": 1,
-    "geo_precision": 1,
-    "location": "Kirkuk city",
-}
 
 
 @pytest.fixture
@@ -44,7 +30,7 @@ def demo(app, store):
 
 def decode_points(body: bytes) -> dict[str, np.ndarray]:
     """The Python twin of decodePoints in static/js/map.js."""
-    assert body[:4] == b"WMP1"
+    assert body[:4] == b"WMP2"
     (n,) = struct.unpack("<I", body[4:8])
     offset, out = 8, {}
     for name, dtype in (
@@ -55,11 +41,15 @@ def decode_points(body: bytes) -> dict[str, np.ndarray]:
         ("fatalities", "<u4"),
         ("force", "u1"),
         ("geo_precision", "u1"),
+        ("forces", "<u2"),
+        ("area", "<u2"),
     ):
         size = np.dtype(dtype).itemsize * n
         out[name] = np.frombuffer(body[offset : offset + size], dtype=dtype)
         offset += size
-    assert offset == len(body)
+    (length,) = struct.unpack("<I", body[offset : offset + 4])
+    out["areas"] = json.loads(body[offset + 4 : offset + 4 + length])
+    assert offset + 4 + length == len(body)
     out["id"] = np.cumsum(out["id"].astype(np.int64))
     return out
 
@@ -98,7 +88,7 @@ def test_the_filter_narrows_the_api(client, store, demo):
     assert {f["properties"]["admin2_pcode"] for f in kirkuk["features"]} == {"IQG13Q04"}
     disputed = client.get("/api/incidents?disputed=1&from=2017-01-01&to=2017-12-31&limit=5000").get_json()
     assert disputed["total"] == len(disputed["features"]) > 0
-    assert all(f["properties"]["disputed"] is True for f in disputed["features"])
+    assert all(f["properties"]["disputed"] in ("inside", "partly") for f in disputed["features"])
     assert all("2017-01-01" <= f["properties"]["event_date"] <= "2017-12-31" for f in disputed["features"])
 
 
@@ -179,7 +169,19 @@ def test_points_are_the_filtered_incidents_compactly(client, store, demo):
     assert points["fatalities"].tolist() == [f["properties"]["fatalities"] for f in listed]
     expected_force = [f["properties"]["force1"] or f["properties"]["force2"] or "other" for f in listed]
     assert [FORCE_KEYS[i] for i in points["force"]] == expected_force
+    # Every force each involves, as the API lists them.
+    assert [sorted(k for b, k in enumerate(FORCE_KEYS) if m & (1 << b)) for m in points["forces"]] == [
+        sorted(f["properties"]["forces"]) for f in listed
+    ]
     assert points["geo_precision"].tolist() == [f["properties"]["geo_precision"] for f in listed]
+    # An incident known only to its district or governorate names that area.
+    for f, area in zip(listed, points["area"].tolist(), strict=True):
+        p = f["properties"]
+        if p["geo_precision"] == 3 and p["admin1_pcode"]:
+            assert points["areas"][area - 1]["pcode"] == (p["admin2_pcode"] or p["admin1_pcode"])
+        else:
+            assert area == 0
+    assert {a["level"] for a in points["areas"]} == {"adm1", "adm2"}
     # About 6 bytes an incident on the wire.
     assert len(response.data) < 12 * len(listed)
 
@@ -274,16 +276,23 @@ def test_timeline_per_month_for_long_ranges_and_per_week_for_short(client, demo)
     assert months["period"] == "month"
     assert months["periods"][0] == "2014-01-01" and months["periods"][-1] == "2018-12-01"
     assert len(months["periods"]) == 60
-    assert sum(sum(f["incidents"]) for f in months["forces"]) == demo
+    assert sum(months["total"]["incidents"]) == demo
+    # Each force counts every incident involving it: as many as the force filter finds.
+    for force in months["forces"]:
+        found = client.get(f"/api/incidents?force={force['key']}&limit=1").get_json()["total"]
+        assert sum(force["incidents"]) == found, force["key"]
     keys = [f["key"] for f in months["forces"]]
-    assert keys == [k for k in FORCE_KEYS if k in keys]  # stacked in the legend's order
+    assert keys == [k for k in FORCE_KEYS if k in keys]  # in the legend's order
     weeks = client.get("/api/timeline?from=2017-01-01&to=2017-03-31").get_json()
     assert weeks["period"] == "week"
     assert weeks["periods"][0] == "2016-12-26"  # the Monday of the week holding 1 January 2017
     listed = client.get("/api/incidents?from=2017-01-01&to=2017-03-31&limit=5000").get_json()
-    assert sum(sum(f["fatalities"]) for f in weeks["forces"]) == sum(
-        f["properties"]["fatalities"] for f in listed["features"]
-    )
+    assert sum(weeks["total"]["fatalities"]) == sum(f["properties"]["fatalities"] for f in listed["features"])
+    # The window narrows the counts, not the periods: the chart marks it on the whole range.
+    window = client.get("/api/timeline?from=2017-01-01&to=2017-03-31&window=2017-02-01/2017-02-28").get_json()
+    assert window["periods"] == weeks["periods"] and window["window"] == ["2017-02-01", "2017-02-28"]
+    in_window = client.get("/api/incidents?window=2017-02-01/2017-02-28&limit=1").get_json()["total"]
+    assert sum(window["total"]["incidents"]) == in_window < sum(weeks["total"]["incidents"])
     assert client.get("/api/timeline?period=fortnight").status_code == 400
 
 
@@ -326,7 +335,7 @@ def test_post_checks_and_enriches_the_incident(client, demo):
     props = stored["properties"]
     # Forces come from the actors, admin areas and the disputed flag from the point.
     assert (props["force1"], props["force2"]) == ("isf", "islamic_state")
-    assert (props["admin1"], props["admin2_pcode"], props["disputed"]) == ("Kirkuk", "IQG13Q04", True)
+    assert (props["admin1"], props["admin2_pcode"], props["disputed"]) == ("Kirkuk", "IQG13Q04", "inside")
     assert client.get(f"/api/incidents/{stored['id']}").get_json() == stored
 
 

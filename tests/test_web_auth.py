@@ -2,41 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
+from helpers import FORM, csrf_token, log_in
 
 from webmap import create_app
-
-# A real UCDP GED event (id 244637): Iraqi forces against IS near Kirkuk, 5 January 2017.
-FORM = {
-    "event_date": "2017-01-05",
-    "time_precision": "1",
-    "event_type": "Battles",
-    "sub_event_type": "Armed clash",
-    "actor1": "Government of Iraq",
-    "actor2": "IS",
-    "location": "Kirkuk city",
-    "latitude": "35.468056",
-    "longitude": "44.392222",
-    "geo_precision": "1",
-    "fatalities": "1",
-    "source": "UCDP GED test copy",
-    "status": "reviewed",
-}
-
-
-def csrf_token(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, "the form carries no CSRF token"
-    return found.group(1)
-
-
-def log_in(client, token="test-token"):
-    page = client.get("/login")
-    return client.post(
-        "/login", data={"token": token, "csrf_token": csrf_token(page.get_data(as_text=True)), "next": "/incidents/new"}
-    )
 
 
 def test_the_form_needs_a_login(client):

@@ -8,7 +8,7 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-from test_web_auth import FORM, csrf_token, log_in
+from helpers import FORM, csrf_token, log_in
 
 from webmap.forces import FORCES
 from webmap.io.demo import load_demo
@@ -42,8 +42,9 @@ def test_the_map_page_is_a_folium_map_served_offline(client, demo):
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert 'class="folium-map"' in html and "L.map(" in html
+    # The forces' panel is drawn in the browser from the map's options: every force, its colour.
     for force in FORCES:
-        assert f'data-force=\\"{force.key}\\"' in html and force.label in html
+        assert f'"key": "{force.key}"' in html and force.label in html and force.colour in html
     for name in (
         "Plain map (offline)",
         "OpenStreetMap (online)",
@@ -66,6 +67,22 @@ def test_every_asset_the_page_names_is_served(client, demo):
         if url.startswith("/static/"):
             response = client.get(url)
             assert response.status_code == 200 and response.data, url
+
+
+@pytest.mark.parametrize(
+    "path, main_script",
+    [
+        ("/", "/static/js/map.js"),
+        ("/extract", "/static/js/extract.js"),
+        ("/incidents/new", "/static/js/incident-form.js"),
+    ],
+)
+def test_every_page_loads_dom_js_before_its_own_scripts(client, demo, path, main_script):
+    """The page scripts read ``webmap.el`` (static/js/dom.js) as they run, so dom.js must come first, once."""
+    log_in(client)
+    scripts = [url for url in urls_of(client.get(path).get_data(as_text=True)) if url.startswith("/static/js/")]
+    assert main_script in scripts
+    assert scripts[0] == "/static/js/dom.js" and scripts.count("/static/js/dom.js") == 1, scripts
 
 
 def test_static_files_are_gzipped_and_revalidate_with_a_304(client):
@@ -92,14 +109,20 @@ def test_the_page_is_gzipped(client, demo):
 
 
 def test_the_filter_reaches_the_data_urls_and_downloads(client, demo):
-    html = client.get("/?district=Kirkuk&force=isf&force=islamic_state&from=2016-01-01").get_data(as_text=True)
-    query = "district=IQG13Q04&amp;force=isf&amp;force=islamic_state&amp;from=2016-01-01"
+    html = client.get(
+        "/?district=Kirkuk&force=isf&force=islamic_state&from=2016-01-01&window=2016-03-01/2016-03-31"
+    ).get_data(as_text=True)
+    query = (
+        "district=IQG13Q04&amp;force=isf&amp;force=islamic_state&amp;from=2016-01-01&amp;window=2016-03-01%2F2016-03-31"
+    )
     assert f'href="/export.geojson?{query}"' in html
     assert f'href="/export.csv?{query}"' in html
-    assert "/api/points?district=IQG13Q04\\u0026force=isf" in html
-    # The form shows the filter back.
-    assert 'name="district" list="wm-districts" value="Kirkuk"' in html
-    assert 'value="isf" checked' in html and 'value="2016-01-01"' in html
+    # The map loads the filter's incidents without the ticks and the window, which it applies itself.
+    assert '"url": "/api/points?district=IQG13Q04\\u0026from=2016-01-01"' in html
+    # The form shows the filter back, and keeps the ticks and the window when applied.
+    assert 'name="district" list="wm-districts" value="Kirkuk"' in html and 'value="2016-01-01"' in html
+    assert 'name="force" value="isf,islamic_state"' in html
+    assert 'name="window" value="2016-03-01/2016-03-31"' in html
 
 
 def test_an_unknown_filter_is_a_400_page_naming_the_parameter(client, demo):
@@ -120,6 +143,11 @@ def test_an_unknown_filter_is_a_400_page_naming_the_parameter(client, demo):
         # A bad date given by its alias is taken out under either name.
         ("since=yesterday-ish&district=Kirkuk", "from", "/?district=Kirkuk"),
         ("force=isf&force=martians", "force", "/"),
+        # The view state of the map: a bad disputed value or time window costs only itself.
+        ("district=Kirkuk&disputed=maybe", "disputed", "/?district=Kirkuk"),
+        ("force=isf&window=2017-02-30/2017-03-31", "window", "/?force=isf"),
+        ("force=isf&window=2017-03-31/2017-03-01", "window", "/?force=isf"),
+        ("window=2017-03-01&force=isf", "window", "/?force=isf"),
     ],
 )
 def test_a_bad_filter_value_offers_the_same_map_without_that_parameter(client, demo, query, parameter, kept):

@@ -5,66 +5,13 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
-import signal
 import socket
 import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 
 import pytest
+from helpers import COMMAND, free_port, get, stop, wait_until_up
 
 from webmap.cli import main
-
-COMMAND = [sys.executable, "-c", "from webmap.cli import main; main()"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def get(url: str, headers: dict | None = None):
-    request = urllib.request.Request(url, headers=headers or {})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return response.status, dict(response.headers), response.read()
-
-
-def wait_until_up(process, port: int, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            out, err = process.communicate()
-            pytest.fail(f"the server stopped: {out.decode()} {err.decode()}")
-        try:
-            get(f"http://127.0.0.1:{port}/healthz")
-            return
-        except (urllib.error.URLError, ConnectionError):
-            time.sleep(0.2)
-    pytest.fail("the server did not answer in time")
-
-
-@pytest.fixture
-def server_env(database_url, tmp_path):
-    return {
-        **os.environ,
-        "WEBMAP_DB": database_url,
-        "WEBMAP_GEODATA": str(tmp_path / "user-geodata"),
-        "XDG_DATA_HOME": str(tmp_path / "xdg"),
-    }
-
-
-def stop(process) -> tuple[str, str]:
-    process.send_signal(signal.SIGINT)
-    try:
-        out, err = process.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        out, err = process.communicate()
-    return out.decode(), err.decode()
 
 
 def test_help_lists_serve_and_demo(runner):

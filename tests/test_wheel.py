@@ -22,8 +22,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from helpers import free_port, get, stop, wait_until_up
 from shapely.geometry import Point
-from test_web_serve import free_port, get, stop, wait_until_up
 
 from webmap import spatial
 
@@ -163,7 +163,7 @@ def test_webmap_demo_serves_a_map_that_draws_the_demo_incidents(venv, user_env, 
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.goto(base + "/")
         page.wait_for_selector("body[data-map-ready='1']", timeout=30_000)
-        page.wait_for_function(f"() => webmap.current.engine.drawnTotal === {demo_rows}", timeout=30_000)
+        page.wait_for_function(f"() => webmap.current.engine.selectedTotal === {demo_rows}", timeout=30_000)
         page.screenshot(path=str(artifacts / "wheel-demo-map.png"))
         page.close()
         assert not errors

@@ -14,7 +14,7 @@ import click
 
 from .config import Config, check_installation
 from .errors import ConfigError, WebmapError
-from .gazetteer.resolve import DEFAULT_CANDIDATES, MAX_CANDIDATES
+from .gazetteer.resolve import DEFAULT_CANDIDATES, GEOCODE_MODES, MAX_CANDIDATES, MIN_PLACE_SCORE
 
 
 def reports_errors(func):
@@ -67,20 +67,57 @@ def main():
 )
 @click.option("--update", is_flag=True, help="replace stored incidents (same source and id) whose content changed")
 @click.option("--encoding", help="the file's encoding when detection fails, e.g. cp1256 or latin-1")
+@click.option(
+    "--geocode",
+    type=click.Choice(GEOCODE_MODES),
+    default="missing",
+    show_default=True,
+    help="place rows by their location in the admin2 district and admin1 governorate they state: "
+    "never, rows without coordinates, or always (replacing theirs)",
+)
+@click.option(
+    "--min-score",
+    type=click.FloatRange(0, 1),
+    default=MIN_PLACE_SCORE,
+    show_default=True,
+    help="the least gazetteer score a geocoded row is placed with; rows below it go to the review file",
+)
+@click.option("--strict", is_flag=True, help="write nothing when a row cannot be geocoded")
+@click.option(
+    "--review",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="the CSV listing the rows that could not be geocoded (default: FILE's name + .review.csv)",
+)
 @reports_errors
-def import_(file, fmt, mappings, update, encoding):
+def import_(file, fmt, mappings, update, encoding, geocode, min_score, strict, review):
     """Import the incidents of FILE: every row is checked, and all are stored or none.
 
     Re-importing a file adds nothing; bad rows are listed as "row N: column: problem" (the
-    header is row 1) and the database is left unchanged.
+    header is row 1) and the database is left unchanged. Rows without coordinates are placed by
+    their place name (--geocode); those the gazetteer cannot place surely enough (--min-score) are
+    not imported but listed in a review file, or with --strict refused with the import.
     """
     from .io.csv import parse_column_map
-    from .io.importer import import_file
+    from .io.importer import import_file, write_review
 
     column_map = parse_column_map(mappings)
-    summary = import_file(open_store(), file, fmt, column_map=column_map, update=update, encoding=encoding)
+    summary = import_file(
+        open_store(),
+        file,
+        fmt,
+        column_map=column_map,
+        update=update,
+        encoding=encoding,
+        geocode=geocode,
+        min_score=min_score,
+        strict=strict,
+    )
     for line in summary.lines():
         click.echo(line)
+    if summary.unplaced:
+        review = review or file.with_name(file.name + ".review.csv")
+        write_review(review, summary.unplaced)
+        click.echo(f"the rows not placed are listed in {review}")
 
 
 def filter_options(func):
@@ -294,6 +331,8 @@ def demo(host, port, threads):
 @main.command()
 @click.argument("name")
 @click.option("--context", metavar="TEXT", help="words around the name, e.g. 'southwest of Kirkuk'")
+@click.option("--district", metavar="NAME", help="the district the place is stated to lie in (a name or P-code)")
+@click.option("--governorate", metavar="NAME", help="the governorate the place is stated to lie in (a name or P-code)")
 @click.option("--json", "as_json", is_flag=True, help='print {"query", "match", "candidates"} as JSON')
 @click.option(
     "--limit",
@@ -308,17 +347,25 @@ def demo(host, port, threads):
     help="ask Nominatim (network) when the gazetteer has no match; also on with WEBMAP_GEOCODER=nominatim",
 )
 @reports_errors
-def geocode(name, context, as_json, limit, online):
+def geocode(name, context, district, governorate, as_json, limit, online):
     """Resolve the place NAME with the gazetteer (WEBMAP_GAZETTEER, else the user's or the shipped
-    gazetteer.csv). Exit status 0 with a match, 1 without."""
+    gazetteer.csv), in the --district and --governorate it is stated to lie in, as imports and the
+    API place a record without coordinates. Exit status 0 with a match, 1 without."""
     import json
 
     from .errors import GazetteerError
     from .gazetteer import geocode as resolve_name
 
-    if not name.strip():
-        raise GazetteerError("NAME: empty")
-    answer = resolve_name(name, context, online=True if online else None, limit=limit)
+    if not (name.strip() or district or governorate):
+        raise GazetteerError("NAME: empty (give a name, or --district or --governorate)")
+    answer = resolve_name(
+        name,
+        context,
+        online=True if online else None,
+        limit=limit,
+        district=district,
+        governorate=governorate,
+    )
     if as_json:
         click.echo(json.dumps(answer, ensure_ascii=False))
     for rank, c in enumerate(answer["candidates"] if not as_json else ()):

@@ -69,6 +69,11 @@ class InvalidRecord(WebmapError):
         prefix = f"row {self.row}: " if self.row is not None else ""
         return f"{prefix}{self.field}: {self.problem}"
 
+    @property
+    def details(self) -> dict:
+        """More facts about the error for a JSON answer (none here; see :class:`UnplacedRecord`)."""
+        return {}
+
     def at_row(self, row: int) -> InvalidRecord:
         """The same error, located at ``row`` of an input file."""
         return InvalidRecord(self.field, self.problem, row=row)
@@ -80,6 +85,35 @@ class DuplicateRecord(InvalidRecord):
     def __init__(self, source: str | None, source_id: str, holder: int):
         self.holder = holder
         super().__init__("source_id", f"{source_id!r} of source {source!r} is already incident {holder}")
+
+
+class UnplacedRecord(InvalidRecord):
+    """A record without coordinates that the gazetteer could not place surely enough (the field is
+    ``location``): ``name``, ``district`` and ``governorate`` are what it was placed by,
+    ``candidates`` the gazetteer's best answers (JSON-ready dicts, best first, possibly none)."""
+
+    def __init__(
+        self,
+        message: str,
+        candidates: list[dict] | None = None,
+        row: int | None = None,
+        *,
+        name: str = "",
+        district: str = "",
+        governorate: str = "",
+    ):
+        self.candidates = list(candidates or [])
+        self.name, self.district, self.governorate = name, district, governorate
+        super().__init__("location", message, row)
+
+    @property
+    def details(self) -> dict:
+        return {"candidates": self.candidates}
+
+    def at_row(self, row: int) -> UnplacedRecord:
+        return UnplacedRecord(
+            self.problem, self.candidates, row, name=self.name, district=self.district, governorate=self.governorate
+        )
 
 
 class ImportFailed(WebmapError):
@@ -129,6 +163,25 @@ class NotFound(WebmapError):
     """A requested thing (incident id, place) does not exist."""
 
     exit_code = 1
+
+
+class StoreBusy(WebmapError):
+    """The database's write lock stayed taken (an import, another edit) past the writer's wait:
+    nothing was written; ``retry_after`` seconds is a fair time to try again."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, retry_after: int):
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class TooManyAttempts(WebmapError):
+    """Too many wrong tokens from one address or for the account: refused for ``retry_after`` seconds."""
+
+    def __init__(self, message: str, retry_after: int):
+        self.retry_after = retry_after
+        super().__init__(message)
 
 
 class GeodataError(WebmapError):

@@ -6,6 +6,11 @@ maps an actor name to one of them by its names and known aliases, after folding 
 diacritics and Arabic letter variants (:func:`webmap.names.fold`). A name that matches no alias
 maps to ``other`` and is reported as unmatched, never guessed.
 
+An incident involves every force its actors and associated actors name
+(:func:`incident_forces`): a force's layer, the force filter, every count and the chart all use
+that one rule, stored with each row as a bit mask (:func:`forces_mask`). Its marker is coloured by
+the initiating side's force (actor 1, as in ACLED; :func:`initiating_force`).
+
 When an actor names two forces ("Military Forces of Iraq (2018-2020) Popular Mobilization
 Forces"), the most specific one wins: aliases are tried longest first, and the generic Iraqi
 army aliases only after the named branches (Federal Police, PMF, CTS, Peshmerga).
@@ -322,13 +327,73 @@ def parse_force(value: str) -> str:
     raise KeyError(value)
 
 
+# ACLED lists several associated actors in one field, separated by semicolons.
+ASSOCIATED_SEPARATOR = ";"
+
+
+def associated_forces(text: str | None) -> tuple[list[str], list[str]]:
+    """The forces an associated-actors field names (each once, in order), and its parts that match none."""
+    found: list[str] = []
+    unmatched: list[str] = []
+    for part in (text or "").split(ASSOCIATED_SEPARATOR):
+        key, matched = match_force(part.strip())
+        if not key:
+            continue
+        if not matched:
+            unmatched.append(part.strip())
+        elif key not in found:
+            found.append(key)
+    return found, unmatched
+
+
+def involved_forces(
+    force1: str | None, force2: str | None, assoc_actor_1: str | None, assoc_actor_2: str | None
+) -> tuple[str, ...]:
+    """Every force an incident involves, each once: actor 1's, actor 2's (force keys, as
+    :func:`assign_forces` sets them), then those its associated actors name; ``("other",)`` when none."""
+    keys: list[str] = []
+    for key in (force1, force2):
+        if key and key not in keys:
+            keys.append(key)
+    for text in (assoc_actor_1, assoc_actor_2):
+        for key in associated_forces(text)[0]:
+            if key not in keys:
+                keys.append(key)
+    return tuple(keys) or (OTHER,)
+
+
+def incident_forces(incident) -> tuple[str, ...]:
+    """:func:`involved_forces` of a :class:`webmap.records.Incident` (forces assigned)."""
+    return involved_forces(incident.force1, incident.force2, incident.assoc_actor_1, incident.assoc_actor_2)
+
+
+FORCE_BITS: dict[str, int] = {key: 1 << i for i, key in enumerate(FORCE_KEYS)}
+# The map's packed record holds the mask in 16 bits (webmap.store.MAP_POINT).
+assert len(FORCE_KEYS) <= 16, "more than 16 forces: widen the forces field of webmap.store.MAP_POINT"
+
+
+def forces_mask(keys) -> int:
+    """The forces ``keys`` as one integer, bit ``i`` for ``FORCE_KEYS[i]`` (an unknown key counts as ``other``)."""
+    mask = 0
+    for key in keys:
+        mask |= FORCE_BITS.get(key, FORCE_BITS[OTHER])
+    return mask
+
+
+def initiating_force(force1: str | None, force2: str | None) -> str:
+    """The force an incident's marker is coloured by: actor 1's (the initiating side, as in ACLED),
+    else actor 2's, else ``other``."""
+    return force1 or force2 or OTHER
+
+
 def assign_forces(incident, hints: dict[int, str | None] | None = None) -> list[str]:
     """Set ``incident.force1``/``force2`` (a :class:`webmap.records.Incident`), in place.
 
     A force already given (key, label or alias) is checked and normalised to its key; otherwise
     the force is found from ``actor1``/``actor2``. An actor that matches no alias takes the force
     ``hints[n]`` when the source coded one (e.g. ACLED's ``inter`` codes), else ``other``.
-    Returns the actor names that matched nothing and had no hint, for the caller to report.
+    Returns the actor names that matched nothing and had no hint, for the caller to report
+    (associated actors that match no force add none: they never become ``other``).
     Raises :class:`~webmap.errors.InvalidRecord` naming ``forceN`` for an unknown force.
     """
     unmatched = []

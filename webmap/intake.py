@@ -11,23 +11,33 @@ here, so one incident is stored the same way whichever door it came through:
    sub-district and the disputed territories by the one placement rule (the importer does this
    step per batch, for speed).
 
-:func:`checked_incident` is the three steps for one record. Errors are
+Before step 2, :func:`geocode_values` gives a record without coordinates the point of its place
+name (``location``) in the district (``admin2``) and governorate (``admin1``) it states, through
+the gazetteer (:func:`webmap.gazetteer.resolve_place`); the importer and the API both call it.
+
+:func:`checked_incident` is the steps for one record. Errors are
 :class:`~webmap.errors.InvalidRecord` naming the field.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import spatial
-from .errors import InvalidRecord
+from .errors import InvalidRecord, UnplacedRecord
 from .forces import assign_forces
-from .records import INPUT_FIELDS, IRAQ, AreaOfInterest, Incident, validate_incident
+from .gazetteer import Candidate, get_gazetteer, resolve
+from .gazetteer.load import AREA_DEPTH
+from .gazetteer.resolve import GEOCODE_MODES, MIN_PLACE_SCORE
+from .records import DERIVED_FIELDS, INPUT_FIELDS, IRAQ, AreaOfInterest, Incident, is_blank, validate_incident
 
-# Set by the store; a client may send them back unchanged (an exported or fetched record).
-STORE_FIELDS = ("id", "created_at", "updated_at")
+# Set by the store or derived; a client may send them back unchanged (an exported or fetched record).
+STORE_FIELDS = ("id", "created_at", "updated_at", *DERIVED_FIELDS)
+# How many of the gazetteer's candidates an unplaced record lists.
+UNPLACED_CANDIDATES = 5
 
 
 def input_values(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -52,12 +62,115 @@ def check_values(
     return incident, unmatched
 
 
-def checked_incident(values: Mapping[str, Any], geodata_dir: Path | str | None = None) -> Incident:
-    """One incident from a form, an API body or a reviewed draft: checked, with its forces, placed.
+@dataclass(frozen=True)
+class Geocoded:
+    """A record's values after :func:`geocode_values`: ``match`` the gazetteer candidate it was
+    placed at (None when it was not geocoded), ``depth`` the admin levels that point vouches for
+    (None: every level under the point, as for any point)."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    match: Candidate | None = None
+    depth: int | None = None
+
+
+def geocode_values(
+    values: Mapping[str, Any],
+    *,
+    mode: str = "missing",
+    min_score: float = MIN_PLACE_SCORE,
+    gazetteer_path: Path | str | None = None,
+) -> Geocoded:
+    """``values`` with the point of the place they name when ``mode`` asks for it (a
+    :class:`Geocoded`).
+
+    ``mode`` (one of :data:`GEOCODE_MODES`): ``missing`` geocodes a record whose latitude and
+    longitude are both blank, ``always`` every record that names a place, ``never`` none. The place
+    is ``location`` in the district ``admin2`` and governorate ``admin1`` (names or P-codes; the
+    P-code fields stand in for blank names), resolved by :func:`webmap.gazetteer.resolve_place`
+    (the gazetteer at ``gazetteer_path``, default WEBMAP_GAZETTEER or the shipped one). A match
+    sets ``latitude``, ``longitude``, ``geo_precision`` (1 the place, 2 an area, a neighbourhood or
+    a landmark known by its area, 3 the district or governorate), ``place_id``, ``place_score``
+    and, when the record names no place, ``location`` (the matched name); a match on a district or
+    governorate itself vouches for that level, so the placement rule keeps exactly it.
+
+    Raises :class:`~webmap.errors.UnplacedRecord` (field ``location``, with the candidates) when the
+    best match scores below ``min_score`` or nothing matches, and ``InvalidRecord`` naming
+    ``geocode`` for an unknown mode.
+    """
+    if mode not in GEOCODE_MODES:
+        raise InvalidRecord("geocode", f"unknown mode {mode!r} (known: {', '.join(GEOCODE_MODES)})")
+    unlocated = is_blank(values.get("latitude")) and is_blank(values.get("longitude"))
+    if mode == "never" or (mode == "missing" and not unlocated):  # first: most records of an import
+        return Geocoded(dict(values))
+    name, district, governorate = (
+        _text_of(values, "location"),
+        _text_of(values, "admin2") or _text_of(values, "admin2_pcode"),
+        _text_of(values, "admin1") or _text_of(values, "admin1_pcode"),
+    )
+    if not (name or district or governorate):
+        return Geocoded(dict(values))
+    found = resolve(
+        name,
+        limit=UNPLACED_CANDIDATES,
+        gazetteer=get_gazetteer(gazetteer_path),
+        district=district or None,
+        governorate=governorate or None,
+        online=False,
+    )
+    if not found or found[0].score < min_score:
+        raise UnplacedRecord(
+            _why_unplaced(found, name, min_score),
+            [c.to_dict() for c in found],
+            name=name,
+            district=district,
+            governorate=governorate,
+        )
+    best = found[0]
+    placed = {
+        **values,
+        "latitude": best.latitude,
+        "longitude": best.longitude,
+        "geo_precision": best.precision,
+        "place_id": best.place_id,
+        "place_score": best.score,
+        "location": name or best.name,
+    }
+    return Geocoded(placed, best, AREA_DEPTH.get(best.feature_code) if best.precision >= 3 else None)
+
+
+def _text_of(values: Mapping[str, Any], field: str) -> str:
+    value = values.get(field)
+    return "" if is_blank(value) else str(value).strip()
+
+
+def _why_unplaced(found: list, name: str, min_score: float) -> str:
+    """The reason a record is not placed, in a reader's words."""
+    if not found:
+        named = f"{name!r} is" if name else "the stated district and governorate are"
+        return f"{named} not in the gazetteer: no coordinates to give it"
+    best = found[0]
+    where = ", ".join(a for a in (best.district, best.governorate) if a) or best.country_code
+    return (
+        f"best match {best.name!r} ({where}) scores {best.score:.2f}, below {min_score:.2f}: "
+        "a guess (outside the stated areas, or spelled only roughly alike); give its coordinates"
+    )
+
+
+def checked_incident(
+    values: Mapping[str, Any],
+    geodata_dir: Path | str | None = None,
+    *,
+    geocode: str = "missing",
+    min_score: float = MIN_PLACE_SCORE,
+    gazetteer_path: Path | str | None = None,
+) -> Incident:
+    """One incident from a form, an API body or a reviewed draft: geocoded when it has no
+    coordinates (:func:`geocode_values`, ``geocode`` its mode), checked, with its forces, placed.
 
     ``values`` maps record fields to raw values; admin areas and ``disputed`` sent with them are
     replaced by the placement rule's. ``geodata_dir``: the folder of replacement boundary layers
-    (default ``WEBMAP_GEODATA``).
+    (default ``WEBMAP_GEODATA``); ``gazetteer_path`` the gazetteer to geocode with.
     """
-    incident, _ = check_values(input_values(values))
-    return spatial.place_incidents([incident], geodata_dir=geodata_dir)[0]
+    geocoded = geocode_values(input_values(values), mode=geocode, min_score=min_score, gazetteer_path=gazetteer_path)
+    incident, _ = check_values(geocoded.values)
+    return spatial.place_incidents([incident], [geocoded.depth], geodata_dir=geodata_dir)[0]

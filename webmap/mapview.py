@@ -9,8 +9,8 @@ The map is a tree of small Folium elements, each owning its bit of JavaScript (i
 - :class:`DistrictChoropleth`: districts coloured by incidents or fatalities for the filter.
 - :class:`IncidentPoints`: the incidents, fetched by the browser from ``/api/points`` in a compact
   binary encoding (never inlined in the page, never one Python object per incident), drawn on one
-  canvas and clustered there per view; :class:`ForceLayer` is one toggle per force in the layer
-  control.
+  canvas and clustered there per view (an incident known only to a district or governorate as its
+  area); :class:`ForcePanel` lists the forces with a tick and the count of the view each.
 - :class:`TimeSlider` (playback over the dates) and :class:`Legend` (marker precision, cluster rings).
 
 :func:`build_map` composes them for a filter's query string; it never reads the database (the
@@ -54,6 +54,7 @@ VENDORED: dict[str, str | None] = {
     "markerclusterjs": f"{VENDOR_URL}/leaflet.markercluster/leaflet.markercluster.js",
     "markerclustercss": f"{VENDOR_URL}/leaflet.markercluster/MarkerCluster.css",
     "markerclusterdefaultcss": f"{VENDOR_URL}/leaflet.markercluster/MarkerCluster.Default.css",
+    "webmap_dom_js": f"{STATIC_URL}/js/dom.js",
     "webmap_map_js": f"{STATIC_URL}/js/map.js",
     "webmap_css": f"{STATIC_URL}/css/webmap.css",
     "jquery": None,
@@ -104,9 +105,9 @@ def _walk(element):
 
 
 class _Scripted(JSCSSMixin, MacroElement):
-    """A Folium element whose script is one call into ``webmap`` (``static/js/map.js``)."""
+    """A Folium element whose script is one call into ``webmap`` (``static/js/map.js``, after ``dom.js``)."""
 
-    default_js = _assets("leaflet", "webmap_map_js")
+    default_js = _assets("leaflet", "webmap_dom_js", "webmap_map_js")
     default_css = _assets("leaflet_css", "webmap_css")
 
 
@@ -166,34 +167,34 @@ class IncidentPoints(_Scripted):
         var {{ this.get_name() }} = webmap.incidents({{ this._parent.get_name() }}, {{ this.options|tojson }});
         {% endmacro %}""")
 
-    def __init__(self, query: str, forces: list[dict]):
+    def __init__(self, query: str, forces: list[dict], tiled: bool = False):
         super().__init__()
         self._name = "IncidentPoints"
         self.options = {
             "url": _with_query("/api/points", query),
+            "tiled": tiled,
+            "tileUrl": "/api/tiles/",
+            "summaryUrl": "/api/summary",
+            "base": query,
             "detailUrl": "/api/incidents/",
+            "layerUrl": "/api/layers/",
             "forces": forces,
             "precision": {str(k): v for k, v in GEO_PRECISION.items()},
         }
 
 
-class ForceLayer(_ScriptedLayer):
-    """One force's incidents as a toggle in the layer control (drawn by :class:`IncidentPoints`)."""
+class ForcePanel(_Scripted):
+    """The forces with a tick each and the number of incidents of the view involving them (drives
+    :class:`IncidentPoints`; the ticks are the view's ``force`` parameter)."""
 
     _template = Template("""
         {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = webmap.forceLayer({{ this.points.get_name() }}, {{ this.options|tojson }});
+        webmap.forcePanel({{ this._parent.get_name() }}, {{ this.points.get_name() }});
         {% endmacro %}""")
 
-    def __init__(self, points: IncidentPoints, key: str, label: str, colour: str, show: bool = True):
-        # The name is shown as HTML by Leaflet's layer control; it holds only our own constants.
-        # The count is filled in by the browser once the incidents are loaded.
-        name = (
-            f'<span class="wm-swatch" style="background:{colour}"></span>'
-            f'<span class="wm-force" data-force="{key}">{label}</span> '
-            f'<span class="wm-count" data-force="{key}"></span>'
-        )
-        super().__init__(name, overlay=True, show=show, options={"force": key})
+    def __init__(self, points: IncidentPoints):
+        super().__init__()
+        self._name = "ForcePanel"
         self.points = points
 
 
@@ -230,15 +231,18 @@ def _with_query(url: str, query: str) -> str:
     return f"{url}?{query}" if query else url
 
 
-def build_map(query: str = "") -> folium.Map:
-    """The Folium map of a filtered view: base layers, overlays, one :class:`ForceLayer` per force
-    (in :data:`webmap.forces.FORCES` order), the incidents, the time slider and the legend.
+def build_map(query: str = "", tiled: bool = False) -> folium.Map:
+    """The Folium map of a filtered view: base layers, overlays, the incidents, the forces' panel,
+    the time slider and the legend.
 
-    ``query``: the filter's URL query string (as from
-    :meth:`webmap.query.IncidentFilter.to_params`), passed on to the data URLs so the map shows
-    exactly the filter. The map holds no incident: the browser fetches them, fits the view to them
-    (unless the URL names a view) and counts them per force. Returns a :class:`folium.Map` whose
-    every asset is served by the app.
+    ``query``: the filter's URL query string without its forces and time window (as from
+    :meth:`webmap.query.IncidentFilter.to_params` of ``flt.without("forces", "window")``): the map
+    loads that filter's incidents and applies the ticks and the window it reads from the page's URL
+    itself. The map holds no incident: the browser fetches them, fits the view to them (unless the
+    URL names a view) and counts them per force. ``tiled``: the view holds too many incidents to
+    send them all; the map asks for the clusters of the tiles on screen (``/api/tiles``) and the
+    view's counts (``/api/summary``) instead. Returns a :class:`folium.Map` whose every asset is
+    served by the app.
     """
     forces = [{"key": f.key, "label": f.label, "colour": f.colour} for f in FORCES]
     m = folium.Map(
@@ -261,16 +265,15 @@ def build_map(query: str = "") -> folium.Map:
     ).add_to(m)
     BoundaryOverlay("kri", "Kurdistan Region", {"color": "#8a6d00", "weight": 2, "fill": False}).add_to(m)
     DistrictChoropleth(query).add_to(m)
-    points = IncidentPoints(query, forces)
+    points = IncidentPoints(query, forces, tiled)
     points.add_to(m)
-    for force in FORCES:
-        ForceLayer(points, force.key, force.label, force.colour).add_to(m)
     # Start the downloads of what is drawn first while the page is still parsing, not after
     # Leaflet has started; the overlays are fetched once the incidents are drawn.
-    for url in (points.options["url"], OfflineBasemap.URL):
+    for url in ([] if tiled else [points.options["url"]]) + [OfflineBasemap.URL]:
         _figure(m).header.add_child(
             Element(f'<link rel="preload" href="{escape(url)}" as="fetch" crossorigin="anonymous">')
         )
+    ForcePanel(points).add_to(m)
     TimeSlider(points).add_to(m)
     Legend().add_to(m)
     # Expanded on a large map; folded to its button where the list would cover the incidents.
@@ -297,13 +300,13 @@ def render_parts(m: folium.Map) -> dict[str, str]:
 
 
 @lru_cache(maxsize=256)
-def map_parts(query: str = "") -> MappingProxyType:
-    """:func:`render_parts` of :func:`build_map` for ``query``, rendered once per query string.
+def map_parts(query: str = "", tiled: bool = False) -> MappingProxyType:
+    """:func:`render_parts` of :func:`build_map` for ``query``, rendered once per query string and mode.
 
     The map holds no data, so a filter's map never changes while the server runs; rendering
     Folium's templates took most of the map page's server time.
     """
-    return MappingProxyType(render_parts(build_map(query)))
+    return MappingProxyType(render_parts(build_map(query, tiled)))
 
 
 # -- boundary layers as GeoJSON for the browser ---------------------------------------------------
@@ -369,7 +372,7 @@ def layer_signature(name: str, geodata_dir: Path | str | None = None) -> tuple:
 
 def district_features(counts: dict[str, dict], geodata_dir: Path | str | None = None) -> dict:
     """The district polygons (simplified) as a FeatureCollection, each with ``incidents`` and
-    ``fatalities`` from ``counts`` (P-code -> counts, as from :func:`webmap.query.counts_by_district`)."""
+    ``fatalities`` from ``counts`` (P-code -> counts, as from :meth:`webmap.mapindex.MapIndex.per_district`)."""
     collection = json.loads(layer_geojson("adm2", geodata_dir))
     for feature in collection["features"]:
         found = counts.get(feature["properties"].get("pcode"), {})
@@ -379,23 +382,102 @@ def district_features(counts: dict[str, dict], geodata_dir: Path | str | None = 
 
 
 # -- the compact encoding of the incident points (decoded by decodePoints in static/js/map.js) -----
-POINTS_MAGIC = b"WMP1"
+POINTS_MAGIC = b"WMP2"
 POINTS_MEDIA_TYPE = "application/vnd.webmap.points"
 
 
-def encode_points(columns: dict[str, np.ndarray]) -> bytes:
-    """The map's points as one little-endian binary buffer, 22 bytes an incident before gzip.
+@lru_cache(maxsize=8)
+def _areas_of_level(level: str, signature: tuple, geodata_dir: str | None) -> dict[str, dict]:
+    layer = spatial.load_layer(level, geodata_dir)
+    points = shapely.point_on_surface(layer.geometry.values)
+    out = {}
+    for pcode, name, point, (west, south, east, north) in zip(
+        layer["pcode"], layer["name"], points, layer.geometry.bounds.to_numpy(), strict=True
+    ):
+        out[pcode] = {
+            "pcode": pcode,
+            "level": level,
+            "name": name,
+            "point": [round(point.y, 5), round(point.x, 5)],
+            "bounds": [[round(south, 5), round(west, 5)], [round(north, 5), round(east, 5)]],
+        }
+    return out
 
-    ``columns`` as from :func:`webmap.query.point_columns` (ids ascending). Layout: ``WMP1``,
-    uint32 n, then n values of each column: uint32 id deltas (so gzip shrinks them to almost
-    nothing), float32 longitude, float32 latitude (degrees WGS 84, about 1 m resolution), int32 day
-    (days since 1970-01-01), uint32 fatalities, uint8 force (index into
-    :data:`webmap.forces.FORCE_KEYS`), uint8 geo_precision.
+
+def area_table(pcodes: list[str], geodata_dir: Path | str | None = None) -> list[dict | None]:
+    """What the map draws an area as, for each P-code (a governorate or a district; None for a P-code
+    the current layers lack, stored before they were replaced and not re-joined since): ``pcode``,
+    ``level`` (``adm1``/``adm2``), ``name``, ``point`` ([lat, lon] inside it, where its symbol goes)
+    and ``bounds`` ([[south, west], [north, east]])."""
+    folder = str(geodata_dir) if geodata_dir else None
+    known: dict[str, dict] = {}
+    for level in ("adm1", "adm2"):
+        known.update(_areas_of_level(level, spatial.layer_signature(level, geodata_dir), folder))
+    return [known.get(pcode) for pcode in pcodes]
+
+
+def area_column(
+    codes: np.ndarray, pcode_of: dict[int, str], geodata_dir: Path | str | None = None
+) -> tuple[np.ndarray, list[dict]]:
+    """Which area each incident is drawn as, for :func:`encode_points`.
+
+    ``codes``: per incident, the admin number of the district or governorate it is known to (0: it
+    is drawn at its point), as from :meth:`webmap.mapindex.MapIndex.point_columns`; ``pcode_of``:
+    admin number -> P-code. Returns a uint16 column (0: at its point; k: the area ``table[k - 1]``)
+    and the table (see :func:`area_table`).
+    """
+    present = [int(c) for c in np.unique(codes) if c]
+    areas = area_table([pcode_of[c] for c in present], geodata_dir)
+    position = np.zeros(max(present, default=0) + 1, dtype="<u2")
+    table: list[dict] = []
+    for code, area in zip(present, areas, strict=True):
+        if area is not None:
+            table.append(area)
+            position[code] = len(table)
+    return position[codes], table
+
+
+def area_groups(index, selected: np.ndarray, geodata_dir: Path | str | None = None) -> list[dict]:
+    """The areas the selected incidents known only to a district or governorate are drawn as, each
+    with what :func:`area_table` says of it and ``count``, ``fatalities`` and ``forces`` (the count
+    per initiating force, in FORCE_KEYS order) of its incidents. ``index``: a
+    :class:`webmap.mapindex.MapIndex`; ``selected`` its selection of the view."""
+    codes = index.area_codes()[selected]
+    drawn = codes != 0
+    codes = codes[drawn]
+    present = np.unique(codes)
+    if not len(present):
+        return []
+    at = np.searchsorted(present, codes)
+    counts = np.bincount(at, minlength=len(present))
+    killed = np.bincount(at, weights=index.fatalities[selected][drawn].astype(np.int64), minlength=len(present))
+    forces = np.bincount(at * len(FORCES) + index.force[selected][drawn], minlength=len(present) * len(FORCES)).reshape(
+        len(present), len(FORCES)
+    )
+    groups = []
+    for k, area in enumerate(area_table([index.pcode_of[int(c)] for c in present], geodata_dir)):
+        if area is not None:
+            groups.append({**area, "count": int(counts[k]), "fatalities": int(killed[k]), "forces": forces[k].tolist()})
+    return groups
+
+
+def encode_points(columns: dict[str, np.ndarray], areas: tuple[np.ndarray, list[dict]] | None = None) -> bytes:
+    """The map's points as one little-endian binary buffer, 26 bytes an incident before gzip.
+
+    ``columns`` as from :meth:`webmap.mapindex.MapIndex.point_columns` (ids ascending); ``areas`` as from
+    :func:`area_column` (None: every incident drawn at its point). Layout: ``WMP2``, uint32 n, then
+    n values of each column: uint32 id deltas (so gzip shrinks them to almost nothing), float32
+    longitude, float32 latitude (degrees WGS 84, about 1 m resolution), int32 day (days since
+    1970-01-01), uint32 fatalities, uint8 force (index into :data:`webmap.forces.FORCE_KEYS` of the
+    initiating side's force), uint8 geo_precision, uint16 forces (bit mask of every force
+    involved), uint16 area; then uint32 length and the area table as UTF-8 JSON.
     """
     ids = np.asarray(columns["id"], dtype=np.int64)
     deltas = np.diff(ids, prepend=0)
     if len(ids) and deltas.min() < 0:
         raise ValueError("encode_points needs ids in ascending order")
+    area, table = areas if areas is not None else (np.zeros(len(ids), dtype="<u2"), [])
+    table_json = json.dumps(table, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     return b"".join(
         (
             POINTS_MAGIC,
@@ -407,5 +489,9 @@ def encode_points(columns: dict[str, np.ndarray]) -> bytes:
             np.asarray(columns["fatalities"], dtype="<u4").tobytes(),
             np.asarray(columns["force"], dtype=np.uint8).tobytes(),
             np.asarray(columns["geo_precision"], dtype=np.uint8).tobytes(),
+            np.asarray(columns["forces"], dtype="<u2").tobytes(),
+            np.asarray(area, dtype="<u2").tobytes(),
+            struct.pack("<I", len(table_json)),
+            table_json,
         )
     )

@@ -11,11 +11,19 @@ Parameters (repeat a parameter or separate values with commas for several; the C
 ==========================  ====================================================================
 governorate                 governorate name (English or Arabic, any common spelling) or P-code
 district                    district name or P-code
-force                       force key or label (see :mod:`webmap.forces`); matches either actor
+force                       force key or label (see :mod:`webmap.forces`): incidents involving it (as
+                            actor 1, actor 2 or an associated actor); the map's ticked forces
 event_type (--event-type)   ACLED event type
 from (--since)              first date, YYYY-MM-DD (inclusive)
 to (--until)                last date, YYYY-MM-DD (inclusive)
-disputed                    1: only the disputed territories; 0: only outside them
+disputed                    inside, partly, outside (several allowed); 1: inside and partly (the
+                            "disputed only" box); 0: outside
+window (--window)           the map's time window, FIRST/LAST (YYYY-MM-DD/YYYY-MM-DD): like from/to,
+                            but the chart keeps the whole range and marks the window
+precision                   geo precision codes: 1 the named place, 2 near it, 3 only the district or
+                            governorate
+area                        the incidents known only to this district or governorate (P-code or name):
+                            what the map draws as that area
 drafts                      1: include draft incidents (hidden by default)
 bbox                        west,south,east,north in degrees WGS 84
 ==========================  ====================================================================
@@ -23,24 +31,26 @@ bbox                        west,south,east,north in degrees WGS 84
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
 
 from . import spatial
 from .errors import InvalidFilter, InvalidRecord
-from .forces import parse_force
-from .records import EARLIEST_DATE, EVENT_TYPES, FIELDS, Incident, parse_bool, parse_date
+from .forces import FORCE_BITS, forces_mask, parse_force
+from .records import DISPUTED, EARLIEST_DATE, EVENT_TYPES, FIELDS, Incident, parse_bool, parse_date
 from .store import (
-    MAP_POINT_COLUMNS,
+    DERIVED_FROM,
     MAP_POINT_DTYPE,
     IncidentStore,
+    derived_values,
     incidents,
     incidents_version,
-    map_point,
     row_to_incident,
 )
 
@@ -70,7 +80,22 @@ FILTER_PARAMETERS: tuple[FilterParameter, ...] = (
     FilterParameter("event_type", "--event-type", "ACLED event type", "TYPE", several=True),
     FilterParameter("from", "--since", "first date (inclusive)", "YYYY-MM-DD"),
     FilterParameter("to", "--until", "last date (inclusive)", "YYYY-MM-DD"),
-    FilterParameter("disputed", "--disputed", "1: only inside the disputed territories; 0: only outside", "1|0"),
+    FilterParameter(
+        "disputed",
+        "--disputed",
+        "inside, partly or outside the disputed territories (1: inside or partly; 0: outside)",
+        "WHERE",
+        several=True,
+    ),
+    FilterParameter("window", "--window", "time window, first and last day", "YYYY-MM-DD/YYYY-MM-DD"),
+    FilterParameter(
+        "precision",
+        "--precision",
+        "geo precision: 1 named place, 2 near it, 3 district or governorate only",
+        "1|2|3",
+        several=True,
+    ),
+    FilterParameter("area", "--area", "incidents known only to this district or governorate", "NAME"),
     FilterParameter("drafts", "--drafts", "include draft incidents", flag=True),
     FilterParameter("bbox", "--bbox", "west,south,east,north in degrees WGS 84", "W,S,E,N"),
 )
@@ -85,7 +110,9 @@ MAX_FILTER_VALUES = 200
 class IncidentFilter:
     """A validated selection of incidents; the empty filter selects every reviewed incident.
 
-    ``governorates`` and ``districts`` hold P-codes; ``forces`` force keys; dates are inclusive.
+    ``governorates`` and ``districts`` hold P-codes; ``forces`` force keys (an incident involving
+    any of them passes); ``disputed`` values of :data:`webmap.records.DISPUTED`; dates, and the
+    time window's first and last days, are inclusive.
     """
 
     governorates: tuple[str, ...] = ()
@@ -94,9 +121,12 @@ class IncidentFilter:
     event_types: tuple[str, ...] = ()
     since: dt.date | None = None
     until: dt.date | None = None
-    disputed: bool | None = None
+    disputed: tuple[str, ...] = ()
     include_drafts: bool = False
     bbox: tuple[float, float, float, float] | None = None
+    window: tuple[dt.date, dt.date] | None = None
+    precisions: tuple[int, ...] = ()
+    area: str | None = None
 
     # -- building --------------------------------------------------------------------------
     @classmethod
@@ -105,8 +135,8 @@ class IncidentFilter:
 
         Unknown parameters are ignored (``limit``, ``offset`` belong to the caller); every value
         of a known parameter is validated. A parameter that takes one value (``from``, ``to``,
-        ``disputed``, ``drafts``, ``bbox``) given twice, even blank or under an alias, is refused; one
-        that takes several takes at most :data:`MAX_FILTER_VALUES` different ones.
+        ``window``, ``area``, ``drafts``, ``bbox``) given twice, even blank or under an alias, is
+        refused; one that takes several takes at most :data:`MAX_FILTER_VALUES` different ones.
         """
         values: dict[str, list[str]] = {}
         given: dict[str, int] = {}
@@ -137,9 +167,12 @@ class IncidentFilter:
             event_type=values.get("event_type", ()),
             since=_single(values, "from"),
             until=_single(values, "to"),
-            disputed=_single(values, "disputed"),
+            disputed=values.get("disputed", ()),
             drafts=_single(values, "drafts"),
             bbox=_single(values, "bbox"),
+            window=_single(values, "window"),
+            precision=values.get("precision", ()),
+            area=_single(values, "area"),
         )
 
     @classmethod
@@ -152,9 +185,12 @@ class IncidentFilter:
         event_type=(),
         since=None,
         until=None,
-        disputed=None,
+        disputed=(),
         drafts=None,
         bbox=None,
+        window=None,
+        precision=(),
+        area=None,
     ) -> IncidentFilter:
         """Validate raw values (strings or already typed) into a filter; the CLI calls this."""
         since_date = _date("from", since)
@@ -168,9 +204,12 @@ class IncidentFilter:
             event_types=tuple(_event_type(v) for v in event_type),
             since=since_date,
             until=until_date,
-            disputed=_bool("disputed", disputed),
+            disputed=_disputed(disputed),
             include_drafts=bool(_bool("drafts", drafts)),
             bbox=_bbox(bbox),
+            window=_window(window),
+            precisions=tuple(_precision(v) for v in precision),
+            area=_area_pcode(area),
         )
 
     def to_params(self) -> dict[str, list[str]]:
@@ -188,13 +227,24 @@ class IncidentFilter:
             out["from"] = [self.since.isoformat()]
         if self.until:
             out["to"] = [self.until.isoformat()]
-        if self.disputed is not None:
-            out["disputed"] = ["1" if self.disputed else "0"]
+        if self.disputed:
+            out["disputed"] = list(self.disputed)
         if self.include_drafts:
             out["drafts"] = ["1"]
         if self.bbox:
             out["bbox"] = [",".join(f"{v:g}" for v in self.bbox)]
+        if self.window:
+            out["window"] = [f"{self.window[0].isoformat()}/{self.window[1].isoformat()}"]
+        if self.precisions:
+            out["precision"] = [str(p) for p in self.precisions]
+        if self.area:
+            out["area"] = [self.area]
         return out
+
+    def without(self, *parts: str) -> IncidentFilter:
+        """This filter without some of its parts (``"forces"``, ``"window"``): the map loads the points
+        of the filter without the ticks and the window, and applies them itself as they change."""
+        return dataclasses.replace(self, **{part: _UNSET[part] for part in parts})
 
     # -- SQL ---------------------------------------------------------------------------------
     def conditions(self, dialect: str) -> list:
@@ -208,32 +258,49 @@ class IncidentFilter:
         if self.districts:
             where.append(c.admin2_pcode.in_(self.districts))
         if self.forces:
-            where.append(sa.or_(c.force1.in_(self.forces), c.force2.in_(self.forces)))
+            where.append(involves_any(self.forces))
         if self.event_types:
             where.append(c.event_type.in_(self.event_types))
         if self.since:
             where.append(c.event_date >= self.since)
         if self.until:
             where.append(c.event_date <= self.until)
-        if self.disputed is True:
-            where.append(c.disputed.is_(True))
-        elif self.disputed is False:
-            where.append(sa.or_(c.disputed.is_(False), c.disputed.is_(None)))
+        if self.disputed:
+            where.append(c.disputed.in_(self.disputed))
+        if self.window:
+            where.append(c.event_date.between(*self.window))
+        if self.precisions:
+            where.append(c.geo_precision.in_(self.precisions))
+        if self.area:
+            known = sa.or_(c.admin2_pcode == self.area, sa.and_(c.admin2_pcode.is_(None), c.admin1_pcode == self.area))
+            where.append(sa.and_(c.geo_precision == 3, known))
         if self.bbox:
             where.append(_bbox_condition(self.bbox, dialect))
         return where
 
 
+# The value of a part of the filter that selects everything (IncidentFilter.without).
+_UNSET: dict[str, Any] = {"forces": (), "window": None, "bbox": None}
+
+
+def involves(force: str):
+    """SQL condition: the incident involves ``force`` (a key), as actor 1, actor 2 or an associated
+    actor: its bit in the stored ``force_mask`` (:func:`webmap.forces.forces_mask`)."""
+    return incidents.c.force_mask.op("&")(FORCE_BITS[force]) != 0
+
+
+def involves_any(forces) -> sa.ColumnElement:
+    """SQL condition: the incident involves at least one of ``forces``."""
+    return incidents.c.force_mask.op("&")(forces_mask(forces)) != 0
+
+
 def _bbox_condition(bbox, dialect: str):
     west, south, east, north = bbox
-    params = {"w": west, "s": south, "e": east, "n": north}
     if dialect == "postgresql":
-        return sa.text("incidents.geom && ST_MakeEnvelope(:w, :s, :e, :n, 4326)").bindparams(**params)
-    return incidents.c.id.in_(
-        sa.text(
-            "SELECT id FROM incidents_rtree WHERE min_lon >= :w AND max_lon <= :e AND min_lat >= :s AND max_lat <= :n"
-        ).bindparams(**params)
-    )
+        envelope = sa.text("incidents.geom && ST_MakeEnvelope(:w, :s, :e, :n, 4326)")
+        return envelope.bindparams(w=west, s=south, e=east, n=north)
+    c = incidents.c  # SQLite: read from the index on (longitude, latitude)
+    return sa.and_(c.longitude.between(west, east), c.latitude.between(south, north))
 
 
 def _single(values: dict, name: str):
@@ -257,6 +324,59 @@ def _date(name: str, value) -> dt.date | None:
     if day < EARLIEST_DATE:
         raise InvalidFilter(name, f"{day.isoformat()} is before {EARLIEST_DATE.year}, the earliest incident date")
     return day
+
+
+def _disputed(values) -> tuple[str, ...]:
+    """``inside``/``partly``/``outside`` values; ``1`` stands for inside and partly, ``0`` for outside."""
+    found: list[str] = []
+    for value in [values] if isinstance(values, (str, bool)) else values or ():
+        text = str(value).strip().lower()
+        try:
+            flag = parse_bool(value)
+        except ValueError:
+            flag = None
+        if flag is not None:
+            words = ["inside", "partly"] if flag else ["outside"]
+        elif text in DISPUTED:
+            words = [text]
+        else:
+            raise InvalidFilter(
+                "disputed",
+                f"expected {', '.join(DISPUTED)} (or 1 for inside and partly, 0 for outside), not {text[:40]!r}",
+            )
+        found += [w for w in words if w not in found]
+    return tuple(w for w in DISPUTED if w in found)
+
+
+def _area_pcode(value) -> str | None:
+    if value is None or value == "":
+        return None
+    for level in ("adm2", "adm1"):
+        found = spatial.find_admin_area(str(value), level)
+        if found is not None:
+            return found["pcode"]
+    raise InvalidFilter("area", f"no district or governorate named {str(value)[:60]!r}")
+
+
+def _precision(value) -> int:
+    text = str(value).strip()
+    if text not in ("1", "2", "3"):
+        raise InvalidFilter("precision", f"expected 1, 2 or 3, not {text[:20]!r}")
+    return int(text)
+
+
+def _window(value) -> tuple[dt.date, dt.date] | None:
+    if value is None or value == "":
+        return None
+    parts = list(value) if isinstance(value, (tuple, list)) else str(value).split("/")
+    if len(parts) != 2:
+        raise InvalidFilter("window", f"expected FIRST/LAST, two dates YYYY-MM-DD/YYYY-MM-DD, not {str(value)[:40]!r}")
+    first, last = (_date("window", part) for part in parts)
+    if first is None or last is None:
+        raise InvalidFilter("window", "give both days, YYYY-MM-DD/YYYY-MM-DD")
+    if first > last:
+        raise InvalidFilter("window", f"{first} is after its last day, {last}")
+    return first, last
 
 
 def _bool(name: str, value) -> bool | None:
@@ -339,7 +459,6 @@ def iter_incidents(store: IncidentStore, flt: IncidentFilter, *, batch: int = 5_
 
 
 # -- map, chart and cache reads (the web map) -------------------------------------------------
-# The map colours an incident by the force of its first actor (the second when the first has none).
 SORT_COLUMNS = (
     "event_date",
     "fatalities",
@@ -353,22 +472,6 @@ SORT_COLUMNS = (
     "id",
 )
 PERIODS = ("week", "month")
-
-
-def primary_force():
-    """SQL expression: the force key an incident is drawn and counted under (``other`` if none)."""
-    c = incidents.c
-    return sa.func.coalesce(sa.func.nullif(c.force1, ""), sa.func.nullif(c.force2, ""), "other")
-
-
-def _period_start(dialect: str, period: str):
-    if period not in PERIODS:
-        raise InvalidFilter("period", f"expected one of {', '.join(PERIODS)}, not {str(period)[:20]!r}")
-    if dialect == "postgresql":
-        return sa.func.to_char(sa.func.date_trunc(period, incidents.c.event_date), "YYYY-MM-DD")
-    if period == "week":  # the Monday on or before the date
-        return sa.func.date(incidents.c.event_date, "weekday 0", "-6 days")
-    return sa.func.strftime("%Y-%m-01", incidents.c.event_date)
 
 
 def parse_sort(text: str | None) -> tuple[str, bool]:
@@ -396,79 +499,23 @@ def data_version(store: IncidentStore) -> int:
         return conn.execute(sa.select(incidents_version.c.version).where(incidents_version.c.id == 1)).scalar_one()
 
 
-POINT_COLUMNS = ("id", "longitude", "latitude", "day", "force", "geo_precision", "fatalities")
-
-
-def point_columns(store: IncidentStore, flt: IncidentFilter) -> dict[str, np.ndarray]:
-    """The filtered incidents as numeric columns for the map, in id order.
-
-    Keys (numpy arrays of equal length): ``id`` (int64); then, in the types of the rows' packed
-    ``map_point`` records (:data:`webmap.store.MAP_POINT_DTYPE`): ``longitude``, ``latitude``
-    (degrees WGS 84, float32); ``day`` (days since 1970-01-01); ``force`` (index in
-    :data:`webmap.forces.FORCE_KEYS` of the :func:`primary_force`; an unknown key counts as
-    ``other``); ``geo_precision``; ``fatalities``.
-    """
+def packed_records(store: IncidentStore) -> tuple[np.ndarray, np.ndarray]:
+    """Every stored incident's id (int64) and packed record (:data:`webmap.store.MAP_POINT_DTYPE`):
+    the one pass over the table :class:`webmap.mapindex.MapIndex` is built from."""
     c = incidents.c
     with store.connect() as conn:
-        # Two plain values a row, read as the driver gives them: wrapping 100,000 rows in
-        # SQLAlchemy Row objects would double the time of the map's main request.
-        rows = conn.execute(_select(store, flt, c.id, c.map_point).order_by(c.id)).cursor.fetchall()
-        ids, records = [row[0] for row in rows], [row[1] for row in rows]
+        # Two plain values a row, read as the driver gives them: wrapping a million rows in
+        # SQLAlchemy Row objects would double the time.
+        rows = conn.execute(sa.select(c.id, c.map_point)).cursor.fetchall()
+        ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+        records = [row[1] for row in rows]
         if None in records:  # rows written by another program than webmap have no record: pack them here
-            missing = [i for i, record in zip(ids, records, strict=False) if record is None]
+            codes = {pcode: number for number, pcode in store.admin_codes().items()}
+            missing = [i for i, record in zip(ids.tolist(), records, strict=True) if record is None]
             packed: dict[int, bytes] = {}
             for start in range(0, len(missing), 900):
-                chosen = sa.select(c.id, *(c[n] for n in MAP_POINT_COLUMNS)).where(
-                    c.id.in_(missing[start : start + 900])
-                )
-                packed.update((row[0], map_point(*row[1:])) for row in conn.execute(chosen))
-            records = [packed[i] if record is None else record for i, record in zip(ids, records, strict=False)]
-    table = np.frombuffer(b"".join(records), dtype=MAP_POINT_DTYPE)
-    return {"id": np.array(ids, dtype=np.int64), **{name: table[name] for name in POINT_COLUMNS[1:]}}
-
-
-def date_range(store: IncidentStore, flt: IncidentFilter) -> tuple[dt.date, dt.date] | None:
-    """The first and last event dates of the filtered incidents, or None when there are none."""
-    with store.connect() as conn:
-        first, last = conn.execute(
-            _select(store, flt, sa.func.min(incidents.c.event_date), sa.func.max(incidents.c.event_date))
-        ).one()
-    if first is None:
-        return None
-    return parse_date(first, "from"), parse_date(last, "to")
-
-
-def counts_by_district(store: IncidentStore, flt: IncidentFilter) -> dict[str, dict]:
-    """District P-code -> ``{"incidents": n, "fatalities": n}`` for the filtered incidents."""
-    c = incidents.c
-    stmt = (
-        _select(store, flt, c.admin2_pcode, sa.func.count(), sa.func.coalesce(sa.func.sum(c.fatalities), 0))
-        .where(c.admin2_pcode.is_not(None))
-        .group_by(c.admin2_pcode)
-    )
-    with store.connect() as conn:
-        return {pcode: {"incidents": n, "fatalities": int(f)} for pcode, n, f in conn.execute(stmt)}
-
-
-def counts_by_period(store: IncidentStore, flt: IncidentFilter, period: str = "week") -> list[dict]:
-    """Incidents and fatalities per period (``week`` from Monday, or ``month``) and primary force.
-
-    Each dict: ``period`` (ISO date of the period's first day), ``force``, ``incidents``,
-    ``fatalities``; in period order.
-    """
-    start = _period_start(store.dialect, period).label("period")
-    force = primary_force().label("force")
-    stmt = (
-        _select(
-            store,
-            flt,
-            start,
-            force,
-            sa.func.count().label("incidents"),
-            sa.func.coalesce(sa.func.sum(incidents.c.fatalities), 0).label("fatalities"),
-        )
-        .group_by(start, force)
-        .order_by(start, force)
-    )
-    with store.connect() as conn:
-        return [{**row, "fatalities": int(row["fatalities"])} for row in conn.execute(stmt).mappings()]
+                chosen = sa.select(c.id, *(c[n] for n in DERIVED_FROM)).where(c.id.in_(missing[start : start + 900]))
+                for row in conn.execute(chosen).mappings():
+                    packed[row["id"]] = derived_values(row, codes)["map_point"]
+            records = [packed[i] if r is None else r for i, r in zip(ids.tolist(), records, strict=True)]
+    return ids, np.frombuffer(b"".join(records), dtype=MAP_POINT_DTYPE)

@@ -24,6 +24,9 @@ GEO_PRECISION = {1: "named place", 2: "near the place / part of a district", 3: 
 STATUSES = ("draft", "reviewed")
 # No incident happened before this day (a date before it is a typo); filters do not reach before it either.
 EARLIEST_DATE = dt.date(1900, 1, 1)
+# Whether an incident's known area lies in the disputed territories: wholly (or its point does),
+# not at all, or it straddles the line (a Ninewa-wide report). None: nothing is known.
+DISPUTED = ("inside", "partly", "outside")
 
 # ACLED's event taxonomy (event type -> sub-event types), as in ACLED's codebook.
 EVENT_TYPES: dict[str, tuple[str, ...]] = {
@@ -84,7 +87,9 @@ class Incident:
     time_precision: int = 1
     sub_event_type: str | None = None
     actor1: str | None = None
+    assoc_actor_1: str | None = None
     actor2: str | None = None
+    assoc_actor_2: str | None = None
     force1: str | None = None
     force2: str | None = None
     location: str | None = None
@@ -95,7 +100,9 @@ class Incident:
     admin2_pcode: str | None = None
     admin3: str | None = None
     admin3_pcode: str | None = None
-    disputed: bool | None = None
+    disputed: str | None = None
+    place_id: str | None = None
+    place_score: float | None = None
     fatalities: int = 0
     injured: int | None = None
     notes: str | None = None
@@ -119,10 +126,10 @@ class FieldSpec:
     """How one record field is typed, bounded and stored; :data:`FIELD_SPECS` has one per field.
 
     ``kind``: ``text``, ``int``, ``count`` (a whole number >= 0), ``float``, ``code`` (a key of
-    ``codes``), ``date``, ``datetime`` or ``bool``. ``length``: the most characters a text may
-    have (the store's column width). ``required``: no record without it; ``default``: the value
-    a blank takes. ``maximum``: the largest plausible count. The store keeps a column NOT NULL
-    when a field is required or has a default.
+    ``codes``), ``choice`` (one of ``choices``), ``date`` or ``datetime``. ``length``:
+    the most characters a text may have (the store's column width). ``required``: no record without
+    it; ``default``: the value a blank takes. ``maximum``: the largest plausible count. The store
+    keeps a column NOT NULL when a field is required or has a default.
     """
 
     kind: str
@@ -131,6 +138,7 @@ class FieldSpec:
     default: Any = None
     codes: Mapping[int, str] | None = None
     maximum: int | None = None
+    choices: tuple[str, ...] | None = None
 
     @property
     def nullable(self) -> bool:
@@ -152,7 +160,9 @@ FIELD_SPECS: dict[str, FieldSpec] = {
     "time_precision": FieldSpec("code", default=1, codes=TIME_PRECISION),
     "sub_event_type": FieldSpec("text", 100),
     "actor1": FieldSpec("text", 500),
+    "assoc_actor_1": FieldSpec("text", 1000),
     "actor2": FieldSpec("text", 500),
+    "assoc_actor_2": FieldSpec("text", 1000),
     "force1": FieldSpec("text", 100),
     "force2": FieldSpec("text", 100),
     "location": FieldSpec("text", 500),
@@ -163,7 +173,10 @@ FIELD_SPECS: dict[str, FieldSpec] = {
     "admin2_pcode": FieldSpec("text", 20),
     "admin3": FieldSpec("text", 200),
     "admin3_pcode": FieldSpec("text", 20),
-    "disputed": FieldSpec("bool"),
+    "disputed": FieldSpec("choice", 10, choices=DISPUTED),
+    # The gazetteer record a geocoded incident was placed at, and how sure the match was (0..1).
+    "place_id": FieldSpec("text", 200),
+    "place_score": FieldSpec("float"),
     "fatalities": FieldSpec("count", default=0, maximum=MAX_COUNT),
     "injured": FieldSpec("count", maximum=MAX_COUNT),
     "notes": FieldSpec("text", 20_000),
@@ -174,12 +187,16 @@ FIELD_SPECS: dict[str, FieldSpec] = {
     "updated_at": FieldSpec("datetime", required=True),
 }
 FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Incident))
+# What exports and the API add to the record's fields, derived from them: ``forces``, every force
+# the incident involves (webmap.forces.incident_forces). Imports and request bodies skip it.
+DERIVED_FIELDS = ("forces",)
 # Fields a caller may set; the rest are derived (forces, admin areas) or kept by the store.
 INPUT_FIELDS = tuple(f for f in FIELDS if f not in ("id", "created_at", "updated_at"))
 REQUIRED_FIELDS = ("event_date", "latitude", "longitude", "event_type")
 
 
-def _blank(value: Any) -> bool:
+def is_blank(value: Any) -> bool:
+    """True for a value a record field leaves empty: None, NaN, or text of only spaces."""
     if value is None:
         return True
     if isinstance(value, float) and math.isnan(value):
@@ -222,7 +239,7 @@ def _number(data: Mapping, name: str, kind=float):
     value = data.get(name)
     if isinstance(value, float) and not math.isfinite(value):  # NaN is no blank here: JSON's NaN is a value sent
         raise InvalidRecord(name, f"not a finite number: {value!r}")
-    if value is None or _blank(value):
+    if value is None or is_blank(value):
         return None
     if isinstance(value, bool):
         raise InvalidRecord(name, f"not a number: {value!r}")
@@ -256,7 +273,7 @@ def _count(data: Mapping, name: str) -> int | None:
 def _code(data: Mapping, name: str) -> int:
     spec = FIELD_SPECS[name]
     allowed = spec.codes or {}
-    value = _number(data, name, int) if not _blank(data.get(name)) else spec.default
+    value = _number(data, name, int) if not is_blank(data.get(name)) else spec.default
     if value not in allowed:
         codes = ", ".join(f"{k} {v}" for k, v in allowed.items())
         raise InvalidRecord(name, f"unknown precision code {data.get(name)!r} (known: {codes})")
@@ -270,7 +287,7 @@ def _text(data: Mapping, name: str) -> str | None:
         return None
     if type(value) is str:  # the common case, checked once instead of in _blank and str() (imports)
         text = value.strip()
-    elif _blank(value):
+    elif is_blank(value):
         return None
     else:
         text = str(value).strip()
@@ -289,7 +306,7 @@ def parse_bool(value: Any) -> bool | None:
     """True, False, or None for a blank, from a bool or a word (1/0, true/false, yes/no, y/n,
     t/f, on/off, any case); ``ValueError`` for anything else. The one yes/no reader of records,
     filters and settings."""
-    if _blank(value):
+    if is_blank(value):
         return None
     if isinstance(value, bool):
         return value
@@ -301,11 +318,19 @@ def parse_bool(value: Any) -> bool | None:
     raise ValueError(f"not a yes/no value: {str(value)[:40]!r}")
 
 
-def _flag(data: Mapping, name: str) -> bool | None:
-    try:
-        return parse_bool(data.get(name))
-    except ValueError as exc:
-        raise InvalidRecord(name, str(exc)) from None
+def _choice(data: Mapping, name: str) -> str | None:
+    if name == "disputed":
+        try:  # exports of earlier webmaps wrote it as a yes/no flag
+            flag = parse_bool(data.get(name))
+        except ValueError:
+            flag = None
+        if flag is not None:
+            return "inside" if flag else "outside"
+    text = _text(data, name)
+    choices = FIELD_SPECS[name].choices or ()
+    if text is not None and text.lower() not in choices:
+        raise InvalidRecord(name, f"{text[:40]!r} is not one of {', '.join(choices)}")
+    return text.lower() if text is not None else None
 
 
 def validate_incident(
@@ -324,7 +349,7 @@ def validate_incident(
     precision codes, event types outside ACLED's taxonomy, unknown status.
     """
     for name in REQUIRED_FIELDS:
-        if _blank(data.get(name)):
+        if is_blank(data.get(name)):
             raise InvalidRecord(name, "is required")
     today = today or dt.date.today()
     event_date = parse_date(data["event_date"])
@@ -355,6 +380,9 @@ def validate_incident(
     if status not in STATUSES:
         raise InvalidRecord("status", f"unknown status {status!r} (known: {', '.join(STATUSES)})")
     fatalities = _count(data, "fatalities")
+    place_score = _number(data, "place_score")
+    if place_score is not None and not 0 <= place_score <= 1:
+        raise InvalidRecord("place_score", f"{place_score} is out of range 0..1")
     source_url = _text(data, "source_url")
     if source_url and not source_url.lower().startswith(("http://", "https://")):
         raise InvalidRecord("source_url", "must start with http:// or https://")
@@ -367,7 +395,9 @@ def validate_incident(
         event_type=event_type,
         sub_event_type=sub_event_type,
         actor1=_text(data, "actor1"),
+        assoc_actor_1=_text(data, "assoc_actor_1"),
         actor2=_text(data, "actor2"),
+        assoc_actor_2=_text(data, "assoc_actor_2"),
         force1=_text(data, "force1"),
         force2=_text(data, "force2"),
         location=_text(data, "location"),
@@ -380,7 +410,9 @@ def validate_incident(
         admin2_pcode=_text(data, "admin2_pcode"),
         admin3=_text(data, "admin3"),
         admin3_pcode=_text(data, "admin3_pcode"),
-        disputed=_flag(data, "disputed"),
+        disputed=_choice(data, "disputed"),
+        place_id=_text(data, "place_id"),
+        place_score=place_score,
         fatalities=fatalities if fatalities is not None else FIELD_SPECS["fatalities"].default,
         injured=_count(data, "injured"),
         notes=_text(data, "notes"),

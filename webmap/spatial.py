@@ -278,7 +278,9 @@ class AdminLayers:
             "admin1_pcode": take_positions(areas["adm1"]["pcode"].to_numpy(object), adm1_of),
             # A sub-district counts as in the disputed territories when most of it is: the layer is
             # drawn by district, so the shares are ~0 or ~1 but for simplification slivers.
-            "disputed": (_disputed_share(finest.geometry.values, disputed_union) > 0.5).astype(object),
+            "disputed": np.where(
+                _disputed_share(finest.geometry.values, disputed_union) > 0.5, "inside", "outside"
+            ).astype(object),
         }
         # Whether an incident known only to its district or governorate lies in the disputed territories.
         for level, of in (("adm2", adm2_of), ("adm1", adm1_of)):
@@ -373,11 +375,11 @@ def _disputed_share(areas: Geometries, disputed_union) -> np.ndarray:
 
 
 def _disputed_status(share: np.ndarray) -> np.ndarray:
-    """True (all inside), False (all outside) or None (it straddles the line) for each share;
-    :data:`DISPUTED_MARGIN` of the area is allowed either way for boundaries simplified differently."""
-    status = np.full(len(share), None, dtype=object)
-    status[share >= 1 - DISPUTED_MARGIN] = True
-    status[share <= DISPUTED_MARGIN] = False
+    """``inside`` (all of it), ``outside`` (none of it) or ``partly`` (it straddles the line) for each
+    share; :data:`DISPUTED_MARGIN` of the area is allowed either way for boundaries simplified differently."""
+    status = np.full(len(share), "partly", dtype=object)
+    status[share >= 1 - DISPUTED_MARGIN] = "inside"
+    status[share <= DISPUTED_MARGIN] = "outside"
     return status
 
 
@@ -403,7 +405,7 @@ def join_admin_areas(
     ``points``: a (Geo)DataFrame with ``longitude`` and ``latitude`` columns (degrees WGS 84).
     Returns a copy (same index, order and type) with the columns ``admin1, admin1_pcode, admin2,
     admin2_pcode, admin3, admin3_pcode`` (English names and P-codes; None when unassigned) and
-    ``disputed`` (True/False; None when unassigned) set. ``layers`` defaults to
+    ``disputed`` (``inside``/``outside`` as the point's sub-district; None when unassigned) set. ``layers`` defaults to
     :meth:`AdminLayers.current` (``geodata_dir`` defaults to ``WEBMAP_GEODATA``). Count the
     unassigned with :func:`count_unassigned`.
     """
@@ -440,10 +442,11 @@ def place_points(
       Kirkuk"), else 1: the point of a governorate-wide report says nothing of the district it
       happens to fall in.
 
-    ``disputed`` is that of the known area: of the point's sub-district at depth 3; at depth 1-2,
-    True when the whole district or governorate lies in the disputed territories, False when
-    none of it does, None when it straddles the line (Ninewa) or nothing is known. Returns a dict
-    of object arrays, None where a level is unknown or the point is in no area.
+    ``disputed`` is that of the known area: at depth 3, ``inside`` or ``outside`` as the point's
+    sub-district; at depth 1-2, ``inside`` when the whole district or governorate lies in the
+    disputed territories, ``outside`` when none of it does, ``partly`` when it straddles the line
+    (Ninewa); None when nothing is known. Returns a dict of object arrays, None where a level is
+    unknown or the point is in no area.
     """
     layers = layers or AdminLayers.current(geodata_dir)
     found = layers.locate(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))

@@ -38,7 +38,7 @@ from .actors import ForceMention, find_forces, pick_actors
 from .counts import INJURED, KILLED, Count, find_counts, total, vague_phrases
 from .dates import DateMention, find_dates
 from .events import NEW_EVENT, SUMMARY, Trigger, classify, find_triggers, reports_event
-from .places import Place, choose_place, find_places
+from .places import EventPlace, choose_place, find_places
 from .sentences import Article, Sentence, split_article, split_clauses
 from .text import MAX_HTML_CHARS, MAX_REPORT_BYTES, MAX_TEXT_CHARS, prepare_text
 
@@ -118,7 +118,7 @@ class _Report:
     counts: list[Count]
     own_date: DateMention | None
     context_date: DateMention | None
-    place: Place | None
+    place: EventPlace | None
     summary: bool
     new: bool
 
@@ -130,7 +130,7 @@ class _Report:
 @dataclass
 class _Incident:
     reports: list[_Report]
-    place: Place | None
+    place: EventPlace | None
     context_attacker: str | None
     # The forces its reports name as attacked and the first date they give, kept up as reports join:
     # working them out on each look was quadratic (a report of 1,000 similar sentences took 20 s).
@@ -183,7 +183,7 @@ class _Deadline:
 def _reports(article: Article, published: dt.date, deadline: _Deadline) -> list[_Report]:
     reports: list[_Report] = []
     narrative: DateMention | None = None
-    named: list[Place] = []
+    named: list[EventPlace] = []
     for sentence in article.sentences:
         deadline.check()
         dates = find_dates(sentence.text, published)
@@ -204,7 +204,7 @@ def _reports(article: Article, published: dt.date, deadline: _Deadline) -> list[
                         triggers=triggers,
                         forces=[f for f in forces if offset <= f.start < end],
                         counts=find_counts(clause),
-                        own_date=(within or dates or [None])[0],
+                        own_date=next(iter(within or dates), None),
                         context_date=narrative,
                         place=choose_place([p for p in places if offset <= p.start < end]),
                         summary=_sums_up(clause),
@@ -216,7 +216,7 @@ def _reports(article: Article, published: dt.date, deadline: _Deadline) -> list[
     return reports
 
 
-def _places_agree(a: Place | None, b: Place | None) -> bool:
+def _places_agree(a: EventPlace | None, b: EventPlace | None) -> bool:
     if a is None or b is None:
         return True
     return a.contains(b) or b.contains(a) or a.km_to(b) <= SAME_PLACE_KM
@@ -231,7 +231,7 @@ def _compatible(incident: _Incident, report: _Report) -> bool:
     return not (mine and theirs and mine.time_precision == theirs.time_precision == 1 and mine.date != theirs.date)
 
 
-def _more_precise(current: Place | None, new: Place | None) -> Place | None:
+def _more_precise(current: EventPlace | None, new: EventPlace | None) -> EventPlace | None:
     if current is None:
         return new
     if new is not None and (new.geo_precision, new.reference_only) < (current.geo_precision, current.reference_only):
@@ -276,14 +276,18 @@ def _evidence(reports: list[_Report]) -> list[Evidence]:
     return sorted(seen.values(), key=lambda e: e.start)
 
 
-def _actors(incident: _Incident) -> tuple[str | None, str | None]:
+def _actors(incident: _Incident) -> tuple[str | None, str | None, list[str], list[str]]:
+    """The forces of actor 1 and actor 2, and the other forces the incident's clauses name on each
+    side (ACLED's associated actors): those named as attackers go with actor 1, the rest with actor 2."""
     forces = [f for r in incident.reports for f in r.forces]
     actor1, actor2 = pick_actors(forces)
     if actor1 is None and incident.context_attacker not in (None, actor2):
         actor1 = incident.context_attacker
     if actor2 == actor1:
         actor2 = None
-    return actor1, actor2
+    others = [k for k in dict.fromkeys(f.force for f in forces) if k not in (actor1, actor2)]
+    attackers = {f.force for f in forces if f.role == "attacker"}
+    return actor1, actor2, [k for k in others if k in attackers], [k for k in others if k not in attackers]
 
 
 def _date(incident: _Incident, published: dt.date) -> tuple[dt.date, int]:
@@ -291,9 +295,9 @@ def _date(incident: _Incident, published: dt.date) -> tuple[dt.date, int]:
     return (mention.date, mention.time_precision) if mention else (published, 2)
 
 
-def _draft(incident: _Incident, published: dt.date, source: str | None) -> Draft:
-    place = incident.place
-    actor1, actor2 = _actors(incident)
+def _draft(incident: _Incident, place: EventPlace, published: dt.date, source: str | None) -> Draft:
+    """The draft of an incident the report places at ``place``."""
+    actor1, actor2, with1, with2 = _actors(incident)
     evidence = _evidence(incident.reports)
     text = " ".join(r.text for r in incident.reports)
     event_type, sub_event_type = classify([t for r in incident.reports for t in r.triggers], actor2, text)
@@ -315,10 +319,12 @@ def _draft(incident: _Incident, published: dt.date, source: str | None) -> Draft
             "event_type": event_type,
             "sub_event_type": sub_event_type,
             "actor1": force_label(actor1) if actor1 else None,
+            "assoc_actor_1": "; ".join(force_label(k) for k in with1) or None,
             "force1": actor1,
             "actor2": force_label(actor2) if actor2 else None,
+            "assoc_actor_2": "; ".join(force_label(k) for k in with2) or None,
             "force2": actor2,
-            "location": place.name,
+            "location": place.description,
             "latitude": round(place.latitude, 5),
             "longitude": round(place.longitude, 5),
             "geo_precision": place.geo_precision,
@@ -355,9 +361,10 @@ def extract(text: str, published, *, source: str | None = None, time_limit: floa
     article = split_article(clean, language)
     incidents = _segment(_reports(article, published, deadline))
     deadline.check()
-    placed = [inc for inc in incidents if inc.place is not None]
     left_out = [e for inc in incidents if inc.place is None for e in _evidence(inc.reports)]
-    drafts = [_draft(inc, published, source or article.outlet) for inc in placed]
+    drafts = [
+        _draft(inc, place, published, source or article.outlet) for inc in incidents if (place := inc.place) is not None
+    ]
     spatial.place_incidents([d.incident for d in drafts])
     return Extraction(drafts, left_out, language)
 

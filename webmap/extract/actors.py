@@ -307,6 +307,6 @@ def pick_actors(mentions: list[ForceMention]) -> tuple[str | None, str | None]:
     attackers = [m.force for m in mentions if m.role == "attacker"]
     unknown = [m.force for m in mentions if m.role is None]
     targets = [m.force for m in mentions if m.role == "target"]
-    actor1 = (attackers + unknown or [None])[0]
+    actor1 = (attackers + unknown)[0] if attackers + unknown else None
     rest = [f for f in targets + unknown + attackers if f != actor1]
     return actor1, (rest[0] if rest else None)

@@ -21,6 +21,14 @@ the name is dropped (everywhere in the sentence) and the district or town the se
 place, at its precision. A district named with a governorate it does not lie in keeps its own
 governorate: reports give the disputed districts to either ("Makhmour district, Salahuddin province").
 
+A square, bridge, street or neighbourhood ("Tahrir square, Baghdad city", "al-Nasr bridge in
+Nassiriya", "Baghdad's Tahrir Square", "ساحة التحرير") is the gazetteer's record of that landmark in
+the town the sentence names, else that town at precision 2, never a village of the same name
+elsewhere. A name followed by "region", "area", "mountains" or "valley" is an area (precision 2); in
+"the Haftanin region of Dahuk" it lies in the governorate of Dahuk, not near the town. A direction
+from a governorate or district ("northwest of the disputed Kirkuk province") keeps the area's point
+at precision 3 and is kept in the location ("northwest of Kirkuk").
+
 Of the names left in a clause, the event's place is the most specific; a name that is only the
 reference of a direction counts as less specific than a district and more than a governorate
 ("in the Riyadh district, southwest of Kirkuk" is Riyadh; "north of Rutba, Anbar province" is
@@ -34,6 +42,8 @@ words                                                       point               
 "on the Haditha-Baiji road" (an end of a road)              the first end named                       2
 "in Haweeja district" (a district that has a town of its    the town                                  2
 name, as ACLED codes it)
+"in the Rashad sub-district", a neighbourhood, a mountain   the gazetteer's point (a sub-district's:  2
+range or valley                                             inside it)
 "in X district" (no such town), "in Kirkuk province",       the area's representative point (inside   3
 "northwest of the disputed Kirkuk province"                 it), from the boundary layers
 ==========================================================  ========================================  =
@@ -42,10 +52,12 @@ name, as ACLED codes it)
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from .. import gazetteer, spatial
+from ..gazetteer import Candidate, Mention
 from ..gazetteer.rank import HOME_COUNTRY, haversine_km
 from ..names import fold
 from ..records import IRAQ
@@ -54,12 +66,15 @@ from ..records import IRAQ
 WITHIN_KM = 60.0
 # How far from the places a report named before an ambiguous name is read (a district's width or two).
 REPORT_KM = 100.0
+# Two spellings of one place ("Sinjar (Shingal)") may have points this far apart in the gazetteer.
+SPELLING_KM = 15.0
 _TOO_WIDE = {"PCLI", "PCLD", "PCL", "PCLS", "PCLF", "ADM0", "RGN", "CONT", "ADMD"}
 _DISTRICT_CODES = {"ADM2", "ADM3", "PPLA2", "PPLA3"}
 _LEVEL_RANK = {"place": 3, "sub-district": 2.5, "district": 2, "governorate": 1}
 _REFERENCE_RANK = 1.5
 _ADMIN_LEVELS = {"ADM1": "governorate", "ADM2": "district", "ADM3": "sub-district"}
 _LAYER = {"governorate": "adm1", "district": "adm2", "sub-district": "adm3"}
+_AREA_PRECISION = {"governorate": 3, "district": 3, "sub-district": 2}
 
 _NEAR = re.compile(
     r"\b(?:near|nearby|outskirts\s+of|vicinity\s+of|close\s+to|around|outside|surroundings\s+of|"
@@ -73,6 +88,22 @@ _DIRECTION = re.compile(
     re.IGNORECASE,
 )
 _FROM = re.compile(r"\bfrom\s+(?:the\s+)?$", re.IGNORECASE)
+_DIRECTION_WORDS = re.compile(r"^(?:north|south|east|west)(?:-?(?:east|west))? of\s+", re.IGNORECASE)
+_COMPASS = re.compile(r"\b(?:north|south|east|west)(?:-?(?:east|west))?|شمال|جنوب|شرق|غرب", re.IGNORECASE)
+_ARABIC_COMPASS = {"شمال": "north", "جنوب": "south", "شرق": "east", "غرب": "west"}
+# A name followed by these words is an area, not a point: "the Haftanin region of Dahuk", "the Zap area".
+_AREA_AFTER = re.compile(r"^\s+(?:region|area|areas|mountains?|range|valley)\b", re.IGNORECASE)
+# A square, bridge, street or neighbourhood named in a report: "Tahrir square", "the al-Nasr bridge",
+# "the Zanjili neighbourhood", "ساحة التحرير", "جسر الجمهورية". Leading function words are not part of it.
+_LANDMARK_WORD = r"(?i:squares?|bridges?|streets?|neighbou?rhoods?|quarters?|roundabouts?|markets?)"
+_NAME_WORD = r"(?:(?:al|el|an|ar|as|ash|ad|at|az|Al|El)-)?[A-Z][\w'’-]*"
+_LANDMARK = re.compile(
+    rf"(?P<name>{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,2}})\s+(?P<word>{_LANDMARK_WORD})\b"
+    r"|(?P<ar_word>ساح[ةه]|جسر|شارع|حي)\s+(?P<ar_name>[\u0600-\u06ff]{3,})"
+)
+_LEADING_WORDS = frozenset(
+    "in on at near the a an from to of and by outside inside into across over under along around".split()
+)
 _EXTENT_GAP = re.compile(
     r"^(?:\s*\([^()]*\))?(?:,?\s+in\s+the\s+[\w-]+)?,?\s+(?:all\s+the\s+way\s+)?to\s+(?:the\s+)?$", re.IGNORECASE
 )
@@ -129,12 +160,13 @@ _ORGANISATION = re.compile(
 
 
 @dataclass
-class Place:
+class EventPlace:
     """An event's place: a gazetteer candidate or an admin area, with ACLED's geo precision.
 
     ``latitude``/``longitude`` in degrees WGS 84; ``level`` place|sub-district|district|governorate;
     ``words`` the words of the report and ``start`` their offset in the sentence; ``reference_only``
-    when the words only give a direction from it; ``alternatives`` other candidates for the words.
+    when the words only give a direction from it, ``direction`` those words for a governorate or
+    district ("northwest of"); ``alternatives`` other candidates for the words.
     """
 
     name: str
@@ -148,14 +180,20 @@ class Place:
     reference_only: bool = False
     alternatives: list[dict] = field(default_factory=list)
     holds_another: bool = False  # the report puts another named place inside this one
+    direction: str = ""
 
-    def contains(self, other: Place) -> bool:
+    @property
+    def description(self) -> str:
+        """The place as the report gives it: "northwest of Kirkuk" when the point is the governorate's."""
+        return f"{self.direction} {self.name}" if self.direction else self.name
+
+    def contains(self, other: EventPlace) -> bool:
         """True when this is a governorate and ``other`` lies in it (by the candidates' governorate names)."""
-        if self.level != "governorate":
+        if self.level != "governorate" or not other.governorate:
             return False
-        return bool(other.governorate) and fold(other.governorate) == fold(self.governorate or self.name)
+        return fold(other.governorate) == fold(self.governorate or self.name)
 
-    def km_to(self, other: Place) -> float:
+    def km_to(self, other: EventPlace) -> float:
         """Great-circle distance to ``other`` in km."""
         return haversine_km(self.latitude, self.longitude, other.latitude, other.longitude)
 
@@ -170,15 +208,17 @@ class Place:
 class _Name:
     """A place name of the sentence still in the running, with its Iraqi candidates in rank order."""
 
-    mention: object
+    mention: Mention
     level: str
-    candidates: list
+    candidates: list[Candidate]
     reference: bool
     near: bool
     explicit: bool  # the words say the level ("Kirkuk province", "Hawija district")
+    area: bool = False  # "the Haftanin region of Dahuk": a place wider than a point
+    direction: str = ""  # "northwest of", when the words give a direction from it
 
     @property
-    def top(self):
+    def top(self) -> Candidate:
         return self.candidates[0]
 
 
@@ -205,14 +245,34 @@ def _road_end(text: str, mention) -> bool:
 
 
 def _in_brackets_after(text: str, mentions: list, i: int) -> bool:
-    """True when mention ``i`` is a second spelling in brackets right after the previous name."""
-    return i > 0 and bool(_BRACKETED.match(text[mentions[i - 1].end : mentions[i].start]))
+    """True when mention ``i`` is a second spelling in brackets right after the previous name: "Sinjar
+    (Shingal)". A bracketed name that is another place ("the Zap (Amadiya) region") is the area
+    the first lies in, read as "X in Y" (see :func:`_holder`)."""
+    return (
+        i > 0
+        and bool(_BRACKETED.match(text[mentions[i - 1].end : mentions[i].start]))
+        and _same_place(mentions[i - 1], mentions[i])
+    )
+
+
+def _same_place(a, b) -> bool:
+    """True when two mentions can name one place: a shared candidate, or best candidates within
+    :data:`SPELLING_KM` of each other (a name and its other spelling)."""
+    if not a.candidates or not b.candidates:
+        return True
+    if {c.place_id for c in a.candidates} & {c.place_id for c in b.candidates}:
+        return True
+    x, y = a.candidates[0], b.candidates[0]
+    return haversine_km(x.latitude, x.longitude, y.latitude, y.longitude) <= SPELLING_KM
 
 
 def _governorate_of(area: dict) -> str:
-    while area["level"] != "adm1":
-        area = spatial.find_admin_area(area["parent_pcode"], f"adm{int(area['level'][-1]) - 1}")
-    return area["name"]
+    """The name of the governorate holding ``area`` (a :func:`webmap.spatial.find_admin_area` dict);
+    empty when replaced boundary layers lost a parent on the way up."""
+    current: dict | None = area
+    while current is not None and current["level"] != "adm1":
+        current = spatial.find_admin_area(current["parent_pcode"], f"adm{int(current['level'][-1]) - 1}")
+    return current["name"] if current is not None else ""
 
 
 @lru_cache(maxsize=8)
@@ -220,10 +280,12 @@ def _representative_points(layer_name: str, signature: tuple) -> dict[str, tuple
     """P-code -> (latitude, longitude) of a point inside each area of a layer (for one version of its file)."""
     layer = spatial.load_layer(layer_name)
     points = layer.geometry.representative_point()
-    return {pcode: (p.y, p.x) for pcode, p in zip(layer["pcode"], points, strict=False)}
+    return {pcode: (y, x) for pcode, y, x in zip(layer["pcode"], points.y, points.x, strict=True)}
 
 
-def _admin_point(level: str, name: str, governorates: set[str] = frozenset()) -> tuple[str, str, float, float] | None:
+def _admin_point(
+    level: str, name: str, governorates: Collection[str] = frozenset()
+) -> tuple[str, str, float, float] | None:
     """``(name, governorate, latitude, longitude)`` of the admin area ``name`` at ``level``: its
     representative point; None when no area has that name, or it lies outside ``governorates``."""
     area = spatial.find_admin_area(name, _LAYER[level])
@@ -269,16 +331,28 @@ def _name(text: str, mention) -> _Name | None:
     if best is None or best.country_code != HOME_COUNTRY or best.feature_code in _TOO_WIDE or not iraqi:
         return None
     before = text[max(0, mention.start - 60) : mention.start]
-    reference = bool(_DIRECTION.search(before))
+    direction = _DIRECTION.search(before)
     kind = mention.kind  # the descriptor next to the name ("Kirkuk province"), read by the gazetteer
     return _Name(
         mention,
         _level_of(iraqi[0], kind),
         iraqi,
-        reference,
-        reference or bool(_NEAR.search(before)),
+        direction is not None,
+        direction is not None or bool(_NEAR.search(before)),
         kind in _ADMIN_LEVELS,
+        area=bool(_AREA_AFTER.match(text[mention.end : mention.end + 20])),
+        direction=_compass_words(direction.group(0)) if direction else "",
     )
+
+
+def _compass_words(words: str) -> str:
+    """The compass direction of a reference's words: "northwest of the disputed" -> "northwest of",
+    "north-western outskirts of" -> "northwest of", "شمال غرب" -> "northwest of"."""
+    points = [
+        _ARABIC_COMPASS.get(w, w) for w in (m.group(0).lower().replace("-", "") for m in _COMPASS.finditer(words))
+    ]
+    direction = "".join(points[:2]) if len(points) > 1 and points[0] in ("north", "south") else "".join(points[:1])
+    return f"{direction} of" if direction else ""
 
 
 def _agrees(candidate, name: _Name, governorates: set[str], districts: set[str], container) -> bool:
@@ -294,13 +368,13 @@ def _agrees(candidate, name: _Name, governorates: set[str], districts: set[str],
     )
 
 
-def _near_any(candidate, places: list[Place]) -> bool:
+def _near_any(candidate: Candidate, places: Sequence[EventPlace]) -> bool:
     return any(
         haversine_km(candidate.latitude, candidate.longitude, p.latitude, p.longitude) <= REPORT_KM for p in places
     )
 
 
-def _town_named(key: str, candidate) -> object | None:
+def _town_named(key: str, candidate: Candidate) -> Candidate | None:
     """A populated place of Iraq named like the district, in its governorate ("Haweeja district" -> Al Hawijah):
     looked up by the report's spelling, then by the district's own name."""
     for name in dict.fromkeys((key, candidate.name)):
@@ -315,7 +389,7 @@ def _town_named(key: str, candidate) -> object | None:
 
 
 @lru_cache(maxsize=1024)
-def _resolved(name: str, gazetteer_id: int) -> list:
+def _resolved(name: str, gazetteer_id: int) -> list[Candidate]:
     """:func:`webmap.gazetteer.resolve` without context, kept per loaded gazetteer: a report names
     the same districts again and again."""
     return gazetteer.resolve(name, limit=10)
@@ -336,50 +410,53 @@ def _alternatives(name: _Name) -> list[dict]:
     ]
 
 
-def _place(name: _Name, candidate, governorates: set[str]) -> Place | None:
+def _place(name: _Name, candidate: Candidate | None, governorates: set[str]) -> EventPlace | None:
     """The place a name gives, from its chosen candidate; a district or sub-district named as such with
-    no agreeing candidate is looked up in the boundary layers."""
+    no agreeing candidate is looked up in the boundary layers. A town or village named as such
+    ("the village of X") with no agreeing candidate gives no place."""
     mention = name.mention
-    common = {
-        "words": mention.text,
-        "start": mention.start,
-        "reference_only": name.reference,
-        "alternatives": _alternatives(name),
-    }
-    if name.level == "place":
-        precision = 2 if name.near else 1
-        return Place(
-            candidate.name,
-            candidate.latitude,
-            candidate.longitude,
+
+    def named(place: str, lat: float, lon: float, precision: int, level: str, governorate: str | None) -> EventPlace:
+        return EventPlace(
+            place,
+            lat,
+            lon,
             precision,
-            "place",
-            governorate=candidate.governorate or None,
-            **common,
+            level,
+            mention.text,
+            mention.start,
+            governorate=governorate,
+            reference_only=name.reference,
+            alternatives=_alternatives(name),
+        )
+
+    if name.level == "place":
+        if candidate is None:
+            return None
+        precision = max(candidate.precision, 2 if name.near or name.area else 1)
+        return named(
+            candidate.name, candidate.latitude, candidate.longitude, precision, "place", candidate.governorate or None
         )
     if name.level in ("district", "sub-district") and candidate is not None:
         town = candidate if candidate.feature_code.startswith("PPL") else _town_named(mention.key, candidate)
         if town is not None:
-            return Place(
-                town.name,
-                town.latitude,
-                town.longitude,
-                2,
-                name.level,
-                governorate=town.governorate or candidate.governorate or None,
-                **common,
-            )
+            governorate = town.governorate or candidate.governorate or None
+            return named(town.name, town.latitude, town.longitude, 2, name.level, governorate)
     names = ([candidate.name] if candidate is not None else []) + [mention.text]
     # Reports call sub-districts districts too ("the Riyadh district", "Rashad district").
     levels = [name.level] + (["sub-district"] if name.level == "district" else [])
     area = next(filter(None, (_admin_point(level, n, governorates) for level in levels for n in names)), None)
     if area is None:
         return None
-    area_name, governorate, lat, lon = area
-    return Place(area_name, lat, lon, 3, name.level, governorate=governorate, **common)
+    area_name, area_governorate, lat, lon = area
+    found = named(area_name, lat, lon, _AREA_PRECISION[name.level], name.level, area_governorate)
+    found.direction = name.direction
+    return found
 
 
-def find_places(text: str, forbidden: list[tuple[int, int]] = (), earlier: list[Place] = ()) -> list[Place]:
+def find_places(
+    text: str, forbidden: Sequence[tuple[int, int]] = (), earlier: Sequence[EventPlace] = ()
+) -> list[EventPlace]:
     """Places in ``text`` (a sentence) that can be an event's place, in reading order.
 
     ``forbidden`` spans (offsets in ``text``) hold names that are not places: force names such as
@@ -407,13 +484,14 @@ def find_places(text: str, forbidden: list[tuple[int, int]] = (), earlier: list[
             # On a road between two towns the event is near the first named, not in it.
             name.near = name.near or _road_end(text, mention)
             names.append(name)
+    landmarks, names = _landmarks(text, names, forbidden)
     # Trust in steps: governorates named as such, then districts named as such, then the rest from
     # the last name to the first, so that a container is chosen before what the report puts in it.
-    chosen: dict[int, object] = {}
+    chosen: dict[int, Candidate | None] = {}
     for name in names:
         if name.explicit and name.level == "governorate":
             chosen[id(name)] = next((c for c in name.candidates if c.feature_code == "ADM1"), name.top)
-    governorates = {fold(c.governorate or c.name) for c in chosen.values()}
+    governorates = {fold(c.governorate or c.name) for c in chosen.values() if c is not None}
     for name in names:
         if name.explicit and name.level in ("district", "sub-district"):
             # A district against the governorate named with it: reports give the disputed districts to
@@ -441,7 +519,19 @@ def find_places(text: str, forbidden: list[tuple[int, int]] = (), earlier: list[
             continue
         holder = _holder(text, names, i)
         container = chosen.get(id(holder)) if holder is not None else None
-        agreeing = [c for c in name.candidates if _agrees(c, name, governorates, districts, container)]
+        if (
+            holder is not None
+            and container is not None
+            and name.area
+            and spatial.find_admin_area(holder.mention.text, "adm1")
+        ):
+            # "the Zap region of Dahuk": the governorate, not the town of its name, holds the area.
+            container_governorate = {fold(container.governorate or "")}
+            agreeing = [
+                c for c in name.candidates if _agrees(c, name, governorates or container_governorate, districts, None)
+            ]
+        else:
+            agreeing = [c for c in name.candidates if _agrees(c, name, governorates, districts, container)]
         if agreeing and container is None and not governorates and not districts and earlier:
             agreeing.sort(key=lambda c: not _near_any(c, earlier))  # stable: rank order within each group
             if not _near_any(agreeing[0], earlier):
@@ -465,19 +555,105 @@ def find_places(text: str, forbidden: list[tuple[int, int]] = (), earlier: list[
         if place is not None:
             place.holds_another = id(name) in holders
             places.append(place)
+    places = sorted(places + landmarks, key=lambda place: place.start)
     return places
 
 
+def _landmarks(text: str, names: list[_Name], forbidden) -> tuple[list[EventPlace], list[_Name]]:
+    """Squares, bridges, streets and neighbourhoods of the sentence, and the names left to read.
+
+    A landmark in a town the sentence names ("Tahrir square, Baghdad city", "al-Nasr bridge in
+    Nassiriya", "Baghdad's Jumhuriya bridge") is the gazetteer's record of it in that town, else the
+    town at precision 2; with no town named, only a record of the landmark itself. A name inside the
+    landmark's words ("Tahrir", a village elsewhere) is no place of its own, nor is the town.
+    """
+    places, used = [], set()
+    for match in _LANDMARK.finditer(text):
+        start, end, phrase, owner = _landmark_words(match)
+        if not phrase or any(start < b and a < end for a, b in forbidden):
+            continue
+        inside = {id(n) for n in names if start <= n.mention.start and n.mention.end <= end}
+        town = _town_of(text, [n for n in names if id(n) not in inside], start, end)
+        near = bool(_NEAR.search(text[max(0, match.start() - 40) : match.start()]))
+        place = _landmark_place(phrase, start, town.mention.text if town is not None else owner, near)
+        used |= inside
+        if place is not None:
+            places.append(place)
+            if town is not None:
+                used.add(id(town))
+    return places, [n for n in names if id(n) not in used]
+
+
+def _landmark_words(match: re.Match) -> tuple[int, int, str, str]:
+    """Offsets and words of a landmark match without leading function words ("In Tahrir Square"), and
+    the town a possessive before it names ("Baghdad's Tahrir Square" -> "Baghdad")."""
+    if match.group("ar_word"):
+        return match.start(), match.end(), match.group(0), ""
+    words = list(re.finditer(r"\S+", match.group("name")))
+    first = 0
+    while first < len(words) and (words[first].group().lower() in _LEADING_WORDS or _possessive(words[first].group())):
+        first += 1
+    if first == len(words):
+        return match.start(), match.end(), "", ""
+    owner = next((_possessive(w.group()) for w in words[:first] if _possessive(w.group())), "")
+    start = match.start("name") + words[first].start()
+    return start, match.end(), match.string[start : match.end()], owner
+
+
+def _possessive(word: str) -> str:
+    """The owner of a possessive word ("Baghdad's" -> "Baghdad"), else ``""``."""
+    return word[:-2] if word.endswith(("'s", "’s")) else ""
+
+
+def _town_of(text: str, names: list[_Name], start: int, end: int) -> _Name | None:
+    """The town the sentence puts a landmark in: the nearest name whose best candidate is a populated
+    place, after the landmark ("... square, Baghdad city", "... bridge in Nassiriya") or right before
+    it ("Baghdad's Tahrir Square")."""
+    towns = [n for n in names if n.level == "place" and n.top.feature_code.startswith("PPL")]
+    after = [n for n in towns if n.mention.start >= end]
+    before = [n for n in towns if n.mention.end <= start and start - n.mention.end <= 4]
+    if after:
+        return min(after, key=lambda n: n.mention.start)
+    return before[-1] if before else None
+
+
+def _landmark_place(phrase: str, start: int, town: str, near: bool) -> EventPlace | None:
+    """The place of a landmark in ``town`` (its words in the report; empty when none is named)."""
+    where = f"{phrase} in {town}" if town else phrase
+    found = [c for c in gazetteer.resolve(where, limit=5, online=False) if c.country_code == HOME_COUNTRY]
+    if not found:
+        return None
+    best = found[0]
+    village = best.feature_code.startswith("PPL") and best.feature_code != "PPLX"
+    if not town and (best.reason not in ("exact", "alias") or village):
+        return None  # no town named: only a record of the landmark itself will do
+    return EventPlace(
+        best.name,
+        best.latitude,
+        best.longitude,
+        max(best.precision, 2 if near else 1),
+        "place",
+        phrase,
+        start,
+        governorate=best.governorate or None,
+        alternatives=[c.to_dict() for c in found[1:5]],
+    )
+
+
 def _holder(text: str, names: list[_Name], i: int) -> _Name | None:
-    """The name the report puts name ``i`` in: "X in Y" (one of the next two names) or "Y village of X"
-    (the name before), other than a governorate (those constrain through the governorate check)."""
+    """The name the report puts name ``i`` in: "X in Y" or "X (Y)" (one of the next two names) or "Y
+    village of X" (the name before), other than a governorate (those constrain through the
+    governorate check)."""
     name = names[i]
     # "the Kirkuk village of Riyadh" names Riyadh, a village of Kirkuk, not Kirkuk in Riyadh.
     after = next(
         (
             o
             for o in names[i + 1 : i + 3]
-            if _WITHIN.match(text[name.mention.end : o.mention.start])
+            if (
+                _WITHIN.match(text[name.mention.end : o.mention.start])
+                or _BRACKETED.match(text[name.mention.end : o.mention.start])
+            )
             and not _OF_PLACE.match(text[name.mention.end : o.mention.start])
         ),
         None,
@@ -487,18 +663,18 @@ def _holder(text: str, names: list[_Name], i: int) -> _Name | None:
     return holder if holder is not None and holder.level != "governorate" else None
 
 
-def _area_near(name: _Name, earlier: list[Place]) -> Place | None:
+def _area_near(name: _Name, earlier: Sequence[EventPlace]) -> EventPlace | None:
     """For a name none of whose candidates agrees, the sub-district or district of that name when it lies
     near the places the report named before ("the village of Rashad" -> Al-Rashad sub-district, Kirkuk)."""
     for level in ("sub-district", "district"):
         area = _admin_point(level, name.mention.text)
         if area is not None:
             area_name, governorate, lat, lon = area
-            place = Place(
+            place = EventPlace(
                 area_name,
                 lat,
                 lon,
-                3,
+                _AREA_PRECISION[level],
                 level,
                 name.mention.text,
                 name.mention.start,
@@ -511,8 +687,13 @@ def _area_near(name: _Name, earlier: list[Place]) -> Place | None:
     return None
 
 
-def choose_place(places: list[Place]) -> Place | None:
-    """The event's place among a clause's places: the most specific (see :attr:`Place.rank`), then one
+def area_words(location: str) -> str:
+    """A location without the direction an extracted place may carry: "northwest of Kirkuk" -> "Kirkuk"."""
+    return _DIRECTION_WORDS.sub("", location or "")
+
+
+def choose_place(places: list[EventPlace]) -> EventPlace | None:
+    """The event's place among a clause's places: the most specific (see :attr:`EventPlace.rank`), then one
     the report puts no other place in ("the Kirkuk village of Riyadh" is Riyadh), then the first."""
     if not places:
         return None

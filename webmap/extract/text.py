@@ -71,7 +71,7 @@ _SKIP_TAGS = {"script", "style", "noscript", "template", "svg", "head"}
 
 
 class _TextOfHTML(HTMLParser):
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self._skipping = 0

@@ -282,24 +282,53 @@ def build_context(
     query_key: str | None = None,
     *,
     scanned: tuple[list[Mention], set[str]] | None = None,
+    strict: bool = False,
 ) -> Context:
     """The :class:`Context` that ``text`` gives a name with key ``query_key`` (see the module
-    docstring). Mentions of the query itself are not anchors; their descriptor sets ``kind``.
-    ``scanned``: what :func:`scan` already found in ``text`` (it is not scanned again)."""
-    mentions, countries = scanned if scanned is not None else scan(gazetteer, text or "")
-    ctx = Context(countries=set(countries))
+    docstring). ``scanned``: what :func:`scan` already found in ``text`` (it is not scanned again).
+
+    ``strict`` (the context describes the name, as in :func:`~webmap.gazetteer.resolve`): a
+    governorate, district or sub-district the text names is an area the name lies in
+    (``Context.within``), also when it is the name itself with a descriptor ("Kut" with context
+    "Kut district, Wasit governorate": the town of Kut in Kut district), and so is the governorate
+    or district a town named without a direction shares its name with ("Rashad", context
+    "Kirkuk"). Otherwise (a sentence around the name) areas only weigh in, and the descriptor of a
+    mention of the name sets ``kind``.
+    """
+    from .match import AREA_KINDS, named_area
+
+    if scanned is None:
+        scanned = gazetteer.remember(("scan", text or ""), lambda: scan(gazetteer, text or ""))
+    mentions, countries = scanned
+    ctx = Context(countries=set(countries), strict=strict)
     query_core = split_descriptor(query_key)[0] if query_key else None
     for mention in mentions:
         if query_key and mention.key in (query_key, query_core):
-            ctx.kind = ctx.kind or mention.kind
+            area = (
+                named_area(gazetteer, mention.key, AREA_KINDS[mention.kind])
+                if strict and mention.kind in AREA_KINDS
+                else None
+            )
+            if area is not None:
+                ctx.within.append(area)
+            else:
+                ctx.kind = ctx.kind or mention.kind
             continue
         best = _anchor_candidate(gazetteer, mention, countries)
         if best is None:
             continue
-        place = gazetteer.place(gazetteer.row_of(best.place_id))
+        place = gazetteer.place_by_id(best.place_id)
         weight = max(0.5, best.score)
         if place.country_code == HOME_COUNTRY:
             ctx.countries.add(HOME_COUNTRY)
+        if strict and place.is_area:
+            ctx.within.append(place)
+        elif strict and place.country_code == HOME_COUNTRY and _direction(text, mention.start) is None:
+            # "Kirkuk", "Baghdad": a town that shares its name with the governorate or district
+            # around it names that area too; "southwest of Kirkuk" names only the town.
+            area = named_area(gazetteer, mention.key, ("ADM1", "ADM2"), exact=True)
+            if area is not None and place.lies_in(area.own_pcode):
+                ctx.within.append(area)
         if place.feature_code == "ADM1":
             ctx.governorates[place.admin1] = 1.0
         elif place.feature_code == "ADM2":
@@ -311,6 +340,7 @@ def build_context(
                 ctx.governorates[place.admin1] = max(ctx.governorates.get(place.admin1, 0.0), 0.4 * weight)
             if place.admin2:
                 ctx.districts[place.admin2] = max(ctx.districts.get(place.admin2, 0.0), 0.3 * weight)
+    ctx.within.sort(key=lambda area: -area.depth)
     return ctx
 
 

@@ -19,7 +19,10 @@ import re
 from ..names import ARTICLES, fold, strip_article
 
 # Generic words that say what kind of place a name is, mapped to the kind they ask for:
-# "P" a populated place, "ADM1" a governorate, "ADM2" a district, "ADM3" a sub-district.
+# "P" a populated place, "ADM1" a governorate, "ADM2" a district, "ADM3" a sub-district, or the
+# GeoNames feature code of a landmark ("MT" mountains and ranges, "VAL" valleys, "OILF" oil fields,
+# "GASF" gas fields, "OILR" refineries, "DAM", "LK" lakes, "CMP" camps, "AIRB"/"AIRP" air bases and
+# airports, "PSTB" border crossings, "BDG" bridges, "SQR" squares), in English, Arabic and Kurdish.
 _SUFFIXES = {
     "town": "P",
     "city": "P",
@@ -43,7 +46,30 @@ _SUFFIXES = {
     "region": "",
     "neighbourhood": "P",
     "neighborhood": "P",
-    "camp": "",
+    "camp": "CMP",
+    "refugee camp": "CMP",
+    "mountain": "MT",
+    "mountains": "MT",
+    "mountain range": "MT",
+    "range": "MT",
+    "valley": "VAL",
+    "oil field": "OILF",
+    "oilfield": "OILF",
+    "oil fields": "OILF",
+    "gas field": "GASF",
+    "gasfield": "GASF",
+    "refinery": "OILR",
+    "oil refinery": "OILR",
+    "dam": "DAM",
+    "lake": "LK",
+    "air base": "AIRB",
+    "airbase": "AIRB",
+    "airport": "AIRP",
+    "international airport": "AIRP",
+    "border crossing": "PSTB",
+    "crossing": "PSTB",
+    "bridge": "BDG",
+    "square": "SQR",
     "ناحيه": "ADM3",
     "قضاء": "ADM2",
     "محافظه": "ADM1",
@@ -78,7 +104,34 @@ _PREFIXES = {
     "قهزاي": "ADM2",
     "باريزكاي": "ADM1",
     "شاروجكهي": "P",
+    "mount": "MT",
+    "jabal": "MT",
+    "jebel": "MT",
+    "jibal": "MT",
+    "silsilat jibal": "MT",
+    "chiya e": "MT",
+    "çiyayê": "MT",
+    "çiyayên": "MT",
+    "wadi": "VAL",
+    "lake": "LK",
+    "camp": "CMP",
+    "جبل": "MT",
+    "جبال": "MT",
+    "چیای": "MT",
+    "وادي": "VAL",
+    "بحيرة": "LK",
+    "سد": "DAM",
+    "حقل": "OILF",
+    "مصفى": "OILR",
+    "مصفاة": "OILR",
+    "مخيم": "CMP",
+    "مطار": "AIRP",
+    "جسر": "BDG",
+    "ساحة": "SQR",
 }
+# Compared with folded keys: folding drops the hamza of "قضاء".
+_SUFFIXES = {fold(word): kind for word, kind in _SUFFIXES.items()}
+_PREFIXES = {fold(word): kind for word, kind in _PREFIXES.items()}
 _SUFFIX_RE = re.compile(r"^(.+?) ({})$".format("|".join(sorted(map(re.escape, _SUFFIXES), key=len, reverse=True))))
 _PREFIX_RE = re.compile(r"^({}) (.+)$".format("|".join(sorted(map(re.escape, _PREFIXES), key=len, reverse=True))))
 
@@ -111,8 +164,9 @@ def name_key(text: str) -> str:
 def split_descriptor(key: str) -> tuple[str, str | None]:
     """Split a generic word off a folded key: ``"tall afar town"`` -> ``("tall afar", "P")``.
 
-    Returns ``(core, kind)``; ``kind`` is "P", "ADM1", "ADM2", "ADM3", "" (a word with no kind,
-    e.g. "area") or None when the key carries no descriptor (then ``core`` is ``key``).
+    Returns ``(core, kind)``; ``kind`` is "P", "ADM1", "ADM2", "ADM3", a landmark's feature code
+    ("MT", "VAL", "OILF", ...), "" (a word with no kind, e.g. "area") or None when the key carries
+    no descriptor (then ``core`` is ``key``).
     """
     match = _SUFFIX_RE.match(key)
     if match and len(match.group(1)) >= 2:

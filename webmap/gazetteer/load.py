@@ -25,6 +25,7 @@ import threading
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..config import SHIPPED_GAZETTEER, Config, data_dir
 from ..errors import BadRows, GazetteerError, InvalidRecord
@@ -46,13 +47,17 @@ COLUMNS = (
     "admin1_pcode",
     "admin2",
     "admin2_pcode",
+    "admin3",
+    "admin3_pcode",
     "country_code",
     "source",
+    "source_ref",
+    "precision",
 )
 REQUIRED = ("name", "latitude", "longitude", "country_code")
 ID_COLUMNS = ("place_id", "geonameid", "wof_id")
 NAME_SEPARATOR = "|"
-CACHE_VERSION = 6
+CACHE_VERSION = 9
 
 # How important a kind of place is before any context: capitals above towns, towns above villages,
 # abandoned (PPLQ) and destroyed (PPLW) places last. Governorates and districts weigh less than a
@@ -78,6 +83,24 @@ FEATURE_WEIGHT = {
     # A bare "Kurdistan" in a report means the region, not the village of that name near Rania.
     "RGN": 0.75,
 }
+AREA_DEPTH = {"ADM1": 1, "ADM2": 2, "ADM3": 3}
+# Feature codes whose place is wider than a point, with ACLED's geo_precision for them (others are 1).
+AREA_PRECISION = {
+    "ADM1": 3,
+    "ADM2": 3,
+    "RGN": 3,
+    "ADM3": 2,
+    "PPLX": 2,
+    "MTS": 2,
+    "MT": 2,
+    "VAL": 2,
+    "WAD": 2,
+    "DSRT": 2,
+    "PLN": 2,
+    "LK": 2,
+    "RSV": 2,
+    "AREA": 2,
+}
 EXACT, ALIAS, NORMALISED = 0, 1, 2
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 TIER_NAMES = ("exact", "alias", "normalised")
@@ -102,14 +125,46 @@ class Place:
     admin1_pcode: str
     admin2: str
     admin2_pcode: str
+    admin3: str
+    admin3_pcode: str
     country_code: str
     source: str
+    point_precision: int | None = None
     prior: float = 0.0
 
     @property
     def is_area(self) -> bool:
-        """True for governorates and districts (their point is a representative point)."""
+        """True for governorates, districts and sub-districts (their point is a representative point)."""
         return self.feature_class == "A"
+
+    @property
+    def precision(self) -> int:
+        """ACLED's geo_precision of this place as an event's location: 1 a town, village or point
+        landmark; 2 a sub-district, neighbourhood or area landmark (a range, a valley, a lake);
+        3 a district, governorate or wider region. A record whose point is only its area's (a
+        landmark no text gives a point for) says so in its ``precision`` column."""
+        return self.point_precision or AREA_PRECISION.get(self.feature_code, 1)
+
+    @property
+    def depth(self) -> int:
+        """1 for a governorate, 2 a district, 3 a sub-district, 0 for any other record."""
+        return AREA_DEPTH.get(self.feature_code, 0)
+
+    @property
+    def own_pcode(self) -> str:
+        """The COD-AB P-code of the area this record is (governorate, district, sub-district), else ``""``."""
+        return _OWN_PCODE[self.feature_code](self) if self.feature_code in _OWN_PCODE else ""
+
+    def lies_in(self, pcode: str) -> bool:
+        """True when the place is the area with this COD-AB P-code or lies inside it."""
+        return bool(pcode) and pcode in (self.admin1_pcode, self.admin2_pcode, self.admin3_pcode)
+
+
+_OWN_PCODE = {
+    "ADM1": lambda place: place.admin1_pcode,
+    "ADM2": lambda place: place.admin2_pcode,
+    "ADM3": lambda place: place.admin3_pcode,
+}
 
 
 def place_prior(feature_code: str, population: int) -> float:
@@ -144,7 +199,8 @@ def check_place(mapping: dict, row: int) -> dict:
     Raises :class:`InvalidRecord` naming ``row`` and the field: a missing required value, a
     coordinate that is not a number in range, a non-integer id or population, a control character.
     """
-    out = {col: ("" if mapping.get(col) is None else str(mapping.get(col))).strip() for col in COLUMNS}
+    # Text as read; coordinates become floats and the counts ints below.
+    out: dict[str, Any] = {col: ("" if mapping.get(col) is None else str(mapping.get(col))).strip() for col in COLUMNS}
     if not out["place_id"]:
         if out["geonameid"]:
             out["place_id"] = f"gn:{out['geonameid']}"
@@ -162,11 +218,13 @@ def check_place(mapping: dict, row: int) -> dict:
         raise InvalidRecord("place_id", f"expected <source>:<id>, got {out['place_id']!r}", row)
     out["latitude"] = _coordinate(out["latitude"], "latitude", 90, row)
     out["longitude"] = _coordinate(out["longitude"], "longitude", 180, row)
-    for col in ("geonameid", "wof_id", "population"):
+    for col in ("geonameid", "wof_id", "population", "precision"):
         number = _int_or_none(out[col], col, row)
         if number is not None and number < 0:
             raise InvalidRecord(col, f"negative: {number}", row)
         out[col] = number
+    if out["precision"] is not None and out["precision"] not in (1, 2, 3):
+        raise InvalidRecord("precision", f"expected 1, 2 or 3 (ACLED's geo_precision), got {out['precision']}", row)
     if len(out["country_code"]) != 2 or not out["country_code"].isalpha():
         raise InvalidRecord("country_code", f"expected a two-letter ISO code, got {out['country_code']!r}", row)
     out["country_code"] = out["country_code"].upper()
@@ -201,8 +259,7 @@ def read_places_csv(path: str | os.PathLike) -> list[dict]:
                 if None in mapping:
                     error = InvalidRecord(
                         "row",
-                        f"{len(reader.fieldnames) + len(mapping[None])} fields, "
-                        f"the header has {len(reader.fieldnames)}",
+                        f"{len(fields) + len(mapping[None])} fields, the header has {len(fields)}",
                         number,
                     )
                 else:
@@ -254,8 +311,11 @@ _PLACE_FIELDS = (
     "admin1_pcode",
     "admin2",
     "admin2_pcode",
+    "admin3",
+    "admin3_pcode",
     "country_code",
     "source",
+    "precision",
     "prior",
 )
 
@@ -283,6 +343,8 @@ class Gazetteer:
         self._skeletons = skeletons
         self.path = path
         self._by_id: dict[str, int] | None = None
+        self._areas: dict[str, int] | None = None
+        self._memo: dict = {}
         self._blocks: dict[tuple[str, int], list[str]] | None = None
         self._starts: dict[str, int] | None = None
 
@@ -293,7 +355,7 @@ class Gazetteer:
         return {"columns": self._columns, "keys": self._keys, "skeletons": self._skeletons, "path": self.path}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["columns"], state["keys"], state["skeletons"], state["path"])
+        Gazetteer.__init__(self, state["columns"], state["keys"], state["skeletons"], state["path"])
 
     def place(self, row: int) -> Place:
         """The place at ``row``."""
@@ -304,6 +366,36 @@ class Gazetteer:
         if self._by_id is None:
             self._by_id = {pid: i for i, pid in enumerate(self._columns["place_id"])}
         return self._by_id.get(place_id)
+
+    def place_by_id(self, place_id: str) -> Place:
+        """The place with this ``place_id`` (a candidate's); ``KeyError`` when it has none: a
+        candidate made from this gazetteer always has one."""
+        row = self.row_of(place_id)
+        if row is None:
+            raise KeyError(place_id)
+        return self.place(row)
+
+    def remember(self, key: tuple, compute):
+        """``compute()``, kept for ``key`` while this gazetteer is loaded: contexts and records name
+        the same areas again and again. At most :data:`MEMO_SIZE` answers are kept (then all are
+        forgotten at once); callers must not modify what they get back."""
+        value = self._memo.get(key, _MISSING)
+        if value is _MISSING:
+            if len(self._memo) >= MEMO_SIZE:
+                self._memo.clear()
+            value = self._memo[key] = compute()
+        return value
+
+    def area(self, pcode: str) -> Place | None:
+        """The governorate, district or sub-district record with this COD-AB P-code, or None."""
+        if self._areas is None:
+            codes = self._columns["feature_code"]
+            self._areas = {}
+            for index in range(len(self)):
+                if codes[index] in _OWN_PCODE:
+                    self._areas.setdefault(self.place(index).own_pcode, index)
+        row = self._areas.get(pcode)
+        return None if row is None else self.place(row)
 
     @classmethod
     def from_rows(cls, rows: list[dict], path: Path | None = None) -> Gazetteer:
@@ -423,6 +515,8 @@ def _unpack(value) -> tuple:
 # different villages that share most letters apart ("Bashiqa" / "Bashiq" is 92, "Tazah" / "Tawah" 80).
 FUZZY_THRESHOLD = 88
 FUZZY_MIN_LENGTH = 4
+MEMO_SIZE = 4096
+_MISSING = object()
 
 
 def _cache_file(path: Path) -> Path | None:

@@ -51,6 +51,16 @@ WOF_FEATURES = {
 }
 
 
+# UCDP GED events whose id is divisible by this are never read by the gazetteer build: the held-out
+# evaluation (bench/gazetteer_accuracy.py) measures the gazetteer on them.
+UCDP_HOLDOUT_MODULUS = 5
+
+
+def ucdp_held_out(event_id: int) -> bool:
+    """True for a UCDP GED event the gazetteer build leaves to the held-out evaluation."""
+    return int(event_id) % UCDP_HOLDOUT_MODULUS == 0
+
+
 def keep_name(name: str) -> bool:
     """True for a name worth indexing: Latin or Arabic script (Arabic, Kurdish, Persian letters),
     not an airport/ICAO code such as "KIK" or "ORBM", and no longer than 100 characters."""
@@ -74,6 +84,13 @@ def merge_names(*groups) -> list[str]:
                 seen.add(name)
                 out.append(name)
     return out
+
+
+def merged_alternates(row: dict, *groups) -> str:
+    """The alternate names of ``row`` with the names of ``groups`` added (see :func:`merge_names`),
+    joined for the CSV, the row's own name left out."""
+    names = merge_names(str(row.get("alternate_names") or "").split(NAME_SEPARATOR), *groups)
+    return NAME_SEPARATOR.join(n for n in names if n != row["name"])
 
 
 def _open(path: Path):
@@ -132,7 +149,7 @@ def wof_row(record: dict, country: str | None) -> dict | None:
     name = (record.get("gn_name") or "").strip() or (record.get("name") or "").strip()
     # The all_names of WOF counties and regions mix in other areas' names ("Tỉnh Duhok" on Ninawa):
     # for those only the English, Arabic, Kurdish and Turkish names are kept.
-    columns = ("name_eng", "name_ara", "name_kur", "name_ckb", "name_kmr", "name_tur")
+    columns: tuple[str, ...] = ("name_eng", "name_ara", "name_kur", "name_ckb", "name_kmr", "name_tur")
     if fclass != "A":
         columns += ("all_names",)
     variants = [v for col in columns for v in (record.get(col) or "").split("|")]
@@ -204,13 +221,8 @@ def merge_duplicates(rows: list[dict]) -> list[dict]:
         if first is None:
             merged[row["place_id"]] = row
             continue
-        names = merge_names(
-            first["alternate_names"].split(NAME_SEPARATOR), [row["name"]], row["alternate_names"].split(NAME_SEPARATOR)
-        )
-        merged[row["place_id"]] = {
-            **first,
-            "alternate_names": NAME_SEPARATOR.join(n for n in names if n != first["name"]),
-        }
+        alternates = merged_alternates(first, [row["name"]], row["alternate_names"].split(NAME_SEPARATOR))
+        merged[row["place_id"]] = {**first, "alternate_names": alternates}
     return list(merged.values())
 
 
@@ -235,11 +247,11 @@ def import_target(config: Config | None = None) -> Path:
     return user_copy_path()
 
 
-ADMIN_COLUMNS = ("admin1", "admin1_pcode", "admin2", "admin2_pcode")
+ADMIN_COLUMNS = ("admin1", "admin1_pcode", "admin2", "admin2_pcode", "admin3", "admin3_pcode")
 
 
 def fill_admin_areas(rows: list[dict], join: Callable) -> list[dict]:
-    """Rows with governorate and district filled in, for Iraqi rows that have none.
+    """Rows with governorate, district and sub-district filled in, for Iraqi rows that have none.
 
     ``join`` takes a DataFrame with ``latitude``/``longitude`` columns and returns it with the
     columns of :data:`ADMIN_COLUMNS` (``webmap.spatial.join_admin_areas``; passed in because the

@@ -3,10 +3,11 @@
 Mapping (ACLED column -> record field): ``event_id_cnty`` -> ``source_id`` (with ``source`` =
 ``"ACLED"``, the pair that makes re-imports idempotent); ``event_date`` (``YYYY-MM-DD``, ``DD Month
 YYYY`` or ``YYYYMMDD``), ``time_precision``, ``event_type``, ``sub_event_type``, ``actor1``,
-``actor2``, ``location``, ``latitude``, ``longitude``, ``geo_precision``, ``fatalities`` and
-``notes`` keep their names. ACLED's own ``source`` column (the outlets that reported the event)
-and ``source_scale`` are kept at the end of ``notes`` as ``Source (ACLED): <outlets> [<scale>]``,
-followed by the associated actors, because our ``source`` field names the dataset.
+``assoc_actor_1``, ``actor2``, ``assoc_actor_2`` (the forces they name count among the forces the
+incident involves), ``location``, ``latitude``, ``longitude``, ``geo_precision``, ``fatalities``
+and ``notes`` keep their names. ACLED's own ``source`` column (the outlets that reported the
+event) and ``source_scale`` are kept at the end of ``notes`` as ``Source (ACLED): <outlets>
+[<scale>]``, because our ``source`` field names the dataset.
 ACLED's ``admin1..3`` are not copied: every import joins the point to the shipped boundaries.
 
 ``inter1``/``inter2`` (ACLED's actor kind, a code 1-8 or, in newer exports, its label) are not
@@ -29,7 +30,9 @@ SAME_NAME = (
     "event_type",
     "sub_event_type",
     "actor1",
+    "assoc_actor_1",
     "actor2",
+    "assoc_actor_2",
     "location",
     "latitude",
     "longitude",
@@ -54,9 +57,6 @@ def _notes(get) -> str | None:
     if outlets:
         scale = get("source_scale")
         parts.append(f"Source (ACLED): {outlets}" + (f" [{scale}]" if scale else ""))
-    for n in (1, 2):
-        if get(f"assoc_actor_{n}"):
-            parts.append(f"Associated with actor {n}: {get(f'assoc_actor_{n}')}")
     text = "\n".join(p for p in parts if p)
     return text or None
 

@@ -3,7 +3,9 @@
 A column named like a record field (see :data:`webmap.records.INPUT_FIELDS`, case-insensitive)
 maps to it without being named, so webmap's own CSV export imports back as it is; other columns
 need ``--map``, and the ones left over are ignored and listed in the summary. The columns for
-``event_date``, ``latitude``, ``longitude`` and ``event_type`` are required.
+``event_date`` and ``event_type`` are required, and those for ``latitude`` and ``longitude`` unless
+the file names places to geocode its rows by: ``location``, in the district ``admin2`` and
+governorate ``admin1`` the row states (see :func:`webmap.intake.geocode_values`).
 
 Admin areas and the disputed flag are always joined again from the point, but a file that has
 ``admin1_pcode``/``admin2_pcode``/``admin3_pcode`` columns is believed when it leaves a level
@@ -22,7 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from ..errors import ConfigError
-from ..records import INPUT_FIELDS, REQUIRED_FIELDS
+from ..records import DERIVED_FIELDS, INPUT_FIELDS, REQUIRED_FIELDS
 from .readers import RowStream, open_csv, refuse
 
 # What a spreadsheet runs as a formula when a cell starts with it (OWASP's list for CSV injection).
@@ -44,10 +46,15 @@ def restore_formula(value: str) -> str:
     return value
 
 
-# Fields the importer derives (admin areas from the point); a column for them is ignored.
-DERIVED = {"admin1", "admin1_pcode", "admin2", "admin2_pcode", "admin3", "admin3_pcode", "disputed"}
+# Fields the importer derives (admin areas from the point); a column for them is ignored. The
+# names of the governorate and district (admin1, admin2) are read: they are what a row without
+# coordinates is geocoded within, and the point's areas replace them.
+DERIVED = {"admin1_pcode", "admin2_pcode", "admin3", "admin3_pcode", "disputed"}
 MAPPABLE = tuple(f for f in INPUT_FIELDS if f not in DERIVED)
 PCODE_FIELDS = ("admin1_pcode", "admin2_pcode", "admin3_pcode")
+COORDINATE_FIELDS = ("latitude", "longitude")
+# Columns a row without coordinates is geocoded by (webmap.intake.geocode_values).
+PLACE_FIELDS = ("location", "admin2", "admin1")
 
 
 def admin_depth(pcodes) -> int:
@@ -64,7 +71,8 @@ def resolve_columns(path: Path, columns: list[str], column_map: Mapping[str, str
     """``{field: column}`` from explicit ``COLUMN=FIELD`` pairs plus same-named columns.
 
     Refuses, naming ``--map``, an unknown field, a column not in the header, two columns for
-    one field; and lists every required field left without a column.
+    one field; and lists every required field left without a column (the coordinates are not
+    required of a file with a place column to geocode by, see :data:`PLACE_FIELDS`).
     """
     by_lower = {c.lower(): c for c in columns}
     mapping: dict[str, str] = {}
@@ -87,12 +95,17 @@ def resolve_columns(path: Path, columns: list[str], column_map: Mapping[str, str
     for name in MAPPABLE:
         if name not in mapping and name in by_lower and by_lower[name] not in used:
             mapping[name] = by_lower[name]
-    missing = [f for f in REQUIRED_FIELDS if f not in mapping]
+    geocodable = any(f in mapping for f in PLACE_FIELDS) and not any(f in mapping for f in COORDINATE_FIELDS)
+    missing = [f for f in REQUIRED_FIELDS if f not in mapping and not (geocodable and f in COORDINATE_FIELDS)]
     if missing:
+        hint = (
+            f" (or a {', '.join(PLACE_FIELDS)} column to geocode by)" if set(missing) <= set(COORDINATE_FIELDS) else ""
+        )
         raise refuse(
             path,
             "no column for the required field(s) "
             + ", ".join(missing)
+            + hint
             + f" (the header has: {', '.join(columns[:20])}); name them with --map COLUMN=FIELD",
         )
     return mapping
@@ -104,7 +117,8 @@ def open_rows(path: Path, *, column_map: Mapping[str, str] | None = None, encodi
     mapping = resolve_columns(path, source.columns, column_map)
     by_lower = {c.lower(): c for c in source.columns}
     pcode_columns = [by_lower[f] for f in PCODE_FIELDS if f in by_lower]
-    used = set(mapping.values()) | set(pcode_columns)
+    derived = [by_lower[c] for c in DERIVED_FIELDS if c in by_lower]
+    used = set(mapping.values()) | set(pcode_columns) | set(derived)
     pairs = tuple(mapping.items())
 
     def convert(row: dict) -> dict:

@@ -6,10 +6,13 @@ produced as text chunks (:data:`STREAMS`) that the web layer sends as they come 
 writes to a file.
 
 - GeoJSON: a FeatureCollection of Points, ``[longitude, latitude]`` in WGS 84, no ``crs`` member,
-  numbers as JSON numbers, dates ISO 8601; properties are every record field but the coordinates.
-- CSV: UTF-8 with a BOM (so Excel shows Arabic names), a header of every record field, dates ISO
-  8601, ``disputed`` as ``true``/``false``, empty for unknown; a text that a spreadsheet would run
-  as a formula starts with ``'`` (unless ``raw``).
+  numbers as JSON numbers, dates ISO 8601; properties are every record field but the coordinates,
+  and ``forces``: every force the incident involves (:func:`webmap.forces.incident_forces`, the
+  rule of the map's layers and the force filter), a list of force keys.
+- CSV: UTF-8 with a BOM (so Excel shows Arabic names), a header of every record field and
+  ``forces`` (keys separated by ``;``), dates ISO 8601, ``disputed`` as ``inside``/``partly``/
+  ``outside``, empty for unknown; a text that a spreadsheet would run as a formula starts with
+  ``'`` (unless ``raw``).
 - GeoPackage: one layer ``incidents`` (EPSG:4326, dates as DateTime fields), written in
   batches through pyogrio.
 
@@ -32,7 +35,8 @@ import pyogrio
 
 from ..errors import WebmapError
 from ..files import replace_file
-from ..records import Incident
+from ..forces import incident_forces
+from ..records import DERIVED_FIELDS, Incident
 from .csv import neutralise_formula
 
 CHUNK_CHARS = 64 * 1024
@@ -47,9 +51,12 @@ COLUMNS = (
     "event_type",
     "sub_event_type",
     "actor1",
+    "assoc_actor_1",
     "force1",
     "actor2",
+    "assoc_actor_2",
     "force2",
+    "forces",
     "location",
     "latitude",
     "longitude",
@@ -61,6 +68,8 @@ COLUMNS = (
     "admin3",
     "admin3_pcode",
     "disputed",
+    "place_id",
+    "place_score",
     "fatalities",
     "injured",
     "notes",
@@ -70,6 +79,8 @@ COLUMNS = (
     "updated_at",
 )
 PROPERTY_FIELDS = tuple(f for f in COLUMNS if f not in ("latitude", "longitude"))
+# Columns the exports add to the record's fields; importers skip them (the record derives them again).
+DERIVED_COLUMNS = DERIVED_FIELDS
 MEDIA_TYPES = {
     "geojson": "application/geo+json",
     "csv": "text/csv; charset=utf-8",
@@ -90,9 +101,17 @@ def _chunked(pieces: Iterable[str]) -> Iterator[str]:
         yield "".join(buffer)
 
 
+def _exported(incident: Incident) -> dict:
+    """The incident's fields (ISO dates) and its derived ``forces`` (a tuple of force keys)."""
+    values = incident.to_dict()
+    values["forces"] = incident_forces(incident)
+    return values
+
+
 def feature(incident: Incident) -> dict:
     """One incident as an RFC 7946 Feature (a dict ready for ``json.dumps``)."""
-    props = incident.to_dict()
+    props = _exported(incident)
+    props["forces"] = list(props["forces"])
     geometry = {"type": "Point", "coordinates": [props.pop("longitude"), props.pop("latitude")]}
     return {
         "type": "Feature",
@@ -115,8 +134,8 @@ def geojson_chunks(incidents: Iterable[Incident]) -> Iterator[str]:
 
 
 def _csv_value(value):
-    if isinstance(value, bool):
-        return "true" if value else "false"
+    if isinstance(value, tuple):
+        return ";".join(value)
     return "" if value is None else value
 
 
@@ -137,7 +156,7 @@ def csv_chunks(incidents: Iterable[Incident], *, raw: bool = False) -> Iterator[
         for incident in incidents:
             out.seek(0)
             out.truncate()
-            values = incident.to_dict()
+            values = _exported(incident)
             writer.writerow([cell(values[name]) for name in COLUMNS])
             yield out.getvalue()
 
@@ -145,12 +164,16 @@ def csv_chunks(incidents: Iterable[Incident], *, raw: bool = False) -> Iterator[
 
 
 def _frame(incidents: list[Incident]) -> gpd.GeoDataFrame:
-    frame = pd.DataFrame([{name: getattr(i, name) for name in COLUMNS} for i in incidents], columns=list(COLUMNS))
+    rows = []
+    for incident in incidents:
+        row = {name: getattr(incident, name) for name in COLUMNS if name not in DERIVED_COLUMNS}
+        row["forces"] = ";".join(incident_forces(incident))
+        rows.append(row)
+    frame = pd.DataFrame(rows, columns=list(COLUMNS))
     for name in ("event_date", "created_at", "updated_at"):
         frame[name] = pd.to_datetime(frame[name]).astype("datetime64[ms]")
     for name in ("injured", "id"):
         frame[name] = frame[name].astype("Int64")
-    frame["disputed"] = frame["disputed"].astype("boolean")
     geometry = gpd.points_from_xy(frame["longitude"], frame["latitude"], crs="EPSG:4326")
     return gpd.GeoDataFrame(frame, geometry=geometry)
 

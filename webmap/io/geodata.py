@@ -64,7 +64,12 @@ def import_admin_layer(
                     vouched_depths=_stored_depth(stored),
                     layers=layers,
                 )
-                rows = pd.DataFrame({"id": stored["id"], **placed}).to_dict("records")
+                # Plain lists: a frame would turn the None of an unknown level into NaN.
+                columns = {name: values.tolist() for name, values in placed.items()}
+                rows = [
+                    {"id": incident_id, **{name: values[k] for name, values in columns.items()}}
+                    for k, incident_id in enumerate(stored["id"].tolist())
+                ]
                 rejoined += store.update_admin_areas(conn, rows)
                 unassigned += int(pd.isna(placed["admin3_pcode"][stored["geo_precision"].to_numpy() < 3]).sum())
     except BaseException:

@@ -2,7 +2,9 @@
 
 Each feature's point gives ``longitude``, ``latitude`` (RFC 7946 order: longitude first; a third
 coordinate is ignored); its properties named like record fields give the rest, as in webmap's own
-GeoJSON export, so an export imports back unchanged. ``--map PROPERTY=FIELD`` renames others.
+GeoJSON export, so an export imports back unchanged. ``--map PROPERTY=FIELD`` renames others. A
+feature whose geometry is null (RFC 7946: an unlocated feature) is geocoded by its ``location``,
+``admin2`` and ``admin1`` properties (see :func:`webmap.intake.geocode_values`).
 Admin areas and the disputed flag are joined again from the point, down to the levels whose
 ``admin*_pcode`` properties a feature fills when it has them (see :mod:`webmap.io.csv`). Features are
 counted from 1 in error messages ("row 3" is the third feature). A legacy ``crs`` member other
@@ -83,12 +85,15 @@ def _watched(path: Path, stream, position: dict):
         yield prefix, event, value
 
 
-def _point(feature) -> tuple[float, float]:
+def _point(feature) -> tuple[float, float] | None:
+    """The feature's (longitude, latitude), or None for a null geometry (an unlocated feature)."""
     if not isinstance(feature, dict) or feature.get("type") != "Feature":
         raise InvalidRecord("type", "not a GeoJSON Feature")
+    if "geometry" in feature and feature["geometry"] is None:
+        return None
     geometry = feature.get("geometry")
     if not isinstance(geometry, dict):
-        raise InvalidRecord("geometry", "missing (every incident needs a Point)")
+        raise InvalidRecord("geometry", "missing (a Point, or null for a feature to geocode by its location)")
     if geometry.get("type") != "Point":
         raise InvalidRecord("geometry", f"expected a Point, not a {geometry.get('type')}")
     coords = geometry.get("coordinates")
@@ -118,7 +123,7 @@ def open_rows(path: Path, *, column_map: Mapping[str, str] | None = None, encodi
     opened = {}
 
     def convert(feature) -> dict:
-        lon, lat = _point(feature)
+        point = _point(feature)
         props = feature.get("properties") or {}
         if not isinstance(props, dict):
             raise InvalidRecord("properties", "must be an object")
@@ -127,7 +132,8 @@ def open_rows(path: Path, *, column_map: Mapping[str, str] | None = None, encodi
             name = renames.get(name, name)
             if name in wanted:
                 fields[name] = value
-        fields["longitude"], fields["latitude"] = lon, lat
+        if point is not None:
+            fields["longitude"], fields["latitude"] = point
         if any(name in props for name in PCODE_FIELDS):
             fields["_admin_depth"] = admin_depth(props.get(name) for name in PCODE_FIELDS)
         return fields

@@ -7,9 +7,16 @@ their force; unknown actors map to ``other`` and are listed in the summary), dup
 the file are refused; per batch of rows the incidents are placed in their governorates, districts
 and sub-districts by the one placement rule (:func:`webmap.spatial.place_incidents`, with the
 levels the source vouches for) and written.
-Everything happens in one write transaction of the store: one bad row anywhere means an
-:class:`~webmap.errors.ImportFailed` listing the bad rows (see :class:`~webmap.errors.BadRows`) and a
-rollback, so the database is exactly as before.
+The checked and placed rows are staged (:meth:`webmap.store.IncidentStore.staging`: a private
+table, no write lock taken) and merged into the incidents in one short write transaction at the
+end, so the web's writers wait only for that merge, never for the reading and checking. One bad
+row anywhere means an :class:`~webmap.errors.ImportFailed` listing the bad rows (see
+:class:`~webmap.errors.BadRows`) before anything is merged, so the database is exactly as before.
+
+A row without coordinates is geocoded by its place name and the district and governorate it
+states (:func:`webmap.intake.geocode_values`, ``geocode`` its mode). A row the gazetteer cannot
+place surely enough is not imported but listed (``ImportSummary.unplaced``, written out by
+:func:`write_review`), unless ``strict``: then it is a bad row and nothing is written.
 
 Idempotency rests on ``source`` + ``source_id``: importing a file again adds nothing, and with
 ``update=True`` changed rows are replaced. Rows that carry no ``source_id`` (a spreadsheet without
@@ -21,6 +28,7 @@ then counts as a new incident.
 
 from __future__ import annotations
 
+import csv as csv_module
 import hashlib
 import operator
 import sys
@@ -33,10 +41,11 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .. import spatial
-from ..errors import BadRows, InvalidRecord
-from ..intake import check_values
+from ..errors import BadRows, InvalidRecord, UnplacedRecord
+from ..gazetteer.resolve import MIN_PLACE_SCORE
+from ..intake import check_values, geocode_values
 from ..records import FIELDS, IRAQ, AreaOfInterest, Incident
-from ..store import IncidentStore, SaveSummary
+from ..store import IncidentStore, SaveSummary, Staging
 from . import acled, csv, geojson, ucdp
 from .readers import RowStream, open_csv, refuse
 
@@ -49,17 +58,27 @@ IMPORTERS: dict[str, Callable[..., RowStream]] = {
 BATCH = 5_000
 # Imports of files larger than this show a progress bar (about 2,000 ACLED rows).
 PROGRESS_BYTES = 1_000_000
+# The gazetteer's match (place_id, place_score) is left out: content ids stay those of earlier webmaps.
 _DIGEST_VALUES = operator.attrgetter(
-    *(f for f in FIELDS if f not in ("id", "source_id", "created_at", "updated_at", *spatial.ADMIN_FIELDS))
+    *(
+        f
+        for f in FIELDS
+        if f not in ("id", "source_id", "created_at", "updated_at", "place_id", "place_score", *spatial.ADMIN_FIELDS)
+    )
 )
+REVIEW_COLUMNS = ("row", "location", "admin2", "admin1", "best_candidate", "place_id", "score", "why")
 
 
 @dataclass
 class ImportSummary(SaveSummary):
-    """What an import did: the store's counts, plus ``unassigned``: rows not joined to any district."""
+    """What an import did: the store's counts, plus ``unassigned``: rows not joined to any district,
+    ``geocoded``: rows placed by their place name, ``unplaced``: rows left out because the gazetteer
+    could not place them (each an :class:`~webmap.errors.UnplacedRecord` with its row number)."""
 
     rows: int = 0
     unassigned: int = 0
+    geocoded: int = 0
+    unplaced: list[UnplacedRecord] = field(default_factory=list)
     unknown_actors: Counter = field(default_factory=Counter)
     read_as: str = ""
     ignored_columns: list[str] = field(default_factory=list)
@@ -75,6 +94,12 @@ class ImportSummary(SaveSummary):
                 f"{self.differing} of the unchanged differ from the stored incident (same source and id) "
                 "and were not written: import again with --update to replace them"
             )
+        if self.geocoded:
+            out.append(f"{self.geocoded} rows placed by their place name (geocoded)")
+        if self.unplaced:
+            listed = "; ".join(str(u) for u in self.unplaced[:5])
+            rest = f" and {len(self.unplaced) - 5} more" if len(self.unplaced) > 5 else ""
+            out.append(f"{len(self.unplaced)} rows not imported, the gazetteer could not place them: {listed}{rest}")
         if self.unknown_actors:
             shown = ", ".join(f"{name} ({n})" for name, n in self.unknown_actors.most_common(15))
             more = len(self.unknown_actors) - 15
@@ -109,16 +134,24 @@ def import_file(
     progress: bool | None = None,
     area: AreaOfInterest = IRAQ,
     geodata_dir: Path | str | None = None,
+    geocode: str = "missing",
+    min_score: float = MIN_PLACE_SCORE,
+    strict: bool = False,
+    gazetteer_path: Path | str | None = None,
 ) -> ImportSummary:
-    """Import every row of ``path`` into ``store`` in one transaction, or nothing.
+    """Import every row of ``path`` into ``store``: all of them, or nothing.
 
     ``fmt`` is a key of :data:`IMPORTERS` (None: :func:`detect_format`); ``column_map`` maps
     file columns to record fields (``csv``, ``geojson``); ``update`` replaces stored rows whose
     content changed; ``encoding`` overrides detection; ``progress`` True/False forces the
     progress bar on stderr on or off (None: on for files over about 1 MB when stderr is a
     terminal); ``area`` is the area of interest every point must fall in; ``geodata_dir`` the
-    folder of replacement boundary layers (default ``WEBMAP_GEODATA``).
-    Raises :class:`~webmap.errors.ImportFailed` (nothing written) for an unreadable file or any bad row.
+    folder of replacement boundary layers (default ``WEBMAP_GEODATA``). ``geocode`` (never,
+    missing, always), ``min_score`` and ``gazetteer_path``: how rows are geocoded (see
+    :func:`webmap.intake.geocode_values`); a row that cannot be placed is listed in the summary's
+    ``unplaced`` and left out, or with ``strict`` refused like a bad row.
+    Raises :class:`~webmap.errors.ImportFailed` (nothing written) for an unreadable file or any bad
+    row, :class:`~webmap.errors.StoreBusy` (nothing written) when the merge cannot get the write lock.
     """
     path = Path(path)
     fmt = fmt or detect_format(path, encoding)
@@ -131,17 +164,18 @@ def import_file(
     digests: Counter = Counter()
     batch: list[tuple[Incident, int | None]] = []
     show = progress if progress is not None else (stream.size > PROGRESS_BYTES and sys.stderr.isatty())
-    # One writer thread joins and stores batch N while this thread reads and checks batch N+1:
+    # One writer thread places and stages batch N while this thread reads and checks batch N+1:
     # SQLite, PostgreSQL and GEOS do their work without holding the GIL. Only one batch waits.
     pending: list[Future] = []
+    geocoding = {"mode": geocode, "min_score": min_score, "gazetteer_path": gazetteer_path}
 
     def store_batch(rows: list[tuple[Incident, int | None]]) -> None:
         if pending:
             pending.pop().result()
-        pending.append(writer.submit(_store_batch, store, conn, rows, update, summary, geodata_dir))
+        pending.append(writer.submit(_stage_batch, staging, rows, summary, geodata_dir))
 
     with (
-        store.transaction() as conn,
+        store.staging() as staging,
         tqdm(
             total=stream.size,
             unit="B",
@@ -157,8 +191,14 @@ def import_file(
             try:
                 if isinstance(raw, InvalidRecord):
                     raise raw
-                incident, depth = _checked_row(stream, raw, area, summary)
+                incident, depth = _checked_row(stream, raw, area, summary, geocoding)
                 _claim_id(incident, row_number, seen_ids, digests)
+            except UnplacedRecord as exc:
+                if strict:
+                    bad.add(exc.at_row(row_number))
+                else:
+                    summary.unplaced.append(exc.at_row(row_number))
+                continue
             except InvalidRecord as exc:
                 bad.add(InvalidRecord(stream.columns.get(exc.field, exc.field), exc.problem, row_number))
                 continue
@@ -175,19 +215,51 @@ def import_file(
             )
         store_batch(batch)
         pending.pop().result()
+        summary.add(staging.merge(update=update))
         bar.update(stream.size - bar.n)
     return summary
 
 
-def _checked_row(stream: RowStream, raw, area: AreaOfInterest, summary: ImportSummary) -> tuple[Incident, int | None]:
-    """The validated incident of one raw row, with its forces, and the admin depth its source vouches for."""
+def _checked_row(
+    stream: RowStream, raw, area: AreaOfInterest, summary: ImportSummary, geocoding: dict
+) -> tuple[Incident, int | None]:
+    """The validated incident of one raw row, geocoded when it asks for it (``geocoding``: the
+    arguments of :func:`webmap.intake.geocode_values`), with its forces, and the admin depth its
+    source (or the area it was geocoded to) vouches for."""
     values = stream.convert(raw)
     hints = {n: values.pop(f"_force{n}_hint", None) for n in (1, 2)}
     vouched = values.pop("_admin_depth", None)
-    incident, unmatched = check_values(values, area=area, force_hints=hints)
+    geocoded = geocode_values(values, **geocoding)
+    if geocoded.match is not None:
+        summary.geocoded += 1
+        vouched = geocoded.depth
+    incident, unmatched = check_values(geocoded.values, area=area, force_hints=hints)
     for actor in unmatched:
         summary.unknown_actors[actor] += 1
     return incident, vouched
+
+
+def write_review(path: Path | str, unplaced: list[UnplacedRecord]) -> None:
+    """Write the rows an import left out (``ImportSummary.unplaced``) to the CSV ``path`` for a
+    person to place: row number, the place name and stated areas, the best candidate and its
+    score, and why (columns :data:`REVIEW_COLUMNS`)."""
+    with Path(path).open("w", newline="", encoding="utf-8") as handle:
+        writer = csv_module.writer(handle)
+        writer.writerow(REVIEW_COLUMNS)
+        for record in unplaced:
+            best = record.candidates[0] if record.candidates else {}
+            writer.writerow(
+                [
+                    record.row,
+                    record.name,
+                    record.district,
+                    record.governorate,
+                    best.get("name", ""),
+                    best.get("place_id", ""),
+                    f"{best['score']:.2f}" if best else "",
+                    record.problem,
+                ]
+            )
 
 
 def _claim_id(incident: Incident, row_number: int, seen: dict[int, int], digests: Counter) -> None:
@@ -210,19 +282,17 @@ def _claim_id(incident: Incident, row_number: int, seen: dict[int, int], digests
     seen[key] = row_number
 
 
-def _store_batch(
-    store: IncidentStore,
-    conn,
+def _stage_batch(
+    staging: Staging,
     batch: list[tuple[Incident, int | None]],
-    update: bool,
     summary: ImportSummary,
     geodata_dir,
 ) -> None:
-    """Place a batch of incidents in their admin areas (:func:`webmap.spatial.place_incidents`) and write it."""
+    """Place a batch of incidents in their admin areas (:func:`webmap.spatial.place_incidents`) and stage it."""
     if not batch:
         return
     incidents = spatial.place_incidents(
         [inc for inc, _ in batch], [depth for _, depth in batch], geodata_dir=geodata_dir
     )
     summary.unassigned += sum(1 for inc in incidents if inc.admin2_pcode is None)
-    summary.add(store.save_batch(conn, incidents, update=update))
+    staging.add(incidents)

@@ -10,11 +10,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from flask import Flask, current_app, jsonify, request
+from flask import Flask, current_app, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from ..config import TEMPLATES, Config, check_installation
-from ..errors import ConfigError, DuplicateRecord, InvalidFilter, InvalidRecord, NotFound, WebmapError
+from ..errors import ConfigError, DuplicateRecord, InvalidFilter, InvalidRecord, NotFound, StoreBusy, WebmapError
 from ..query import IncidentFilter
 from ..store import IncidentStore
 
@@ -40,9 +40,19 @@ def build_app(config: Any = None, *, open_store: bool = False) -> Flask:
     app = Flask("webmap", template_folder=str(TEMPLATES), static_folder=None)
     app.config["SECRET_KEY"] = cfg.secret_key
     app.config["JSON_SORT_KEYS"] = False
+    # The login cookie: never read by scripts, never sent by another site's forms or frames, and
+    # only over HTTPS behind a TLS proxy.
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["SESSION_COOKIE_SECURE"] = cfg.behind_tls
+    if cfg.behind_tls:
+        # The proxy's address for the client and its scheme (one hop: the proxy in front of us).
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
     app.extensions[EXTENSION] = {"config": cfg, "store": None}
 
-    from . import api, auth, exports, extraction, limits, pages, params, points
+    from . import api, auth, exports, extraction, headers, limits, pages, params, points
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
@@ -51,6 +61,7 @@ def build_app(config: Any = None, *, open_store: bool = False) -> Flask:
     limits.init_app(app)
     params.init_app(app)
     extraction.init_app(app)
+    headers.init_app(app)
     _register_errors(app)
     _compress(app)
     points.init_app(app)
@@ -89,11 +100,23 @@ def get_config() -> Config:
     return current_app.extensions[EXTENSION]["config"]
 
 
+# A web writer waits this long for the write lock (an import's merge, another edit), and at most
+# this many of the server's threads write or wait at once: the others answer 503 after a quarter
+# of a second (store.SLOT_WAIT), so waiting writers never hold the threads the readers need
+# (webmap serve runs 8).
+WRITE_WAIT = 5.0
+WAITING_WRITERS = 2
+
+
 def get_store() -> IncidentStore:
     """The running app's incident store, opened (and its schema created) on first use."""
     state = current_app.extensions[EXTENSION]
     if state["store"] is None:
-        state["store"] = IncidentStore(state["config"].database_url)
+        from .auth import end_logins_of_other_tokens
+
+        store = IncidentStore(state["config"].database_url, write_wait=WRITE_WAIT, waiting_writers=WAITING_WRITERS)
+        end_logins_of_other_tokens(store, state["config"].token)
+        state["store"] = store
     return state["store"]
 
 
@@ -110,11 +133,21 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(InvalidRecord)
     def invalid_record(exc: InvalidRecord):
-        return jsonify(error=str(exc), field=exc.field), 409 if isinstance(exc, DuplicateRecord) else 400
+        return jsonify(error=str(exc), field=exc.field, **exc.details), 409 if isinstance(exc, DuplicateRecord) else 400
 
     @app.errorhandler(NotFound)
     def not_found(exc: NotFound):
         return jsonify(error=str(exc)), 404
+
+    @app.errorhandler(StoreBusy)
+    def store_busy(exc: StoreBusy):
+        if request.path.startswith(("/api/", "/export.")):
+            response = jsonify(error=str(exc))
+        else:
+            response = make_response(render_template("error.html", status=503, message=str(exc)))
+        response.status_code = 503
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.errorhandler(WebmapError)
     def webmap_error(exc: WebmapError):

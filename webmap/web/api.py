@@ -33,9 +33,10 @@ from collections.abc import Callable
 
 from flask import Blueprint, Response, jsonify, request, url_for
 
-from .. import mapview, query
+from .. import mapview, query, spatial
 from ..errors import InvalidFilter, InvalidRecord, NotFound
-from ..forces import FORCE_KEYS, FORCES_BY_KEY
+from ..forces import FORCES_BY_KEY
+from ..gazetteer import default_path
 from ..intake import checked_incident
 from ..io.exporters import feature
 from ..io.json_input import parse_body
@@ -44,7 +45,7 @@ from .auth import require_token
 from .extraction import get_extractions, writers_or_public
 from .limits import read_body
 from .params import reads
-from .points import get_map_points
+from .points import get_map_data
 
 bp = Blueprint("api", __name__)
 
@@ -59,6 +60,8 @@ def healthz():
 MAX_LIMIT = 5_000
 DEFAULT_LIMIT = 100
 MAX_OFFSET = 10_000_000
+# The table's sorts the map's index orders itself (the others go to the database).
+INDEXED_SORTS = ("event_date", "fatalities", "id")
 
 
 def _int_param(name: str, default: int, low: int, high: int, hint: str = "") -> int:
@@ -108,10 +111,16 @@ def list_incidents():
 
     def build():
         store = get_store()
-        rows = query.select_incidents(store, flt, limit=limit, offset=offset, sort=sort)
+        index = get_map_data().index(store)
+        selected = index.select(flt)
+        column, descending = query.parse_sort(sort)
+        if column in INDEXED_SORTS:  # ordered in memory, whatever the table's size: only a page is read
+            rows = store.get_many(index.page(selected, column, descending, limit, offset))
+        else:
+            rows = query.select_incidents(store, flt, limit=limit, offset=offset, sort=sort)
         return jsonify(
             type="FeatureCollection",
-            total=query.count_incidents(store, flt),
+            total=int(selected.sum()),
             limit=limit,
             offset=offset,
             features=[feature(i) for i in rows],
@@ -145,9 +154,11 @@ def _body() -> dict:
         if not isinstance(properties, dict):
             raise InvalidRecord("properties", "a Feature's properties must be an object of incident fields")
         geometry = data.get("geometry")
+        if geometry is None:  # an unlocated Feature: geocoded by its location
+            return dict(properties)
         coordinates = geometry.get("coordinates") if isinstance(geometry, dict) else None
         if not (isinstance(geometry, dict) and geometry.get("type") == "Point" and isinstance(coordinates, list)):
-            raise InvalidRecord("geometry", "a Feature needs a Point geometry with [longitude, latitude]")
+            raise InvalidRecord("geometry", "a Feature needs a Point geometry with [longitude, latitude], or null")
         if len(coordinates) not in (2, 3):
             raise InvalidRecord("geometry", "a Point needs [longitude, latitude]")
         data = {**properties, "longitude": coordinates[0], "latitude": coordinates[1]}
@@ -157,8 +168,11 @@ def _body() -> dict:
 @bp.post("/api/incidents")
 @require_token
 def create_incident():
-    """Add the incident in the JSON body; 201 with the stored Feature and its ``Location``."""
-    incident = checked_incident(_body(), get_config().geodata_dir)
+    """Add the incident in the JSON body; 201 with the stored Feature and its ``Location``. A body
+    without coordinates is placed by its ``location`` in the ``admin2``/``admin1`` it names (400
+    naming ``location``, with the gazetteer's candidates, when that is a guess)."""
+    config = get_config()
+    incident = checked_incident(_body(), config.geodata_dir, gazetteer_path=default_path(config))
     stored = get_store().add(incident)
     response = jsonify(feature(stored))
     response.status_code = 201
@@ -172,7 +186,8 @@ def replace_incident(incident_id: int):
     """Replace incident ``incident_id`` with the body's fields; the stored Feature."""
     store = get_store()
     store.get(incident_id)
-    incident = checked_incident(_body(), get_config().geodata_dir)
+    config = get_config()
+    incident = checked_incident(_body(), config.geodata_dir, gazetteer_path=default_path(config))
     return jsonify(feature(store.replace(incident_id, incident)))
 
 
@@ -195,14 +210,76 @@ def points():
     etag = _digest("points", flt, version)  # the version read once serves the validator and the cache
 
     def build():
-        raw, packed = get_map_points().get(store, flt, version)
-        use_gzip = "gzip" in request.accept_encodings
-        response = Response(packed if use_gzip else raw, mimetype=mapview.POINTS_MEDIA_TYPE)
-        if use_gzip:
-            response.headers["Content-Encoding"] = "gzip"
-        return response
+        return _encoded(get_map_data().get(store, flt, version), mapview.POINTS_MEDIA_TYPE)
 
     return _cached(etag, build)
+
+
+def _encoded(bodies: tuple[bytes, bytes], mimetype: str) -> Response:
+    """A response of a body made once in both forms (raw, gzipped): gzip when the client takes it."""
+    raw, packed = bodies
+    use_gzip = "gzip" in request.accept_encodings
+    response = Response(packed if use_gzip else raw, mimetype=mimetype)
+    if use_gzip:
+        response.headers["Content-Encoding"] = "gzip"
+    return response
+
+
+MAX_ZOOM = 20
+
+
+@bp.get("/api/tiles/<int:z>/<int:x>/<int:y>")
+@reads(incident_filter=True)
+def tile(z: int, x: int, y: int):
+    """Map tile ``z``/``x``/``y`` (Web Mercator, as Leaflet numbers them) of the filtered incidents:
+    ``{"clusters": [...], "points": {...} or null}`` (:meth:`webmap.mapindex.MapIndex.tile`), the
+    points when the tile holds few. Incidents known only to an area are left to ``/api/summary``.
+    400 naming ``z``, ``x`` or ``y`` outside 0..20 or outside the world."""
+    if not 0 <= z <= MAX_ZOOM:
+        raise InvalidFilter("z", f"zoom {z} is out of range 0..{MAX_ZOOM}")
+    for name, value in (("x", x), ("y", y)):
+        if not 0 <= value < 1 << z:
+            raise InvalidFilter(name, f"{value} is outside the world at zoom {z} (0..{(1 << z) - 1})")
+    flt = request_filter()
+    store = get_store()
+    version = query.data_version(store)
+
+    def build():
+        return _encoded(get_map_data().tile(store, flt, z, x, y, version), "application/json")
+
+    return _cached(_digest("tile", flt, z, x, y, version), build)
+
+
+@bp.get("/api/summary")
+@reads(incident_filter=True)
+def summary():
+    """What the map shows of the filtered view besides its points: ``{"total", "in_extent" and
+    "killed_in_extent" (the incidents whose point is in ``bbox``, when given, and their
+    fatalities), "forces": {key: incidents involving it,
+    ticked or not}, "first", "last" (ISO days or null), "bounds" ([[south, west], [north, east]] of
+    the view's points, or null), "areas": [the areas incidents known only to a district or
+    governorate are drawn as: ``pcode``, ``level``, ``name``, ``point``, ``bounds``, ``count``,
+    ``fatalities``, ``forces`` (per initiating force)]}``."""
+    flt = request_filter()
+    store = get_store()
+
+    def build():
+        index = get_map_data().index(store)
+        view = index.select(flt.without("bbox"))
+        extent = index.select(flt) if flt.bbox else view
+        found = index.date_range(view)
+        return jsonify(
+            total=int(view.sum()),
+            in_extent=int(extent.sum()),
+            killed_in_extent=int(index.fatalities[extent].sum()),
+            forces=index.force_counts(index.select(flt.without("bbox", "forces"))),
+            first=found[0].isoformat() if found else None,
+            last=found[1].isoformat() if found else None,
+            bounds=index.bounds(view),
+            areas=mapview.area_groups(index, view, get_config().geodata_dir),
+        )
+
+    return _cached(_etag("summary", flt), build)
 
 
 @bp.get("/api/districts")
@@ -213,7 +290,8 @@ def districts():
     geodata_dir = get_config().geodata_dir
 
     def build():
-        collection = mapview.district_features(query.counts_by_district(get_store(), flt), geodata_dir)
+        index = get_map_data().index(get_store())
+        collection = mapview.district_features(index.per_district(index.select(flt)), geodata_dir)
         response = jsonify(collection)
         response.mimetype = "application/geo+json"
         return response
@@ -238,11 +316,16 @@ def _period_starts(first: dt.date, last: dt.date, period: str) -> list[str]:
 @bp.get("/api/timeline")
 @reads("period", incident_filter=True)
 def timeline():
-    """Incidents and fatalities per period and force, for the chart under the map.
+    """Incidents and fatalities per period, in all and per force, for the chart under the map.
 
-    ``period``: ``week``, ``month`` or empty (weeks for up to two years of data, else months).
-    Answers ``{"period", "periods": [ISO first days], "forces": [{"key", "label", "colour",
-    "incidents": [...], "fatalities": [...]}]}`` with one value per period, gaps as 0.
+    ``period``: ``week``, ``month`` or empty (weeks for up to two years of data, else months). The
+    periods span the filter's dates whatever its ``window``; the window is returned to be marked,
+    and the counts follow everything else of the filter. A force's series counts every incident
+    that involves it (as in the force filter and the layer counts), so the forces' series add up
+    to more than ``total`` when incidents involve several. Answers ``{"period", "periods": [ISO
+    first days], "window": [first, last] or null, "total": {"incidents": [...], "fatalities":
+    [...]}, "forces": [{"key", "label", "colour", "incidents": [...], "fatalities": [...]}]}`` with
+    one value per period, gaps as 0.
     """
     flt = request_filter()
     period = request.args.get("period") or None
@@ -250,34 +333,28 @@ def timeline():
         raise InvalidFilter("period", f"expected one of {', '.join(query.PERIODS)}, not {period[:20]!r}")
 
     def build():
-        store = get_store()
-        found = query.date_range(store, flt)
+        index = get_map_data().index(get_store())
+        window = [day.isoformat() for day in flt.window] if flt.window else None
+        found = index.date_range(index.select(flt.without("window")))
         if found is None:
-            return jsonify(period=period or "week", periods=[], forces=[])
+            return jsonify(period=period or "week", periods=[], window=window, total=None, forces=[])
         # The filter's window, but no period after today: none can hold an incident.
         first, last = flt.since or found[0], min(flt.until or found[1], max(found[1], dt.date.today()))
         chosen = period or ("week" if (last - first).days <= 731 else "month")
         periods = _period_starts(first, last, chosen)
-        position = {p: i for i, p in enumerate(periods)}
-        series: dict[str, dict] = {}
-        for row in query.counts_by_period(store, flt, chosen):
-            key = row["force"] if row["force"] in FORCES_BY_KEY else "other"
-            force = FORCES_BY_KEY[key]
-            entry = series.setdefault(
-                key,
-                {
-                    "key": key,
-                    "label": force.label,
-                    "colour": force.colour,
-                    "incidents": [0] * len(periods),
-                    "fatalities": [0] * len(periods),
-                },
-            )
-            i = position[row["period"]]
-            entry["incidents"][i] += row["incidents"]
-            entry["fatalities"][i] += row["fatalities"]
-        ordered = [series[k] for k in FORCE_KEYS if k in series]
-        return jsonify(period=chosen, periods=periods, forces=ordered)
+        counted = index.per_period(index.select(flt), chosen)
+
+        def series(counts: dict[str, tuple[int, int]]) -> dict[str, list[int]]:
+            return {
+                "incidents": [counts.get(p, (0, 0))[0] for p in periods],
+                "fatalities": [counts.get(p, (0, 0))[1] for p in periods],
+            }
+
+        forces = [
+            {"key": key, "label": FORCES_BY_KEY[key].label, "colour": FORCES_BY_KEY[key].colour, **series(counts)}
+            for key, counts in counted["forces"].items()
+        ]
+        return jsonify(period=chosen, periods=periods, window=window, total=series(counted["total"]), forces=forces)
 
     return _cached(_etag("timeline", flt, period), build)
 
@@ -298,16 +375,23 @@ def layer(name: str):
 
 # -- gazetteer ------------------------------------------------------------------------------------
 @bp.get("/api/gazetteer")
-@reads("q", "context", "limit")
+@reads("q", "context", "limit", "district", "governorate", "disputed")
 def gazetteer_lookup():
     """Resolve the place name ``q`` (optional ``context`` text, ``limit`` of candidates): the JSON of
     ``webmap geocode --json``, ``{"query", "context", "match", "candidates"}``; 400 naming ``q``
-    when it is empty or longer than 200 characters."""
+    when it is empty or longer than 200 characters. ``district`` and ``governorate`` (names or
+    P-codes) are the areas the place is stated to lie in, as ``webmap geocode --district
+    --governorate`` and the geocoding of a record read them (400 naming ``governorate`` when no
+    governorate has that name; a district the boundary layers lack, such as Soran, is found by
+    its seat). The
+    incident form's search also passes ``disputed=1``: places in its governorate rank first, then
+    those in the disputed territories."""
     from ..gazetteer import MAX_NAME_LENGTH, default_path, geocode, get_gazetteer
     from ..gazetteer.resolve import DEFAULT_CANDIDATES, MAX_CANDIDATES, MAX_CONTEXT_LENGTH
 
     name = request.args.get("q", "")
-    if not name.strip():
+    district, governorate = request.args.get("district", "").strip(), request.args.get("governorate", "").strip()
+    if not (name.strip() or district or governorate):
         raise InvalidFilter("q", "give a place name")
     if len(name) > MAX_NAME_LENGTH:
         raise InvalidFilter("q", f"longer than {MAX_NAME_LENGTH} characters")
@@ -316,15 +400,36 @@ def gazetteer_lookup():
         raise InvalidFilter("context", f"longer than {MAX_CONTEXT_LENGTH} characters")
     config = get_config()
     gazetteer = get_gazetteer(default_path(config))
+    limit = _int_param("limit", DEFAULT_CANDIDATES, 1, MAX_CANDIDATES)
+    prefer = _search_preference(governorate, request.args.get("disputed", ""))
     return jsonify(
         geocode(
             name,
             context,
             gazetteer=gazetteer,
             online=config.online_geocoder,
-            limit=_int_param("limit", DEFAULT_CANDIDATES, 1, MAX_CANDIDATES),
+            limit=limit,
+            prefer=prefer,
+            district=district or None,
+            governorate=governorate or None,
         )
     )
+
+
+def _search_preference(governorate: str, disputed: str) -> list[set[str]]:
+    """Groups of P-codes whose places the form's search puts first: the chosen governorate, then the
+    districts of the disputed territories (``disputed=1``)."""
+    prefer = []
+    if governorate.strip():
+        area = spatial.find_admin_area(governorate, "adm1", get_config().geodata_dir)
+        if area is None:
+            raise InvalidFilter("governorate", f"no governorate named {governorate[:100]!r}")
+        prefer.append({area["pcode"]})
+    if disputed not in ("", "0", "1"):
+        raise InvalidFilter("disputed", "expected 1 or 0")
+    if disputed == "1":
+        prefer.append(set(spatial.load_layer("disputed", get_config().geodata_dir)["pcode"]))
+    return prefer
 
 
 # -- from a report to incidents ----------------------------------------------------------------------
@@ -371,19 +476,13 @@ def save_extracted():
     if len(items) > MAX_SAVE:
         raise InvalidRecord("incidents", f"{len(items)} records; at most {MAX_SAVE} at a time")
     checked = []
-    rows_of: dict[tuple, int] = {}
     for row, item in enumerate(items, start=1):
         if not isinstance(item, dict):
             raise InvalidRecord("incidents", "not a JSON object of incident fields", row=row)
         try:
-            incident = checked_incident(item, get_config().geodata_dir)
+            checked.append(checked_incident(item, get_config().geodata_dir))
         except InvalidRecord as exc:
             raise exc.at_row(row) from None
-        pair = (incident.source, incident.source_id)
-        if incident.source_id is not None and pair in rows_of:
-            raise InvalidRecord("source_id", f"{incident.source_id!r} is already on row {rows_of[pair]}", row=row)
-        rows_of[pair] = row
-        checked.append(incident)
     store = get_store()
     with store.transaction() as conn:
         summary = store.save_batch(conn, checked, update=True)

@@ -23,7 +23,7 @@ from ..records import EVENT_TYPES, GEO_PRECISION, STATUSES, TIME_PRECISION
 from . import get_config, get_store
 from .auth import login_required
 from .params import reads
-from .points import get_map_points
+from .points import get_map_data
 
 bp = Blueprint("pages", __name__, static_folder=str(STATIC), static_url_path="/static")
 
@@ -34,8 +34,10 @@ FORM_FIELDS = (
     "event_type",
     "sub_event_type",
     "actor1",
+    "assoc_actor_1",
     "force1",
     "actor2",
+    "assoc_actor_2",
     "force2",
     "location",
     "latitude",
@@ -69,16 +71,26 @@ def _areas() -> dict:
     }
 
 
+# The form's choices for the disputed territories, each a set of disputed values.
+DISPUTED_CHOICES = (
+    ("", "Inside and outside"),
+    ("inside,partly", "Disputed only (wholly or partly inside)"),
+    ("inside", "Wholly inside"),
+    ("outside", "Outside only"),
+)
+
+
 def _form_values(flt: query.IncidentFilter, areas: dict) -> dict:
     district_names = {d["pcode"]: d["value"] for d in areas["districts"]}
     return {
         "governorates": set(flt.governorates),
         "district": ", ".join(district_names.get(p, p) for p in flt.districts),
-        "forces": set(flt.forces),
+        "forces": ",".join(flt.forces),
         "event_types": set(flt.event_types),
         "from": flt.since.isoformat() if flt.since else "",
         "to": flt.until.isoformat() if flt.until else "",
-        "disputed": "" if flt.disputed is None else ("1" if flt.disputed else "0"),
+        "window": flt.to_params().get("window", [""])[0],
+        "disputed": ",".join(flt.disputed),
         "drafts": flt.include_drafts,
     }
 
@@ -97,17 +109,26 @@ def invalid_filter(exc: InvalidFilter):
 def index():
     """The map of the filtered incidents, with the filter form, the chart and the table."""
     flt = query.IncidentFilter.from_params(request.args)
-    get_map_points().prefetch(get_store(), flt)
+    # The map loads the incidents of the filter without its ticks and window, and applies those
+    # itself as the analyst changes them; every other part asks with the whole state.
+    base = flt.without("forces", "window")
+    store, map_data = get_store(), get_map_data()
+    index = map_data.index(store)
+    # A view of many incidents comes as tiles of clusters; a smaller one as every point, which the
+    # browser clusters itself and filters by tick and window without asking again.
+    tiled = int(index.select(base).sum()) > get_config().map_points_limit
+    if not tiled:
+        map_data.prefetch(store, base)
+    base_query = urlencode(base.to_params(), doseq=True)
     query_string = urlencode(flt.to_params(), doseq=True)
-    parts = mapview.map_parts(query_string)
     areas = _areas()
     return render_template(
         "map.html",
-        map=parts,
+        map=mapview.map_parts(base_query, tiled),
         query=query_string,
         values=_form_values(flt, areas),
         areas=areas,
-        forces=FORCES,
+        disputed_choices=DISPUTED_CHOICES,
         event_types=list(EVENT_TYPES),
     )
 
@@ -137,6 +158,7 @@ def _form_page(values: dict, error: InvalidRecord | None, incident_id: int | Non
         time_precision=TIME_PRECISION,
         geo_precision=GEO_PRECISION,
         statuses=STATUSES,
+        governorates=spatial.admin_areas("adm1", get_config().geodata_dir)["name"].tolist(),
     ), (400 if error else 200)
 
 

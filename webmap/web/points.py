@@ -1,21 +1,24 @@
-"""The map's points, encoded once per filter and data version, and kept fresh after writes.
+"""The map's data: the index of every incident in memory, and the encoded answers made from it.
 
-Each app owns one :class:`MapPoints` (``app.extensions["webmap"]["points"]``, see
-:func:`init_app` and :func:`get_map_points`): the encoded points (raw and gzipped,
-:func:`webmap.mapview.encode_points`) of the last few filters, each computed once per
-:func:`webmap.query.data_version`.
+Each app owns one :class:`MapData` (``app.extensions["webmap"]["points"]``, see :func:`init_app`
+and :func:`get_map_data`). It keeps the :class:`webmap.mapindex.MapIndex` of the store's current
+data version (built once per version, one build at a time) and, made from it, the encoded points
+(raw and gzipped, :func:`webmap.mapview.encode_points`) of the last few filters, and the last map
+tiles asked for.
 
-The map page asks for its filter's points the moment it is requested (:meth:`MapPoints.prefetch`),
-so the query runs while the browser is still loading the page; the browser's ``/api/points``
-request then waits for that same computation. The default view (no filter) is never evicted, and
-a background thread recomputes every kept view when the data version moves: right after each write
-request the app answers, and every :data:`WARM_INTERVAL` seconds (for writes by other processes,
-such as ``webmap import``). So the first visitor after a write finds the points ready.
+The map page asks for its filter's points the moment it is requested (:meth:`MapData.prefetch`),
+so they are made while the browser is still loading the page; the browser's ``/api/points`` request
+then waits for that same computation. The default view (no filter) is never evicted, and a
+background thread rebuilds the index and every kept view when the data version moves: right after
+each write request the app answers, and every :data:`WARM_INTERVAL` seconds (for writes by other
+processes, such as ``webmap import`` or another server on the same PostGIS). So the first visitor
+after a write finds the data ready.
 """
 
 from __future__ import annotations
 
 import gzip
+import json
 import threading
 import weakref
 from collections import OrderedDict
@@ -24,6 +27,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from flask import Flask, Response, current_app, request
 
 from .. import mapview, query
+from ..mapindex import MapIndex
 from ..store import IncidentStore
 from . import EXTENSION
 
@@ -33,8 +37,13 @@ WARM_INTERVAL = 2.0
 _WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
 
-class MapPoints:
-    """The encoded points of the last :attr:`size` filtered views of one app, plus its default view.
+def _gzipped(raw: bytes) -> tuple[bytes, bytes]:
+    # gzip level 1: a fifth of level 6's time for 2 % more bytes (the floats hardly compress further).
+    return raw, gzip.compress(raw, compresslevel=1, mtime=0)
+
+
+class MapData:
+    """The index of one app's store and what the map asks of it (see the module docstring).
 
     ``state`` is the app's extension dict, whose ``"store"`` the app opens on its first request;
     the warming thread reads it there and never opens the store itself (so it never races a
@@ -42,21 +51,34 @@ class MapPoints:
     """
 
     size = 8
+    tiles = 512
 
     def __init__(self, state: dict):
         self._state = state
+        self._index: MapIndex | None = None
+        self._index_lock = threading.Lock()
         self._entries: OrderedDict[query.IncidentFilter, Future] = OrderedDict()
+        self._tiles: OrderedDict[tuple, tuple[int, tuple[bytes, bytes]]] = OrderedDict()  # -> (version, body)
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="webmap-points")
         self._wake = threading.Event()
         self._seen: int | None = None  # the data version the warmer last computed the views for
 
-    @staticmethod
-    def _compute(store: IncidentStore, flt: query.IncidentFilter) -> tuple[int, bytes, bytes]:
-        version = query.data_version(store)
-        raw = mapview.encode_points(query.point_columns(store, flt))
-        # gzip level 1: a fifth of level 6's time for 2 % more bytes (the floats hardly compress further).
-        return version, raw, gzip.compress(raw, compresslevel=1, mtime=0)
+    # -- the index ----------------------------------------------------------------------------
+    def index(self, store: IncidentStore, version: int | None = None) -> MapIndex:
+        """The index at ``version`` (default: the store's current one) or newer, built if need be."""
+        with self._index_lock:
+            wanted = query.data_version(store) if version is None else version
+            if self._index is None or self._index.version < wanted:
+                self._index = MapIndex.build(store)
+            return self._index
+
+    # -- the points of a view ---------------------------------------------------------------------
+    def _compute(self, store: IncidentStore, flt: query.IncidentFilter) -> tuple[int, bytes, bytes]:
+        index = self.index(store)
+        columns = index.point_columns(index.select(flt))
+        areas = mapview.area_column(columns.pop("area"), index.pcode_of, self._state["config"].geodata_dir)
+        return (index.version, *_gzipped(mapview.encode_points(columns, areas)))
 
     def start(self, store: IncidentStore, flt: query.IncidentFilter, version: int | None = None) -> Future:
         """The computation for ``flt``: the one running, or the one done (at ``version`` when given),
@@ -84,7 +106,7 @@ class MapPoints:
         """The encoded points (raw, gzipped) of ``flt`` at data ``version`` (or newer, when a write
         came meanwhile)."""
         found = self.start(store, flt).result()
-        if found[0] != version:
+        if found[0] < version:
             found = self.start(store, flt, version).result()
         return found[1], found[2]
 
@@ -101,16 +123,54 @@ class MapPoints:
         return [DEFAULT_VIEW, *kept]
 
     def clear(self) -> None:
-        """Forget every entry (the benchmark's cold case)."""
+        """Forget every computed view and the index (the benchmark's cold case)."""
         with self._lock:
             self._entries.clear()
+            self._tiles.clear()
+        with self._index_lock:
+            self._index = None
 
+    # -- tiles -------------------------------------------------------------------------------------
+    def tile(
+        self, store: IncidentStore, flt: query.IncidentFilter, z: int, x: int, y: int, version: int
+    ) -> tuple[bytes, bytes]:
+        """Map tile ``z``/``x``/``y`` of the view ``flt`` as JSON (raw, gzipped): ``{"clusters": [...],
+        "points": {column: [...]}}`` (see :meth:`webmap.mapindex.MapIndex.tile`)."""
+        key = (flt, z, x, y)
+        with self._lock:
+            found = self._tiles.get(key)
+            if found is not None and found[0] >= version:
+                self._tiles.move_to_end(key)
+                return found[1]
+        index = self.index(store, version)
+        tile = index.tile(index.select(flt), z, x, y)
+        body: dict = {"clusters": tile.clusters, "points": None}
+        if tile.points is not None:
+            at = tile.points
+            body["points"] = {
+                "id": index.id[at].tolist(),
+                "lat": [round(v, 5) for v in index.latitude[at].tolist()],
+                "lon": [round(v, 5) for v in index.longitude[at].tolist()],
+                "day": index.day[at].tolist(),
+                "fatalities": index.fatalities[at].tolist(),
+                "force": index.force[at].tolist(),
+                "precision": index.geo_precision[at].tolist(),
+                "forces": index.forces[at].tolist(),
+            }
+        encoded = _gzipped(json.dumps(body, separators=(",", ":")).encode("utf-8"))
+        with self._lock:
+            self._tiles[key] = (index.version, encoded)
+            while len(self._tiles) > self.tiles:
+                self._tiles.popitem(last=False)
+        return encoded
+
+    # -- warming -----------------------------------------------------------------------------------
     def poke(self) -> None:
         """Have the warming thread look at the data version now."""
         self._wake.set()
 
     def warm(self) -> None:
-        """Recompute every kept view when the data version moved since the last look.
+        """Rebuild the index and every kept view when the data version moved since the last look.
 
         A failing store (a database gone) is left to the requests, which report the error themselves.
         """
@@ -120,6 +180,7 @@ class MapPoints:
         try:
             version = query.data_version(store)
             if version != self._seen:
+                self.index(store, version)
                 for flt in self.filters():
                     self.start(store, flt, version).result()
         except Exception:  # noqa: BLE001 - see the docstring
@@ -135,27 +196,27 @@ class MapPoints:
 
 
 def _keep_warm(ref: weakref.ref, wake: threading.Event) -> None:
-    # Holds the MapPoints only while warming, so a dropped app's points can be collected.
-    while (points := ref()) is not None:
-        points.warm()
-        del points
+    # Holds the MapData only while warming, so a dropped app's data can be collected.
+    while (data := ref()) is not None:
+        data.warm()
+        del data
         wake.wait(WARM_INTERVAL)
         wake.clear()
 
 
 def init_app(app: Flask) -> None:
-    """Give ``app`` its :class:`MapPoints`, warmed in the background and poked after every write."""
+    """Give ``app`` its :class:`MapData`, warmed in the background and poked after every write."""
     state = app.extensions[EXTENSION]
-    state["points"] = map_points = MapPoints(state)
-    map_points.start_warming()
+    state["points"] = map_data = MapData(state)
+    map_data.start_warming()
 
     @app.after_request
     def _after_write(response: Response) -> Response:
         if request.method in _WRITES and response.status_code < 400:
-            map_points.poke()
+            map_data.poke()
         return response
 
 
-def get_map_points() -> MapPoints:
-    """The running app's :class:`MapPoints`."""
+def get_map_data() -> MapData:
+    """The running app's :class:`MapData`."""
     return current_app.extensions[EXTENSION]["points"]

@@ -21,12 +21,7 @@
   var map = null, markerLayer = null, rows = [], proposed = null;
   var STATE_KEY = "webmap.extract";
 
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
+  var el = window.webmap.el; // from dom.js, loaded before this file
 
   function field(tag, name, value, attrs) {
     var node = el(tag);
@@ -170,8 +165,9 @@
     td.appendChild(label);
     row.evidence.appendChild(td);
 
+    // Leaflet puts a string tooltip in as HTML: the place name (a gazetteer row, untrusted) goes in as text.
     row.marker = L.marker([draft.latitude, draft.longitude], { draggable: true, title: "#" + n + " " + draft.location })
-      .bindTooltip("#" + n + " " + draft.location)
+      .bindTooltip(el("span", null, "#" + n + " " + draft.location))
       .addTo(markerLayer);
     row.marker.on("dragend", function () {
       var p = row.marker.getLatLng();
@@ -250,12 +246,12 @@
   }
 
   function forget() {
-    try { sessionStorage.removeItem(STATE_KEY); } catch (err) { /* nothing was kept */ }
+    try { sessionStorage.removeItem(STATE_KEY); } catch { /* nothing was kept */ }
   }
 
   function restore() {
     var state = null;
-    try { state = JSON.parse(sessionStorage.getItem(STATE_KEY)); } catch (err) { forget(); }
+    try { state = JSON.parse(sessionStorage.getItem(STATE_KEY)); } catch { forget(); }
     if (!state) return;
     form.elements.text.value = state.text || "";
     if (state.date) form.elements.date.value = state.date;

@@ -4,12 +4,7 @@
 (function () {
   "use strict";
 
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
+  var el = window.webmap.el; // from dom.js, loaded before this file
 
   var search = document.getElementById("wm-place-search");
   var find = document.getElementById("wm-place-find");
@@ -19,9 +14,8 @@
     document.getElementById("location").value = place.name;
     document.getElementById("latitude").value = place.latitude;
     document.getElementById("longitude").value = place.longitude;
-    // A governorate or district found by name is only known to the area, not the spot.
-    var area = /^ADM[1-3]/.test(place.feature_code || "");
-    document.getElementById("geo_precision").value = area ? "3" : "1";
+    // The gazetteer says how precise its point is: 1 a place, 2 an area or neighbourhood, 3 a district.
+    document.getElementById("geo_precision").value = String(place.precision || 1);
     results.textContent = "";
     results.appendChild(el("li", "wm-muted", "Using " + place.name + " (" + Number(place.latitude).toFixed(4) + ", " +
       Number(place.longitude).toFixed(4) + ")"));
@@ -32,7 +26,11 @@
     results.textContent = "";
     if (!name) return;
     results.appendChild(el("li", "wm-muted", "Searching…"));
-    fetch("/api/gazetteer?q=" + encodeURIComponent(name), { credentials: "same-origin" })
+    // Places of the governorate chosen, then of the disputed territories, come first.
+    var governorate = document.getElementById("wm-place-governorate").value;
+    var url = "/api/gazetteer?disputed=1&q=" + encodeURIComponent(name) +
+      (governorate ? "&governorate=" + encodeURIComponent(governorate) : "");
+    fetch(url, { credentials: "same-origin" })
       .then(function (response) {
         return response.json().then(function (body) {
           if (!response.ok) throw new Error(body.error || "HTTP " + response.status);
@@ -51,7 +49,9 @@
           button.type = "button";
           button.addEventListener("click", function () { choose(place); });
           li.appendChild(button);
-          var where = [place.district, place.governorate].filter(Boolean).join(", ");
+          // A foreign place says its country: it is listed only after every Iraqi one.
+          var abroad = place.country_code && place.country_code !== "IQ" ? place.country_code : "";
+          var where = [place.district, place.governorate, abroad].filter(Boolean).join(", ");
           li.appendChild(el("span", "wm-muted", " " + where + (place.feature_code ? " · " + place.feature_code : "")));
           results.appendChild(li);
         });
@@ -82,6 +82,13 @@
     type.addEventListener("change", filterSubTypes);
     filterSubTypes();
   }
+
+  // Deleting asks first (here, not in an inline handler: the page's CSP runs no inline script).
+  Array.prototype.forEach.call(document.querySelectorAll("form[data-confirm]"), function (form) {
+    form.addEventListener("submit", function (e) {
+      if (!window.confirm(form.dataset.confirm)) e.preventDefault();
+    });
+  });
 
   // Put the cursor on the field the server refused.
   var error = document.getElementById("wm-form-error");

@@ -1,11 +1,16 @@
 /* webmap's map in the browser: the Leaflet side of webmap/mapview.py.
  *
  * Each Folium element of mapview.py renders one call into `webmap` (basemap, boundary,
- * choropleth, incidents, forceLayer, timeSlider, legend). The incidents arrive once per filter
+ * choropleth, incidents, forcePanel, timeSlider, legend). The incidents arrive once per filter
  * from /api/points as a compact binary buffer (webmap.mapview.encode_points: about 6 bytes an
  * incident after gzip) and are drawn on one canvas, grouped per view into clusters by a screen
  * grid, so 100,000 incidents cost one download and a zoom, pan, force toggle or time step one pass
  * over typed arrays.
+ *
+ * One view state (webmap.view): the filter of the page, the forces ticked and the time window, all
+ * in the URL's query string (the map's position in its fragment). The map applies the ticks and the
+ * window itself; the table, the chart, the district shading, the counts and the downloads ask the
+ * server with the same query string, so every part shows the same incidents.
  *
  * Every string that comes from the database is put into the page with textContent, never as HTML.
  */
@@ -14,16 +19,10 @@
 
   var webmap = (window.webmap = window.webmap || {});
   var DAY_MS = 86400000;
-  var MAGIC = 0x31504d57; // "WMP1", little-endian
+  var MAGIC = 0x32504d57; // "WMP2", little-endian
 
   // ---------------------------------------------------------------- small helpers
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-  webmap.el = el;
+  var el = webmap.el; // from dom.js, loaded before this file
 
   webmap.isoDay = function (day) {
     return new Date(day * DAY_MS).toISOString().slice(0, 10);
@@ -41,6 +40,109 @@
   // locale data, about 15 ms of the main thread before the first picture.
   webmap.formatNumber = function (n) {
     return String(Math.round(n)).replace(/\B(?=(\d{3})+$)/g, ",");
+  };
+
+  // ---------------------------------------------------------------- the view state
+  /* The state every part of the page follows, in the URL's query string: the page's filter (the
+   * server's, `base`: changing it loads the page anew) plus the forces ticked (`force`) and the
+   * time window (`window=FIRST/LAST`), which the page applies without reloading. */
+  function View(base, forceKeys) {
+    this.base = base; // the filter's query string without force and window, as the server wrote it
+    this.forceKeys = forceKeys;
+    this._listeners = [];
+    this._read();
+  }
+  View.prototype._read = function () {
+    var params = new URLSearchParams(window.location.search);
+    var forces = [];
+    params.getAll("force").forEach(function (v) { forces = forces.concat(v.split(",")); });
+    this.forces = forces.filter(Boolean).length ? forces.filter(Boolean) : null; // null: every force
+    var w = /^(\d{4}-\d{2}-\d{2})\/(\d{4}-\d{2}-\d{2})$/.exec(params.get("window") || "");
+    this.window = w ? [dayOf(w[1]), dayOf(w[2])] : null;
+  };
+  // The query string of the whole state (filter, ticks, window), for the API and the downloads.
+  View.prototype.query = function () {
+    var params = new URLSearchParams(this.base);
+    if (this.forces) params.set("force", this.forces.join(","));
+    if (this.window) params.set("window", webmap.isoDay(this.window[0]) + "/" + webmap.isoDay(this.window[1]));
+    return params.toString();
+  };
+  View.prototype.url = function (path, extra) {
+    var params = new URLSearchParams(this.query());
+    Object.keys(extra || {}).forEach(function (k) {
+      if (extra[k] === null || extra[k] === undefined) params.delete(k);
+      else params.set(k, extra[k]);
+    });
+    var qs = params.toString();
+    return qs ? path + "?" + qs : path;
+  };
+  View.prototype.shows = function (key) {
+    return !this.forces || this.forces.indexOf(key) >= 0;
+  };
+  /* Change the ticks and/or the window: the URL follows (a new history entry, or with `replace` the
+   * current one, for a slider being dragged or played), then every listener. */
+  View.prototype.set = function (change, replace) {
+    if ("forces" in change) {
+      var on = change.forces;
+      this.forces = on && on.length < this.forceKeys.length ? this.forceKeys.filter(function (k) { return on.indexOf(k) >= 0; }) : null;
+    }
+    if ("window" in change) this.window = change.window;
+    var url = window.location.pathname + (this.query() ? "?" + this.query() : "") + window.location.hash;
+    if (url !== window.location.pathname + window.location.search + window.location.hash) {
+      history[replace ? "replaceState" : "pushState"](history.state, "", url);
+    }
+    this._fire();
+  };
+  View.prototype.onChange = function (listener) { this._listeners.push(listener); };
+  View.prototype._fire = function () {
+    var self = this;
+    this._listeners.forEach(function (listener) { listener(self); });
+  };
+  // Back, forward or an edited address: the filter changed means a new page; else apply the state.
+  View.prototype.followHistory = function () {
+    var self = this;
+    window.addEventListener("popstate", function () {
+      var params = new URLSearchParams(window.location.search);
+      params.delete("force");
+      params.delete("window");
+      if (params.toString() !== new URLSearchParams(self.base).toString()) { window.location.reload(); return; }
+      self._read();
+      self._fire();
+    });
+  };
+
+  function dayOf(iso) {
+    return Math.round(Date.parse(iso + "T00:00:00Z") / DAY_MS);
+  }
+  webmap.dayOf = dayOf;
+
+  // "2019-09-12" as its precision says it: the day, "week of 2019-09-09" (its Monday), "September 2019".
+  var MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+                "November", "December"];
+  webmap.dateText = function (iso, timePrecision) {
+    if (timePrecision === 2) {
+      var day = dayOf(iso), weekday = (new Date(day * DAY_MS).getUTCDay() + 6) % 7;
+      return "week of " + webmap.isoDay(day - weekday);
+    }
+    if (timePrecision === 3) return MONTHS[+iso.slice(5, 7) - 1] + " " + iso.slice(0, 4);
+    return iso;
+  };
+
+  function debounce(fn, ms) {
+    var timer = null;
+    return function () {
+      clearTimeout(timer);
+      timer = setTimeout(fn, ms);
+    };
+  }
+  webmap.debounce = debounce;
+
+  // The map's extent as the API's bbox parameter (west,south,east,north, 5 decimals, clamped to the world).
+  webmap.extentParam = function (map) {
+    var b = map.getBounds();
+    function clamp(v, lo, hi) { return Math.min(hi, Math.max(lo, v)); }
+    return [clamp(b.getWest(), -180, 180), clamp(b.getSouth(), -90, 90), clamp(b.getEast(), -180, 180),
+            clamp(b.getNorth(), -90, 90)].map(function (v) { return v.toFixed(5); }).join(",");
   };
 
   function formatCount(n) {
@@ -77,7 +179,7 @@
       var self = this;
       if (!this._loading) {
         var start = this.afterFirstDraw ? overlaysMayLoad : Promise.resolve();
-        this._loading = start.then(function () { return getJSON(self._url); }).then(function (data) {
+        this._loading = start.then(function () { return getJSON(self.url()); }).then(function (data) {
           self.addLayer(self._makeLayer(data, map));
           self.fire("load");
           return self;
@@ -86,6 +188,9 @@
     },
     whenLoaded: function () {
       return this._loading || Promise.resolve(this);
+    },
+    url: function () {
+      return typeof this._url === "function" ? this._url() : this._url;
     },
   });
 
@@ -151,8 +256,10 @@
   }
 
   webmap.choropleth = function (options) {
-    var state = { metric: "incidents", geo: null, legend: null };
-    var layer = new LazyGeoJSON(options.url, function (data, map) {
+    var state = { metric: "incidents", geo: null, legend: null, request: 0 };
+    // The districts follow the view (its ticks and window too), once the page's view is known.
+    function url() { return webmap.view ? webmap.view.url("/api/districts") : options.url; }
+    var layer = new LazyGeoJSON(url, function (data, map) {
       var pane = ensurePane(map, "wm-choropleth", 410);
       state.geo = L.geoJSON(data, {
         pane: pane,
@@ -217,6 +324,23 @@
       state.legend = new ChoroLegend().addTo(layer._map);
       layer.whenLoaded().then(restyle);
     });
+    // Counts of the new view, on the same polygons.
+    function refresh() {
+      if (!state.geo || !layer._map) return;
+      var ticket = ++state.request;
+      getJSON(url()).then(function (data) {
+        if (ticket !== state.request) return;
+        var byPcode = {};
+        data.features.forEach(function (f) { byPcode[f.properties.pcode] = f.properties; });
+        state.geo.eachLayer(function (l) {
+          var fresh = byPcode[l.feature.properties.pcode];
+          if (fresh) { l.feature.properties.incidents = fresh.incidents; l.feature.properties.fatalities = fresh.fatalities; }
+        });
+        restyle();
+        layer.fire("refreshed");
+      });
+    }
+    overlaysMayLoad.then(function () { if (webmap.view) webmap.view.onChange(debounce(refresh, 250)); });
     layer.on("remove", function () {
       if (state.legend) state.legend.remove();
       state.legend = null;
@@ -225,12 +349,14 @@
   };
 
   // ---------------------------------------------------------------- the incidents
-  /* Decode /api/points: "WMP1", uint32 n, then columns of n values: uint32 id deltas, float32 lon,
-   * float32 lat, int32 day (days since 1970-01-01), uint32 fatalities, uint8 force index (into
-   * options.forces), uint8 geo_precision. Adds x, y: Web Mercator position in 0..1 of the world;
-   * and, from the same pass, bounds ([[south, west], [north, east]] or null), forceCounts (per
-   * force index, for `forceCount` forces) and firstDay, lastDay. */
-  function decodePoints(buffer, forceCount) {
+  /* Decode /api/points (webmap.mapview.encode_points): "WMP2", uint32 n, then columns of n values:
+   * uint32 id deltas, float32 lon, float32 lat, int32 day (days since 1970-01-01), uint32
+   * fatalities, uint8 force (index into options.forces of the initiating side's force), uint8
+   * geo_precision, uint16 forces (bit i: it involves options.forces[i]), uint16 area (0: drawn at its
+   * point; k: known only to the area areas[k - 1]); then uint32 length and the areas as JSON. Adds
+   * x, y: Web Mercator position in 0..1 of the world; and, from the same pass, bounds ([[south,
+   * west], [north, east]] or null), firstDay, lastDay. */
+  function decodePoints(buffer) {
     var head = new DataView(buffer, 0, 8);
     if (head.getUint32(0, true) !== MAGIC) throw new Error("/api/points: not a webmap points buffer");
     var n = head.getUint32(4, true), offset = 8;
@@ -241,24 +367,24 @@
     }
     var d = { n: n, id: take(Uint32Array), lon: take(Float32Array), lat: take(Float32Array), day: take(Int32Array),
               fatalities: take(Uint32Array), force: take(Uint8Array), precision: take(Uint8Array),
-              x: new Float64Array(n), y: new Float64Array(n), forceCounts: new Uint32Array(forceCount) };
-    var id = d.id, lon = d.lon, lat = d.lat, day = d.day, force = d.force, xs = d.x, ys = d.y, counts = d.forceCounts;
+              forces: take(Uint16Array), area: take(Uint16Array), x: new Float64Array(n), y: new Float64Array(n) };
+    var length = new DataView(buffer, offset, 4).getUint32(0, true);
+    d.areas = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, offset + 4, length)));
+    var id = d.id, lon = d.lon, lat = d.lat, day = d.day, xs = d.x, ys = d.y;
     var south = 90, west = 180, north = -90, east = -180, first = Infinity, last = -Infinity;
-    var RAD = Math.PI / 180, Y = 1 / (4 * Math.PI);
     for (var i = 0; i < n; i++) {
       if (i) id[i] += id[i - 1];
       var la = lat[i], lo = lon[i], t = day[i];
-      var s = Math.sin((la > 85.05 ? 85.05 : la < -85.05 ? -85.05 : la) * RAD);
-      xs[i] = (lo + 180) / 360;
-      ys[i] = 0.5 - Math.log((1 + s) / (1 - s)) * Y;
+      xs[i] = mercatorX(lo);
+      ys[i] = mercatorY(la);
       if (la < south) south = la;
       if (la > north) north = la;
       if (lo < west) west = lo;
       if (lo > east) east = lo;
       if (t < first) first = t;
       if (t > last) last = t;
-      counts[force[i]]++;
     }
+    d.areas.forEach(function (area) { area.x = mercatorX(area.point[1]); area.y = mercatorY(area.point[0]); });
     d.bounds = n ? [[south, west], [north, east]] : null;
     d.firstDay = n ? first : null;
     d.lastDay = n ? last : null;
@@ -266,29 +392,56 @@
   }
   webmap.decodePoints = decodePoints;
 
+  var RAD = Math.PI / 180, MERCATOR_Y = 1 / (4 * Math.PI);
+  function mercatorX(lon) { return (lon + 180) / 360; }
+  function mercatorY(lat) {
+    var s = Math.sin((lat > 85.05 ? 85.05 : lat < -85.05 ? -85.05 : lat) * RAD);
+    return 0.5 - Math.log((1 + s) / (1 - s)) * MERCATOR_Y;
+  }
+
   var CELL_PX = 64; // cluster cell size on screen
   var CLOSE_CELL_PX = 6; // from POINTS_ZOOM on, only points drawn on top of each other are grouped
   var POINTS_ZOOM = 16;
   var PAD = 0.3; // the canvas reaches this share of the view beyond each edge, so a drag shows points
+  var LIST_PAGE = 50; // incidents a place's list shows at a time
+
+  // The forces' labels of a forces bit mask, in the forces' order.
+  function forceLabels(forces, mask) {
+    var out = [];
+    for (var f = 0; f < forces.length; f++) if (mask & (1 << f)) out.push(forces[f].label);
+    return out;
+  }
 
   /* The incidents on one canvas, grouped per view into clusters by a screen grid: one pass over
    * typed arrays per zoom, pan, force toggle or time step (about 10 ms for 100,000 incidents), so
-   * nothing is indexed up front and nothing is one DOM element or one Leaflet object per incident. */
+   * nothing is indexed up front and nothing is one DOM element or one Leaflet object per incident.
+   * An incident known only to a district or governorate is never a point: it counts in its area's
+   * symbol, and hovering or opening that symbol outlines the area. */
   var IncidentLayer = L.Layer.extend({
-    initialize: function (options) {
+    initialize: function (options, view) {
       this.options = options;
+      this.view = view;
       this.forces = options.forces;
       this.forceIndex = {};
       for (var i = 0; i < this.forces.length; i++) this.forceIndex[this.forces[i].key] = i;
-      this.active = new Uint8Array(this.forces.length);
-      this.window = null;
       this.data = null;
       this.items = [];
-      this.drawn = {};
-      this.drawnTotal = 0;
       this.selectedTotal = 0;
+      this.inExtent = 0;
+      this.pending = 0; // requests for the view's counts not answered yet (tiled views ask the server)
+      this.forceCounts = new Array(this.forces.length).fill(0);
+      this._applyView();
       this._scheduled = false;
       this._renders = 0;
+      this._outline = null;
+    },
+
+    // The ticks and the window of the view, as a bit mask and a day range.
+    _applyView: function () {
+      var mask = 0, view = this.view;
+      for (var i = 0; i < this.forces.length; i++) if (view.shows(this.forces[i].key)) mask |= 1 << i;
+      this.mask = mask;
+      this.window = view.window;
     },
 
     onAdd: function (map) {
@@ -299,6 +452,7 @@
       map.on("moveend resize", this.render, this);
       map.on("click", this._onClick, this);
       map.on("mousemove", this._onHover, this);
+      L.DomEvent.on(map.getContainer(), "mouseleave", this._onLeave, this);
       if (!this._loading) this._loading = this._load();
     },
 
@@ -306,6 +460,7 @@
       map.off("moveend resize", this.render, this);
       map.off("click", this._onClick, this);
       map.off("mousemove", this._onHover, this);
+      L.DomEvent.off(map.getContainer(), "mouseleave", this._onLeave, this);
       L.DomUtil.remove(this._canvas);
     },
 
@@ -317,7 +472,8 @@
           return response.arrayBuffer();
         })
         .then(function (buffer) {
-          self.data = decodePoints(buffer, self.forces.length);
+          self.data = decodePoints(buffer);
+          self._countForces();
           var before = self._renders;
           self.fire("load", { data: self.data });
           if (self._renders === before) self.render(); // unless a load handler moved the map already
@@ -327,25 +483,32 @@
         });
     },
 
-    // Counts per force index of all loaded incidents (for the layer control's labels).
-    countsByForce: function () {
-      return this.data ? Array.from(this.data.forceCounts) : new Array(this.forces.length).fill(0);
+    // The view's ticks or window changed: count and draw again.
+    viewChanged: function () {
+      var windowBefore = this.window;
+      this._applyView();
+      if (!this.data) return;
+      if (String(windowBefore) !== String(this.window)) this._countForces();
+      this.scheduleRender();
+    },
+
+    /* Per force, the incidents of the window that involve it, ticked or not (the force panel's
+     * counts: what ticking it would show). */
+    _countForces: function () {
+      var d = this.data, w = this.window, forces = d.forces, day = d.day, nf = this.forces.length;
+      var counts = new Array(nf).fill(0);
+      for (var i = 0; i < d.n; i++) {
+        if (w && (day[i] < w[0] || day[i] > w[1])) continue;
+        var m = forces[i];
+        for (var f = 0; m && f < nf; f++, m >>= 1) if (m & 1) counts[f]++;
+      }
+      this.forceCounts = counts;
+      this.fire("counted", { counts: counts });
     },
 
     // The bounds of all loaded incidents, or null when there are none.
     dataBounds: function () {
       return this.data && this.data.bounds ? L.latLngBounds(this.data.bounds) : null;
-    },
-
-    setForce: function (key, on) {
-      this.active[this.forceIndex[key]] = on ? 1 : 0;
-      this.scheduleRender();
-    },
-
-    // [firstDay, lastDay] (days since 1970-01-01) or null for every date.
-    setWindow: function (window) {
-      this.window = window;
-      this.scheduleRender();
     },
 
     scheduleRender: function () {
@@ -360,25 +523,36 @@
 
     _passes: function (i) {
       var d = this.data, w = this.window;
-      return this.active[d.force[i]] && !(w && (d.day[i] < w[0] || d.day[i] > w[1]));
+      return (d.forces[i] & this.mask) !== 0 && !(w && (d.day[i] < w[0] || d.day[i] > w[1]));
     },
 
-    /* Group the incidents that pass the toggles and the time window and lie on the canvas into
-     * screen cells; returns the cells (clusters, or single incidents) and the selection's size. */
-    _group: function (zoom, left, top, width, height) {
+    /* Group the incidents that pass the ticks and the time window and lie on the canvas into screen
+     * cells, and those known only to an area into that area's symbol; count those whose point lies
+     * in the map's extent. */
+    _group: function (zoom, left, top, width, height, extent) {
       var d = this.data, scale = 256 * Math.pow(2, zoom), cellPx = zoom >= POINTS_ZOOM ? CLOSE_CELL_PX : CELL_PX;
       var x0 = left / scale, x1 = (left + width) / scale, y0 = top / scale, y1 = (top + height) / scale;
-      var perCell = scale / cellPx, list = [], selected = 0;
+      var perCell = scale / cellPx, list = [], selected = 0, inExtent = 0;
       // The cells of the canvas as one typed array (cell -> its index in list, plus one): no hashing per incident.
       var gx0 = Math.floor(x0 * perCell), gy0 = Math.floor(y0 * perCell);
       var rows = Math.floor(y1 * perCell) - gy0 + 1, grid = new Int32Array((Math.floor(x1 * perCell) - gx0 + 1) * rows);
-      var active = this.active, w = this.window, force = d.force, day = d.day, xs = d.x, ys = d.y;
-      var nf = this.forces.length;
+      var mask = this.mask, w = this.window, forces = d.forces, force = d.force, day = d.day, xs = d.x, ys = d.y;
+      var area = d.area, areas = [], nf = this.forces.length;
+      var ex0 = extent[0], ex1 = extent[1], ey0 = extent[2], ey1 = extent[3];
       for (var i = 0; i < d.n; i++) {
-        if (!active[force[i]]) continue;
+        if (!(forces[i] & mask)) continue;
         if (w && (day[i] < w[0] || day[i] > w[1])) continue;
         selected++;
         var x = xs[i], y = ys[i];
+        if (x >= ex0 && x <= ex1 && y >= ey0 && y <= ey1) inExtent++;
+        var a = area[i];
+        if (a) {
+          var group = areas[a] || (areas[a] = { area: a, count: 0, fatalities: 0, first: i, byForce: new Uint32Array(nf) });
+          group.count++;
+          group.fatalities += d.fatalities[i];
+          group.byForce[force[i]]++;
+          continue;
+        }
         if (x < x0 || x > x1 || y < y0 || y > y1) continue;
         var gx = Math.floor(x * perCell), gy = Math.floor(y * perCell);
         var slot = (gx - gx0) * rows + (gy - gy0), at = grid[slot], cell = at ? list[at - 1] : undefined;
@@ -397,7 +571,8 @@
         if (y < cell.minY) cell.minY = y; else if (y > cell.maxY) cell.maxY = y;
       }
       this._mergeNeighbours(list, scale, cellPx);
-      return { cells: list.filter(function (c) { return c.count > 0; }), selected: selected, scale: scale };
+      return { cells: list.filter(function (c) { return c.count > 0; }), areas: areas.filter(Boolean), selected: selected,
+               inExtent: inExtent, scale: scale };
     },
 
     // Cells cut a group of incidents at a cell border; join clusters whose centres are too close.
@@ -424,6 +599,37 @@
     render: function () {
       if (!this._map || !this.data) return;
       this._renders++;
+      var frame = this._frame(), grouped = this._collect(frame), items = [];
+      var ctx = this._ctx, scale = frame.scale, origin = frame.origin;
+      // Singles first, clusters on top, the areas' symbols above all (they stand for whole areas).
+      grouped.cells.sort(function (a, c) { return (a.count > 1) - (c.count > 1) || a.count - c.count; });
+      for (var c = 0; c < grouped.cells.length; c++) {
+        var cell = grouped.cells[c];
+        if (cell.count === 1) {
+          var one = this._single(cell), px = one.x * scale - origin.x, py = one.y * scale - origin.y;
+          items.push({ x: px, y: py, r: this._drawPoint(ctx, one.force, one.precision, px, py), single: one, cell: cell });
+        } else {
+          var cx = (cell.sx / cell.count) * scale - origin.x, cy = (cell.sy / cell.count) * scale - origin.y;
+          items.push({ x: cx, y: cy, r: this._drawCluster(ctx, cell, cx, cy), cell: cell });
+        }
+      }
+      for (var a = 0; a < grouped.areas.length; a++) {
+        var group = grouped.areas[a], area = group.area;
+        var ax = area.x * scale - origin.x, ay = area.y * scale - origin.y;
+        items.push({ x: ax, y: ay, r: this._drawArea(ctx, group, ax, ay), group: group, area: area });
+      }
+      this.items = items;
+      this._origin = origin;
+      this._pad = frame.pad;
+      this._drawnAt = frame;
+      this.selectedTotal = grouped.selected;
+      this.inExtent = grouped.inExtent;
+      this.fire("drawn", { selected: grouped.selected, inExtent: grouped.inExtent });
+    },
+
+    /* The canvas, placed and cleared for the map's view: its world pixel origin, scale (pixels per
+     * world), the padding beyond the map's edges and the map's extent in Mercator units. */
+    _frame: function () {
       var map = this._map, size = map.getSize(), padX = Math.round(size.x * PAD), padY = Math.round(size.y * PAD);
       var width = size.x + 2 * padX, height = size.y + 2 * padY, ratio = window.devicePixelRatio || 1;
       var topLeft = map.containerPointToLayerPoint([-padX, -padY]);
@@ -438,36 +644,29 @@
       }
       ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
       ctx.clearRect(0, 0, width, height);
-
-      var zoom = map.getZoom(), grouped = this._group(zoom, origin.x, origin.y, width, height);
-      var items = [], drawn = {}, total = 0, d = this.data, scale = grouped.scale;
-      for (var k = 0; k < this.forces.length; k++) drawn[this.forces[k].key] = 0;
-      // Singles first, clusters on top.
-      grouped.cells.sort(function (a, b) { return (a.count > 1) - (b.count > 1) || a.count - b.count; });
-      for (var c = 0; c < grouped.cells.length; c++) {
-        var cell = grouped.cells[c];
-        total += cell.count;
-        for (var f = 0; f < this.forces.length; f++) drawn[this.forces[f].key] += cell.byForce[f];
-        if (cell.count === 1) {
-          var i = cell.first, px = d.x[i] * scale - origin.x, py = d.y[i] * scale - origin.y;
-          items.push({ x: px, y: py, r: this._drawPoint(ctx, i, px, py), index: i, cell: cell });
-        } else {
-          var cx = (cell.sx / cell.count) * scale - origin.x, cy = (cell.sy / cell.count) * scale - origin.y;
-          items.push({ x: cx, y: cy, r: this._drawCluster(ctx, cell, cx, cy), cell: cell });
-        }
-      }
-      this.items = items;
-      this._origin = origin;
-      this._pad = L.point(padX, padY);
-      this.drawn = drawn;
-      this.drawnTotal = total;
-      this.selectedTotal = grouped.selected;
-      this.fire("drawn", { total: total, selected: grouped.selected });
+      // The extent exactly as the API's bbox gives it, so the map counts what the table lists.
+      var zoom = map.getZoom(), b = webmap.extentParam(map).split(",").map(Number);
+      return { zoom: zoom, scale: 256 * Math.pow(2, zoom), origin: origin, width: width, height: height,
+               pad: L.point(padX, padY), extent: [mercatorX(b[0]), mercatorX(b[2]), mercatorY(b[3]), mercatorY(b[1])] };
     },
 
-    _drawPoint: function (ctx, i, x, y) {
-      var colour = this.forces[this.data.force[i]].colour, precision = this.data.precision[i];
-      var r = precision === 3 ? 8 : precision === 2 ? 6.5 : 5.5;
+    // The clusters, single incidents and areas to draw for a frame, and the view's counts.
+    _collect: function (frame) {
+      var grouped = this._group(frame.zoom, frame.origin.x, frame.origin.y, frame.width, frame.height, frame.extent);
+      var areas = this.data.areas;
+      grouped.areas.forEach(function (group) { group.index = group.area; group.area = areas[group.area - 1]; });
+      return grouped;
+    },
+
+    // A one-incident cell as the drawing and the popups need it.
+    _single: function (cell) {
+      var d = this.data, i = cell.first;
+      return { id: d.id[i], x: d.x[i], y: d.y[i], lat: d.lat[i], lon: d.lon[i], force: d.force[i], precision: d.precision[i] };
+    },
+
+    _drawPoint: function (ctx, force, precision, x, y) {
+      var colour = this.forces[force].colour;
+      var r = precision === 2 ? 6.5 : 5.5;
       ctx.beginPath();
       ctx.arc(x, y, r, 0, 2 * Math.PI);
       if (precision === 1) {
@@ -475,10 +674,9 @@
         ctx.fill();
         ctx.lineWidth = 1;
         ctx.strokeStyle = "rgba(255,255,255,0.9)";
-        ctx.setLineDash([]);
         ctx.stroke();
       } else {
-        // Approximate places are hollow (dashed when only the district is known): they do not look exact.
+        // Near a place, or in no area at all: hollow, so it does not look exact.
         ctx.fillStyle = "rgba(255,255,255,0.55)";
         ctx.fill();
         ctx.lineWidth = 2;
@@ -498,7 +696,7 @@
       ctx.arc(x, y, r + 1, 0, 2 * Math.PI);
       ctx.fillStyle = "rgba(255,255,255,0.95)";
       ctx.fill();
-      // A ring of each force's share, the count in the middle.
+      // A ring of each initiating force's share, the count in the middle.
       for (var f = 0; f < this.forces.length; f++) {
         var n = cell.byForce[f];
         if (!n) continue;
@@ -523,33 +721,90 @@
       return r;
     },
 
-    // The drawn item (point or cluster) under a container point, or null.
+    // An area's symbol: a dashed, hollow square with the count: not a pin, not a solid cluster.
+    _drawArea: function (ctx, group, x, y) {
+      var text = formatCount(group.count);
+      ctx.font = "bold 11px system-ui, sans-serif";
+      var half = Math.max(11, ctx.measureText(text).width / 2 + 6);
+      ctx.beginPath();
+      ctx.rect(x - half, y - 10, 2 * half, 20);
+      ctx.fillStyle = "rgba(255,255,255,0.8)";
+      ctx.fill();
+      ctx.lineWidth = 2;
+      ctx.setLineDash([4, 3]);
+      ctx.strokeStyle = "#5b4a3a";
+      ctx.stroke();
+      ctx.setLineDash([]);
+      ctx.fillStyle = "#3b2f25";
+      ctx.textAlign = "center";
+      ctx.textBaseline = "middle";
+      ctx.fillText(text, x, y + 0.5);
+      return half;
+    },
+
+    // The drawn item (point, cluster or area) under a container point, or null.
     itemAt: function (containerPoint) {
       if (!this._pad) return null;
       var x = containerPoint.x + this._pad.x, y = containerPoint.y + this._pad.y;
       for (var k = this.items.length - 1; k >= 0; k--) {
         var it = this.items[k], dx = it.x - x, dy = it.y - y;
-        if (dx * dx + dy * dy <= (it.r + 2) * (it.r + 2)) return it;
+        if (it.area ? Math.abs(dx) <= it.r && Math.abs(dy) <= 11 : dx * dx + dy * dy <= (it.r + 2) * (it.r + 2)) return it;
       }
       return null;
     },
 
+    // Once a frame: the pointer's item, if any, gets a hand cursor; an area's symbol outlines its area.
     _onHover: function (e) {
       var self = this;
+      this._pointer = e.containerPoint;
       if (this._hoverPending) return;
       this._hoverPending = true;
       requestAnimationFrame(function () {
         self._hoverPending = false;
-        L.DomUtil[self.itemAt(e.containerPoint) ? "addClass" : "removeClass"](self._map.getContainer(), "wm-over-item");
+        var item = self._pointer ? self.itemAt(self._pointer) : null;
+        L.DomUtil[item ? "addClass" : "removeClass"](self._map.getContainer(), "wm-over-item");
+        if (!self._pinnedOutline) self.outlineArea(item && item.area ? item.area : null);
+      });
+    },
+
+    _onLeave: function () {
+      this._pointer = null;
+      if (!this._pinnedOutline) this.outlineArea(null);
+    },
+
+    /* Outline an area (an entry of data.areas) on the map, or none (null). The polygons are fetched
+     * once per level, the first time one is outlined. */
+    outlineArea: function (area) {
+      var self = this, map = this._map, key = area ? area.pcode : null;
+      if (this._outlined === key) return Promise.resolve();
+      this._outlined = key;
+      if (this._outline) { map.removeLayer(this._outline); this._outline = null; }
+      if (!area) return Promise.resolve();
+      this._polygons = this._polygons || {};
+      var level = area.level;
+      this._polygons[level] = this._polygons[level] || getJSON(this.options.layerUrl + level);
+      return this._polygons[level].then(function (collection) {
+        if (self._outlined !== key) return;
+        var feature = collection.features.filter(function (f) { return f.properties.pcode === key; })[0];
+        if (!feature) return;
+        var pane = ensurePane(map, "wm-outline", 430);
+        self._outline = L.geoJSON(feature, {
+          pane: pane, interactive: false, renderer: L.svg({ pane: pane }),
+          style: { className: "wm-area-outline", color: "#5b4a3a", weight: 2.5, dashArray: "6 4", fillColor: "#5b4a3a",
+                   fillOpacity: 0.12 },
+        }).addTo(map);
       });
     },
 
     _onClick: function (e) {
       var item = this.itemAt(e.containerPoint);
       if (!item) return;
-      var d = this.data;
-      if (item.index !== undefined) {
-        this.openIncident(d.id[item.index], L.latLng(d.lat[item.index], d.lon[item.index]));
+      if (item.area) {
+        this._listArea(item.group, item.area);
+        return;
+      }
+      if (item.single) {
+        this.openIncident(item.single.id, L.latLng(item.single.lat, item.single.lon));
         return;
       }
       var cell = item.cell, map = this._map, scale = 256 * Math.pow(2, map.getZoom());
@@ -561,33 +816,91 @@
         map.fitBounds(L.latLngBounds(sw, ne), { padding: [40, 40], maxZoom: map.getZoom() + 4 });
         return;
       }
-      this._listMembers(cell, map.unproject([(cell.sx / cell.count) * scale, (cell.sy / cell.count) * scale], map.getZoom()));
+      this._listCell(cell, map.unproject([(cell.sx / cell.count) * scale, (cell.sy / cell.count) * scale], map.getZoom()));
     },
 
-    // The incidents of a cluster that does not split (one place): a list to pick from.
-    _listMembers: function (cell, latlng) {
+    // The list of the incidents of a cluster that does not split (one place).
+    _listCell: function (cell, latlng) {
+      var d = this.data;
+      this._listMembers(function (i) {
+        return !d.area[i] && d.x[i] >= cell.minX && d.x[i] <= cell.maxX && d.y[i] >= cell.minY && d.y[i] <= cell.maxY;
+      }, cell, latlng, null);
+    },
+
+    // The list of the incidents known only to an area.
+    _listArea: function (group, area) {
+      var d = this.data;
+      this._listMembers(function (i) { return d.area[i] === group.index; }, group, L.latLng(area.point[0], area.point[1]), area);
+    },
+
+    /* The incidents of one place (a cluster that does not split) or one area, from the loaded
+     * points: the page of a list (see _showList), newest first. */
+    _listMembers: function (belongs, group, latlng, area) {
       var d = this.data, self = this, members = [];
-      for (var i = 0; i < d.n && members.length < 50; i++) {
-        if (this._passes(i) && d.x[i] >= cell.minX && d.x[i] <= cell.maxX && d.y[i] >= cell.minY && d.y[i] <= cell.maxY) members.push(i);
-      }
-      var box = el("div", "wm-popup wm-leaves"), list = el("ul");
-      box.appendChild(el("strong", null, cell.count + " incidents here, " + cell.fatalities + " killed"));
-      members.forEach(function (i) {
-        var li = el("li"), button = el("button", "wm-link",
-          webmap.isoDay(d.day[i]) + " · " + self.forces[d.force[i]].label + (d.fatalities[i] ? " · " + d.fatalities[i] + " killed" : ""));
-        button.type = "button";
-        button.addEventListener("click", function () { self.openIncident(d.id[i], latlng); });
-        li.appendChild(button);
-        list.appendChild(li);
+      for (var i = 0; i < d.n; i++) if (this._passes(i) && belongs(i)) members.push(i);
+      members.sort(function (a, b) { return d.day[b] - d.day[a] || d.id[b] - d.id[a]; });
+      this._showList(group, latlng, area, function (offset, limit) {
+        return Promise.resolve({ total: members.length, rows: members.slice(offset, offset + limit).map(function (i) {
+          return { id: d.id[i], date: webmap.isoDay(d.day[i]), forces: forceLabels(self.forces, d.forces[i]),
+                   fatalities: d.fatalities[i] };
+        }) });
       });
-      box.appendChild(list);
-      if (cell.count > members.length) box.appendChild(el("div", "wm-muted", "… the first " + members.length + " shown"));
-      L.popup({ maxWidth: 360 }).setLatLng(latlng).setContent(box).openOn(this._map);
     },
 
-    // Show incident `id` in a popup at `latlng`, fetching its details.
-    openIncident: function (id, latlng) {
-      var popup = L.popup({ maxWidth: 380, minWidth: 260 }).setLatLng(latlng).setContent(el("div", "wm-popup", "Loading…")).openOn(this._map);
+    /* A list to pick an incident from, LIST_PAGE at a time ("Show 50 more"): ``pageOf(offset, limit)``
+     * gives a promise of {total, rows: [{id, date, forces: [labels], fatalities}]}. */
+    _showList: function (group, latlng, area, pageOf) {
+      var self = this, box = el("div", "wm-popup wm-leaves");
+      if (area) box.appendChild(el("div", "wm-muted", "Known only to " + (area.level === "adm1" ? "the governorate" : "the district") + ":"));
+      box.appendChild(el("strong", null, (area ? area.name + ": " : "") + webmap.formatNumber(group.count) + " incidents here, " +
+                                         webmap.formatNumber(group.fatalities) + " killed"));
+      var list = el("ul"), more = el("button", "wm-link wm-more"), shown = 0;
+      more.type = "button";
+      more.hidden = true;
+      function page() {
+        more.disabled = true;
+        pageOf(shown, LIST_PAGE).then(function (found) {
+          found.rows.forEach(function (row) {
+            var li = el("li");
+            var button = el("button", "wm-link", row.date + " · " + row.forces.join(" · ") +
+                            (row.fatalities ? " · " + webmap.formatNumber(row.fatalities) + " killed" : ""));
+            button.type = "button";
+            button.addEventListener("click", function () { self.openIncident(row.id, latlng, area); });
+            li.appendChild(button);
+            list.appendChild(li);
+          });
+          shown += found.rows.length;
+          more.disabled = false;
+          more.textContent = "Show " + Math.min(LIST_PAGE, found.total - shown) + " more (" +
+            webmap.formatNumber(shown) + " of " + webmap.formatNumber(found.total) + " shown)";
+          more.hidden = shown >= found.total;
+        });
+      }
+      more.addEventListener("click", page);
+      page();
+      box.appendChild(list);
+      box.appendChild(more);
+      this._openPopup(L.popup({ maxWidth: 380, className: "wm-list-popup" }).setLatLng(latlng).setContent(box), area);
+    },
+
+    // Open a popup; an area's stays outlined while it is open.
+    _openPopup: function (popup, area) {
+      var self = this;
+      popup.openOn(this._map);
+      if (area) {
+        this._pinnedOutline = area;
+        this.outlineArea(area);
+        popup.once("remove", function () {
+          if (self._pinnedOutline === area) { self._pinnedOutline = null; self.outlineArea(null); }
+        });
+      }
+      return popup;
+    },
+
+    // Show incident `id` in a popup at `latlng` (an area's point for an incident known only to it).
+    openIncident: function (id, latlng, area) {
+      var popup = L.popup({ maxWidth: 380, minWidth: 260 }).setLatLng(latlng).setContent(el("div", "wm-popup", "Loading…"));
+      this._openPopup(popup, area);
       var self = this;
       getJSON(this.options.detailUrl + id)
         .then(function (feature) { popup.setContent(incidentCard(feature, self)); })
@@ -595,11 +908,161 @@
       return popup;
     },
 
-    // Centre the map on an incident and open its popup (the table's row click).
-    showIncident: function (id, lat, lon) {
-      var latlng = L.latLng(lat, lon), map = this._map;
-      map.setView(latlng, Math.max(map.getZoom(), POINTS_ZOOM), { animate: false });
-      return this.openIncident(id, latlng);
+    // The area an incident known only to a district or governorate is drawn as (by its P-codes), or null.
+    areaOf: function (properties) {
+      if (!this.data || properties.geo_precision !== 3) return null;
+      var pcode = properties.admin2_pcode || properties.admin1_pcode;
+      return this.data.areas.filter(function (a) { return a.pcode === pcode; })[0] || null;
+    },
+
+    /* Show an incident (the table's row click): a place is centred and zoomed to; an incident known
+     * only to an area fits the map to the area, outlined, never zoomed in on a point it does not have. */
+    showIncident: function (feature) {
+      var map = this._map, p = feature.properties, area = this.areaOf(p);
+      if (area) {
+        map.fitBounds(L.latLngBounds(area.bounds), { padding: [20, 20], animate: false });
+        return this.openIncident(feature.id, L.latLng(area.point[0], area.point[1]), area);
+      }
+      var latlng = L.latLng(feature.geometry.coordinates[1], feature.geometry.coordinates[0]);
+      map.setView(latlng, Math.max(map.getZoom(), p.geo_precision === 1 ? POINTS_ZOOM : 11), { animate: false });
+      return this.openIncident(feature.id, latlng);
+    },
+  });
+
+  /* The incidents of a view too large to send whole: the clusters (or, where few, the points) of
+   * the map tiles on screen, grouped by the server (/api/tiles), and the view's counts, date range
+   * and areas (/api/summary), asked again as the map moves or the view changes. Drawn and picked
+   * as IncidentLayer's; lists of a place's incidents come from /api/incidents. */
+  var TiledIncidentLayer = IncidentLayer.extend({
+    onAdd: function (map) {
+      this._tiles = {};
+      this._summaries = 0;
+      this._moved = debounce(L.bind(this._summarise, this), 150);
+      IncidentLayer.prototype.onAdd.call(this, map);
+      map.on("moveend", this._moved, this);
+    },
+
+    onRemove: function (map) {
+      map.off("moveend", this._moved, this);
+      IncidentLayer.prototype.onRemove.call(this, map);
+    },
+
+    _load: function () {
+      var self = this;
+      return this._summarise().then(function () {
+        var before = self._renders;
+        self.fire("load", { data: self.data });
+        if (self._renders === before) self.render();
+      }).catch(function (err) {
+        self.fire("error", { error: err });
+      });
+    },
+
+    // The view's counts (in all, in the map's extent, per force), bounds, date range and areas.
+    _summarise: function () {
+      var self = this, ticket = ++this._summaries;
+      this.pending++;
+      return getJSON(this.view.url(this.options.summaryUrl, { bbox: webmap.extentParam(this._map) })).finally(function () {
+        self.pending--;
+      }).then(function (s) {
+        if (ticket !== self._summaries) return;
+        s.areas.forEach(function (a) { a.x = mercatorX(a.point[1]); a.y = mercatorY(a.point[0]); });
+        self.data = { n: s.total, bounds: s.bounds, areas: s.areas, firstDay: s.first ? dayOf(s.first) : null,
+                      lastDay: s.last ? dayOf(s.last) : null };
+        self.selectedTotal = s.total;
+        self.inExtent = s.in_extent;
+        self.forceCounts = self.forces.map(function (f) { return s.forces[f.key] || 0; });
+        self.fire("counted", { counts: self.forceCounts });
+        self.scheduleRender();
+      });
+    },
+
+    viewChanged: function () {
+      this._applyView();
+      this._tiles = {}; // another view: other tiles
+      if (this.data) this._summarise();
+      this.scheduleRender();
+    },
+
+    // A tile's clusters and points once loaded (null until then; asked for the first time here).
+    _tile: function (z, x, y) {
+      var key = z + "/" + x + "/" + y, tiles = this._tiles, self = this;
+      if (!(key in tiles)) {
+        tiles[key] = null;
+        getJSON(this.view.url(this.options.tileUrl + key)).then(function (tile) {
+          tiles[key] = tile; // into the tiles of the view it was asked for, even if that view is gone
+          if (tiles === self._tiles) self.scheduleRender();
+        });
+      }
+      return tiles[key];
+    },
+
+    _collect: function (frame) {
+      var z = frame.zoom, last = (1 << z) - 1, cells = [];
+      var x0 = Math.max(0, Math.floor(frame.origin.x / 256)), x1 = Math.min(last, Math.floor((frame.origin.x + frame.width) / 256));
+      var y0 = Math.max(0, Math.floor(frame.origin.y / 256)), y1 = Math.min(last, Math.floor((frame.origin.y + frame.height) / 256));
+      for (var tx = x0; tx <= x1; tx++) {
+        for (var ty = y0; ty <= y1; ty++) {
+          var tile = this._tile(z, tx, ty);
+          if (tile) this._cellsOf(tile, cells);
+        }
+      }
+      this._mergeNeighbours(cells, frame.scale, z >= POINTS_ZOOM ? CLOSE_CELL_PX : CELL_PX);
+      var areas = this.data.areas.map(function (a) { return { area: a, count: a.count, fatalities: a.fatalities, byForce: a.forces }; });
+      return { cells: cells.filter(function (c) { return c.count > 0; }), areas: areas, selected: this.selectedTotal,
+               inExtent: this.inExtent };
+    },
+
+    // A tile's clusters and points as the cells IncidentLayer draws.
+    _cellsOf: function (tile, cells) {
+      tile.clusters.forEach(function (c) {
+        var x = mercatorX(c.lon), y = mercatorY(c.lat);
+        cells.push({ count: c.count, sx: x * c.count, sy: y * c.count, fatalities: c.fatalities, byForce: c.forces,
+                     minX: mercatorX(c.bounds[0][1]), maxX: mercatorX(c.bounds[1][1]), minY: mercatorY(c.bounds[1][0]),
+                     maxY: mercatorY(c.bounds[0][0]) });
+      });
+      var p = tile.points, nf = this.forces.length;
+      for (var j = 0; p && j < p.id.length; j++) {
+        var x = mercatorX(p.lon[j]), y = mercatorY(p.lat[j]), byForce = new Uint32Array(nf);
+        byForce[p.force[j]] = 1;
+        cells.push({ count: 1, sx: x, sy: y, fatalities: p.fatalities[j], byForce: byForce, minX: x, maxX: x, minY: y, maxY: y,
+                     point: { id: p.id[j], x: x, y: y, lat: p.lat[j], lon: p.lon[j], force: p.force[j], precision: p.precision[j] } });
+      }
+    },
+
+    _single: function (cell) {
+      return cell.point;
+    },
+
+    // A page of the view's incidents from the API, as _showList lists them.
+    _pageFromApi: function (extra) {
+      var self = this;
+      return function (offset, limit) {
+        var params = Object.assign({ limit: limit, offset: offset, sort: "-event_date" }, extra);
+        return getJSON(self.view.url("/api/incidents", params)).then(function (found) {
+          return { total: found.total, rows: found.features.map(function (f) {
+            var p = f.properties;
+            return { id: f.id, date: p.event_date, fatalities: p.fatalities,
+                     forces: (p.forces || []).map(function (k) { return forceLabel(self, k); }) };
+          }) };
+        });
+      };
+    },
+
+    // A place's incidents: those at their point within a pixel of the cluster's members.
+    _listCell: function (cell, latlng) {
+      var map = this._map, world = 256 * Math.pow(2, map.getZoom()), self = this;
+      var sw = map.unproject([cell.minX * world - 1, cell.maxY * world + 1], map.getZoom());
+      var ne = map.unproject([cell.maxX * world + 1, cell.minY * world - 1], map.getZoom());
+      var extra = { bbox: [sw.lng, sw.lat, ne.lng, ne.lat].map(function (v) { return v.toFixed(6); }).join(","), precision: "1,2" };
+      getJSON(this.view.url(this.options.summaryUrl, extra)).then(function (found) {
+        var group = { count: found.in_extent, fatalities: found.killed_in_extent };
+        self._showList(group, latlng, null, self._pageFromApi(extra));
+      });
+    },
+
+    _listArea: function (group, area) {
+      this._showList(group, L.latLng(area.point[0], area.point[1]), area, this._pageFromApi({ area: area.pcode }));
     },
   });
 
@@ -607,12 +1070,19 @@
     var i = engine.forceIndex[key];
     return i === undefined ? key : engine.forces[i].label;
   }
+  webmap.forceLabel = forceLabel;
+
+  var DISPUTED_TEXT = {
+    inside: "yes",
+    partly: "partly: the area it is known to straddles the line",
+    outside: "no",
+  };
 
   function incidentCard(feature, engine) {
     var p = feature.properties, box = el("div", "wm-popup wm-incident");
     var title = el("div", "wm-popup-title");
-    title.appendChild(el("strong", null, p.event_date));
-    if (p.time_precision > 1) title.appendChild(el("span", "wm-muted", p.time_precision === 2 ? " (that week)" : " (that month)"));
+    title.appendChild(el("strong", null, webmap.dateText(p.event_date, p.time_precision)));
+    if (p.time_precision > 1) title.appendChild(el("span", "wm-muted", p.time_precision === 2 ? " (the day is not known)" : " (only the month is known)"));
     if (p.status === "draft") title.appendChild(el("span", "wm-badge", "draft"));
     box.appendChild(title);
     box.appendChild(el("div", "wm-type", [p.event_type, p.sub_event_type].filter(Boolean).join(" — ")));
@@ -624,17 +1094,18 @@
       if (value instanceof Node) dd.appendChild(value); else dd.textContent = String(value);
       dl.appendChild(dd);
     }
-    function actor(name, force) {
-      if (!name && !force) return null;
-      return (name || "—") + (force ? " [" + forceLabel(engine, force) + "]" : "");
+    function side(name, force, associated) {
+      if (!name && !force && !associated) return null;
+      return (name || "—") + (force ? " [" + forceLabel(engine, force) + "]" : "") + (associated ? "; with " + associated : "");
     }
-    row("Actor 1", actor(p.actor1, p.force1));
-    row("Actor 2", actor(p.actor2, p.force2));
+    row("Actor 1 (initiator)", side(p.actor1, p.force1, p.assoc_actor_1));
+    row("Actor 2", side(p.actor2, p.force2, p.assoc_actor_2));
+    row("Forces involved", (p.forces || []).map(function (k) { return forceLabel(engine, k); }).join(" · "));
     row("Place", [p.location, p.admin3, p.admin2, p.admin1].filter(Boolean).join(", "));
     row("Precision", engine.options.precision[String(p.geo_precision)]);
-    row("Disputed territory", p.disputed === true ? "yes" : p.disputed === false ? "no" : null);
-    row("Fatalities", p.fatalities);
-    row("Injured", p.injured);
+    row("Disputed territory", DISPUTED_TEXT[p.disputed]);
+    row("Fatalities", p.fatalities === null || p.fatalities === undefined ? null : webmap.formatNumber(p.fatalities));
+    row("Injured", p.injured === null || p.injured === undefined ? null : webmap.formatNumber(p.injured));
     row("Notes", p.notes);
     if (p.source_url && /^https?:\/\//i.test(p.source_url)) {
       var a = el("a", null, p.source || p.source_url);
@@ -658,41 +1129,47 @@
   }
   webmap.incidentCard = incidentCard;
 
-  // The view (zoom/lat/lon) lives in the URL's fragment, so a shared link opens the same view.
+  // The view (zoom/lat/lon) lives in the URL's fragment, so a shared link opens the same view; an
+  // edited fragment moves the map.
+  var HASH = /^#(\d+(?:\.\d+)?)\/(-?\d+(?:\.\d+)?)\/(-?\d+(?:\.\d+)?)$/;
   function followViewInHash(map) {
-    var m = /^#(\d+(?:\.\d+)?)\/(-?\d+(?:\.\d+)?)\/(-?\d+(?:\.\d+)?)$/.exec(window.location.hash);
-    if (m) map.setView([+m[2], +m[3]], +m[1], { animate: false });
+    function move() {
+      var m = HASH.exec(window.location.hash);
+      if (m) map.setView([+m[2], +m[3]], +m[1], { animate: false });
+      return !!m;
+    }
+    var found = move();
     map.on("moveend", function () {
       var c = map.getCenter();
       var hash = "#" + map.getZoom() + "/" + c.lat.toFixed(4) + "/" + c.lng.toFixed(4);
-      history.replaceState(history.state, "", window.location.pathname + window.location.search + hash);
+      if (hash !== window.location.hash) {
+        history.replaceState(history.state, "", window.location.pathname + window.location.search + hash);
+      }
     });
-    return !!m;
+    window.addEventListener("hashchange", move);
+    return found;
   }
 
   webmap.incidents = function (map, options) {
-    var engine = new IncidentLayer(options);
+    var view = (webmap.view = new View(options.base, options.forces.map(function (f) { return f.key; })));
+    view.followHistory();
+    var engine = options.tiled ? new TiledIncidentLayer(options, view) : new IncidentLayer(options, view);
+    view.onChange(function () { engine.viewChanged(); });
     var sharedView = followViewInHash(map);
     engine.addTo(map);
-    webmap.current = { map: map, engine: engine };
+    webmap.current = { map: map, engine: engine, view: view };
     var status = document.getElementById("wm-status");
-    engine.on("load", function (e) {
+    engine.on("load", function () {
       // Without a view in the URL, open on the incidents themselves.
       var bounds = engine.dataBounds();
       var fits = bounds && map.getBounds().contains(bounds) && map.getBoundsZoom(bounds, false, L.point(40, 40)) <= map.getZoom();
       if (!sharedView && bounds && !fits) map.fitBounds(bounds, { maxZoom: 12, padding: [20, 20], animate: false });
-      var counts = engine.countsByForce();
-      document.querySelectorAll(".leaflet-control-layers .wm-count[data-force]").forEach(function (span) {
-        var n = counts[engine.forceIndex[span.dataset.force]] || 0;
-        span.textContent = "(" + webmap.formatNumber(n) + ")";
-        span.closest("label").classList.toggle("wm-empty", n === 0);
-      });
-      var total = document.getElementById("wm-total");
-      if (total) total.textContent = webmap.formatNumber(e.data.n);
     });
     engine.on("drawn", function (e) {
-      if (status) status.textContent = webmap.formatNumber(e.total) + " of " + webmap.formatNumber(e.selected) +
-        " shown incidents in view; " + webmap.formatNumber(engine.data.n) + " match the filter";
+      var total = document.getElementById("wm-total");
+      if (total) total.textContent = webmap.formatNumber(e.selected);
+      if (status) status.textContent = webmap.formatNumber(e.inExtent) + " of the " + webmap.formatNumber(e.selected) +
+        " incidents of this view lie in the map's extent";
     });
     engine.on("error", function (e) {
       if (status) status.textContent = "Could not load the incidents: " + (e.error.message || e.error);
@@ -722,30 +1199,85 @@
     return engine;
   };
 
-  // One force in the layer control: ticking it shows that force's incidents.
-  var ForceToggle = L.Layer.extend({
-    initialize: function (engine, key) {
-      this._engine = engine;
-      this.force = key;
-    },
-    onAdd: function () {
-      this._engine.setForce(this.force, true);
-      return this;
-    },
-    onRemove: function () {
-      this._engine.setForce(this.force, false);
-      return this;
-    },
-  });
-
-  webmap.forceLayer = function (engine, options) {
-    return new ForceToggle(engine, options.force);
+  // ---------------------------------------------------------------- the forces
+  /* The forces, each with a tick and the number of incidents of the view (and window) that involve
+   * it, most first; the forces with none in this view are listed apart. Unticking a force hides the
+   * incidents whose forces are all unticked. The colours are the initiating sides'. */
+  webmap.forcePanel = function (map, engine) {
+    var view = engine.view;
+    var Panel = L.Control.extend({
+      options: { position: "topright" },
+      onAdd: function () {
+        var box = el("details", "wm-panel wm-forces");
+        box.open = !webmap.compact(map);
+        L.DomEvent.disableClickPropagation(box);
+        L.DomEvent.disableScrollPropagation(box);
+        var summary = el("summary", null, "Forces");
+        box.appendChild(summary);
+        box.appendChild(el("div", "wm-muted wm-forces-note", "An incident counts under every force it involves; its colour is the initiating side's."));
+        this._list = el("div", "wm-forces-list");
+        this._none = el("div", "wm-forces-none");
+        box.appendChild(this._list);
+        box.appendChild(this._none);
+        var all = el("button", "wm-link", "Show all forces");
+        all.type = "button";
+        all.addEventListener("click", function () { view.set({ forces: null }); });
+        box.appendChild(all);
+        this._all = all;
+        var self = this;
+        engine.on("counted", function () { self.update(); });
+        view.onChange(function () { self.update(); });
+        this.update();
+        return box;
+      },
+      update: function () {
+        var counts = engine.forceCounts, forces = engine.forces, ticked = forces.filter(function (f) { return view.shows(f.key); });
+        var order = forces.map(function (f, i) { return i; }).sort(function (a, b) { return counts[b] - counts[a] || a - b; });
+        this._list.textContent = "";
+        this._none.textContent = "";
+        var noneLabel = null;
+        var self = this;
+        order.forEach(function (i) {
+          var f = forces[i], n = counts[i], row = el("label", "wm-force-row" + (n ? "" : " wm-empty"));
+          row.dataset.force = f.key;
+          var box = el("input");
+          box.type = "checkbox";
+          box.checked = view.shows(f.key);
+          // At least one force stays ticked: "Only" switches to another one.
+          box.disabled = box.checked && ticked.length === 1;
+          box.addEventListener("change", function () {
+            var on = forces.filter(function (g) { return g.key === f.key ? box.checked : view.shows(g.key); }).map(function (g) { return g.key; });
+            view.set({ forces: on });
+          });
+          var swatch = el("span", "wm-swatch");
+          swatch.style.background = f.colour;
+          row.appendChild(box);
+          row.appendChild(swatch);
+          row.appendChild(el("span", "wm-force", f.label));
+          row.appendChild(el("span", "wm-count", n ? "(" + webmap.formatNumber(n) + ")" : ""));
+          if (n) {
+            var only = el("button", "wm-link wm-only", "only");
+            only.type = "button";
+            only.title = "Show only " + f.label;
+            only.addEventListener("click", function (e) { e.preventDefault(); view.set({ forces: [f.key] }); });
+            row.appendChild(only);
+            self._list.appendChild(row);
+          } else {
+            if (!noneLabel) noneLabel = self._none.appendChild(el("div", "wm-muted", "None in this view:"));
+            self._none.appendChild(row);
+          }
+        });
+        this._all.hidden = !view.forces;
+      },
+    });
+    return new Panel().addTo(map);
   };
 
   // ---------------------------------------------------------------- time slider and playback
   var WINDOWS = [["all", "All dates", 0], ["7", "1 week", 7], ["30", "30 days", 30], ["91", "3 months", 91], ["365", "1 year", 365]];
 
   webmap.timeSlider = function (map, engine) {
+    var view = engine.view;
     var Slider = L.Control.extend({
       options: { position: "bottomleft" },
       onAdd: function () {
@@ -773,40 +1305,55 @@
         box.appendChild(label);
 
         var first = 0, last = 0, timer = null;
-        function length() { return +(WINDOWS[select.selectedIndex][2]); }
-        function apply() {
-          var len = length();
-          range.disabled = !len;
-          if (!len) {
-            engine.setWindow(null);
+        function length() { return +select.value || 0; }
+        // The window's length in the select: a preset, or the length the URL gave.
+        function choose(len) {
+          var value = String(len || "all");
+          if (!Array.prototype.some.call(select.options, function (o) { return o.value === value; })) {
+            var o = el("option", null, len + " days");
+            o.value = value;
+            select.appendChild(o);
+          }
+          select.value = value;
+        }
+        function show() {
+          var w = view.window;
+          range.disabled = !w;
+          if (!w) {
             label.textContent = engine.data && engine.data.n ? webmap.isoDay(first) + " – " + webmap.isoDay(last) : "no incidents";
             return;
           }
-          var end = +range.value;
-          engine.setWindow([end - len + 1, end]);
-          label.textContent = webmap.isoDay(end - len + 1) + " – " + webmap.isoDay(end);
+          choose(w[1] - w[0] + 1);
+          range.value = String(w[1]);
+          label.textContent = webmap.isoDay(w[0]) + " – " + webmap.isoDay(w[1]);
+        }
+        function apply(replace) {
+          var len = length();
+          view.set({ window: len ? [+range.value - len + 1, +range.value] : null }, replace);
         }
         function stop() {
           if (timer) clearInterval(timer);
           timer = null;
           play.textContent = "▶";
         }
-        select.addEventListener("change", function () { stop(); apply(); });
-        range.addEventListener("input", function () { stop(); apply(); });
+        select.addEventListener("change", function () { stop(); apply(false); });
+        range.addEventListener("input", function () { stop(); apply(true); });
+        range.addEventListener("change", function () { apply(false); });
         play.addEventListener("click", function () {
           if (timer) { stop(); return; }
-          if (!length()) { select.value = "30"; }
+          if (!length()) choose(30);
           var len = length();
           if (+range.value >= last) range.value = String(first + len - 1);
           play.textContent = "❚❚";
-          apply();
+          apply(false);
           timer = setInterval(function () {
             var next = +range.value + len;
             if (next > last + len - 1) { stop(); return; }
             range.value = String(Math.min(next, last));
-            apply();
+            apply(true);
           }, 800);
         });
+        view.onChange(show);
         engine.on("load", function (e) {
           var d = e.data;
           if (!d.n) { label.textContent = "no incidents"; return; }
@@ -815,8 +1362,8 @@
           range.min = String(first);
           range.max = String(last);
           range.step = "1";
-          range.value = String(last);
-          label.textContent = webmap.isoDay(first) + " – " + webmap.isoDay(last);
+          range.value = String(view.window ? view.window[1] : last);
+          show();
         });
         return box;
       },
@@ -839,16 +1386,21 @@
         box.open = !webmap.compact(map);
         L.DomEvent.disableClickPropagation(box);
         box.appendChild(el("summary", null, "Where an incident is known"));
-        [["1", "wm-dot"], ["2", "wm-dot wm-hollow"], ["3", "wm-dot wm-hollow wm-dashed"]].forEach(function (p) {
+        [["1", "wm-dot"], ["2", "wm-dot wm-hollow"]].forEach(function (p) {
           var row = el("div");
           row.appendChild(el("span", p[1]));
           row.appendChild(document.createTextNode(" " + options.precision[p[0]]));
           box.appendChild(row);
         });
+        var area = el("div");
+        area.appendChild(el("span", "wm-area-key", "3"));
+        area.appendChild(document.createTextNode(" " + options.precision["3"] + ": counted in the area, outlined on hover"));
+        box.appendChild(area);
         var ring = el("div");
         ring.appendChild(el("span", "wm-ring-key"));
-        ring.appendChild(document.createTextNode(" cluster: count, ring = share of each force"));
+        ring.appendChild(document.createTextNode(" cluster: count, ring = share of each initiating force"));
         box.appendChild(ring);
+        box.appendChild(el("div", "wm-muted", "Colour: the initiating side's force (actor 1, as in ACLED)."));
         return box;
       },
     });
