@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import logging
 import os
 import re
 import resource
@@ -25,6 +26,7 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import numpy as np
 import pytest
 
 from webmap.cli import main
@@ -237,6 +239,8 @@ def serve_demo(folder: Path, token: str, **config):
     app = create_app(
         {"database_url": url, "geodata_dir": folder / "geodata", "token": token, "secret_key": "k", **config}
     )
+    # a page's burst of tile requests queues behind 4 threads by design; waitress warns of each
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     httpd = create_server(app, host="127.0.0.1", port=0, threads=4)
     thread = threading.Thread(target=httpd.run, daemon=True)
     thread.start()
@@ -317,3 +321,94 @@ def assert_counts_agree(page, server) -> dict:
     in_extent = api(page, server, f"/api/incidents?limit=1&bbox={bbox}" + ("&" + query if query else ""))["total"]
     assert state["inExtent"] == in_extent == int(page.get_attribute("#wm-page", "data-total"))
     return state
+
+
+# -- a small PMTiles base map, made from the shipped layers -------------------------------------------
+KIRKUK_AREA = (43.0, 34.3, 46.2, 36.6)  # west, south, east, north: Kirkuk governorate and its neighbours
+
+
+def write_vector_pmtiles(path: Path, zooms=range(4, 9), area=KIRKUK_AREA) -> Path:
+    """Write a vector PMTiles base map of ``area`` at ``zooms`` to ``path``, in the layers of the
+    Protomaps basemap that protomaps-leaflet draws: ``earth`` (the country outline of
+    ``geodata/iraq.geojson``), ``water`` (``geodata/lakes.geojson``), ``boundaries`` (the
+    governorates' edges) and ``places`` (the cities of ``geodata/basemap_places.csv``). Tiles are
+    Mapbox Vector Tiles (mapbox-vector-tile), gzipped, written with the pmtiles package."""
+    import gzip
+
+    import geopandas as gpd
+    import mapbox_vector_tile
+    import shapely
+    from pmtiles.tile import Compression, TileType, zxy_to_tileid
+    from pmtiles.writer import Writer
+    from shapely.affinity import affine_transform
+
+    from webmap import mapview, spatial
+
+    def mercator(frame):
+        return frame.set_crs("EPSG:4326", allow_override=True).to_crs("EPSG:3857").geometry.values
+
+    earth = mercator(spatial.load_layer("adm0"))
+    water = mercator(gpd.read_file(ROOT / "geodata" / "lakes.geojson"))
+    adm1 = spatial.load_layer("adm1")
+    edges = mercator(gpd.GeoDataFrame(geometry=[shapely.boundary(shapely.union_all(adm1.geometry.values))]))
+    with (ROOT / "geodata" / "basemap_places.csv").open(encoding="utf-8") as f:
+        cities = [r for r in csv.DictReader(f) if r["kind"] in ("city", "seat")]
+    points = mercator(
+        gpd.GeoDataFrame(geometry=shapely.points([(float(r["longitude"]), float(r["latitude"])) for r in cities]))
+    )
+    layers = (
+        ("earth", earth, [{"kind": "earth"}] * len(earth)),
+        ("water", water, [{"kind": "water"}] * len(water)),
+        ("boundaries", edges, [{"kind": "region", "kind_detail": 4}]),
+        (
+            "places",
+            points,
+            [{"kind": "locality", "name": r["name"], "min_zoom": 4, "population_rank": 12} for r in cities],
+        ),
+    )
+    tiles = {}
+    for z in zooms:
+        west, south, east, north = area
+        (x0, x1), (y1, y0) = mapview._tile_of(z, np.array([west, east]), np.array([south, north]))
+        for x in range(int(x0), int(x1) + 1):
+            for y in range(int(y0), int(y1) + 1):
+                bounds = mercator(gpd.GeoDataFrame(geometry=[shapely.box(*mapview.tile_bounds(z, x, y))]))[0].bounds
+                clip = shapely.box(*bounds).buffer((bounds[2] - bounds[0]) / 64, join_style="mitre")
+                # In the tile's own grid (0..4096, y down), as the encoder stores it.
+                minx, miny, maxx, maxy = bounds
+                sx, sy = 4096 / (maxx - minx), -4096 / (maxy - miny)
+                to_grid = [sx, 0, 0, sy, -sx * minx, -sy * maxy]
+                encoded = []
+                for name, geometries, properties in layers:
+                    features = [
+                        {"geometry": affine_transform(part, to_grid), "properties": props}
+                        for geometry, props in zip(geometries, properties, strict=True)
+                        if not (part := shapely.intersection(geometry, clip)).is_empty
+                    ]
+                    if features:
+                        encoded.append({"name": name, "features": features})
+                data = mapbox_vector_tile.encode(encoded, default_options={"y_coord_down": True, "extents": 4096})
+                tiles[zxy_to_tileid(z, x, y)] = gzip.compress(data, mtime=0)
+    west, south, east, north = area
+    with path.open("wb") as f:
+        writer = Writer(f)
+        for tile_id in sorted(tiles):
+            writer.write_tile(tile_id, tiles[tile_id])
+        writer.finalize(
+            {
+                "tile_type": TileType.MVT,
+                "tile_compression": Compression.GZIP,
+                "min_lon_e7": int(west * 1e7),
+                "min_lat_e7": int(south * 1e7),
+                "max_lon_e7": int(east * 1e7),
+                "max_lat_e7": int(north * 1e7),
+                "center_zoom": min(zooms),
+                "center_lon_e7": int((west + east) / 2 * 1e7),
+                "center_lat_e7": int((south + north) / 2 * 1e7),
+            },
+            {
+                "attribution": "OCHA COD-AB <b>test</b>",
+                "vector_layers": [{"id": name, "fields": {}} for name, _, _ in layers],
+            },
+        )
+    return path

@@ -214,8 +214,16 @@ def test_saving_reviewed_incidents_with_a_correction(client, store):
     records = reviewed(client)
     records[1]["fatalities"] = 1  # the analyst corrects a count
     response = client.post("/api/extract/save", json={"incidents": records}, headers=AUTH)
-    assert response.get_json() == {"inserted": 2, "updated": 0, "unchanged": 0}
     stored = select_incidents(store, IncidentFilter.build())
+    ids = sorted(i.id for i in stored)
+    # The answer names the saved incidents and the map of those alone.
+    assert response.get_json() == {
+        "inserted": 2,
+        "updated": 0,
+        "unchanged": 0,
+        "ids": ids,
+        "map_url": "/?ids=" + ",".join(map(str, ids)),
+    }
     assert len(stored) == 2 and {i.status for i in stored} == {"reviewed"}
     assert sorted((i.admin1, i.fatalities) for i in stored) == [("Diyala", 2), ("Kirkuk", 1)]
 
@@ -223,8 +231,14 @@ def test_saving_reviewed_incidents_with_a_correction(client, store):
 def test_a_saved_governorate_only_incident_has_no_district(client, store):
     [record] = reviewed(client, KIRKUK_GOVERNORATE, "2015-01-30")
     response = client.post("/api/extract/save", json={"incidents": [record]}, headers=AUTH)
-    assert response.get_json() == {"inserted": 1, "updated": 0, "unchanged": 0}
     [kirkuk] = select_incidents(store, IncidentFilter.build())
+    assert response.get_json() == {
+        "inserted": 1,
+        "updated": 0,
+        "unchanged": 0,
+        "ids": [kirkuk.id],
+        "map_url": f"/?ids={kirkuk.id}",
+    }
     assert (kirkuk.geo_precision, kirkuk.fatalities, kirkuk.injured) == (3, 6, 46)
     assert kirkuk.admin1 == "Kirkuk" and kirkuk.admin2 is None  # only the governorate is known
 
@@ -232,7 +246,10 @@ def test_a_saved_governorate_only_incident_has_no_district(client, store):
 def test_saving_reviewed_versions_of_cli_drafts_updates_them(runner, client, store, tmp_path):
     runner.invoke(main, ["extract", str(report_file(tmp_path)), "--date", DATE, "--save"])
     response = client.post("/api/extract/save", json={"incidents": reviewed(client)}, headers=AUTH)
-    assert response.get_json() == {"inserted": 0, "updated": 2, "unchanged": 0}
+    summary = response.get_json()
+    assert (summary["inserted"], summary["updated"], summary["unchanged"]) == (0, 2, 0)
+    # The ids of the drafts the CLI stored, now reviewed: the same rows, not new ones.
+    assert summary["ids"] == sorted(i.id for i in select_incidents(store, IncidentFilter.build()))
     assert count_incidents(store, IncidentFilter.build(drafts=True)) == 2
     assert count_incidents(store, IncidentFilter.build()) == 2
 

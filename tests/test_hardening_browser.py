@@ -223,8 +223,10 @@ def test_the_map_shows_hostile_incident_and_district_text_as_text(tab, site, hos
         assert payload(field) in shown, field
     assert popup.locator("a").first.get_attribute("href") == HOSTILE["source_url"]
     assert_inert(tab)
-    # The governorates' names on the base map, the filter's options, the district list.
-    assert any(payload("governorate") in t for t in tab.locator(".wm-label").all_text_contents())
+    # The governorates' names on the base map (drawn on its canvas with fillText, never as markup),
+    # the filter's options, the district list.
+    names = tab.evaluate("() => webmap.offlineBasemap._pieces['0'].labels.map(l => l.name)")
+    assert any(payload("governorate") in name for name in names)
     options = tab.locator("#f-governorate option").all_inner_texts()
     assert any(payload("governorate") in t for t in options)
     districts = tab.locator("#wm-districts option").evaluate_all("os => os.map(o => o.value + ' ' + o.label)")
@@ -284,8 +286,8 @@ def test_the_extract_page_shows_a_hostile_place_name_as_text(tab, site):
     assert any(payload("gazetteer-district") in t for t in options)
     marker = tab.locator(".leaflet-marker-icon").nth(n - 1)
     assert marker.get_attribute("title") == f"#{n} {PLACE_NAME}"
-    marker.hover()
-    tooltip = tab.locator(".leaflet-tooltip")
+    # Every pin is labelled with its number and place, always shown.
+    tooltip = tab.locator(".leaflet-tooltip.wm-draft-label").nth(n - 1)
     tooltip.wait_for()
     assert tooltip.inner_text() == f"#{n} {PLACE_NAME}"
     assert_inert(tab)

@@ -58,7 +58,10 @@ ROUTE_PARTS = {
     "incident_id": st.integers(0, 2**70),
     "name": st.sampled_from(["adm1", "basemap", "disputed"]) | st.text(min_size=1, max_size=20),
     "filename": st.sampled_from(["js/map.js", "vendor/leaflet/leaflet.css"]) | st.text(min_size=1, max_size=20),
-    # Map tiles: over the demo's incidents, in and out of range of the zoom and the world.
+    # The offline base map's zoom bands, and past them.
+    "band": st.integers(0, 5) | st.integers(0, 2**70),
+    # Map tiles (the incidents' and the base maps'): over the demo's incidents, in and out of range of
+    # the zoom and the world.
     "z": st.integers(0, 22) | st.integers(0, 2**70),
     "x": st.integers(0, 80) | st.integers(0, 2**70),
     "y": st.integers(0, 80) | st.integers(0, 2**70),

@@ -12,7 +12,7 @@ from helpers import AUTH
 from webmap import create_app
 
 # Values for the variable parts of the routes.
-ROUTE_VALUES = {"incident_id": 1, "name": "adm1", "filename": "js/map.js", "z": 6, "x": 39, "y": 25}
+ROUTE_VALUES = {"incident_id": 1, "name": "adm1", "filename": "js/map.js", "band": 1, "z": 6, "x": 39, "y": 25}
 
 
 def endpoints():
@@ -56,6 +56,9 @@ def test_the_endpoints_include_every_door():
         "/",
         "/api/incidents",
         "/api/tiles/6/39/25",
+        "/api/basemap/1",
+        "/api/basemap/1/39/25",
+        "/api/basemap/own/6/39/25",
         "/api/summary",
         "/api/gazetteer",
         "/export.csv",

@@ -289,6 +289,7 @@ def _serve(host: str, port: int, threads: int) -> None:
                 f"try --port {port + 1 if port < 65535 else 5000})",
             ) from None
         raise ConfigError("--host", f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    _prepare_extraction()
     click.echo(f"webmap: serving the map at http://{host}:{port}/ with {threads} threads (Ctrl-C stops it)")
     try:
         server.run()
@@ -296,6 +297,28 @@ def _serve(host: str, port: int, threads: int) -> None:
         click.echo("webmap: stopped")
     finally:
         server.close()
+
+
+def _prepare_extraction() -> None:
+    """Load what reading a report needs (:mod:`webmap.extract.prepare`) before the first request, saying
+    each step and, for a long one, how far it is every quarter; so the first report is read in a moment."""
+    import time
+
+    from .extract.prepare import STEPS, prepare
+
+    told: dict[int, int] = {}
+    started = time.perf_counter()
+
+    def progress(step: int, share: float) -> None:
+        quarter = int(share * 4)
+        if step not in told:
+            click.echo(f"webmap: {STEPS[step].label}…")
+        elif 0 < quarter < 4 and quarter > told[step]:
+            click.echo(f"webmap:   {quarter * 25}%")
+        told[step] = max(told.get(step, 0), quarter)
+
+    prepare(progress)
+    click.echo(f"webmap: ready to read reports ({time.perf_counter() - started:.1f} s)")
 
 
 @main.command()
@@ -458,11 +481,12 @@ def extract_(file, published, source, as_json, save):
     for n, draft in enumerate(result.drafts if not as_json else (), start=1):
         i = draft.incident
         actors = " vs ".join(a for a in (i.actor1, i.actor2) if a) or "actors not named"
+        killed = "killed not reported" if i.fatalities is None else f"killed {i.fatalities}"
         injured = f", injured {i.injured}" if i.injured is not None else ""
         click.echo(
             f"{n}. {i.event_date} ({TIME_PRECISION[i.time_precision]})  {i.event_type} / {i.sub_event_type}  "
             f"{actors}  {i.location} {i.latitude:.5f} {i.longitude:.5f} ({GEO_PRECISION[i.geo_precision]})  "
-            f"killed {i.fatalities}{injured}"
+            f"{killed}{injured}"
         )
         for evidence in draft.evidence:
             click.echo(f"   « {evidence.text} »")

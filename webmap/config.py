@@ -16,6 +16,7 @@ WEBMAP_MAP_POINTS      a view of more incidents is sent as tiles of clusters    
 WEBMAP_BEHIND_TLS      1: served through an HTTPS proxy on this machine: the        0
                        session cookie is Secure and the proxy's X-Forwarded-For
                        and X-Forwarded-Proto (one hop) are believed
+WEBMAP_BASEMAP         a local PMTiles file drawn as the map's default base layer   unset: the shipped one
 =====================  ===========================================================  =====================
 
 The default database lives in ``$XDG_DATA_HOME/webmap/webmap.db`` (``~/.local/share/webmap/webmap.db``).
@@ -95,6 +96,7 @@ class Config:
     # point; below it the browser gets every point and filters by tick and window itself.
     map_points_limit: int = 200_000
     behind_tls: bool = False
+    basemap_path: Path | None = None
 
     @classmethod
     def from_env(cls, environ: dict | None = None) -> Config:
@@ -119,4 +121,6 @@ class Config:
             except ValueError:
                 raise ConfigError("WEBMAP_MAP_POINTS", f"not a whole number: {limit[:40]!r}") from None
         cfg.behind_tls = _flag(env, "WEBMAP_BEHIND_TLS")
+        if env.get("WEBMAP_BASEMAP"):
+            cfg.basemap_path = Path(env["WEBMAP_BASEMAP"])
         return cfg

@@ -26,6 +26,9 @@ area                        the incidents known only to this district or governo
                             what the map draws as that area
 drafts                      1: include draft incidents (hidden by default)
 bbox                        west,south,east,north in degrees WGS 84
+ids                         these incidents only, by id (the incidents just saved from a report)
+actor                       words in an actor's name, either side or an associated actor, any case
+                            (a unit: "11th Brigade"; a group: "Peace Brigades")
 ==========================  ====================================================================
 """
 
@@ -98,6 +101,8 @@ FILTER_PARAMETERS: tuple[FilterParameter, ...] = (
     FilterParameter("area", "--area", "incidents known only to this district or governorate", "NAME"),
     FilterParameter("drafts", "--drafts", "include draft incidents", flag=True),
     FilterParameter("bbox", "--bbox", "west,south,east,north in degrees WGS 84", "W,S,E,N"),
+    FilterParameter("ids", "--ids", "these incidents only, by id", "ID", several=True),
+    FilterParameter("actor", "--actor", "words in an actor's name (either side, or an associated actor)", "TEXT"),
 )
 PARAMETERS = tuple(p.name for p in FILTER_PARAMETERS)
 PARAMETER_ALIASES = {"since": "from", "until": "to", "date_from": "from", "date_to": "to"}
@@ -127,6 +132,8 @@ class IncidentFilter:
     window: tuple[dt.date, dt.date] | None = None
     precisions: tuple[int, ...] = ()
     area: str | None = None
+    ids: tuple[int, ...] = ()
+    actor: str | None = None
 
     # -- building --------------------------------------------------------------------------
     @classmethod
@@ -173,6 +180,8 @@ class IncidentFilter:
             window=_single(values, "window"),
             precision=values.get("precision", ()),
             area=_single(values, "area"),
+            ids=values.get("ids", ()),
+            actor=_single(values, "actor"),
         )
 
     @classmethod
@@ -191,6 +200,8 @@ class IncidentFilter:
         window=None,
         precision=(),
         area=None,
+        ids=(),
+        actor=None,
     ) -> IncidentFilter:
         """Validate raw values (strings or already typed) into a filter; the CLI calls this."""
         since_date = _date("from", since)
@@ -210,6 +221,8 @@ class IncidentFilter:
             window=_window(window),
             precisions=tuple(_precision(v) for v in precision),
             area=_area_pcode(area),
+            ids=tuple(sorted({_id(v) for v in ids})),
+            actor=_actor(actor),
         )
 
     def to_params(self) -> dict[str, list[str]]:
@@ -239,6 +252,10 @@ class IncidentFilter:
             out["precision"] = [str(p) for p in self.precisions]
         if self.area:
             out["area"] = [self.area]
+        if self.ids:
+            out["ids"] = [",".join(str(i) for i in self.ids)]
+        if self.actor:
+            out["actor"] = [self.actor]
         return out
 
     def without(self, *parts: str) -> IncidentFilter:
@@ -276,11 +293,32 @@ class IncidentFilter:
             where.append(sa.and_(c.geo_precision == 3, known))
         if self.bbox:
             where.append(_bbox_condition(self.bbox, dialect))
+        if self.ids:
+            where.append(c.id.in_(self.ids))
+        if self.actor:
+            where.append(names_actor(self.actor))
         return where
 
 
 # The value of a part of the filter that selects everything (IncidentFilter.without).
 _UNSET: dict[str, Any] = {"forces": (), "window": None, "bbox": None}
+
+
+ACTOR_COLUMNS = ("actor1", "actor2", "assoc_actor_1", "assoc_actor_2")
+MAX_ACTOR_CHARS = 100
+
+
+def names_actor(text: str) -> sa.ColumnElement:
+    """SQL condition: ``text`` occurs in an actor's name (either side or an associated actor), any
+    case (SQLite folds the case of ASCII letters only)."""
+    return sa.or_(*(incidents.c[name].icontains(text, autoescape=True) for name in ACTOR_COLUMNS))
+
+
+def ids_naming_actor(store: IncidentStore, text: str) -> list[int]:
+    """The ids of every incident (drafts too) with ``text`` in an actor's name: the map's index
+    selects by actor through this, so SQL and the index agree."""
+    with store.connect() as conn:
+        return list(conn.execute(sa.select(incidents.c.id).where(names_actor(text))).scalars())
 
 
 def involves(force: str):
@@ -356,6 +394,20 @@ def _area_pcode(value) -> str | None:
         if found is not None:
             return found["pcode"]
     raise InvalidFilter("area", f"no district or governorate named {str(value)[:60]!r}")
+
+
+def _actor(value) -> str | None:
+    text = " ".join(str(value).split()) if value is not None else ""
+    if len(text) > MAX_ACTOR_CHARS:
+        raise InvalidFilter("actor", f"at most {MAX_ACTOR_CHARS} characters, not {len(text)}")
+    return text or None
+
+
+def _id(value) -> int:
+    text = str(value).strip()
+    if not text.isdigit() or not 0 < int(text) < 2**31:
+        raise InvalidFilter("ids", f"expected incident ids (whole numbers from 1), not {text[:20]!r}")
+    return int(text)
 
 
 def _precision(value) -> int:
@@ -435,10 +487,13 @@ def select_incidents(
     store: IncidentStore, flt: IncidentFilter, *, limit: int | None = None, offset: int = 0, sort: str | None = None
 ) -> list[Incident]:
     """The filtered incidents ordered by ``sort`` (default newest first; see :func:`parse_sort`),
-    then by id, paged by ``limit``/``offset``."""
+    then by id, paged by ``limit``/``offset``. An empty value (a killed count not reported, no
+    place name) sorts below every value, on SQLite and PostgreSQL alike: first ascending, last
+    descending."""
     column, descending = parse_sort(sort)
     order = [
-        incidents.c[name].desc() if descending else incidents.c[name].asc() for name in dict.fromkeys((column, "id"))
+        _sort_key(name).desc().nulls_last() if descending else _sort_key(name).asc().nulls_first()
+        for name in dict.fromkeys((column, "id"))
     ]
     stmt = _select(store, flt).order_by(*order)
     if limit is not None:
@@ -447,6 +502,21 @@ def select_incidents(
         stmt = stmt.offset(offset)
     with store.connect() as conn:
         return [row_to_incident(row) for row in conn.execute(stmt).mappings()]
+
+
+def _sort_key(name: str) -> sa.ColumnElement:
+    """What a sort by ``name`` orders by: the column, or for ``admin1``/``admin2`` the name people use
+    (:func:`webmap.spatial.display_name`, as the table shows it)."""
+    column = incidents.c[name]
+    if name not in ("admin1", "admin2"):
+        return column
+    pcode = incidents.c[f"{name}_pcode"]
+    renamed = [
+        (sa.and_(pcode == code, column == official), shown)
+        for code, (official, shown, _) in sorted(spatial.people_names().items())
+        if shown != official
+    ]
+    return sa.case(*renamed, else_=column) if renamed else column
 
 
 def iter_incidents(store: IncidentStore, flt: IncidentFilter, *, batch: int = 5_000) -> Iterator[Incident]:

@@ -103,7 +103,8 @@ class Incident:
     disputed: str | None = None
     place_id: str | None = None
     place_score: float | None = None
-    fatalities: int = 0
+    # None: the source gives no figure ("not reported"), which is not a claim that nobody died.
+    fatalities: int | None = None
     injured: int | None = None
     notes: str | None = None
     source: str | None = None
@@ -177,7 +178,8 @@ FIELD_SPECS: dict[str, FieldSpec] = {
     # The gazetteer record a geocoded incident was placed at, and how sure the match was (0..1).
     "place_id": FieldSpec("text", 200),
     "place_score": FieldSpec("float"),
-    "fatalities": FieldSpec("count", default=0, maximum=MAX_COUNT),
+    # No default: a blank is "not reported", never 0 (ACLED imports keep ACLED's own 0 for unknown).
+    "fatalities": FieldSpec("count", maximum=MAX_COUNT),
     "injured": FieldSpec("count", maximum=MAX_COUNT),
     "notes": FieldSpec("text", 20_000),
     "source": FieldSpec("text", 500),
@@ -188,8 +190,10 @@ FIELD_SPECS: dict[str, FieldSpec] = {
 }
 FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Incident))
 # What exports and the API add to the record's fields, derived from them: ``forces``, every force
-# the incident involves (webmap.forces.incident_forces). Imports and request bodies skip it.
-DERIVED_FIELDS = ("forces",)
+# the incident involves (webmap.forces.incident_forces), and the names people use for its governorate
+# and district (webmap.spatial.display_name; the official names and P-codes stay). Imports and
+# request bodies skip them.
+DERIVED_FIELDS = ("forces", "admin1_display", "admin2_display")
 # Fields a caller may set; the rest are derived (forces, admin areas) or kept by the store.
 INPUT_FIELDS = tuple(f for f in FIELDS if f not in ("id", "created_at", "updated_at"))
 REQUIRED_FIELDS = ("event_date", "latitude", "longitude", "event_type")
@@ -379,7 +383,6 @@ def validate_incident(
     status = _text(data, "status") or FIELD_SPECS["status"].default
     if status not in STATUSES:
         raise InvalidRecord("status", f"unknown status {status!r} (known: {', '.join(STATUSES)})")
-    fatalities = _count(data, "fatalities")
     place_score = _number(data, "place_score")
     if place_score is not None and not 0 <= place_score <= 1:
         raise InvalidRecord("place_score", f"{place_score} is out of range 0..1")
@@ -413,7 +416,7 @@ def validate_incident(
         disputed=_choice(data, "disputed"),
         place_id=_text(data, "place_id"),
         place_score=place_score,
-        fatalities=fatalities if fatalities is not None else FIELD_SPECS["fatalities"].default,
+        fatalities=_count(data, "fatalities"),
         injured=_count(data, "injured"),
         notes=_text(data, "notes"),
         source=_text(data, "source"),

@@ -112,7 +112,8 @@ _RETIRED = (
 )
 
 # What the map and its summaries read of one incident, packed with the row whenever the store writes
-# it: longitude, latitude (degrees), day (since 1970-01-01), fatalities, force (index in FORCE_KEYS
+# it: longitude, latitude (degrees), day (since 1970-01-01), fatalities (UNKNOWN_COUNT when the
+# source gives no figure), force (index in FORCE_KEYS
 # of the initiating side's force, its colour), geo_precision, forces (the bit mask of every force it
 # involves), status, event type and disputed (their positions in STATUSES, EVENT_TYPE_NAMES and
 # DISPUTED_CODES), and the governorate's and district's codes (admin_codes; 0: none). MAP_FORMAT
@@ -135,13 +136,22 @@ MAP_POINT_DTYPE = np.dtype(
         ("admin2", "<u2"),
     ]
 )
+# The packed record's fatalities of an incident whose source gives no figure: never a number to add.
+UNKNOWN_COUNT = 0xFFFFFFFF
 EVENT_TYPE_NAMES: tuple[str, ...] = tuple(EVENT_TYPES)
 # 0: not known; then DISPUTED's values.
 DISPUTED_CODES: tuple[str | None, ...] = (None, *DISPUTED)
 # Stored as a digest: the description is longer than the column.
 MAP_FORMAT = hashlib.sha1(
     " ".join(
-        (MAP_POINT.format, ",".join(FORCE_KEYS), ",".join(STATUSES), ",".join(EVENT_TYPE_NAMES), ",".join(DISPUTED))
+        (
+            MAP_POINT.format,
+            f"unknown-fatalities={UNKNOWN_COUNT}",
+            ",".join(FORCE_KEYS),
+            ",".join(STATUSES),
+            ",".join(EVENT_TYPE_NAMES),
+            ",".join(DISPUTED),
+        )
     ).encode()
 ).hexdigest()
 # The content columns the derived columns are made from.
@@ -183,7 +193,7 @@ def derived_values(values: Mapping[Any, Any], admin_code: Mapping[str, int]) -> 
         values["longitude"],
         values["latitude"],
         values["event_date"].toordinal() - _EPOCH,
-        values["fatalities"],
+        UNKNOWN_COUNT if values["fatalities"] is None else values["fatalities"],
         initiating,
         values["geo_precision"],
         mask,
@@ -451,6 +461,36 @@ def _upgrade_disputed(conn: Connection) -> None:
     )
 
 
+def _upgrade_nullable(conn: Connection) -> None:
+    """Let the incident columns that may now be empty be empty: earlier webmaps stored a blank
+    ``fatalities`` as 0 (NOT NULL). The zeros they stored stay zeros (nothing tells which were
+    "not reported"); from now on a blank stays empty.
+
+    PostgreSQL drops the constraint in place; SQLite cannot, so the table is rebuilt once: renamed,
+    made anew with its indexes, its rows copied over in id order (ids and timestamps kept).
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Did not recognize type 'geometry'", sa.exc.SAWarning)
+        stored = {c["name"]: c["nullable"] for c in sa.inspect(conn).get_columns("incidents")}
+    loosened = [c.name for c in incidents.columns if c.nullable and stored.get(c.name) is False]
+    if not loosened:
+        return
+    if conn.dialect.name == "postgresql":
+        for name in loosened:
+            conn.exec_driver_sql(f"ALTER TABLE incidents ALTER COLUMN {name} DROP NOT NULL")
+        return
+    old = "incidents_before_upgrade"
+    conn.exec_driver_sql(f"ALTER TABLE incidents RENAME TO {old}")
+    for (name,) in conn.exec_driver_sql(
+        f"SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = '{old}' AND sql IS NOT NULL"
+    ).all():
+        conn.exec_driver_sql(f'DROP INDEX "{name}"')
+    incidents.create(conn)
+    columns = ", ".join(c.name for c in incidents.columns if c.name in stored)
+    conn.exec_driver_sql(f"INSERT INTO incidents ({columns}) SELECT {columns} FROM {old} ORDER BY id")
+    conn.exec_driver_sql(f"DROP TABLE {old}")
+
+
 def _changed(conn: Connection) -> None:
     """Note that ``conn``'s transaction wrote incidents (see :meth:`IncidentStore.transaction`)."""
     conn.info["webmap_changed"] = True
@@ -570,6 +610,7 @@ class IncidentStore:
                             kind = column.type.compile(dialect=conn.dialect)
                             conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}")
                 _upgrade_disputed(conn)
+                _upgrade_nullable(conn)
                 for statement in _RETIRED:
                     conn.exec_driver_sql(statement)
                 for index in incidents.indexes:  # a database made by an older webmap gets new indexes too
@@ -931,6 +972,20 @@ class IncidentStore:
                 rows = conn.execute(sa.select(incidents).where(incidents.c.id.in_(ids[start : start + 900])))
                 found.update((row["id"], row_to_incident(row)) for row in rows.mappings())
         return [found[i] for i in ids if i in found]
+
+    def ids_of(self, conn: Connection, keys: Iterable[tuple[str | None, str]]) -> list[int]:
+        """The ids of the stored incidents with these ``(source, source_id)`` pairs, in id order (after a
+        :meth:`save_batch`, to show the incidents just written)."""
+        c = incidents.c
+        pairs = list(dict.fromkeys(keys))
+        found: list[int] = []
+        for start in range(0, len(pairs), 400):
+            chosen = [
+                sa.and_(c.source.is_not_distinct_from(source), c.source_id == source_id)
+                for source, source_id in pairs[start : start + 400]
+            ]
+            found.extend(conn.execute(sa.select(c.id).where(sa.or_(*chosen))).scalars())
+        return sorted(found)
 
     def iter_all(self, conn: Connection, columns: Iterable[str] | None = None, batch: int = 10_000):
         """Every stored row (selected columns), streamed in batches of ``batch`` mappings."""

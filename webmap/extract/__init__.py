@@ -34,7 +34,7 @@ from .. import spatial
 from ..errors import InvalidRecord
 from ..forces import force_label
 from ..records import FIELD_SPECS, Incident, parse_date, validate_incident
-from .actors import ForceMention, find_forces, pick_actors
+from .actors import ForceMention, find_forces, find_units, pick_actors
 from .counts import INJURED, KILLED, Count, find_counts, total, vague_phrases
 from .dates import DateMention, find_dates
 from .events import NEW_EVENT, SUMMARY, Trigger, classify, find_triggers, reports_event
@@ -290,6 +290,19 @@ def _actors(incident: _Incident) -> tuple[str | None, str | None, list[str], lis
     return actor1, actor2, [k for k in others if k in attackers], [k for k in others if k not in attackers]
 
 
+def _actor_names(incident: _Incident) -> dict[str, str]:
+    """Force key -> the actor text of that force in this incident: its label, with the units the
+    report names for it ("Federal Police (3rd Division)"), as ACLED keeps units in the actor."""
+    units: dict[str, list[str]] = {}
+    for report in incident.reports:
+        for mention in report.forces:
+            units.setdefault(mention.force, []).extend(find_units(report.sentence.text, mention))
+    return {
+        force: force_label(force) + (f" ({'; '.join(dict.fromkeys(named))})" if named else "")
+        for force, named in units.items()
+    }
+
+
 def _date(incident: _Incident, published: dt.date) -> tuple[dt.date, int]:
     mention = incident.own_date or incident.reports[0].context_date
     return (mention.date, mention.time_precision) if mention else (published, 2)
@@ -298,6 +311,11 @@ def _date(incident: _Incident, published: dt.date) -> tuple[dt.date, int]:
 def _draft(incident: _Incident, place: EventPlace, published: dt.date, source: str | None) -> Draft:
     """The draft of an incident the report places at ``place``."""
     actor1, actor2, with1, with2 = _actors(incident)
+    names = _actor_names(incident)
+
+    def actor(force: str) -> str:
+        return names.get(force) or force_label(force)
+
     evidence = _evidence(incident.reports)
     text = " ".join(r.text for r in incident.reports)
     event_type, sub_event_type = classify([t for r in incident.reports for t in r.triggers], actor2, text)
@@ -318,17 +336,17 @@ def _draft(incident: _Incident, place: EventPlace, published: dt.date, source: s
             "time_precision": time_precision,
             "event_type": event_type,
             "sub_event_type": sub_event_type,
-            "actor1": force_label(actor1) if actor1 else None,
-            "assoc_actor_1": "; ".join(force_label(k) for k in with1) or None,
+            "actor1": actor(actor1) if actor1 else None,
+            "assoc_actor_1": "; ".join(actor(k) for k in with1) or None,
             "force1": actor1,
-            "actor2": force_label(actor2) if actor2 else None,
-            "assoc_actor_2": "; ".join(force_label(k) for k in with2) or None,
+            "actor2": actor(actor2) if actor2 else None,
+            "assoc_actor_2": "; ".join(actor(k) for k in with2) or None,
             "force2": actor2,
             "location": place.description,
             "latitude": round(place.latitude, 5),
             "longitude": round(place.longitude, 5),
             "geo_precision": place.geo_precision,
-            "fatalities": killed or 0,
+            "fatalities": killed,  # None: the report gives no number (not reported), never a 0 it did not say
             "injured": injured,
             "notes": notes,
             "source": source,

@@ -9,10 +9,11 @@ writes to a file.
   numbers as JSON numbers, dates ISO 8601; properties are every record field but the coordinates,
   and ``forces``: every force the incident involves (:func:`webmap.forces.incident_forces`, the
   rule of the map's layers and the force filter), a list of force keys.
-- CSV: UTF-8 with a BOM (so Excel shows Arabic names), a header of every record field and
-  ``forces`` (keys separated by ``;``), dates ISO 8601, ``disputed`` as ``inside``/``partly``/
-  ``outside``, empty for unknown; a text that a spreadsheet would run as a formula starts with
-  ``'`` (unless ``raw``).
+- CSV: UTF-8 with a BOM (so Excel shows Arabic names), a header of every record field, ``forces``
+  (keys separated by ``;``) and ``admin1_display``/``admin2_display`` (the names people use, beside the
+  official ``admin1``/``admin2`` and their P-codes), dates ISO 8601, ``disputed`` as ``inside``/``partly``/
+  ``outside``, empty for unknown; a text that a spreadsheet would run as a formula starts with ``'``
+  (unless ``raw``).
 - GeoPackage: one layer ``incidents`` (EPSG:4326, dates as DateTime fields), written in
   batches through pyogrio.
 
@@ -37,6 +38,7 @@ from ..errors import WebmapError
 from ..files import replace_file
 from ..forces import incident_forces
 from ..records import DERIVED_FIELDS, Incident
+from ..spatial import display_name
 from .csv import neutralise_formula
 
 CHUNK_CHARS = 64 * 1024
@@ -62,8 +64,10 @@ COLUMNS = (
     "longitude",
     "geo_precision",
     "admin1",
+    "admin1_display",
     "admin1_pcode",
     "admin2",
+    "admin2_display",
     "admin2_pcode",
     "admin3",
     "admin3_pcode",
@@ -101,11 +105,19 @@ def _chunked(pieces: Iterable[str]) -> Iterator[str]:
         yield "".join(buffer)
 
 
+def _derived(incident: Incident) -> dict:
+    """What the exports add to the incident's fields: ``forces`` (a tuple of force keys) and the
+    display names of its governorate and district (:func:`webmap.spatial.display_name`)."""
+    return {
+        "forces": incident_forces(incident),
+        "admin1_display": display_name(incident.admin1_pcode, incident.admin1),
+        "admin2_display": display_name(incident.admin2_pcode, incident.admin2),
+    }
+
+
 def _exported(incident: Incident) -> dict:
-    """The incident's fields (ISO dates) and its derived ``forces`` (a tuple of force keys)."""
-    values = incident.to_dict()
-    values["forces"] = incident_forces(incident)
-    return values
+    """The incident's fields (ISO dates) and the :func:`_derived` ones."""
+    return {**incident.to_dict(), **_derived(incident)}
 
 
 def feature(incident: Incident) -> dict:
@@ -167,8 +179,8 @@ def _frame(incidents: list[Incident]) -> gpd.GeoDataFrame:
     rows = []
     for incident in incidents:
         row = {name: getattr(incident, name) for name in COLUMNS if name not in DERIVED_COLUMNS}
-        row["forces"] = ";".join(incident_forces(incident))
-        rows.append(row)
+        derived = _derived(incident)
+        rows.append({**row, **derived, "forces": ";".join(derived["forces"])})
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
     for name in ("event_date", "created_at", "updated_at"):
         frame[name] = pd.to_datetime(frame[name]).astype("datetime64[ms]")

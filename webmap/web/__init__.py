@@ -8,13 +8,16 @@ Every view reads the store through :func:`get_store` and the filter through
 from __future__ import annotations
 
 import dataclasses
+import threading
 from typing import Any
 
 from flask import Flask, current_app, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from .. import mapview
 from ..config import TEMPLATES, Config, check_installation
 from ..errors import ConfigError, DuplicateRecord, InvalidFilter, InvalidRecord, NotFound, StoreBusy, WebmapError
+from ..io.tiles import TileArchive, open_archive
 from ..query import IncidentFilter
 from ..store import IncidentStore
 
@@ -37,6 +40,8 @@ def build_app(config: Any = None, *, open_store: bool = False) -> Flask:
     when the installed package lacks a template or data file it shipped."""
     check_installation()
     cfg = _config_from(config)
+    # The user's own base map is checked now: a server with a bad WEBMAP_BASEMAP does not start.
+    basemap = open_archive(cfg.basemap_path) if cfg.basemap_path else None
     app = Flask("webmap", template_folder=str(TEMPLATES), static_folder=None)
     app.config["SECRET_KEY"] = cfg.secret_key
     app.config["JSON_SORT_KEYS"] = False
@@ -50,7 +55,7 @@ def build_app(config: Any = None, *, open_store: bool = False) -> Flask:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
-    app.extensions[EXTENSION] = {"config": cfg, "store": None}
+    app.extensions[EXTENSION] = {"config": cfg, "store": None, "basemap": basemap}
 
     from . import api, auth, exports, extraction, headers, limits, pages, params, points
 
@@ -69,6 +74,8 @@ def build_app(config: Any = None, *, open_store: bool = False) -> Flask:
         with app.app_context():
             get_store()
         app.extensions[EXTENSION]["points"].poke()  # the default view's points, before the first visitor
+        # The base map's first band is drawn with the first picture: cut it now, off the request path.
+        threading.Thread(target=mapview.basemap_piece, args=(0, None, cfg.geodata_dir), daemon=True).start()
     return app
 
 
@@ -98,6 +105,11 @@ def _compress(app: Flask) -> None:
 def get_config() -> Config:
     """The running app's :class:`Config`."""
     return current_app.extensions[EXTENSION]["config"]
+
+
+def get_basemap() -> TileArchive | None:
+    """The user's own base map (``WEBMAP_BASEMAP``), opened and checked, or None."""
+    return current_app.extensions[EXTENSION]["basemap"]
 
 
 # A web writer waits this long for the write lock (an import's merge, another edit), and at most

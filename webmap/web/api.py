@@ -17,7 +17,11 @@ GET    /api/points             the filtered incidents for the map, compact binar
                                (:func:`webmap.mapview.encode_points`)
 GET    /api/districts          district polygons with the filter's ``incidents`` and ``fatalities``
 GET    /api/timeline           incidents and fatalities per week or month (``period``) per force
-GET    /api/layers/<name>      boundary layers for the map: basemap, adm0..adm2, disputed, kri
+GET    /api/layers/<name>      boundary layers for the map: adm0..adm2, disputed, kri
+GET    /api/basemap/<band>     the offline base map of a zoom band (:func:`webmap.mapview.basemap_piece`),
+GET    /api/basemap/<band>/<x>/<y>  or one tile of a tiled band
+GET    /api/basemap/own/<z>/<x>/<y>  a tile of the user's own base map (``WEBMAP_BASEMAP``); 204 where
+                               it has none
 POST   /api/extract            draft incidents from a report: ``{"text", "date", "source"?}``
                                (:func:`webmap.extract.extract`); writes nothing, but needs the token
                                or a login like a write (:mod:`.extraction`)
@@ -31,6 +35,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable
 
+import numpy as np
 from flask import Blueprint, Response, jsonify, request, url_for
 
 from .. import mapview, query, spatial
@@ -40,7 +45,7 @@ from ..gazetteer import default_path
 from ..intake import checked_incident
 from ..io.exporters import feature
 from ..io.json_input import parse_body
-from . import get_config, get_store, request_filter
+from . import get_basemap, get_config, get_store, request_filter
 from .auth import require_token
 from .extraction import get_extractions, writers_or_public
 from .limits import read_body
@@ -86,10 +91,14 @@ def _etag(*parts) -> str:
     return _digest(*parts, query.data_version(get_store()))
 
 
-def _cached(etag: str, build: Callable[[], Response]) -> Response:
-    """Answer 304 when the client's copy (``If-None-Match``) is current, else ``build()``; both with the ETag."""
+def _cached(etag: str, build: Callable[[], Response], *, kept: bool = False) -> Response:
+    """Answer 304 when the client's copy (``If-None-Match``) is current, else ``build()`` (with
+    ``kept``, an answer the server keeps for the next request: :meth:`MapData.answer`); both with
+    the ETag."""
     if request.if_none_match.contains_weak(etag):
         response = Response(status=304)
+    elif kept:
+        response = get_map_data().answer(etag, build)
     else:
         response = build()
     response.set_etag(etag, weak=True)
@@ -126,7 +135,7 @@ def list_incidents():
             features=[feature(i) for i in rows],
         )
 
-    return _cached(_etag("incidents", flt, limit, offset, sort), build)
+    return _cached(_etag("incidents", flt, limit, offset, sort), build, kept=True)
 
 
 @bp.get("/api/incidents/<int:incident_id>")
@@ -253,13 +262,13 @@ def tile(z: int, x: int, y: int):
 @bp.get("/api/summary")
 @reads(incident_filter=True)
 def summary():
-    """What the map shows of the filtered view besides its points: ``{"total", "in_extent" and
-    "killed_in_extent" (the incidents whose point is in ``bbox``, when given, and their
-    fatalities), "forces": {key: incidents involving it,
+    """What the map shows of the filtered view besides its points: ``{"total", "in_extent",
+    "killed_in_extent" and "no_figure_in_extent" (the incidents whose point is in ``bbox``, when
+    given, the known figures of their killed, and how many of them have none), "forces": {key: incidents involving it,
     ticked or not}, "first", "last" (ISO days or null), "bounds" ([[south, west], [north, east]] of
     the view's points, or null), "areas": [the areas incidents known only to a district or
     governorate are drawn as: ``pcode``, ``level``, ``name``, ``point``, ``bounds``, ``count``,
-    ``fatalities``, ``forces`` (per initiating force)]}``."""
+    ``fatalities``, ``no_figure``, ``forces`` (per initiating force)]}``."""
     flt = request_filter()
     store = get_store()
 
@@ -271,7 +280,8 @@ def summary():
         return jsonify(
             total=int(view.sum()),
             in_extent=int(extent.sum()),
-            killed_in_extent=int(index.fatalities[extent].sum()),
+            killed_in_extent=int(index.killed[extent].sum(dtype=np.int64)),
+            no_figure_in_extent=int(index.no_figure[extent].sum()),
             forces=index.force_counts(index.select(flt.without("bbox", "forces"))),
             first=found[0].isoformat() if found else None,
             last=found[1].isoformat() if found else None,
@@ -279,13 +289,14 @@ def summary():
             areas=mapview.area_groups(index, view, get_config().geodata_dir),
         )
 
-    return _cached(_etag("summary", flt), build)
+    return _cached(_etag("summary", flt), build, kept=True)
 
 
 @bp.get("/api/districts")
 @reads(incident_filter=True)
 def districts():
-    """District polygons (simplified) with ``incidents`` and ``fatalities`` of the filter, as GeoJSON."""
+    """District polygons (simplified) with ``incidents``, ``fatalities`` (the known figures) and
+    ``no_figure`` (incidents without one) of the filter, as GeoJSON."""
     flt = request_filter()
     geodata_dir = get_config().geodata_dir
 
@@ -296,7 +307,7 @@ def districts():
         response.mimetype = "application/geo+json"
         return response
 
-    return _cached(_etag("districts", flt, mapview.layer_signature("adm2", geodata_dir)), build)
+    return _cached(_etag("districts", flt, mapview.layer_signature("adm2", geodata_dir)), build, kept=True)
 
 
 def _period_starts(first: dt.date, last: dt.date, period: str) -> list[str]:
@@ -356,14 +367,14 @@ def timeline():
         ]
         return jsonify(period=chosen, periods=periods, window=window, total=series(counted["total"]), forces=forces)
 
-    return _cached(_etag("timeline", flt, period), build)
+    return _cached(_etag("timeline", flt, period), build, kept=True)
 
 
 @bp.get("/api/layers/<name>")
 def layer(name: str):
-    """A boundary layer as GeoJSON for the map: ``basemap`` (adm0-adm2), ``adm0``..``adm2``, ``disputed``, ``kri``."""
-    if name != "basemap" and name not in mapview.BOUNDARY_LAYERS:
-        raise NotFound(f"no layer {name!r} (known: basemap, {', '.join(mapview.BOUNDARY_LAYERS)})")
+    """A boundary layer as GeoJSON for the map: ``adm0``..``adm2``, ``disputed``, ``kri``."""
+    if name not in mapview.BOUNDARY_LAYERS:
+        raise NotFound(f"no layer {name!r} (known: {', '.join(mapview.BOUNDARY_LAYERS)})")
     geodata_dir = get_config().geodata_dir
     etag = _digest("layer", name, mapview.layer_signature(name, geodata_dir))
 
@@ -371,6 +382,43 @@ def layer(name: str):
         return Response(mapview.layer_geojson(name, geodata_dir), mimetype="application/geo+json")
 
     return _cached(etag, build)
+
+
+@bp.get("/api/basemap/<int:band>")
+@bp.get("/api/basemap/<int:band>/<int:x>/<int:y>")
+def basemap(band: int, x: int | None = None, y: int | None = None):
+    """The offline base map of zoom band ``band``, whole or its tile ``x``/``y``
+    (:func:`webmap.mapview.basemap_piece`); 404 naming what does not exist."""
+    geodata_dir = get_config().geodata_dir
+    tile = (x, y) if x is not None and y is not None else None
+    try:
+        mapview.check_basemap_piece(band, tile)
+    except KeyError as exc:
+        raise NotFound(exc.args[0]) from None
+    etag = _digest("basemap", band, tile, mapview.layer_signature("basemap", geodata_dir))
+
+    def build():
+        return Response(mapview.basemap_piece(band, tile, geodata_dir), mimetype="application/json")
+
+    return _cached(etag, build)
+
+
+@bp.get("/api/basemap/own/<int:z>/<int:x>/<int:y>")
+def own_tile(z: int, x: int, y: int):
+    """Tile ``z/x/y`` of the user's own base map as stored (its compression as Content-Encoding);
+    204 when the archive has no such tile, 404 when no ``WEBMAP_BASEMAP`` is set."""
+    archive = get_basemap()
+    if archive is None:
+        raise NotFound("no base map of your own is set (WEBMAP_BASEMAP)")
+    data = archive.tile(z, x, y)
+    if data is None:
+        return Response(status=204)
+    response = Response(data, mimetype=archive.media_type)
+    if archive.content_encoding:
+        response.headers["Content-Encoding"] = archive.content_encoding
+    # The file does not change while the server runs: the browser may keep a tile for a day.
+    response.headers["Cache-Control"] = f"{'private' if get_config().private else 'public'}, max-age=86400"
+    return response
 
 
 # -- gazetteer ------------------------------------------------------------------------------------
@@ -469,7 +517,8 @@ def save_extracted():
     """Store the reviewed incidents of ``{"incidents": [...]}``, each checked like ``POST /api/incidents``;
     one bad record refuses them all (400 naming its row and field). Saving a draft again with the same
     ``source`` and ``source_id`` replaces it (a draft becomes reviewed). Answers
-    ``{"inserted", "updated", "unchanged"}``."""
+    ``{"inserted", "updated", "unchanged", "ids", "map_url"}``: the ids of the saved incidents and the
+    map of those alone."""
     items = _json_object("incidents").get("incidents")
     if not isinstance(items, list) or not items:
         raise InvalidRecord("incidents", "expected a non-empty list of incident records")
@@ -486,4 +535,11 @@ def save_extracted():
     store = get_store()
     with store.transaction() as conn:
         summary = store.save_batch(conn, checked, update=True)
-    return jsonify(inserted=summary.inserted, updated=summary.updated, unchanged=summary.unchanged)
+        ids = store.ids_of(conn, [(i.source, i.source_id) for i in checked if i.source_id])
+    return jsonify(
+        inserted=summary.inserted,
+        updated=summary.updated,
+        unchanged=summary.unchanged,
+        ids=ids,
+        map_url=url_for("pages.index", ids=",".join(map(str, ids))) if ids else url_for("pages.index"),
+    )

@@ -20,7 +20,7 @@ from ..errors import InvalidFilter, InvalidRecord
 from ..forces import FORCES
 from ..intake import checked_incident
 from ..records import EVENT_TYPES, GEO_PRECISION, STATUSES, TIME_PRECISION
-from . import get_config, get_store
+from . import get_basemap, get_config, get_store
 from .auth import login_required
 from .params import reads
 from .points import get_map_data
@@ -54,17 +54,32 @@ FORM_FIELDS = (
 
 
 def _areas() -> dict:
+    """The governorates (P-code, name shown) and districts (``value`` typed, ``label`` beside it,
+    ``pcode``) of the filter form, by the names people use; a district's label gives its official
+    COD-AB name when that differs, and its governorate."""
     geodata_dir = get_config().geodata_dir
     adm1 = spatial.admin_areas("adm1", geodata_dir)
     adm2 = spatial.admin_areas("adm2", geodata_dir)
-    repeated = set(adm2["name"][adm2["name"].duplicated()])
+    governorate_names = dict(zip(adm1["pcode"], adm1["display_name"], strict=True))
+    repeated = set(adm2["display_name"][adm2["display_name"].duplicated()])
+
+    def label(official: str, shown: str, parent: str | None) -> str:
+        governorate = governorate_names.get(parent, "") if parent else ""
+        return f"{official} (official), {governorate}" if official != shown else governorate
+
     return {
-        "governorates": sorted(zip(adm1["pcode"], adm1["name"], strict=False), key=lambda a: a[1]),
+        "governorates": sorted(zip(adm1["pcode"], adm1["display_name"], strict=True), key=lambda a: a[1]),
         # A district name shared by two governorates is offered by its P-code.
         "districts": sorted(
             (
-                {"value": pcode if name in repeated else name, "label": parent, "pcode": pcode}
-                for pcode, name, parent in zip(adm2["pcode"], adm2["name"], adm2["parent_name"], strict=False)
+                {
+                    "value": pcode if shown in repeated else shown,
+                    "label": label(official, shown, parent),
+                    "pcode": pcode,
+                }
+                for pcode, official, shown, parent in zip(
+                    adm2["pcode"], adm2["name"], adm2["display_name"], adm2["parent_pcode"], strict=True
+                )
             ),
             key=lambda d: d["value"],
         ),
@@ -92,6 +107,8 @@ def _form_values(flt: query.IncidentFilter, areas: dict) -> dict:
         "window": flt.to_params().get("window", [""])[0],
         "disputed": ",".join(flt.disputed),
         "drafts": flt.include_drafts,
+        "ids": ",".join(map(str, flt.ids)),
+        "actor": flt.actor or "",
     }
 
 
@@ -113,10 +130,9 @@ def index():
     # itself as the analyst changes them; every other part asks with the whole state.
     base = flt.without("forces", "window")
     store, map_data = get_store(), get_map_data()
-    index = map_data.index(store)
     # A view of many incidents comes as tiles of clusters; a smaller one as every point, which the
     # browser clusters itself and filters by tick and window without asking again.
-    tiled = int(index.select(base).sum()) > get_config().map_points_limit
+    tiled = map_data.tiled(store, base)
     if not tiled:
         map_data.prefetch(store, base)
     base_query = urlencode(base.to_params(), doseq=True)
@@ -124,12 +140,13 @@ def index():
     areas = _areas()
     return render_template(
         "map.html",
-        map=mapview.map_parts(base_query, tiled),
+        map=mapview.map_parts(base_query, tiled, own_basemap.info if (own_basemap := get_basemap()) else None),
         query=query_string,
         values=_form_values(flt, areas),
         areas=areas,
         disputed_choices=DISPUTED_CHOICES,
         event_types=list(EVENT_TYPES),
+        all_ids_url=_url_without("ids") if flt.ids else None,
     )
 
 
@@ -176,7 +193,7 @@ def _submitted() -> dict:
 def new_incident():
     """The analyst's form for a new incident (place found with the gazetteer search)."""
     if request.method == "GET":
-        return _form_page({"status": "reviewed", "time_precision": "1", "geo_precision": "1", "fatalities": "0"}, None)
+        return _form_page({"status": "reviewed", "time_precision": "1", "geo_precision": "1"}, None)
     values = _submitted()
     try:
         stored = get_store().add(checked_incident(values, get_config().geodata_dir))

@@ -3,8 +3,10 @@
 Each app owns one :class:`MapData` (``app.extensions["webmap"]["points"]``, see :func:`init_app`
 and :func:`get_map_data`). It keeps the :class:`webmap.mapindex.MapIndex` of the store's current
 data version (built once per version, one build at a time) and, made from it, the encoded points
-(raw and gzipped, :func:`webmap.mapview.encode_points`) of the last few filters, and the last map
-tiles asked for.
+(raw and gzipped, :func:`webmap.mapview.encode_points`) of the last few filters, the last map
+tiles asked for, and the last answers of the JSON reads behind the page (counts, chart, shading, a
+table page): the next visitor of a view, or the first after a restart of the browser, is answered
+from memory instead of waiting on the index with the page's other requests.
 
 The map page asks for its filter's points the moment it is requested (:meth:`MapData.prefetch`),
 so they are made while the browser is still loading the page; the browser's ``/api/points`` request
@@ -22,6 +24,7 @@ import json
 import threading
 import weakref
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from flask import Flask, Response, current_app, request
@@ -52,6 +55,9 @@ class MapData:
 
     size = 8
     tiles = 512
+    # The kept answers: their bytes in all, and the largest kept (a 5,000-row table page is not).
+    answer_bytes = 32 << 20
+    answer_largest = 1 << 20
 
     def __init__(self, state: dict):
         self._state = state
@@ -59,6 +65,8 @@ class MapData:
         self._index_lock = threading.Lock()
         self._entries: OrderedDict[query.IncidentFilter, Future] = OrderedDict()
         self._tiles: OrderedDict[tuple, tuple[int, tuple[bytes, bytes]]] = OrderedDict()  # -> (version, body)
+        self._answers: OrderedDict[str, tuple[bytes, str]] = OrderedDict()  # ETag -> (body, mimetype)
+        self._answers_size = 0
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="webmap-points")
         self._wake = threading.Event()
@@ -72,6 +80,11 @@ class MapData:
             if self._index is None or self._index.version < wanted:
                 self._index = MapIndex.build(store)
             return self._index
+
+    def tiled(self, store: IncidentStore, flt: query.IncidentFilter) -> bool:
+        """Whether the view ``flt`` holds more incidents than the map takes whole (the config's
+        ``map_points_limit``): then it comes as tiles, and its points are never encoded."""
+        return int(self.index(store).select(flt).sum()) > self._state["config"].map_points_limit
 
     # -- the points of a view ---------------------------------------------------------------------
     def _compute(self, store: IncidentStore, flt: query.IncidentFilter) -> tuple[int, bytes, bytes]:
@@ -127,6 +140,8 @@ class MapData:
         with self._lock:
             self._entries.clear()
             self._tiles.clear()
+            self._answers.clear()
+            self._answers_size = 0
         with self._index_lock:
             self._index = None
 
@@ -152,7 +167,11 @@ class MapData:
                 "lat": [round(v, 5) for v in index.latitude[at].tolist()],
                 "lon": [round(v, 5) for v in index.longitude[at].tolist()],
                 "day": index.day[at].tolist(),
-                "fatalities": index.fatalities[at].tolist(),
+                # null: the source gives no figure
+                "fatalities": [
+                    None if unknown else killed
+                    for killed, unknown in zip(index.killed[at].tolist(), index.no_figure[at].tolist(), strict=True)
+                ],
                 "force": index.force[at].tolist(),
                 "precision": index.geo_precision[at].tolist(),
                 "forces": index.forces[at].tolist(),
@@ -163,6 +182,30 @@ class MapData:
             while len(self._tiles) > self.tiles:
                 self._tiles.popitem(last=False)
         return encoded
+
+    # -- the JSON reads ------------------------------------------------------------------------------
+    def answer(self, etag: str, build: Callable[[], Response]) -> Response:
+        """The answer of the read whose validator is ``etag`` (its meaning and the data version, so a
+        kept answer is never stale): kept from an earlier request, else ``build()`` now and kept when
+        it is a whole 200 of at most :attr:`answer_largest` bytes."""
+        with self._lock:
+            kept = self._answers.get(etag)
+            if kept is not None:
+                self._answers.move_to_end(etag)
+        if kept is None:
+            response = build()
+            if response.status_code != 200 or response.is_streamed:
+                return response
+            kept = (response.get_data(), response.mimetype or "application/json")
+            if len(kept[0]) > self.answer_largest:
+                return response
+            with self._lock:
+                if etag not in self._answers:
+                    self._answers[etag] = kept
+                    self._answers_size += len(kept[0])
+                while self._answers_size > self.answer_bytes:
+                    self._answers_size -= len(self._answers.popitem(last=False)[1][0])
+        return Response(kept[0], mimetype=kept[1])
 
     # -- warming -----------------------------------------------------------------------------------
     def poke(self) -> None:
@@ -182,7 +225,8 @@ class MapData:
             if version != self._seen:
                 self.index(store, version)
                 for flt in self.filters():
-                    self.start(store, flt, version).result()
+                    if not self.tiled(store, flt):
+                        self.start(store, flt, version).result()
         except Exception:  # noqa: BLE001 - see the docstring
             version = None
         self._seen = version
