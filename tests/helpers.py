@@ -205,7 +205,7 @@ def wait_until_up(process, port: int, timeout: float = 60) -> None:
         try:
             get(f"http://127.0.0.1:{port}/healthz")
             return
-        except (urllib.error.URLError, ConnectionError):
+        except (urllib.error.URLError, ConnectionError, TimeoutError):  # still starting, or busy loading
             time.sleep(0.2)
     pytest.fail("the server did not answer in time")
 
