@@ -19,18 +19,16 @@ import csv
 import json
 import os
 import subprocess
-import sys
 from contextlib import contextmanager
 from urllib.parse import quote
 
 import pytest
-from helpers import ARTICLE, ROOT, free_port, stop, wait_until_up
+from helpers import ARTICLE, COMMAND, ROOT, free_port, stop, wait_until_up
 
 from webmap.config import SHIPPED_GAZETTEER, SHIPPED_GEODATA
 
 pytestmark = pytest.mark.browser
 
-COMMAND = [sys.executable, "-c", "from webmap.cli import main; main()"]
 TOKEN = "hardening-browser-token"
 
 

@@ -10,18 +10,15 @@ import datetime as dt
 import os
 import re
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 
 import pytest
-from helpers import FORM, csrf_token, free_port, stop, wait_until_up
+from helpers import COMMAND, FORM, csrf_token, free_port, stop, wait_until_up
 
 from webmap import create_app
 from webmap.web import auth
-
-COMMAND = [sys.executable, "-c", "from webmap.cli import main; main()"]
 
 
 def make_app(database_url, tmp_path, **settings):

@@ -4,18 +4,14 @@ in the API and the CLI alike."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from helpers import ARTICLE, assert_counts_agree, csv_rows, open_map, shown
-from waitress import create_server
+from helpers import ARTICLE, AUTH, assert_counts_agree, csv_rows, open_map, shown
 
 from webmap.cli import main
 from webmap.extract import extract_incidents
 from webmap.extract.actors import find_forces, find_units
 from webmap.query import IncidentFilter, count_incidents, select_incidents
 
-AUTH = {"Authorization": "Bearer test-token"}
 PUBLISHED = "2021-12-06"
 
 
@@ -40,7 +36,9 @@ def test_the_units_named_around_a_force(words, force, units):
 @pytest.fixture
 def saved(client, store):
     """The Kurdistan 24 article's drafts, saved as reviewed through the API the extraction page uses."""
-    drafts = client.post("/api/extract", json={"text": ARTICLE.read_text(encoding="utf-8"), "date": PUBLISHED})
+    drafts = client.post(
+        "/api/extract", json={"text": ARTICLE.read_text(encoding="utf-8"), "date": PUBLISHED}, headers=AUTH
+    )
     records = [
         {
             **{k: v for k, v in d.items() if k not in ("evidence", "alternatives", "vague", "place_words")},
@@ -90,10 +88,7 @@ def test_the_actor_filter_refuses_an_overlong_text(client):
 
 @pytest.mark.shared
 @pytest.mark.browser
-def test_the_map_searches_actors_and_units(app, browser, saved, artifacts):
-    httpd = create_server(app, host="127.0.0.1", port=0, threads=4)
-    threading.Thread(target=httpd.run, daemon=True).start()
-    server = f"http://127.0.0.1:{httpd.effective_port}"
+def test_the_map_searches_actors_and_units(server, browser, saved, artifacts):
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
     try:
@@ -109,4 +104,3 @@ def test_the_map_searches_actors_and_units(app, browser, saved, artifacts):
         page.screenshot(path=str(artifacts / "actor_filter.png"))
     finally:
         context.close()
-        httpd.close()

@@ -14,27 +14,12 @@ import time
 
 import numpy as np
 import pytest
+from helpers import AUTH, UCDP_244637
 
 from webmap.forces import FORCE_KEYS
 from webmap.intake import checked_incident
 from webmap.io.demo import load_demo
 from webmap.query import IncidentFilter, count_incidents, data_version
-
-AUTH = {"Authorization": "Bearer test-token"}
-# A real UCDP GED event (id 244637): Iraqi forces against IS near Kirkuk, 5 January 2017.
-UCDP_244637 = {
-    "source": "UCDP GED test copy",
-    "source_id": "244637",
-    "event_date": "2017-01-05",
-    "latitude": 35.468056,
-    "longitude": 44.392222,
-    "event_type": "Battles",
-    "actor1": "Government of Iraq",
-    "actor2": "IS",
-    "fatalities": 1,
-    "geo_precision": 1,
-    "location": "Kirkuk city",
-}
 
 
 @pytest.fixture

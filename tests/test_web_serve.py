@@ -5,28 +5,14 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import socket
 import subprocess
-import sys
 import urllib.request
 
 import pytest
-from helpers import NRT_REPORT, free_port, get, stop, wait_until_up
+from helpers import AUTH, COMMAND, NRT_REPORT, free_port, get, stop, wait_until_up
 
 from webmap.cli import main
-
-COMMAND = [sys.executable, "-c", "from webmap.cli import main; main()"]
-
-
-@pytest.fixture
-def server_env(database_url, tmp_path):
-    return {
-        **os.environ,
-        "WEBMAP_DB": database_url,
-        "WEBMAP_GEODATA": str(tmp_path / "user-geodata"),
-        "XDG_DATA_HOME": str(tmp_path / "xdg"),
-    }
 
 
 def test_help_lists_serve_and_demo(runner):
@@ -65,7 +51,7 @@ def test_serve_answers_with_waitress_and_gzip(server_env):
     port = free_port()
     process = subprocess.Popen(
         [*COMMAND, "serve", "--port", str(port), "--threads", "4"],
-        env=server_env,
+        env={**server_env, "WEBMAP_TOKEN": "test-token"},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
@@ -81,7 +67,7 @@ def test_serve_answers_with_waitress_and_gzip(server_env):
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/api/extract",
             json.dumps({"text": NRT_REPORT, "date": "2020-08-25"}).encode(),
-            {"Content-Type": "application/json"},
+            {"Content-Type": "application/json", **AUTH},
         )
         with urllib.request.urlopen(request, timeout=30) as response:
             assert len(json.load(response)["drafts"]) == 2

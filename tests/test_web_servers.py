@@ -11,17 +11,15 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 import urllib.request
 from contextlib import ExitStack
 
 import pytest
-from helpers import FORM, free_port, get, stop, wait_until_up
+from helpers import COMMAND, FORM, free_port, get, stop, wait_until_up
 
 from webmap.io.demo import load_demo
 
-COMMAND = [sys.executable, "-c", "from webmap.cli import main; main()"]
 TOKEN = "two-servers-token"
 SEEN_WITHIN = 2.0  # seconds: the bound for a write to show through another server
 

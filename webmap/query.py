@@ -46,7 +46,7 @@ import sqlalchemy as sa
 from . import spatial
 from .errors import InvalidFilter, InvalidRecord
 from .forces import FORCE_BITS, forces_mask, parse_force
-from .records import DISPUTED, EVENT_TYPES, FIELDS, Incident, parse_bool, parse_date
+from .records import DISPUTED, EARLIEST_DATE, EVENT_TYPES, FIELDS, Incident, parse_bool, parse_date
 from .store import (
     DERIVED_FROM,
     MAP_POINT_DTYPE,
@@ -107,6 +107,8 @@ FILTER_PARAMETERS: tuple[FilterParameter, ...] = (
 PARAMETERS = tuple(p.name for p in FILTER_PARAMETERS)
 PARAMETER_ALIASES = {"since": "from", "until": "to", "date_from": "from", "date_to": "to"}
 _SEVERAL = frozenset(p.name for p in FILTER_PARAMETERS if p.several)
+# The most different values one parameter takes (the shipped layers have 101 districts; all of them is no filter).
+MAX_FILTER_VALUES = 200
 
 
 @dataclass(frozen=True)
@@ -139,9 +141,12 @@ class IncidentFilter:
         """Parse query parameters (a Flask ``request.args``, a dict of str or list of str).
 
         Unknown parameters are ignored (``limit``, ``offset`` belong to the caller); every value
-        of a known parameter is validated.
+        of a known parameter is validated. A parameter that takes one value (``from``, ``to``,
+        ``window``, ``area``, ``drafts``, ``bbox``) given twice, even blank or under an alias, is
+        refused; one that takes several takes at most :data:`MAX_FILTER_VALUES` different ones.
         """
         values: dict[str, list[str]] = {}
+        given: dict[str, int] = {}
         for key in params.keys():
             name = PARAMETER_ALIASES.get(key, key)
             if name not in PARAMETERS:
@@ -152,8 +157,16 @@ class IncidentFilter:
             for item in [raw] if isinstance(raw, (str, int, float)) else raw:
                 if item is None:
                     continue
+                given[name] = given.get(name, 0) + 1
+                if name not in _SEVERAL and given[name] > 1:
+                    raise InvalidFilter(name, f"give one value, not {given[name]}{_same_parameter(name)}")
                 parts = str(item).split(",") if name in _SEVERAL else [str(item)]
                 values.setdefault(name, []).extend(p.strip() for p in parts if p.strip())
+        for name, given_values in values.items():
+            # Each value is looked up (a district name costs a search): the same one twice is looked up once.
+            values[name] = list(dict.fromkeys(given_values))
+            if len(values[name]) > MAX_FILTER_VALUES:
+                raise InvalidFilter(name, f"{len(values[name]):,} values; at most {MAX_FILTER_VALUES}")
         return cls.build(
             governorate=values.get("governorate", ()),
             district=values.get("district", ()),
@@ -330,20 +343,25 @@ def _bbox_condition(bbox, dialect: str):
 
 def _single(values: dict, name: str):
     items = values.get(name)
-    if not items:
-        return None
-    if len(set(items)) > 1:
-        raise InvalidFilter(name, f"give one value, not {len(items)}")
-    return items[0]
+    return items[0] if items else None
+
+
+def _same_parameter(name: str) -> str:
+    """`` (from, since and date_from are one parameter)`` for a parameter with aliases, else nothing."""
+    aliases = [alias for alias, target in PARAMETER_ALIASES.items() if target == name]
+    return f" ({', '.join([name, *aliases[:-1]])} and {aliases[-1]} are one parameter)" if aliases else ""
 
 
 def _date(name: str, value) -> dt.date | None:
     if value is None or value == "":
         return None
     try:
-        return parse_date(value, name)
+        day = parse_date(value, name)
     except InvalidRecord:
         raise InvalidFilter(name, f"not a date: {str(value)[:40]!r} (expected YYYY-MM-DD)") from None
+    if day < EARLIEST_DATE:
+        raise InvalidFilter(name, f"{day.isoformat()} is before {EARLIEST_DATE.year}, the earliest incident date")
+    return day
 
 
 def _disputed(values) -> tuple[str, ...]:
@@ -530,9 +548,12 @@ def parse_sort(text: str | None) -> tuple[str, bool]:
     """``"-fatalities"`` -> ``("fatalities", True)`` (descending); :class:`InvalidFilter` on ``sort``."""
     text = (text or "-event_date").strip()
     descending = text.startswith("-")
-    column = text.lstrip("-+")
+    column = text[1:] if text[:1] in ("-", "+") else text
     if column not in SORT_COLUMNS:
-        raise InvalidFilter("sort", f"cannot sort by {column[:40]!r} (known: {', '.join(SORT_COLUMNS)})")
+        raise InvalidFilter(
+            "sort",
+            f"cannot sort by {text[:40]!r}: give a column, - before it to reverse (known: {', '.join(SORT_COLUMNS)})",
+        )
     return column, descending
 
 

@@ -53,9 +53,9 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
-from .errors import ConfigError, InvalidRecord, NotFound, StoreBusy, WebmapError
+from .errors import ConfigError, DuplicateRecord, InvalidRecord, NotFound, StoreBusy, WebmapError
 from .forces import FORCE_KEYS, OTHER, forces_mask, initiating_force, involved_forces
 from .records import DISPUTED, EVENT_TYPES, FIELD_SPECS, FIELDS, STATUSES, FieldSpec, Incident
 
@@ -310,6 +310,8 @@ WRITE_WAIT = 60.0
 # Seconds a writer waits for a place among a store's waiting_writers: long enough for the few quick
 # writes ahead of it, short enough that refused writers hold a server thread only briefly.
 SLOT_WAIT = 0.25
+# The largest id the id column holds on every database (PostgreSQL's INTEGER); a larger one names no incident.
+MAX_ID = 2**31 - 1
 
 
 @dataclass
@@ -345,6 +347,12 @@ def _values(incident: Incident, admin_code: Mapping[str, int]) -> dict:
     values = {name: getattr(incident, name) for name in CONTENT_COLUMNS}
     values.update(derived_values(values, admin_code))
     return values
+
+
+def _check_id(incident_id: int) -> None:
+    """:class:`NotFound` for an id no row can have (the driver would overflow on it)."""
+    if not 0 < incident_id <= MAX_ID:
+        raise NotFound(f"incident {incident_id} does not exist")
 
 
 def _pcodes(rows: Iterable[Any]) -> set[str]:
@@ -663,6 +671,17 @@ class IncidentStore:
                 _changed(conn)
             conn.execute(incidents_version.update().values(map_format=MAP_FORMAT))
 
+    def database_files(self) -> list[Path]:
+        """The files of a SQLite database (the database, its rollback journal, write-ahead log and
+        shared memory), which no output may overwrite; none for PostgreSQL."""
+        database = make_url(self.url).database if self.dialect == "sqlite" else None
+        if not database:
+            return []
+        if database.startswith("file:"):  # a URI filename: file:path?mode=...
+            database = database.removeprefix("file:").split("?", 1)[0]
+        path = Path(database)
+        return [path.with_name(path.name + suffix) for suffix in ("", "-journal", "-wal", "-shm")]
+
     def admin_code(self, conn: Connection, pcodes: Iterable[str]) -> dict[str, int]:
         """The numbers of ``pcodes`` in ``admin_codes``, giving new P-codes one inside ``conn``'s
         write transaction. Returns every P-code known so far.
@@ -882,18 +901,42 @@ class IncidentStore:
             conn.exec_driver_sql(sql)
 
     def add(self, incident: Incident) -> Incident:
-        """Store one new incident; returns it with its id and timestamps."""
+        """Store one new incident; returns it with its id and timestamps.
+
+        :class:`DuplicateRecord` when another stored incident has its ``source`` and ``source_id``.
+        """
         now = _now()
-        with self.transaction() as conn:
+        with self._unique_source_id(incident), self.transaction() as conn:
             values = _values(incident, self.admin_code(conn, _pcodes([incident])))
             result = conn.execute(incidents.insert().values(**values, created_at=now, updated_at=now))
             new_id = int(result.inserted_primary_key[0])  # type: ignore[index]  # an insert has its key
             _changed(conn)
         return self.get(new_id)
 
+    @contextmanager
+    def _unique_source_id(self, incident: Incident) -> Iterator[None]:
+        """Turn the unique constraint on ``source`` + ``source_id`` failing inside the block (rolled
+        back) into a :class:`DuplicateRecord` naming the incident that holds the pair."""
+        try:
+            yield
+        except IntegrityError:
+            source = incidents.c.source
+            with self.connect() as conn:
+                holder = conn.execute(
+                    sa.select(incidents.c.id).where(
+                        source.is_(None) if incident.source is None else source == incident.source,
+                        incidents.c.source_id == incident.source_id,
+                    )
+                ).scalar()
+            if holder is None or incident.source_id is None:
+                raise
+            raise DuplicateRecord(incident.source, incident.source_id, holder) from None
+
     def replace(self, incident_id: int, incident: Incident) -> Incident:
-        """Overwrite the stored incident ``incident_id`` with ``incident``'s values."""
-        with self.transaction() as conn:
+        """Overwrite the stored incident ``incident_id`` with ``incident``'s values; :class:`NotFound`
+        if there is none, :class:`DuplicateRecord` when another incident has its ``source`` and ``source_id``."""
+        _check_id(incident_id)
+        with self._unique_source_id(incident), self.transaction() as conn:
             result = conn.execute(
                 incidents.update()
                 .where(incidents.c.id == incident_id)
@@ -906,6 +949,7 @@ class IncidentStore:
 
     def delete(self, incident_id: int) -> None:
         """Remove incident ``incident_id``; :class:`NotFound` if there is none."""
+        _check_id(incident_id)
         with self.transaction() as conn:
             if conn.execute(incidents.delete().where(incidents.c.id == incident_id)).rowcount == 0:
                 raise NotFound(f"incident {incident_id} does not exist")
@@ -913,6 +957,7 @@ class IncidentStore:
 
     def get(self, incident_id: int) -> Incident:
         """The stored incident ``incident_id``; :class:`NotFound` if there is none."""
+        _check_id(incident_id)
         with self.connect() as conn:
             row = conn.execute(sa.select(incidents).where(incidents.c.id == incident_id)).mappings().first()
         if row is None:

@@ -12,7 +12,8 @@ writes to a file.
 - CSV: UTF-8 with a BOM (so Excel shows Arabic names), a header of every record field, ``forces``
   (keys separated by ``;``) and ``admin1_display``/``admin2_display`` (the names people use, beside the
   official ``admin1``/``admin2`` and their P-codes), dates ISO 8601, ``disputed`` as ``inside``/``partly``/
-  ``outside``, empty for unknown.
+  ``outside``, empty for unknown; a text that a spreadsheet would run as a formula starts with ``'``
+  (unless ``raw``).
 - GeoPackage: one layer ``incidents`` (EPSG:4326, dates as DateTime fields), written in
   batches through pyogrio.
 
@@ -23,6 +24,7 @@ The GeoJSON and CSV exports import back with ``--format geojson`` / ``--format c
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 from collections.abc import Callable, Iterable, Iterator
@@ -33,9 +35,11 @@ import pandas as pd
 import pyogrio
 
 from ..errors import WebmapError
+from ..files import replace_file
 from ..forces import incident_forces
 from ..records import DERIVED_FIELDS, Incident
 from ..spatial import display_name
+from .csv import neutralise_formula
 
 CHUNK_CHARS = 64 * 1024
 GPKG_BATCH = 20_000
@@ -147,8 +151,14 @@ def _csv_value(value):
     return "" if value is None else value
 
 
-def csv_chunks(incidents: Iterable[Incident]) -> Iterator[str]:
-    """``incidents`` as CSV text (BOM, header, one row per incident), in chunks of about 64 KiB."""
+def csv_chunks(incidents: Iterable[Incident], *, raw: bool = False) -> Iterator[str]:
+    """``incidents`` as CSV text (BOM, header, one row per incident), in chunks of about 64 KiB.
+
+    A text cell a spreadsheet would run as a formula (``=HYPERLINK(...)``, ``@SUM(...)``,
+    ``+1+1``) is written with a ``'`` before it (:func:`webmap.io.csv.neutralise_formula`; the
+    CSV importer takes it off again), unless ``raw``.
+    """
+    cell = _csv_value if raw else lambda value: neutralise_formula(_csv_value(value))
 
     def pieces():
         out = io.StringIO()
@@ -159,7 +169,7 @@ def csv_chunks(incidents: Iterable[Incident]) -> Iterator[str]:
             out.seek(0)
             out.truncate()
             values = _exported(incident)
-            writer.writerow([_csv_value(values[name]) for name in COLUMNS])
+            writer.writerow([cell(values[name]) for name in COLUMNS])
             yield out.getvalue()
 
     return _chunked(pieces())
@@ -210,7 +220,7 @@ STREAMS: dict[str, Callable[[Iterable[Incident]], Iterator[str]]] = {
 }
 
 
-def _write_text(fmt: str) -> Callable[[Iterable[Incident], Path], int]:
+def _write_text(chunks: Callable[[Iterable[Incident]], Iterator[str]]) -> Callable[[Iterable[Incident], Path], int]:
     def write(incidents: Iterable[Incident], path: Path) -> int:
         count = 0
 
@@ -221,7 +231,7 @@ def _write_text(fmt: str) -> Callable[[Iterable[Incident], Path], int]:
                 yield incident
 
         with Path(path).open("w", encoding="utf-8", newline="") as fh:
-            for chunk in STREAMS[fmt](counted()):
+            for chunk in chunks(counted()):
                 fh.write(chunk)
         return count
 
@@ -229,18 +239,28 @@ def _write_text(fmt: str) -> Callable[[Iterable[Incident], Path], int]:
 
 
 EXPORTERS: dict[str, Callable[[Iterable[Incident], Path], int]] = {
-    "geojson": _write_text("geojson"),
-    "csv": _write_text("csv"),
+    "geojson": _write_text(geojson_chunks),
+    "csv": _write_text(csv_chunks),
     "gpkg": write_gpkg,
 }
 EXTENSIONS = {".geojson": "geojson", ".json": "geojson", ".csv": "csv", ".gpkg": "gpkg"}
 
 
-def export_file(incidents: Iterable[Incident], path: Path | str, fmt: str | None = None) -> int:
+def export_file(
+    incidents: Iterable[Incident],
+    path: Path | str,
+    fmt: str | None = None,
+    *,
+    overwrite: bool = False,
+    protected: Iterable[Path] = (),
+    raw: bool = False,
+) -> int:
     """Write ``incidents`` to ``path`` as ``fmt`` (None: from the file extension); returns the count.
 
-    The file is written next to its final name and moved into place only when complete, so a
-    failed export never leaves half a file behind.
+    ``path`` is written by :func:`webmap.files.replace_file`: never a symbolic link, a FIFO, a
+    device or one of ``protected`` (the database's files), an existing file only with ``overwrite``,
+    and whole or not at all. ``raw``: CSV cells are written as they are, formulas included (see
+    :func:`csv_chunks`).
     """
     path = Path(path)
     if fmt is None:
@@ -250,15 +270,7 @@ def export_file(incidents: Iterable[Incident], path: Path | str, fmt: str | None
     elif fmt.lower() not in EXPORTERS:
         raise WebmapError(f"--format: unknown format {fmt!r} (give geojson, csv or gpkg)")
     fmt = fmt.lower()
-    if not path.parent.is_dir():
-        raise WebmapError(f"--output: no such folder {path.parent}")
-    partial = path.with_name(f".partial-{path.name}")
-    try:
-        count = EXPORTERS[fmt](incidents, partial)
-        partial.replace(path)
-    except OSError as exc:
-        raise WebmapError(f"--output: cannot write {path}: {exc.strerror or exc}") from None
-    finally:
-        if partial.exists():
-            partial.unlink()
-    return count
+    if raw and fmt != "csv":
+        raise WebmapError("--raw: only CSV cells are neutralised; a GeoJSON or GeoPackage file holds them as they are")
+    writer = _write_text(functools.partial(csv_chunks, raw=True)) if raw else EXPORTERS[fmt]
+    return replace_file(path, lambda temporary: writer(incidents, temporary), overwrite=overwrite, protected=protected)

@@ -46,6 +46,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from ..errors import TooManyAttempts
 from ..store import IncidentStore
 from . import get_config, get_store
+from .params import reads
 
 bp = Blueprint("auth", __name__)
 csrf = CSRFProtect()
@@ -259,6 +260,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@reads("next")
 def login():
     """The login form: the analyst enters ``WEBMAP_TOKEN`` once per browser session."""
     error = None

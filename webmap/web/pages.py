@@ -22,6 +22,7 @@ from ..intake import checked_incident
 from ..records import EVENT_TYPES, GEO_PRECISION, STATUSES, TIME_PRECISION
 from . import get_basemap, get_config, get_store
 from .auth import login_required
+from .params import reads
 from .points import get_map_data
 
 bp = Blueprint("pages", __name__, static_folder=str(STATIC), static_url_path="/static")
@@ -111,15 +112,20 @@ def _form_values(flt: query.IncidentFilter, areas: dict) -> dict:
     }
 
 
+@bp.errorhandler(InvalidFilter)
+def invalid_filter(exc: InvalidFilter):
+    """A bad query parameter of a page: the error page, with the link to the view without it."""
+    retry_url = _url_without(exc.parameter) if request.endpoint == "pages.index" else None
+    return render_template(
+        "error.html", status=400, message=str(exc), parameter=exc.parameter, retry_url=retry_url
+    ), 400
+
+
 @bp.get("/")
+@reads(incident_filter=True)
 def index():
     """The map of the filtered incidents, with the filter form, the chart and the table."""
-    try:
-        flt = query.IncidentFilter.from_params(request.args)
-    except InvalidFilter as exc:
-        return render_template(
-            "error.html", status=400, message=str(exc), parameter=exc.parameter, retry_url=_url_without(exc.parameter)
-        ), 400
+    flt = query.IncidentFilter.from_params(request.args)
     # The map loads the incidents of the filter without its ticks and window, and applies those
     # itself as the analyst changes them; every other part asks with the whole state.
     base = flt.without("forces", "window")
@@ -190,10 +196,9 @@ def new_incident():
         return _form_page({"status": "reviewed", "time_precision": "1", "geo_precision": "1"}, None)
     values = _submitted()
     try:
-        incident = checked_incident(values, get_config().geodata_dir)
+        stored = get_store().add(checked_incident(values, get_config().geodata_dir))
     except InvalidRecord as exc:
         return _form_page(values, exc)
-    stored = get_store().add(incident)
     flash(f"Incident #{stored.id} saved.")
     return redirect(_map_url(stored))
 
@@ -209,10 +214,9 @@ def edit_incident(incident_id: int):
         return _form_page(values, None, incident_id)
     values = _submitted()
     try:
-        incident = checked_incident(values, get_config().geodata_dir)
+        stored = store.replace(incident_id, checked_incident(values, get_config().geodata_dir))
     except InvalidRecord as exc:
         return _form_page(values, exc, incident_id)
-    stored = store.replace(incident_id, incident)
     flash(f"Incident #{stored.id} saved.")
     return redirect(_map_url(stored))
 
@@ -229,8 +233,8 @@ def delete_incident(incident_id: int):
 @bp.get("/extract")
 def extract_page():
     """Paste a report and its date, review the proposed incidents on a small map and in a table,
-    save them as reviewed (``static/js/extract.js`` calls ``POST /api/extract`` and, logged in,
-    ``POST /api/extract/save``)."""
+    save them as reviewed (``static/js/extract.js`` calls ``POST /api/extract`` and ``POST
+    /api/extract/save``, which need a login; with ``WEBMAP_PUBLIC_EXTRACT=1`` anyone may propose)."""
     import datetime as dt
 
     from ..extract import MAX_TEXT_CHARS
@@ -243,4 +247,5 @@ def extract_page():
         geo_precision=GEO_PRECISION,
         today=dt.date.today().isoformat(),
         max_chars=MAX_TEXT_CHARS,
+        public_extract=get_config().public_extract,
     )
