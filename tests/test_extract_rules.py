@@ -530,6 +530,7 @@ def test_a_region_of_a_governorate_is_an_area_in_it(gazetteer_ready):
     assert haversine_km(place.latitude, place.longitude, 37.06, 42.99) > 15  # not Duhok's centre
 
 
+@pytest.mark.shared
 def test_a_direction_from_a_governorate_is_kept_in_the_location(gazetteer_ready):
     [draft] = extract(sentence_with("northwest of the disputed Kirkuk province"), dt.date(2021, 12, 6)).drafts
     incident = draft.incident
