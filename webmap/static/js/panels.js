@@ -127,7 +127,11 @@
     });
   }
   if (document.getElementById("wm-chart-incidents")) {
-    mapReady.then(loadChart).then(function () { view.onChange(webmap.debounce(loadChart, 300)); }).catch(function (err) {
+    // Listening before the first chart is in: a view changed while Chart.js loads is drawn too.
+    mapReady.then(function () {
+      view.onChange(webmap.debounce(loadChart, 300));
+      return loadChart();
+    }).catch(function (err) {
       document.getElementById("wm-chart-title").after(el("p", "wm-error", "Could not load the chart: " + err.message));
     });
   }
