@@ -4,25 +4,13 @@ map of the incidents just saved."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from helpers import NRT_REPORT, open_map, settled, shown
-from waitress import create_server
 
 from webmap import create_app
 from webmap.query import IncidentFilter, select_incidents
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def server(app):
-    """The test's app (its own empty database, token "test-token") on 127.0.0.1; yields its base URL."""
-    httpd = create_server(app, host="127.0.0.1", port=0, threads=4)
-    threading.Thread(target=httpd.run, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.effective_port}"
-    httpd.close()
 
 
 @pytest.fixture
