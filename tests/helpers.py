@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import io
 import logging
 import os
@@ -210,6 +211,37 @@ def wait_until_up(process, port: int, timeout: float = 60) -> None:
     pytest.fail("the server did not answer in time")
 
 
+@dataclasses.dataclass
+class Running:
+    """A ``webmap`` process serving on ``port`` (``url``); ``out`` and ``err`` once it has stopped."""
+
+    port: int
+    url: str
+    out: str = ""
+    err: str = ""
+
+
+@contextlib.contextmanager
+def webmap_running(*args, env: dict, timeout: float = 60, command=COMMAND, cwd=None):
+    """``webmap ARGS --port P`` (``command``: how webmap is run) in its own process on a free port, up
+    (answering /healthz within ``timeout`` s) for the block, then stopped as Ctrl-C does; yields its
+    :class:`Running`, whose ``out``/``err`` are filled when the block ends."""
+    port = free_port()
+    process = subprocess.Popen(
+        [*map(str, command), *map(str, args), "--port", str(port)],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    running = Running(port, f"http://127.0.0.1:{port}")
+    try:
+        wait_until_up(process, port, timeout)
+        yield running
+    finally:
+        running.out, running.err = stop(process)
+
+
 def stop(process) -> tuple[str, str]:
     """Stop the server ``process`` as Ctrl-C does (killed if it lingers); its stdout and stderr."""
     process.send_signal(signal.SIGINT)
@@ -254,10 +286,10 @@ def serve_demo(folder: Path, token: str, **config):
 
 
 @contextlib.contextmanager
-def watched_page(browser, server: str):
-    """A fresh page; every URL it requests is kept in ``page.requested``, and none may leave
-    ``server``; no JavaScript error may happen."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+def watched_page(browser, server: str, height: int = 1000):
+    """A fresh page 1400 px wide and ``height`` high; every URL it requests is kept in
+    ``page.requested``, and none may leave ``server``; no JavaScript error may happen."""
+    context = browser.new_context(viewport={"width": 1400, "height": height}, accept_downloads=True)
     tab = context.new_page()
     tab.requested = []
     tab.on("request", lambda request: tab.requested.append(request.url))

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from urllib.parse import quote
 
 import pytest
-from helpers import ARTICLE, COMMAND, ROOT, free_port, stop, wait_until_up
+from helpers import ARTICLE, COMMAND, ROOT, webmap_running
 
 from webmap.config import SHIPPED_GAZETTEER, SHIPPED_GEODATA
 
@@ -115,16 +115,9 @@ def site(tmp_path_factory):
         assert "stored incidents re-joined" in run(
             env, "geodata", "import", str(folder / f"{level}-hostile.geojson"), "--level", level
         )
-    port = free_port()
-    process = subprocess.Popen(
-        [*COMMAND, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-    try:
-        wait_until_up(process, port, timeout=120)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        _, err = stop(process)
-    assert "Traceback" not in err
+    with webmap_running("serve", env=env, timeout=120) as server:
+        yield server.url
+    assert "Traceback" not in server.err
 
 
 @pytest.fixture(scope="module")

@@ -12,22 +12,18 @@ import http.client
 import io
 import json
 import os
-import subprocess
 
 import pytest
 from helpers import (
     AUTH,
-    COMMAND,
     FORM,
     ROOT,
     UCDP_244637,
     csrf_token,
-    free_port,
     log_in,
     one_line_exit_2,
     run_webmap,
-    stop,
-    wait_until_up,
+    webmap_running,
 )
 
 from webmap.cli import main
@@ -327,16 +323,8 @@ def test_geodata_import_of_a_table_without_geometries_is_one_line(tmp_path):
 
 
 def test_webmap_serve_takes_no_body_past_the_largest_limit(server_env):
-    port = free_port()
-    process = subprocess.Popen(
-        [*COMMAND, "serve", "--port", str(port), "--threads", "2"],
-        env=server_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        wait_until_up(process, port)
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    with webmap_running("serve", "--threads", "2", env=server_env) as server:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
         # waitress answers from the header alone: it does not wait for and spool to disk the 500 MB a
         # client announces (its own default limit is 1 GB).
         connection.putrequest("POST", "/api/extract")
@@ -346,6 +334,4 @@ def test_webmap_serve_takes_no_body_past_the_largest_limit(server_env):
         response = connection.getresponse()
         assert response.status == 413
         connection.close()
-    finally:
-        _, err = stop(process)
-    assert "Traceback" not in err
+    assert "Traceback" not in server.err

@@ -5,7 +5,7 @@ map of the incidents just saved."""
 from __future__ import annotations
 
 import pytest
-from helpers import NRT_REPORT, open_map, settled, shown
+from helpers import NRT_REPORT, open_map, settled, shown, watched_page
 
 from webmap import create_app
 from webmap.query import IncidentFilter, select_incidents
@@ -15,16 +15,8 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def tab(browser, server):
-    """A fresh page at 1400x900; no request may leave the server, no JavaScript error may happen."""
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    outside, errors = [], []
-    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(server + "/") else None)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield page
-    context.close()
-    assert not outside, f"requests left 127.0.0.1: {outside}"
-    assert not errors, f"JavaScript errors: {errors}"
+    with watched_page(browser, server, height=900) as page:
+        yield page
 
 
 def log_in(tab, base, then="/"):
