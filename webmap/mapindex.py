@@ -21,6 +21,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .forces import FORCE_BITS, FORCE_KEYS
 from .query import IncidentFilter, data_version, ids_naming_actor, packed_records
@@ -66,6 +67,12 @@ def mercator(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     s = np.sin(np.radians(np.clip(np.asarray(lat, dtype=np.float64), -85.05, 85.05)))
     y = 0.5 - np.log((1 + s) / (1 - s)) / (4 * np.pi)
     return x, y
+
+
+def degrees_of(x: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """The longitude and latitude (degrees WGS 84) of Web Mercator positions (0..1, :func:`mercator`)."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    return x * 360.0 - 180.0, np.degrees(np.arctan(np.sinh(np.pi * (1 - 2 * y))))
 
 
 @dataclass
@@ -305,8 +312,7 @@ class MapIndex:
 
         lon, lat = self.longitude[inside].astype(np.float64), self.latitude[inside].astype(np.float64)
         x_mean, y_mean = total(self.x[inside]) / counts, total(self.y[inside]) / counts
-        centre_lon = x_mean * 360.0 - 180.0
-        centre_lat = np.degrees(np.arctan(np.sinh(np.pi * (1 - 2 * y_mean))))
+        centre_lon, centre_lat = degrees_of(x_mean, y_mean)
         group = np.repeat(np.arange(len(starts)), counts)
         per_force = np.bincount(group * len(FORCE_KEYS) + self.force[inside], minlength=len(starts) * len(FORCE_KEYS))
         per_force = per_force.reshape(len(starts), len(FORCE_KEYS))

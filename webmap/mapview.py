@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 import struct
 from dataclasses import dataclass
 from functools import lru_cache
@@ -49,6 +48,7 @@ from . import spatial
 from .config import SHIPPED_GEODATA
 from .forces import FORCES
 from .io.tiles import TilesetInfo
+from .mapindex import degrees_of, mercator
 from .records import GEO_PRECISION, IRAQ
 
 STATIC_URL = "/static"
@@ -560,20 +560,15 @@ def _band_sources(band: int, signature: tuple, geodata_dir: str | None) -> dict:
 def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
     """``(west, south, east, north)`` in degrees of the Web Mercator tile ``z/x/y``."""
     n = 2**z
-
-    def lat(row: int) -> float:
-        return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * row / n))))
-
-    return x / n * 360 - 180, lat(y + 1), (x + 1) / n * 360 - 180, lat(y)
+    (west, east), (south, north) = degrees_of([x / n, (x + 1) / n], [(y + 1) / n, y / n])
+    return float(west), float(south), float(east), float(north)
 
 
 def _tile_of(z: int, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The column and row of the Web Mercator tiles of zoom ``z`` holding each point (one tile each)."""
     n = 2**z
-    sin = np.sin(np.radians(np.clip(lat, -85.0511, 85.0511)))
-    x = np.floor((lon + 180) / 360 * n)
-    y = np.floor((0.5 - np.log((1 + sin) / (1 - sin)) / (4 * math.pi)) * n)
-    return np.clip(x, 0, n - 1).astype(int), np.clip(y, 0, n - 1).astype(int)
+    x, y = mercator(lon, lat)
+    return np.clip(np.floor(x * n), 0, n - 1).astype(int), np.clip(np.floor(y * n), 0, n - 1).astype(int)
 
 
 def _flat(geometry) -> list[list[int]]:

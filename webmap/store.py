@@ -920,12 +920,11 @@ class IncidentStore:
         try:
             yield
         except IntegrityError:
-            source = incidents.c.source
+            c = incidents.c
             with self.connect() as conn:
                 holder = conn.execute(
-                    sa.select(incidents.c.id).where(
-                        source.is_(None) if incident.source is None else source == incident.source,
-                        incidents.c.source_id == incident.source_id,
+                    sa.select(c.id).where(
+                        c.source.is_not_distinct_from(incident.source), c.source_id == incident.source_id
                     )
                 ).scalar()
             if holder is None or incident.source_id is None:
