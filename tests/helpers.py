@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import io
+import logging
+import os
 import re
+import resource
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -60,7 +65,27 @@ PORTUGUESE = (
     "responsável militar iraquiano em Diyala."
 )
 
-# A real UCDP GED event (id 244637): Iraqi forces against IS near Kirkuk, 5 January 2017.
+# The write token of the test app (conftest's ``app``), as a request header.
+AUTH = {"Authorization": "Bearer test-token"}
+# ``webmap`` as a command in a fresh interpreter (for ``webmap serve`` run as users run it).
+COMMAND = [sys.executable, "-c", "from webmap.cli import main; main()"]
+
+# A real UCDP GED event (id 244637): Iraqi forces against IS near Kirkuk, 5 January 2017, as a
+# JSON body of the API ...
+UCDP_244637 = {
+    "source": "UCDP GED test copy",
+    "source_id": "244637",
+    "event_date": "2017-01-05",
+    "latitude": 35.468056,
+    "longitude": 44.392222,
+    "event_type": "Battles",
+    "actor1": "Government of Iraq",
+    "actor2": "IS",
+    "fatalities": 1,
+    "geo_precision": 1,
+    "location": "Kirkuk city",
+}
+# ... and as the incident form posts it.
 FORM = {
     "event_date": "2017-01-05",
     "time_precision": "1",
@@ -108,6 +133,40 @@ def assert_refused(result, *fragments) -> str:
     return message
 
 
+def run_webmap(args, folder, *, database=None, stdin=None, memory=2_000_000_000, timeout=60):
+    """``webmap ARGS`` in a fresh interpreter run in ``folder`` (``WEBMAP_DB``: ``database``, else a
+    SQLite file there), with at most ``memory`` bytes of address space, so a reader without limits
+    fails there (MemoryError, killed) instead of taking the test run with it."""
+
+    def cap_memory():
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
+    env = {**os.environ, "WEBMAP_DB": database or f"sqlite:///{folder / 'webmap.db'}", "HOME": str(folder)}
+    env["WEBMAP_GEODATA"] = str(folder / "user-geodata")
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "webmap.cli", *map(str, args)],
+            cwd=folder,
+            env=env,
+            input=stdin,
+            capture_output=True,
+            timeout=timeout,
+            preexec_fn=cap_memory,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"webmap {' '.join(map(str, args))} still ran after {timeout} s")
+
+
+def one_line_exit_2(result, *fragments) -> str:
+    """Assert a :func:`run_webmap` ended with exit code 2 and one line of error holding every fragment; the line."""
+    stderr = result.stderr.decode()
+    assert result.returncode == 2, (result.returncode, stderr[-2000:])
+    assert len(stderr.strip().splitlines()) == 1 and "Traceback" not in stderr, stderr[-2000:]
+    for fragment in fragments:
+        assert fragment in stderr, stderr
+    return stderr
+
+
 def csrf_token(html: str) -> str:
     """The CSRF token of the first form in ``html``."""
     found = re.search(r'name="csrf_token" value="([^"]+)"', html)
@@ -147,9 +206,40 @@ def wait_until_up(process, port: int, timeout: float = 60) -> None:
         try:
             get(f"http://127.0.0.1:{port}/healthz")
             return
-        except (urllib.error.URLError, ConnectionError):
+        except (urllib.error.URLError, ConnectionError, TimeoutError):  # still starting, or busy loading
             time.sleep(0.2)
     pytest.fail("the server did not answer in time")
+
+
+@dataclasses.dataclass
+class Running:
+    """A ``webmap`` process serving on ``port`` (``url``); ``out`` and ``err`` once it has stopped."""
+
+    port: int
+    url: str
+    out: str = ""
+    err: str = ""
+
+
+@contextlib.contextmanager
+def webmap_running(*args, env: dict, timeout: float = 60, command=COMMAND, cwd=None):
+    """``webmap ARGS --port P`` (``command``: how webmap is run) in its own process on a free port, up
+    (answering /healthz within ``timeout`` s) for the block, then stopped as Ctrl-C does; yields its
+    :class:`Running`, whose ``out``/``err`` are filled when the block ends."""
+    port = free_port()
+    process = subprocess.Popen(
+        [*map(str, command), *map(str, args), "--port", str(port)],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    running = Running(port, f"http://127.0.0.1:{port}")
+    try:
+        wait_until_up(process, port, timeout)
+        yield running
+    finally:
+        running.out, running.err = stop(process)
 
 
 def stop(process) -> tuple[str, str]:
@@ -181,6 +271,8 @@ def serve_demo(folder: Path, token: str, **config):
     app = create_app(
         {"database_url": url, "geodata_dir": folder / "geodata", "token": token, "secret_key": "k", **config}
     )
+    # a page's burst of tile requests queues behind 4 threads by design; waitress warns of each
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     httpd = create_server(app, host="127.0.0.1", port=0, threads=4)
     thread = threading.Thread(target=httpd.run, daemon=True)
     thread.start()
@@ -194,10 +286,10 @@ def serve_demo(folder: Path, token: str, **config):
 
 
 @contextlib.contextmanager
-def watched_page(browser, server: str):
-    """A fresh page; every URL it requests is kept in ``page.requested``, and none may leave
-    ``server``; no JavaScript error may happen."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+def watched_page(browser, server: str, height: int = 1000):
+    """A fresh page 1400 px wide and ``height`` high; every URL it requests is kept in
+    ``page.requested``, and none may leave ``server``; no JavaScript error may happen."""
+    context = browser.new_context(viewport={"width": 1400, "height": height}, accept_downloads=True)
     tab = context.new_page()
     tab.requested = []
     tab.on("request", lambda request: tab.requested.append(request.url))

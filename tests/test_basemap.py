@@ -8,19 +8,17 @@ import gzip
 import os
 import sqlite3
 import subprocess
-import sys
 
 import mapbox_vector_tile
 import numpy as np
 import pytest
-from helpers import free_port, write_vector_pmtiles
+from helpers import COMMAND, free_port, write_vector_pmtiles
 
 from webmap import create_app, mapview
 from webmap.cli import main
 from webmap.errors import ConfigError
 from webmap.io.tiles import open_archive
 
-COMMAND = [sys.executable, "-c", "from webmap.cli import main; main()"]
 KIRKUK = (44.3922, 35.4681)
 
 

@@ -19,18 +19,16 @@ import csv
 import json
 import os
 import subprocess
-import sys
 from contextlib import contextmanager
 from urllib.parse import quote
 
 import pytest
-from helpers import ARTICLE, ROOT, free_port, stop, wait_until_up
+from helpers import ARTICLE, COMMAND, ROOT, webmap_running
 
 from webmap.config import SHIPPED_GAZETTEER, SHIPPED_GEODATA
 
 pytestmark = pytest.mark.browser
 
-COMMAND = [sys.executable, "-c", "from webmap.cli import main; main()"]
 TOKEN = "hardening-browser-token"
 
 
@@ -117,16 +115,9 @@ def site(tmp_path_factory):
         assert "stored incidents re-joined" in run(
             env, "geodata", "import", str(folder / f"{level}-hostile.geojson"), "--level", level
         )
-    port = free_port()
-    process = subprocess.Popen(
-        [*COMMAND, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-    try:
-        wait_until_up(process, port, timeout=120)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        _, err = stop(process)
-    assert "Traceback" not in err
+    with webmap_running("serve", env=env, timeout=120) as server:
+        yield server.url
+    assert "Traceback" not in server.err
 
 
 @pytest.fixture(scope="module")
@@ -288,8 +279,8 @@ def test_the_extract_page_shows_a_hostile_place_name_as_text(tab, site):
     assert any(payload("gazetteer-district") in t for t in options)
     marker = tab.locator(".leaflet-marker-icon").nth(n - 1)
     assert marker.get_attribute("title") == f"#{n} {PLACE_NAME}"
-    marker.hover()
-    tooltip = tab.locator(".leaflet-tooltip")
+    # Every pin is labelled with its number and place, always shown.
+    tooltip = tab.locator(".leaflet-tooltip.wm-draft-label").nth(n - 1)
     tooltip.wait_for()
     assert tooltip.inner_text() == f"#{n} {PLACE_NAME}"
     assert_inert(tab)

@@ -13,13 +13,12 @@ import csv
 import json
 
 import pytest
-from helpers import assert_refused, import_, write_rows
+from helpers import AUTH, assert_refused, import_, write_rows
 
 from webmap import spatial
 from webmap.cli import main
 from webmap.query import IncidentFilter, count_incidents, select_incidents
 
-AUTH = {"Authorization": "Bearer test-token"}
 HEADER = ["event_date", "event_type", "location", "admin2", "admin1", "fatalities", "source"]
 KUT = ["2021-12-04", "Battles", "Kut", "Kut", "Wasit", "1", "geocoding test"]
 SHULAH = ["2021-12-04", "Battles", "Ash Shulah", "", "Baghdad", "0", "geocoding test"]

@@ -12,6 +12,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "webmap"
 LAYERS = {
     "config": 0,
     "errors": 0,
+    "files": 0,
     "names": 0,
     "records": 0,
     "forces": 0,

@@ -10,6 +10,8 @@ WEBMAP_TOKEN           bearer token that allows writes                          
 WEBMAP_PRIVATE         1: reads need the token too                                  0
 WEBMAP_SECRET_KEY      Flask secret key (sessions, CSRF)                            random per process
 WEBMAP_GEOCODER        ``nominatim``: allow the online geopy fallback               unset: offline only
+WEBMAP_PUBLIC_EXTRACT  1: anyone may have a report read (``POST /api/extract``),    0: writers only
+                       each address at a limited rate
 WEBMAP_MAP_POINTS      a view of more incidents is sent as tiles of clusters        200000
 WEBMAP_BEHIND_TLS      1: served through an HTTPS proxy on this machine: the        0
                        session cookie is Secure and the proxy's X-Forwarded-For
@@ -89,6 +91,7 @@ class Config:
     private: bool = False
     secret_key: str = field(default_factory=lambda: secrets.token_hex(32))
     online_geocoder: bool = False
+    public_extract: bool = False
     # A map view of more incidents than this comes as tiles of clusters (/api/tiles), not as every
     # point; below it the browser gets every point and filters by tick and window itself.
     map_points_limit: int = 200_000
@@ -111,6 +114,7 @@ class Config:
         if env.get("WEBMAP_SECRET_KEY"):
             cfg.secret_key = env["WEBMAP_SECRET_KEY"]
         cfg.online_geocoder = (env.get("WEBMAP_GEOCODER") or "").strip().lower() == "nominatim"
+        cfg.public_extract = _flag(env, "WEBMAP_PUBLIC_EXTRACT")
         if limit := env.get("WEBMAP_MAP_POINTS"):
             try:
                 cfg.map_points_limit = int(limit)

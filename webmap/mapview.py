@@ -15,6 +15,7 @@ The map is a tree of small Folium elements, each owning its bit of JavaScript (i
   canvas and clustered there per view (an incident known only to a district or governorate as its
   area); :class:`ForcePanel` lists the forces with a tick and the count of the view each.
 - :class:`TimeSlider` (playback over the dates) and :class:`Legend` (marker precision, cluster rings).
+- :class:`Toolbar`: the map's actions ("Add from report").
 
 :func:`build_map` composes them for a filter's query string; it never reads the database (the
 incidents reach the browser through the API), so it is tested without one. :func:`encode_points`
@@ -26,7 +27,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 import struct
 from dataclasses import dataclass
 from functools import lru_cache
@@ -47,6 +47,7 @@ from . import spatial
 from .config import SHIPPED_GEODATA
 from .forces import FORCES
 from .io.tiles import TilesetInfo
+from .mapindex import degrees_of, mercator
 from .records import GEO_PRECISION, IRAQ
 
 STATIC_URL = "/static"
@@ -307,6 +308,20 @@ class Legend(_Scripted):
         self.options = {"precision": {str(k): v for k, v in GEO_PRECISION.items()}}
 
 
+class Toolbar(_Scripted):
+    """The map's own actions: "Add from report", a link to the extraction page for those who may
+    write, greyed with the reason for the others (read from the page: the map is the same for all)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        webmap.toolbar({{ this._parent.get_name() }});
+        {% endmacro %}""")
+
+    def __init__(self):
+        super().__init__()
+        self._name = "Toolbar"
+
+
 def _with_query(url: str, query: str) -> str:
     return f"{url}?{query}" if query else url
 
@@ -361,6 +376,7 @@ def build_map(query: str = "", tiled: bool = False, own_basemap: TilesetInfo | N
     ForcePanel(points).add_to(m)
     TimeSlider(points).add_to(m)
     Legend().add_to(m)
+    Toolbar().add_to(m)
     NameToggle().add_to(m)
     # Expanded inside the one panel of layers and legends, which folds as a whole.
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
@@ -399,6 +415,10 @@ def _layer_json(name: str, signature: tuple, geodata_dir: str | None) -> str:
     gdf = spatial.load_layer(name, geodata_dir)
     keep = [c for c in ("pcode", "name", "name_ar", "parent_pcode", "parent_name") if c in gdf.columns]
     out = gdf[keep + [gdf.geometry.name]].copy()
+    if "pcode" in keep and "name" in keep:
+        out.insert(
+            2, "display_name", [spatial.display_name(p, n) for p, n in zip(out["pcode"], out["name"], strict=True)]
+        )
     out["geometry"] = out.geometry.simplify(SIMPLIFY_DEGREES, preserve_topology=True)
     out = out.set_geometry("geometry")
     return out.to_json(drop_id=True, to_wgs84=True)
@@ -408,8 +428,9 @@ def layer_geojson(name: str, geodata_dir: Path | str | None = None) -> str:
     """One boundary layer (``adm0``, ``adm1``, ``adm2``, ``disputed``, ``kri``) as GeoJSON text.
 
     Geometries are simplified for display (:data:`SIMPLIFY_DEGREES`); properties keep P-codes and
-    names. ``geodata_dir``: the user's replacement layers (see :func:`webmap.spatial.layer_path`).
-    Unknown names raise ``KeyError``.
+    names, and an admin level's areas add ``display_name`` (:func:`webmap.spatial.display_name`).
+    ``geodata_dir``: the user's replacement layers (see :func:`webmap.spatial.layer_path`). Unknown
+    names raise ``KeyError``.
     """
     if name not in BOUNDARY_LAYERS:
         raise KeyError(name)
@@ -485,7 +506,9 @@ def _basemap_sources(signature: tuple, geodata_dir: str | None) -> dict:
         points = shapely.point_on_surface(layer.geometry.values)
         order = np.argsort(-shapely.area(layer.geometry.values), kind="stable")  # the larger area first
         for within, i in enumerate(order):
-            labels.append(_label(points[i].x, points[i].y, layer["name"].iat[i], layer["name_ar"].iat[i], kind, within))
+            # Governorates and districts by the names people use (webmap.spatial.display_name).
+            name = spatial.display_name(str(layer["pcode"].iat[i]), str(layer["name"].iat[i]))
+            labels.append(_label(points[i].x, points[i].y, name, layer["name_ar"].iat[i], kind, within))
     for row in _shipped_places():
         labels.append(
             _label(
@@ -549,20 +572,15 @@ def _band_sources(band: int, signature: tuple, geodata_dir: str | None) -> dict:
 def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
     """``(west, south, east, north)`` in degrees of the Web Mercator tile ``z/x/y``."""
     n = 2**z
-
-    def lat(row: int) -> float:
-        return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * row / n))))
-
-    return x / n * 360 - 180, lat(y + 1), (x + 1) / n * 360 - 180, lat(y)
+    (west, east), (south, north) = degrees_of([x / n, (x + 1) / n], [(y + 1) / n, y / n])
+    return float(west), float(south), float(east), float(north)
 
 
 def _tile_of(z: int, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The column and row of the Web Mercator tiles of zoom ``z`` holding each point (one tile each)."""
     n = 2**z
-    sin = np.sin(np.radians(np.clip(lat, -85.0511, 85.0511)))
-    x = np.floor((lon + 180) / 360 * n)
-    y = np.floor((0.5 - np.log((1 + sin) / (1 - sin)) / (4 * math.pi)) * n)
-    return np.clip(x, 0, n - 1).astype(int), np.clip(y, 0, n - 1).astype(int)
+    x, y = mercator(lon, lat)
+    return np.clip(np.floor(x * n), 0, n - 1).astype(int), np.clip(np.floor(y * n), 0, n - 1).astype(int)
 
 
 def _flat(geometry) -> list[list[int]]:
@@ -635,13 +653,15 @@ def basemap_piece(band: int, tile: tuple[int, int] | None = None, geodata_dir: P
 
 
 def district_features(counts: dict[str, dict], geodata_dir: Path | str | None = None) -> dict:
-    """The district polygons (simplified) as a FeatureCollection, each with ``incidents`` and
-    ``fatalities`` from ``counts`` (P-code -> counts, as from :meth:`webmap.mapindex.MapIndex.per_district`)."""
+    """The district polygons (simplified, with their :func:`layer_geojson` properties) as a
+    FeatureCollection, each with ``incidents``, ``fatalities`` (the known figures) and ``no_figure``
+    (incidents without one) from ``counts`` (P-code -> counts, as from
+    :meth:`webmap.mapindex.MapIndex.per_district`)."""
     collection = json.loads(layer_geojson("adm2", geodata_dir))
     for feature in collection["features"]:
         found = counts.get(feature["properties"].get("pcode"), {})
-        feature["properties"]["incidents"] = found.get("incidents", 0)
-        feature["properties"]["fatalities"] = found.get("fatalities", 0)
+        for name in ("incidents", "fatalities", "no_figure"):
+            feature["properties"][name] = found.get(name, 0)
     return collection
 
 
@@ -661,7 +681,7 @@ def _areas_of_level(level: str, signature: tuple, geodata_dir: str | None) -> di
         out[pcode] = {
             "pcode": pcode,
             "level": level,
-            "name": name,
+            "name": spatial.display_name(pcode, name),
             "point": [round(point.y, 5), round(point.x, 5)],
             "bounds": [[round(south, 5), round(west, 5)], [round(north, 5), round(east, 5)]],
         }
@@ -671,8 +691,8 @@ def _areas_of_level(level: str, signature: tuple, geodata_dir: str | None) -> di
 def area_table(pcodes: list[str], geodata_dir: Path | str | None = None) -> list[dict | None]:
     """What the map draws an area as, for each P-code (a governorate or a district; None for a P-code
     the current layers lack, stored before they were replaced and not re-joined since): ``pcode``,
-    ``level`` (``adm1``/``adm2``), ``name``, ``point`` ([lat, lon] inside it, where its symbol goes)
-    and ``bounds`` ([[south, west], [north, east]])."""
+    ``level`` (``adm1``/``adm2``), ``name`` (the one people use), ``point`` ([lat, lon] inside it,
+    where its symbol goes) and ``bounds`` ([[south, west], [north, east]])."""
     folder = str(geodata_dir) if geodata_dir else None
     known: dict[str, dict] = {}
     for level in ("adm1", "adm2"):
@@ -703,8 +723,9 @@ def area_column(
 
 def area_groups(index, selected: np.ndarray, geodata_dir: Path | str | None = None) -> list[dict]:
     """The areas the selected incidents known only to a district or governorate are drawn as, each
-    with what :func:`area_table` says of it and ``count``, ``fatalities`` and ``forces`` (the count
-    per initiating force, in FORCE_KEYS order) of its incidents. ``index``: a
+    with what :func:`area_table` says of it and ``count``, ``fatalities`` (the known figures),
+    ``no_figure`` (incidents without one) and ``forces`` (the count per initiating force, in
+    FORCE_KEYS order) of its incidents. ``index``: a
     :class:`webmap.mapindex.MapIndex`; ``selected`` its selection of the view."""
     codes = index.area_codes()[selected]
     drawn = codes != 0
@@ -714,14 +735,23 @@ def area_groups(index, selected: np.ndarray, geodata_dir: Path | str | None = No
         return []
     at = np.searchsorted(present, codes)
     counts = np.bincount(at, minlength=len(present))
-    killed = np.bincount(at, weights=index.fatalities[selected][drawn].astype(np.int64), minlength=len(present))
+    killed = np.bincount(at, weights=index.killed[selected][drawn].astype(np.int64), minlength=len(present))
+    unknown = np.bincount(at, weights=index.no_figure[selected][drawn], minlength=len(present))
     forces = np.bincount(at * len(FORCES) + index.force[selected][drawn], minlength=len(present) * len(FORCES)).reshape(
         len(present), len(FORCES)
     )
     groups = []
     for k, area in enumerate(area_table([index.pcode_of[int(c)] for c in present], geodata_dir)):
         if area is not None:
-            groups.append({**area, "count": int(counts[k]), "fatalities": int(killed[k]), "forces": forces[k].tolist()})
+            groups.append(
+                {
+                    **area,
+                    "count": int(counts[k]),
+                    "fatalities": int(killed[k]),
+                    "no_figure": int(unknown[k]),
+                    "forces": forces[k].tolist(),
+                }
+            )
     return groups
 
 
@@ -732,9 +762,10 @@ def encode_points(columns: dict[str, np.ndarray], areas: tuple[np.ndarray, list[
     :func:`area_column` (None: every incident drawn at its point). Layout: ``WMP2``, uint32 n, then
     n values of each column: uint32 id deltas (so gzip shrinks them to almost nothing), float32
     longitude, float32 latitude (degrees WGS 84, about 1 m resolution), int32 day (days since
-    1970-01-01), uint32 fatalities, uint8 force (index into :data:`webmap.forces.FORCE_KEYS` of the
-    initiating side's force), uint8 geo_precision, uint16 forces (bit mask of every force
-    involved), uint16 area; then uint32 length and the area table as UTF-8 JSON.
+    1970-01-01), uint32 fatalities (0xFFFFFFFF: the source gives no figure), uint8 force (index
+    into :data:`webmap.forces.FORCE_KEYS` of the initiating side's force), uint8 geo_precision,
+    uint16 forces (bit mask of every force involved), uint16 area; then uint32 length and the area
+    table as UTF-8 JSON.
     """
     ids = np.asarray(columns["id"], dtype=np.int64)
     deltas = np.diff(ids, prepend=0)

@@ -9,9 +9,11 @@ writes to a file.
   numbers as JSON numbers, dates ISO 8601; properties are every record field but the coordinates,
   and ``forces``: every force the incident involves (:func:`webmap.forces.incident_forces`, the
   rule of the map's layers and the force filter), a list of force keys.
-- CSV: UTF-8 with a BOM (so Excel shows Arabic names), a header of every record field and
-  ``forces`` (keys separated by ``;``), dates ISO 8601, ``disputed`` as ``inside``/``partly``/
-  ``outside``, empty for unknown.
+- CSV: UTF-8 with a BOM (so Excel shows Arabic names), a header of every record field, ``forces``
+  (keys separated by ``;``) and ``admin1_display``/``admin2_display`` (the names people use, beside the
+  official ``admin1``/``admin2`` and their P-codes), dates ISO 8601, ``disputed`` as ``inside``/``partly``/
+  ``outside``, empty for unknown; a text that a spreadsheet would run as a formula starts with ``'``
+  (unless ``raw``).
 - GeoPackage: one layer ``incidents`` (EPSG:4326, dates as DateTime fields), written in
   batches through pyogrio.
 
@@ -22,6 +24,7 @@ The GeoJSON and CSV exports import back with ``--format geojson`` / ``--format c
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 from collections.abc import Callable, Iterable, Iterator
@@ -32,8 +35,11 @@ import pandas as pd
 import pyogrio
 
 from ..errors import WebmapError
+from ..files import replace_file
 from ..forces import incident_forces
 from ..records import DERIVED_FIELDS, Incident
+from ..spatial import display_name
+from .csv import neutralise_formula
 
 CHUNK_CHARS = 64 * 1024
 GPKG_BATCH = 20_000
@@ -58,8 +64,10 @@ COLUMNS = (
     "longitude",
     "geo_precision",
     "admin1",
+    "admin1_display",
     "admin1_pcode",
     "admin2",
+    "admin2_display",
     "admin2_pcode",
     "admin3",
     "admin3_pcode",
@@ -97,11 +105,19 @@ def _chunked(pieces: Iterable[str]) -> Iterator[str]:
         yield "".join(buffer)
 
 
+def _derived(incident: Incident) -> dict:
+    """What the exports add to the incident's fields: ``forces`` (a tuple of force keys) and the
+    display names of its governorate and district (:func:`webmap.spatial.display_name`)."""
+    return {
+        "forces": incident_forces(incident),
+        "admin1_display": display_name(incident.admin1_pcode, incident.admin1),
+        "admin2_display": display_name(incident.admin2_pcode, incident.admin2),
+    }
+
+
 def _exported(incident: Incident) -> dict:
-    """The incident's fields (ISO dates) and its derived ``forces`` (a tuple of force keys)."""
-    values = incident.to_dict()
-    values["forces"] = incident_forces(incident)
-    return values
+    """The incident's fields (ISO dates) and the :func:`_derived` ones."""
+    return {**incident.to_dict(), **_derived(incident)}
 
 
 def feature(incident: Incident) -> dict:
@@ -135,8 +151,14 @@ def _csv_value(value):
     return "" if value is None else value
 
 
-def csv_chunks(incidents: Iterable[Incident]) -> Iterator[str]:
-    """``incidents`` as CSV text (BOM, header, one row per incident), in chunks of about 64 KiB."""
+def csv_chunks(incidents: Iterable[Incident], *, raw: bool = False) -> Iterator[str]:
+    """``incidents`` as CSV text (BOM, header, one row per incident), in chunks of about 64 KiB.
+
+    A text cell a spreadsheet would run as a formula (``=HYPERLINK(...)``, ``@SUM(...)``,
+    ``+1+1``) is written with a ``'`` before it (:func:`webmap.io.csv.neutralise_formula`; the
+    CSV importer takes it off again), unless ``raw``.
+    """
+    cell = _csv_value if raw else lambda value: neutralise_formula(_csv_value(value))
 
     def pieces():
         out = io.StringIO()
@@ -147,7 +169,7 @@ def csv_chunks(incidents: Iterable[Incident]) -> Iterator[str]:
             out.seek(0)
             out.truncate()
             values = _exported(incident)
-            writer.writerow([_csv_value(values[name]) for name in COLUMNS])
+            writer.writerow([cell(values[name]) for name in COLUMNS])
             yield out.getvalue()
 
     return _chunked(pieces())
@@ -157,8 +179,8 @@ def _frame(incidents: list[Incident]) -> gpd.GeoDataFrame:
     rows = []
     for incident in incidents:
         row = {name: getattr(incident, name) for name in COLUMNS if name not in DERIVED_COLUMNS}
-        row["forces"] = ";".join(incident_forces(incident))
-        rows.append(row)
+        derived = _derived(incident)
+        rows.append({**row, **derived, "forces": ";".join(derived["forces"])})
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
     for name in ("event_date", "created_at", "updated_at"):
         frame[name] = pd.to_datetime(frame[name]).astype("datetime64[ms]")
@@ -198,7 +220,7 @@ STREAMS: dict[str, Callable[[Iterable[Incident]], Iterator[str]]] = {
 }
 
 
-def _write_text(fmt: str) -> Callable[[Iterable[Incident], Path], int]:
+def _write_text(chunks: Callable[[Iterable[Incident]], Iterator[str]]) -> Callable[[Iterable[Incident], Path], int]:
     def write(incidents: Iterable[Incident], path: Path) -> int:
         count = 0
 
@@ -209,7 +231,7 @@ def _write_text(fmt: str) -> Callable[[Iterable[Incident], Path], int]:
                 yield incident
 
         with Path(path).open("w", encoding="utf-8", newline="") as fh:
-            for chunk in STREAMS[fmt](counted()):
+            for chunk in chunks(counted()):
                 fh.write(chunk)
         return count
 
@@ -217,18 +239,28 @@ def _write_text(fmt: str) -> Callable[[Iterable[Incident], Path], int]:
 
 
 EXPORTERS: dict[str, Callable[[Iterable[Incident], Path], int]] = {
-    "geojson": _write_text("geojson"),
-    "csv": _write_text("csv"),
+    "geojson": _write_text(geojson_chunks),
+    "csv": _write_text(csv_chunks),
     "gpkg": write_gpkg,
 }
 EXTENSIONS = {".geojson": "geojson", ".json": "geojson", ".csv": "csv", ".gpkg": "gpkg"}
 
 
-def export_file(incidents: Iterable[Incident], path: Path | str, fmt: str | None = None) -> int:
+def export_file(
+    incidents: Iterable[Incident],
+    path: Path | str,
+    fmt: str | None = None,
+    *,
+    overwrite: bool = False,
+    protected: Iterable[Path] = (),
+    raw: bool = False,
+) -> int:
     """Write ``incidents`` to ``path`` as ``fmt`` (None: from the file extension); returns the count.
 
-    The file is written next to its final name and moved into place only when complete, so a
-    failed export never leaves half a file behind.
+    ``path`` is written by :func:`webmap.files.replace_file`: never a symbolic link, a FIFO, a
+    device or one of ``protected`` (the database's files), an existing file only with ``overwrite``,
+    and whole or not at all. ``raw``: CSV cells are written as they are, formulas included (see
+    :func:`csv_chunks`).
     """
     path = Path(path)
     if fmt is None:
@@ -238,15 +270,7 @@ def export_file(incidents: Iterable[Incident], path: Path | str, fmt: str | None
     elif fmt.lower() not in EXPORTERS:
         raise WebmapError(f"--format: unknown format {fmt!r} (give geojson, csv or gpkg)")
     fmt = fmt.lower()
-    if not path.parent.is_dir():
-        raise WebmapError(f"--output: no such folder {path.parent}")
-    partial = path.with_name(f".partial-{path.name}")
-    try:
-        count = EXPORTERS[fmt](incidents, partial)
-        partial.replace(path)
-    except OSError as exc:
-        raise WebmapError(f"--output: cannot write {path}: {exc.strerror or exc}") from None
-    finally:
-        if partial.exists():
-            partial.unlink()
-    return count
+    if raw and fmt != "csv":
+        raise WebmapError("--raw: only CSV cells are neutralised; a GeoJSON or GeoPackage file holds them as they are")
+    writer = _write_text(functools.partial(csv_chunks, raw=True)) if raw else EXPORTERS[fmt]
+    return replace_file(path, lambda temporary: writer(incidents, temporary), overwrite=overwrite, protected=protected)

@@ -16,9 +16,9 @@ from werkzeug.exceptions import HTTPException
 
 from .. import mapview
 from ..config import TEMPLATES, Config, check_installation
-from ..errors import ConfigError, InvalidFilter, InvalidRecord, NotFound, StoreBusy, WebmapError
+from ..errors import ConfigError, DuplicateRecord, InvalidFilter, InvalidRecord, NotFound, StoreBusy, WebmapError
 from ..io.tiles import TileArchive, open_archive
-from ..query import PARAMETER_ALIASES, PARAMETERS, IncidentFilter
+from ..query import IncidentFilter
 from ..store import IncidentStore
 
 EXTENSION = "webmap"
@@ -57,12 +57,15 @@ def build_app(config: Any = None, *, open_store: bool = False) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
     app.extensions[EXTENSION] = {"config": cfg, "store": None, "basemap": basemap}
 
-    from . import api, auth, exports, headers, pages, points
+    from . import api, auth, exports, extraction, headers, limits, pages, params, points
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(exports.bp)
     auth.init_app(app)
+    limits.init_app(app)
+    params.init_app(app)
+    extraction.init_app(app)
     headers.init_app(app)
     _register_errors(app)
     _compress(app)
@@ -129,16 +132,9 @@ def get_store() -> IncidentStore:
     return state["store"]
 
 
-def request_filter(*extra: str) -> IncidentFilter:
-    """The filter of the request's query parameters; ``extra``: the other parameters the view reads.
-
-    Any other parameter is refused (:class:`InvalidFilter` naming it): a misspelt ``distict=`` would
-    otherwise be ignored and answer every incident.
-    """
-    known = (*PARAMETERS, *PARAMETER_ALIASES, *extra)
-    for name in request.args:
-        if name not in known:
-            raise InvalidFilter(name, f"unknown parameter (known: {', '.join(known)})")
+def request_filter() -> IncidentFilter:
+    """The filter of the request's query parameters (a view that reads it declares so with
+    :func:`webmap.web.params.reads`, which refuses every parameter the view does not read)."""
     return IncidentFilter.from_params(request.args)
 
 
@@ -149,7 +145,7 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(InvalidRecord)
     def invalid_record(exc: InvalidRecord):
-        return jsonify(error=str(exc), field=exc.field, **exc.details), 400
+        return jsonify(error=str(exc), field=exc.field, **exc.details), 409 if isinstance(exc, DuplicateRecord) else 400
 
     @app.errorhandler(NotFound)
     def not_found(exc: NotFound):
@@ -176,7 +172,7 @@ def _register_errors(app: Flask) -> None:
             response = jsonify(error=f"{exc.code} {exc.name}: {exc.description}")
             response.status_code = exc.code or 500
             headers = exc.get_response().headers
-            for name in ("Allow", "WWW-Authenticate"):
+            for name in ("Allow", "WWW-Authenticate", "Retry-After"):
                 if headers.get(name):
                     response.headers[name] = headers[name]
             return response

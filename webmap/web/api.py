@@ -23,7 +23,8 @@ GET    /api/basemap/<band>/<x>/<y>  or one tile of a tiled band
 GET    /api/basemap/own/<z>/<x>/<y>  a tile of the user's own base map (``WEBMAP_BASEMAP``); 204 where
                                it has none
 POST   /api/extract            draft incidents from a report: ``{"text", "date", "source"?}``
-                               (:func:`webmap.extract.extract`); reads nothing, writes nothing
+                               (:func:`webmap.extract.extract`); writes nothing, but needs the token
+                               or a login like a write (:mod:`.extraction`)
 POST   /api/extract/save       store the reviewed drafts: ``{"incidents": [records]}``, all or none
 =============================  ===================================================================
 """
@@ -34,6 +35,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable
 
+import numpy as np
 from flask import Blueprint, Response, jsonify, request, url_for
 
 from .. import mapview, query, spatial
@@ -42,8 +44,12 @@ from ..forces import FORCES_BY_KEY
 from ..gazetteer import default_path
 from ..intake import checked_incident
 from ..io.exporters import feature
+from ..io.json_input import parse_body
 from . import get_basemap, get_config, get_store, request_filter
 from .auth import require_token
+from .extraction import get_extractions, writers_or_public
+from .limits import read_body
+from .params import reads
 from .points import get_map_data
 
 bp = Blueprint("api", __name__)
@@ -85,10 +91,14 @@ def _etag(*parts) -> str:
     return _digest(*parts, query.data_version(get_store()))
 
 
-def _cached(etag: str, build: Callable[[], Response]) -> Response:
-    """Answer 304 when the client's copy (``If-None-Match``) is current, else ``build()``; both with the ETag."""
+def _cached(etag: str, build: Callable[[], Response], *, kept: bool = False) -> Response:
+    """Answer 304 when the client's copy (``If-None-Match``) is current, else ``build()`` (with
+    ``kept``, an answer the server keeps for the next request: :meth:`MapData.answer`); both with
+    the ETag."""
     if request.if_none_match.contains_weak(etag):
         response = Response(status=304)
+    elif kept:
+        response = get_map_data().answer(etag, build)
     else:
         response = build()
     response.set_etag(etag, weak=True)
@@ -99,9 +109,10 @@ def _cached(etag: str, build: Callable[[], Response]) -> Response:
 
 
 @bp.get("/api/incidents")
+@reads("limit", "offset", "sort", incident_filter=True)
 def list_incidents():
     """The filtered incidents as a FeatureCollection with ``total``, ``limit`` and ``offset``."""
-    flt = request_filter("limit", "offset", "sort")
+    flt = request_filter()
     limit = _int_param("limit", DEFAULT_LIMIT, 1, MAX_LIMIT, " (use /export.geojson for everything)")
     offset = _int_param("offset", 0, 0, MAX_OFFSET)
     sort = request.args.get("sort") or None
@@ -124,7 +135,7 @@ def list_incidents():
             features=[feature(i) for i in rows],
         )
 
-    return _cached(_etag("incidents", flt, limit, offset, sort), build)
+    return _cached(_etag("incidents", flt, limit, offset, sort), build, kept=True)
 
 
 @bp.get("/api/incidents/<int:incident_id>")
@@ -133,22 +144,33 @@ def get_incident(incident_id: int):
     return _cached(_etag("incident", incident_id), lambda: jsonify(feature(get_store().get(incident_id))))
 
 
+def _json_body():
+    """The request's JSON document (:func:`webmap.io.json_input.parse_body`); its size was checked
+    before (:mod:`webmap.web.limits`)."""
+    if not request.is_json:
+        raise InvalidRecord("body", "expected JSON with Content-Type: application/json")
+    return parse_body(read_body())
+
+
 def _body() -> dict:
-    data = request.get_json(silent=True)
+    data = _json_body()
     if not isinstance(data, dict):
-        raise InvalidRecord(
-            "body",
-            "expected a JSON object of incident fields (or a GeoJSON Feature) with Content-Type: application/json",
-        )
+        raise InvalidRecord("body", "expected a JSON object of incident fields (or a GeoJSON Feature)")
     if data.get("type") == "Feature":
-        properties = dict(data.get("properties") or {})
-        if data.get("geometry") is None:  # an unlocated Feature: geocoded by its location
-            return properties
-        coordinates = (data.get("geometry") or {}).get("coordinates")
-        if not (isinstance(coordinates, list) and len(coordinates) >= 2):
+        properties = data.get("properties")
+        if properties is None:
+            properties = {}
+        if not isinstance(properties, dict):
+            raise InvalidRecord("properties", "a Feature's properties must be an object of incident fields")
+        geometry = data.get("geometry")
+        if geometry is None:  # an unlocated Feature: geocoded by its location
+            return dict(properties)
+        coordinates = geometry.get("coordinates") if isinstance(geometry, dict) else None
+        if not (isinstance(geometry, dict) and geometry.get("type") == "Point" and isinstance(coordinates, list)):
             raise InvalidRecord("geometry", "a Feature needs a Point geometry with [longitude, latitude], or null")
-        properties["longitude"], properties["latitude"] = coordinates[0], coordinates[1]
-        data = properties
+        if len(coordinates) not in (2, 3):
+            raise InvalidRecord("geometry", "a Point needs [longitude, latitude]")
+        data = {**properties, "longitude": coordinates[0], "latitude": coordinates[1]}
     return data
 
 
@@ -188,6 +210,7 @@ def delete_incident(incident_id: int):
 
 # -- the map's data -------------------------------------------------------------------------------
 @bp.get("/api/points")
+@reads(incident_filter=True)
 def points():
     """The filtered incidents for the map, in the compact binary form of :func:`webmap.mapview.encode_points`."""
     flt = request_filter()
@@ -215,6 +238,7 @@ MAX_ZOOM = 20
 
 
 @bp.get("/api/tiles/<int:z>/<int:x>/<int:y>")
+@reads(incident_filter=True)
 def tile(z: int, x: int, y: int):
     """Map tile ``z``/``x``/``y`` (Web Mercator, as Leaflet numbers them) of the filtered incidents:
     ``{"clusters": [...], "points": {...} or null}`` (:meth:`webmap.mapindex.MapIndex.tile`), the
@@ -236,14 +260,15 @@ def tile(z: int, x: int, y: int):
 
 
 @bp.get("/api/summary")
+@reads(incident_filter=True)
 def summary():
-    """What the map shows of the filtered view besides its points: ``{"total", "in_extent" and
-    "killed_in_extent" (the incidents whose point is in ``bbox``, when given, and their
-    fatalities), "forces": {key: incidents involving it,
+    """What the map shows of the filtered view besides its points: ``{"total", "in_extent",
+    "killed_in_extent" and "no_figure_in_extent" (the incidents whose point is in ``bbox``, when
+    given, the known figures of their killed, and how many of them have none), "forces": {key: incidents involving it,
     ticked or not}, "first", "last" (ISO days or null), "bounds" ([[south, west], [north, east]] of
     the view's points, or null), "areas": [the areas incidents known only to a district or
     governorate are drawn as: ``pcode``, ``level``, ``name``, ``point``, ``bounds``, ``count``,
-    ``fatalities``, ``forces`` (per initiating force)]}``."""
+    ``fatalities``, ``no_figure``, ``forces`` (per initiating force)]}``."""
     flt = request_filter()
     store = get_store()
 
@@ -255,7 +280,8 @@ def summary():
         return jsonify(
             total=int(view.sum()),
             in_extent=int(extent.sum()),
-            killed_in_extent=int(index.fatalities[extent].sum()),
+            killed_in_extent=int(index.killed[extent].sum(dtype=np.int64)),
+            no_figure_in_extent=int(index.no_figure[extent].sum()),
             forces=index.force_counts(index.select(flt.without("bbox", "forces"))),
             first=found[0].isoformat() if found else None,
             last=found[1].isoformat() if found else None,
@@ -263,12 +289,14 @@ def summary():
             areas=mapview.area_groups(index, view, get_config().geodata_dir),
         )
 
-    return _cached(_etag("summary", flt), build)
+    return _cached(_etag("summary", flt), build, kept=True)
 
 
 @bp.get("/api/districts")
+@reads(incident_filter=True)
 def districts():
-    """District polygons (simplified) with ``incidents`` and ``fatalities`` of the filter, as GeoJSON."""
+    """District polygons (simplified) with ``incidents``, ``fatalities`` (the known figures) and
+    ``no_figure`` (incidents without one) of the filter, as GeoJSON."""
     flt = request_filter()
     geodata_dir = get_config().geodata_dir
 
@@ -279,7 +307,7 @@ def districts():
         response.mimetype = "application/geo+json"
         return response
 
-    return _cached(_etag("districts", flt, mapview.layer_signature("adm2", geodata_dir)), build)
+    return _cached(_etag("districts", flt, mapview.layer_signature("adm2", geodata_dir)), build, kept=True)
 
 
 def _period_starts(first: dt.date, last: dt.date, period: str) -> list[str]:
@@ -297,6 +325,7 @@ def _period_starts(first: dt.date, last: dt.date, period: str) -> list[str]:
 
 
 @bp.get("/api/timeline")
+@reads("period", incident_filter=True)
 def timeline():
     """Incidents and fatalities per period, in all and per force, for the chart under the map.
 
@@ -309,7 +338,7 @@ def timeline():
     [...]}, "forces": [{"key", "label", "colour", "incidents": [...], "fatalities": [...]}]}`` with
     one value per period, gaps as 0.
     """
-    flt = request_filter("period")
+    flt = request_filter()
     period = request.args.get("period") or None
     if period is not None and period not in query.PERIODS:
         raise InvalidFilter("period", f"expected one of {', '.join(query.PERIODS)}, not {period[:20]!r}")
@@ -320,7 +349,8 @@ def timeline():
         found = index.date_range(index.select(flt.without("window")))
         if found is None:
             return jsonify(period=period or "week", periods=[], window=window, total=None, forces=[])
-        first, last = flt.since or found[0], flt.until or found[1]
+        # The filter's window, but no period after today: none can hold an incident.
+        first, last = flt.since or found[0], min(flt.until or found[1], max(found[1], dt.date.today()))
         chosen = period or ("week" if (last - first).days <= 731 else "month")
         periods = _period_starts(first, last, chosen)
         counted = index.per_period(index.select(flt), chosen)
@@ -337,7 +367,7 @@ def timeline():
         ]
         return jsonify(period=chosen, periods=periods, window=window, total=series(counted["total"]), forces=forces)
 
-    return _cached(_etag("timeline", flt, period), build)
+    return _cached(_etag("timeline", flt, period), build, kept=True)
 
 
 @bp.get("/api/layers/<name>")
@@ -393,6 +423,7 @@ def own_tile(z: int, x: int, y: int):
 
 # -- gazetteer ------------------------------------------------------------------------------------
 @bp.get("/api/gazetteer")
+@reads("q", "context", "limit", "district", "governorate", "disputed")
 def gazetteer_lookup():
     """Resolve the place name ``q`` (optional ``context`` text, ``limit`` of candidates): the JSON of
     ``webmap geocode --json``, ``{"query", "context", "match", "candidates"}``; 400 naming ``q``
@@ -453,32 +484,31 @@ def _search_preference(governorate: str, disputed: str) -> list[set[str]]:
 MAX_SAVE = 200
 
 
-def _json_object(limit_bytes: int) -> dict:
-    if request.content_length and request.content_length > limit_bytes:
-        raise InvalidRecord(
-            "text",
-            f"the request is {request.content_length:,} bytes; the limit is {limit_bytes:,} (one report at a time)",
-        )
-    data = request.get_json(silent=True)
+def _json_object(*members: str) -> dict:
+    """The request's JSON object; :class:`InvalidRecord` naming a member other than ``members``."""
+    data = _json_body()
     if not isinstance(data, dict):
-        raise InvalidRecord("body", "expected a JSON object with Content-Type: application/json")
+        raise InvalidRecord("body", f"expected a JSON object with {', '.join(members)}")
+    unknown = sorted(set(data) - set(members))
+    if unknown:
+        raise InvalidRecord(unknown[0], f"unknown member (known: {', '.join(members)})")
     return data
 
 
 @bp.post("/api/extract")
+@writers_or_public
 def extract_report():
     """Draft incidents of the report in the body: ``{"language", "drafts": [records with "evidence"],
-    "left_out": [sentences]}``; 400 naming ``text`` or ``date`` when they are missing or unusable."""
-    from ..extract import MAX_HTML_CHARS, extract
-
-    data = _json_object(MAX_HTML_CHARS + 65_536)
+    "left_out": [sentences]}``; 400 naming ``text`` or ``date`` when they are missing or unusable.
+    Who may ask, how many reports are read at once and for how long: :mod:`webmap.web.extraction`."""
+    data = _json_object("text", "date", "source")
     text = data.get("text")
     if not isinstance(text, str):
         raise InvalidRecord("text", "is required: the report as a string")
     source = data.get("source")
     if source is not None and not isinstance(source, str):
         raise InvalidRecord("source", "must be a string")
-    return jsonify(extract(text, data.get("date"), source=source or None).to_dict())
+    return jsonify(get_extractions().read(text, data.get("date"), source or None).to_dict())
 
 
 @bp.post("/api/extract/save")
@@ -487,8 +517,9 @@ def save_extracted():
     """Store the reviewed incidents of ``{"incidents": [...]}``, each checked like ``POST /api/incidents``;
     one bad record refuses them all (400 naming its row and field). Saving a draft again with the same
     ``source`` and ``source_id`` replaces it (a draft becomes reviewed). Answers
-    ``{"inserted", "updated", "unchanged"}``."""
-    items = _json_object(2_000_000).get("incidents")
+    ``{"inserted", "updated", "unchanged", "ids", "map_url"}``: the ids of the saved incidents and the
+    map of those alone."""
+    items = _json_object("incidents").get("incidents")
     if not isinstance(items, list) or not items:
         raise InvalidRecord("incidents", "expected a non-empty list of incident records")
     if len(items) > MAX_SAVE:
@@ -504,4 +535,11 @@ def save_extracted():
     store = get_store()
     with store.transaction() as conn:
         summary = store.save_batch(conn, checked, update=True)
-    return jsonify(inserted=summary.inserted, updated=summary.updated, unchanged=summary.unchanged)
+        ids = store.ids_of(conn, [(i.source, i.source_id) for i in checked if i.source_id])
+    return jsonify(
+        inserted=summary.inserted,
+        updated=summary.updated,
+        unchanged=summary.unchanged,
+        ids=ids,
+        map_url=url_for("pages.index", ids=",".join(map(str, ids))) if ids else url_for("pages.index"),
+    )

@@ -46,6 +46,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from ..errors import TooManyAttempts
 from ..store import IncidentStore
 from . import get_config, get_store
+from .params import reads
 
 bp = Blueprint("auth", __name__)
 csrf = CSRFProtect()
@@ -66,7 +67,14 @@ def init_app(app: Flask) -> None:
     csrf.exempt(app.blueprints["api"])
     app.register_blueprint(bp)
     app.before_request(_guard_private_reads)
-    app.context_processor(lambda: {"logged_in": is_logged_in(), "writes_enabled": bool(get_config().token)})
+    app.context_processor(
+        lambda: {
+            "logged_in": is_logged_in(),
+            "writes_enabled": bool(get_config().token),
+            "may_write": may_write(),
+            "write_refusal": None if may_write() else why_not_write(),
+        }
+    )
 
     @app.errorhandler(TooManyAttempts)
     def locked_out(exc: TooManyAttempts):
@@ -172,6 +180,20 @@ def is_logged_in() -> bool:
     return g.logged_in
 
 
+def may_write() -> bool:
+    """Whether this request's user may add, change and delete incidents (the token as a bearer, or a
+    login with it). The one test of the right to write: the pages' links, :func:`require_token` and
+    :func:`login_required` all ask it."""
+    return bearer_ok() or is_logged_in()
+
+
+def why_not_write() -> str:
+    """Why this request's user may not write, in words for a disabled link or button."""
+    if not get_config().token:
+        return "adding incidents is switched off on this server (it has no WEBMAP_TOKEN)"
+    return "log in to add incidents from a report"
+
+
 def _wants_json() -> bool:
     return request.blueprint in ("api", "exports") or request.accept_mimetypes.best == "application/json"
 
@@ -196,9 +218,9 @@ def require_token(view):
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
-        if not bearer_ok():
-            if not is_logged_in():
-                return _unauthorised(_write_refusal())
+        if not may_write():
+            return _unauthorised(_write_refusal())
+        if not bearer_ok():  # a browser's login: its page sends the CSRF token
             csrf.protect()
         return view(*args, **kwargs)
 
@@ -210,7 +232,7 @@ def login_required(view):
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
-        if not is_logged_in():
+        if not may_write():
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         return view(*args, **kwargs)
 
@@ -238,6 +260,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@reads("next")
 def login():
     """The login form: the analyst enters ``WEBMAP_TOKEN`` once per browser session."""
     error = None

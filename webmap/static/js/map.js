@@ -42,6 +42,17 @@
     return String(Math.round(n)).replace(/\B(?=(\d{3})+$)/g, ",");
   };
 
+  // The fatalities of an incident whose source gives no figure, as /api/points packs them: never added up.
+  var NO_FIGURE = 0xffffffff;
+
+  /* "1,204 killed (3 incidents without a figure)": the known figures of a group added up, and how
+   * many of its incidents had none (those are not counted as 0). */
+  webmap.killedText = function (killed, noFigure) {
+    var text = webmap.formatNumber(killed) + " killed";
+    if (noFigure) text += " (" + webmap.formatNumber(noFigure) + (noFigure === 1 ? " incident" : " incidents") + " without a figure)";
+    return text;
+  };
+
   // ---------------------------------------------------------------- the view state
   /* The state every part of the page follows, in the URL's query string: the page's filter (the
    * server's, `base`: changing it loads the page anew) plus the forces ticked (`force`) and the
@@ -592,7 +603,8 @@
           return options.style;
         },
         onEachFeature: function (feature, layer) {
-          if (feature.properties.name) layer.bindTooltip(el("span", null, feature.properties.name), { sticky: true });
+          var name = feature.properties.display_name || feature.properties.name;
+          if (name) layer.bindTooltip(el("span", null, name), { sticky: true });
         },
       });
     }, true);
@@ -623,8 +635,8 @@
         onEachFeature: function (feature, lyr) {
           lyr.bindTooltip(function () {
             var p = feature.properties, box = el("div");
-            box.appendChild(el("strong", null, p.name || p.pcode));
-            box.appendChild(el("div", null, p.incidents + " incidents, " + p.fatalities + " fatalities"));
+            box.appendChild(el("strong", null, p.display_name || p.name || p.pcode));
+            box.appendChild(el("div", null, webmap.formatNumber(p.incidents) + " incidents, " + webmap.killedText(p.fatalities, p.no_figure)));
             return box;
           }, { sticky: true });
         },
@@ -707,7 +719,7 @@
   // ---------------------------------------------------------------- the incidents
   /* Decode /api/points (webmap.mapview.encode_points): "WMP2", uint32 n, then columns of n values:
    * uint32 id deltas, float32 lon, float32 lat, int32 day (days since 1970-01-01), uint32
-   * fatalities, uint8 force (index into options.forces of the initiating side's force), uint8
+   * fatalities (NO_FIGURE: the source gives none), uint8 force (index into options.forces of the initiating side's force), uint8
    * geo_precision, uint16 forces (bit i: it involves options.forces[i]), uint16 area (0: drawn at its
    * point; k: known only to the area areas[k - 1]); then uint32 length and the areas as JSON. Adds
    * x, y: Web Mercator position in 0..1 of the world; and, from the same pass, bounds ([[south,
@@ -903,9 +915,9 @@
         if (x >= ex0 && x <= ex1 && y >= ey0 && y <= ey1) inExtent++;
         var a = area[i];
         if (a) {
-          var group = areas[a] || (areas[a] = { area: a, count: 0, fatalities: 0, first: i, byForce: new Uint32Array(nf) });
+          var group = areas[a] || (areas[a] = { area: a, count: 0, fatalities: 0, noFigure: 0, first: i, byForce: new Uint32Array(nf) });
           group.count++;
-          group.fatalities += d.fatalities[i];
+          if (d.fatalities[i] === NO_FIGURE) group.noFigure++; else group.fatalities += d.fatalities[i];
           group.byForce[force[i]]++;
           continue;
         }
@@ -913,7 +925,7 @@
         var gx = Math.floor(x * perCell), gy = Math.floor(y * perCell);
         var slot = (gx - gx0) * rows + (gy - gy0), at = grid[slot], cell = at ? list[at - 1] : undefined;
         if (cell === undefined) {
-          cell = { key: gx * 67108864 + gy, count: 0, sx: 0, sy: 0, fatalities: 0, first: i, byForce: new Uint32Array(nf),
+          cell = { key: gx * 67108864 + gy, count: 0, sx: 0, sy: 0, fatalities: 0, noFigure: 0, first: i, byForce: new Uint32Array(nf),
                    minX: x, maxX: x, minY: y, maxY: y };
           list.push(cell);
           grid[slot] = list.length;
@@ -921,7 +933,7 @@
         cell.count++;
         cell.sx += x;
         cell.sy += y;
-        cell.fatalities += d.fatalities[i];
+        if (d.fatalities[i] === NO_FIGURE) cell.noFigure++; else cell.fatalities += d.fatalities[i];
         cell.byForce[force[i]]++;
         if (x < cell.minX) cell.minX = x; else if (x > cell.maxX) cell.maxX = x;
         if (y < cell.minY) cell.minY = y; else if (y > cell.maxY) cell.maxY = y;
@@ -960,7 +972,7 @@
           var B = near[b];
           if (B.rank <= a || !B.count) continue;
           if (Math.abs(A.sx / A.count - B.sx / B.count) > reach || Math.abs(A.sy / A.count - B.sy / B.count) > reach) continue;
-          A.count += B.count; A.sx += B.sx; A.sy += B.sy; A.fatalities += B.fatalities;
+          A.count += B.count; A.sx += B.sx; A.sy += B.sy; A.fatalities += B.fatalities; A.noFigure += B.noFigure;
           for (var k = 0; k < A.byForce.length; k++) A.byForce[k] += B.byForce[k];
           A.minX = Math.min(A.minX, B.minX); A.maxX = Math.max(A.maxX, B.maxX);
           A.minY = Math.min(A.minY, B.minY); A.maxY = Math.max(A.maxY, B.maxY);
@@ -1216,7 +1228,7 @@
       this._showList(group, latlng, area, function (offset, limit) {
         return Promise.resolve({ total: members.length, rows: members.slice(offset, offset + limit).map(function (i) {
           return { id: d.id[i], date: webmap.isoDay(d.day[i]), forces: forceLabels(self.forces, d.forces[i]),
-                   fatalities: d.fatalities[i] };
+                   fatalities: d.fatalities[i] === NO_FIGURE ? null : d.fatalities[i] };
         }) });
       });
     },
@@ -1227,7 +1239,7 @@
       var self = this, box = el("div", "wm-popup wm-leaves");
       if (area) box.appendChild(el("div", "wm-muted", "Known only to " + (area.level === "adm1" ? "the governorate" : "the district") + ":"));
       box.appendChild(el("strong", null, (area ? area.name + ": " : "") + webmap.formatNumber(group.count) + " incidents here, " +
-                                         webmap.formatNumber(group.fatalities) + " killed"));
+                                         webmap.killedText(group.fatalities, group.noFigure)));
       var list = el("ul"), more = el("button", "wm-link wm-more"), shown = 0;
       more.type = "button";
       more.hidden = true;
@@ -1236,8 +1248,8 @@
         pageOf(shown, LIST_PAGE).then(function (found) {
           found.rows.forEach(function (row) {
             var li = el("li");
-            var button = el("button", "wm-link", row.date + " · " + row.forces.join(" · ") +
-                            (row.fatalities ? " · " + webmap.formatNumber(row.fatalities) + " killed" : ""));
+            var killed = row.fatalities === null ? " · killed not reported" : row.fatalities ? " · " + webmap.formatNumber(row.fatalities) + " killed" : "";
+            var button = el("button", "wm-link", row.date + " · " + row.forces.join(" · ") + killed);
             button.type = "button";
             button.addEventListener("click", function () { self.openIncident(row.id, latlng, area); });
             li.appendChild(button);
@@ -1397,7 +1409,9 @@
         }
       }
       this._mergeNeighbours(cells, frame.scale, z >= POINTS_ZOOM ? CLOSE_CELL_PX : CELL_PX);
-      var areas = this.data.areas.map(function (a) { return { area: a, count: a.count, fatalities: a.fatalities, byForce: a.forces }; });
+      var areas = this.data.areas.map(function (a) {
+        return { area: a, count: a.count, fatalities: a.fatalities, noFigure: a.no_figure, byForce: a.forces };
+      });
       return { cells: cells.filter(function (c) { return c.count > 0; }), areas: areas, selected: this.selectedTotal,
                inExtent: this.inExtent };
     },
@@ -1406,7 +1420,7 @@
     _cellsOf: function (tile, cells) {
       tile.clusters.forEach(function (c) {
         var x = mercatorX(c.lon), y = mercatorY(c.lat);
-        cells.push({ count: c.count, sx: x * c.count, sy: y * c.count, fatalities: c.fatalities, byForce: c.forces,
+        cells.push({ count: c.count, sx: x * c.count, sy: y * c.count, fatalities: c.fatalities, noFigure: c.no_figure, byForce: c.forces,
                      minX: mercatorX(c.bounds[0][1]), maxX: mercatorX(c.bounds[1][1]), minY: mercatorY(c.bounds[1][0]),
                      maxY: mercatorY(c.bounds[0][0]) });
       });
@@ -1414,7 +1428,9 @@
       for (var j = 0; p && j < p.id.length; j++) {
         var x = mercatorX(p.lon[j]), y = mercatorY(p.lat[j]), byForce = new Uint32Array(nf);
         byForce[p.force[j]] = 1;
-        cells.push({ count: 1, sx: x, sy: y, fatalities: p.fatalities[j], byForce: byForce, minX: x, maxX: x, minY: y, maxY: y,
+        var known = p.fatalities[j] !== null;
+        cells.push({ count: 1, sx: x, sy: y, fatalities: known ? p.fatalities[j] : 0, noFigure: known ? 0 : 1, byForce: byForce,
+                     minX: x, maxX: x, minY: y, maxY: y,
                      point: { id: p.id[j], x: x, y: y, lat: p.lat[j], lon: p.lon[j], force: p.force[j], precision: p.precision[j] } });
       }
     },
@@ -1445,7 +1461,7 @@
       var ne = map.unproject([cell.maxX * world + 1, cell.minY * world - 1], map.getZoom());
       var extra = { bbox: [sw.lng, sw.lat, ne.lng, ne.lat].map(function (v) { return v.toFixed(6); }).join(","), precision: "1,2" };
       getJSON(this.view.url(this.options.summaryUrl, extra)).then(function (found) {
-        var group = { count: found.in_extent, fatalities: found.killed_in_extent };
+        var group = { count: found.in_extent, fatalities: found.killed_in_extent, noFigure: found.no_figure_in_extent };
         self._showList(group, latlng, null, self._pageFromApi(extra));
       });
     },
@@ -1490,11 +1506,15 @@
     row("Actor 1 (initiator)", side(p.actor1, p.force1, p.assoc_actor_1));
     row("Actor 2", side(p.actor2, p.force2, p.assoc_actor_2));
     row("Forces involved", (p.forces || []).map(function (k) { return forceLabel(engine, k); }).join(" · "));
-    row("Place", [p.location, p.admin3, p.admin2, p.admin1].filter(Boolean).join(", "));
+    // The district and governorate by the names people use; the official COD-AB names and P-codes beside.
+    row("Place", [p.location, p.admin3, p.admin2_display || p.admin2, p.admin1_display || p.admin1].filter(Boolean).join(", "));
+    row("Official areas (COD-AB)", [[p.admin2, p.admin2_pcode], [p.admin1, p.admin1_pcode]]
+      .filter(function (a) { return a[0]; }).map(function (a) { return a[0] + " " + a[1]; }).join(", "));
     row("Precision", engine.options.precision[String(p.geo_precision)]);
     row("Disputed territory", DISPUTED_TEXT[p.disputed]);
-    row("Fatalities", p.fatalities === null || p.fatalities === undefined ? null : webmap.formatNumber(p.fatalities));
-    row("Injured", p.injured === null || p.injured === undefined ? null : webmap.formatNumber(p.injured));
+    // No figure in the source is "not reported", never 0.
+    row("Killed", p.fatalities === null || p.fatalities === undefined ? "not reported" : webmap.formatNumber(p.fatalities));
+    row("Injured", p.injured === null || p.injured === undefined ? "not reported" : webmap.formatNumber(p.injured));
     row("Notes", p.notes);
     if (p.source_url && /^https?:\/\//i.test(p.source_url)) {
       var a = el("a", null, p.source || p.source_url);
@@ -1540,6 +1560,22 @@
     return found;
   }
 
+  /* The map of chosen incidents (the "ids" filter: those just saved from a report) rings each one, so
+   * they stand out from the clusters around them; the engine fits the map to them (its data are they). */
+  function ringChosen(map, view) {
+    var ids = new URLSearchParams(view.base).get("ids");
+    if (!ids) return;
+    // Drawn as SVG above the incidents' canvas (the map prefers canvas), each ring an element of its own.
+    var pane = ensurePane(map, "wm-chosen", 460), renderer = L.svg({ pane: pane }), rings = L.layerGroup().addTo(map);
+    getJSON(view.url("/api/incidents", { limit: ids.split(",").length })).then(function (found) {
+      found.features.forEach(function (f) {
+        var c = f.geometry.coordinates;
+        L.circleMarker([c[1], c[0]], { radius: 16, color: "#e8590c", weight: 3, fill: false, interactive: false,
+          className: "wm-chosen-ring", renderer: renderer, pane: pane }).addTo(rings);
+      });
+    });
+  }
+
   webmap.incidents = function (map, options) {
     var view = (webmap.view = new View(options.base, options.forces.map(function (f) { return f.key; })));
     view.followHistory();
@@ -1549,6 +1585,7 @@
     engine.addTo(map);
     webmap.current = { map: map, engine: engine, view: view };
     var status = document.getElementById("wm-status");
+    ringChosen(map, view);
     engine.on("load", function () {
       // Without a view in the URL, open on the incidents themselves.
       var bounds = engine.dataBounds();
@@ -1759,6 +1796,33 @@
       },
     });
     return new Slider().addTo(map);
+  };
+
+  // ---------------------------------------------------------------- toolbar
+  /* The map's actions: "Add from report" links to the extraction page for those who may write; the
+   * others see it greyed with why (the page's body says who may: data-can-edit, data-write-refusal). */
+  webmap.toolbar = function (map) {
+    var Toolbar = L.Control.extend({
+      options: { position: "topleft" },
+      onAdd: function () {
+        var box = el("div", "leaflet-bar wm-panel wm-toolbar"), page = document.body.dataset, item;
+        if (page.canEdit === "1") {
+          item = el("a", "wm-add-report", "Add from report");
+          item.href = page.extractUrl;
+          item.title = "Paste a news report: webmap proposes its incidents for you to check and save";
+        } else {
+          item = el("span", "wm-add-report wm-disabled", "Add from report");
+          item.setAttribute("role", "link");
+          item.setAttribute("aria-disabled", "true");
+          item.title = page.writeRefusal;
+          item.appendChild(el("small", "wm-why", page.writeRefusal));
+        }
+        box.appendChild(item);
+        L.DomEvent.disableClickPropagation(box);
+        return box;
+      },
+    });
+    return new Toolbar().addTo(map);
   };
 
   // ---------------------------------------------------------------- legend
