@@ -1878,12 +1878,17 @@
     function fit() { panel.body.style.maxHeight = Math.max(120, map.getSize().y - 70) + "px"; }
     fit();
     map.on("resize", fit);
-    map.getContainer().querySelectorAll(".leaflet-control-layers, .wm-forces, .wm-legend, .wm-choro-legend")
-      .forEach(function (control) { panel.body.appendChild(control); });
+    // The layer list first, then what reads the incidents drawn.
+    [".leaflet-control-layers", ".wm-forces", ".wm-legend", ".wm-choro-legend"].forEach(function (selector) {
+      var control = map.getContainer().querySelector(".leaflet-control-container " + selector);
+      if (control) panel.body.appendChild(control);
+    });
     map._wmPanel = panel;
-    // Opened by default from what it covers once the incidents (and the forces' counts) are in.
+    /* Opened by default from what it covers, again once the incidents (and the forces' counts) are in
+     * and when the map changes size, until the user opens or folds it (a click on its title; the
+     * toggle event would also report the panel's own changes). */
     var touched = false;
-    box.addEventListener("toggle", function () { if (box.dataset.decided) touched = true; });
+    box.querySelector("summary").addEventListener("click", function () { touched = true; });
     function decide() {
       if (touched) return;
       box.open = true;
@@ -1892,6 +1897,7 @@
       box.dataset.decided = "1";
     }
     decide();
+    map.on("resize", decide);
     if (webmap.ready) webmap.ready.then(function () { setTimeout(decide, 0); });
     return panel;
   };
