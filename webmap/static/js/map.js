@@ -1240,7 +1240,7 @@
       if (area) box.appendChild(el("div", "wm-muted", "Known only to " + (area.level === "adm1" ? "the governorate" : "the district") + ":"));
       box.appendChild(el("strong", null, (area ? area.name + ": " : "") + webmap.formatNumber(group.count) + " incidents here, " +
                                          webmap.killedText(group.fatalities, group.noFigure)));
-      var list = el("ul"), more = el("button", "wm-link wm-more"), shown = 0;
+      var list = el("ul"), more = el("button", "wm-link wm-more"), shown = 0, popup = null;
       more.type = "button";
       more.hidden = true;
       function page() {
@@ -1260,13 +1260,15 @@
           more.textContent = "Show " + Math.min(LIST_PAGE, found.total - shown) + " more (" +
             webmap.formatNumber(shown) + " of " + webmap.formatNumber(found.total) + " shown)";
           more.hidden = shown >= found.total;
+          // Laid out again at its new height, and panned clear of the controls again.
+          if (popup && popup.isOpen()) popup.update();
         });
       }
       more.addEventListener("click", page);
-      page();
       box.appendChild(list);
       box.appendChild(more);
-      this._openPopup(L.popup({ maxWidth: 380, className: "wm-list-popup" }).setLatLng(latlng).setContent(box), area);
+      popup = this._openPopup(L.popup({ maxWidth: 380, className: "wm-list-popup" }).setLatLng(latlng).setContent(box), area);
+      page();
     },
 
     // Open a popup clear of the map's controls; an area's stays outlined while it is open.
