@@ -154,3 +154,105 @@ def test_a_popup_beside_a_control_is_panned_clear_of_every_control(page, server,
     assert frame["top"] <= popup["top"] and popup["bottom"] <= frame["bottom"]
     assert frame["left"] <= popup["left"] and popup["right"] <= frame["right"]
     page.screenshot(path=str(artifacts / "layout-popup-clear-of-controls.png"))
+
+
+# -- point 5: the map first on a phone ----------------------------------------------------------------------
+def test_on_a_phone_the_map_fills_the_first_screen_with_the_count_and_filters(phone, server, artifacts):
+    open_map(phone, server + "/")
+    settled(phone)
+    screen = {"left": 0, "right": PHONE["width"], "top": 0, "bottom": PHONE["height"]}
+    map_box = box_of(phone, ".leaflet-container")
+    # The map starts within the first screen, under the header and the count, and covers most of it...
+    assert map_box["top"] < 0.2 * PHONE["height"]
+    seen = {k: max(screen[k], map_box[k]) if k in ("left", "top") else min(screen[k], map_box[k]) for k in screen}
+    assert area(seen) > 0.7 * area(screen)
+    # ...with the view's count and the Filters button above it, and the filter form out of the way.
+    bar = box_of(phone, ".wm-mapbar")
+    assert 0 <= bar["top"] and bar["bottom"] <= map_box["top"]
+    assert phone.inner_text(".wm-mapbar").startswith("1,783 incidents")
+    assert phone.get_by_role("button", name="Filters", exact=True).is_visible()
+    assert not phone.locator("#wm-filter").is_visible()
+    assert phone.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+    # It opens closer than all Iraq, and the base map's place names do not overlap.
+    assert phone.evaluate("() => webmap.current.map.getZoom()") >= 6
+    labels = phone.evaluate(
+        """() => { const size = webmap.current.map.getSize();
+                   return webmap.offlineBasemap.drawnLabels.filter(
+                     l => l.box[0] >= 0 && l.box[1] >= 0 && l.box[2] <= size.x && l.box[3] <= size.y); }"""
+    )
+    assert len(labels) >= 5
+    boxes = [dict(zip(("left", "top", "right", "bottom"), label["box"], strict=True)) for label in labels]
+    assert not [
+        (a["text"], b["text"])
+        for (a, p), (b, q) in itertools.combinations(zip(labels, boxes, strict=True), 2)
+        if overlap(p, q)
+    ]
+    phone.screenshot(path=str(artifacts / "layout-phone-first-screen.png"))
+
+
+def test_on_a_phone_the_filters_open_as_a_sheet_that_applies_and_closes(phone, server, artifacts):
+    open_map(phone, server + "/")
+    settled(phone)
+    phone.get_by_role("button", name="Filters", exact=True).click()
+    sheet = box_of(phone, "#wm-filter")
+    assert phone.locator("#wm-filter").is_visible()
+    # A sheet over the map from the screen's bottom edge, across the whole width.
+    assert sheet["bottom"] == pytest.approx(PHONE["height"], abs=1) and sheet["left"] <= 1
+    assert sheet["right"] >= PHONE["width"] - 1 and sheet["top"] > 0
+    assert phone.get_by_role("button", name="Filters", exact=True).get_attribute("aria-expanded") == "true"
+    phone.screenshot(path=str(artifacts / "layout-phone-filters-sheet.png"))
+    # Closed by its button, by Escape and by a tap beside it.
+    phone.get_by_role("button", name="Close the filters").click()
+    assert not phone.locator("#wm-filter").is_visible()
+    phone.get_by_role("button", name="Filters", exact=True).click()
+    phone.keyboard.press("Escape")
+    assert not phone.locator("#wm-filter").is_visible()
+    phone.get_by_role("button", name="Filters", exact=True).click()
+    phone.mouse.click(PHONE["width"] / 2, 20)
+    assert not phone.locator("#wm-filter").is_visible()
+    # Applied, a filter changes the count above the map (and what the API counts).
+    phone.get_by_role("button", name="Filters", exact=True).click()
+    phone.select_option("#f-governorate", label="Kirkuk")
+    phone.get_by_role("button", name="Apply").click()
+    phone.wait_for_url("**governorate=**")
+    phone.wait_for_selector("body[data-map-ready='1']", timeout=30_000)
+    settled(phone)
+    expected = api(phone, server, "/api/incidents?limit=1&" + phone.evaluate("() => webmap.view.query()"))["total"]
+    assert 0 < expected < 1783
+    assert phone.inner_text(".wm-mapbar") == f"{expected:,} incidents\nFilters"
+    assert not phone.locator("#wm-filter").is_visible()
+
+
+def test_on_a_phone_the_table_is_a_list_of_cards(phone, server, artifacts):
+    open_map(phone, server + "/")
+    settled(phone)
+    phone.locator("#wm-table").scroll_into_view_if_needed()
+    phone.wait_for_selector("#wm-table tbody[data-sort] tr")
+    # The cards as drawn, read at once (the table reloads when the map moves).
+    cards = phone.evaluate(
+        f"""() => [...document.querySelectorAll('#wm-table tbody tr')].map(tr => ({{
+              id: tr.dataset.id, display: getComputedStyle(tr).display,
+              cells: Object.fromEntries([...tr.cells].map(td => [td.dataset.label,
+                {{text: td.innerText, box: ({BOX})(td), before: getComputedStyle(td, '::before').content}}]))}}))"""
+    )
+    assert len(cards) == 25
+    for card in cards:
+        assert card["display"] == "grid"
+        incident = api(phone, server, f"/api/incidents/{card['id']}")["properties"]
+        cells = card["cells"]
+        # Each card says when, where, who and how many were killed, all of it on the screen.
+        if incident["time_precision"] == 1:
+            assert cells["Date"]["text"] == incident["event_date"]
+        else:  # a week or a month, as known
+            assert incident["event_date"][:4] in cells["Date"]["text"]
+        assert cells["Place"]["text"] == incident["location"]
+        assert cells["Forces"]["text"].count(" · ") == len(incident["forces"]) - 1 >= 0
+        killed = "–" if incident["fatalities"] is None else f"{incident['fatalities']:,}"
+        assert cells["Killed"]["text"] == killed
+        assert cells["Killed"]["before"].startswith('"Killed')
+        for name in ("Date", "Place", "Forces", "Killed"):
+            box = cells[name]["box"]
+            assert box["right"] > box["left"] and 0 <= box["left"] and box["right"] <= PHONE["width"], (card, name)
+        # The killed figure beside the date, at the card's top.
+        assert abs(cells["Killed"]["box"]["top"] - cells["Date"]["box"]["top"]) < 2
+    phone.screenshot(path=str(artifacts / "layout-phone-cards.png"))

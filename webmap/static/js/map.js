@@ -770,6 +770,8 @@
   var CELL_PX = 64; // cluster cell size on screen
   var CLOSE_CELL_PX = 6; // from POINTS_ZOOM on, only points drawn on top of each other are grouped
   var POINTS_ZOOM = 16;
+  // The least zoom the map opens at on the incidents (a phone's screen would fit them at zoom 5).
+  var OPENING_ZOOM = 6;
   var PAD = 0.3; // the canvas reaches this share of the view beyond each edge, so a drag shows points
   var LIST_PAGE = 50; // incidents a place's list shows at a time
 
@@ -1589,14 +1591,30 @@
     var status = document.getElementById("wm-status");
     ringChosen(map, view);
     engine.on("load", function () {
-      // Without a view in the URL, open on the incidents themselves.
+      if (sharedView) return;
+      // Without a view in the URL, open on the incidents themselves, once the map has settled on
+      // Iraq's bounds (Folium's fitBounds animates from the opening zoom).
+      if (map._animatingZoom) map.once("zoomend", openOnIncidents);
+      else openOnIncidents();
+    });
+    function openOnIncidents() {
       var bounds = engine.dataBounds();
       var fits = bounds && map.getBounds().contains(bounds) && map.getBoundsZoom(bounds, false, L.point(40, 40)) <= map.getZoom();
-      if (!sharedView && bounds && !fits) map.fitBounds(bounds, { maxZoom: 12, padding: [20, 20], animate: false });
-    });
+      if (bounds && !fits) map.fitBounds(bounds, { maxZoom: 12, padding: [20, 20], animate: false });
+      // A phone fits Iraq at zoom 5, where the areas' counts and names crowd: closer, on the incidents' middle.
+      if (map.getZoom() < OPENING_ZOOM) map.setView(middleOf(engine.data) || map.getCenter(), OPENING_ZOOM, { animate: false });
+    }
+    // The median place of the loaded incidents known to a place (null for the tiled map's, or none).
+    function middleOf(d) {
+      if (!d || !d.x) return null;
+      var xs = [], ys = [];
+      for (var i = 0; i < d.n; i++) if (!d.area[i]) { xs.push(d.x[i]); ys.push(d.y[i]); }
+      if (!xs.length) return null;
+      var median = function (values) { return Float64Array.from(values).sort()[values.length >> 1]; }, world = 256;
+      return map.unproject([median(xs) * world, median(ys) * world], 0);
+    }
     engine.on("drawn", function (e) {
-      var total = document.getElementById("wm-total");
-      if (total) total.textContent = webmap.formatNumber(e.selected);
+      document.querySelectorAll(".wm-view-total").forEach(function (total) { total.textContent = webmap.formatNumber(e.selected); });
       if (status) status.textContent = webmap.formatNumber(e.inExtent) + " of the " + webmap.formatNumber(e.selected) +
         " incidents of this view lie in the map's extent";
     });

@@ -29,6 +29,26 @@
     });
   }
 
+  /* On a phone the form is a sheet over the map, opened by the "Filters" button above the map and
+   * closed by its Close button, Escape or a tap on the map around it (the CSS shows it so only
+   * while the body says wm-sheet-open). */
+  var opener = document.getElementById("wm-filters-open"), backdrop = document.querySelector(".wm-backdrop");
+  if (form && opener) {
+    var setSheet = function (open) {
+      document.body.classList.toggle("wm-sheet-open", open);
+      opener.setAttribute("aria-expanded", String(open));
+      if (backdrop) backdrop.hidden = !open;
+      if (open) form.querySelector("select, input:not([type=hidden])").focus();
+      else if (document.activeElement && form.contains(document.activeElement)) opener.focus();
+    };
+    opener.addEventListener("click", function () { setSheet(true); });
+    form.querySelector(".wm-sheet-close").addEventListener("click", function () { setSheet(false); });
+    if (backdrop) backdrop.addEventListener("click", function () { setSheet(false); });
+    document.addEventListener("keydown", function (e) {
+      if (e.key === "Escape" && document.body.classList.contains("wm-sheet-open")) setSheet(false);
+    });
+  }
+
   // ---------------------------------------------------------------- downloads: exactly this view
   function updateLinks() {
     [["wm-download-geojson", "/export.geojson"], ["wm-download-csv", "/export.csv"], ["wm-api-link", "/api/incidents"]]
@@ -141,6 +161,7 @@
   if (!table || !webmap.current) return;
   var map = webmap.current.map, engine = webmap.current.engine;
   var tbody = table.querySelector("tbody");
+  var headings = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) { return th.textContent.trim(); });
   var pageLabel = document.getElementById("wm-page");
   var prev = document.getElementById("wm-prev"), next = document.getElementById("wm-next");
   var PAGE = 25;
@@ -165,7 +186,10 @@
           tr.dataset.id = f.id;
           [webmap.dateText(p.event_date, p.time_precision), p.location || "", p.admin2_display || p.admin1_display || "", forceNames(p),
            p.sub_event_type || p.event_type, p.fatalities === null ? "" : webmap.formatNumber(p.fatalities)]
-            .forEach(function (v, k) { tr.appendChild(el("td", k === 5 ? "wm-num" : null, v)); });
+            .forEach(function (v, k) {
+              var td = tr.appendChild(el("td", k === 5 ? "wm-num" : null, v));
+              td.dataset.label = headings[k]; // a phone's card names its fields
+            });
           if (p.fatalities === null) {
             // No figure in the source: an empty cell that says so, never a 0.
             var unknown = tr.lastChild;
