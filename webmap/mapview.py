@@ -351,7 +351,11 @@ def build_map(query: str = "", tiled: bool = False, own_basemap: TilesetInfo | N
         width="100%",
         height="100%",
     )
-    m.fit_bounds([[IRAQ.min_lat, IRAQ.min_lon], [IRAQ.max_lat, IRAQ.max_lon]])
+    # Not animated: on a phone's map the zoom from Folium's opening zoom 1 is short enough to animate,
+    # and Leaflet ignores any other view asked for meanwhile (a shared link's, the incidents').
+    iraq = folium.FitBounds([[IRAQ.min_lat, IRAQ.min_lon], [IRAQ.max_lat, IRAQ.max_lon]])
+    iraq.options["animate"] = False
+    iraq.add_to(m)
     if own_basemap is not None:
         OwnBasemap(own_basemap).add_to(m)
     OfflineBasemap(show=own_basemap is None).add_to(m)

@@ -1600,20 +1600,15 @@
     webmap.current = { map: map, engine: engine, view: view };
     var status = document.getElementById("wm-status");
     ringChosen(map, view);
+    // Without a view in the URL, open on the incidents themselves.
     engine.on("load", function () {
       if (sharedView) return;
-      // Without a view in the URL, open on the incidents themselves, once the map has settled on
-      // Iraq's bounds (Folium's fitBounds animates from the opening zoom).
-      if (map._animatingZoom) map.once("zoomend", openOnIncidents);
-      else openOnIncidents();
-    });
-    function openOnIncidents() {
       var bounds = engine.dataBounds();
       var fits = bounds && map.getBounds().contains(bounds) && map.getBoundsZoom(bounds, false, L.point(40, 40)) <= map.getZoom();
       if (bounds && !fits) map.fitBounds(bounds, { maxZoom: 12, padding: [20, 20], animate: false });
       // A phone fits Iraq at zoom 5, where the areas' counts and names crowd: closer, on the incidents' middle.
       if (map.getZoom() < OPENING_ZOOM) map.setView(middleOf(engine.data) || map.getCenter(), OPENING_ZOOM, { animate: false });
-    }
+    });
     // The median place of the loaded incidents known to a place (null for the tiled map's, or none).
     function middleOf(d) {
       if (!d || !d.x) return null;
@@ -1939,20 +1934,28 @@
   };
 
   /* Set a popup's auto-pan padding so it opens clear of every control on the map: each control
-   * pushes the edge it is nearer to (a tall panel at the right pushes the right edge, the time bar
-   * along the bottom the bottom one). */
+   * pushes the edge whose push loses the least of the map (a tall panel at the right pushes the
+   * right edge, the time bar along the bottom the bottom one; on a phone's tall map, the controls
+   * at the top push the top edge rather than narrow the map to less than a popup's width). */
   webmap.clearOfControls = function (map, popup) {
-    var frame = map.getContainer().getBoundingClientRect(), pad = { left: 0, top: 0, right: 0, bottom: 0 };
+    // 8 px from every edge, as from every control
+    var frame = map.getContainer().getBoundingClientRect(), pad = { left: 8, top: 8, right: 8, bottom: 8 };
     map.getContainer().querySelectorAll(".leaflet-control-container .leaflet-control").forEach(function (control) {
+      // The panel counts as one (a folded panel's parts keep sizes of their own)
+      if (control.closest(".wm-controls-body")) return;
       var r = control.getBoundingClientRect();
       if (!r.width || !r.height) return;
       var room = { left: r.right - frame.left, top: r.bottom - frame.top, right: frame.right - r.left, bottom: frame.bottom - r.top };
-      var nearest = Object.keys(room).sort(function (a, b) { return room[a] - room[b]; })[0];
+      var lost = function (edge) { return room[edge] * (edge === "left" || edge === "right" ? frame.height : frame.width); };
+      var nearest = Object.keys(room).sort(function (a, b) { return lost(a) - lost(b); })[0];
       pad[nearest] = Math.max(pad[nearest], room[nearest] + 8);
     });
     popup.options.autoPanPaddingTopLeft = L.point(pad.left, pad.top);
     popup.options.autoPanPaddingBottomRight = L.point(pad.right, pad.bottom);
     popup.options.maxHeight = Math.max(150, frame.height - pad.top - pad.bottom - 40);
+    // Narrower on a phone: the content's width, plus the popup's margins, within the clear width.
+    popup.options.maxWidth = Math.max(150, Math.min(popup.options.maxWidth, frame.width - pad.left - pad.right - 50));
+    popup.options.minWidth = Math.min(popup.options.minWidth, popup.options.maxWidth);
     return popup;
   };
 })();
