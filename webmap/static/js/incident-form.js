@@ -77,6 +77,12 @@
     if (!point) {
       point = L.marker(latlng, { draggable: true, icon: pin("wm-point-pin"), title: "The incident's point (drag to move)",
                                  zIndexOffset: 1000 }).addTo(map);
+      // While dragged, the boxes follow, and the areas whenever the drag pauses for 150 ms.
+      var follow = debounce(showPlacement, 150);
+      point.on("drag", function () {
+        writeBoxes(point.getLatLng());
+        follow();
+      });
       point.on("dragend", function () { placeByHand(point.getLatLng()); });
     } else {
       point.setLatLng(latlng);
