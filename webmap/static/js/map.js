@@ -1574,9 +1574,10 @@
     return found;
   }
 
-  /* The map of chosen incidents (the "ids" filter: those just saved from a report) rings each one, so
-   * they stand out from the clusters around them; the engine fits the map to them (its data are they). */
-  function ringChosen(map, view) {
+  /* The map of chosen incidents (the "ids" filter: those just saved from a report or the form) rings
+   * each one, so they stand out from the clusters around them; the engine fits the map to them (its
+   * data are they). One incident alone is shown with its popup open once the map is drawn. */
+  function ringChosen(map, view, engine) {
     var ids = new URLSearchParams(view.base).get("ids");
     if (!ids) return;
     // Drawn as SVG above the incidents' canvas (the map prefers canvas), each ring an element of its own.
@@ -1587,6 +1588,7 @@
         L.circleMarker([c[1], c[0]], { radius: 16, color: "#e8590c", weight: 3, fill: false, interactive: false,
           className: "wm-chosen-ring", renderer: renderer, pane: pane }).addTo(rings);
       });
+      if (found.features.length === 1) webmap.ready.then(function () { engine.showIncident(found.features[0]); });
     });
   }
 
@@ -1599,7 +1601,7 @@
     engine.addTo(map);
     webmap.current = { map: map, engine: engine, view: view };
     var status = document.getElementById("wm-status");
-    ringChosen(map, view);
+    ringChosen(map, view, engine);
     // Without a view in the URL, open on the incidents themselves.
     engine.on("load", function () {
       if (sharedView) return;
