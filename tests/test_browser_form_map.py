@@ -164,7 +164,8 @@ def test_saving_needs_a_precision_then_the_map_opens_on_the_incident(page, serve
     page.click("#wm-incident-form button[type=submit]")
     page.wait_for_selector("#wm-form-error")
     assert "choose how precise the point is" in page.inner_text("#wm-form-error")
-    assert page.evaluate("() => document.activeElement.id") == "geo_precision"
+    # The page's script puts the cursor there once it runs, after the message is on the page.
+    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'geo_precision'")
     assert page.input_value("#location") == FORM["location"]  # nothing typed is lost
     assert point(page) == pytest.approx((float(FORM["latitude"]), float(FORM["longitude"])), abs=1e-6)
     page.screenshot(path=str(artifacts / "form-map-precision-refused.png"))
@@ -184,6 +185,13 @@ def test_saving_needs_a_precision_then_the_map_opens_on_the_incident(page, serve
     assert page.evaluate("() => webmap.current.engine.selectedTotal") == 1
     page.wait_for_function("() => webmap.current.engine.inExtent === 1")
     assert page.locator(".wm-chosen-ring").count() == 1
+    # The popup is panned into view once its card is in (an animated pan): wait for where it ends.
+    page.wait_for_function(
+        """() => { const [p, m] = ['.leaflet-popup', '.leaflet-container']
+                     .map(s => document.querySelector(s).getBoundingClientRect());
+                   return m.left <= p.left && p.right <= m.right && m.top <= p.top && p.bottom <= m.bottom; }""",
+        timeout=5_000,
+    )
     popup_box, map_box = page.evaluate(
         """() => ['.leaflet-popup', '.leaflet-container'].map(s => {
                    const r = document.querySelector(s).getBoundingClientRect();
