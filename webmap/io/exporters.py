@@ -33,7 +33,7 @@ import pyogrio
 
 from ..errors import WebmapError
 from ..forces import incident_forces
-from ..records import DERIVED_FIELDS, Incident
+from ..records import DERIVED_FIELDS, PROVENANCE_FIELDS, Incident
 
 CHUNK_CHARS = 64 * 1024
 GPKG_BATCH = 20_000
@@ -75,6 +75,15 @@ COLUMNS = (
     "updated_at",
 )
 PROPERTY_FIELDS = tuple(f for f in COLUMNS if f not in ("latitude", "longitude"))
+# Who made and reviewed each incident, and its version: added on request (``provenance``), since a
+# public map need not name its team.
+PROVENANCE_COLUMNS = PROVENANCE_FIELDS
+
+
+def _columns(provenance: bool) -> tuple[str, ...]:
+    return (*COLUMNS, *PROVENANCE_COLUMNS) if provenance else COLUMNS
+
+
 # Columns the exports add to the record's fields; importers skip them (the record derives them again).
 DERIVED_COLUMNS = DERIVED_FIELDS
 MEDIA_TYPES = {
@@ -104,26 +113,29 @@ def _exported(incident: Incident) -> dict:
     return values
 
 
-def feature(incident: Incident) -> dict:
-    """One incident as an RFC 7946 Feature (a dict ready for ``json.dumps``)."""
+def feature(incident: Incident, *, provenance: bool = False) -> dict:
+    """One incident as an RFC 7946 Feature (a dict ready for ``json.dumps``); with ``provenance``
+    its properties include :data:`PROVENANCE_COLUMNS`."""
     props = _exported(incident)
     props["forces"] = list(props["forces"])
     geometry = {"type": "Point", "coordinates": [props.pop("longitude"), props.pop("latitude")]}
+    names = (*PROPERTY_FIELDS, *PROVENANCE_COLUMNS) if provenance else PROPERTY_FIELDS
     return {
         "type": "Feature",
         "id": incident.id,
         "geometry": geometry,
-        "properties": {name: props[name] for name in PROPERTY_FIELDS},
+        "properties": {name: props[name] for name in names},
     }
 
 
-def geojson_chunks(incidents: Iterable[Incident]) -> Iterator[str]:
-    """A GeoJSON FeatureCollection of ``incidents``, as text chunks of about 64 KiB."""
+def geojson_chunks(incidents: Iterable[Incident], *, provenance: bool = False) -> Iterator[str]:
+    """``incidents`` as a GeoJSON FeatureCollection in chunks of about 64 KiB (``provenance``: see :func:`feature`)."""
 
     def pieces():
         yield '{"type": "FeatureCollection", "features": ['
         for n, incident in enumerate(incidents):
-            yield ("\n" if n == 0 else ",\n") + json.dumps(feature(incident), ensure_ascii=False, allow_nan=False)
+            exported = feature(incident, provenance=provenance)
+            yield ("\n" if n == 0 else ",\n") + json.dumps(exported, ensure_ascii=False, allow_nan=False)
         yield "\n]}\n"
 
     return _chunked(pieces())
@@ -135,40 +147,45 @@ def _csv_value(value):
     return "" if value is None else value
 
 
-def csv_chunks(incidents: Iterable[Incident]) -> Iterator[str]:
-    """``incidents`` as CSV text (BOM, header, one row per incident), in chunks of about 64 KiB."""
+def csv_chunks(incidents: Iterable[Incident], *, provenance: bool = False) -> Iterator[str]:
+    """``incidents`` as CSV text (BOM, header, one row per incident), in chunks of about 64 KiB;
+    with ``provenance`` the columns of :data:`PROVENANCE_COLUMNS` too."""
+    columns = _columns(provenance)
 
     def pieces():
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow(COLUMNS)
+        writer.writerow(columns)
         yield "\ufeff" + out.getvalue()
         for incident in incidents:
             out.seek(0)
             out.truncate()
             values = _exported(incident)
-            writer.writerow([_csv_value(values[name]) for name in COLUMNS])
+            writer.writerow([_csv_value(values[name]) for name in columns])
             yield out.getvalue()
 
     return _chunked(pieces())
 
 
-def _frame(incidents: list[Incident]) -> gpd.GeoDataFrame:
+def _frame(incidents: list[Incident], provenance: bool) -> gpd.GeoDataFrame:
+    columns = _columns(provenance)
     rows = []
     for incident in incidents:
-        row = {name: getattr(incident, name) for name in COLUMNS if name not in DERIVED_COLUMNS}
+        row = {name: getattr(incident, name) for name in columns if name not in DERIVED_COLUMNS}
         row["forces"] = ";".join(incident_forces(incident))
         rows.append(row)
-    frame = pd.DataFrame(rows, columns=list(COLUMNS))
-    for name in ("event_date", "created_at", "updated_at"):
-        frame[name] = pd.to_datetime(frame[name]).astype("datetime64[ms]")
-    for name in ("injured", "id"):
-        frame[name] = frame[name].astype("Int64")
+    frame = pd.DataFrame(rows, columns=list(columns))
+    for name in ("event_date", "created_at", "updated_at", "reviewed_at"):
+        if name in frame:
+            frame[name] = pd.to_datetime(frame[name]).astype("datetime64[ms]")
+    for name in ("injured", "id", "version"):
+        if name in frame:
+            frame[name] = frame[name].astype("Int64")
     geometry = gpd.points_from_xy(frame["longitude"], frame["latitude"], crs="EPSG:4326")
     return gpd.GeoDataFrame(frame, geometry=geometry)
 
 
-def write_gpkg(incidents: Iterable[Incident], path: Path) -> int:
+def write_gpkg(incidents: Iterable[Incident], path: Path, *, provenance: bool = False) -> int:
     """Write ``incidents`` to a GeoPackage layer ``incidents`` at ``path`` (replaced); returns the count."""
     path = Path(path)
     if path.exists():
@@ -178,7 +195,7 @@ def write_gpkg(incidents: Iterable[Incident], path: Path) -> int:
 
     def flush():
         nonlocal count
-        frame = _frame(batch)
+        frame = _frame(batch, provenance)
         pyogrio.write_dataframe(frame, path, layer="incidents", driver="GPKG", append=count > 0, promote_to_multi=False)
         count += len(batch)
         batch.clear()
@@ -192,14 +209,14 @@ def write_gpkg(incidents: Iterable[Incident], path: Path) -> int:
     return count
 
 
-STREAMS: dict[str, Callable[[Iterable[Incident]], Iterator[str]]] = {
+STREAMS: dict[str, Callable[..., Iterator[str]]] = {
     "geojson": geojson_chunks,
     "csv": csv_chunks,
 }
 
 
-def _write_text(fmt: str) -> Callable[[Iterable[Incident], Path], int]:
-    def write(incidents: Iterable[Incident], path: Path) -> int:
+def _write_text(fmt: str) -> Callable[..., int]:
+    def write(incidents: Iterable[Incident], path: Path, *, provenance: bool = False) -> int:
         count = 0
 
         def counted():
@@ -209,14 +226,14 @@ def _write_text(fmt: str) -> Callable[[Iterable[Incident], Path], int]:
                 yield incident
 
         with Path(path).open("w", encoding="utf-8", newline="") as fh:
-            for chunk in STREAMS[fmt](counted()):
+            for chunk in STREAMS[fmt](counted(), provenance=provenance):
                 fh.write(chunk)
         return count
 
     return write
 
 
-EXPORTERS: dict[str, Callable[[Iterable[Incident], Path], int]] = {
+EXPORTERS: dict[str, Callable[..., int]] = {
     "geojson": _write_text("geojson"),
     "csv": _write_text("csv"),
     "gpkg": write_gpkg,
@@ -224,8 +241,11 @@ EXPORTERS: dict[str, Callable[[Iterable[Incident], Path], int]] = {
 EXTENSIONS = {".geojson": "geojson", ".json": "geojson", ".csv": "csv", ".gpkg": "gpkg"}
 
 
-def export_file(incidents: Iterable[Incident], path: Path | str, fmt: str | None = None) -> int:
+def export_file(
+    incidents: Iterable[Incident], path: Path | str, fmt: str | None = None, *, provenance: bool = False
+) -> int:
     """Write ``incidents`` to ``path`` as ``fmt`` (None: from the file extension); returns the count.
+    ``provenance``: add who made and reviewed each incident, and its version.
 
     The file is written next to its final name and moved into place only when complete, so a
     failed export never leaves half a file behind.
@@ -242,7 +262,7 @@ def export_file(incidents: Iterable[Incident], path: Path | str, fmt: str | None
         raise WebmapError(f"--output: no such folder {path.parent}")
     partial = path.with_name(f".partial-{path.name}")
     try:
-        count = EXPORTERS[fmt](incidents, partial)
+        count = EXPORTERS[fmt](incidents, partial, provenance=provenance)
         partial.replace(path)
     except OSError as exc:
         raise WebmapError(f"--output: cannot write {path}: {exc.strerror or exc}") from None
