@@ -5,7 +5,8 @@ Usage::
 
     python bench/scale.py                              # 100k and 1M on SQLite
     python bench/scale.py --sizes 100000 --runs 1
-    python bench/scale.py --postgres postgresql+psycopg://user@host/db --sizes 1000000 10000000
+    python bench/scale.py --postgres --sizes 1000000 10000000   # PostGIS on a throwaway cluster
+    python bench/scale.py --postgres postgresql+psycopg://user@host/db
 
 The incidents are real points resampled: the geocausal Iraq events of 2006-2008 in
 ``../shared/data/geocausal-iraq-events`` (112k insurgent attacks, airstrikes and raids), drawn with
@@ -35,7 +36,8 @@ Each size runs in a fresh database, through the real doors:
   (first picture of a shared link to a view no one asked for before, ``/?event_type=Battles``).
 
 Each browser figure is the median of ``--runs`` runs. With ``--postgres URL`` the databases are
-created on that server (and dropped after); the import goal there is 30k rows/s.
+created on that server (and dropped after), with ``--postgres`` alone on a throwaway cluster
+(``bench/store.py``'s); the import goal there is 30k rows/s.
 """
 
 from __future__ import annotations
@@ -50,8 +52,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-import uuid
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -61,7 +62,8 @@ from shapely.geometry import shape
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from web import CHROMIUM_ARGS, VIEW  # noqa: E402  (bench/web.py: the same browser set-up)
+from store import fresh_database, throwaway_postgres  # noqa: E402  (bench/store.py)
+from web import CHROMIUM_ARGS, VIEW, VIEW_STEPS  # noqa: E402  (bench/web.py: the same browser and moves)
 
 GEOCAUSAL = ROOT.parent / "shared" / "data" / "geocausal-iraq-events"
 JITTER_DEG = 0.005
@@ -125,16 +127,8 @@ async () => {
     while (window.__inflight > 0 || webmap.current.engine.pending > 0) await new Promise(r => setTimeout(r, 5));
     await frames();
   };
-  const steps = [
-    () => map.setView([33.31, 44.37], 9, {animate: false}),
-    () => map.panBy([300, 150], {animate: false}),
-    () => map.setView([33.31, 44.37], 12, {animate: false}),
-    () => map.panBy([-250, 200], {animate: false}),
-    () => map.setView([33.8, 43.9], 7, {animate: false}),
-    () => map.panBy([200, -100], {animate: false}),
-  ];
   const drawn = [], done = [];
-  for (const step of steps) {
+  for (const step of VIEW_STEPS) {
     await complete();
     const t0 = performance.now();
     step();
@@ -145,7 +139,7 @@ async () => {
   }
   return { drawn, done };
 }
-"""
+""".replace("VIEW_STEPS", VIEW_STEPS)
 
 
 def build_csv(rows: int, folder: Path) -> Path:
@@ -191,18 +185,8 @@ def database(postgres: str | None, folder: Path, rows: int):
     if not postgres:
         yield f"sqlite:///{folder / f'scale_{rows}.db'}"
         return
-    import sqlalchemy as sa
-
-    admin = sa.create_engine(postgres, isolation_level="AUTOCOMMIT")
-    name = f"webmap_scale_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE {name}")
-    try:
-        yield sa.engine.make_url(postgres).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.dispose()
+    with fresh_database(postgres) as url:
+        yield url
 
 
 def timed_get(url: str) -> tuple[float, bytes]:
@@ -344,19 +328,31 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--runs", type=int, default=3, help="browser visits per size (median)")
-    parser.add_argument("--postgres", help="a PostgreSQL server URL: the databases are made there")
+    parser.add_argument(
+        "--postgres",
+        nargs="?",
+        const="throwaway",
+        help="PostgreSQL + PostGIS: the databases are made on this server URL, or without one on a"
+        " throwaway cluster started for the run",
+    )
     args = parser.parse_args(argv)
     if not GEOCAUSAL.is_dir():
         raise SystemExit(f"no {GEOCAUSAL}: the benchmark reads the shared geocausal events")
     from playwright.sync_api import sync_playwright
 
     results = {}
-    with tempfile.TemporaryDirectory(prefix="webmap-scale-") as tmp, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+    with ExitStack() as stack:
+        postgres = args.postgres
+        if postgres == "throwaway":
+            postgres = stack.enter_context(throwaway_postgres())
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="webmap-scale-"))
+        browser = stack.enter_context(sync_playwright()).chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+        )
         for rows in args.sizes:
             folder = Path(tmp) / str(rows)
             folder.mkdir()
-            results[rows] = run_size(rows, folder, args.postgres, args.runs, browser)
+            results[rows] = run_size(rows, folder, postgres, args.runs, browser)
         browser.close()
     report(results)
     return 0

@@ -107,10 +107,9 @@ def index():
     # itself as the analyst changes them; every other part asks with the whole state.
     base = flt.without("forces", "window")
     store, map_data = get_store(), get_map_data()
-    index = map_data.index(store)
     # A view of many incidents comes as tiles of clusters; a smaller one as every point, which the
     # browser clusters itself and filters by tick and window without asking again.
-    tiled = int(index.select(base).sum()) > get_config().map_points_limit
+    tiled = map_data.tiled(store, base)
     if not tiled:
         map_data.prefetch(store, base)
     base_query = urlencode(base.to_params(), doseq=True)

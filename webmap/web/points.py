@@ -73,6 +73,11 @@ class MapData:
                 self._index = MapIndex.build(store)
             return self._index
 
+    def tiled(self, store: IncidentStore, flt: query.IncidentFilter) -> bool:
+        """Whether the view ``flt`` holds more incidents than the map takes whole (the config's
+        ``map_points_limit``): then it comes as tiles, and its points are never encoded."""
+        return int(self.index(store).select(flt).sum()) > self._state["config"].map_points_limit
+
     # -- the points of a view ---------------------------------------------------------------------
     def _compute(self, store: IncidentStore, flt: query.IncidentFilter) -> tuple[int, bytes, bytes]:
         index = self.index(store)
@@ -182,7 +187,8 @@ class MapData:
             if version != self._seen:
                 self.index(store, version)
                 for flt in self.filters():
-                    self.start(store, flt, version).result()
+                    if not self.tiled(store, flt):
+                        self.start(store, flt, version).result()
         except Exception:  # noqa: BLE001 - see the docstring
             version = None
         self._seen = version

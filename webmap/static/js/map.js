@@ -576,15 +576,33 @@
     },
 
     // Cells cut a group of incidents at a cell border; join clusters whose centres are too close.
+    // Each cell is compared with those in the 3x3 buckets (a reach wide) around it, not with every
+    // other cell: thousands of a tiled view's points cost milliseconds, not a dropped frame.
     _mergeNeighbours: function (list, scale, cellPx) {
       list.sort(function (a, b) { return b.count - a.count; });
-      var reach = (cellPx * 0.75) / scale;
+      var reach = (cellPx * 0.75) / scale, buckets = new Map();
+      function bucketOf(cell) {
+        return Math.floor(cell.sx / cell.count / reach) * 67108864 + Math.floor(cell.sy / cell.count / reach);
+      }
+      for (var i = 0; i < list.length; i++) {
+        var key = bucketOf(list[i]), bucket = buckets.get(key);
+        list[i].rank = i;
+        if (bucket) bucket.push(list[i]); else buckets.set(key, [list[i]]);
+      }
       for (var a = 0; a < list.length; a++) {
         var A = list[a];
         if (!A.count) continue;
-        for (var b = a + 1; b < list.length; b++) {
-          var B = list[b];
-          if (!B.count) continue;
+        var home = bucketOf(A), near = [];
+        for (var dx = -1; dx <= 1; dx++) {
+          for (var dy = -1; dy <= 1; dy++) {
+            var found = buckets.get(home + dx * 67108864 + dy);
+            if (found) near.push.apply(near, found);
+          }
+        }
+        near.sort(function (p, q) { return p.rank - q.rank; }); // the biggest first, as before
+        for (var b = 0; b < near.length; b++) {
+          var B = near[b];
+          if (B.rank <= a || !B.count) continue;
           if (Math.abs(A.sx / A.count - B.sx / B.count) > reach || Math.abs(A.sy / A.count - B.sy / B.count) > reach) continue;
           A.count += B.count; A.sx += B.sx; A.sy += B.sy; A.fatalities += B.fatalities;
           for (var k = 0; k < A.byForce.length; k++) A.byForce[k] += B.byForce[k];
@@ -985,16 +1003,30 @@
     },
 
     // A tile's clusters and points once loaded (null until then; asked for the first time here).
+    // The requests go out after the frame is drawn, and the tiles that come back are drawn together,
+    // once per animation frame, not once each.
     _tile: function (z, x, y) {
       var key = z + "/" + x + "/" + y, tiles = this._tiles, self = this;
       if (!(key in tiles)) {
         tiles[key] = null;
-        getJSON(this.view.url(this.options.tileUrl + key)).then(function (tile) {
-          tiles[key] = tile; // into the tiles of the view it was asked for, even if that view is gone
-          if (tiles === self._tiles) self.scheduleRender();
-        });
+        setTimeout(function () {
+          getJSON(self.view.url(self.options.tileUrl + key)).then(function (tile) {
+            tiles[key] = tile; // into the tiles of the view it was asked for, even if that view is gone
+            if (tiles === self._tiles) self._renderNextFrame();
+          });
+        }, 0);
       }
       return tiles[key];
+    },
+
+    _renderNextFrame: function () {
+      if (this._frameAsked) return;
+      this._frameAsked = true;
+      var self = this;
+      requestAnimationFrame(function () {
+        self._frameAsked = false;
+        self.render();
+      });
     },
 
     _collect: function (frame) {
@@ -1139,13 +1171,14 @@
       return !!m;
     }
     var found = move();
-    map.on("moveend", function () {
+    // Once the map rests: history.replaceState costs a dozen milliseconds in Chromium, a frame's worth.
+    map.on("moveend", debounce(function () {
       var c = map.getCenter();
       var hash = "#" + map.getZoom() + "/" + c.lat.toFixed(4) + "/" + c.lng.toFixed(4);
       if (hash !== window.location.hash) {
         history.replaceState(history.state, "", window.location.pathname + window.location.search + hash);
       }
-    });
+    }, 100));
     window.addEventListener("hashchange", move);
     return found;
   }
