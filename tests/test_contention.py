@@ -23,6 +23,7 @@ import webmap.web
 from webmap.cli import main
 from webmap.io.importer import import_file
 from webmap.query import IncidentFilter, count_incidents
+from webmap.roles import BOOTSTRAP
 from webmap.store import IncidentStore, Staging
 
 GED_EVENTS = len(csv_rows(GED)) - 2  # after the header and the HXL tag row: one event per row
@@ -163,7 +164,9 @@ def test_an_import_holds_no_lock_while_it_reads_checks_and_stages(app, client, s
 
     monkeypatch.setattr(Staging, "add", add_then_pause)
     done = {}
-    importer = threading.Thread(target=lambda: done.update(summary=import_file(store, GED, "ucdp", progress=False)))
+    importer = threading.Thread(
+        target=lambda: done.update(summary=import_file(store, GED, "ucdp", progress=False, by=BOOTSTRAP))
+    )
     importer.start()
     try:
         assert staged_once.wait(120)
@@ -189,7 +192,9 @@ def test_a_web_writer_that_arrives_during_an_import_merge_gets_503(quick_web_wri
 
     monkeypatch.setattr(IncidentStore, "_merge_staged", slow_merge)
     done = {}
-    importer = threading.Thread(target=lambda: done.update(summary=import_file(store, GED, "ucdp", progress=False)))
+    importer = threading.Thread(
+        target=lambda: done.update(summary=import_file(store, GED, "ucdp", progress=False, by=BOOTSTRAP))
+    )
     importer.start()
     try:
         assert merging.wait(120)

@@ -20,6 +20,7 @@ import pytest
 from helpers import FORM, free_port, get, stop, wait_until_up
 
 from webmap.io.demo import load_demo
+from webmap.roles import BOOTSTRAP
 
 COMMAND = [sys.executable, "-c", "from webmap.cli import main; main()"]
 TOKEN = "two-servers-token"
@@ -56,7 +57,7 @@ def first_time(condition, limit: float) -> float | None:
 @pytest.fixture
 def servers(database_url, store, tmp_path):
     """Two server processes on the demo incidents in one database; their base URLs."""
-    assert load_demo(store, geodata_dir=tmp_path / "geodata").inserted == 1783
+    assert load_demo(store, by=BOOTSTRAP, geodata_dir=tmp_path / "geodata").inserted == 1783
     env = {
         **os.environ,
         "WEBMAP_DB": database_url,

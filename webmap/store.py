@@ -1391,6 +1391,17 @@ class IncidentStore:
             self._set_status(conn, current, status, by, "restore", _reason_given(reason))
             return self._current(conn, incident_id)
 
+    def approve(self, incident_id: int, *, by: Actor, reason: str | None = None) -> Incident:
+        """Mark the draft ``incident_id`` reviewed as ``by`` (who needs ``review``, and did not make
+        it: the two-person rule); an ``approve`` entry. :class:`Conflict` when it is no draft."""
+        authorize(by, "review")
+        with self.transaction() as conn:
+            current = self._current(conn, incident_id)
+            if current.status != "draft":
+                raise Conflict(f"incident {incident_id} is {current.status}: only a draft can be marked reviewed")
+            reviewed = Incident(**{**vars(current), "status": "reviewed"})
+            return self._rewrite(conn, current, reviewed, by, reason, action="approve")
+
     def revert(self, incident_id: int, version: int, *, by: Actor, reason: str | None = None) -> Incident:
         """Give incident ``incident_id`` the content it had at ``version`` again (its status stays),
         as a new version with a ``revert`` entry; the rules of :meth:`replace` hold.
@@ -1666,9 +1677,10 @@ class IncidentStore:
         with self.connect() as conn:
             return conn.execute(sa.select(users).where(users.c.name == name)).mappings().first()
 
-    def accounts(self) -> list[dict[str, Any]]:
-        """Every account, by name: ``name``, ``role``, ``disabled``, ``created_at``,
-        ``last_login_at`` and ``tokens`` (live ones); never the password's hash."""
+    def accounts(self, *, by: Actor) -> list[dict[str, Any]]:
+        """Every account, by name (``by`` needs ``users``): ``name``, ``role``, ``disabled``,
+        ``created_at``, ``last_login_at`` and ``tokens`` (live ones); never the password's hash."""
+        authorize(by, "users")
         u, t = users.c, api_tokens.c
         live = sa.select(sa.func.count()).where(t.user_id == u.id, t.revoked_at.is_(None)).scalar_subquery()
         with self.connect() as conn:
@@ -1779,10 +1791,15 @@ class IncidentStore:
             )
             _log(conn, "token_created", by.name, target=name, detail=f"token {token_id}")
 
-    def tokens(self, name: str | None = None) -> list[dict[str, Any]]:
-        """The personal tokens (of the account ``name``, or of all), newest first: ``token_id``,
-        ``user``, ``label``, ``created_at``, ``created_by``, ``expires_at``, ``last_used_at``,
-        ``revoked_at``; never the token or its digest."""
+    def tokens(self, name: str | None = None, *, by: Actor) -> list[dict[str, Any]]:
+        """The personal tokens (of the account ``name``, or of all), newest first, as ``by`` may
+        see them (their own; an admin's anyone's): ``token_id``, ``user``, ``label``,
+        ``created_at``, ``created_by``, ``expires_at``, ``last_used_at``, ``revoked_at``; never
+        the token or its digest."""
+        if name is None:
+            authorize(by, "users")
+        else:
+            self._authorize_tokens_of(by, name)
         t, u = api_tokens.c, users.c
         stmt = (
             sa.select(

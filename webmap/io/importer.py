@@ -61,11 +61,7 @@ BATCH = 5_000
 PROGRESS_BYTES = 1_000_000
 # The gazetteer's match (place_id, place_score) is left out: content ids stay those of earlier webmaps.
 _DIGEST_VALUES = operator.attrgetter(
-    *(
-        f
-        for f in FIELDS
-        if f not in (*STORE_KEPT_FIELDS, "source_id", "place_id", "place_score", *spatial.ADMIN_FIELDS)
-    )
+    *(f for f in FIELDS if f not in (*STORE_KEPT_FIELDS, "source_id", "place_id", "place_score", *spatial.ADMIN_FIELDS))
 )
 REVIEW_COLUMNS = ("row", "location", "admin2", "admin1", "best_candidate", "place_id", "score", "why")
 

@@ -14,7 +14,7 @@ from flask import Flask, current_app, jsonify, make_response, render_template, r
 from werkzeug.exceptions import HTTPException
 
 from ..config import TEMPLATES, Config, check_installation
-from ..errors import ConfigError, InvalidFilter, InvalidRecord, NotFound, StoreBusy, WebmapError
+from ..errors import ConfigError, Conflict, InvalidFilter, InvalidRecord, NotFound, StoreBusy, WebmapError
 from ..query import PARAMETER_ALIASES, PARAMETERS, IncidentFilter
 from ..store import IncidentStore
 
@@ -52,11 +52,13 @@ def build_app(config: Any = None, *, open_store: bool = False) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
     app.extensions[EXTENSION] = {"config": cfg, "store": None}
 
-    from . import api, auth, exports, headers, pages, points
+    from . import admin, api, auth, exports, headers, pages, points, review
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(exports.bp)
+    app.register_blueprint(review.bp)
+    app.register_blueprint(admin.bp)
     auth.init_app(app)
     headers.init_app(app)
     _register_errors(app)
@@ -121,13 +123,20 @@ def request_filter(*extra: str) -> IncidentFilter:
     """The filter of the request's query parameters; ``extra``: the other parameters the view reads.
 
     Any other parameter is refused (:class:`InvalidFilter` naming it): a misspelt ``distict=`` would
-    otherwise be ignored and answer every incident.
+    otherwise be ignored and answer every incident. ``drafts=1`` is refused (:class:`Forbidden`)
+    to someone who may not see drafts.
     """
+    from ..roles import authorize
+    from .auth import current_actor_or_none
+
     known = (*PARAMETERS, *PARAMETER_ALIASES, *extra)
     for name in request.args:
         if name not in known:
             raise InvalidFilter(name, f"unknown parameter (known: {', '.join(known)})")
-    return IncidentFilter.from_params(request.args)
+    flt = IncidentFilter.from_params(request.args)
+    if flt.include_drafts:
+        authorize(current_actor_or_none(), "read_drafts")
+    return flt
 
 
 def _register_errors(app: Flask) -> None:
@@ -137,7 +146,17 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(InvalidRecord)
     def invalid_record(exc: InvalidRecord):
+        if exc.field == "reason":  # a write refused for want of a reason: who tried it goes to the auth log
+            from .auth import reason_refused
+
+            reason_refused(exc)
         return jsonify(error=str(exc), field=exc.field, **exc.details), 400
+
+    @app.errorhandler(Conflict)
+    def conflict(exc: Conflict):
+        if request.path.startswith(("/api/", "/export.")):
+            return jsonify(error=str(exc)), 409
+        return render_template("error.html", status=409, message=str(exc)), 409
 
     @app.errorhandler(NotFound)
     def not_found(exc: NotFound):

@@ -4,7 +4,9 @@ The map page (``/``) takes the map's filter as query parameters, so every view i
 the page itself holds only the Folium map's frame (:func:`webmap.mapview.build_map`), the filter
 form and empty panels: the incidents, the table and the chart are fetched from the API by
 ``static/js/map.js`` and ``static/js/panels.js``. The incident form (``/incidents/new``,
-``/incidents/<id>/edit``) needs a login (:mod:`webmap.web.auth`) and carries a CSRF token.
+``/incidents/<id>/edit``) needs a login whose role may write (:mod:`webmap.web.auth`) and carries
+a CSRF token; the edit page shows the incident's history as a readable diff, each earlier version
+with a button to restore it.
 The static files (``webmap/static``, with the vendored libraries) are served at ``/static``.
 """
 
@@ -19,9 +21,10 @@ from ..config import STATIC
 from ..errors import InvalidFilter, InvalidRecord
 from ..forces import FORCES
 from ..intake import checked_incident
-from ..records import EVENT_TYPES, GEO_PRECISION, STATUSES, TIME_PRECISION
+from ..records import DELETED, EVENT_TYPES, GEO_PRECISION, STATUSES, TIME_PRECISION
+from ..roles import authorize, may
 from . import get_config, get_store
-from .auth import login_required
+from .auth import current_actor, current_actor_or_none, login_required
 from .points import get_map_data
 
 bp = Blueprint("pages", __name__, static_folder=str(STATIC), static_url_path="/static")
@@ -103,6 +106,8 @@ def index():
         return render_template(
             "error.html", status=400, message=str(exc), parameter=exc.parameter, retry_url=_url_without(exc.parameter)
         ), 400
+    if flt.include_drafts:
+        authorize(current_actor_or_none(), "read_drafts")
     # The map loads the incidents of the filter without its ticks and window, and applies those
     # itself as the analyst changes them; every other part asks with the whole state.
     base = flt.without("forces", "window")
@@ -141,16 +146,21 @@ def _url_without(parameter: str) -> str | None:
 
 
 def _form_page(values: dict, error: InvalidRecord | None, incident_id: int | None = None):
+    actor = current_actor()
+    current = get_store().get(incident_id) if incident_id else None
     return render_template(
         "incident_form.html",
         values=values,
         error=error,
         incident_id=incident_id,
+        current=current,
+        history=_readable_history(incident_id) if incident_id else [],
         forces=FORCES,
         event_types=EVENT_TYPES,
         time_precision=TIME_PRECISION,
         geo_precision=GEO_PRECISION,
-        statuses=STATUSES,
+        # Someone who may not review keeps drafts; marking one's own draft reviewed the store refuses.
+        statuses=STATUSES if may(actor, "review") else ("draft",),
         governorates=spatial.admin_areas("adm1", get_config().geodata_dir)["name"].tolist(),
     ), (400 if error else 200)
 
@@ -164,26 +174,39 @@ def _submitted() -> dict:
     return {name: request.form.get(name, "") for name in FORM_FIELDS}
 
 
+def _readable_history(incident_id: int) -> list[dict]:
+    """The incident's history for its page, newest first: each entry with its changes as
+    ``(field, before, after)`` rows (the first version: every field it had)."""
+    entries = get_store().history(incident_id)
+    return [
+        {**entry, "rows": [(name, before, after) for name, (before, after) in entry["changes"].items()]}
+        for entry in reversed(entries)
+    ]
+
+
 @bp.route("/incidents/new", methods=["GET", "POST"])
-@login_required
+@login_required("create")
 def new_incident():
-    """The analyst's form for a new incident (place found with the gazetteer search)."""
+    """The analyst's form for a new incident (place found with the gazetteer search); an
+    analyst's incident is a draft."""
+    status = "reviewed" if may(current_actor(), "review") else "draft"
     if request.method == "GET":
-        return _form_page({"status": "reviewed", "time_precision": "1", "geo_precision": "1", "fatalities": "0"}, None)
+        return _form_page({"status": status, "time_precision": "1", "geo_precision": "1", "fatalities": "0"}, None)
     values = _submitted()
     try:
         incident = checked_incident(values, get_config().geodata_dir)
+        stored = get_store().add(incident, by=current_actor())
     except InvalidRecord as exc:
         return _form_page(values, exc)
-    stored = get_store().add(incident)
-    flash(f"Incident #{stored.id} saved.")
+    flash(f"Incident #{stored.id} saved{' as a draft' if stored.status == 'draft' else ''}.")
     return redirect(_map_url(stored))
 
 
 @bp.route("/incidents/<int:incident_id>/edit", methods=["GET", "POST"])
-@login_required
+@login_required("edit")
 def edit_incident(incident_id: int):
-    """The form for an existing incident; saving replaces it."""
+    """The form for an existing incident, with its history; saving replaces it (a reviewed one
+    needs a reason)."""
     store = get_store()
     current = store.get(incident_id)
     if request.method == "GET":
@@ -192,20 +215,48 @@ def edit_incident(incident_id: int):
     values = _submitted()
     try:
         incident = checked_incident(values, get_config().geodata_dir)
+        stored = store.replace(incident_id, incident, by=current_actor(), reason=request.form.get("reason"))
     except InvalidRecord as exc:
-        return _form_page(values, exc, incident_id)
-    stored = store.replace(incident_id, incident)
-    flash(f"Incident #{stored.id} saved.")
+        return _form_page({**values, "reason": request.form.get("reason", "")}, exc, incident_id)
+    flash(f"Incident #{stored.id} saved (version {stored.version}).")
     return redirect(_map_url(stored))
 
 
 @bp.post("/incidents/<int:incident_id>/delete")
-@login_required
+@login_required("delete")
 def delete_incident(incident_id: int):
-    """Delete an incident from its form."""
-    get_store().delete(incident_id)
-    flash(f"Incident #{incident_id} deleted.")
+    """Delete an incident from its form, for the form's reason (a reviewer can restore it)."""
+    try:
+        get_store().delete(incident_id, by=current_actor(), reason=request.form.get("reason"))
+    except InvalidRecord as exc:
+        current = get_store().get(incident_id)
+        values = {name: "" if getattr(current, name) is None else str(getattr(current, name)) for name in FORM_FIELDS}
+        return _form_page(values, exc, incident_id)
+    flash(f"Incident #{incident_id} deleted: a reviewer can restore it from its page.")
     return redirect(url_for("pages.index"))
+
+
+@bp.post("/incidents/<int:incident_id>/revert")
+@login_required("edit")
+def revert_incident(incident_id: int):
+    """Restore the form's earlier ``version`` of the incident (a new version), or bring a deleted
+    incident back (``version`` empty)."""
+    store, actor = get_store(), current_actor()
+    reason = request.form.get("reason")
+    raw = request.form.get("version", "").strip()
+    current = store.get(incident_id)
+    try:
+        if current.status == DELETED and not raw:
+            store.restore(incident_id, by=actor, reason=reason)
+            flash(f"Incident #{incident_id} restored.")
+        elif not raw.isdigit():
+            raise InvalidRecord("version", f"{raw[:20]!r} is not a version number")
+        else:
+            stored = store.revert(incident_id, int(raw), by=actor, reason=reason)
+            flash(f"Incident #{incident_id}: version {raw} restored as version {stored.version}.")
+    except InvalidRecord as exc:
+        flash(f"Not restored: {exc}")
+    return redirect(url_for("pages.edit_incident", incident_id=incident_id))
 
 
 @bp.get("/extract")
