@@ -368,7 +368,9 @@ _SQLITE_APPEND_ONLY = tuple(
 )
 _POSTGRES_APPEND_ONLY = (
     """CREATE OR REPLACE FUNCTION webmap_append_only() RETURNS trigger AS $$
-       BEGIN RAISE EXCEPTION '% is append-only: its entries are never changed or deleted', TG_TABLE_NAME; END
+       BEGIN
+         RAISE EXCEPTION USING MESSAGE = TG_TABLE_NAME || ' is append-only: its entries are never changed or deleted';
+       END
        $$ LANGUAGE plpgsql""",
     *(
         statement
