@@ -1308,6 +1308,7 @@ class IncidentStore:
                 version=version,
             )
         )
+        assert current.id is not None  # read from the table: it has its id
         _history(conn, current.id, version, by, action, now, before=before, after=after, reason=reason, ref=ref)
         _changed(conn)
         return self._current(conn, current.id)
@@ -1335,6 +1336,7 @@ class IncidentStore:
         conn.execute(
             incidents.update().where(incidents.c.id == current.id).values(**values, updated_at=now, version=version)
         )
+        assert current.id is not None  # read from the table: it has its id
         _history(
             conn,
             current.id,
@@ -1638,7 +1640,7 @@ class IncidentStore:
         with self.transaction() as conn:
             conn.execute(login_sessions.delete().where(other))
 
-    def login_session(self, digest: str, now: dt.datetime) -> Mapping[str, Any] | None:
+    def login_session(self, digest: str, now: dt.datetime) -> sa.RowMapping | None:
         """The live session ``digest`` at ``now``: ``user_id`` and ``token_fingerprint``, and for an
         account's its ``name``, ``role`` and ``disabled``; None when it ended or never was."""
         s, u = login_sessions.c, users.c
@@ -1673,7 +1675,7 @@ class IncidentStore:
         with self.connect() as conn:
             return conn.execute(sa.select(users.c.id).limit(1)).first() is not None
 
-    def account(self, name: str) -> Mapping[str, Any] | None:
+    def account(self, name: str) -> sa.RowMapping | None:
         """The account ``name``: ``id``, ``name``, ``role``, ``password_hash``, ``disabled``,
         ``created_at``, ``last_login_at``; None when there is none."""
         with self.connect() as conn:
@@ -1707,7 +1709,7 @@ class IncidentStore:
             )
             _log(conn, "account_added", by.name, target=name, detail=f"role {role}")
 
-    def _account_row(self, conn: Connection, name: str) -> Mapping[str, Any]:
+    def _account_row(self, conn: Connection, name: str) -> sa.RowMapping:
         row = conn.execute(sa.select(users).where(users.c.name == name)).mappings().first()
         if row is None:
             raise NotFound(f"no account named {name!r}")
@@ -1822,7 +1824,7 @@ class IncidentStore:
         with self.connect() as conn:
             return [dict(row) for row in conn.execute(stmt).mappings()]
 
-    def token_record(self, token_id: str) -> Mapping[str, Any] | None:
+    def token_record(self, token_id: str) -> sa.RowMapping | None:
         """The token ``token_id`` with its account: ``digest``, ``expires_at``, ``revoked_at``,
         ``user_id``, ``name``, ``role``, ``disabled``; None when there is none."""
         t, u = api_tokens.c, users.c

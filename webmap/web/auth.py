@@ -221,7 +221,7 @@ def _token_actor(token: str) -> Actor | None:
         if problem:
             _log("token_refused", owner, target=token_id, detail=problem)
             raise NotAuthenticated(f"{problem}: ask an admin for a new token")
-        get_store().note_token_use(token_id, _now(), record["last_used_at"])
+        get_store().note_token_use(record["token_id"], _now(), record["last_used_at"])
         return Actor(record["name"], record["role"])
     if _matches(token):
         return BOOTSTRAP
