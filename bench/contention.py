@@ -240,8 +240,9 @@ def main(argv: list[str] | None = None) -> int:
         server = subprocess.Popen(
             [*COMMAND, "serve", "--port", str(port), "--threads", str(args.threads)],
             env=env,
+            # Never read: a pipe would fill with waitress's queue warnings and stop the server.
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
         )
         try:
             deadline = time.monotonic() + 120

@@ -202,18 +202,19 @@ def server(env: dict):
     """``webmap serve`` on a free port; yields its base URL and when the process was started."""
     started = time.perf_counter()
     port = free_port()
+    # A file, not a pipe nobody reads: waitress warns of every queued burst of tile requests, and a
+    # full pipe would stop the server mid-run.
+    errors = tempfile.TemporaryFile()
     process = subprocess.Popen(
-        [*COMMAND, "serve", "--port", str(port), "--threads", "8"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        [*COMMAND, "serve", "--port", str(port), "--threads", "8"], env=env, stdout=subprocess.DEVNULL, stderr=errors
     )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 300
         while True:
             if process.poll() is not None:
-                raise SystemExit(f"webmap serve stopped: {process.stderr.read().decode()[-2000:]}")
+                errors.seek(0)
+                raise SystemExit(f"webmap serve stopped: {errors.read().decode()[-2000:]}")
             try:
                 timed_get(base + "/healthz")
                 break
@@ -225,6 +226,7 @@ def server(env: dict):
     finally:
         process.terminate()
         process.wait(timeout=60)
+        errors.close()
 
 
 def endpoint_figures(base: str, started: float) -> dict[str, float]:

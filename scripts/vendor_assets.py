@@ -50,6 +50,30 @@ PACKAGES: dict[str, tuple[str, tuple[str, ...], str]] = {
         "Folium's MarkerCluster / FastMarkerCluster (the plain pages in bench/web.py)",
     ),
     "chart.js": ("4.6.1", ("dist/chart.umd.min.js", "LICENSE.md"), "the incidents/fatalities per period chart"),
+    "protomaps-leaflet": (
+        "5.1.0",
+        ("dist/protomaps-leaflet.js", "LICENSE"),
+        "the user's own PMTiles base map (WEBMAP_BASEMAP), loaded only then",
+    ),
+}
+# Packages compiled into another's distributed file: their licences go beside it, in licences/.
+# protomaps-leaflet.js carries its own copy of pmtiles (which reads PMTiles archives; the app serves
+# the archive's tiles itself, so no separate pmtiles.js is loaded), of @protomaps/basemaps (the
+# "light" style) and of the libraries below; pmtiles and @protomaps/basemaps ship no licence file:
+# both are BSD-3-Clause by Protomaps LLC, like protomaps-leaflet's LICENSE.
+BUNDLED: dict[str, tuple[str, ...]] = {
+    "protomaps-leaflet": (
+        "pmtiles",
+        "@protomaps/basemaps",
+        "pbf",
+        "@mapbox/vector-tile",
+        "@mapbox/point-geometry",
+        "rbush",
+        "quickselect",
+        "potpack",
+        "color2k",
+        "fflate",
+    ),
 }
 
 
@@ -72,18 +96,43 @@ def _installed_version(package_dir: Path) -> str:
     return json.loads((package_dir / "package.json").read_text())["version"]
 
 
-def vendor(target: Path = VENDOR) -> list[tuple[str, str, str, str, list[tuple[str, str]]]]:
+def _package_dir(work: Path, name: str, inside: str | None = None) -> Path:
+    """Where npm put ``name``: inside ``inside``'s own node_modules when it nested a copy there, else at the top."""
+    nested = work / "node_modules" / inside / "node_modules" / name if inside else None
+    if nested is not None and nested.is_dir():
+        return nested
+    package_dir = work / "node_modules" / name
+    if not package_dir.is_dir():
+        # npm nests a dependency's own copy when the pinned version differs.
+        found = list((work / "node_modules").glob(f"*/node_modules/{name}"))
+        package_dir = found[0] if found else package_dir
+    return package_dir
+
+
+def _bundled_licences(work: Path, name: str, out: Path) -> list[tuple[str, str, str, Path | None]]:
+    """Copy the licence files of the packages compiled into ``name``'s file to ``out``/licences/;
+    returns ``(package, version, licence, copied file or None)`` for each."""
+    rows = []
+    for bundled in BUNDLED.get(name, ()):
+        package_dir = _package_dir(work, bundled, inside=name)
+        files = sorted(p for p in package_dir.iterdir() if p.name.upper().startswith(("LICENSE", "LICENCE")))
+        dest = None
+        if files:
+            dest = out / "licences" / f"{bundled.replace('/', '-').lstrip('@')}-{files[0].name}"
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(files[0], dest)
+        rows.append((bundled, _installed_version(package_dir), _licence(package_dir / "package.json"), dest))
+    return rows
+
+
+def vendor(target: Path = VENDOR) -> list[tuple]:
     """Install the pinned packages and copy their files into ``target``; returns what was copied."""
     rows = []
     with tempfile.TemporaryDirectory(prefix="webmap-vendor-") as tmp:
         work = Path(tmp)
         _install(work)
         for name, (version, files, purpose) in PACKAGES.items():
-            package_dir = work / "node_modules" / name
-            if not package_dir.is_dir():
-                # npm nests a dependency's own copy when the pinned version differs.
-                nested = list((work / "node_modules").glob(f"*/node_modules/{name}"))
-                package_dir = nested[0] if nested else package_dir
+            package_dir = _package_dir(work, name)
             found = _installed_version(package_dir)
             if found != version:
                 sys.exit(f"npm installed {name} {found}, expected {version}")
@@ -97,7 +146,11 @@ def vendor(target: Path = VENDOR) -> list[tuple[str, str, str, str, list[tuple[s
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(src, dest)
                 copied.append((str(dest.relative_to(target)), hashlib.sha256(dest.read_bytes()).hexdigest()))
-            rows.append((name, version, _licence(package_dir / "package.json"), purpose, copied))
+            bundled = _bundled_licences(work, name, out)
+            for _, _, _, dest in bundled:
+                if dest is not None:
+                    copied.append((str(dest.relative_to(target)), hashlib.sha256(dest.read_bytes()).hexdigest()))
+            rows.append((name, version, _licence(package_dir / "package.json"), purpose, copied, bundled))
     _write_readme(target, rows)
     return rows
 
@@ -113,13 +166,23 @@ def _write_readme(target: Path, rows) -> None:
         "| package | version | licence | used for |",
         "|---|---|---|---|",
     ]
-    lines += [f"| {name} | {version} | {licence} | {purpose} |" for name, version, licence, purpose, _ in rows]
+    lines += [f"| {name} | {version} | {licence} | {purpose} |" for name, version, licence, purpose, _, _ in rows]
+    for name, _, _, _, _, bundled in rows:
+        if not bundled:
+            continue
+        lines += ["", f"`{name}`'s file has these packages compiled in (as npm installs them with it):", ""]
+        lines += ["| package | version | licence | licence file |", "|---|---|---|---|"]
+        lines += [
+            f"| {package} | {version} | {licence} | "
+            f"{f'`{dest.relative_to(target)}`' if dest else f'none in the package (see `{name}/LICENSE`)'} |"
+            for package, version, licence, dest in bundled
+        ]
     lines += ["", "## Files (SHA-256)", ""]
-    for _name, _, _, _, copied in rows:
+    for _name, _, _, _, copied, _ in rows:
         lines += [f"- `{path}` `{digest}`" for path, digest in copied]
     (target / "README.md").write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
-    for name, version, licence, _, copied in vendor():
+    for name, version, licence, _, copied, _ in vendor():
         print(f"{name} {version} ({licence}): {len(copied)} files")

@@ -9,6 +9,7 @@ the checkout (see ``helpers.SHARED``) and are skipped, with the reason, when it 
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 from helpers import ROOT, SHARED
 from playwright import sync_api as playwright_api
+from waitress import create_server
 
 from webmap import create_app
 from webmap.store import IncidentStore
@@ -82,6 +84,26 @@ def app(database_url, tmp_path):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def server(app):
+    """The test's app (its own empty database, token "test-token") on 127.0.0.1; yields its base URL."""
+    httpd = create_server(app, host="127.0.0.1", port=0, threads=4)
+    threading.Thread(target=httpd.run, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.effective_port}"
+    httpd.close()
+
+
+@pytest.fixture
+def server_env(database_url, tmp_path):
+    """The environment for ``webmap`` run as a command (``helpers.COMMAND``) on the test's database."""
+    return {
+        **os.environ,
+        "WEBMAP_DB": database_url,
+        "WEBMAP_GEODATA": str(tmp_path / "user-geodata"),
+        "XDG_DATA_HOME": str(tmp_path / "xdg"),
+    }
 
 
 @pytest.fixture

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import io
+import logging
+import os
 import re
+import resource
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -22,6 +27,7 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import numpy as np
 import pytest
 
 from webmap.cli import main
@@ -60,7 +66,27 @@ PORTUGUESE = (
     "responsável militar iraquiano em Diyala."
 )
 
-# A real UCDP GED event (id 244637): Iraqi forces against IS near Kirkuk, 5 January 2017.
+# The write token of the test app (conftest's ``app``), as a request header.
+AUTH = {"Authorization": "Bearer test-token"}
+# ``webmap`` as a command in a fresh interpreter (for ``webmap serve`` run as users run it).
+COMMAND = [sys.executable, "-c", "from webmap.cli import main; main()"]
+
+# A real UCDP GED event (id 244637): Iraqi forces against IS near Kirkuk, 5 January 2017, as a
+# JSON body of the API ...
+UCDP_244637 = {
+    "source": "UCDP GED test copy",
+    "source_id": "244637",
+    "event_date": "2017-01-05",
+    "latitude": 35.468056,
+    "longitude": 44.392222,
+    "event_type": "Battles",
+    "actor1": "Government of Iraq",
+    "actor2": "IS",
+    "fatalities": 1,
+    "geo_precision": 1,
+    "location": "Kirkuk city",
+}
+# ... and as the incident form posts it.
 FORM = {
     "event_date": "2017-01-05",
     "time_precision": "1",
@@ -108,6 +134,40 @@ def assert_refused(result, *fragments) -> str:
     return message
 
 
+def run_webmap(args, folder, *, database=None, stdin=None, memory=2_000_000_000, timeout=60):
+    """``webmap ARGS`` in a fresh interpreter run in ``folder`` (``WEBMAP_DB``: ``database``, else a
+    SQLite file there), with at most ``memory`` bytes of address space, so a reader without limits
+    fails there (MemoryError, killed) instead of taking the test run with it."""
+
+    def cap_memory():
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
+    env = {**os.environ, "WEBMAP_DB": database or f"sqlite:///{folder / 'webmap.db'}", "HOME": str(folder)}
+    env["WEBMAP_GEODATA"] = str(folder / "user-geodata")
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "webmap.cli", *map(str, args)],
+            cwd=folder,
+            env=env,
+            input=stdin,
+            capture_output=True,
+            timeout=timeout,
+            preexec_fn=cap_memory,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"webmap {' '.join(map(str, args))} still ran after {timeout} s")
+
+
+def one_line_exit_2(result, *fragments) -> str:
+    """Assert a :func:`run_webmap` ended with exit code 2 and one line of error holding every fragment; the line."""
+    stderr = result.stderr.decode()
+    assert result.returncode == 2, (result.returncode, stderr[-2000:])
+    assert len(stderr.strip().splitlines()) == 1 and "Traceback" not in stderr, stderr[-2000:]
+    for fragment in fragments:
+        assert fragment in stderr, stderr
+    return stderr
+
+
 def csrf_token(html: str) -> str:
     """The CSRF token of the first form in ``html``."""
     found = re.search(r'name="csrf_token" value="([^"]+)"', html)
@@ -147,9 +207,40 @@ def wait_until_up(process, port: int, timeout: float = 60) -> None:
         try:
             get(f"http://127.0.0.1:{port}/healthz")
             return
-        except (urllib.error.URLError, ConnectionError):
+        except (urllib.error.URLError, ConnectionError, TimeoutError):  # still starting, or busy loading
             time.sleep(0.2)
     pytest.fail("the server did not answer in time")
+
+
+@dataclasses.dataclass
+class Running:
+    """A ``webmap`` process serving on ``port`` (``url``); ``out`` and ``err`` once it has stopped."""
+
+    port: int
+    url: str
+    out: str = ""
+    err: str = ""
+
+
+@contextlib.contextmanager
+def webmap_running(*args, env: dict, timeout: float = 60, command=COMMAND, cwd=None):
+    """``webmap ARGS --port P`` (``command``: how webmap is run) in its own process on a free port, up
+    (answering /healthz within ``timeout`` s) for the block, then stopped as Ctrl-C does; yields its
+    :class:`Running`, whose ``out``/``err`` are filled when the block ends."""
+    port = free_port()
+    process = subprocess.Popen(
+        [*map(str, command), *map(str, args), "--port", str(port)],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    running = Running(port, f"http://127.0.0.1:{port}")
+    try:
+        wait_until_up(process, port, timeout)
+        yield running
+    finally:
+        running.out, running.err = stop(process)
 
 
 def stop(process) -> tuple[str, str]:
@@ -181,6 +272,8 @@ def serve_demo(folder: Path, token: str, **config):
     app = create_app(
         {"database_url": url, "geodata_dir": folder / "geodata", "token": token, "secret_key": "k", **config}
     )
+    # a page's burst of tile requests queues behind 4 threads by design; waitress warns of each
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     httpd = create_server(app, host="127.0.0.1", port=0, threads=4)
     thread = threading.Thread(target=httpd.run, daemon=True)
     thread.start()
@@ -194,10 +287,10 @@ def serve_demo(folder: Path, token: str, **config):
 
 
 @contextlib.contextmanager
-def watched_page(browser, server: str):
-    """A fresh page; every URL it requests is kept in ``page.requested``, and none may leave
-    ``server``; no JavaScript error may happen."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+def watched_page(browser, server: str, height: int = 1000):
+    """A fresh page 1400 px wide and ``height`` high; every URL it requests is kept in
+    ``page.requested``, and none may leave ``server``; no JavaScript error may happen."""
+    context = browser.new_context(viewport={"width": 1400, "height": height}, accept_downloads=True)
     tab = context.new_page()
     tab.requested = []
     tab.on("request", lambda request: tab.requested.append(request.url))
@@ -261,3 +354,94 @@ def assert_counts_agree(page, server) -> dict:
     in_extent = api(page, server, f"/api/incidents?limit=1&bbox={bbox}" + ("&" + query if query else ""))["total"]
     assert state["inExtent"] == in_extent == int(page.get_attribute("#wm-page", "data-total"))
     return state
+
+
+# -- a small PMTiles base map, made from the shipped layers -------------------------------------------
+KIRKUK_AREA = (43.0, 34.3, 46.2, 36.6)  # west, south, east, north: Kirkuk governorate and its neighbours
+
+
+def write_vector_pmtiles(path: Path, zooms=range(4, 9), area=KIRKUK_AREA) -> Path:
+    """Write a vector PMTiles base map of ``area`` at ``zooms`` to ``path``, in the layers of the
+    Protomaps basemap that protomaps-leaflet draws: ``earth`` (the country outline of
+    ``geodata/iraq.geojson``), ``water`` (``geodata/lakes.geojson``), ``boundaries`` (the
+    governorates' edges) and ``places`` (the cities of ``geodata/basemap_places.csv``). Tiles are
+    Mapbox Vector Tiles (mapbox-vector-tile), gzipped, written with the pmtiles package."""
+    import gzip
+
+    import geopandas as gpd
+    import mapbox_vector_tile
+    import shapely
+    from pmtiles.tile import Compression, TileType, zxy_to_tileid
+    from pmtiles.writer import Writer
+    from shapely.affinity import affine_transform
+
+    from webmap import mapview, spatial
+
+    def mercator(frame):
+        return frame.set_crs("EPSG:4326", allow_override=True).to_crs("EPSG:3857").geometry.values
+
+    earth = mercator(spatial.load_layer("adm0"))
+    water = mercator(gpd.read_file(ROOT / "geodata" / "lakes.geojson"))
+    adm1 = spatial.load_layer("adm1")
+    edges = mercator(gpd.GeoDataFrame(geometry=[shapely.boundary(shapely.union_all(adm1.geometry.values))]))
+    with (ROOT / "geodata" / "basemap_places.csv").open(encoding="utf-8") as f:
+        cities = [r for r in csv.DictReader(f) if r["kind"] in ("city", "seat")]
+    points = mercator(
+        gpd.GeoDataFrame(geometry=shapely.points([(float(r["longitude"]), float(r["latitude"])) for r in cities]))
+    )
+    layers = (
+        ("earth", earth, [{"kind": "earth"}] * len(earth)),
+        ("water", water, [{"kind": "water"}] * len(water)),
+        ("boundaries", edges, [{"kind": "region", "kind_detail": 4}]),
+        (
+            "places",
+            points,
+            [{"kind": "locality", "name": r["name"], "min_zoom": 4, "population_rank": 12} for r in cities],
+        ),
+    )
+    tiles = {}
+    for z in zooms:
+        west, south, east, north = area
+        (x0, x1), (y1, y0) = mapview._tile_of(z, np.array([west, east]), np.array([south, north]))
+        for x in range(int(x0), int(x1) + 1):
+            for y in range(int(y0), int(y1) + 1):
+                bounds = mercator(gpd.GeoDataFrame(geometry=[shapely.box(*mapview.tile_bounds(z, x, y))]))[0].bounds
+                clip = shapely.box(*bounds).buffer((bounds[2] - bounds[0]) / 64, join_style="mitre")
+                # In the tile's own grid (0..4096, y down), as the encoder stores it.
+                minx, miny, maxx, maxy = bounds
+                sx, sy = 4096 / (maxx - minx), -4096 / (maxy - miny)
+                to_grid = [sx, 0, 0, sy, -sx * minx, -sy * maxy]
+                encoded = []
+                for name, geometries, properties in layers:
+                    features = [
+                        {"geometry": affine_transform(part, to_grid), "properties": props}
+                        for geometry, props in zip(geometries, properties, strict=True)
+                        if not (part := shapely.intersection(geometry, clip)).is_empty
+                    ]
+                    if features:
+                        encoded.append({"name": name, "features": features})
+                data = mapbox_vector_tile.encode(encoded, default_options={"y_coord_down": True, "extents": 4096})
+                tiles[zxy_to_tileid(z, x, y)] = gzip.compress(data, mtime=0)
+    west, south, east, north = area
+    with path.open("wb") as f:
+        writer = Writer(f)
+        for tile_id in sorted(tiles):
+            writer.write_tile(tile_id, tiles[tile_id])
+        writer.finalize(
+            {
+                "tile_type": TileType.MVT,
+                "tile_compression": Compression.GZIP,
+                "min_lon_e7": int(west * 1e7),
+                "min_lat_e7": int(south * 1e7),
+                "max_lon_e7": int(east * 1e7),
+                "max_lat_e7": int(north * 1e7),
+                "center_zoom": min(zooms),
+                "center_lon_e7": int((west + east) / 2 * 1e7),
+                "center_lat_e7": int((south + north) / 2 * 1e7),
+            },
+            {
+                "attribution": "OCHA COD-AB <b>test</b>",
+                "vector_layers": [{"id": name, "fields": {}} for name, _, _ in layers],
+            },
+        )
+    return path

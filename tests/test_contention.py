@@ -16,8 +16,7 @@ import urllib.request
 
 import pytest
 from conftest import POSTGRES
-from helpers import FORM, GED, csrf_token, csv_rows, free_port, log_in
-from waitress import create_server
+from helpers import AUTH, FORM, GED, csrf_token, csv_rows, free_port, log_in
 
 import webmap.web
 from webmap.cli import main
@@ -27,7 +26,6 @@ from webmap.roles import BOOTSTRAP
 from webmap.store import IncidentStore, Staging
 
 GED_EVENTS = len(csv_rows(GED)) - 2  # after the header and the HXL tag row: one event per row
-BEARER = {"Authorization": "Bearer test-token"}
 ALL = IncidentFilter.build(drafts=True)
 
 
@@ -46,7 +44,7 @@ def lock_holder(database_url):
 
 
 def total(client) -> int:
-    response = client.get("/api/incidents?limit=1&drafts=1", headers=BEARER)
+    response = client.get("/api/incidents?limit=1&drafts=1", headers=AUTH)
     assert response.status_code == 200, response.get_data(as_text=True)
     return response.get_json()["total"]
 
@@ -70,7 +68,7 @@ def test_a_sqlite_file_that_cannot_be_kept_in_wal_is_refused_naming_the_variable
 
 
 def test_reads_go_on_while_another_process_holds_the_write_lock(client, lock_holder):
-    client.post("/api/incidents", json=FORM, headers=BEARER)
+    client.post("/api/incidents", json=FORM, headers=AUTH)
     with lock_holder.transaction():
         # Were readers blocked, these would wait for the lock and fail; they answer from the last commit.
         assert total(client) == 1
@@ -79,19 +77,19 @@ def test_reads_go_on_while_another_process_holds_the_write_lock(client, lock_hol
 
 
 def test_a_web_writer_that_cannot_get_the_lock_gets_503_and_nothing_is_written(quick_web_writers, client, lock_holder):
-    created = client.post("/api/incidents", json=FORM, headers=BEARER).get_json()
+    created = client.post("/api/incidents", json=FORM, headers=AUTH).get_json()
     log_in(client)
     form = client.get("/incidents/new")
     with lock_holder.transaction():
         for method, path in (("post", "/api/incidents"), ("put", f"/api/incidents/{created['id']}")):
-            response = getattr(client, method)(path, json={**FORM, "fatalities": 9}, headers=BEARER)
+            response = getattr(client, method)(path, json={**FORM, "fatalities": 9}, headers=AUTH)
             assert response.status_code == 503
             assert response.headers["Retry-After"] == "1"
             assert response.get_json()["error"] == (
                 "the database is busy: an import or another edit has held the write lock for over 0.5 s; "
                 "nothing written, try again in a few seconds"
             )
-        deleted = client.delete(f"/api/incidents/{created['id']}", headers=BEARER)
+        deleted = client.delete(f"/api/incidents/{created['id']}?reason=duplicate", headers=AUTH)
         assert deleted.status_code == 503
         # The analyst's form answers the same as a page.
         page = client.post("/incidents/new", data={**FORM, "csrf_token": csrf_token(form.get_data(as_text=True))})
@@ -101,21 +99,11 @@ def test_a_web_writer_that_cannot_get_the_lock_gets_503_and_nothing_is_written(q
     assert client.get(f"/api/incidents/{created['id']}").get_json()["properties"]["fatalities"] == 1
 
 
-@pytest.fixture
-def served(app):
-    """The test's app served by waitress with 4 threads; yields its base URL."""
-    httpd = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=httpd.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.effective_port}"
-    httpd.close()
-
-
 def http(method: str, url: str, body: dict | None = None) -> tuple[int, dict, dict]:
     """(status, headers, JSON body) of one request with the test's bearer token."""
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(
-        url, data=data, method=method, headers={**BEARER, "Content-Type": "application/json"}
+        url, data=data, method=method, headers={**AUTH, "Content-Type": "application/json"}
     )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
@@ -124,14 +112,14 @@ def http(method: str, url: str, body: dict | None = None) -> tuple[int, dict, di
         return exc.code, dict(exc.headers), json.loads(exc.read() or b"null")
 
 
-def test_only_two_web_writers_wait_for_the_lock_and_the_rest_are_refused(monkeypatch, app, served, lock_holder):
+def test_only_two_web_writers_wait_for_the_lock_and_the_rest_are_refused(monkeypatch, app, server, lock_holder):
     monkeypatch.setattr(webmap.web, "WRITE_WAIT", 30.0)
-    assert http("GET", served + "/api/incidents?limit=1")[0] == 200  # the app opens its store
+    assert http("GET", server + "/api/incidents?limit=1")[0] == 200  # the app opens its store
     slots = app.extensions["webmap"]["store"]._writer_slots
     answers: list[int] = []
     with lock_holder.transaction():
         waiting = [
-            threading.Thread(target=lambda: answers.append(http("POST", served + "/api/incidents", FORM)[0]))
+            threading.Thread(target=lambda: answers.append(http("POST", server + "/api/incidents", FORM)[0]))
             for _ in range(webmap.web.WAITING_WRITERS)
         ]
         for thread in waiting:
@@ -139,14 +127,14 @@ def test_only_two_web_writers_wait_for_the_lock_and_the_rest_are_refused(monkeyp
         deadline = time.monotonic() + 30
         while slots._value and time.monotonic() < deadline:  # until both are waiting for the lock
             time.sleep(0.05)
-        status, headers, body = http("POST", served + "/api/incidents", FORM)
+        status, headers, body = http("POST", server + "/api/incidents", FORM)
         assert status == 503 and headers["Retry-After"] == "5"
         assert body["error"] == (
             "the database is busy: other changes are already waiting to be written; "
             "nothing written, try again in a few seconds"
         )
         # The two waiting writers hold two of the four threads: reads still get through.
-        assert http("GET", served + "/api/incidents?limit=1")[2]["total"] == 0
+        assert http("GET", server + "/api/incidents?limit=1")[2]["total"] == 0
         assert not answers
     for thread in waiting:
         thread.join(timeout=60)
@@ -172,7 +160,7 @@ def test_an_import_holds_no_lock_while_it_reads_checks_and_stages(app, client, s
         assert staged_once.wait(120)
         # Mid-import: its staged rows are invisible and the web writes as if it were not there.
         assert total(client) == 0
-        assert client.post("/api/incidents", json=FORM, headers=BEARER).status_code == 201
+        assert client.post("/api/incidents", json=FORM, headers=AUTH).status_code == 201
         assert total(client) == 1
     finally:
         go_on.set()
@@ -185,10 +173,10 @@ def test_a_web_writer_that_arrives_during_an_import_merge_gets_503(quick_web_wri
     merging, go_on = threading.Event(), threading.Event()
     merge = IncidentStore._merge_staged
 
-    def slow_merge(self, conn, update):
+    def slow_merge(self, conn, *args):
         merging.set()
         go_on.wait(60)
-        return merge(self, conn, update)
+        return merge(self, conn, *args)
 
     monkeypatch.setattr(IncidentStore, "_merge_staged", slow_merge)
     done = {}
@@ -198,7 +186,7 @@ def test_a_web_writer_that_arrives_during_an_import_merge_gets_503(quick_web_wri
     importer.start()
     try:
         assert merging.wait(120)
-        refused = client.post("/api/incidents", json=FORM, headers=BEARER)
+        refused = client.post("/api/incidents", json=FORM, headers=AUTH)
         assert refused.status_code == 503 and refused.headers["Retry-After"] == "1"
         assert "the database is busy" in refused.get_json()["error"]
         assert total(client) == 0  # reads go on during the merge
@@ -212,14 +200,15 @@ def test_a_web_writer_that_arrives_during_an_import_merge_gets_503(quick_web_wri
 def test_one_incident_given_twice_in_a_batch_is_refused_naming_its_rows(client):
     """The merge's one rule for a batch: a (source, source_id) appears once; nothing is written."""
     record = {**FORM, "source_id": "244637", "status": "draft"}
-    response = client.post("/api/extract/save", json={"incidents": [record, record]}, headers=BEARER)
+    response = client.post("/api/extract/save", json={"incidents": [record, record]}, headers=AUTH)
     assert response.status_code == 400
     assert response.get_json() == {
         "error": "row 2: source_id: '244637' of source 'UCDP GED test copy' is also on row 1",
         "field": "source_id",
     }
     assert total(client) == 0
-    saved = client.post("/api/extract/save", json={"incidents": [record]}, headers=BEARER).get_json()
-    assert saved == {"inserted": 1, "updated": 0, "unchanged": 0}
-    again = client.post("/api/extract/save", json={"incidents": [{**record, "fatalities": 2}]}, headers=BEARER)
-    assert again.get_json() == {"inserted": 0, "updated": 1, "unchanged": 0}
+    saved = client.post("/api/extract/save", json={"incidents": [record]}, headers=AUTH).get_json()
+    assert (saved["inserted"], saved["updated"], saved["unchanged"]) == (1, 0, 0)
+    again = client.post("/api/extract/save", json={"incidents": [{**record, "fatalities": 2}]}, headers=AUTH)
+    updated = again.get_json()
+    assert (updated["inserted"], updated["updated"], updated["unchanged"], updated["ids"]) == (0, 1, 0, saved["ids"])

@@ -11,7 +11,7 @@ import html
 import json
 
 import pytest
-from helpers import NRT_REPORT, PORTUGUESE, log_in
+from helpers import AUTH, NRT_REPORT, PORTUGUESE, log_in
 
 from webmap.cli import main
 from webmap.errors import InvalidRecord
@@ -19,7 +19,6 @@ from webmap.extract import MAX_TEXT_CHARS, extract
 from webmap.query import IncidentFilter, count_incidents, select_incidents
 
 DATE = "2020-08-25"  # the report's "Monday night (August 24)" was the night before
-AUTH = {"Authorization": "Bearer test-token"}
 # akhbaralaan.net/news/arab-world/2015/1/30/six-dead-including-officer-kurdish-peshmerga-iraq-isis-attack
 KIRKUK_GOVERNORATE = (
     "قتل ستة من قوات البشمركة الكردية بينهم ضابط برتبة عميد واصيب 46 بجروح في مواجهات مع مسلحي تنظيم داعش "
@@ -103,7 +102,7 @@ def test_cli_json_is_what_the_api_answers(runner, client, tmp_path):
     records = printed["drafts"]
     assert [r["status"] for r in records] == ["draft"] * 2
     assert {"event_date", "latitude", "longitude", "event_type", "evidence", "notes"} <= set(records[0])
-    assert printed == client.post("/api/extract", json={"text": text(), "date": DATE}).get_json()
+    assert printed == client.post("/api/extract", json={"text": text(), "date": DATE}, headers=AUTH).get_json()
 
 
 def test_cli_save_stores_drafts_once_and_only_the_drafts_filter_shows_them(runner, store, client, tmp_path):
@@ -115,7 +114,7 @@ def test_cli_save_stores_drafts_once_and_only_the_drafts_filter_shows_them(runne
     assert count_incidents(store, IncidentFilter.build(drafts=True)) == 2
     assert count_incidents(store, IncidentFilter.build()) == 0
     assert client.get("/api/incidents").get_json()["total"] == 0
-    assert client.get("/api/incidents?drafts=1").get_json()["total"] == 2
+    assert client.get("/api/incidents?drafts=1", headers=AUTH).get_json()["total"] == 2
 
 
 def test_cli_reads_standard_input_and_arabic(runner):
@@ -155,7 +154,7 @@ def test_cli_refuses_five_megabytes(runner, tmp_path):
 
 # -- the API -----------------------------------------------------------------------------------------
 def test_api_extract_returns_the_drafts(client):
-    response = client.post("/api/extract", json={"text": text(), "date": DATE})
+    response = client.post("/api/extract", json={"text": text(), "date": DATE}, headers=AUTH)
     assert response.status_code == 200
     body = response.get_json()
     assert body["language"] == "en" and len(body["drafts"]) == 2
@@ -174,25 +173,29 @@ def test_api_extract_returns_the_drafts(client):
     ],
 )
 def test_api_extract_bad_input_is_a_400_naming_the_field(client, body, field):
-    response = client.post("/api/extract", json=body)
+    response = client.post("/api/extract", json=body, headers=AUTH)
     assert response.status_code == 400 and response.get_json()["field"] == field
 
 
 def test_api_extract_refuses_five_megabytes_before_reading_them(client):
     response = client.post(
-        "/api/extract", data=json.dumps({"text": "x" * 5_000_000, "date": DATE}), content_type="application/json"
+        "/api/extract",
+        data=json.dumps({"text": "x" * 5_000_000, "date": DATE}),
+        content_type="application/json",
+        headers=AUTH,
     )
-    assert response.status_code == 400 and "the limit is" in response.get_json()["error"]
+    assert response.status_code == 413 and "takes at most" in response.get_json()["error"]
 
 
 def test_api_extract_reads_html_and_answers_empty_text(client):
-    assert len(client.post("/api/extract", json={"text": as_html(text()), "date": DATE}).get_json()["drafts"]) == 2
-    assert client.post("/api/extract", json={"text": "", "date": DATE}).get_json()["drafts"] == []
+    html_answer = client.post("/api/extract", json={"text": as_html(text()), "date": DATE}, headers=AUTH)
+    assert len(html_answer.get_json()["drafts"]) == 2
+    assert client.post("/api/extract", json={"text": "", "date": DATE}, headers=AUTH).get_json()["drafts"] == []
 
 
 def reviewed(client, report: str = NRT_REPORT, date: str = DATE) -> list[dict]:
     """The drafts ``POST /api/extract`` proposes for ``report``, marked reviewed as the page sends them."""
-    drafts = client.post("/api/extract", json={"text": report, "date": date}).get_json()["drafts"]
+    drafts = client.post("/api/extract", json={"text": report, "date": date}, headers=AUTH).get_json()["drafts"]
     return [
         {
             **{k: v for k, v in d.items() if k not in ("evidence", "alternatives", "vague", "place_words")},
@@ -211,8 +214,16 @@ def test_saving_reviewed_incidents_with_a_correction(client, store):
     records = reviewed(client)
     records[1]["fatalities"] = 1  # the analyst corrects a count
     response = client.post("/api/extract/save", json={"incidents": records}, headers=AUTH)
-    assert response.get_json() == {"inserted": 2, "updated": 0, "unchanged": 0}
     stored = select_incidents(store, IncidentFilter.build())
+    ids = sorted(i.id for i in stored)
+    # The answer names the saved incidents and the map of those alone.
+    assert response.get_json() == {
+        "inserted": 2,
+        "updated": 0,
+        "unchanged": 0,
+        "ids": ids,
+        "map_url": "/?ids=" + ",".join(map(str, ids)),
+    }
     assert len(stored) == 2 and {i.status for i in stored} == {"reviewed"}
     assert sorted((i.admin1, i.fatalities) for i in stored) == [("Diyala", 2), ("Kirkuk", 1)]
 
@@ -220,8 +231,14 @@ def test_saving_reviewed_incidents_with_a_correction(client, store):
 def test_a_saved_governorate_only_incident_has_no_district(client, store):
     [record] = reviewed(client, KIRKUK_GOVERNORATE, "2015-01-30")
     response = client.post("/api/extract/save", json={"incidents": [record]}, headers=AUTH)
-    assert response.get_json() == {"inserted": 1, "updated": 0, "unchanged": 0}
     [kirkuk] = select_incidents(store, IncidentFilter.build())
+    assert response.get_json() == {
+        "inserted": 1,
+        "updated": 0,
+        "unchanged": 0,
+        "ids": [kirkuk.id],
+        "map_url": f"/?ids={kirkuk.id}",
+    }
     assert (kirkuk.geo_precision, kirkuk.fatalities, kirkuk.injured) == (3, 6, 46)
     assert kirkuk.admin1 == "Kirkuk" and kirkuk.admin2 is None  # only the governorate is known
 
@@ -229,7 +246,10 @@ def test_a_saved_governorate_only_incident_has_no_district(client, store):
 def test_saving_reviewed_versions_of_cli_drafts_updates_them(runner, client, store, tmp_path):
     runner.invoke(main, ["extract", str(report_file(tmp_path)), "--date", DATE, "--save"])
     response = client.post("/api/extract/save", json={"incidents": reviewed(client)}, headers=AUTH)
-    assert response.get_json() == {"inserted": 0, "updated": 2, "unchanged": 0}
+    summary = response.get_json()
+    assert (summary["inserted"], summary["updated"], summary["unchanged"]) == (0, 2, 0)
+    # The ids of the drafts the CLI stored, now reviewed: the same rows, not new ones.
+    assert summary["ids"] == sorted(i.id for i in select_incidents(store, IncidentFilter.build()))
     assert count_incidents(store, IncidentFilter.build(drafts=True)) == 2
     assert count_incidents(store, IncidentFilter.build()) == 2
 
@@ -282,13 +302,13 @@ THREE_FORCES = (
 
 
 def test_a_third_force_is_an_associated_actor_through_extraction_the_save_and_the_form(client, store):
-    answer = client.post("/api/extract", json={"text": THREE_FORCES, "date": "2021-12-07"}).get_json()
+    answer = client.post("/api/extract", json={"text": THREE_FORCES, "date": "2021-12-07"}, headers=AUTH).get_json()
     (draft,) = answer["drafts"]
     assert (draft["actor1"], draft["actor2"], draft["assoc_actor_2"]) == ("Islamic State", "Peshmerga", "Civilians")
     record = {k: v for k, v in draft.items() if k not in ("evidence", "place_words", "alternatives", "vague")}
     assert client.post("/api/extract/save", json={"incidents": [record]}, headers=AUTH).status_code == 200
     # The civilians are among the forces the incident involves: the force filter finds it.
-    (stored,) = client.get("/api/incidents?force=civilians&drafts=1").get_json()["features"]
+    (stored,) = client.get("/api/incidents?force=civilians&drafts=1", headers=AUTH).get_json()["features"]
     assert stored["properties"]["forces"] == ["islamic_state", "peshmerga", "civilians"]
     # The analyst's form shows the associated actors and keeps them.
     log_in(client)

@@ -3,25 +3,12 @@ correct, save."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from helpers import NRT_REPORT, PORTUGUESE
-from waitress import create_server
 
 from webmap.query import IncidentFilter, select_incidents
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def server(app):
-    """The test's app (its own empty database, token "test-token") on 127.0.0.1; yields its base URL."""
-    httpd = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=httpd.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.effective_port}"
-    httpd.close()
 
 
 @pytest.fixture
@@ -35,6 +22,12 @@ def page(browser, server):
     yield tab, server, outside
     context.close()
     assert not errors, f"JavaScript errors: {errors}"
+
+
+@pytest.fixture
+def public(app):
+    """The app as with WEBMAP_PUBLIC_EXTRACT=1: anyone may have a report read."""
+    app.extensions["webmap"]["config"].public_extract = True
 
 
 def propose_the_report(tab, base):
@@ -83,7 +76,7 @@ def test_a_bad_value_is_shown_at_its_field_and_nothing_is_saved(page, store):
     assert select_incidents(store, IncidentFilter.build(drafts=True)) == []
 
 
-def test_without_login_the_page_proposes_but_cannot_save(page):
+def test_without_login_the_page_proposes_but_cannot_save(page, public):
     tab, base, _ = page
     tab.goto(f"{base}/extract")
     tab.fill("#wm-report", "قتل ثلاثة من البيشمركة في هجوم لداعش قرب كركوك")
@@ -97,7 +90,7 @@ def test_without_login_the_page_proposes_but_cannot_save(page):
     assert "Portuguese" in tab.inner_text("#wm-extract-status")
 
 
-def test_the_work_done_before_logging_in_is_still_there_after_it(page, store):
+def test_the_work_done_before_logging_in_is_still_there_after_it(page, store, public):
     tab, base, _ = page
     tab.goto(f"{base}/extract")
     # The way to log in is offered before any work is done, not only once incidents are proposed.

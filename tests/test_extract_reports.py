@@ -19,13 +19,20 @@ from webmap.gazetteer.rank import haversine_km
 PUBLISHED = dt.date(2021, 12, 6)  # a Monday: "early Saturday" is 4 December
 SATURDAY = dt.date(2021, 12, 4)
 # Floors reached on the ACLED notes (see test_acled_notes_place_and_fatalities and
-# bench/gazetteer_accuracy.py: 75.8 % within 25 km, 87.3 % fatalities equal); a change that lowers
-# them is a regression. Most misses are areas a note names that the gazetteer places elsewhere than
-# ACLED does (Avasin, which the texts of the landmarks table put in Duhok and ACLED in Mergasur),
-# names no source has, and ACLED's own conventions (fatalities halved or set to 3 when unknown; the
-# provincial capital where we use the governorate's representative point).
-PLACE_FLOOR = 0.75
+# bench/gazetteer_accuracy.py: 87.9 % within 25 km, 91.1 % fatalities equal on main before killed
+# became nullable; the fatalities floor stays where it was set); a change that lowers them is a
+# regression. Most misses left are areas a note names that the gazetteer places elsewhere than ACLED
+# does (Avasin, which the texts of the landmarks table put in Duhok and ACLED in Mergasur), names no
+# source has, notes that name no place, and the first end of a road where ACLED takes another. A
+# draft whose report gives no figure leaves its killed empty; it agrees with an ACLED 0, which is
+# ACLED's code for "no figure reported" (its codebook), not a count (see agrees_with_acled).
+PLACE_FLOOR = 0.87
 FATALITIES_FLOOR = 0.87
+
+
+def agrees_with_acled(extracted: int | None, acled: int) -> bool:
+    """Whether a draft's killed agree with ACLED's: the same figure, or none where ACLED codes 0."""
+    return extracted == acled or (extracted is None and acled == 0)
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +69,8 @@ def test_federal_police_at_ar_riyad_and_at_hawija(drafts):
     assert riyad.admin2 == "Al-Hawiga"
     hawija = next(i for i in police if i is not riyad)
     assert hawija.admin2 == "Al-Hawiga" and haversine_km(hawija.latitude, hawija.longitude, 35.33, 43.77) < 5
-    assert all(i.fatalities == 0 and i.injured is None for i in police)
+    # The report gives no casualties for these attacks: not reported, not 0.
+    assert all(i.fatalities is None and i.injured is None for i in police)
 
 
 @pytest.mark.shared
@@ -96,7 +104,7 @@ def test_acled_notes_place_and_fatalities():
         placed += 1
         first = found[0].incident
         near += haversine_km(first.latitude, first.longitude, float(row["latitude"]), float(row["longitude"])) <= 25
-        equal += first.fatalities == int(row["fatalities"])
+        equal += agrees_with_acled(first.fatalities, int(row["fatalities"]))
     n = len(rows)
     print(
         f"\nACLED notes (n={n}): a draft for {placed} ({placed / n:.1%}); place within 25 km of ACLED's point "

@@ -530,13 +530,79 @@ def test_a_region_of_a_governorate_is_an_area_in_it(gazetteer_ready):
     assert haversine_km(place.latitude, place.longitude, 37.06, 42.99) > 15  # not Duhok's centre
 
 
+@pytest.mark.shared
 def test_a_direction_from_a_governorate_is_kept_in_the_location(gazetteer_ready):
     [draft] = extract(sentence_with("northwest of the disputed Kirkuk province"), dt.date(2021, 12, 6)).drafts
     incident = draft.incident
     assert (incident.location, incident.geo_precision, incident.admin1, incident.admin2) == (
-        "northwest of Kirkuk",
+        "northwest of Kirkuk governorate",
         3,
         "Kirkuk",
         None,
     )
     assert "northwest of the disputed Kirkuk province" in incident.notes
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "governorate", "point"),
+    [
+        # A village called Qandil lies in Ninewa, far from the range; Gara is also a town in Morocco.
+        ("Turkish warplanes struck PKK positions in the Qandil region.", "Qandil Mountains", "Erbil", (36.54, 45.0)),
+        ("Turkish jets bombed PKK hideouts in the Qandil area.", "Qandil Mountains", "Erbil", (36.54, 45.0)),
+        ("Turkish airstrikes hit PKK shelters in the Gara region.", "Gara Mountain", "Duhok", None),
+        ("Turkish airstrikes hit PKK shelters in the Gara (Chiya-e Gara) region.", "Gara Mountain", "Duhok", None),
+    ],
+)
+def test_a_region_is_the_range_or_area_of_its_name_not_a_village_elsewhere(
+    gazetteer_ready, text, name, governorate, point
+):
+    place = place_of(text)
+    assert (place.name, place.governorate, place.geo_precision) == (name, governorate, 2)
+    if point is not None:
+        assert haversine_km(place.latitude, place.longitude, *point) < 5
+
+
+def test_a_village_in_the_region_of_its_name_stands_for_the_region(gazetteer_ready):
+    place = place_of("Turkish jets hit PKK targets in the Metina region.")
+    assert (place.name, place.governorate, place.geo_precision) == ("Metina", "Duhok", 2)
+
+
+@pytest.mark.parametrize(
+    ("text", "governorate", "capital"),
+    [
+        ("On Mar 7, gunmen killed two farmers in Diyala province.", "Diyala", (33.754, 44.605)),
+        ("An IED exploded near a police patrol in Salahuddin province.", "Salah Al-Din", (34.616, 43.679)),
+        ("Security forces found a mass grave in western Ninewa province.", "Ninewa", (36.335, 43.119)),
+        ("Protesters gathered in front of the oil company in Basra province.", "Al-Basrah", (30.509, 47.78)),
+    ],
+)
+def test_a_governorate_alone_is_placed_at_its_capital_and_says_so(gazetteer_ready, text, governorate, capital):
+    [draft] = extract(text, dt.date(2020, 5, 1)).drafts
+    incident = draft.incident
+    assert haversine_km(incident.latitude, incident.longitude, *capital) < 2
+    assert incident.geo_precision == 3 and incident.admin1 == governorate and incident.admin2 is None
+    assert incident.location.endswith(" governorate")
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Turkish jets struck PKK positions in Xakurk region, northern Iraq.", "Khakurk"),
+        ("Turkish jets struck PKK positions in Khwakurk area.", "Khakurk"),
+        ("Turkish drones struck PKK hideouts in the Qarachokh mountains.", "Qarachogh Mountain"),
+    ],
+)
+def test_an_area_spelled_otherwise_is_found_among_ranges_valleys_and_areas(gazetteer_ready, text, name):
+    place = place_of(text)
+    assert (place.name, place.geo_precision) == (name, 2)
+
+
+def test_a_place_spelled_otherwise_is_found_inside_the_area_the_sentence_names(gazetteer_ready):
+    # Khanasor, north of Mount Sinjar, written as Kurdish and Turkish reports write it.
+    place = place_of("Militants attacked a checkpoint in Hanasor, in Sinjar district.")
+    assert (place.name, place.governorate, place.geo_precision) == ("Khānah Sūr", "Ninewa", 1)
+    assert haversine_km(place.latitude, place.longitude, 36.48, 41.61) < 5
+
+
+def test_a_place_spelled_otherwise_is_not_guessed_without_an_area_named(gazetteer_ready):
+    assert place_of("Militants attacked a checkpoint in Hanasor.") is None

@@ -10,6 +10,7 @@ from helpers import ARTICLE, ROOT
 from webmap.errors import GazetteerError
 from webmap.gazetteer import COLUMNS, Gazetteer, find_mentions, get_gazetteer, resolve, resolve_place
 from webmap.gazetteer.curated import read_curated
+from webmap.gazetteer.keys import name_key, skeleton
 from webmap.gazetteer.rank import haversine_km
 
 
@@ -109,6 +110,16 @@ def test_transliteration_variant_is_normalised_and_typo_is_fuzzy(gaz):
     assert (typo.place_id, typo.reason) == ("gn:90393", "fuzzy")
     assert typo.score < 0.8
     assert resolve("Qxzvbnm", gazetteer=gaz) == []
+
+
+@pytest.mark.parametrize(
+    ("spelling", "written", "governorate"),
+    [("Halidiya", "Khalidiyah", "Al-Anbar"), ("Hanasor", "Khanasor", "Ninewa")],
+)
+def test_h_for_kh_as_turkish_and_kurdish_reports_write_it_is_normalised(gaz, spelling, written, governorate):
+    best = resolve(spelling, gazetteer=gaz, governorate=governorate)[0]
+    assert best.reason == "normalised" and best.governorate == governorate
+    assert skeleton(name_key(spelling)) == skeleton(name_key(written))
 
 
 def test_candidate_fields_and_json(gaz):

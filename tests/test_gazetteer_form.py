@@ -5,10 +5,8 @@ country; through GET /api/gazetteer and in Debian's Chromium."""
 from __future__ import annotations
 
 import re
-import threading
 
 import pytest
-from waitress import create_server
 
 
 def candidates(client, **params) -> list[dict]:
@@ -58,15 +56,6 @@ def test_bad_preferences_are_400_naming_the_parameter(client, params, parameter)
 
 
 # -- in Chromium ------------------------------------------------------------------------------------
-@pytest.fixture
-def server(app):
-    """The test's app (its own empty database, token "test-token") on 127.0.0.1; yields its base URL."""
-    httpd = create_server(app, host="127.0.0.1", port=0, threads=4)
-    threading.Thread(target=httpd.run, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.effective_port}"
-    httpd.close()
-
-
 @pytest.mark.browser
 def test_the_form_lists_iraqi_places_first_and_fills_the_point(browser, server, artifacts):
     context = browser.new_context(viewport={"width": 1200, "height": 1000})

@@ -11,9 +11,10 @@ import geopandas as gpd
 import pytest
 from helpers import ROOT
 
+from webmap import spatial
 from webmap.errors import GazetteerError
 from webmap.gazetteer import get_gazetteer, resolve, resolve_place
-from webmap.gazetteer.curated import read_landmarks
+from webmap.gazetteer.curated import CAPITALS_FILE, read_landmarks
 from webmap.gazetteer.rank import haversine_km
 from webmap.gazetteer.sources import ucdp_held_out
 
@@ -217,3 +218,14 @@ def test_the_build_refuses_a_point_outside_its_stated_unit(tmp_path, monkeypatch
         read_landmarks(_landmark_file(tmp_path, DUKAN.format(pcode="IQG06")))
     )
     assert (row["admin1_pcode"], row["precision"]) == ("IQG06", None)
+
+
+def test_every_capital_of_the_capitals_table_lies_in_its_governorate():
+    gazetteer = get_gazetteer()
+    with CAPITALS_FILE.open(newline="", encoding="utf-8") as handle:
+        lines = list(csv.DictReader(handle))
+    assert {line["governorate_pcode"] for line in lines} == set(spatial.load_layer("adm1")["pcode"])
+    for line in lines:
+        place = gazetteer.place_by_id(line["place_id"])
+        assert place.feature_class == "P" and place.admin1_pcode == line["governorate_pcode"], line
+        assert line["source_url"].startswith("https://"), line

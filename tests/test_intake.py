@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 
 import pytest
-from helpers import csrf_token, log_in
+from helpers import AUTH, csrf_token, log_in
 
 from webmap import spatial
 from webmap.cli import main
@@ -21,7 +21,6 @@ from webmap.config import SHIPPED_GEODATA
 from webmap.store import incidents as incidents_table
 from webmap.store import row_to_incident
 
-AUTH = {"Authorization": "Bearer test-token"}
 # Compared between doors: everything but what the store or the door itself sets.
 SET_BY_THE_DOOR = ("id", "source_id", "created_at", "updated_at")
 # Set by the geocoded door only: the gazetteer record it was placed at and the match's score.

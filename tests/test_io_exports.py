@@ -146,7 +146,7 @@ def test_cli_filters_select_the_same_rows_as_the_filter(runner, loaded, tmp_path
     ]
     for options, params in cases:
         path = tmp_path / "out.csv"
-        export(runner, path, *options)
+        export(runner, path, *options, "--overwrite")
         with path.open(encoding="utf-8-sig", newline="") as fh:
             ids = {int(row["id"]) for row in csv.DictReader(fh)}
         expected = {i.id for i in select_incidents(loaded, IncidentFilter.build(**params))}

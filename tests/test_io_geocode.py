@@ -13,13 +13,12 @@ import csv
 import json
 
 import pytest
-from helpers import assert_refused, import_, write_rows
+from helpers import AUTH, assert_refused, import_, write_rows
 
 from webmap import spatial
 from webmap.cli import main
 from webmap.query import IncidentFilter, count_incidents, select_incidents
 
-AUTH = {"Authorization": "Bearer test-token"}
 HEADER = ["event_date", "event_type", "location", "admin2", "admin1", "fatalities", "source"]
 KUT = ["2021-12-04", "Battles", "Kut", "Kut", "Wasit", "1", "geocoding test"]
 SHULAH = ["2021-12-04", "Battles", "Ash Shulah", "", "Baghdad", "0", "geocoding test"]
@@ -122,7 +121,7 @@ def test_geocode_always_replaces_the_file_coordinates(runner, store, tmp_path):
     path = write_rows(tmp_path / "rows.csv", [header, [*KUT, "33.3", "44.4", "kut-1"]])
     assert import_(runner, path, "--geocode", "missing").exit_code == 0
     assert stored(store)["Kut"].admin1 == "Baghdad"
-    result = import_(runner, path, "--geocode", "always", "--update")
+    result = import_(runner, path, "--geocode", "always", "--update", "--reason", "placed by name")
     assert result.exit_code == 0, result.output
     assert "1 updated" in result.output
     kut = stored(store)["Kut"]

@@ -151,7 +151,9 @@ def test_empty_file_and_missing_file(runner, tmp_path):
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
     assert_refused(import_(runner, empty, "--format", "acled"), "empty.csv: the file is empty")
-    assert_refused(import_(runner, tmp_path / "absent.csv", "--format", "acled"), "absent.csv: no such file")
+    assert_refused(
+        import_(runner, tmp_path / "absent.csv", "--format", "acled"), "absent.csv: cannot read: no such file"
+    )
 
 
 def test_every_missing_required_column_is_listed(runner, store, tmp_path):

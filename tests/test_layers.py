@@ -12,9 +12,12 @@ PACKAGE = Path(__file__).resolve().parent.parent / "webmap"
 LAYERS = {
     "config": 0,
     "errors": 0,
+    "files": 0,
     "names": 0,
     "records": 0,
     "forces": 0,
+    "roles": 0,
+    "accounts": 0,
     "gazetteer": 1,
     "spatial": 1,
     "extract": 1,

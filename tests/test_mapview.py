@@ -9,6 +9,7 @@ import struct
 import folium
 import numpy as np
 import pytest
+import shapely
 from folium.plugins import FastMarkerCluster
 
 from webmap import mapview
@@ -88,13 +89,57 @@ def test_layers_are_simplified_geojson_with_names():
     names = {f["properties"]["name"] for f in adm2["features"]}
     assert {"Kirkuk", "Sinjar", "Khanaqin", "Makhmour"} <= names
     assert {"pcode", "name", "parent_name"} <= set(adm2["features"][0]["properties"])
-    basemap = json.loads(mapview.layer_geojson("basemap"))
-    kinds = {f["properties"]["level"]: f["geometry"]["type"] for f in basemap["features"]}
-    # One feature per level: the country's polygon, the boundaries as lines, names as points.
-    assert kinds == {"adm0": "Polygon", "adm1": "MultiLineString", "adm2": "MultiLineString", "label": "Point"}
-    assert len(basemap["features"]) == 3 + 18
     with pytest.raises(KeyError):
         mapview.layer_geojson("adm9")
+
+
+def test_the_base_map_bands_simplify_less_as_the_zoom_grows():
+    kirkuk = (43.3, 34.9, 44.9, 36.0)
+    vertices = []
+    for band, spec in enumerate(mapview.BASEMAP_BANDS):
+        tiles = [None] if spec.tile_zoom is None else [tuple(t) for t in _tiles_of_kirkuk_governorate(spec.tile_zoom)]
+        pieces = [json.loads(mapview.basemap_piece(band, tile)) for tile in tiles]
+        for piece in pieces:
+            for rings in piece["fills"].values():
+                assert all(_points(ring)[0].tolist() == _points(ring)[-1].tolist() for ring in rings)  # closed
+        lines = shapely.MultiLineString([_points(line) for p in pieces for line in p["lines"]["adm2"]])
+        inside = shapely.clip_by_rect(lines, *kirkuk)
+        vertices.append(shapely.get_num_coordinates(inside))
+    # Kirkuk governorate's district lines: more detail in each band, as shipped in the last.
+    assert vertices == sorted(set(vertices)), vertices
+
+
+def _points(served: list[int]) -> np.ndarray:
+    """A served line or ring (whole 1e-5 degrees, first point then differences) as lon/lat rows."""
+    return np.cumsum(np.reshape(served, (-1, 2)), axis=0) / 1e5
+
+
+def _tiles_of_kirkuk_governorate(zoom: int) -> list[list[int]]:
+    west, south, east, north = 43.3, 34.9, 44.9, 36.0
+    x0, y0 = (int(v[0]) for v in mapview._tile_of(zoom, np.array([west]), np.array([north])))
+    x1, y1 = (int(v[0]) for v in mapview._tile_of(zoom, np.array([east]), np.array([south])))
+    return [[x, y] for x in range(x0, x1 + 1) for y in range(y0, y1 + 1)]
+
+
+def test_each_label_is_in_one_tile_and_shown_at_its_kinds_zooms():
+    spec = mapview.BASEMAP_BANDS[3]
+    tiles = _tiles_of_kirkuk_governorate(spec.tile_zoom)
+    seen: dict[tuple, int] = {}
+    for tile in tiles:
+        west, south, east, north = mapview.tile_bounds(spec.tile_zoom, *tile)
+        piece = json.loads(mapview.basemap_piece(3, tuple(tile)))
+        for label in piece["labels"]:
+            lon, lat, name, _, kind, _rank = label
+            low, high = piece["kinds"][kind]
+            assert west <= lon <= east and south <= lat <= north, name
+            assert (low, high) == mapview.LABEL_KINDS[kind] and low <= 18 and high >= spec.min_zoom
+            seen[(lon, lat, name)] = seen.get((lon, lat, name), 0) + 1
+    assert seen and max(seen.values()) == 1
+    # Band 0 (the country) has the governorates and the cities, not the villages.
+    kinds = {label[4] for label in json.loads(mapview.basemap_piece(0))["labels"]}
+    assert kinds == {"governorate", "city"}
+    with pytest.raises(KeyError, match="no tile"):
+        mapview.basemap_piece(3, (2**9, 0))
 
 
 def test_district_features_carry_counts():

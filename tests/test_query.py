@@ -113,6 +113,16 @@ def test_filters_select_the_right_rows(filled, params, expected):
     assert ids(filled, IncidentFilter.from_params(params)) == expected
 
 
+def test_ids_select_exactly_those_incidents(filled):
+    stored = {i.source_id: i.id for i in select_incidents(filled, IncidentFilter.build(drafts=True))}
+    chosen = IncidentFilter.from_params({"ids": f"{stored['274540']},{stored['197060']}"})
+    assert ids(filled, chosen) == ["197060", "274540"]
+    assert chosen.to_params() == {
+        "ids": [f"{min(stored['274540'], stored['197060'])},{max(stored['274540'], stored['197060'])}"]
+    }
+    assert ids(filled, IncidentFilter.from_params({"ids": str(stored["274540"]), "force": "isf"})) == []
+
+
 def test_repeated_query_parameters(filled):
     args = MultiDict([("force", "isf"), ("force", "civilians")])
     assert ids(filled, IncidentFilter.from_params(args)) == ["197060", "244637", "274540"]
@@ -136,6 +146,9 @@ def test_to_params_round_trips():
         ({"event_type": "Skirmish"}, "event_type"),
         ({"disputed": "maybe"}, "disputed"),
         ({"bbox": "1,2,3"}, "bbox"),
+        ({"ids": "3,seven"}, "ids"),
+        ({"ids": "-4"}, "ids"),
+        ({"ids": "0"}, "ids"),
     ],
 )
 def test_bad_values_name_the_parameter(params, parameter):

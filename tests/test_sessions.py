@@ -9,19 +9,15 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 
 import pytest
-from helpers import FORM, csrf_token, free_port, stop, wait_until_up
+from helpers import FORM, csrf_token, webmap_running
 
 from webmap import create_app
 from webmap.web import auth
-
-COMMAND = [sys.executable, "-c", "from webmap.cli import main; main()"]
 
 
 def make_app(database_url, tmp_path, **settings):
@@ -140,7 +136,6 @@ def test_a_logout_in_one_server_process_ends_the_login_in_another(database_url, 
     """The live sessions are in the database: ``webmap serve`` in its own process sees the logout."""
     log_in(client)
     cookie = session_cookie(client)
-    port = free_port()
     env = {
         **os.environ,
         "WEBMAP_DB": database_url,
@@ -149,29 +144,21 @@ def test_a_logout_in_one_server_process_ends_the_login_in_another(database_url, 
         "WEBMAP_SECRET_KEY": "test-secret",
         "XDG_DATA_HOME": str(tmp_path / "xdg"),
     }
-    process = subprocess.Popen(
-        [*COMMAND, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
     opener = urllib.request.build_opener(NoRedirect)
 
-    def status_there() -> int:
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/incidents/new", headers={"Cookie": f"session={cookie}"}
-        )
+    def status_there(server) -> int:
+        request = urllib.request.Request(f"{server.url}/incidents/new", headers={"Cookie": f"session={cookie}"})
         try:
             with opener.open(request, timeout=10) as response:
                 return response.status
         except urllib.error.HTTPError as exc:
             return exc.code
 
-    try:
-        wait_until_up(process, port)
-        assert status_there() == 200  # the other process knows the login
+    with webmap_running("serve", env=env) as server:
+        assert status_there(server) == 200  # the other process knows the login
         log_out(client)
-        assert status_there() == 302  # and knows it ended
-    finally:
-        _, err = stop(process)
-    assert "Traceback" not in err
+        assert status_there(server) == 302  # and knows it ended
+    assert "Traceback" not in server.err
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):

@@ -257,6 +257,7 @@ def test_find_admin_area_returns_the_area_and_its_parent(shipped_only):
         "pcode": "IQG13Q01",
         "name": "Al-Hawiga",
         "name_ar": "الحويجة",
+        "display_name": "Hawija",
         "level": "adm2",
         "parent_pcode": "IQG13",
         "parent_name": "Kirkuk",
@@ -271,7 +272,7 @@ def test_find_admin_area_refuses_what_is_not_an_area_of_the_level(text, level, s
 
 def test_admin_areas_list_every_area_with_its_parent(shipped_only):
     districts = spatial.admin_areas("adm2")
-    assert list(districts.columns) == spatial.AREA_COLUMNS
+    assert list(districts.columns) == [*spatial.AREA_COLUMNS, "display_name", "former_names"]
     assert len(districts) == 101 and len(spatial.admin_areas("adm1")) == 18 and len(spatial.admin_areas("adm3")) == 294
     daquq = districts.set_index("pcode").loc["IQG13Q02"]
     assert (daquq["name"], daquq["parent_pcode"], daquq["parent_name"]) == ("Daquq", "IQG13", "Kirkuk")

@@ -5,6 +5,7 @@ Runs on SQLite and, with WEBMAP_TEST_POSTGRES, on PostgreSQL + PostGIS (the conf
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import subprocess
@@ -180,15 +181,23 @@ def test_every_write_moves_the_data_version_and_nothing_else_does(store):
 
 def test_a_database_of_an_earlier_webmap_is_upgraded_on_opening(database_url):
     """A table as webmap kept it before issue 12: disputed as a yes/no flag, no associated actors, no
-    forces mask, no geocoder match. Opening it gives every row its forces and a three-valued disputed."""
+    forces mask, no geocoder match, fatalities NOT NULL (a blank was stored as 0). Opening it gives
+    every row its forces and a three-valued disputed, keeps the rows' figures, and takes an incident
+    whose killed are not reported."""
     from webmap.query import involves
     from webmap.store import incidents
 
     before = sa.MetaData()
-    added = ("assoc_actor_1", "assoc_actor_2", "force_mask", "place_id", "place_score")  # by issues 12, 13
+    added = (
+        *("assoc_actor_1", "assoc_actor_2", "force_mask", "place_id", "place_score"),  # by issues 12, 13
+        *("created_by", "reviewed_by", "reviewed_at", "version"),  # by issue 17
+    )
     kept = [c.name for c in incidents.columns if c.name not in added]
     columns = [
-        sa.Column(name, sa.Boolean) if name == "disputed" else sa.Column(name, incidents.c[name].type) for name in kept
+        sa.Column(name, sa.Boolean)
+        if name == "disputed"
+        else sa.Column(name, incidents.c[name].type, nullable=name != "fatalities", primary_key=name == "id")
+        for name in kept
     ]
     sa.Table("incidents", before, *columns)
     engine = sa.create_engine(database_url)
@@ -197,7 +206,6 @@ def test_a_database_of_an_earlier_webmap_is_upgraded_on_opening(database_url):
     # webmap stored them.
     rows = [
         {
-            "id": 1,
             "source": "UCDP GED",
             "source_id": "244637",
             "event_date": dt.date(2017, 1, 5),
@@ -218,7 +226,6 @@ def test_a_database_of_an_earlier_webmap_is_upgraded_on_opening(database_url):
             "updated_at": dt.datetime(2024, 1, 1),
         },
         {
-            "id": 2,
             "source": "UCDP GED",
             "source_id": "197060",
             "event_date": dt.date(2014, 5, 12),
@@ -240,7 +247,8 @@ def test_a_database_of_an_earlier_webmap_is_upgraded_on_opening(database_url):
         },
     ]
     with engine.begin() as conn:
-        conn.execute(before.tables["incidents"].insert(), rows)
+        for row in rows:  # ids 1 and 2
+            conn.execute(before.tables["incidents"].insert(), row)
     engine.dispose()
 
     store = IncidentStore(database_url)
@@ -254,6 +262,13 @@ def test_a_database_of_an_earlier_webmap_is_upgraded_on_opening(database_url):
             civilians = conn.execute(sa.select(incidents.c.source_id).where(involves("civilians"))).scalars().all()
         assert (army, civilians) == (["244637"], ["197060"])
         assert count_incidents(store, IncidentFilter.build(disputed=["inside"])) == 1
+        assert [(i.id, i.fatalities) for i in select_incidents(store, ALL, sort="id")] == [(1, 1), (2, 10)]
+        # The same UCDP event as a report without a figure of the killed: stored empty, not 0.
+        unreported = store.add(
+            dataclasses.replace(stored["244637"], id=None, source_id=None, fatalities=None), by=BOOTSTRAP
+        )
+        assert (unreported.id, store.get(unreported.id).fatalities) == (3, None)
+        assert count_incidents(store, IncidentFilter.build(disputed=["inside"])) == 2
     finally:
         store.dispose()
 

@@ -14,27 +14,13 @@ import time
 
 import numpy as np
 import pytest
+from helpers import AUTH, UCDP_244637
 
 from webmap.forces import FORCE_KEYS
+from webmap.intake import checked_incident
 from webmap.io.demo import load_demo
 from webmap.query import IncidentFilter, count_incidents, data_version
 from webmap.roles import BOOTSTRAP
-
-AUTH = {"Authorization": "Bearer test-token"}
-# A real UCDP GED event (id 244637): Iraqi forces against IS near Kirkuk, 5 January 2017.
-UCDP_244637 = {
-    "source": "UCDP GED test copy",
-    "source_id": "244637",
-    "event_date": "2017-01-05",
-    "latitude": 35.468056,
-    "longitude": 44.392222,
-    "event_type": "Battles",
-    "actor1": "Government of Iraq",
-    "actor2": "IS",
-    "fatalities": 1,
-    "geo_precision": 1,
-    "location": "Kirkuk city",
-}
 
 
 @pytest.fixture
@@ -214,7 +200,8 @@ def test_reads_carry_an_etag_and_a_reload_is_a_304(client, demo):
         "/api/incidents?limit=5",
         "/api/districts",
         "/api/timeline",
-        "/api/layers/basemap",
+        "/api/basemap/0",
+        "/api/basemap/3/319/201",
     ):
         first = client.get(path)
         etag = first.headers["ETag"]
@@ -231,6 +218,19 @@ def test_an_edit_changes_the_etag(client, demo):
     after = client.get("/api/points", headers={"If-None-Match": etag, "Accept-Encoding": "identity"})
     assert after.status_code == 200 and after.headers["ETag"] != etag
     assert len(decode_points(after.data)["id"]) == demo + 1
+
+
+def test_kept_answers_follow_every_write_even_another_processs(app, client, store, demo):
+    # The JSON reads are kept by the server for the next visitor; a write anywhere answers anew
+    # (here straight into the store, as another process would).
+    reads = ("/api/summary", "/api/timeline", "/api/incidents?limit=5&sort=-id", "/api/districts")
+    first = {path: client.get(path).get_json() for path in reads}
+    assert {path: client.get(path).get_json() for path in reads} == first
+    created = store.add(checked_incident(UCDP_244637, app.extensions["webmap"]["config"].geodata_dir), by=BOOTSTRAP).id
+    summary = client.get("/api/summary").get_json()
+    assert summary["total"] == first["/api/summary"]["total"] + 1
+    assert client.get("/api/incidents?limit=5&sort=-id").get_json()["features"][0]["id"] == created
+    assert client.get("/api/timeline").get_json() != first["/api/timeline"]
 
 
 def _wait_for_points(app, version, seconds, flt=None):
@@ -313,17 +313,36 @@ def test_timeline_per_month_for_long_ranges_and_per_week_for_short(client, demo)
 
 
 def test_boundary_layers_for_the_map(client):
-    basemap = client.get("/api/layers/basemap")
-    assert basemap.mimetype == "application/geo+json"
-    features = basemap.get_json()["features"]
-    assert {f["properties"]["level"] for f in features} == {"adm0", "adm1", "adm2", "label"}
-    labels = {f["properties"]["name"] for f in features if f["properties"]["level"] == "label"}
-    assert {"Kirkuk", "Ninewa", "Salah Al-Din", "Diyala", "Erbil"} <= labels and len(labels) == 18
     disputed = client.get("/api/layers/disputed").get_json()
     assert disputed["features"] and all(
         f["geometry"]["type"] in ("Polygon", "MultiPolygon") for f in disputed["features"]
     )
     assert client.get("/api/layers/secret").status_code == 404
+    assert client.get("/api/layers/basemap").status_code == 404  # the base map has its own bands
+
+
+def test_the_offline_base_map_per_zoom_band(client):
+    country = client.get("/api/basemap/0")
+    assert country.mimetype == "application/json"
+    piece = country.get_json()
+    assert piece["band"] == 0 and piece["tile"] is None
+    assert set(piece["fills"]) == {"land", "lakes"} and {"country", "adm1", "adm2", "rivers"} <= set(piece["lines"])
+    names = {label[2] for label in piece["labels"]}
+    assert {"Kirkuk", "Nineveh", "Salah ad Din", "Diyala", "Erbil", "Baghdad", "Mosul"} <= names  # as people say them
+    # The tile of zoom 9 holding Kirkuk city: its villages, with Arabic names where the gazetteer has them.
+    tile = client.get("/api/basemap/3/319/201").get_json()
+    labels = {label[2]: label for label in tile["labels"]}
+    assert labels["Kirkuk"][3] == "كركوك" and labels["Kirkuk"][4] == "city"
+    assert sum(1 for label in tile["labels"] if label[4] == "village") > 100
+    # What does not exist is a 404 naming why.
+    for path, why in (
+        ("/api/basemap/9", "no base map band 9"),
+        ("/api/basemap/0/1/1", "one piece"),
+        ("/api/basemap/3", "cut into tiles"),
+        ("/api/basemap/3/600/201", "no tile 600/201"),
+    ):
+        response = client.get(path)
+        assert response.status_code == 404 and why in response.get_json()["error"], path
 
 
 def test_json_responses_are_gzipped(client, demo):

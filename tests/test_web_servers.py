@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 import urllib.request
 from contextlib import ExitStack
 
 import pytest
-from helpers import FORM, free_port, get, stop, wait_until_up
+from helpers import FORM, get, webmap_running
 
 from webmap.io.demo import load_demo
 from webmap.roles import BOOTSTRAP
 
-COMMAND = [sys.executable, "-c", "from webmap.cli import main; main()"]
 TOKEN = "two-servers-token"
 SEEN_WITHIN = 2.0  # seconds: the bound for a write to show through another server
 
@@ -67,19 +64,8 @@ def servers(database_url, store, tmp_path):
         "XDG_DATA_HOME": str(tmp_path / "xdg"),
     }
     with ExitStack() as running:
-        urls = []
-        for _ in range(2):
-            port = free_port()
-            process = subprocess.Popen(
-                [*COMMAND, "serve", "--port", str(port), "--threads", "4"],
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-            )
-            running.callback(stop, process)
-            wait_until_up(process, port, timeout=120)
-            urls.append(f"http://127.0.0.1:{port}")
-        yield urls
+        serve = ("serve", "--threads", "4")
+        yield [running.enter_context(webmap_running(*serve, env=env, timeout=120)).url for _ in range(2)]
 
 
 def test_two_servers_answer_every_view_alike(servers):
@@ -113,7 +99,7 @@ def test_a_write_through_one_server_is_seen_through_the_other_within_two_seconds
     _, _, body = get(f"{other}/api/incidents/{new_id}")
     assert json.loads(body)["properties"]["location"] == FORM["location"]
 
-    status, _ = send("DELETE", f"{other}/api/incidents/{new_id}")
+    status, _ = send("DELETE", f"{other}/api/incidents/{new_id}?reason=a%20test")
     assert status == 204
     gone = first_time(lambda: summary(one)["total"] == before, SEEN_WITHIN)
     assert gone is not None, "the first server still showed the deleted incident after 2 s"

@@ -20,7 +20,7 @@ from pathlib import Path
 import click
 
 from .config import Config, check_installation
-from .errors import ConfigError, Forbidden, WebmapError
+from .errors import ConfigError, Forbidden, InvalidRecord, NotAuthenticated, WebmapError
 from .gazetteer.resolve import DEFAULT_CANDIDATES, GEOCODE_MODES, MAX_CANDIDATES, MIN_PLACE_SCORE
 
 
@@ -34,7 +34,9 @@ def reports_errors(func):
             check_installation()
             return func(*args, **kwargs)
         except WebmapError as exc:
-            if isinstance(exc, Forbidden):
+            if isinstance(exc, Forbidden | NotAuthenticated) or (
+                isinstance(exc, InvalidRecord) and exc.field == "reason"
+            ):
                 _log_refusal(exc)
             click.echo(f"Error: {exc}", err=True)
             sys.exit(exc.exit_code)
@@ -42,8 +44,9 @@ def reports_errors(func):
     return wrapper
 
 
-def _log_refusal(exc: Forbidden) -> None:
-    """Put a refused command in the auth log: who tried which command."""
+def _log_refusal(exc: WebmapError) -> None:
+    """Put a refused command in the auth log: who tried which command (not allowed, nobody named,
+    or no reason given)."""
     ctx = click.get_current_context()
     store = open_store()
     try:
@@ -240,19 +243,27 @@ def build_filter(filter_values: dict):
     "--output",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="the file to write (replaced if it exists)",
+    help="the file to write (never a link, a device or the database; an existing file only with --overwrite)",
 )
 @click.option(
     "--format", "fmt", metavar="FORMAT", help="geojson, csv or gpkg (default: from the extension of --output)"
+)
+@click.option("--overwrite", is_flag=True, help="replace --output if it exists (in one step: whole or not at all)")
+@click.option(
+    "--raw", is_flag=True, help="CSV: write texts as they are, even those a spreadsheet would run as formulas"
 )
 @click.option(
     "--provenance", is_flag=True, help="add who made and reviewed each incident, and its version (reviewed_by, ...)"
 )
 @filter_options
 @reports_errors
-def export(output, fmt, provenance, filter_values):
+def export(output, fmt, overwrite, raw, provenance, filter_values):
     """Write the filtered incidents to a GeoJSON, CSV or GeoPackage file (the filter is the map's:
-    each option is the query parameter of the same name)."""
+    each option is the query parameter of the same name).
+
+    A CSV text that a spreadsheet would run as a formula (=, +, -, @ first) is written with ' before
+    it, unless --raw; webmap import takes the ' off again.
+    """
     from .io.exporters import export_file
     from .query import iter_incidents
     from .roles import authorize
@@ -264,7 +275,15 @@ def export(output, fmt, provenance, filter_values):
         authorize(actor, "read_drafts")
     if provenance:
         authorize(actor, "read_history")
-    count = export_file(iter_incidents(store, flt), output, fmt, provenance=provenance)
+    count = export_file(
+        iter_incidents(store, flt),
+        output,
+        fmt,
+        overwrite=overwrite,
+        protected=store.database_files(),
+        raw=raw,
+        provenance=provenance,
+    )
     click.echo(f"{count} incidents written to {output}" + ("" if count else " (the filter matched none)"))
 
 
@@ -342,7 +361,14 @@ def _serve(host: str, port: int, threads: int) -> None:
     # A bad WEBMAP_DB is reported now, and the map's data are computed before the first visitor.
     app = create_app(open_store=True)
     try:
-        server = create_server(app, host=host, port=port, threads=threads, clear_untrusted_proxy_headers=True)
+        server = create_server(
+            app,
+            host=host,
+            port=port,
+            threads=threads,
+            clear_untrusted_proxy_headers=True,
+            max_request_body_size=app.config["WEBMAP_LARGEST_BODY"],
+        )
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise ConfigError(
@@ -351,6 +377,7 @@ def _serve(host: str, port: int, threads: int) -> None:
                 f"try --port {port + 1 if port < 65535 else 5000})",
             ) from None
         raise ConfigError("--host", f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    _prepare_extraction()
     click.echo(f"webmap: serving the map at http://{host}:{port}/ with {threads} threads (Ctrl-C stops it)")
     try:
         server.run()
@@ -358,6 +385,28 @@ def _serve(host: str, port: int, threads: int) -> None:
         click.echo("webmap: stopped")
     finally:
         server.close()
+
+
+def _prepare_extraction() -> None:
+    """Load what reading a report needs (:mod:`webmap.extract.prepare`) before the first request, saying
+    each step and, for a long one, how far it is every quarter; so the first report is read in a moment."""
+    import time
+
+    from .extract.prepare import STEPS, prepare
+
+    told: dict[int, int] = {}
+    started = time.perf_counter()
+
+    def progress(step: int, share: float) -> None:
+        quarter = int(share * 4)
+        if step not in told:
+            click.echo(f"webmap: {STEPS[step].label}…")
+        elif 0 < quarter < 4 and quarter > told[step]:
+            click.echo(f"webmap:   {quarter * 25}%")
+        told[step] = max(told.get(step, 0), quarter)
+
+    prepare(progress)
+    click.echo(f"webmap: ready to read reports ({time.perf_counter() - started:.1f} s)")
 
 
 @main.command()
@@ -479,7 +528,7 @@ def gazetteer_import(file, fmt, country):
 
 
 @main.command("extract")
-@click.argument("file", type=click.File("rb"))
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option(
     "--date",
     "published",
@@ -505,25 +554,33 @@ def extract_(file, published, source, as_json, save):
     import json
 
     from .errors import InvalidRecord
-    from .extract import extract
+    from .extract import MAX_REPORT_BYTES, extract
+    from .files import check_input_file, read_capped
     from .records import GEO_PRECISION, TIME_PRECISION
 
-    raw = file.read()
+    name = "standard input" if file == "-" else file
+    if file == "-":
+        raw = read_capped(click.get_binary_stream("stdin"), MAX_REPORT_BYTES, name)
+    else:
+        check_input_file(file, MAX_REPORT_BYTES)
+        with open(file, "rb") as stream:
+            raw = read_capped(stream, MAX_REPORT_BYTES, name)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InvalidRecord("text", f"{file.name} is not UTF-8 text (byte {exc.start})") from None
+        raise InvalidRecord("text", f"{name} is not UTF-8 text (byte {exc.start})") from None
     result = extract(text, published, source=source)
     if as_json:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
     for n, draft in enumerate(result.drafts if not as_json else (), start=1):
         i = draft.incident
         actors = " vs ".join(a for a in (i.actor1, i.actor2) if a) or "actors not named"
+        killed = "killed not reported" if i.fatalities is None else f"killed {i.fatalities}"
         injured = f", injured {i.injured}" if i.injured is not None else ""
         click.echo(
             f"{n}. {i.event_date} ({TIME_PRECISION[i.time_precision]})  {i.event_type} / {i.sub_event_type}  "
             f"{actors}  {i.location} {i.latitude:.5f} {i.longitude:.5f} ({GEO_PRECISION[i.geo_precision]})  "
-            f"killed {i.fatalities}{injured}"
+            f"{killed}{injured}"
         )
         for evidence in draft.evidence:
             click.echo(f"   « {evidence.text} »")

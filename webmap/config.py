@@ -10,10 +10,13 @@ WEBMAP_TOKEN           bearer token that allows writes                          
 WEBMAP_PRIVATE         1: reads need the token too                                  0
 WEBMAP_SECRET_KEY      Flask secret key (sessions, CSRF)                            random per process
 WEBMAP_GEOCODER        ``nominatim``: allow the online geopy fallback               unset: offline only
+WEBMAP_PUBLIC_EXTRACT  1: anyone may have a report read (``POST /api/extract``),    0: writers only
+                       each address at a limited rate
 WEBMAP_MAP_POINTS      a view of more incidents is sent as tiles of clusters        200000
 WEBMAP_BEHIND_TLS      1: served through an HTTPS proxy on this machine: the        0
                        session cookie is Secure and the proxy's X-Forwarded-For
                        and X-Forwarded-Proto (one hop) are believed
+WEBMAP_BASEMAP         a local PMTiles file drawn as the map's default base layer   unset: the shipped one
 =====================  ===========================================================  =====================
 
 The default database lives in ``$XDG_DATA_HOME/webmap/webmap.db`` (``~/.local/share/webmap/webmap.db``).
@@ -88,10 +91,12 @@ class Config:
     private: bool = False
     secret_key: str = field(default_factory=lambda: secrets.token_hex(32))
     online_geocoder: bool = False
+    public_extract: bool = False
     # A map view of more incidents than this comes as tiles of clusters (/api/tiles), not as every
     # point; below it the browser gets every point and filters by tick and window itself.
     map_points_limit: int = 200_000
     behind_tls: bool = False
+    basemap_path: Path | None = None
 
     @classmethod
     def from_env(cls, environ: dict | None = None) -> Config:
@@ -109,10 +114,13 @@ class Config:
         if env.get("WEBMAP_SECRET_KEY"):
             cfg.secret_key = env["WEBMAP_SECRET_KEY"]
         cfg.online_geocoder = (env.get("WEBMAP_GEOCODER") or "").strip().lower() == "nominatim"
+        cfg.public_extract = _flag(env, "WEBMAP_PUBLIC_EXTRACT")
         if limit := env.get("WEBMAP_MAP_POINTS"):
             try:
                 cfg.map_points_limit = int(limit)
             except ValueError:
                 raise ConfigError("WEBMAP_MAP_POINTS", f"not a whole number: {limit[:40]!r}") from None
         cfg.behind_tls = _flag(env, "WEBMAP_BEHIND_TLS")
+        if env.get("WEBMAP_BASEMAP"):
+            cfg.basemap_path = Path(env["WEBMAP_BASEMAP"])
         return cfg

@@ -38,6 +38,24 @@ class IncompleteInstall(WebmapError):
         super().__init__(f"{path} is missing: this webmap installation is incomplete (reinstall webmap)")
 
 
+class UnreadableFile(WebmapError):
+    """An input file cannot be read as one: missing, not a regular file, or past a size cap."""
+
+    def __init__(self, path: Path | str, problem: str):
+        self.path = path
+        self.problem = problem
+        super().__init__(f"{path}: {problem}")
+
+
+class UnwritableFile(WebmapError):
+    """A file cannot be written where the user asked: it is a link, a device, the database, exists, ..."""
+
+    def __init__(self, path: Path | str, problem: str):
+        self.path = path
+        self.problem = problem
+        super().__init__(f"{path}: {problem}")
+
+
 class InvalidRecord(WebmapError):
     """One field of one incident is invalid: ``row N: field: problem``."""
 
@@ -59,6 +77,14 @@ class InvalidRecord(WebmapError):
     def at_row(self, row: int) -> InvalidRecord:
         """The same error, located at ``row`` of an input file."""
         return InvalidRecord(self.field, self.problem, row=row)
+
+
+class DuplicateRecord(InvalidRecord):
+    """An incident would take the ``source`` + ``source_id`` of another stored incident."""
+
+    def __init__(self, source: str | None, source_id: str, holder: int):
+        self.holder = holder
+        super().__init__("source_id", f"{source_id!r} of source {source!r} is already incident {holder}")
 
 
 class UnplacedRecord(InvalidRecord):

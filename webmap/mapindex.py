@@ -21,11 +21,12 @@ import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .forces import FORCE_BITS, FORCE_KEYS
-from .query import IncidentFilter, data_version, packed_records
+from .query import IncidentFilter, data_version, ids_naming_actor, packed_records
 from .records import DELETED, STORED_STATUSES
-from .store import DISPUTED_CODES, EVENT_TYPE_NAMES, MAP_POINT_DTYPE, IncidentStore
+from .store import DISPUTED_CODES, EVENT_TYPE_NAMES, MAP_POINT_DTYPE, UNKNOWN_COUNT, IncidentStore
 
 # Positions along each axis at the deepest level of the Morton order: 2^20 cells across the world,
 # about 38 m at the equator, finer than any map tile webmap draws clusters for.
@@ -69,10 +70,17 @@ def mercator(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
+def degrees_of(x: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """The longitude and latitude (degrees WGS 84) of Web Mercator positions (0..1, :func:`mercator`)."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    return x * 360.0 - 180.0, np.degrees(np.arctan(np.sinh(np.pi * (1 - 2 * y))))
+
+
 @dataclass
 class Tile:
     """One map tile of a view: ``clusters`` (each a dict: ``lat``, ``lon`` of the members' centre,
-    ``count``, ``fatalities``, ``first``/``last`` day, ``bounds`` [[south, west], [north, east]],
+    ``count``, ``fatalities`` (the known figures added up), ``no_figure`` (members whose source gives
+    no figure), ``first``/``last`` day, ``bounds`` [[south, west], [north, east]],
     ``forces``: count per initiating force, in FORCE_KEYS order) and ``points``: the positions in the
     index of the incidents drawn as themselves (every one when the tile holds few, else those alone
     in their cell), or None."""
@@ -87,7 +95,10 @@ class MapIndex:
     Columns (numpy arrays of equal length, in Morton order): ``id``, ``longitude``, ``latitude``,
     ``x``, ``y`` (Web Mercator, 0..1), ``day``, ``fatalities``, ``force``, ``geo_precision``,
     ``forces``, ``status``, ``event_type``, ``disputed``, ``admin1``, ``admin2`` (numbers of
-    ``admin_codes``), ``morton``. ``pcode_of``/``code_of`` translate the admin numbers.
+    ``admin_codes``), ``morton``. ``fatalities`` holds :data:`webmap.store.UNKNOWN_COUNT` where
+    the source gives no figure; ``killed`` is the same with 0 there (to add up) and ``no_figure``
+    marks those incidents: every sum of the killed adds the known figures only, and says how many
+    incidents had none. ``pcode_of``/``code_of`` translate the admin numbers.
     """
 
     def __init__(self, version: int, columns: dict[str, np.ndarray], pcode_of: dict[int, str]):
@@ -109,6 +120,11 @@ class MapIndex:
         self.fatalities, self.force, self.geo_precision = c["fatalities"], c["force"], c["geo_precision"]
         self.forces, self.status, self.event_type = c["forces"], c["status"], c["event_type"]
         self.disputed, self.admin1, self.admin2 = c["disputed"], c["admin1"], c["admin2"]
+        self.no_figure = self.fatalities == UNKNOWN_COUNT
+        self.killed = np.where(self.no_figure, np.uint32(0), self.fatalities)
+        # The store the index was read from: actor names are not in the index, SQL finds them.
+        self.store: IncidentStore | None = None
+        self._actor_ids: dict[str, np.ndarray] = {}
 
     # -- building -------------------------------------------------------------------------------
     @classmethod
@@ -118,7 +134,9 @@ class MapIndex:
         ids, table = packed_records(store)
         columns = {name: table[name] for name in MAP_POINT_DTYPE.names or () if not name.startswith("_")}
         columns["id"] = ids
-        return cls(version, columns, store.admin_codes())
+        index = cls(version, columns, store.admin_codes())
+        index.store = store
+        return index
 
     # -- selecting ------------------------------------------------------------------------------
     def select(self, flt: IncidentFilter) -> np.ndarray:
@@ -151,6 +169,10 @@ class MapIndex:
             keep &= np.isin(self.geo_precision, flt.precisions)
         if flt.area:
             keep &= self.area_codes() == self.code_of.get(flt.area, -1)
+        if flt.ids:
+            keep &= np.isin(self.id, flt.ids)
+        if flt.actor:
+            keep &= np.isin(self.id, self.naming_actor(flt.actor))
         if flt.bbox:
             west, south, east, north = flt.bbox
             lon, lat = self.longitude.astype(np.float64), self.latitude.astype(np.float64)
@@ -182,6 +204,17 @@ class MapIndex:
         lon, lat = self.longitude[selected], self.latitude[selected]
         return [[float(lat.min()), float(lon.min())], [float(lat.max()), float(lon.max())]]
 
+    def naming_actor(self, text: str) -> np.ndarray:
+        """The ids of the incidents with ``text`` in an actor's name (asked of the store once per
+        text and index: a write builds a new index)."""
+        if text not in self._actor_ids:
+            if self.store is None:
+                raise ValueError("an index not read from a store cannot select by actor")
+            if len(self._actor_ids) >= 64:
+                self._actor_ids.clear()
+            self._actor_ids[text] = np.asarray(ids_naming_actor(self.store, text), dtype=np.int64)
+        return self._actor_ids[text]
+
     def date_range(self, selected: np.ndarray) -> tuple[dt.date, dt.date] | None:
         days = self.day[selected]
         if not len(days):
@@ -190,7 +223,8 @@ class MapIndex:
 
     def per_period(self, selected: np.ndarray, period: str) -> dict:
         """Incidents and fatalities per period start (ISO date), in all and per force involved:
-        ``{"total": {start: (n, killed)}, "forces": {key: {start: (n, killed)}}}``."""
+        ``{"total": {start: (n, killed)}, "forces": {key: {start: (n, killed)}}}``; ``killed`` adds
+        the known figures only."""
         days = self.day[selected].astype(np.int64)
         # Periods numbered, not sorted (np.unique's sort was most of the time at 1M incidents).
         if period == "week":  # weeks from the Monday 1969-12-29 (1970-01-01 was a Thursday)
@@ -200,7 +234,7 @@ class MapIndex:
         first = int(numbers.min()) if len(numbers) else 0
         inverse = numbers - first
         size = int(inverse.max()) + 1 if len(numbers) else 0
-        fatalities = self.fatalities[selected].astype(np.int64)
+        fatalities = self.killed[selected].astype(np.int64)
         forces = self.forces[selected]
 
         def label(i: int) -> str:
@@ -223,21 +257,31 @@ class MapIndex:
         return {"total": tally(everything), "forces": per_force}
 
     def per_district(self, selected: np.ndarray) -> dict[str, dict]:
-        """District P-code -> ``{"incidents", "fatalities"}`` of the selected incidents placed in one."""
+        """District P-code -> ``{"incidents", "fatalities", "no_figure"}`` of the selected incidents
+        placed in one: ``fatalities`` adds the known figures, ``no_figure`` counts the incidents without one."""
         districts = self.admin2[selected]
         placed = districts != 0
         n = np.bincount(districts[placed], minlength=1)
-        killed = np.bincount(districts[placed], weights=self.fatalities[selected][placed].astype(np.int64), minlength=1)
+        killed = np.bincount(districts[placed], weights=self.killed[selected][placed].astype(np.int64), minlength=1)
+        unknown = np.bincount(districts[placed], weights=self.no_figure[selected][placed], minlength=1)
         return {
-            self.pcode_of[int(code)]: {"incidents": int(n[code]), "fatalities": int(killed[code])}
+            self.pcode_of[int(code)]: {
+                "incidents": int(n[code]),
+                "fatalities": int(killed[code]),
+                "no_figure": int(unknown[code]),
+            }
             for code in np.flatnonzero(n)
         }
 
     def page(self, selected: np.ndarray, sort: str, descending: bool, limit: int, offset: int) -> list[int]:
         """Ids of the selected incidents ordered by ``sort`` (``event_date``, ``fatalities`` or ``id``)
-        then by id, the page ``offset``..``offset + limit``."""
+        then by id, the page ``offset``..``offset + limit``. An incident without a figure of the
+        killed sorts below every figure, as the database orders it (:func:`webmap.query.select_incidents`)."""
         positions = np.flatnonzero(selected)
-        primary = {"event_date": self.day, "fatalities": self.fatalities, "id": self.id}[sort][positions]
+        if sort == "fatalities":
+            primary = np.where(self.no_figure[positions], -1, self.fatalities[positions].astype(np.int64))
+        else:
+            primary = {"event_date": self.day, "id": self.id}[sort][positions]
         ids = self.id[positions]
         # One key per incident: the sort column, then the id (ids stay below 2^31).
         key = primary.astype(np.int64) * np.int64(1 << 31) + ids
@@ -271,8 +315,7 @@ class MapIndex:
 
         lon, lat = self.longitude[inside].astype(np.float64), self.latitude[inside].astype(np.float64)
         x_mean, y_mean = total(self.x[inside]) / counts, total(self.y[inside]) / counts
-        centre_lon = x_mean * 360.0 - 180.0
-        centre_lat = np.degrees(np.arctan(np.sinh(np.pi * (1 - 2 * y_mean))))
+        centre_lon, centre_lat = degrees_of(x_mean, y_mean)
         group = np.repeat(np.arange(len(starts)), counts)
         per_force = np.bincount(group * len(FORCE_KEYS) + self.force[inside], minlength=len(starts) * len(FORCE_KEYS))
         per_force = per_force.reshape(len(starts), len(FORCE_KEYS))
@@ -281,7 +324,8 @@ class MapIndex:
             centre_lat.tolist(),
             centre_lon.tolist(),
             counts.tolist(),
-            total(self.fatalities[inside].astype(np.int64)).tolist(),
+            total(self.killed[inside].astype(np.int64)).tolist(),
+            total(self.no_figure[inside].astype(np.int64)).tolist(),
             total(days, np.minimum).tolist(),
             total(days, np.maximum).tolist(),
             total(lat, np.minimum).tolist(),
@@ -297,12 +341,13 @@ class MapIndex:
                 "lon": round(c_lon, 5),
                 "count": count,
                 "fatalities": killed,
+                "no_figure": unknown,
                 "first": first,
                 "last": last,
                 "bounds": [[round(s, 5), round(w, 5)], [round(nn, 5), round(e, 5)]],
                 "forces": forces,
             }
-            for c_lat, c_lon, count, killed, first, last, s, w, nn, e, forces in fields
+            for c_lat, c_lon, count, killed, unknown, first, last, s, w, nn, e, forces in fields
         ]
         # An incident alone in its cell is sent as itself: the browser draws and opens it as a point.
         alone = counts == 1

@@ -26,6 +26,9 @@ area                        the incidents known only to this district or governo
                             what the map draws as that area
 drafts                      1: include draft incidents (hidden by default)
 bbox                        west,south,east,north in degrees WGS 84
+ids                         these incidents only, by id (the incidents just saved from a report)
+actor                       words in an actor's name, either side or an associated actor, any case
+                            (a unit: "11th Brigade"; a group: "Peace Brigades")
 ==========================  ====================================================================
 """
 
@@ -43,7 +46,7 @@ import sqlalchemy as sa
 from . import spatial
 from .errors import InvalidFilter, InvalidRecord
 from .forces import FORCE_BITS, forces_mask, incident_forces, parse_force
-from .records import DISPUTED, EVENT_TYPES, FIELDS, STATUSES, Incident, parse_bool, parse_date
+from .records import DISPUTED, EARLIEST_DATE, EVENT_TYPES, FIELDS, STATUSES, Incident, parse_bool, parse_date
 from .store import (
     DERIVED_FROM,
     MAP_POINT_DTYPE,
@@ -98,10 +101,14 @@ FILTER_PARAMETERS: tuple[FilterParameter, ...] = (
     FilterParameter("area", "--area", "incidents known only to this district or governorate", "NAME"),
     FilterParameter("drafts", "--drafts", "include draft incidents", flag=True),
     FilterParameter("bbox", "--bbox", "west,south,east,north in degrees WGS 84", "W,S,E,N"),
+    FilterParameter("ids", "--ids", "these incidents only, by id", "ID", several=True),
+    FilterParameter("actor", "--actor", "words in an actor's name (either side, or an associated actor)", "TEXT"),
 )
 PARAMETERS = tuple(p.name for p in FILTER_PARAMETERS)
 PARAMETER_ALIASES = {"since": "from", "until": "to", "date_from": "from", "date_to": "to"}
 _SEVERAL = frozenset(p.name for p in FILTER_PARAMETERS if p.several)
+# The most different values one parameter takes (the shipped layers have 101 districts; all of them is no filter).
+MAX_FILTER_VALUES = 200
 
 
 @dataclass(frozen=True)
@@ -125,6 +132,8 @@ class IncidentFilter:
     window: tuple[dt.date, dt.date] | None = None
     precisions: tuple[int, ...] = ()
     area: str | None = None
+    ids: tuple[int, ...] = ()
+    actor: str | None = None
 
     # -- building --------------------------------------------------------------------------
     @classmethod
@@ -132,9 +141,12 @@ class IncidentFilter:
         """Parse query parameters (a Flask ``request.args``, a dict of str or list of str).
 
         Unknown parameters are ignored (``limit``, ``offset`` belong to the caller); every value
-        of a known parameter is validated.
+        of a known parameter is validated. A parameter that takes one value (``from``, ``to``,
+        ``window``, ``area``, ``drafts``, ``bbox``) given twice, even blank or under an alias, is
+        refused; one that takes several takes at most :data:`MAX_FILTER_VALUES` different ones.
         """
         values: dict[str, list[str]] = {}
+        given: dict[str, int] = {}
         for key in params.keys():
             name = PARAMETER_ALIASES.get(key, key)
             if name not in PARAMETERS:
@@ -145,8 +157,16 @@ class IncidentFilter:
             for item in [raw] if isinstance(raw, (str, int, float)) else raw:
                 if item is None:
                     continue
+                given[name] = given.get(name, 0) + 1
+                if name not in _SEVERAL and given[name] > 1:
+                    raise InvalidFilter(name, f"give one value, not {given[name]}{_same_parameter(name)}")
                 parts = str(item).split(",") if name in _SEVERAL else [str(item)]
                 values.setdefault(name, []).extend(p.strip() for p in parts if p.strip())
+        for name, given_values in values.items():
+            # Each value is looked up (a district name costs a search): the same one twice is looked up once.
+            values[name] = list(dict.fromkeys(given_values))
+            if len(values[name]) > MAX_FILTER_VALUES:
+                raise InvalidFilter(name, f"{len(values[name]):,} values; at most {MAX_FILTER_VALUES}")
         return cls.build(
             governorate=values.get("governorate", ()),
             district=values.get("district", ()),
@@ -160,6 +180,8 @@ class IncidentFilter:
             window=_single(values, "window"),
             precision=values.get("precision", ()),
             area=_single(values, "area"),
+            ids=values.get("ids", ()),
+            actor=_single(values, "actor"),
         )
 
     @classmethod
@@ -178,6 +200,8 @@ class IncidentFilter:
         window=None,
         precision=(),
         area=None,
+        ids=(),
+        actor=None,
     ) -> IncidentFilter:
         """Validate raw values (strings or already typed) into a filter; the CLI calls this."""
         since_date = _date("from", since)
@@ -197,6 +221,8 @@ class IncidentFilter:
             window=_window(window),
             precisions=tuple(_precision(v) for v in precision),
             area=_area_pcode(area),
+            ids=tuple(sorted({_id(v) for v in ids})),
+            actor=_actor(actor),
         )
 
     def to_params(self) -> dict[str, list[str]]:
@@ -226,6 +252,10 @@ class IncidentFilter:
             out["precision"] = [str(p) for p in self.precisions]
         if self.area:
             out["area"] = [self.area]
+        if self.ids:
+            out["ids"] = [",".join(str(i) for i in self.ids)]
+        if self.actor:
+            out["actor"] = [self.actor]
         return out
 
     def without(self, *parts: str) -> IncidentFilter:
@@ -265,11 +295,32 @@ class IncidentFilter:
             where.append(sa.and_(c.geo_precision == 3, known))
         if self.bbox:
             where.append(_bbox_condition(self.bbox, dialect))
+        if self.ids:
+            where.append(c.id.in_(self.ids))
+        if self.actor:
+            where.append(names_actor(self.actor))
         return where
 
 
 # The value of a part of the filter that selects everything (IncidentFilter.without).
 _UNSET: dict[str, Any] = {"forces": (), "window": None, "bbox": None}
+
+
+ACTOR_COLUMNS = ("actor1", "actor2", "assoc_actor_1", "assoc_actor_2")
+MAX_ACTOR_CHARS = 100
+
+
+def names_actor(text: str) -> sa.ColumnElement:
+    """SQL condition: ``text`` occurs in an actor's name (either side or an associated actor), any
+    case (SQLite folds the case of ASCII letters only)."""
+    return sa.or_(*(incidents.c[name].icontains(text, autoescape=True) for name in ACTOR_COLUMNS))
+
+
+def ids_naming_actor(store: IncidentStore, text: str) -> list[int]:
+    """The ids of every incident (drafts too) with ``text`` in an actor's name: the map's index
+    selects by actor through this, so SQL and the index agree."""
+    with store.connect() as conn:
+        return list(conn.execute(sa.select(incidents.c.id).where(names_actor(text))).scalars())
 
 
 def involves(force: str):
@@ -294,20 +345,25 @@ def _bbox_condition(bbox, dialect: str):
 
 def _single(values: dict, name: str):
     items = values.get(name)
-    if not items:
-        return None
-    if len(set(items)) > 1:
-        raise InvalidFilter(name, f"give one value, not {len(items)}")
-    return items[0]
+    return items[0] if items else None
+
+
+def _same_parameter(name: str) -> str:
+    """`` (from, since and date_from are one parameter)`` for a parameter with aliases, else nothing."""
+    aliases = [alias for alias, target in PARAMETER_ALIASES.items() if target == name]
+    return f" ({', '.join([name, *aliases[:-1]])} and {aliases[-1]} are one parameter)" if aliases else ""
 
 
 def _date(name: str, value) -> dt.date | None:
     if value is None or value == "":
         return None
     try:
-        return parse_date(value, name)
+        day = parse_date(value, name)
     except InvalidRecord:
         raise InvalidFilter(name, f"not a date: {str(value)[:40]!r} (expected YYYY-MM-DD)") from None
+    if day < EARLIEST_DATE:
+        raise InvalidFilter(name, f"{day.isoformat()} is before {EARLIEST_DATE.year}, the earliest incident date")
+    return day
 
 
 def _disputed(values) -> tuple[str, ...]:
@@ -340,6 +396,20 @@ def _area_pcode(value) -> str | None:
         if found is not None:
             return found["pcode"]
     raise InvalidFilter("area", f"no district or governorate named {str(value)[:60]!r}")
+
+
+def _actor(value) -> str | None:
+    text = " ".join(str(value).split()) if value is not None else ""
+    if len(text) > MAX_ACTOR_CHARS:
+        raise InvalidFilter("actor", f"at most {MAX_ACTOR_CHARS} characters, not {len(text)}")
+    return text or None
+
+
+def _id(value) -> int:
+    text = str(value).strip()
+    if not text.isdigit() or not 0 < int(text) < 2**31:
+        raise InvalidFilter("ids", f"expected incident ids (whole numbers from 1), not {text[:20]!r}")
+    return int(text)
 
 
 def _precision(value) -> int:
@@ -419,10 +489,13 @@ def select_incidents(
     store: IncidentStore, flt: IncidentFilter, *, limit: int | None = None, offset: int = 0, sort: str | None = None
 ) -> list[Incident]:
     """The filtered incidents ordered by ``sort`` (default newest first; see :func:`parse_sort`),
-    then by id, paged by ``limit``/``offset``."""
+    then by id, paged by ``limit``/``offset``. An empty value (a killed count not reported, no
+    place name) sorts below every value, on SQLite and PostgreSQL alike: first ascending, last
+    descending."""
     column, descending = parse_sort(sort)
     order = [
-        incidents.c[name].desc() if descending else incidents.c[name].asc() for name in dict.fromkeys((column, "id"))
+        _sort_key(name).desc().nulls_last() if descending else _sort_key(name).asc().nulls_first()
+        for name in dict.fromkeys((column, "id"))
     ]
     stmt = _select(store, flt).order_by(*order)
     if limit is not None:
@@ -431,6 +504,21 @@ def select_incidents(
         stmt = stmt.offset(offset)
     with store.connect() as conn:
         return [row_to_incident(row) for row in conn.execute(stmt).mappings()]
+
+
+def _sort_key(name: str) -> sa.ColumnElement:
+    """What a sort by ``name`` orders by: the column, or for ``admin1``/``admin2`` the name people use
+    (:func:`webmap.spatial.display_name`, as the table shows it)."""
+    column = incidents.c[name]
+    if name not in ("admin1", "admin2"):
+        return column
+    pcode = incidents.c[f"{name}_pcode"]
+    renamed = [
+        (sa.and_(pcode == code, column == official), shown)
+        for code, (official, shown, _) in sorted(spatial.people_names().items())
+        if shown != official
+    ]
+    return sa.case(*renamed, else_=column) if renamed else column
 
 
 def iter_incidents(store: IncidentStore, flt: IncidentFilter, *, batch: int = 5_000) -> Iterator[Incident]:
@@ -462,9 +550,12 @@ def parse_sort(text: str | None) -> tuple[str, bool]:
     """``"-fatalities"`` -> ``("fatalities", True)`` (descending); :class:`InvalidFilter` on ``sort``."""
     text = (text or "-event_date").strip()
     descending = text.startswith("-")
-    column = text.lstrip("-+")
+    column = text[1:] if text[:1] in ("-", "+") else text
     if column not in SORT_COLUMNS:
-        raise InvalidFilter("sort", f"cannot sort by {column[:40]!r} (known: {', '.join(SORT_COLUMNS)})")
+        raise InvalidFilter(
+            "sort",
+            f"cannot sort by {text[:40]!r}: give a column, - before it to reverse (known: {', '.join(SORT_COLUMNS)})",
+        )
     return column, descending
 
 

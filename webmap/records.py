@@ -26,6 +26,8 @@ STATUSES = ("draft", "reviewed")
 # by a caller, hidden from every filter, restorable by a reviewer.
 DELETED = "deleted"
 STORED_STATUSES = (*STATUSES, DELETED)
+# No incident happened before this day (a date before it is a typo); filters do not reach before it either.
+EARLIEST_DATE = dt.date(1900, 1, 1)
 # Whether an incident's known area lies in the disputed territories: wholly (or its point does),
 # not at all, or it straddles the line (a Ninewa-wide report). None: nothing is known.
 DISPUTED = ("inside", "partly", "outside")
@@ -105,7 +107,8 @@ class Incident:
     disputed: str | None = None
     place_id: str | None = None
     place_score: float | None = None
-    fatalities: int = 0
+    # None: the source gives no figure ("not reported"), which is not a claim that nobody died.
+    fatalities: int | None = None
     injured: int | None = None
     notes: str | None = None
     source: str | None = None
@@ -136,8 +139,8 @@ class FieldSpec:
     ``kind``: ``text``, ``int``, ``count`` (a whole number >= 0), ``float``, ``code`` (a key of
     ``codes``), ``choice`` (one of ``choices``), ``date`` or ``datetime``. ``length``:
     the most characters a text may have (the store's column width). ``required``: no record without
-    it; ``default``: the value a blank takes. The store keeps a column NOT NULL when a field is
-    required or has a default.
+    it; ``default``: the value a blank takes. ``maximum``: the largest plausible count. The store
+    keeps a column NOT NULL when a field is required or has a default.
     """
 
     kind: str
@@ -145,12 +148,18 @@ class FieldSpec:
     required: bool = False
     default: Any = None
     codes: Mapping[int, str] | None = None
+    maximum: int | None = None
     choices: tuple[str, ...] | None = None
 
     @property
     def nullable(self) -> bool:
         return not self.required and self.default is None
 
+
+# The most people one incident can plausibly have killed or injured: more is a typo or an aggregate
+# (the deadliest single events recorded in Iraq count hundreds, a few over a thousand). It also keeps
+# counts inside the store's 32-bit columns and the map's packed record (webmap.store.MAP_POINT).
+MAX_COUNT = 100_000
 
 FIELD_SPECS: dict[str, FieldSpec] = {
     "event_date": FieldSpec("date", required=True),
@@ -179,8 +188,9 @@ FIELD_SPECS: dict[str, FieldSpec] = {
     # The gazetteer record a geocoded incident was placed at, and how sure the match was (0..1).
     "place_id": FieldSpec("text", 200),
     "place_score": FieldSpec("float"),
-    "fatalities": FieldSpec("count", default=0),
-    "injured": FieldSpec("count"),
+    # No default: a blank is "not reported", never 0 (ACLED imports keep ACLED's own 0 for unknown).
+    "fatalities": FieldSpec("count", maximum=MAX_COUNT),
+    "injured": FieldSpec("count", maximum=MAX_COUNT),
     "notes": FieldSpec("text", 20_000),
     "source": FieldSpec("text", 500),
     "source_url": FieldSpec("text", 2000),
@@ -194,8 +204,10 @@ FIELD_SPECS: dict[str, FieldSpec] = {
 }
 FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Incident))
 # What exports and the API add to the record's fields, derived from them: ``forces``, every force
-# the incident involves (webmap.forces.incident_forces). Imports and request bodies skip it.
-DERIVED_FIELDS = ("forces",)
+# the incident involves (webmap.forces.incident_forces), and the names people use for its governorate
+# and district (webmap.spatial.display_name; the official names and P-codes stay). Imports and
+# request bodies skip them.
+DERIVED_FIELDS = ("forces", "admin1_display", "admin2_display")
 # Fields the store sets itself: a caller never does (webmap.intake drops them from input).
 STORE_KEPT_FIELDS = ("id", "created_at", "updated_at", "created_by", "reviewed_by", "reviewed_at", "version")
 # Who made and reviewed an incident, and its version: exports add them on request.
@@ -249,6 +261,8 @@ def parse_date(value: Any, field_name: str = "event_date") -> dt.date:
 
 def _number(data: Mapping, name: str, kind=float):
     value = data.get(name)
+    if isinstance(value, float) and not math.isfinite(value):  # NaN is no blank here: JSON's NaN is a value sent
+        raise InvalidRecord(name, f"not a finite number: {value!r}")
     if value is None or is_blank(value):
         return None
     if isinstance(value, bool):
@@ -257,8 +271,10 @@ def _number(data: Mapping, name: str, kind=float):
         number = float(value.strip() if isinstance(value, str) else value)
     except (TypeError, ValueError):
         raise InvalidRecord(name, f"not a number: {str(value)[:40]!r}") from None
+    except OverflowError:  # an integer of hundreds of digits
+        raise InvalidRecord(name, f"out of range: {str(value)[:40]}...") from None
     if not math.isfinite(number):
-        raise InvalidRecord(name, f"not a finite number: {value!r}")
+        raise InvalidRecord(name, f"not a finite number: {str(value)[:40]!r}")
     if kind is int:
         if not number.is_integer():
             raise InvalidRecord(name, f"not a whole number: {value!r}")
@@ -268,8 +284,13 @@ def _number(data: Mapping, name: str, kind=float):
 
 def _count(data: Mapping, name: str) -> int | None:
     value = _number(data, name, int)
-    if value is not None and value < 0:
+    if value is None:
+        return None
+    if value < 0:
         raise InvalidRecord(name, f"must not be negative: {value}")
+    maximum = FIELD_SPECS[name].maximum
+    if maximum is not None and value > maximum:
+        raise InvalidRecord(name, f"{value:,} is more than {maximum:,}, the most one incident can plausibly have")
     return value
 
 
@@ -347,7 +368,8 @@ def validate_incident(
     ``data`` maps field names (see :data:`FIELDS`) to values as read from a file, a form or JSON.
     Refused, with the field named: missing required fields, latitude/longitude out of range or
     outside ``area`` (Iraq by default, which catches swapped coordinates; pass :data:`WORLD` to
-    widen it), coordinates of exactly 0,0, unparseable or future dates, negative counts, unknown
+    widen it), coordinates of exactly 0,0, unparseable or future dates, NaN or infinite numbers,
+    negative counts or counts above :data:`MAX_COUNT`, unknown
     precision codes, event types outside ACLED's taxonomy, unknown status.
     """
     for name in REQUIRED_FIELDS:
@@ -357,8 +379,8 @@ def validate_incident(
     event_date = parse_date(data["event_date"])
     if event_date > today:
         raise InvalidRecord("event_date", f"{event_date.isoformat()} is in the future")
-    if event_date.year < 1900:
-        raise InvalidRecord("event_date", f"{event_date.isoformat()} is before 1900")
+    if event_date < EARLIEST_DATE:
+        raise InvalidRecord("event_date", f"{event_date.isoformat()} is before {EARLIEST_DATE.year}")
 
     lat = _number(data, "latitude")
     lon = _number(data, "longitude")
@@ -381,14 +403,12 @@ def validate_incident(
     status = _text(data, "status") or FIELD_SPECS["status"].default
     if status not in STATUSES:
         raise InvalidRecord("status", f"unknown status {status!r} (known: {', '.join(STATUSES)})")
-    fatalities = _count(data, "fatalities")
     place_score = _number(data, "place_score")
     if place_score is not None and not 0 <= place_score <= 1:
         raise InvalidRecord("place_score", f"{place_score} is out of range 0..1")
     source_url = _text(data, "source_url")
-    for url in (source_url or "").split():  # a merged incident keeps every source's link
-        if not url.lower().startswith(("http://", "https://")):
-            raise InvalidRecord("source_url", f"{url[:60]!r} does not start with http:// or https://")
+    if source_url and not source_url.lower().startswith(("http://", "https://")):
+        raise InvalidRecord("source_url", "must start with http:// or https://")
 
     return Incident(
         id=_number(data, "id", int),
@@ -416,7 +436,7 @@ def validate_incident(
         disputed=_choice(data, "disputed"),
         place_id=_text(data, "place_id"),
         place_score=place_score,
-        fatalities=fatalities if fatalities is not None else FIELD_SPECS["fatalities"].default,
+        fatalities=_count(data, "fatalities"),
         injured=_count(data, "injured"),
         notes=_text(data, "notes"),
         source=_text(data, "source"),

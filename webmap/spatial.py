@@ -28,6 +28,7 @@ tolerance every admin field stays None; :func:`count_unassigned` counts them.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import functools
 from collections.abc import Sequence
@@ -61,6 +62,9 @@ _JOIN_LAYERS = ("adm0", *LEVELS, "disputed")  # the layers AdminLayers is built 
 PARENT_LEVEL = {"adm1": "adm0", "adm2": "adm1", "adm3": "adm2"}
 LEVEL_NAMES = {"adm0": "country", "adm1": "governorate", "adm2": "district", "adm3": "sub-district"}
 AREA_COLUMNS = ["pcode", "name", "name_ar", "parent_pcode", "parent_name"]
+# The names people use for the governorates and districts, beside the official ones (built by
+# scripts/build_admin_names.py from GeoNames and Who's On First; see geodata/PROVENANCE.md).
+ADMIN_NAMES_FILE = "admin_names.csv"
 ADMIN_FIELDS = ("admin1", "admin1_pcode", "admin2", "admin2_pcode", "admin3", "admin3_pcode", "disputed")
 
 NEAREST_TOLERANCE_M = 2000.0
@@ -90,7 +94,7 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
             "Sulaimani",
         ),
         "IQG10": ("Diyalah", "Dyala", "Diala"),
-        "IQG13": ("Kerkuk", "Karkuk", "At-Ta'mim", "Tamim"),
+        "IQG13": ("Kerkuk", "Karkuk", "At-Ta'mim", "Tamim", "Tameem", "Al-Tameem", "التأميم"),
         "IQG11": ("Arbil", "Irbil", "Hawler", "Hewler"),
         "IQG09": ("Dohuk", "Dahuk", "Dihok"),
         "IQG02": ("Basra",),
@@ -151,8 +155,40 @@ _DESIGNATIONS = frozenset(
     }
 )
 
+_GOVERNORATE_WORDS = frozenset({"governorate", "province", "muhafazat", "muhafaza", fold("محافظة")})
+
 
 # -- layers ---------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=1)
+def people_names() -> dict[str, tuple[str, str, tuple[str, ...]]]:
+    """P-code -> (official name, display name, former names) of the governorates and districts, from
+    the shipped :data:`ADMIN_NAMES_FILE` (empty when it is missing: the official names are shown then)."""
+    try:
+        handle = (SHIPPED_GEODATA / ADMIN_NAMES_FILE).open(encoding="utf-8", newline="")
+    except FileNotFoundError:
+        return {}
+    with handle:
+        return {
+            row["pcode"]: (row["name"], row["display_name"], tuple(n for n in row["former_names"].split("|") if n))
+            for row in csv.DictReader(handle)
+        }
+
+
+def _people_names_of(pcode: str | None, official: str | None) -> tuple[str | None, tuple[str, ...]]:
+    """The display and former names of the area ``pcode`` named ``official``. They are the shipped
+    layers': an area of a user's replacement layer that names it otherwise keeps its own name."""
+    found = people_names().get(pcode) if pcode else None
+    if found is None or found[0] != official:
+        return official, ()
+    return found[1], found[2]
+
+
+def display_name(pcode: str | None, official: str | None) -> str | None:
+    """The name people use for the area ``pcode`` whose official name is ``official`` (see
+    :func:`people_names`), else ``official``."""
+    return _people_names_of(pcode, official)[0]
+
+
 def geodata_folder(geodata_dir: Path | str | None) -> Path:
     return Path(geodata_dir) if geodata_dir is not None else Config.from_env().geodata_dir
 
@@ -227,11 +263,11 @@ class AdminLayers:
     """A consistent set of boundary layers, ready to join points with.
 
     ``areas[level]`` are the areas of each level (columns :data:`AREA_COLUMNS`, parents found
-    spatially); ``finest`` the sub-district polygons (EPSG:4326), ``pieces`` the same cut along a
-    :data:`GRID_DEG` grid with ``piece_owner`` the position in ``finest`` of each piece, and
-    ``finest_metric`` the sub-districts in :data:`METRIC_CRS` (spatial indexes built); ``fields`` the
-    admin fields of every finest polygon, by position, with one extra all-None row at the end for
-    unassigned points.
+    spatially, then ``display_name`` and ``former_names``: see :func:`people_names`); ``finest`` the
+    sub-district polygons (EPSG:4326), ``pieces`` the same cut along a :data:`GRID_DEG` grid with
+    ``piece_owner`` the position in ``finest`` of each piece, and ``finest_metric`` the
+    sub-districts in :data:`METRIC_CRS` (spatial indexes built); ``fields`` the admin fields of
+    every finest polygon, by position, with one extra all-None row at the end for unassigned points.
     """
 
     polygons: dict
@@ -260,6 +296,9 @@ class AdminLayers:
             )
             frame["parent_pcode"] = take_positions(parent["pcode"].to_numpy(object), best)
             frame["parent_name"] = take_positions(parent["name"].to_numpy(object), best)
+            names = [_people_names_of(p, n) for p, n in zip(frame["pcode"], frame["name"], strict=True)]
+            frame["display_name"] = [shown for shown, _ in names]
+            frame["former_names"] = [former for _, former in names]
             areas[level] = frame
 
         finest = gpd.GeoDataFrame(geometry=polygons["adm3"].geometry.values, crs=4326)
@@ -504,9 +543,12 @@ def place_incidents(
 
 def _named_depth(layers: AdminLayers, location: str | None, finest: int) -> int:
     """3 when the place text ``location`` (its part before any comma) names the sub-district at
-    position ``finest``, 2 when it names that sub-district's district, else 1."""
+    position ``finest``, 2 when it names that sub-district's district, else 1 (also when the text
+    calls its area a governorate: "Kirkuk governorate" is not Kirkuk district)."""
     if location and finest >= 0:
         name = location.split(",")[0]
+        if _GOVERNORATE_WORDS & set(fold(name).split()):
+            return 1
         for depth, level in ((3, "adm3"), (2, "adm2")):
             row = _find_area_row(layers, level, name)
             if (
@@ -550,9 +592,13 @@ def check_level(level: str) -> None:
         raise GeodataError(f"unknown level {level!r} (known: {', '.join(LEVELS)})")
 
 
-def _name_keys(text: str) -> set[str]:
+def name_keys(text: str, *, articles: bool = True) -> set[str]:
+    """The keys an area's name is found by: folded, without designations ("governorate", "qada"),
+    and (``articles``) without a leading Arabic article."""
     folded = fold(text)
     plain = " ".join(w for w in folded.split() if w not in _DESIGNATIONS) or folded
+    if not articles:
+        return {k for k in (folded, plain) if k}
     return {k for k in (folded, strip_article(folded), plain, strip_article(plain)) if k}
 
 
@@ -572,15 +618,18 @@ def _name_index(layers: AdminLayers, level: str) -> dict[str, int | None]:
     for row, area in enumerate(areas.itertuples()):
         for text in (area.name, area.name_ar):
             if text:
-                for key in _name_keys(text):
+                for key in name_keys(text):
                     add(key, row, names)
     by_pcode = {str(p).casefold(): row for row, p in enumerate(areas["pcode"])}
     aliases: dict[str, int | None] = {}
-    for pcode, spellings in ALIASES.get(level, {}).items():
+    spellings_of: dict[str, list[str]] = {p: list(v) for p, v in ALIASES.get(level, {}).items()}
+    for area in areas.itertuples():  # the names people use, current and former
+        spellings_of.setdefault(area.pcode, []).extend([area.display_name, *area.former_names])
+    for pcode, spellings in spellings_of.items():
         aliased = by_pcode.get(pcode.casefold())
         if aliased is not None:
             for spelling in spellings:
-                for key in _name_keys(spelling):
+                for key in name_keys(spelling):
                     add(key, aliased, aliases)
     index.update(aliases)
     index.update(names)  # the layer's own names win over aliases
@@ -594,7 +643,7 @@ def _find_area_row(layers: AdminLayers, level: str, text: str) -> int | None:
     text = text.strip()
     row = index.get(text.casefold())
     if row is None:
-        rows = {index.get(key) for key in _name_keys(text)} - {None}
+        rows = {index.get(key) for key in name_keys(text)} - {None}
         if len(rows) != 1:
             return None
         row = rows.pop()
@@ -604,11 +653,12 @@ def _find_area_row(layers: AdminLayers, level: str, text: str) -> int | None:
 def find_admin_area(text: str, level: str, geodata_dir: Path | str | None = None) -> dict | None:
     """The area of ``level`` (adm1, adm2, adm3) that ``text`` names, or None.
 
-    ``text`` is a P-code (any case), an English or Arabic name or a spelling in :data:`ALIASES`;
+    ``text`` is a P-code (any case), an English or Arabic name, the display or a former name
+    (:func:`people_names`) or a spelling in :data:`ALIASES`;
     compared after :func:`~webmap.names.fold` and :func:`~webmap.names.strip_article`, with words
     such as "governorate", "province", "district", "qada" dropped. A name shared by two areas of the
-    level matches neither (use the P-code). Returns ``{"pcode", "name", "name_ar", "level",
-    "parent_pcode", "parent_name"}``.
+    level matches neither (use the P-code). Returns ``{"pcode", "name", "name_ar", "display_name",
+    "level", "parent_pcode", "parent_name"}``.
     """
     check_level(level)
     if not text or not str(text).strip():
@@ -622,6 +672,7 @@ def find_admin_area(text: str, level: str, geodata_dir: Path | str | None = None
         "pcode": area["pcode"],
         "name": area["name"],
         "name_ar": area["name_ar"],
+        "display_name": area["display_name"],
         "level": level,
         "parent_pcode": area["parent_pcode"],
         "parent_name": area["parent_name"],

@@ -55,9 +55,9 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
-from .errors import ConfigError, Conflict, Forbidden, InvalidRecord, NotFound, StoreBusy, WebmapError
+from .errors import ConfigError, Conflict, DuplicateRecord, Forbidden, InvalidRecord, NotFound, StoreBusy, WebmapError
 from .forces import FORCE_KEYS, OTHER, forces_mask, initiating_force, involved_forces
 from .records import (
     CONTENT_FIELDS,
@@ -126,7 +126,8 @@ _RETIRED = (
 )
 
 # What the map and its summaries read of one incident, packed with the row whenever the store writes
-# it: longitude, latitude (degrees), day (since 1970-01-01), fatalities, force (index in FORCE_KEYS
+# it: longitude, latitude (degrees), day (since 1970-01-01), fatalities (UNKNOWN_COUNT when the
+# source gives no figure), force (index in FORCE_KEYS
 # of the initiating side's force, its colour), geo_precision, forces (the bit mask of every force it
 # involves), status, event type and disputed (their positions in STORED_STATUSES, EVENT_TYPE_NAMES and
 # DISPUTED_CODES), and the governorate's and district's codes (admin_codes; 0: none). MAP_FORMAT
@@ -149,6 +150,8 @@ MAP_POINT_DTYPE = np.dtype(
         ("admin2", "<u2"),
     ]
 )
+# The packed record's fatalities of an incident whose source gives no figure: never a number to add.
+UNKNOWN_COUNT = 0xFFFFFFFF
 EVENT_TYPE_NAMES: tuple[str, ...] = tuple(EVENT_TYPES)
 # 0: not known; then DISPUTED's values.
 DISPUTED_CODES: tuple[str | None, ...] = (None, *DISPUTED)
@@ -157,6 +160,7 @@ MAP_FORMAT = hashlib.sha1(
     " ".join(
         (
             MAP_POINT.format,
+            f"unknown-fatalities={UNKNOWN_COUNT}",
             ",".join(FORCE_KEYS),
             ",".join(STORED_STATUSES),
             ",".join(EVENT_TYPE_NAMES),
@@ -203,7 +207,7 @@ def derived_values(values: Mapping[Any, Any], admin_code: Mapping[str, int]) -> 
         values["longitude"],
         values["latitude"],
         values["event_date"].toordinal() - _EPOCH,
-        values["fatalities"],
+        UNKNOWN_COUNT if values["fatalities"] is None else values["fatalities"],
         initiating,
         values["geo_precision"],
         mask,
@@ -427,6 +431,8 @@ WRITE_WAIT = 60.0
 # Seconds a writer waits for a place among a store's waiting_writers: long enough for the few quick
 # writes ahead of it, short enough that refused writers hold a server thread only briefly.
 SLOT_WAIT = 0.25
+# The largest id the id column holds on every database (PostgreSQL's INTEGER); a larger one names no incident.
+MAX_ID = 2**31 - 1
 
 
 @dataclass
@@ -462,6 +468,12 @@ def _values(incident: Incident, admin_code: Mapping[str, int]) -> dict:
     values = {name: getattr(incident, name) for name in CONTENT_COLUMNS}
     values.update(derived_values(values, admin_code))
     return values
+
+
+def _check_id(incident_id: int) -> None:
+    """:class:`NotFound` for an id no row can have (the driver would overflow on it)."""
+    if not 0 < incident_id <= MAX_ID:
+        raise NotFound(f"incident {incident_id} does not exist")
 
 
 def _pcodes(rows: Iterable[Any]) -> set[str]:
@@ -568,6 +580,36 @@ def _upgrade_disputed(conn: Connection) -> None:
         "UPDATE incidents SET disputed = CASE disputed WHEN 1 THEN 'inside' WHEN 0 THEN 'outside' END "
         "WHERE disputed IN (0, 1)"
     )
+
+
+def _upgrade_nullable(conn: Connection) -> None:
+    """Let the incident columns that may now be empty be empty: earlier webmaps stored a blank
+    ``fatalities`` as 0 (NOT NULL). The zeros they stored stay zeros (nothing tells which were
+    "not reported"); from now on a blank stays empty.
+
+    PostgreSQL drops the constraint in place; SQLite cannot, so the table is rebuilt once: renamed,
+    made anew with its indexes, its rows copied over in id order (ids and timestamps kept).
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Did not recognize type 'geometry'", sa.exc.SAWarning)
+        stored = {c["name"]: c["nullable"] for c in sa.inspect(conn).get_columns("incidents")}
+    loosened = [c.name for c in incidents.columns if c.nullable and stored.get(c.name) is False]
+    if not loosened:
+        return
+    if conn.dialect.name == "postgresql":
+        for name in loosened:
+            conn.exec_driver_sql(f"ALTER TABLE incidents ALTER COLUMN {name} DROP NOT NULL")
+        return
+    old = "incidents_before_upgrade"
+    conn.exec_driver_sql(f"ALTER TABLE incidents RENAME TO {old}")
+    for (name,) in conn.exec_driver_sql(
+        f"SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = '{old}' AND sql IS NOT NULL"
+    ).all():
+        conn.exec_driver_sql(f'DROP INDEX "{name}"')
+    incidents.create(conn)
+    columns = ", ".join(c.name for c in incidents.columns if c.name in stored)
+    conn.exec_driver_sql(f"INSERT INTO incidents ({columns}) SELECT {columns} FROM {old} ORDER BY id")
+    conn.exec_driver_sql(f"DROP TABLE {old}")
 
 
 def _changed(conn: Connection) -> None:
@@ -738,19 +780,19 @@ def _json_of(dialect: str, table: sa.Table) -> sa.ColumnElement:
 
 def _merged_sources(target: Incident, duplicate: Incident) -> dict[str, Any]:
     """``target``'s ``source``, ``source_url`` and ``notes`` with those of ``duplicate`` added: the
-    outlets as ACLED lists them (``A; B``), the links separated by spaces, the duplicate's notes
-    (its evidence) after the target's, marked with where they came from. :class:`InvalidRecord`
-    naming the field that would grow past its length."""
+    outlets as ACLED lists them (``A; B``); the target's link (the duplicate's when it has none);
+    the duplicate's other link and its notes (its evidence) after the target's notes, marked with
+    where they came from. :class:`InvalidRecord` naming the field that would grow past its length."""
     sources = [part.strip() for text in (target.source, duplicate.source) for part in (text or "").split(";")]
     named = list(dict.fromkeys(part for part in sources if part))
-    urls = list(
-        dict.fromkeys(url for text in (target.source_url, duplicate.source_url) for url in (text or "").split())
-    )
+    link = target.source_url or duplicate.source_url
     notes = target.notes or ""
-    if duplicate.notes and duplicate.notes not in notes:
+    other_link = duplicate.source_url if duplicate.source_url != link else None
+    carried = [text for text in (other_link, duplicate.notes) if text and text not in notes]
+    if carried:
         where = f"#{duplicate.id}" + (f", {duplicate.source}" if duplicate.source else "")
-        notes = (notes + "\n\n" if notes else "") + f"[from {where}] {duplicate.notes}"
-    merged = {"source": "; ".join(named) or None, "source_url": " ".join(urls) or None, "notes": notes or None}
+        notes = (notes + "\n\n" if notes else "") + f"[from {where}] " + "\n".join(carried)
+    merged = {"source": "; ".join(named) or None, "source_url": link, "notes": notes or None}
     for name, value in merged.items():
         limit = FIELD_SPECS[name].length
         if value and limit and len(value) > limit:
@@ -819,6 +861,7 @@ class IncidentStore:
                                 kind += f" DEFAULT {int(default)} NOT NULL"
                             conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}")
                 _upgrade_disputed(conn)
+                _upgrade_nullable(conn)
                 for statement in _RETIRED:
                     conn.exec_driver_sql(statement)
                 for index in incidents.indexes:  # a database made by an older webmap gets new indexes too
@@ -882,6 +925,17 @@ class IncidentStore:
                 last = rows[-1]["id"]
                 _changed(conn)
             conn.execute(incidents_version.update().values(map_format=MAP_FORMAT))
+
+    def database_files(self) -> list[Path]:
+        """The files of a SQLite database (the database, its rollback journal, write-ahead log and
+        shared memory), which no output may overwrite; none for PostgreSQL."""
+        database = make_url(self.url).database if self.dialect == "sqlite" else None
+        if not database:
+            return []
+        if database.startswith("file:"):  # a URI filename: file:path?mode=...
+            database = database.removeprefix("file:").split("?", 1)[0]
+        path = Path(database)
+        return [path.with_name(path.name + suffix) for suffix in ("", "-journal", "-wal", "-shm")]
 
     def admin_code(self, conn: Connection, pcodes: Iterable[str]) -> dict[str, int]:
         """The numbers of ``pcodes`` in ``admin_codes``, giving new P-codes one inside ``conn``'s
@@ -1229,13 +1283,14 @@ class IncidentStore:
 
     def add(self, incident: Incident, *, by: Actor) -> Incident:
         """Store one new incident made by ``by`` (who needs ``create``, and ``review`` for a reviewed
-        one); returns it with its id, timestamps and version 1. Its history begins with ``create``."""
+        one); returns it with its id, timestamps and version 1. Its history begins with ``create``.
+        :class:`DuplicateRecord` when another stored incident has its ``source`` and ``source_id``."""
         authorize(by, "create")
         if incident.status != "draft":
             authorize(by, "review")
         now = _now()
         reviewed = incident.status == "reviewed"
-        with self.transaction() as conn:
+        with self._unique_source_id(incident), self.transaction() as conn:
             values = _values(incident, self.admin_code(conn, _pcodes([incident])))
             result = conn.execute(
                 incidents.insert().values(
@@ -1253,6 +1308,24 @@ class IncidentStore:
             _changed(conn)
         return self.get(new_id)
 
+    @contextmanager
+    def _unique_source_id(self, incident: Incident) -> Iterator[None]:
+        """Turn the unique constraint on ``source`` + ``source_id`` failing inside the block (rolled
+        back) into a :class:`DuplicateRecord` naming the incident that holds the pair."""
+        try:
+            yield
+        except IntegrityError:
+            c = incidents.c
+            with self.connect() as conn:
+                holder = conn.execute(
+                    sa.select(c.id).where(
+                        c.source.is_not_distinct_from(incident.source), c.source_id == incident.source_id
+                    )
+                ).scalar()
+            if holder is None or incident.source_id is None:
+                raise
+            raise DuplicateRecord(incident.source, incident.source_id, holder) from None
+
     def replace(self, incident_id: int, incident: Incident, *, by: Actor, reason: str | None = None) -> Incident:
         """Overwrite the stored incident ``incident_id`` with ``incident``'s values as ``by``.
 
@@ -1260,8 +1333,10 @@ class IncidentStore:
         ``review`` (marking a draft reviewed: never one's own, the two-person rule); changing a
         reviewed incident needs a ``reason``. Nothing changed: nothing written. Raises
         :class:`NotFound`, :class:`Conflict` (deleted: restore it first), :class:`Forbidden`,
-        :class:`InvalidRecord` naming ``reason``."""
-        with self.transaction() as conn:
+        :class:`InvalidRecord` naming ``reason``, :class:`DuplicateRecord` when another incident
+        has its ``source`` and ``source_id``."""
+        _check_id(incident_id)
+        with self._unique_source_id(incident), self.transaction() as conn:
             current = self._current(conn, incident_id)
             return self._rewrite(conn, current, incident, by, reason, action=None)
 
@@ -1314,6 +1389,7 @@ class IncidentStore:
         return self._current(conn, current.id)
 
     def _current(self, conn: Connection, incident_id: int) -> Incident:
+        _check_id(incident_id)
         row = conn.execute(sa.select(incidents).where(incidents.c.id == incident_id)).mappings().first()
         if row is None:
             raise NotFound(f"incident {incident_id} does not exist")
@@ -1364,6 +1440,7 @@ class IncidentStore:
 
     def _remove(self, incident_id: int, by: Actor, reason: str | None, action: str) -> None:
         authorize(by, "delete")
+        self.get(incident_id)  # NotFound before asking for a reason
         reason = _reason_given(reason)
         if not reason:
             raise InvalidRecord("reason", f"say why incident {incident_id} is {HISTORY_ACTIONS[action]}")
@@ -1412,6 +1489,7 @@ class IncidentStore:
         :class:`InvalidRecord` naming ``version`` when it is not an earlier version."""
         with self.transaction() as conn:
             current = self._current(conn, incident_id)
+            authorize(by, "edit", current)  # refused before the version is even looked at
             if not 1 <= version < current.version:
                 raise InvalidRecord(
                     "version",
@@ -1520,6 +1598,7 @@ class IncidentStore:
 
     def get(self, incident_id: int) -> Incident:
         """The stored incident ``incident_id``; :class:`NotFound` if there is none."""
+        _check_id(incident_id)
         with self.connect() as conn:
             row = conn.execute(sa.select(incidents).where(incidents.c.id == incident_id)).mappings().first()
         if row is None:
@@ -1534,6 +1613,20 @@ class IncidentStore:
                 rows = conn.execute(sa.select(incidents).where(incidents.c.id.in_(ids[start : start + 900])))
                 found.update((row["id"], row_to_incident(row)) for row in rows.mappings())
         return [found[i] for i in ids if i in found]
+
+    def ids_of(self, conn: Connection, keys: Iterable[tuple[str | None, str]]) -> list[int]:
+        """The ids of the stored incidents with these ``(source, source_id)`` pairs, in id order (after a
+        :meth:`save_batch`, to show the incidents just written)."""
+        c = incidents.c
+        pairs = list(dict.fromkeys(keys))
+        found: list[int] = []
+        for start in range(0, len(pairs), 400):
+            chosen = [
+                sa.and_(c.source.is_not_distinct_from(source), c.source_id == source_id)
+                for source, source_id in pairs[start : start + 400]
+            ]
+            found.extend(conn.execute(sa.select(c.id).where(sa.or_(*chosen))).scalars())
+        return sorted(found)
 
     def iter_all(self, conn: Connection, columns: Iterable[str] | None = None, batch: int = 10_000):
         """Every stored row (selected columns), streamed in batches of ``batch`` mappings."""

@@ -27,31 +27,34 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import time
 from dataclasses import dataclass, field
 
 from .. import spatial
 from ..errors import InvalidRecord
 from ..forces import force_label
-from ..records import Incident, parse_date, validate_incident
-from .actors import ForceMention, find_forces, pick_actors
+from ..records import FIELD_SPECS, Incident, parse_date, validate_incident
+from .actors import ForceMention, find_forces, find_units, pick_actors
 from .counts import INJURED, KILLED, Count, find_counts, total, vague_phrases
 from .dates import DateMention, find_dates
 from .events import NEW_EVENT, SUMMARY, Trigger, classify, find_triggers, reports_event
 from .places import EventPlace, choose_place, find_places
 from .sentences import Article, Sentence, split_article, split_clauses
-from .text import MAX_HTML_CHARS, MAX_TEXT_CHARS, prepare_text
+from .text import MAX_HTML_CHARS, MAX_REPORT_BYTES, MAX_TEXT_CHARS, prepare_text
 
 __all__ = [
     "Draft",
     "Evidence",
     "Extraction",
     "MAX_HTML_CHARS",
+    "MAX_REPORT_BYTES",
     "MAX_TEXT_CHARS",
     "extract",
     "extract_incidents",
 ]
 
 SAME_PLACE_KM = 25.0
+NOTES_LIMIT = FIELD_SPECS["notes"].length or 0
 
 
 @dataclass(frozen=True)
@@ -129,14 +132,20 @@ class _Incident:
     reports: list[_Report]
     place: EventPlace | None
     context_attacker: str | None
+    # The forces its reports name as attacked and the first date they give, kept up as reports join:
+    # working them out on each look was quadratic (a report of 1,000 similar sentences took 20 s).
+    targets: set[str] = field(default_factory=set)
+    own_date: DateMention | None = None
 
-    @property
-    def targets(self) -> set[str]:
-        return set().union(*(r.targets for r in self.reports))
+    def __post_init__(self) -> None:
+        reports, self.reports = self.reports, []
+        for report in reports:
+            self.join(report)
 
-    @property
-    def own_date(self) -> DateMention | None:
-        return next((r.own_date for r in self.reports if r.own_date), None)
+    def join(self, report: _Report) -> None:
+        self.reports.append(report)
+        self.targets |= report.targets
+        self.own_date = self.own_date or report.own_date
 
 
 def _published(value) -> dt.date:
@@ -155,11 +164,28 @@ def _sums_up(clause: str) -> bool:
     )
 
 
-def _reports(article: Article, published: dt.date) -> list[_Report]:
+class _Deadline:
+    """A time limit on reading one report: :meth:`check` raises :class:`InvalidRecord` on ``text``
+    once ``seconds`` have passed since it was made (never when ``seconds`` is None)."""
+
+    def __init__(self, seconds: float | None):
+        self.seconds = seconds
+        self.end = None if seconds is None else time.monotonic() + seconds
+
+    def check(self) -> None:
+        if self.end is not None and time.monotonic() > self.end:
+            raise InvalidRecord(
+                "text",
+                f"reading it took more than {self.seconds:g} s, the limit: send a shorter report or a part of it",
+            )
+
+
+def _reports(article: Article, published: dt.date, deadline: _Deadline) -> list[_Report]:
     reports: list[_Report] = []
     narrative: DateMention | None = None
     named: list[EventPlace] = []
     for sentence in article.sentences:
+        deadline.check()
         dates = find_dates(sentence.text, published)
         if reports_event(sentence.text):
             forces = find_forces(sentence.text)
@@ -227,7 +253,7 @@ def _segment(reports: list[_Report]) -> list[_Incident]:
         if home is None:
             incidents.append(_Incident([report], report.place, attacker))
         else:
-            home.reports.append(report)
+            home.join(report)
             home.place = _more_precise(home.place, report.place)
         attacker = actor1 or attacker
     return incidents
@@ -264,6 +290,19 @@ def _actors(incident: _Incident) -> tuple[str | None, str | None, list[str], lis
     return actor1, actor2, [k for k in others if k in attackers], [k for k in others if k not in attackers]
 
 
+def _actor_names(incident: _Incident) -> dict[str, str]:
+    """Force key -> the actor text of that force in this incident: its label, with the units the
+    report names for it ("Federal Police (3rd Division)"), as ACLED keeps units in the actor."""
+    units: dict[str, list[str]] = {}
+    for report in incident.reports:
+        for mention in report.forces:
+            units.setdefault(mention.force, []).extend(find_units(report.sentence.text, mention))
+    return {
+        force: force_label(force) + (f" ({'; '.join(dict.fromkeys(named))})" if named else "")
+        for force, named in units.items()
+    }
+
+
 def _date(incident: _Incident, published: dt.date) -> tuple[dt.date, int]:
     mention = incident.own_date or incident.reports[0].context_date
     return (mention.date, mention.time_precision) if mention else (published, 2)
@@ -272,6 +311,11 @@ def _date(incident: _Incident, published: dt.date) -> tuple[dt.date, int]:
 def _draft(incident: _Incident, place: EventPlace, published: dt.date, source: str | None) -> Draft:
     """The draft of an incident the report places at ``place``."""
     actor1, actor2, with1, with2 = _actors(incident)
+    names = _actor_names(incident)
+
+    def actor(force: str) -> str:
+        return names.get(force) or force_label(force)
+
     evidence = _evidence(incident.reports)
     text = " ".join(r.text for r in incident.reports)
     event_type, sub_event_type = classify([t for r in incident.reports for t in r.triggers], actor2, text)
@@ -280,6 +324,8 @@ def _draft(incident: _Incident, place: EventPlace, published: dt.date, source: s
     notes = " ".join(e.text for e in evidence)
     if vague:
         notes += " [Not counted, no number given: " + "; ".join(vague) + "]"
+    if len(notes) > NOTES_LIMIT:  # the evidence itself stays whole
+        notes = notes[: NOTES_LIMIT - 1] + "…"
     # The same report extracted again gives the same ids, so saving it twice stores nothing new.
     identity = f"{published.isoformat()}|{notes}|{place.words}|{place.start}|{place.latitude:.5f},{place.longitude:.5f}"
     digest = hashlib.sha1(identity.encode("utf-8")).hexdigest()[:16]
@@ -290,17 +336,17 @@ def _draft(incident: _Incident, place: EventPlace, published: dt.date, source: s
             "time_precision": time_precision,
             "event_type": event_type,
             "sub_event_type": sub_event_type,
-            "actor1": force_label(actor1) if actor1 else None,
-            "assoc_actor_1": "; ".join(force_label(k) for k in with1) or None,
+            "actor1": actor(actor1) if actor1 else None,
+            "assoc_actor_1": "; ".join(actor(k) for k in with1) or None,
             "force1": actor1,
-            "actor2": force_label(actor2) if actor2 else None,
-            "assoc_actor_2": "; ".join(force_label(k) for k in with2) or None,
+            "actor2": actor(actor2) if actor2 else None,
+            "assoc_actor_2": "; ".join(actor(k) for k in with2) or None,
             "force2": actor2,
             "location": place.description,
             "latitude": round(place.latitude, 5),
             "longitude": round(place.longitude, 5),
             "geo_precision": place.geo_precision,
-            "fatalities": killed or 0,
+            "fatalities": killed,  # None: the report gives no number (not reported), never a 0 it did not say
             "injured": injured,
             "notes": notes,
             "source": source,
@@ -311,21 +357,28 @@ def _draft(incident: _Incident, place: EventPlace, published: dt.date, source: s
     return Draft(record, evidence, place.words, place.alternatives, vague)
 
 
-def extract(text: str, published, *, source: str | None = None) -> Extraction:
+def extract(text: str, published, *, source: str | None = None, time_limit: float | None = None) -> Extraction:
     """Draft incidents from a report, with what was left out (see the module docstring).
 
     ``text``: the report (plain text or HTML, at most :data:`MAX_TEXT_CHARS` characters);
     ``published``: its publication date (``date`` or ISO ``YYYY-MM-DD``), against which "on
-    Saturday" or "yesterday" are resolved; ``source``: the outlet, else the one a dateline names.
-    Raises :class:`InvalidRecord` naming ``text`` or ``date`` for unusable input (too long, not
-    English or Arabic, a bad or future date). Empty text gives no drafts.
+    Saturday" or "yesterday" are resolved; ``source``: the outlet, else the one a dateline names;
+    ``time_limit``: seconds the reading may take (None: no limit). Raises :class:`InvalidRecord`
+    naming ``text``, ``date`` or ``source`` for unusable input (too long, not English or Arabic, a bad
+    or future date, a report that takes longer than ``time_limit``). Empty text gives no drafts.
     """
+    deadline = _Deadline(time_limit)
     published = _published(published)
+    source_limit = FIELD_SPECS["source"].length or 0
+    if source is not None and len(source) > source_limit:
+        raise InvalidRecord("source", f"longer than {source_limit} characters")
     clean, language = prepare_text(text)
     if not clean or language is None:
         return Extraction([], [], language)
+    deadline.check()
     article = split_article(clean, language)
-    incidents = _segment(_reports(article, published))
+    incidents = _segment(_reports(article, published, deadline))
+    deadline.check()
     left_out = [e for inc in incidents if inc.place is None for e in _evidence(inc.reports)]
     drafts = [
         _draft(inc, place, published, source or article.outlet) for inc in incidents if (place := inc.place) is not None

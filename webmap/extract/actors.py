@@ -13,6 +13,7 @@ Peshmerga unit", "Three Peshmerga fighters were killed" make a target (actor 2).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -310,3 +311,60 @@ def pick_actors(mentions: list[ForceMention]) -> tuple[str | None, str | None]:
     actor1 = (attackers + unknown)[0] if attackers + unknown else None
     rest = [f for f in targets + unknown + attackers if f != actor1]
     return actor1, (rest[0] if rest else None)
+
+
+# -- units -----------------------------------------------------------------------------------------
+# A unit is a numbered formation of a force: "the third division of the Federal Police", "the 11th
+# Federal Police Brigade", "the Federal Police's 3rd Division", "Brigade 52 of the PMF". ACLED keeps
+# such units in the actor's name; the extraction keeps them in the actor text, so they are searchable.
+_ORDINAL_WORDS = (
+    "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth fourteenth "
+    "fifteenth sixteenth seventeenth eighteenth nineteenth twentieth"
+).split()
+_ORDINAL = r"(?:\d{1,3}(?:st|nd|rd|th)|" + "|".join(_ORDINAL_WORDS) + ")"
+_UNIT = r"(?:division|brigade|regiment|battalion|corps|squadron)"
+_UNIT_AFTER = re.compile(
+    rf"^(?:['’]s)?\s+(?:(?P<ordinal>{_ORDINAL})\s+(?P<unit>{_UNIT})|(?P<unit2>{_UNIT})\s+(?P<number>\d{{1,3}}))\b", re.I
+)
+_ORDINAL_BEFORE = re.compile(rf"\b(?P<ordinal>{_ORDINAL})\s+$", re.I)
+_BARE_UNIT_AFTER = re.compile(rf"^\s+(?P<unit>{_UNIT})\b", re.I)
+_UNIT_ENDING = re.compile(rf"\b(?P<unit>{_UNIT})$", re.I)
+_UNIT_OF_BEFORE = re.compile(
+    rf"\b(?:(?P<ordinal>{_ORDINAL})\s+(?P<unit>{_UNIT})|(?P<unit2>{_UNIT})\s+(?P<number>\d{{1,3}}))\s+of\s+(?:the\s+)?$",
+    re.I,
+)
+_UNIT_WITHIN = re.compile(rf"\b(?P<ordinal>{_ORDINAL})\s+(?P<unit>{_UNIT})\b", re.I)
+
+
+def _ordinal(text: str) -> str:
+    """ "third" -> "3rd", "11TH" -> "11th"."""
+    word = text.lower()
+    if word in _ORDINAL_WORDS:
+        n = _ORDINAL_WORDS.index(word) + 1
+        suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+        return f"{n}{suffix}"
+    return word
+
+
+def _unit_name(match: re.Match) -> str:
+    groups = match.groupdict()
+    if groups.get("ordinal"):
+        return f"{_ordinal(groups['ordinal'])} {groups['unit'].capitalize()}"
+    return f"{groups['unit2'].capitalize()} {groups['number']}"
+
+
+def find_units(text: str, mention: ForceMention) -> list[str]:
+    """The units of ``mention``'s force that ``text`` (the text the mention was found in) names
+    around it, as "3rd Division", "11th Brigade", "Brigade 52"."""
+    before, after = text[: mention.start], text[mention.end :]
+    found = [_unit_name(m) for m in _UNIT_WITHIN.finditer(mention.text)]
+    if (m := _UNIT_AFTER.match(after)) is not None:
+        found.append(_unit_name(m))
+    elif (o := _ORDINAL_BEFORE.search(before)) is not None:
+        # "the 11th Federal Police Brigade": the unit's word may end the force's own name.
+        u = _BARE_UNIT_AFTER.match(after) or _UNIT_ENDING.search(mention.text)
+        if u is not None:
+            found.append(f"{_ordinal(o['ordinal'])} {u['unit'].capitalize()}")
+    if (m := _UNIT_OF_BEFORE.search(before)) is not None:
+        found.append(_unit_name(m))
+    return list(dict.fromkeys(found))

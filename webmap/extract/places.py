@@ -25,9 +25,19 @@ A square, bridge, street or neighbourhood ("Tahrir square, Baghdad city", "al-Na
 Nassiriya", "Baghdad's Tahrir Square", "ساحة التحرير") is the gazetteer's record of that landmark in
 the town the sentence names, else that town at precision 2, never a village of the same name
 elsewhere. A name followed by "region", "area", "mountains" or "valley" is an area (precision 2); in
-"the Haftanin region of Dahuk" it lies in the governorate of Dahuk, not near the town. A direction
-from a governorate or district ("northwest of the disputed Kirkuk province") keeps the area's point
-at precision 3 and is kept in the location ("northwest of Kirkuk").
+"the Haftanin region of Dahuk" it lies in the governorate of Dahuk, not near the town. With no area
+named around it, a range, valley or area of the name comes before a village of the name that lies
+away from it ("the Qandil region" is the Qandil Mountains, not Qandil in Ninewa), and before a
+same-named place abroad. A direction from a governorate or district ("northwest of the disputed
+Kirkuk province") keeps the area's point at precision 3 and is kept in the location ("northwest of
+Kirkuk governorate"). A governorate's point is its capital's, as ACLED codes a governorate
+(``capitals.csv`` of the gazetteer); its location says "governorate", so the district the capital
+lies in is not taken for the incident's.
+
+Names are found by the gazetteer's exact and alias names. A name after a preposition that these lack
+(or whose only exact match lies abroad) is looked up by its spelling when it is written as an area
+and names a range, valley or area of Iraq ("in Xakurk region"), or when it lies inside the district
+or governorate the sentence names as such ("in Hanasor, in Sinjar district"); never otherwise.
 
 Of the names left in a clause, the event's place is the most specific; a name that is only the
 reference of a direction counts as less specific than a district and more than a governorate
@@ -44,20 +54,23 @@ words                                                       point               
 name, as ACLED codes it)
 "in the Rashad sub-district", a neighbourhood, a mountain   the gazetteer's point (a sub-district's:  2
 range or valley                                             inside it)
-"in X district" (no such town), "in Kirkuk province",       the area's representative point (inside   3
-"northwest of the disputed Kirkuk province"                 it), from the boundary layers
+"in X district" (no such town)                             the area's representative point (inside   3
+                                                            it), from the boundary layers
+"in Kirkuk province", "northwest of the disputed Kirkuk     the governorate's capital                 3
+province"
 ==========================================================  ========================================  =
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from .. import gazetteer, spatial
-from ..gazetteer import Candidate, Mention
+from ..gazetteer import Candidate, Mention, Place
+from ..gazetteer.curated import capital_of
 from ..gazetteer.rank import HOME_COUNTRY, haversine_km
 from ..names import fold
 from ..records import IRAQ
@@ -75,6 +88,8 @@ _REFERENCE_RANK = 1.5
 _ADMIN_LEVELS = {"ADM1": "governorate", "ADM2": "district", "ADM3": "sub-district"}
 _LAYER = {"governorate": "adm1", "district": "adm2", "sub-district": "adm3"}
 _AREA_PRECISION = {"governorate": 3, "district": 3, "sub-district": 2}
+# What "region", "area", "mountains" or "valley" after a name may be besides a place: ranges, valleys, areas.
+_AREA_CODES = {"MT", "MTS", "VAL", "WAD", "AREA", "RGN", "PLN", "DSRT", "HLLS", "RDGE"}
 
 _NEAR = re.compile(
     r"\b(?:near|nearby|outskirts\s+of|vicinity\s+of|close\s+to|around|outside|surroundings\s+of|"
@@ -92,7 +107,7 @@ _DIRECTION_WORDS = re.compile(r"^(?:north|south|east|west)(?:-?(?:east|west))? o
 _COMPASS = re.compile(r"\b(?:north|south|east|west)(?:-?(?:east|west))?|شمال|جنوب|شرق|غرب", re.IGNORECASE)
 _ARABIC_COMPASS = {"شمال": "north", "جنوب": "south", "شرق": "east", "غرب": "west"}
 # A name followed by these words is an area, not a point: "the Haftanin region of Dahuk", "the Zap area".
-_AREA_AFTER = re.compile(r"^\s+(?:region|area|areas|mountains?|range|valley)\b", re.IGNORECASE)
+_AREA_AFTER = re.compile(r"^(?:\s*\([^()]*\))?\s+(?:region|area|areas|mountains?|range|valley)\b", re.IGNORECASE)
 # A square, bridge, street or neighbourhood named in a report: "Tahrir square", "the al-Nasr bridge",
 # "the Zanjili neighbourhood", "ساحة التحرير", "جسر الجمهورية". Leading function words are not part of it.
 _LANDMARK_WORD = r"(?i:squares?|bridges?|streets?|neighbou?rhoods?|quarters?|roundabouts?|markets?)"
@@ -100,6 +115,13 @@ _NAME_WORD = r"(?:(?:al|el|an|ar|as|ash|ad|at|az|Al|El)-)?[A-Z][\w'’-]*"
 _LANDMARK = re.compile(
     rf"(?P<name>{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,2}})\s+(?P<word>{_LANDMARK_WORD})\b"
     r"|(?P<ar_word>ساح[ةه]|جسر|شارع|حي)\s+(?P<ar_name>[\u0600-\u06ff]{3,})"
+)
+# A name after a preposition, perhaps written as an area ("in al Mutassim", "in Hakurk region"): when the
+# gazetteer's exact names lack it, it is looked up by spelling (see _spelled_otherwise).
+_PLACE_AFTER_PREPOSITION = re.compile(
+    rf"\b(?i:in|into|near|at|on|around)\s+(?i:the\s+)?"
+    rf"(?P<name>(?:(?:al|el|an|ar|as|ash|ad|at|az)\s+)?{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,2}})"
+    r"(?P<area>(?:\s*\([^()]*\))?\s+(?i:region|area|mountains?|range|valley)\b)?(?!\s*\d)"
 )
 _LEADING_WORDS = frozenset(
     "in on at near the a an from to of and by outside inside into across over under along around".split()
@@ -184,8 +206,10 @@ class EventPlace:
 
     @property
     def description(self) -> str:
-        """The place as the report gives it: "northwest of Kirkuk" when the point is the governorate's."""
-        return f"{self.direction} {self.name}" if self.direction else self.name
+        """The place as the report gives it: "Kirkuk governorate", "northwest of Kirkuk governorate" (the
+        point of a governorate is its capital's, the word says the district it stands in is not known)."""
+        name = f"{self.name} governorate" if self.level == "governorate" else self.name
+        return f"{self.direction} {name}" if self.direction else name
 
     def contains(self, other: EventPlace) -> bool:
         """True when this is a governorate and ``other`` lies in it (by the candidates' governorate names)."""
@@ -286,20 +310,31 @@ def _representative_points(layer_name: str, signature: tuple) -> dict[str, tuple
 def _admin_point(
     level: str, name: str, governorates: Collection[str] = frozenset()
 ) -> tuple[str, str, float, float] | None:
-    """``(name, governorate, latitude, longitude)`` of the admin area ``name`` at ``level``: its
-    representative point; None when no area has that name, or it lies outside ``governorates``."""
+    """``(name, governorate, latitude, longitude)`` of the admin area ``name`` at ``level``: a
+    governorate's capital, as ACLED codes a governorate, else a point inside the area; None when no
+    area has that name, or it lies outside ``governorates``."""
     area = spatial.find_admin_area(name, _LAYER[level])
     if area is None:
         return None
     governorate = _governorate_of(area)
     if governorates and fold(governorate) not in governorates:
         return None
+    capital = _capital(area["pcode"]) if level == "governorate" else None
+    if capital is not None:
+        return area["name"], governorate, capital.latitude, capital.longitude
     path = spatial.layer_path(_LAYER[level])
     stat = path.stat()
     point = _representative_points(_LAYER[level], (str(path), stat.st_size, stat.st_mtime_ns)).get(area["pcode"])
     if point is None:
         return None
     return area["name"], governorate, point[0], point[1]
+
+
+def _capital(pcode: str) -> Place | None:
+    """The gazetteer's record of a governorate's capital; None when the loaded gazetteer lacks it."""
+    place_id = capital_of(pcode)
+    loaded = gazetteer.get_gazetteer()
+    return loaded.place_by_id(place_id) if place_id and loaded.row_of(place_id) is not None else None
 
 
 def _level_of(candidate, kind: str | None) -> str:
@@ -327,8 +362,13 @@ def _name(text: str, mention) -> _Name | None:
         for c in mention.candidates
         if c.country_code == HOME_COUNTRY and c.feature_code not in _TOO_WIDE and IRAQ.contains(c.longitude, c.latitude)
     ]
+    area = bool(_AREA_AFTER.match(text[mention.end : mention.end + 60]))
     best = mention.candidates[0] if mention.candidates else None
-    if best is None or best.country_code != HOME_COUNTRY or best.feature_code in _TOO_WIDE or not iraqi:
+    if best is None or not iraqi:
+        return None
+    if (best.country_code != HOME_COUNTRY or best.feature_code in _TOO_WIDE) and not (
+        area and any(c.feature_code in _AREA_CODES for c in iraqi)
+    ):
         return None
     before = text[max(0, mention.start - 60) : mention.start]
     direction = _DIRECTION.search(before)
@@ -340,7 +380,7 @@ def _name(text: str, mention) -> _Name | None:
         direction is not None,
         direction is not None or bool(_NEAR.search(before)),
         kind in _ADMIN_LEVELS,
-        area=bool(_AREA_AFTER.match(text[mention.end : mention.end + 20])),
+        area=area,
         direction=_compass_words(direction.group(0)) if direction else "",
     )
 
@@ -368,6 +408,25 @@ def _agrees(candidate, name: _Name, governorates: set[str], districts: set[str],
     )
 
 
+def _area_first(candidates: list[Candidate]) -> list[Candidate]:
+    """Candidates of a name the report calls a region, area, range or valley, with no area named around it:
+    a range, valley or area of the name first ("the Qandil region" is the Qandil Mountains, not the
+    village of Qandil in Ninewa), unless a populated place ranked before it lies within
+    :data:`WITHIN_KM` of its point (then the place stands in the area: "the Metina region", Metina)."""
+    area = next((c for c in candidates if c.feature_code in _AREA_CODES), None)
+    if area is None:
+        return candidates
+    for candidate in candidates:
+        if candidate is area:
+            break
+        if (
+            candidate.feature_code.startswith("PPL")
+            and haversine_km(candidate.latitude, candidate.longitude, area.latitude, area.longitude) <= WITHIN_KM
+        ):
+            return candidates
+    return [area] + [c for c in candidates if c is not area]
+
+
 def _near_any(candidate: Candidate, places: Sequence[EventPlace]) -> bool:
     return any(
         haversine_km(candidate.latitude, candidate.longitude, p.latitude, p.longitude) <= REPORT_KM for p in places
@@ -393,6 +452,14 @@ def _resolved(name: str, gazetteer_id: int) -> list[Candidate]:
     """:func:`webmap.gazetteer.resolve` without context, kept per loaded gazetteer: a report names
     the same districts again and again."""
     return gazetteer.resolve(name, limit=10)
+
+
+@lru_cache(maxsize=1024)
+def _best_spelled(words: str, district: str | None, governorate: str | None, gazetteer_id: int) -> Candidate | None:
+    """The best :func:`webmap.gazetteer.resolve` candidate of ``words`` with the district and governorate
+    as context (None: no context), kept per loaded gazetteer: reports repeat their phrases."""
+    found = gazetteer.resolve(words, limit=1, online=False, district=district, governorate=governorate)
+    return found[0] if found else None
 
 
 def _alternatives(name: _Name) -> list[dict]:
@@ -470,6 +537,7 @@ def find_places(
     ]
     extent = _extent_spans(text, mentions)
     names = []
+    abroad = set()  # mentions whose every candidate lies abroad ("al Qayrawan" is also Kairouan)
     for i, mention in enumerate(mentions):
         if (
             i in extent
@@ -484,6 +552,8 @@ def find_places(
             # On a road between two towns the event is near the first named, not in it.
             name.near = name.near or _road_end(text, mention)
             names.append(name)
+        else:
+            abroad.add(i)
     landmarks, names = _landmarks(text, names, forbidden)
     # Trust in steps: governorates named as such, then districts named as such, then the rest from
     # the last name to the first, so that a container is chosen before what the report puts in it.
@@ -512,6 +582,18 @@ def find_places(
         for c in [chosen.get(id(n))]
         if c is not None and c.governorate and n.level in ("district", "sub-district")
     }
+    named_areas = {n.level: c.name for n in names for c in [chosen.get(id(n))] if c is not None and n.explicit}
+    taken = [(m.start, m.end) for i, m in enumerate(mentions) if i not in abroad] + list(forbidden)
+    landmarks += _spelled_otherwise(
+        text,
+        taken + [(p.start, p.start + len(p.words)) for p in landmarks],
+        named_areas.get("district"),
+        named_areas.get("governorate"),
+        lambda c: (
+            (not governorates or fold(c.governorate or "") in governorates)
+            and (not districts or fold(c.district or "") in districts)
+        ),
+    )
     far: set[int] = set()  # ambiguous names none of whose candidates lies near the report's earlier places
     for i in range(len(names) - 1, -1, -1):
         name = names[i]
@@ -532,6 +614,8 @@ def find_places(
             ]
         else:
             agreeing = [c for c in name.candidates if _agrees(c, name, governorates, districts, container)]
+        if name.area and container is None and not governorates and not districts:
+            agreeing = _area_first(agreeing)
         if agreeing and container is None and not governorates and not districts and earlier:
             agreeing.sort(key=lambda c: not _near_any(c, earlier))  # stable: rank order within each group
             if not _near_any(agreeing[0], earlier):
@@ -582,6 +666,50 @@ def _landmarks(text: str, names: list[_Name], forbidden) -> tuple[list[EventPlac
             if town is not None:
                 used.add(id(town))
     return places, [n for n in names if id(n) not in used]
+
+
+def _spelled_otherwise(
+    text: str,
+    taken: Sequence[tuple[int, int]],
+    district: str | None,
+    governorate: str | None,
+    inside: Callable[[Candidate], bool],
+) -> list[EventPlace]:
+    """Places the sentence names in a spelling the gazetteer's exact names lack, after a preposition and
+    outside the ``taken`` spans and not before a number ("on Mar 07"), looked up by spelling:
+
+    * an area ("in Hakurk region" is Khakurk, "in the Qarachokh mountains" Qarachogh): the best
+      candidate when it is a range, valley or area of Iraq (a fuzzy match too: "Wadi Khakurik");
+    * any place inside the ``district`` or ``governorate`` the sentence names as such ("in al Mutassim,
+      in Salahuddin province"; "in the al Qayrawan area in Sinjar district", whose exact name is
+      Kairouan's, in Tunisia): the best candidate when the named areas hold it (``inside``).
+    """
+    places = []
+    for match in _PLACE_AFTER_PREPOSITION.finditer(text):
+        start, end = match.span("name")
+        if any(start < b and a < end for a, b in taken):
+            continue
+        words = match.group("name")
+        best = _best_spelled(words, None, None, id(gazetteer.get_gazetteer())) if match.group("area") else None
+        area = best is not None and best.feature_code in _AREA_CODES
+        if not area:
+            named = district or governorate
+            best = _best_spelled(words, district, governorate, id(gazetteer.get_gazetteer())) if named else None
+            if best is not None and (
+                not inside(best) or best.reason in ("area", "fuzzy") or best.feature_code in ("ADM1", "ADM2")
+            ):
+                best = None
+        if best is None or best.country_code != HOME_COUNTRY or best.precision >= 3:
+            continue  # a landmark known only by its governorate says no more than the governorate
+        level = "sub-district" if best.feature_code == "ADM3" else "place"
+        near = bool(_NEAR.search(text[max(0, match.start() - 40) : match.start() + 1]))
+        precision = max(best.precision, 2 if area or near or match.group("area") else 1)
+        places.append(
+            EventPlace(
+                best.name, best.latitude, best.longitude, precision, level, words, start, best.governorate or None
+            )
+        )
+    return places
 
 
 def _landmark_words(match: re.Match) -> tuple[int, int, str, str]:

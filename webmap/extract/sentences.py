@@ -30,6 +30,11 @@ _DATELINE = re.compile(
 )
 _WORD = re.compile(r"[\w'’]+")
 _INNER_STOP = re.compile(r"[.!?؟]")
+_STOP_THEN_SPACE = re.compile(r"[.!?؟]\s")
+# pysbd's time grows with the square of a paragraph's length (each abbreviation it finds rewrites the
+# whole paragraph): a longer one (a real paragraph is well under 3,000 characters; a pasted page
+# without line breaks is not) goes to it in pieces cut after a full stop.
+PARAGRAPH_PIECE_CHARS = 5_000
 _ARABIC_LETTER = re.compile(r"[\u0600-\u06ff]")
 # Arabic writes conjunctions and prepositions onto the next word: و (and), ف (then), ب (in/by), ل (for), ك (like).
 _ARABIC_PREFIXES = ("و", "ف", "ب", "ل", "ك")
@@ -116,12 +121,26 @@ def split_sentences(paragraph: str, language: str = "en", offset: int = 0) -> li
         start = offset + len(paragraph) - len(paragraph.lstrip())
         return [(body, start, start + len(body))] if body else []
     out = []
-    for span in _segmenter(language).segment(paragraph):
-        text = span.sent.strip()
-        if not text:
-            continue
-        start = offset + span.start + (len(span.sent) - len(span.sent.lstrip()))
-        out.append((text, start, start + len(text)))
+    for piece, piece_offset in _pieces(paragraph, PARAGRAPH_PIECE_CHARS):
+        for span in _segmenter(language).segment(piece):
+            text = span.sent.strip()
+            if not text:
+                continue
+            start = offset + piece_offset + span.start + (len(span.sent) - len(span.sent.lstrip()))
+            out.append((text, start, start + len(text)))
+    return out
+
+
+def _pieces(paragraph: str, size: int) -> list[tuple[str, int]]:
+    """``(piece, offset)``: ``paragraph`` cut after the last full stop before each ``size`` characters
+    (at ``size`` when a stretch has none)."""
+    out, start = [], 0
+    while len(paragraph) - start > size:
+        stops = list(_STOP_THEN_SPACE.finditer(paragraph, start + 1, start + size))
+        end = stops[-1].end() if stops else start + size
+        out.append((paragraph[start:end], start))
+        start = end
+    out.append((paragraph[start:], start))
     return out
 
 

@@ -21,6 +21,8 @@ MAX_TEXT_CHARS = 200_000
 # A saved web page carries scripts and markup around its text: HTML may be ten times longer, and
 # its visible text is then held to MAX_TEXT_CHARS.
 MAX_HTML_CHARS = 2_000_000
+# A file holding MAX_HTML_CHARS characters of UTF-8 (at most 4 bytes each); a reader stops past it.
+MAX_REPORT_BYTES = 4 * MAX_HTML_CHARS
 LANGUAGES = {"en": "English", "ar": "Arabic"}
 # langdetect names for languages an analyst of northern Iraq may paste by mistake.
 _LANGUAGE_NAMES = {

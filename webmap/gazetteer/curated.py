@@ -17,6 +17,10 @@ lakes, squares and bridges, mountains and ranges, valleys. Each line gives the U
 text that locates the landmark, and either the point that text gives (``latitude``,
 ``longitude``) or only the COD-AB unit that holds it (``pcode``): such a landmark stands at its
 unit's point at precision 2.
+
+The capitals table (``capitals.csv``, read by :func:`capital_of`) names the gazetteer record of each
+governorate's capital: a governorate named with no place in it stands at its capital, as ACLED codes
+it (geo_precision 3).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from __future__ import annotations
 import csv
 import math
 import re
+from functools import lru_cache
 from pathlib import Path
 
 from ..errors import GazetteerError
@@ -31,6 +36,7 @@ from .keys import name_key
 
 ALIASES_FILE = Path(__file__).with_name("aliases.csv")
 LANDMARKS_FILE = Path(__file__).with_name("landmarks.csv")
+CAPITALS_FILE = Path(__file__).with_name("capitals.csv")
 ACTIONS = ("alias", "name", "drop")
 # The kinds of landmark of the table, as GeoNames feature class and code.
 LANDMARK_KINDS = {
@@ -159,3 +165,15 @@ def read_landmarks(path: Path = LANDMARKS_FILE) -> list[dict]:
             }
         )
     return out
+
+
+@lru_cache(maxsize=1)
+def _capitals() -> dict[str, str]:
+    with CAPITALS_FILE.open(newline="", encoding="utf-8") as handle:
+        return {line["governorate_pcode"]: line["place_id"] for line in csv.DictReader(handle)}
+
+
+def capital_of(governorate_pcode: str) -> str | None:
+    """The gazetteer ``place_id`` of the capital of the governorate with COD-AB P-code
+    ``governorate_pcode`` ("IQG13" -> Kirkuk's), or None for a code the capitals table lacks."""
+    return _capitals().get(governorate_pcode)

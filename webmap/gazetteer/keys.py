@@ -7,8 +7,10 @@ variants, the article). Two further keys catch what folding cannot:
 * :func:`split_descriptor` takes a generic word off a name ("Tall 'Afar town", "Hawija district",
   "Qada al Hamdaniya", "محافظة كركوك") and says what kind of place the word asked for.
 * :func:`skeleton` is a coarse transliteration key: vowels collapse to one class, Arabic-to-Latin
-  digraph variants merge (kh/x, q/k, g/j, ou/u, doubled letters), inner articles and spaces go.
-  "Huwayjah" and "Hawija", "Tuz Khormato" and "Tuz Khurmatu", "Telafar" and "Tall Afar" meet here;
+  digraph variants merge (kh/x/h: Turkish and Kurdish reports write خ as h and x, q/k, g/j, ou/u,
+  doubled letters), inner articles and spaces go.
+  "Huwayjah" and "Hawija", "Tuz Khormato" and "Tuz Khurmatu", "Telafar" and "Tall Afar", "Halidiya"
+  and "Khalidiyah" meet here;
   a hit on this key is reported as ``normalised``, below exact and alias hits.
 """
 
@@ -138,7 +140,8 @@ _PREFIX_RE = re.compile(r"^({}) (.+)$".format("|".join(sorted(map(re.escape, _PR
 # Inside a name the article also appears as "ed-"/"es-" (Ed Dibis).
 ARTICLE_WORDS = ARTICLES | {"ed", "es"}
 _LATIN_DIGRAPHS = (
-    ("kh", "x"),
+    ("kh", "h"),
+    ("x", "h"),
     ("gh", "g"),
     ("sh", "$"),
     ("ch", "c"),

@@ -7,7 +7,7 @@ id>`` or ``cod:<COD-AB P-code>``.
 
 Which file is loaded (see :func:`default_path`): ``WEBMAP_GAZETTEER`` when set; otherwise the
 user's copy ``<data dir>/gazetteer.csv`` when an import has made one; otherwise the shipped
-``gazetteer.csv``. Loading the shipped 57,000 places from CSV takes about two seconds, so the built
+``gazetteer.csv``. Loading the shipped 57,000 places from CSV takes about 15 seconds, so the built
 :class:`Gazetteer` is pickled into the user's cache folder, keyed by the CSV's path, size and
 modification time and by this code's :data:`CACHE_VERSION`; a changed file is simply re-read.
 """
@@ -23,6 +23,7 @@ import re
 import tempfile
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,10 @@ COLUMNS = (
 REQUIRED = ("name", "latitude", "longitude", "country_code")
 ID_COLUMNS = ("place_id", "geonameid", "wof_id")
 NAME_SEPARATOR = "|"
-CACHE_VERSION = 9
+CACHE_VERSION = 10
+# A progress report: the share done, 0..1. Building the index of names is told every PROGRESS_ROWS rows.
+Progress = Callable[[float], None]
+PROGRESS_ROWS = 2_000
 
 # How important a kind of place is before any context: capitals above towns, towns above villages,
 # abandoned (PPLQ) and destroyed (PPLW) places last. Governorates and districts weigh less than a
@@ -398,8 +402,9 @@ class Gazetteer:
         return None if row is None else self.place(row)
 
     @classmethod
-    def from_rows(cls, rows: list[dict], path: Path | None = None) -> Gazetteer:
-        """A gazetteer of rows already checked by :func:`check_place`, with the curated aliases."""
+    def from_rows(cls, rows: list[dict], path: Path | None = None, progress: Progress | None = None) -> Gazetteer:
+        """A gazetteer of rows already checked by :func:`check_place`, with the curated aliases;
+        ``progress`` is told the share of the rows indexed (0..1) as it goes."""
         from .curated import apply_curated
 
         rows = apply_curated(rows)
@@ -407,6 +412,8 @@ class Gazetteer:
         keys: dict[str, dict[int, int]] = defaultdict(dict)
         skeletons: dict[str, set[str]] = defaultdict(set)
         for row_number, row in enumerate(rows):
+            if progress is not None and row_number % PROGRESS_ROWS == 0:
+                progress(row_number / len(rows))
             population = row["population"] or 0
             for f in _PLACE_FIELDS[:-1]:
                 columns[f].append(population if f == "population" else row[f])
@@ -426,8 +433,9 @@ class Gazetteer:
         return cls(columns, packed, {k: _pack(sorted(v)) for k, v in skeletons.items()}, path)
 
     @classmethod
-    def from_csv(cls, path: str | os.PathLike, *, cache: bool = True) -> Gazetteer:
-        """Load a gazetteer CSV (see the module docstring for the cache)."""
+    def from_csv(cls, path: str | os.PathLike, *, cache: bool = True, progress: Progress | None = None) -> Gazetteer:
+        """Load a gazetteer CSV (see the module docstring for the cache); ``progress`` as in
+        :meth:`from_rows`, told nothing when the cache has it."""
         path = Path(path).resolve()
         cache_file = _cache_file(path) if cache else None
         if cache_file is not None and cache_file.exists():
@@ -438,7 +446,7 @@ class Gazetteer:
                     return gazetteer
             except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError, KeyError):
                 pass  # a stale or broken cache is rebuilt below
-        gazetteer = cls.from_rows(read_places_csv(path), path)
+        gazetteer = cls.from_rows(read_places_csv(path), path, progress)
         if cache_file is not None:
             _write_cache(cache_file, gazetteer)
         return gazetteer
@@ -564,9 +572,9 @@ _LOADED: dict[Path, tuple[int, Gazetteer]] = {}
 _LOCK = threading.Lock()
 
 
-def get_gazetteer(path: str | os.PathLike | None = None) -> Gazetteer:
+def get_gazetteer(path: str | os.PathLike | None = None, progress: Progress | None = None) -> Gazetteer:
     """The gazetteer at ``path`` (default :func:`default_path`), loaded once per process and
-    reloaded when the file changes (e.g. after an import)."""
+    reloaded when the file changes (e.g. after an import); ``progress``: see :meth:`Gazetteer.from_rows`."""
     path = Path(path) if path is not None else default_path()
     try:
         mtime = path.stat().st_mtime_ns
@@ -577,5 +585,5 @@ def get_gazetteer(path: str | os.PathLike | None = None) -> Gazetteer:
     with _LOCK:
         loaded = _LOADED.get(path)
         if loaded is None or loaded[0] != mtime:
-            _LOADED[path] = (mtime, Gazetteer.from_csv(path))
+            _LOADED[path] = (mtime, Gazetteer.from_csv(path, progress=progress))
         return _LOADED[path][1]

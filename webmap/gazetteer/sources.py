@@ -30,6 +30,7 @@ from pathlib import Path
 
 from ..config import SHIPPED_GAZETTEER, Config
 from ..errors import BadRows, GazetteerError, InvalidRecord
+from ..files import check_input_file
 from .load import NAME_SEPARATOR, check_place, read_places_csv, user_copy_path, write_places_csv
 
 _SCRIPT_LETTERS = re.compile(
@@ -37,6 +38,9 @@ _SCRIPT_LETTERS = re.compile(
     r"\u200c\u200d0-9'’‘`´.,()\-/]+$"
 )
 _CODE = re.compile(r"^[A-Z0-9]{2,4}$")
+# The largest place file an import reads (it is held in memory whole): GeoNames' dumps of Iraq and its
+# neighbours are 2-40 MB; the all-countries dump (1.6 GB) is not a gazetteer for one region.
+MAX_IMPORT_BYTES = 200_000_000
 WOF_FEATURES = {
     "locality": ("P", "PPL"),
     "neighbourhood": ("P", "PPLX"),
@@ -281,12 +285,14 @@ def import_places(
     ``fmt``: a key of :data:`FORMATS`. ``target`` defaults to :func:`import_target`; when it does
     not exist yet it starts as a copy of the shipped gazetteer (WEBMAP_GAZETTEER naming a new file
     starts empty). ``admin_join`` fills the governorate/district of new Iraqi rows that lack
-    them (see :func:`fill_admin_areas`; the CLI passes ``webmap.spatial.join_admin_areas``). All or nothing:
+    them (see :func:`fill_admin_areas`; the CLI passes ``webmap.spatial.join_admin_areas``). ``path`` must be a
+    regular file of at most :data:`MAX_IMPORT_BYTES` (:class:`~webmap.errors.UnreadableFile`). All or nothing:
     any bad row raises :class:`ImportFailed` (row number, field, problem) before anything is written; the file
     is replaced atomically.
     """
     if fmt not in FORMATS:
         raise GazetteerError(f"format: {fmt!r} is not one of {', '.join(FORMATS)}")
+    check_input_file(path, MAX_IMPORT_BYTES)
     new_rows = FORMATS[fmt](Path(path), country=country)
     if not new_rows:
         raise GazetteerError(f"{path}: no places in the file")

@@ -21,7 +21,8 @@ import numpy as np
 import shapely
 
 from .. import spatial
-from ..errors import GeodataError
+from ..errors import GeodataError, UnreadableFile
+from ..files import check_input_file
 from ..records import IRAQ
 from ..spatial import AREA_COLUMNS, LAYER_FILES, LEVEL_NAMES, PARENT_LEVEL, AdminLayers
 
@@ -99,10 +100,17 @@ def read_admin_layer(
     spatial.check_level(level)
     path = Path(path)
     n = int(level[-1])
+    if not path.is_dir():  # a folder is a dataset to GDAL (a File Geodatabase); anything else must be a file
+        try:
+            check_input_file(path)
+        except UnreadableFile as exc:
+            raise GeodataError(f"{path.name}: {exc.problem}") from None
     try:
         raw = gpd.read_file(path, engine="pyogrio")
     except Exception as exc:  # pyogrio/GDAL raise several unrelated types for unreadable files
         raise GeodataError(f"{path.name}: cannot read as a GIS file: {exc}") from None
+    if not isinstance(raw, gpd.GeoDataFrame):  # GDAL reads a CSV without geometry as a plain table
+        raise GeodataError(f"{path.name}: has no geometries: not a boundary layer (incidents go in with webmap import)")
     if raw.empty:
         raise GeodataError(f"{path.name}: the file has no features")
     if raw.crs is None:

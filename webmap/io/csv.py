@@ -13,7 +13,9 @@ blank (an export of an event known only to the governorate stays so): only the l
 fills are joined (:func:`admin_depth`).
 
 A file without a ``source_id`` column gets ids made from each row's content (see
-:mod:`webmap.io.importer`), so importing it twice adds nothing.
+:mod:`webmap.io.importer`), so importing it twice adds nothing. A value that starts with ``'``
+and then a formula character (``=``, ``+``, ``-``, ``@``) loses its ``'``: webmap's CSV export
+puts it there so that a spreadsheet shows the text instead of running it.
 """
 
 from __future__ import annotations
@@ -22,9 +24,27 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from ..errors import ConfigError
-from ..records import INPUT_FIELDS, REQUIRED_FIELDS
-from .exporters import DERIVED_COLUMNS
+from ..records import DERIVED_FIELDS, INPUT_FIELDS, REQUIRED_FIELDS
 from .readers import RowStream, open_csv, refuse
+
+# What a spreadsheet runs as a formula when a cell starts with it (OWASP's list for CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formula(value):
+    """``value`` with a ``'`` before it when it is a text a spreadsheet would run as a formula
+    (``=HYPERLINK(...)``, ``@SUM(A1)``, ``+1+1``); anything else unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def restore_formula(value: str) -> str:
+    """The text :func:`neutralise_formula` was given: its ``'`` taken off again."""
+    if value.startswith("'") and value[1:].startswith(FORMULA_STARTS):
+        return value[1:]
+    return value
+
 
 # Fields the importer derives (admin areas from the point); a column for them is ignored. The
 # names of the governorate and district (admin1, admin2) are read: they are what a row without
@@ -97,12 +117,12 @@ def open_rows(path: Path, *, column_map: Mapping[str, str] | None = None, encodi
     mapping = resolve_columns(path, source.columns, column_map)
     by_lower = {c.lower(): c for c in source.columns}
     pcode_columns = [by_lower[f] for f in PCODE_FIELDS if f in by_lower]
-    derived = [by_lower[c] for c in DERIVED_COLUMNS if c in by_lower]
+    derived = [by_lower[c] for c in DERIVED_FIELDS if c in by_lower]
     used = set(mapping.values()) | set(pcode_columns) | set(derived)
     pairs = tuple(mapping.items())
 
     def convert(row: dict) -> dict:
-        fields = {name: row[column] for name, column in pairs}
+        fields: dict = {name: restore_formula(row[column]) for name, column in pairs}
         if pcode_columns:
             fields["_admin_depth"] = admin_depth(row[c] for c in pcode_columns)
         return fields

@@ -9,9 +9,11 @@ writes to a file.
   numbers as JSON numbers, dates ISO 8601; properties are every record field but the coordinates,
   and ``forces``: every force the incident involves (:func:`webmap.forces.incident_forces`, the
   rule of the map's layers and the force filter), a list of force keys.
-- CSV: UTF-8 with a BOM (so Excel shows Arabic names), a header of every record field and
-  ``forces`` (keys separated by ``;``), dates ISO 8601, ``disputed`` as ``inside``/``partly``/
-  ``outside``, empty for unknown.
+- CSV: UTF-8 with a BOM (so Excel shows Arabic names), a header of every record field, ``forces``
+  (keys separated by ``;``) and ``admin1_display``/``admin2_display`` (the names people use, beside the
+  official ``admin1``/``admin2`` and their P-codes), dates ISO 8601, ``disputed`` as ``inside``/``partly``/
+  ``outside``, empty for unknown; a text that a spreadsheet would run as a formula starts with ``'``
+  (unless ``raw``).
 - GeoPackage: one layer ``incidents`` (EPSG:4326, dates as DateTime fields), written in
   batches through pyogrio.
 
@@ -22,6 +24,7 @@ The GeoJSON and CSV exports import back with ``--format geojson`` / ``--format c
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 from collections.abc import Callable, Iterable, Iterator
@@ -32,8 +35,11 @@ import pandas as pd
 import pyogrio
 
 from ..errors import WebmapError
+from ..files import replace_file
 from ..forces import incident_forces
 from ..records import DERIVED_FIELDS, PROVENANCE_FIELDS, Incident
+from ..spatial import display_name
+from .csv import neutralise_formula
 
 CHUNK_CHARS = 64 * 1024
 GPKG_BATCH = 20_000
@@ -58,8 +64,10 @@ COLUMNS = (
     "longitude",
     "geo_precision",
     "admin1",
+    "admin1_display",
     "admin1_pcode",
     "admin2",
+    "admin2_display",
     "admin2_pcode",
     "admin3",
     "admin3_pcode",
@@ -106,11 +114,19 @@ def _chunked(pieces: Iterable[str]) -> Iterator[str]:
         yield "".join(buffer)
 
 
+def _derived(incident: Incident) -> dict:
+    """What the exports add to the incident's fields: ``forces`` (a tuple of force keys) and the
+    display names of its governorate and district (:func:`webmap.spatial.display_name`)."""
+    return {
+        "forces": incident_forces(incident),
+        "admin1_display": display_name(incident.admin1_pcode, incident.admin1),
+        "admin2_display": display_name(incident.admin2_pcode, incident.admin2),
+    }
+
+
 def _exported(incident: Incident) -> dict:
-    """The incident's fields (ISO dates) and its derived ``forces`` (a tuple of force keys)."""
-    values = incident.to_dict()
-    values["forces"] = incident_forces(incident)
-    return values
+    """The incident's fields (ISO dates) and the :func:`_derived` ones."""
+    return {**incident.to_dict(), **_derived(incident)}
 
 
 def feature(incident: Incident, *, provenance: bool = False) -> dict:
@@ -129,7 +145,8 @@ def feature(incident: Incident, *, provenance: bool = False) -> dict:
 
 
 def geojson_chunks(incidents: Iterable[Incident], *, provenance: bool = False) -> Iterator[str]:
-    """``incidents`` as a GeoJSON FeatureCollection in chunks of about 64 KiB (``provenance``: see :func:`feature`)."""
+    """A GeoJSON FeatureCollection of ``incidents``, as text chunks of about 64 KiB (``provenance``:
+    see :func:`feature`)."""
 
     def pieces():
         yield '{"type": "FeatureCollection", "features": ['
@@ -147,9 +164,15 @@ def _csv_value(value):
     return "" if value is None else value
 
 
-def csv_chunks(incidents: Iterable[Incident], *, provenance: bool = False) -> Iterator[str]:
+def csv_chunks(incidents: Iterable[Incident], *, raw: bool = False, provenance: bool = False) -> Iterator[str]:
     """``incidents`` as CSV text (BOM, header, one row per incident), in chunks of about 64 KiB;
-    with ``provenance`` the columns of :data:`PROVENANCE_COLUMNS` too."""
+    with ``provenance`` the columns of :data:`PROVENANCE_COLUMNS` too.
+
+    A text cell a spreadsheet would run as a formula (``=HYPERLINK(...)``, ``@SUM(...)``,
+    ``+1+1``) is written with a ``'`` before it (:func:`webmap.io.csv.neutralise_formula`; the
+    CSV importer takes it off again), unless ``raw``.
+    """
+    cell = _csv_value if raw else lambda value: neutralise_formula(_csv_value(value))
     columns = _columns(provenance)
 
     def pieces():
@@ -161,7 +184,7 @@ def csv_chunks(incidents: Iterable[Incident], *, provenance: bool = False) -> It
             out.seek(0)
             out.truncate()
             values = _exported(incident)
-            writer.writerow([_csv_value(values[name]) for name in columns])
+            writer.writerow([cell(values[name]) for name in columns])
             yield out.getvalue()
 
     return _chunked(pieces())
@@ -172,8 +195,8 @@ def _frame(incidents: list[Incident], provenance: bool) -> gpd.GeoDataFrame:
     rows = []
     for incident in incidents:
         row = {name: getattr(incident, name) for name in columns if name not in DERIVED_COLUMNS}
-        row["forces"] = ";".join(incident_forces(incident))
-        rows.append(row)
+        derived = _derived(incident)
+        rows.append({**row, **derived, "forces": ";".join(derived["forces"])})
     frame = pd.DataFrame(rows, columns=list(columns))
     for name in ("event_date", "created_at", "updated_at", "reviewed_at"):
         if name in frame:
@@ -215,7 +238,7 @@ STREAMS: dict[str, Callable[..., Iterator[str]]] = {
 }
 
 
-def _write_text(fmt: str) -> Callable[..., int]:
+def _write_text(chunks: Callable[..., Iterator[str]]) -> Callable[..., int]:
     def write(incidents: Iterable[Incident], path: Path, *, provenance: bool = False) -> int:
         count = 0
 
@@ -226,7 +249,7 @@ def _write_text(fmt: str) -> Callable[..., int]:
                 yield incident
 
         with Path(path).open("w", encoding="utf-8", newline="") as fh:
-            for chunk in STREAMS[fmt](counted(), provenance=provenance):
+            for chunk in chunks(counted(), provenance=provenance):
                 fh.write(chunk)
         return count
 
@@ -234,21 +257,29 @@ def _write_text(fmt: str) -> Callable[..., int]:
 
 
 EXPORTERS: dict[str, Callable[..., int]] = {
-    "geojson": _write_text("geojson"),
-    "csv": _write_text("csv"),
+    "geojson": _write_text(geojson_chunks),
+    "csv": _write_text(csv_chunks),
     "gpkg": write_gpkg,
 }
 EXTENSIONS = {".geojson": "geojson", ".json": "geojson", ".csv": "csv", ".gpkg": "gpkg"}
 
 
 def export_file(
-    incidents: Iterable[Incident], path: Path | str, fmt: str | None = None, *, provenance: bool = False
+    incidents: Iterable[Incident],
+    path: Path | str,
+    fmt: str | None = None,
+    *,
+    overwrite: bool = False,
+    protected: Iterable[Path] = (),
+    raw: bool = False,
+    provenance: bool = False,
 ) -> int:
     """Write ``incidents`` to ``path`` as ``fmt`` (None: from the file extension); returns the count.
-    ``provenance``: add who made and reviewed each incident, and its version.
 
-    The file is written next to its final name and moved into place only when complete, so a
-    failed export never leaves half a file behind.
+    ``path`` is written by :func:`webmap.files.replace_file`: never a symbolic link, a FIFO, a
+    device or one of ``protected`` (the database's files), an existing file only with ``overwrite``,
+    and whole or not at all. ``raw``: CSV cells are written as they are, formulas included (see
+    :func:`csv_chunks`). ``provenance``: add who made and reviewed each incident, and its version.
     """
     path = Path(path)
     if fmt is None:
@@ -258,15 +289,12 @@ def export_file(
     elif fmt.lower() not in EXPORTERS:
         raise WebmapError(f"--format: unknown format {fmt!r} (give geojson, csv or gpkg)")
     fmt = fmt.lower()
-    if not path.parent.is_dir():
-        raise WebmapError(f"--output: no such folder {path.parent}")
-    partial = path.with_name(f".partial-{path.name}")
-    try:
-        count = EXPORTERS[fmt](incidents, partial, provenance=provenance)
-        partial.replace(path)
-    except OSError as exc:
-        raise WebmapError(f"--output: cannot write {path}: {exc.strerror or exc}") from None
-    finally:
-        if partial.exists():
-            partial.unlink()
-    return count
+    if raw and fmt != "csv":
+        raise WebmapError("--raw: only CSV cells are neutralised; a GeoJSON or GeoPackage file holds them as they are")
+    writer = _write_text(functools.partial(csv_chunks, raw=True)) if raw else EXPORTERS[fmt]
+    return replace_file(
+        path,
+        lambda temporary: writer(incidents, temporary, provenance=provenance),
+        overwrite=overwrite,
+        protected=protected,
+    )

@@ -8,7 +8,9 @@ feature whose geometry is null (RFC 7946: an unlocated feature) is geocoded by i
 Admin areas and the disputed flag are joined again from the point, down to the levels whose
 ``admin*_pcode`` properties a feature fills when it has them (see :mod:`webmap.io.csv`). Features are
 counted from 1 in error messages ("row 3" is the third feature). A legacy ``crs`` member other
-than WGS 84 (CRS84 / EPSG:4326) is refused: the coordinates would be misread.
+than WGS 84 (CRS84 / EPSG:4326) is refused: the coordinates would be misread. The file is read
+with the limits of :mod:`webmap.io.json_input` (nesting, and no text longer than
+:data:`~webmap.io.readers.FIELD_LIMIT` characters), so one feature cannot fill the memory.
 """
 
 from __future__ import annotations
@@ -22,9 +24,12 @@ import ijson
 
 from ..errors import InvalidRecord
 from .csv import MAPPABLE, PCODE_FIELDS, admin_depth
-from .readers import RowStream, refuse, sniff_file
+from .json_input import TooComplex, events, limited, reason
+from .readers import FIELD_LIMIT, RowStream, refuse, sniff_file
 
 NUMBERING = "rows are features, counted from 1"
+# JSON values (keys, numbers, texts, brackets) one feature may have; webmap's own export writes about 70.
+MAX_FEATURE_EVENTS = 10_000
 _WGS84 = ("crs84", "epsg::4326", "epsg:4326")
 
 
@@ -37,32 +42,46 @@ def _check_member(path: Path, prefix: str, event: str, value) -> None:
             raise refuse(path, f"crs {value!r}: coordinates must be WGS 84 longitude, latitude (RFC 7946)")
 
 
-def _json_reason(exc: Exception) -> str:
-    """The first line of a JSON parser's error (yajl adds lines drawing an arrow at the spot)."""
-    return (str(exc).strip().splitlines() or ["unreadable"])[0][:120]
-
-
 def _check_collection(path: Path, skip: int) -> None:
     """Refuse, before any feature is read, a file that is not a JSON object with a ``features`` list."""
     with path.open("rb") as fh:
         fh.seek(skip)
         try:
-            for n, (prefix, event, value) in enumerate(ijson.parse(fh)):
+            for n, (prefix, event, value) in enumerate(limited(events(fh), max_chars=FIELD_LIMIT)):
                 if n == 0 and event != "start_map":
                     raise refuse(path, "not a GeoJSON FeatureCollection: the JSON is not an object")
                 _check_member(path, prefix, event, value)
                 if prefix == "features" and event == "start_array":
                     return
         except ijson.JSONError as exc:
-            raise refuse(path, f"not valid JSON ({_json_reason(exc)})") from None
+            raise refuse(path, f"not valid JSON ({reason(exc)})") from None
+        except TooComplex as exc:
+            raise refuse(path, f"{_member(exc.prefix)}: {exc.problem}") from None
     raise refuse(path, "not a GeoJSON FeatureCollection: it has no 'features' list")
 
 
-def _watched(path: Path, events):
-    # Members written after the features (a trailing "crs") are checked as the stream passes them.
-    for prefix, event, value in events:
+def _member(prefix: str) -> str:
+    """The member an ijson path is in, for messages: ``properties.notes`` for
+    ``features.item.properties.notes.item.item...``, ``x`` for ``x.item...``."""
+    parts = prefix.split(".")
+    parts = parts[2:] if parts[:2] == ["features", "item"] else parts
+    return ".".join(p for p in parts[:2] if p != "item") or "the document"
+
+
+def _watched(path: Path, stream, position: dict):
+    """``stream`` as it is; members written after the features (a trailing ``crs``) are checked as
+    it passes them, and a feature of more than :data:`MAX_FEATURE_EVENTS` values is refused.
+    ``position["path"]`` follows the path of the last value, to say where a syntax error is."""
+    number = values = 0
+    for prefix, event, value in stream:
+        position["path"] = f"{prefix}.{value}" if event == "map_key" else prefix
         if not prefix.startswith("features"):
             _check_member(path, prefix, event, value)
+        elif prefix == "features.item" and event == "start_map":
+            number, values = number + 1, 0
+        values += 1
+        if values > MAX_FEATURE_EVENTS:
+            raise refuse(path, f"feature {number}: more than {MAX_FEATURE_EVENTS:,} values (an incident has about 60)")
         yield prefix, event, value
 
 
@@ -121,15 +140,19 @@ def open_rows(path: Path, *, column_map: Mapping[str, str] | None = None, encodi
 
     def rows() -> Iterator[tuple[int, object]]:
         number = 0
+        position = {"path": ""}
         with path.open("rb") as fh:
             opened["file"] = fh
             fh.seek(skip)
             try:
-                events = _watched(path, ijson.parse(fh, use_float=True))
-                for number, feature in enumerate(ijson.items(events, "features.item"), start=1):
+                stream = _watched(path, limited(events(fh), max_chars=FIELD_LIMIT), position)
+                for number, feature in enumerate(ijson.items(stream, "features.item"), start=1):
                     yield number, feature
             except ijson.JSONError as exc:
-                raise refuse(path, f"invalid JSON after feature {number} ({_json_reason(exc)})") from None
+                where = _member(position["path"])
+                raise refuse(path, f"invalid JSON after feature {number} ({reason(exc)}) in {where}") from None
+            except TooComplex as exc:
+                raise refuse(path, f"feature {number + 1}: {_member(exc.prefix)}: {exc.problem}") from None
 
     def position() -> int:
         fh = opened.get("file")

@@ -5,7 +5,8 @@ file (a PNG, a zip or an .xlsx renamed ``.csv``, a PDF, binary content) before a
 read; it detects the encoding (UTF-8 with or without BOM, UTF-16 with BOM, Windows-1256 Arabic
 when the bytes are not UTF-8 and decode to Arabic letters; anything else is refused, naming the
 ``--encoding`` option) and the delimiter (the one of ``, ; tab |`` that splits the header into
-the most columns). Rows are then streamed: a 2 GB file is never loaded whole.
+the most columns). Rows are then streamed: a 2 GB file is never loaded whole, and no line is
+read past :data:`LINE_LIMIT` characters (a file without line breaks is refused, not read whole).
 
 Row numbers are those a spreadsheet shows: the header is row 1, the first data row row 2 (a
 value spanning several lines inside quotes is still one row).
@@ -21,7 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from ..errors import ImportFailed, InvalidRecord
+from ..errors import ImportFailed, InvalidRecord, UnreadableFile
+from ..files import capped_lines, check_input_file
 
 ROW_NUMBERING = "row numbers as in a spreadsheet: the header is row 1"
 SNIFF_BYTES = 64 * 1024
@@ -44,6 +46,8 @@ _SIGNATURES = (
 )
 # A single CSV value larger than this is refused rather than read into memory.
 FIELD_LIMIT = 1_000_000
+# One line of a file: a value of FIELD_LIMIT and the rest of its row.
+LINE_LIMIT = 2 * FIELD_LIMIT
 
 
 def refuse(path: Path | str, problem: str) -> ImportFailed:
@@ -52,9 +56,11 @@ def refuse(path: Path | str, problem: str) -> ImportFailed:
 
 
 def sniff_file(path: Path) -> bytes:
-    """The first bytes of ``path``, after refusing missing, empty and non-text files."""
-    if not path.is_file():
-        raise refuse(path, "no such file")
+    """The first bytes of ``path``, after refusing missing, empty, non-regular and non-text files."""
+    try:
+        check_input_file(path)
+    except UnreadableFile as exc:
+        raise refuse(path, exc.problem) from None
     with path.open("rb") as fh:
         head = fh.read(SNIFF_BYTES)
     if not head.strip():
@@ -155,7 +161,7 @@ class CsvSource:
         with self.path.open("rb") as binary:
             self._binary = binary
             text = io.TextIOWrapper(binary, encoding=self.encoding, newline="")
-            reader = csv.reader(text, delimiter=self.delimiter)
+            reader = csv.reader(capped_lines(text, LINE_LIMIT, self.path.name), delimiter=self.delimiter)
             row_number = 1
             try:
                 next(reader)
@@ -187,6 +193,8 @@ class CsvSource:
                 ) from None
             except csv.Error as exc:
                 raise refuse(self.path, f"row {row_number + 1}: unreadable CSV ({exc})") from None
+            except UnreadableFile as exc:
+                raise refuse(self.path, f"after row {row_number}: {exc.problem}") from None
 
 
 def open_csv(path: Path | str, *, encoding: str | None = None) -> CsvSource:
@@ -212,11 +220,14 @@ def open_csv(path: Path | str, *, encoding: str | None = None) -> CsvSource:
     delimiter = detect_delimiter(_header_line(head.decode(encoding, errors="ignore")))
     with path.open("rb") as binary:
         try:
-            reader = csv.reader(io.TextIOWrapper(binary, encoding=encoding, newline=""), delimiter=delimiter)
+            text = io.TextIOWrapper(binary, encoding=encoding, newline="")
+            reader = csv.reader(capped_lines(text, LINE_LIMIT, path.name), delimiter=delimiter)
             header = next(reader, [])
             second = next(reader, [])
         except (UnicodeError, csv.Error) as exc:  # UnicodeError: e.g. UTF-16 without a BOM
             raise refuse(path, f"the header cannot be read as {encoding}: {exc}") from None
+        except UnreadableFile as exc:
+            raise refuse(path, exc.problem) from None
     columns = [c.strip().lstrip("\ufeff").strip() for c in header]
     if not any(columns):
         raise refuse(path, "the first row (the header) is empty")

@@ -8,14 +8,26 @@ Every view reads the store through :func:`get_store` and the filter through
 from __future__ import annotations
 
 import dataclasses
+import threading
 from typing import Any
 
 from flask import Flask, current_app, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from .. import mapview
 from ..config import TEMPLATES, Config, check_installation
-from ..errors import ConfigError, Conflict, InvalidFilter, InvalidRecord, NotFound, StoreBusy, WebmapError
-from ..query import PARAMETER_ALIASES, PARAMETERS, IncidentFilter
+from ..errors import (
+    ConfigError,
+    Conflict,
+    DuplicateRecord,
+    InvalidFilter,
+    InvalidRecord,
+    NotFound,
+    StoreBusy,
+    WebmapError,
+)
+from ..io.tiles import TileArchive, open_archive
+from ..query import IncidentFilter
 from ..store import IncidentStore
 
 EXTENSION = "webmap"
@@ -37,6 +49,8 @@ def build_app(config: Any = None, *, open_store: bool = False) -> Flask:
     when the installed package lacks a template or data file it shipped."""
     check_installation()
     cfg = _config_from(config)
+    # The user's own base map is checked now: a server with a bad WEBMAP_BASEMAP does not start.
+    basemap = open_archive(cfg.basemap_path) if cfg.basemap_path else None
     app = Flask("webmap", template_folder=str(TEMPLATES), static_folder=None)
     app.config["SECRET_KEY"] = cfg.secret_key
     app.config["JSON_SORT_KEYS"] = False
@@ -50,9 +64,9 @@ def build_app(config: Any = None, *, open_store: bool = False) -> Flask:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
-    app.extensions[EXTENSION] = {"config": cfg, "store": None}
+    app.extensions[EXTENSION] = {"config": cfg, "store": None, "basemap": basemap}
 
-    from . import admin, api, auth, exports, headers, pages, points, review
+    from . import admin, api, auth, exports, extraction, headers, limits, pages, params, points, review
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
@@ -60,6 +74,9 @@ def build_app(config: Any = None, *, open_store: bool = False) -> Flask:
     app.register_blueprint(review.bp)
     app.register_blueprint(admin.bp)
     auth.init_app(app)
+    limits.init_app(app)
+    params.init_app(app)
+    extraction.init_app(app)
     headers.init_app(app)
     _register_errors(app)
     _compress(app)
@@ -68,6 +85,8 @@ def build_app(config: Any = None, *, open_store: bool = False) -> Flask:
         with app.app_context():
             get_store()
         app.extensions[EXTENSION]["points"].poke()  # the default view's points, before the first visitor
+        # The base map's first band is drawn with the first picture: cut it now, off the request path.
+        threading.Thread(target=mapview.basemap_piece, args=(0, None, cfg.geodata_dir), daemon=True).start()
     return app
 
 
@@ -99,6 +118,11 @@ def get_config() -> Config:
     return current_app.extensions[EXTENSION]["config"]
 
 
+def get_basemap() -> TileArchive | None:
+    """The user's own base map (``WEBMAP_BASEMAP``), opened and checked, or None."""
+    return current_app.extensions[EXTENSION]["basemap"]
+
+
 # A web writer waits this long for the write lock (an import's merge, another edit), and at most
 # this many of the server's threads write or wait at once: the others answer 503 after a quarter
 # of a second (store.SLOT_WAIT), so waiting writers never hold the threads the readers need
@@ -119,20 +143,13 @@ def get_store() -> IncidentStore:
     return state["store"]
 
 
-def request_filter(*extra: str) -> IncidentFilter:
-    """The filter of the request's query parameters; ``extra``: the other parameters the view reads.
-
-    Any other parameter is refused (:class:`InvalidFilter` naming it): a misspelt ``distict=`` would
-    otherwise be ignored and answer every incident. ``drafts=1`` is refused (:class:`Forbidden`)
-    to someone who may not see drafts.
-    """
+def request_filter() -> IncidentFilter:
+    """The filter of the request's query parameters (a view that reads it declares so with
+    :func:`webmap.web.params.reads`, which refuses every parameter the view does not read).
+    ``drafts=1`` is refused (:class:`~webmap.errors.Forbidden`) to someone who may not see drafts."""
     from ..roles import authorize
     from .auth import current_actor_or_none
 
-    known = (*PARAMETERS, *PARAMETER_ALIASES, *extra)
-    for name in request.args:
-        if name not in known:
-            raise InvalidFilter(name, f"unknown parameter (known: {', '.join(known)})")
     flt = IncidentFilter.from_params(request.args)
     if flt.include_drafts:
         authorize(current_actor_or_none(), "read_drafts")
@@ -150,7 +167,7 @@ def _register_errors(app: Flask) -> None:
             from .auth import reason_refused
 
             reason_refused(exc)
-        return jsonify(error=str(exc), field=exc.field, **exc.details), 400
+        return jsonify(error=str(exc), field=exc.field, **exc.details), 409 if isinstance(exc, DuplicateRecord) else 400
 
     @app.errorhandler(Conflict)
     def conflict(exc: Conflict):
@@ -183,7 +200,7 @@ def _register_errors(app: Flask) -> None:
             response = jsonify(error=f"{exc.code} {exc.name}: {exc.description}")
             response.status_code = exc.code or 500
             headers = exc.get_response().headers
-            for name in ("Allow", "WWW-Authenticate"):
+            for name in ("Allow", "WWW-Authenticate", "Retry-After"):
                 if headers.get(name):
                     response.headers[name] = headers[name]
             return response

@@ -27,9 +27,14 @@ GET    /api/points             the filtered incidents for the map, compact binar
                                (:func:`webmap.mapview.encode_points`)
 GET    /api/districts          district polygons with the filter's ``incidents`` and ``fatalities``
 GET    /api/timeline           incidents and fatalities per week or month (``period``) per force
-GET    /api/layers/<name>      boundary layers for the map: basemap, adm0..adm2, disputed, kri
+GET    /api/layers/<name>      boundary layers for the map: adm0..adm2, disputed, kri
+GET    /api/basemap/<band>     the offline base map of a zoom band (:func:`webmap.mapview.basemap_piece`),
+GET    /api/basemap/<band>/<x>/<y>  or one tile of a tiled band
+GET    /api/basemap/own/<z>/<x>/<y>  a tile of the user's own base map (``WEBMAP_BASEMAP``); 204 where
+                               it has none
 POST   /api/extract            draft incidents from a report: ``{"text", "date", "source"?}``
-                               (:func:`webmap.extract.extract`); reads nothing, writes nothing
+                               (:func:`webmap.extract.extract`); writes nothing, but needs the token
+                               or a login like a write (:mod:`.extraction`)
 POST   /api/extract/save       store the reviewed drafts: ``{"incidents": [records]}``, all or none
 =============================  ===================================================================
 """
@@ -40,6 +45,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable
 
+import numpy as np
 from flask import Blueprint, Response, jsonify, request, url_for
 
 from .. import mapview, query, spatial
@@ -48,9 +54,13 @@ from ..forces import FORCES_BY_KEY
 from ..gazetteer import default_path
 from ..intake import checked_incident
 from ..io.exporters import feature
+from ..io.json_input import parse_body
 from ..roles import may
-from . import get_config, get_store, request_filter
+from . import get_basemap, get_config, get_store, request_filter
 from .auth import current_actor, current_actor_or_none, require
+from .extraction import get_extractions, writers_or_public
+from .limits import read_body
+from .params import reads
 from .points import get_map_data
 
 bp = Blueprint("api", __name__)
@@ -92,10 +102,14 @@ def _etag(*parts) -> str:
     return _digest(*parts, query.data_version(get_store()))
 
 
-def _cached(etag: str, build: Callable[[], Response]) -> Response:
-    """Answer 304 when the client's copy (``If-None-Match``) is current, else ``build()``; both with the ETag."""
+def _cached(etag: str, build: Callable[[], Response], *, kept: bool = False) -> Response:
+    """Answer 304 when the client's copy (``If-None-Match``) is current, else ``build()`` (with
+    ``kept``, an answer the server keeps for the next request: :meth:`MapData.answer`); both with
+    the ETag."""
     if request.if_none_match.contains_weak(etag):
         response = Response(status=304)
+    elif kept:
+        response = get_map_data().answer(etag, build)
     else:
         response = build()
     response.set_etag(etag, weak=True)
@@ -106,9 +120,10 @@ def _cached(etag: str, build: Callable[[], Response]) -> Response:
 
 
 @bp.get("/api/incidents")
+@reads("limit", "offset", "sort", incident_filter=True)
 def list_incidents():
     """The filtered incidents as a FeatureCollection with ``total``, ``limit`` and ``offset``."""
-    flt = request_filter("limit", "offset", "sort")
+    flt = request_filter()
     limit = _int_param("limit", DEFAULT_LIMIT, 1, MAX_LIMIT, " (use /export.geojson for everything)")
     offset = _int_param("offset", 0, 0, MAX_OFFSET)
     sort = request.args.get("sort") or None
@@ -132,7 +147,7 @@ def list_incidents():
         )
 
     provenance = may(current_actor_or_none(), "read_history")
-    return _cached(_etag("incidents", flt, limit, offset, sort, provenance), build)
+    return _cached(_etag("incidents", flt, limit, offset, sort, provenance), build, kept=True)
 
 
 def visible_incident(incident_id: int):
@@ -169,22 +184,33 @@ def incident_history(incident_id: int):
     )
 
 
+def _json_body():
+    """The request's JSON document (:func:`webmap.io.json_input.parse_body`); its size was checked
+    before (:mod:`webmap.web.limits`)."""
+    if not request.is_json:
+        raise InvalidRecord("body", "expected JSON with Content-Type: application/json")
+    return parse_body(read_body())
+
+
 def _body() -> dict:
-    data = request.get_json(silent=True)
+    data = _json_body()
     if not isinstance(data, dict):
-        raise InvalidRecord(
-            "body",
-            "expected a JSON object of incident fields (or a GeoJSON Feature) with Content-Type: application/json",
-        )
+        raise InvalidRecord("body", "expected a JSON object of incident fields (or a GeoJSON Feature)")
     if data.get("type") == "Feature":
-        properties = dict(data.get("properties") or {})
-        if data.get("geometry") is None:  # an unlocated Feature: geocoded by its location
-            return properties
-        coordinates = (data.get("geometry") or {}).get("coordinates")
-        if not (isinstance(coordinates, list) and len(coordinates) >= 2):
+        properties = data.get("properties")
+        if properties is None:
+            properties = {}
+        if not isinstance(properties, dict):
+            raise InvalidRecord("properties", "a Feature's properties must be an object of incident fields")
+        geometry = data.get("geometry")
+        if geometry is None:  # an unlocated Feature: geocoded by its location
+            return dict(properties)
+        coordinates = geometry.get("coordinates") if isinstance(geometry, dict) else None
+        if not (isinstance(geometry, dict) and geometry.get("type") == "Point" and isinstance(coordinates, list)):
             raise InvalidRecord("geometry", "a Feature needs a Point geometry with [longitude, latitude], or null")
-        properties["longitude"], properties["latitude"] = coordinates[0], coordinates[1]
-        data = properties
+        if len(coordinates) not in (2, 3):
+            raise InvalidRecord("geometry", "a Point needs [longitude, latitude]")
+        data = {**properties, "longitude": coordinates[0], "latitude": coordinates[1]}
     return data
 
 
@@ -230,19 +256,20 @@ def replace_incident(incident_id: int):
     return jsonify(feature(store.replace(incident_id, incident, by=current_actor(), reason=reason), provenance=True))
 
 
-def _write_body() -> dict:
-    """The JSON object of a write that takes only a few fields (none sent: an empty one)."""
+def _write_body(*members: str) -> dict:
+    """The JSON object of a write that takes only ``members`` (none sent: an empty one)."""
     if not request.get_data():
         return {}
-    return _json_object(65_536)
+    return _json_object(*members)
 
 
 @bp.delete("/api/incidents/<int:incident_id>")
+@reads("reason")
 @require("delete")
 def delete_incident(incident_id: int):
     """Delete incident ``incident_id`` (restorably) for the ``reason`` in the body or the query
     string: 204; 404 when there is none, 409 when it is deleted already."""
-    reason = _reason(_write_body()) or request.args.get("reason")
+    reason = _reason(_write_body("reason")) or request.args.get("reason")
     get_store().delete(incident_id, by=current_actor(), reason=reason)
     return Response(status=204)
 
@@ -251,7 +278,7 @@ def delete_incident(incident_id: int):
 @require("restore")
 def restore_incident(incident_id: int):
     """Bring the deleted incident back with the status it had; the stored Feature."""
-    reason = _reason(_write_body())
+    reason = _reason(_write_body("reason"))
     return jsonify(feature(get_store().restore(incident_id, by=current_actor(), reason=reason), provenance=True))
 
 
@@ -259,7 +286,7 @@ def restore_incident(incident_id: int):
 @require("edit")
 def revert_incident(incident_id: int):
     """Give the incident the content of ``{"version"}`` again, as a new version; the stored Feature."""
-    body = _write_body()
+    body = _write_body("reason", "version")
     reason = _reason(body)
     version = body.get("version")
     if not isinstance(version, int) or isinstance(version, bool):
@@ -272,7 +299,7 @@ def revert_incident(incident_id: int):
 @require("review")
 def approve_incident(incident_id: int):
     """Mark the draft reviewed (never by who made it: the two-person rule); the stored Feature."""
-    reason = _reason(_write_body())
+    reason = _reason(_write_body("reason"))
     return jsonify(feature(get_store().approve(incident_id, by=current_actor(), reason=reason), provenance=True))
 
 
@@ -280,7 +307,7 @@ def approve_incident(incident_id: int):
 @require("delete")
 def reject_incident(incident_id: int):
     """Reject the draft for ``{"reason"}`` (restorable): 204."""
-    get_store().reject(incident_id, by=current_actor(), reason=_reason(_write_body()))
+    get_store().reject(incident_id, by=current_actor(), reason=_reason(_write_body("reason")))
     return Response(status=204)
 
 
@@ -289,7 +316,7 @@ def reject_incident(incident_id: int):
 def merge_incident(incident_id: int):
     """Merge the incident into ``{"into": id}``, which reports the same event: the target gains
     its sources and is answered; the merged one is deleted (restorably)."""
-    body = _write_body()
+    body = _write_body("reason", "into")
     reason = _reason(body)
     target = body.get("into")
     if not isinstance(target, int) or isinstance(target, bool):
@@ -300,6 +327,7 @@ def merge_incident(incident_id: int):
 
 # -- the map's data -------------------------------------------------------------------------------
 @bp.get("/api/points")
+@reads(incident_filter=True)
 def points():
     """The filtered incidents for the map, in the compact binary form of :func:`webmap.mapview.encode_points`."""
     flt = request_filter()
@@ -327,6 +355,7 @@ MAX_ZOOM = 20
 
 
 @bp.get("/api/tiles/<int:z>/<int:x>/<int:y>")
+@reads(incident_filter=True)
 def tile(z: int, x: int, y: int):
     """Map tile ``z``/``x``/``y`` (Web Mercator, as Leaflet numbers them) of the filtered incidents:
     ``{"clusters": [...], "points": {...} or null}`` (:meth:`webmap.mapindex.MapIndex.tile`), the
@@ -348,14 +377,15 @@ def tile(z: int, x: int, y: int):
 
 
 @bp.get("/api/summary")
+@reads(incident_filter=True)
 def summary():
-    """What the map shows of the filtered view besides its points: ``{"total", "in_extent" and
-    "killed_in_extent" (the incidents whose point is in ``bbox``, when given, and their
-    fatalities), "forces": {key: incidents involving it,
+    """What the map shows of the filtered view besides its points: ``{"total", "in_extent",
+    "killed_in_extent" and "no_figure_in_extent" (the incidents whose point is in ``bbox``, when
+    given, the known figures of their killed, and how many of them have none), "forces": {key: incidents involving it,
     ticked or not}, "first", "last" (ISO days or null), "bounds" ([[south, west], [north, east]] of
     the view's points, or null), "areas": [the areas incidents known only to a district or
     governorate are drawn as: ``pcode``, ``level``, ``name``, ``point``, ``bounds``, ``count``,
-    ``fatalities``, ``forces`` (per initiating force)]}``."""
+    ``fatalities``, ``no_figure``, ``forces`` (per initiating force)]}``."""
     flt = request_filter()
     store = get_store()
 
@@ -367,7 +397,8 @@ def summary():
         return jsonify(
             total=int(view.sum()),
             in_extent=int(extent.sum()),
-            killed_in_extent=int(index.fatalities[extent].sum()),
+            killed_in_extent=int(index.killed[extent].sum(dtype=np.int64)),
+            no_figure_in_extent=int(index.no_figure[extent].sum()),
             forces=index.force_counts(index.select(flt.without("bbox", "forces"))),
             first=found[0].isoformat() if found else None,
             last=found[1].isoformat() if found else None,
@@ -375,12 +406,14 @@ def summary():
             areas=mapview.area_groups(index, view, get_config().geodata_dir),
         )
 
-    return _cached(_etag("summary", flt), build)
+    return _cached(_etag("summary", flt), build, kept=True)
 
 
 @bp.get("/api/districts")
+@reads(incident_filter=True)
 def districts():
-    """District polygons (simplified) with ``incidents`` and ``fatalities`` of the filter, as GeoJSON."""
+    """District polygons (simplified) with ``incidents``, ``fatalities`` (the known figures) and
+    ``no_figure`` (incidents without one) of the filter, as GeoJSON."""
     flt = request_filter()
     geodata_dir = get_config().geodata_dir
 
@@ -391,7 +424,7 @@ def districts():
         response.mimetype = "application/geo+json"
         return response
 
-    return _cached(_etag("districts", flt, mapview.layer_signature("adm2", geodata_dir)), build)
+    return _cached(_etag("districts", flt, mapview.layer_signature("adm2", geodata_dir)), build, kept=True)
 
 
 def _period_starts(first: dt.date, last: dt.date, period: str) -> list[str]:
@@ -409,6 +442,7 @@ def _period_starts(first: dt.date, last: dt.date, period: str) -> list[str]:
 
 
 @bp.get("/api/timeline")
+@reads("period", incident_filter=True)
 def timeline():
     """Incidents and fatalities per period, in all and per force, for the chart under the map.
 
@@ -421,7 +455,7 @@ def timeline():
     [...]}, "forces": [{"key", "label", "colour", "incidents": [...], "fatalities": [...]}]}`` with
     one value per period, gaps as 0.
     """
-    flt = request_filter("period")
+    flt = request_filter()
     period = request.args.get("period") or None
     if period is not None and period not in query.PERIODS:
         raise InvalidFilter("period", f"expected one of {', '.join(query.PERIODS)}, not {period[:20]!r}")
@@ -432,7 +466,8 @@ def timeline():
         found = index.date_range(index.select(flt.without("window")))
         if found is None:
             return jsonify(period=period or "week", periods=[], window=window, total=None, forces=[])
-        first, last = flt.since or found[0], flt.until or found[1]
+        # The filter's window, but no period after today: none can hold an incident.
+        first, last = flt.since or found[0], min(flt.until or found[1], max(found[1], dt.date.today()))
         chosen = period or ("week" if (last - first).days <= 731 else "month")
         periods = _period_starts(first, last, chosen)
         counted = index.per_period(index.select(flt), chosen)
@@ -449,14 +484,14 @@ def timeline():
         ]
         return jsonify(period=chosen, periods=periods, window=window, total=series(counted["total"]), forces=forces)
 
-    return _cached(_etag("timeline", flt, period), build)
+    return _cached(_etag("timeline", flt, period), build, kept=True)
 
 
 @bp.get("/api/layers/<name>")
 def layer(name: str):
-    """A boundary layer as GeoJSON for the map: ``basemap`` (adm0-adm2), ``adm0``..``adm2``, ``disputed``, ``kri``."""
-    if name != "basemap" and name not in mapview.BOUNDARY_LAYERS:
-        raise NotFound(f"no layer {name!r} (known: basemap, {', '.join(mapview.BOUNDARY_LAYERS)})")
+    """A boundary layer as GeoJSON for the map: ``adm0``..``adm2``, ``disputed``, ``kri``."""
+    if name not in mapview.BOUNDARY_LAYERS:
+        raise NotFound(f"no layer {name!r} (known: {', '.join(mapview.BOUNDARY_LAYERS)})")
     geodata_dir = get_config().geodata_dir
     etag = _digest("layer", name, mapview.layer_signature(name, geodata_dir))
 
@@ -466,8 +501,46 @@ def layer(name: str):
     return _cached(etag, build)
 
 
+@bp.get("/api/basemap/<int:band>")
+@bp.get("/api/basemap/<int:band>/<int:x>/<int:y>")
+def basemap(band: int, x: int | None = None, y: int | None = None):
+    """The offline base map of zoom band ``band``, whole or its tile ``x``/``y``
+    (:func:`webmap.mapview.basemap_piece`); 404 naming what does not exist."""
+    geodata_dir = get_config().geodata_dir
+    tile = (x, y) if x is not None and y is not None else None
+    try:
+        mapview.check_basemap_piece(band, tile)
+    except KeyError as exc:
+        raise NotFound(exc.args[0]) from None
+    etag = _digest("basemap", band, tile, mapview.layer_signature("basemap", geodata_dir))
+
+    def build():
+        return Response(mapview.basemap_piece(band, tile, geodata_dir), mimetype="application/json")
+
+    return _cached(etag, build)
+
+
+@bp.get("/api/basemap/own/<int:z>/<int:x>/<int:y>")
+def own_tile(z: int, x: int, y: int):
+    """Tile ``z/x/y`` of the user's own base map as stored (its compression as Content-Encoding);
+    204 when the archive has no such tile, 404 when no ``WEBMAP_BASEMAP`` is set."""
+    archive = get_basemap()
+    if archive is None:
+        raise NotFound("no base map of your own is set (WEBMAP_BASEMAP)")
+    data = archive.tile(z, x, y)
+    if data is None:
+        return Response(status=204)
+    response = Response(data, mimetype=archive.media_type)
+    if archive.content_encoding:
+        response.headers["Content-Encoding"] = archive.content_encoding
+    # The file does not change while the server runs: the browser may keep a tile for a day.
+    response.headers["Cache-Control"] = f"{'private' if get_config().private else 'public'}, max-age=86400"
+    return response
+
+
 # -- gazetteer ------------------------------------------------------------------------------------
 @bp.get("/api/gazetteer")
+@reads("q", "context", "limit", "district", "governorate", "disputed")
 def gazetteer_lookup():
     """Resolve the place name ``q`` (optional ``context`` text, ``limit`` of candidates): the JSON of
     ``webmap geocode --json``, ``{"query", "context", "match", "candidates"}``; 400 naming ``q``
@@ -528,32 +601,31 @@ def _search_preference(governorate: str, disputed: str) -> list[set[str]]:
 MAX_SAVE = 200
 
 
-def _json_object(limit_bytes: int) -> dict:
-    if request.content_length and request.content_length > limit_bytes:
-        raise InvalidRecord(
-            "text",
-            f"the request is {request.content_length:,} bytes; the limit is {limit_bytes:,} (one report at a time)",
-        )
-    data = request.get_json(silent=True)
+def _json_object(*members: str) -> dict:
+    """The request's JSON object; :class:`InvalidRecord` naming a member other than ``members``."""
+    data = _json_body()
     if not isinstance(data, dict):
-        raise InvalidRecord("body", "expected a JSON object with Content-Type: application/json")
+        raise InvalidRecord("body", f"expected a JSON object with {', '.join(members)}")
+    unknown = sorted(set(data) - set(members))
+    if unknown:
+        raise InvalidRecord(unknown[0], f"unknown member (known: {', '.join(members)})")
     return data
 
 
 @bp.post("/api/extract")
+@writers_or_public
 def extract_report():
     """Draft incidents of the report in the body: ``{"language", "drafts": [records with "evidence"],
-    "left_out": [sentences]}``; 400 naming ``text`` or ``date`` when they are missing or unusable."""
-    from ..extract import MAX_HTML_CHARS, extract
-
-    data = _json_object(MAX_HTML_CHARS + 65_536)
+    "left_out": [sentences]}``; 400 naming ``text`` or ``date`` when they are missing or unusable.
+    Who may ask, how many reports are read at once and for how long: :mod:`webmap.web.extraction`."""
+    data = _json_object("text", "date", "source")
     text = data.get("text")
     if not isinstance(text, str):
         raise InvalidRecord("text", "is required: the report as a string")
     source = data.get("source")
     if source is not None and not isinstance(source, str):
         raise InvalidRecord("source", "must be a string")
-    return jsonify(extract(text, data.get("date"), source=source or None).to_dict())
+    return jsonify(get_extractions().read(text, data.get("date"), source or None).to_dict())
 
 
 @bp.post("/api/extract/save")
@@ -562,8 +634,9 @@ def save_extracted():
     """Store the reviewed incidents of ``{"incidents": [...]}``, each checked like ``POST /api/incidents``;
     one bad record refuses them all (400 naming its row and field). Saving a draft again with the same
     ``source`` and ``source_id`` replaces it (a draft becomes reviewed). Answers
-    ``{"inserted", "updated", "unchanged"}``."""
-    items = _json_object(2_000_000).get("incidents")
+    ``{"inserted", "updated", "unchanged", "ids", "map_url"}``: the ids of the saved incidents and the
+    map of those alone."""
+    items = _json_object("incidents").get("incidents")
     if not isinstance(items, list) or not items:
         raise InvalidRecord("incidents", "expected a non-empty list of incident records")
     if len(items) > MAX_SAVE:
@@ -582,4 +655,11 @@ def save_extracted():
     store = get_store()
     with store.transaction() as conn:
         summary = store.save_batch(conn, checked, by=actor, update=True)
-    return jsonify(inserted=summary.inserted, updated=summary.updated, unchanged=summary.unchanged)
+        ids = store.ids_of(conn, [(i.source, i.source_id) for i in checked if i.source_id])
+    return jsonify(
+        inserted=summary.inserted,
+        updated=summary.updated,
+        unchanged=summary.unchanged,
+        ids=ids,
+        map_url=url_for("pages.index", ids=",".join(map(str, ids))) if ids else url_for("pages.index"),
+    )

@@ -40,6 +40,7 @@ from urllib.parse import urlsplit
 from flask import (
     Blueprint,
     Flask,
+    current_app,
     flash,
     g,
     jsonify,
@@ -53,10 +54,11 @@ from flask import (
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from ..accounts import token_id_of, token_matches, verify_password
-from ..errors import Forbidden, InvalidRecord, NotAuthenticated, TooManyAttempts
-from ..roles import BOOTSTRAP, Actor, authorize, may
+from ..errors import Forbidden, InvalidRecord, NotAuthenticated, StoreBusy, TooManyAttempts
+from ..roles import BOOTSTRAP, Actor, authorize, may, roles_for
 from ..store import IncidentStore
 from . import get_config, get_store
+from .params import reads
 
 bp = Blueprint("auth", __name__)
 csrf = CSRFProtect()
@@ -126,6 +128,8 @@ def _template_values() -> dict[str, Any]:
         "logged_in": actor is not None,
         "may": lambda action: may(actor, action),
         "writes_enabled": writes_enabled(),
+        "may_write": may(actor, "create"),
+        "write_refusal": None if may(actor, "create") else why_not_write(actor),
     }
 
 
@@ -270,6 +274,16 @@ def is_logged_in() -> bool:
     return _bearer() is None and current_actor_or_none() is not None
 
 
+def why_not_write(actor: Actor | None) -> str:
+    """Why ``actor`` (None: someone not logged in) may not add incidents, in words for a disabled
+    link or button."""
+    if actor is not None:
+        return f"your role ({actor.role}) may not add incidents; it needs the role {' or '.join(roles_for('create'))}"
+    if not writes_enabled():
+        return "adding incidents is switched off on this server (it has no WEBMAP_TOKEN and no accounts)"
+    return "log in to add incidents from a report"
+
+
 def _wants_json() -> bool:
     return request.blueprint in ("api", "exports") or request.accept_mimetypes.best == "application/json"
 
@@ -299,7 +313,7 @@ def require(action: str):
             actor = current_actor_or_none()
             if actor is None:
                 return _unauthorised(_write_refusal())
-            if _bearer() is None:
+            if _bearer() is None:  # a browser's login: its page sends the CSRF token
                 csrf.protect()
             authorize(actor, action)
             return view(*args, **kwargs)
@@ -310,14 +324,17 @@ def require(action: str):
 
 
 def login_required(action: str):
-    """Page views: send a browser that has not logged in to ``/login`` and back; 403 when its
-    role may not do ``action``."""
+    """Page views: send a browser that has not logged in to ``/login`` and back (a form it posts
+    is refused with 401: a redirect would drop it); 403 when its role may not do ``action``."""
 
     def decorator(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
             actor = current_actor_or_none()
             if actor is None or _bearer() is not None:
+                if request.method != "GET":
+                    message = "your login has ended or you never logged in: log in, then send the form again"
+                    return render_template("error.html", status=401, message=message), 401
                 return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
             authorize(actor, action)
             return view(*args, **kwargs)
@@ -348,6 +365,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@reads("next")
 def login():
     """The login form: an account's name and password, or (no name) the server's ``WEBMAP_TOKEN``."""
     if request.method == "GET":
@@ -432,6 +450,10 @@ def logout():
 
 
 def reason_refused(exc: InvalidRecord) -> None:
-    """Put a write refused for want of a reason in the auth log (who tried what)."""
+    """Put a write refused for want of a reason in the auth log (who tried what); while the
+    database is busy, in the server's log instead (the refusal is answered either way)."""
     actor = g.get("actor")
-    _log("refused", actor.name if actor else None, target=request.path, detail=str(exc))
+    try:
+        _log("refused", actor.name if actor else None, target=request.path, detail=str(exc))
+    except StoreBusy:
+        current_app.logger.warning("refused %s %s: %s", actor.name if actor else None, request.path, exc)

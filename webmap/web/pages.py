@@ -23,8 +23,9 @@ from ..forces import FORCES
 from ..intake import checked_incident
 from ..records import DELETED, EVENT_TYPES, GEO_PRECISION, STATUSES, TIME_PRECISION
 from ..roles import authorize, may
-from . import get_config, get_store
-from .auth import current_actor, current_actor_or_none, login_required
+from . import get_basemap, get_config, get_store
+from .auth import current_actor, current_actor_or_none, login_required, reason_refused
+from .params import reads
 from .points import get_map_data
 
 bp = Blueprint("pages", __name__, static_folder=str(STATIC), static_url_path="/static")
@@ -56,17 +57,32 @@ FORM_FIELDS = (
 
 
 def _areas() -> dict:
+    """The governorates (P-code, name shown) and districts (``value`` typed, ``label`` beside it,
+    ``pcode``) of the filter form, by the names people use; a district's label gives its official
+    COD-AB name when that differs, and its governorate."""
     geodata_dir = get_config().geodata_dir
     adm1 = spatial.admin_areas("adm1", geodata_dir)
     adm2 = spatial.admin_areas("adm2", geodata_dir)
-    repeated = set(adm2["name"][adm2["name"].duplicated()])
+    governorate_names = dict(zip(adm1["pcode"], adm1["display_name"], strict=True))
+    repeated = set(adm2["display_name"][adm2["display_name"].duplicated()])
+
+    def label(official: str, shown: str, parent: str | None) -> str:
+        governorate = governorate_names.get(parent, "") if parent else ""
+        return f"{official} (official), {governorate}" if official != shown else governorate
+
     return {
-        "governorates": sorted(zip(adm1["pcode"], adm1["name"], strict=False), key=lambda a: a[1]),
+        "governorates": sorted(zip(adm1["pcode"], adm1["display_name"], strict=True), key=lambda a: a[1]),
         # A district name shared by two governorates is offered by its P-code.
         "districts": sorted(
             (
-                {"value": pcode if name in repeated else name, "label": parent, "pcode": pcode}
-                for pcode, name, parent in zip(adm2["pcode"], adm2["name"], adm2["parent_name"], strict=False)
+                {
+                    "value": pcode if shown in repeated else shown,
+                    "label": label(official, shown, parent),
+                    "pcode": pcode,
+                }
+                for pcode, official, shown, parent in zip(
+                    adm2["pcode"], adm2["name"], adm2["display_name"], adm2["parent_pcode"], strict=True
+                )
             ),
             key=lambda d: d["value"],
         ),
@@ -94,18 +110,25 @@ def _form_values(flt: query.IncidentFilter, areas: dict) -> dict:
         "window": flt.to_params().get("window", [""])[0],
         "disputed": ",".join(flt.disputed),
         "drafts": flt.include_drafts,
+        "ids": ",".join(map(str, flt.ids)),
+        "actor": flt.actor or "",
     }
 
 
+@bp.errorhandler(InvalidFilter)
+def invalid_filter(exc: InvalidFilter):
+    """A bad query parameter of a page: the error page, with the link to the view without it."""
+    retry_url = _url_without(exc.parameter) if request.endpoint == "pages.index" else None
+    return render_template(
+        "error.html", status=400, message=str(exc), parameter=exc.parameter, retry_url=retry_url
+    ), 400
+
+
 @bp.get("/")
+@reads(incident_filter=True)
 def index():
     """The map of the filtered incidents, with the filter form, the chart and the table."""
-    try:
-        flt = query.IncidentFilter.from_params(request.args)
-    except InvalidFilter as exc:
-        return render_template(
-            "error.html", status=400, message=str(exc), parameter=exc.parameter, retry_url=_url_without(exc.parameter)
-        ), 400
+    flt = query.IncidentFilter.from_params(request.args)
     if flt.include_drafts:
         authorize(current_actor_or_none(), "read_drafts")
     # The map loads the incidents of the filter without its ticks and window, and applies those
@@ -122,12 +145,13 @@ def index():
     areas = _areas()
     return render_template(
         "map.html",
-        map=mapview.map_parts(base_query, tiled),
+        map=mapview.map_parts(base_query, tiled, own_basemap.info if (own_basemap := get_basemap()) else None),
         query=query_string,
         values=_form_values(flt, areas),
         areas=areas,
         disputed_choices=DISPUTED_CHOICES,
         event_types=list(EVENT_TYPES),
+        all_ids_url=_url_without("ids") if flt.ids else None,
     )
 
 
@@ -191,11 +215,10 @@ def new_incident():
     analyst's incident is a draft."""
     status = "reviewed" if may(current_actor(), "review") else "draft"
     if request.method == "GET":
-        return _form_page({"status": status, "time_precision": "1", "geo_precision": "1", "fatalities": "0"}, None)
+        return _form_page({"status": status, "time_precision": "1", "geo_precision": "1"}, None)
     values = _submitted()
     try:
-        incident = checked_incident(values, get_config().geodata_dir)
-        stored = get_store().add(incident, by=current_actor())
+        stored = get_store().add(checked_incident(values, get_config().geodata_dir), by=current_actor())
     except InvalidRecord as exc:
         return _form_page(values, exc)
     flash(f"Incident #{stored.id} saved{' as a draft' if stored.status == 'draft' else ''}.")
@@ -217,6 +240,8 @@ def edit_incident(incident_id: int):
         incident = checked_incident(values, get_config().geodata_dir)
         stored = store.replace(incident_id, incident, by=current_actor(), reason=request.form.get("reason"))
     except InvalidRecord as exc:
+        if exc.field == "reason":
+            reason_refused(exc)
         return _form_page({**values, "reason": request.form.get("reason", "")}, exc, incident_id)
     flash(f"Incident #{stored.id} saved (version {stored.version}).")
     return redirect(_map_url(stored))
@@ -229,6 +254,7 @@ def delete_incident(incident_id: int):
     try:
         get_store().delete(incident_id, by=current_actor(), reason=request.form.get("reason"))
     except InvalidRecord as exc:
+        reason_refused(exc)
         current = get_store().get(incident_id)
         values = {name: "" if getattr(current, name) is None else str(getattr(current, name)) for name in FORM_FIELDS}
         return _form_page(values, exc, incident_id)
@@ -262,8 +288,8 @@ def revert_incident(incident_id: int):
 @bp.get("/extract")
 def extract_page():
     """Paste a report and its date, review the proposed incidents on a small map and in a table,
-    save them as reviewed (``static/js/extract.js`` calls ``POST /api/extract`` and, logged in,
-    ``POST /api/extract/save``)."""
+    save them as reviewed (``static/js/extract.js`` calls ``POST /api/extract`` and ``POST
+    /api/extract/save``, which need a login; with ``WEBMAP_PUBLIC_EXTRACT=1`` anyone may propose)."""
     import datetime as dt
 
     from ..extract import MAX_TEXT_CHARS
@@ -276,4 +302,5 @@ def extract_page():
         geo_precision=GEO_PRECISION,
         today=dt.date.today().isoformat(),
         max_chars=MAX_TEXT_CHARS,
+        public_extract=get_config().public_extract,
     )

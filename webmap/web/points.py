@@ -3,8 +3,10 @@
 Each app owns one :class:`MapData` (``app.extensions["webmap"]["points"]``, see :func:`init_app`
 and :func:`get_map_data`). It keeps the :class:`webmap.mapindex.MapIndex` of the store's current
 data version (built once per version, one build at a time) and, made from it, the encoded points
-(raw and gzipped, :func:`webmap.mapview.encode_points`) of the last few filters, and the last map
-tiles asked for.
+(raw and gzipped, :func:`webmap.mapview.encode_points`) of the last few filters, the last map
+tiles asked for, and the last answers of the JSON reads behind the page (counts, chart, shading, a
+table page): the next visitor of a view, or the first after a restart of the browser, is answered
+from memory instead of waiting on the index with the page's other requests.
 
 The map page asks for its filter's points the moment it is requested (:meth:`MapData.prefetch`),
 so they are made while the browser is still loading the page; the browser's ``/api/points`` request
@@ -12,7 +14,8 @@ then waits for that same computation. The default view (no filter) is never evic
 background thread rebuilds the index and every kept view when the data version moves: right after
 each write request the app answers, and every :data:`WARM_INTERVAL` seconds (for writes by other
 processes, such as ``webmap import`` or another server on the same PostGIS). So the first visitor
-after a write finds the data ready.
+after a write finds the data ready, and the chart of the default view (:data:`WARMED_READS`, asked
+by the warmer as a visitor would) already kept.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import json
 import threading
 import weakref
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from flask import Flask, Response, current_app, request
@@ -35,6 +39,9 @@ DEFAULT_VIEW = query.IncidentFilter()
 # Seconds between two looks at the data version when no write came through this app.
 WARM_INTERVAL = 2.0
 _WRITES = ("POST", "PUT", "PATCH", "DELETE")
+# The default view's reads that take longest at a million incidents, and whose address does not
+# depend on the visitor's screen (the counts and the table page ask for the map's bounds).
+WARMED_READS = ("/api/timeline",)
 
 
 def _gzipped(raw: bytes) -> tuple[bytes, bytes]:
@@ -47,22 +54,29 @@ class MapData:
 
     ``state`` is the app's extension dict, whose ``"store"`` the app opens on its first request;
     the warming thread reads it there and never opens the store itself (so it never races a
-    request to create the schema).
+    request to create the schema). ``app``: whose :data:`WARMED_READS` the warmer asks for.
     """
 
     size = 8
     tiles = 512
+    # The kept answers: their bytes in all, and the largest kept (a 5,000-row table page is not).
+    answer_bytes = 32 << 20
+    answer_largest = 1 << 20
 
-    def __init__(self, state: dict):
+    def __init__(self, state: dict, app: Flask | None = None):
         self._state = state
         self._index: MapIndex | None = None
         self._index_lock = threading.Lock()
         self._entries: OrderedDict[query.IncidentFilter, Future] = OrderedDict()
         self._tiles: OrderedDict[tuple, tuple[int, tuple[bytes, bytes]]] = OrderedDict()  # -> (version, body)
+        self._answers: OrderedDict[str, tuple[bytes, str]] = OrderedDict()  # ETag -> (body, mimetype)
+        self._answers_size = 0
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="webmap-points")
         self._wake = threading.Event()
         self._seen: int | None = None  # the data version the warmer last computed the views for
+        # Weak: the warming thread must not keep a dropped app alive.
+        self._app: weakref.ref[Flask] | None = weakref.ref(app) if app is not None else None
 
     # -- the index ----------------------------------------------------------------------------
     def index(self, store: IncidentStore, version: int | None = None) -> MapIndex:
@@ -132,6 +146,8 @@ class MapData:
         with self._lock:
             self._entries.clear()
             self._tiles.clear()
+            self._answers.clear()
+            self._answers_size = 0
         with self._index_lock:
             self._index = None
 
@@ -157,7 +173,11 @@ class MapData:
                 "lat": [round(v, 5) for v in index.latitude[at].tolist()],
                 "lon": [round(v, 5) for v in index.longitude[at].tolist()],
                 "day": index.day[at].tolist(),
-                "fatalities": index.fatalities[at].tolist(),
+                # null: the source gives no figure
+                "fatalities": [
+                    None if unknown else killed
+                    for killed, unknown in zip(index.killed[at].tolist(), index.no_figure[at].tolist(), strict=True)
+                ],
                 "force": index.force[at].tolist(),
                 "precision": index.geo_precision[at].tolist(),
                 "forces": index.forces[at].tolist(),
@@ -168,6 +188,30 @@ class MapData:
             while len(self._tiles) > self.tiles:
                 self._tiles.popitem(last=False)
         return encoded
+
+    # -- the JSON reads ------------------------------------------------------------------------------
+    def answer(self, etag: str, build: Callable[[], Response]) -> Response:
+        """The answer of the read whose validator is ``etag`` (its meaning and the data version, so a
+        kept answer is never stale): kept from an earlier request, else ``build()`` now and kept when
+        it is a whole 200 of at most :attr:`answer_largest` bytes."""
+        with self._lock:
+            kept = self._answers.get(etag)
+            if kept is not None:
+                self._answers.move_to_end(etag)
+        if kept is None:
+            response = build()
+            if response.status_code != 200 or response.is_streamed:
+                return response
+            kept = (response.get_data(), response.mimetype or "application/json")
+            if len(kept[0]) > self.answer_largest:
+                return response
+            with self._lock:
+                if etag not in self._answers:
+                    self._answers[etag] = kept
+                    self._answers_size += len(kept[0])
+                while self._answers_size > self.answer_bytes:
+                    self._answers_size -= len(self._answers.popitem(last=False)[1][0])
+        return Response(kept[0], mimetype=kept[1])
 
     # -- warming -----------------------------------------------------------------------------------
     def poke(self) -> None:
@@ -189,9 +233,17 @@ class MapData:
                 for flt in self.filters():
                     if not self.tiled(store, flt):
                         self.start(store, flt, version).result()
+                self._warm_reads()
         except Exception:  # noqa: BLE001 - see the docstring
             version = None
         self._seen = version
+
+    def _warm_reads(self) -> None:
+        app = self._app() if self._app is not None else None
+        if app is not None:
+            client = app.test_client()
+            for path in WARMED_READS:
+                client.get(path, headers={"Accept-Encoding": "gzip"})
 
     def start_warming(self) -> None:
         """Start the warming thread; it ends once this object is gone (its app dropped)."""
@@ -213,7 +265,7 @@ def _keep_warm(ref: weakref.ref, wake: threading.Event) -> None:
 def init_app(app: Flask) -> None:
     """Give ``app`` its :class:`MapData`, warmed in the background and poked after every write."""
     state = app.extensions[EXTENSION]
-    state["points"] = map_data = MapData(state)
+    state["points"] = map_data = MapData(state, app)
     map_data.start_warming()
 
     @app.after_request

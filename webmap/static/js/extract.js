@@ -166,9 +166,14 @@
     row.evidence.appendChild(td);
 
     // Leaflet puts a string tooltip in as HTML: the place name (a gazetteer row, untrusted) goes in as text.
-    row.marker = L.marker([draft.latitude, draft.longitude], { draggable: true, title: "#" + n + " " + draft.location })
-      .bindTooltip(el("span", null, "#" + n + " " + draft.location))
+    // A pin numbered like its row of the table, labelled with its place all the time.
+    var pin = L.divIcon({ className: "wm-draft-pin", html: "", iconSize: [24, 24], iconAnchor: [12, 12] });
+    row.marker = L.marker([draft.latitude, draft.longitude], { draggable: true, icon: pin, title: "#" + n + " " + draft.location })
+      .bindTooltip(row.label = el("span", null, "#" + n + " " + draft.location),
+        { permanent: true, direction: "right", offset: [12, 0], className: "wm-draft-label" })
       .addTo(markerLayer);
+    row.marker.getElement().textContent = String(n);
+    f.location.addEventListener("change", function () { row.label.textContent = "#" + n + " " + f.location.value; });
     row.marker.on("dragend", function () {
       var p = row.marker.getLatLng();
       setPoint(row, p.lat, p.lng);
@@ -302,7 +307,7 @@
         result.unchanged + " already stored. ";
       forget();
       var link = el("a", null, "See them on the map");
-      link.href = options.map_url;
+      link.href = result.map_url; // the map of the saved incidents alone, fitted to them
       saveStatus.appendChild(link);
     }).catch(function (err) {
       saveStatus.appendChild(el("span", "wm-error", err.message));

@@ -42,6 +42,17 @@
     return String(Math.round(n)).replace(/\B(?=(\d{3})+$)/g, ",");
   };
 
+  // The fatalities of an incident whose source gives no figure, as /api/points packs them: never added up.
+  var NO_FIGURE = 0xffffffff;
+
+  /* "1,204 killed (3 incidents without a figure)": the known figures of a group added up, and how
+   * many of its incidents had none (those are not counted as 0). */
+  webmap.killedText = function (killed, noFigure) {
+    var text = webmap.formatNumber(killed) + " killed";
+    if (noFigure) text += " (" + webmap.formatNumber(noFigure) + (noFigure === 1 ? " incident" : " incidents") + " without a figure)";
+    return text;
+  };
+
   // ---------------------------------------------------------------- the view state
   /* The state every part of the page follows, in the URL's query string: the page's filter (the
    * server's, `base`: changing it loads the page anew) plus the forces ticked (`force`) and the
@@ -194,38 +205,394 @@
     },
   });
 
-  // ---------------------------------------------------------------- base map and overlays
-  var BASEMAP_STYLE = {
-    adm0: { color: "#6f6f6f", weight: 1.4, fillColor: "#f7f4ec", fillOpacity: 1 },
-    adm1: { color: "#9b9b9b", weight: 1 },
-    adm2: { color: "#cfcac0", weight: 0.6 },
+  // ---------------------------------------------------------------- base maps
+  /* Which names the base maps draw: "en" (the gazetteer's name) or "ar" (its Arabic name where it
+   * has one), chosen with webmap.nameToggle and kept in the browser. */
+  var NAMES_KEY = "webmap-names";
+  webmap.names = {
+    lang: (function () {
+      try { return window.localStorage.getItem(NAMES_KEY) === "ar" ? "ar" : "en"; } catch { return "en"; }
+    })(),
+    _listeners: [],
+    set: function (lang) {
+      this.lang = lang === "ar" ? "ar" : "en";
+      try { window.localStorage.setItem(NAMES_KEY, this.lang); } catch { /* private mode: this page only */ }
+      this._listeners.forEach(function (listener) { listener(); });
+    },
+    onChange: function (listener) { this._listeners.push(listener); },
   };
 
-  webmap.basemap = function (options) {
-    return new LazyGeoJSON(options.url, function (data, map) {
-      var pane = ensurePane(map, "wm-basemap", 150);
-      // The country first, then district lines, then governorate lines and names on top.
-      var order = { adm0: 0, adm2: 1, adm1: 2, label: 3 };
-      data.features.sort(function (a, b) { return order[a.properties.level] - order[b.properties.level]; });
-      return L.geoJSON(data, {
-        pane: pane,
-        renderer: L.canvas({ pane: pane }),
-        interactive: false,
-        style: function (feature) {
-          return BASEMAP_STYLE[feature.properties.level];
-        },
-        pointToLayer: function (feature, latlng) {
-          // A fixed-size icon, not a tooltip: placing it needs no layout measurement.
-          return L.marker(latlng, {
-            pane: pane, interactive: false, keyboard: false,
-            icon: L.divIcon({ className: "wm-label", html: el("span", null, feature.properties.name),
-                              iconSize: [160, 14], iconAnchor: [80, 7] }),
-          });
-        },
+  webmap.nameToggle = function (map) {
+    var Toggle = L.Control.extend({
+      options: { position: "topleft" },
+      onAdd: function () {
+        var box = el("label", "wm-panel wm-names");
+        var input = el("input");
+        input.type = "checkbox";
+        input.checked = webmap.names.lang === "ar";
+        input.addEventListener("change", function () { webmap.names.set(input.checked ? "ar" : "en"); });
+        L.DomEvent.disableClickPropagation(box);
+        box.appendChild(input);
+        box.appendChild(el("span", null, " Arabic names"));
+        box.title = "Place names on the base map in Arabic (where the gazetteer has them)";
+        return box;
+      },
+    });
+    return new Toggle().addTo(map);
+  };
+
+  /* The offline base map (webmap.mapview.basemap_piece): per zoom band, the country and its lakes
+   * (fills), rivers and the boundaries of the country, governorates, districts and sub-districts
+   * (lines), and labels of places and areas. Band 0 comes with the page; a band is fetched when the
+   * map first reaches its zooms, a tiled band tile by tile for the view. Everything is drawn on one
+   * canvas under the overlays and the incidents (a Leaflet canvas renderer: it keeps the padding
+   * and the zoom animation), redrawn once per move: between moves the browser only shifts it. Labels
+   * are placed in rank order and one that would overlap a placed label is left out. Names come from a
+   * crowd-edited gazetteer: they are drawn with fillText, as text, never parsed as markup. */
+  var LAND = "#f7f4ec", WATER = "#b9d3e8", RIVER = "#8db4d6";
+  // Drawn in this order, each with its colour, width (px) and dash per zoom.
+  var LINE_STYLES = [
+    ["rivers", function (z) { return { color: RIVER, width: z < 8 ? 0.8 : z < 11 ? 1.2 : 1.8 }; }],
+    ["adm3", function (z) { return { color: "#d8d1c4", width: z < 11 ? 0.5 : 0.8, dash: [4, 3] }; }],
+    ["adm2", function (z) { return { color: z < 8 ? "#d6d0c4" : "#bdb5a6", width: z < 8 ? 0.6 : 1 }; }],
+    ["adm1", function (z) { return { color: "#9b9488", width: z < 8 ? 1 : 1.6 }; }],
+    ["country", function () { return { color: "#6f6f6f", width: 1.4 }; }],
+  ];
+  // Per label kind: font, colour, a dot at the place (places) or the name centred on the area (areas).
+  var LABEL_STYLES = {
+    city: { font: "bold 13px system-ui, sans-serif", size: 13, color: "#222", dot: 3 },
+    seat: { font: "600 12px system-ui, sans-serif", size: 12, color: "#2b2b2b", dot: 2.5 },
+    town: { font: "12px system-ui, sans-serif", size: 12, color: "#333", dot: 2 },
+    village: { font: "11px system-ui, sans-serif", size: 11, color: "#444", dot: 1.5 },
+    locality: { font: "10px system-ui, sans-serif", size: 10, color: "#555", dot: 1.5 },
+    ruin: { font: "italic 10px system-ui, sans-serif", size: 10, color: "#7a7a7a", dot: 1.5 },
+    landmark: { font: "italic 11px system-ui, sans-serif", size: 11, color: "#5d5444", dot: 1.5 },
+    governorate: { font: "600 12px system-ui, sans-serif", size: 12, color: "#7d7466", upper: true },
+    district: { font: "600 11px system-ui, sans-serif", size: 11, color: "#8c8375", upper: true },
+    subdistrict: { font: "italic 11px system-ui, sans-serif", size: 11, color: "#8c8375" },
+  };
+  // No glyph of these fonts is narrower than this many ems: a name's box from its length alone lies
+  // inside its real box, so a name that collides even so is skipped unmeasured (measuring text is
+  // what costs the most when a view with thousands of village names is first drawn).
+  var NARROWEST_EM = 0.25;
+  var LABEL_GAP = 3; // px kept free around every label
+  // The canvas reaches this share of the view beyond each edge, so a drag shows a drawn map.
+  var PADDING = 0.3;
+  var LABEL_MARGIN = 0.1; // names are placed this share of the view beyond its edges (the rest of the margin has none)
+  var GRID_PX = 64; // cell size of the collision index
+
+  // A line or ring as served (whole 1e-5 degrees: the first point, then differences), in Web Mercator.
+  function preparePath(deltas) {
+    var xy = new Float64Array(deltas.length), x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+    var lon = 0, lat = 0;
+    for (var i = 0; i < deltas.length; i += 2) {
+      lon += deltas[i];
+      lat += deltas[i + 1];
+      var x = (xy[i] = mercatorX(lon / 1e5)), y = (xy[i + 1] = mercatorY(lat / 1e5));
+      if (x < x0) x0 = x;
+      if (x > x1) x1 = x;
+      if (y < y0) y0 = y;
+      if (y > y1) y1 = y;
+    }
+    return { xy: xy, box: [x0, y0, x1, y1] };
+  }
+
+  // A piece as served, its coordinates projected to Web Mercator (0..1) once.
+  function preparePiece(raw) {
+    var piece = { band: raw.band, fills: {}, lines: {}, labels: [] };
+    Object.keys(raw.fills).forEach(function (k) { piece.fills[k] = raw.fills[k].map(preparePath); });
+    Object.keys(raw.lines).forEach(function (k) { piece.lines[k] = raw.lines[k].map(preparePath); });
+    piece.labels = raw.labels.map(function (l) {
+      var zooms = raw.kinds[l[4]];
+      return { x: mercatorX(l[0]), y: mercatorY(l[1]), name: l[2], nameAr: l[3], kind: l[4], min: zooms[0], max: zooms[1],
+               rank: l[5] };
+    });
+    return piece;
+  }
+
+  // Placed label boxes, bucketed by screen cell, to find an overlap without comparing with every label.
+  function Collisions() { this.cells = {}; }
+  Collisions.prototype._each = function (box, fn) {
+    for (var gx = Math.floor(box[0] / GRID_PX); gx <= Math.floor(box[2] / GRID_PX); gx++) {
+      for (var gy = Math.floor(box[1] / GRID_PX); gy <= Math.floor(box[3] / GRID_PX); gy++) {
+        if (fn(gx + ":" + gy)) return true;
+      }
+    }
+    return false;
+  };
+  Collisions.prototype.hits = function (box) {
+    var cells = this.cells;
+    return this._each(box, function (key) {
+      return (cells[key] || []).some(function (o) { return box[0] < o[2] && o[0] < box[2] && box[1] < o[3] && o[1] < box[3]; });
+    });
+  };
+  Collisions.prototype.add = function (box) {
+    var cells = this.cells;
+    this._each(box, function (key) { (cells[key] = cells[key] || []).push(box); });
+  };
+
+  var BasemapCanvas = L.Canvas.extend({
+    initialize: function (options, first) {
+      L.Canvas.prototype.initialize.call(this, { pane: options.pane, padding: PADDING });
+      this._spec = options;
+      this._pieces = {};
+      this._loading = {};
+      this._widths = {};
+      this.drawnLabels = [];
+      this._pieces[this._key(0, null)] = preparePiece(first);
+      var self = this;
+      webmap.names.onChange(function () { self._repaint(); });
+    },
+
+    _initContainer: function () {
+      L.Canvas.prototype._initContainer.call(this);
+      this._container.style.pointerEvents = "none"; // the map and the incidents take every click
+      this._container.className = "wm-basemap";
+    },
+
+    // Leaflet sized and placed the canvas for the view (it clears it): fetch what the view lacks, draw.
+    _update: function () {
+      if (this._map._animatingZoom && this._bounds) return;
+      L.Canvas.prototype._update.call(this);
+      this._fetchMissing();
+      this._paint();
+    },
+
+    _repaint: function () {
+      if (!this._map || !this._bounds || this._map._animatingZoom) return;
+      var b = this._bounds;
+      this._ctx.clearRect(b.min.x, b.min.y, b.max.x - b.min.x, b.max.y - b.min.y);
+      this._paint();
+    },
+
+    _key: function (band, tile) { return tile ? band + "/" + tile[0] + "/" + tile[1] : String(band); },
+
+    _bandAt: function (zoom) {
+      var bands = this._spec.bands;
+      for (var i = 0; i < bands.length; i++) if (zoom >= bands[i].minZoom && zoom <= bands[i].maxZoom) return i;
+      return zoom < bands[0].minZoom ? 0 : bands.length - 1;
+    },
+
+    // The piece keys (and URLs) band `band` needs for the view: its one piece, or its tiles that
+    // meet both the view and the extent the base map covers.
+    _needed: function (band) {
+      var spec = this._spec.bands[band];
+      if (spec.tileZoom === null) return [{ key: this._key(band, null), url: this._spec.url + band }];
+      var map = this._map, view = map.getBounds(), extent = L.latLngBounds(this._spec.extent);
+      if (!view.intersects(extent)) return [];
+      var n = Math.pow(2, spec.tileZoom);
+      var west = Math.max(view.getWest(), extent.getWest()), east = Math.min(view.getEast(), extent.getEast());
+      var north = Math.min(view.getNorth(), extent.getNorth()), south = Math.max(view.getSouth(), extent.getSouth());
+      var x0 = Math.floor(mercatorX(west) * n), x1 = Math.floor(mercatorX(east) * n);
+      var y0 = Math.floor(mercatorY(north) * n), y1 = Math.floor(mercatorY(south) * n), out = [];
+      for (var x = Math.max(0, x0); x <= Math.min(n - 1, x1); x++) {
+        for (var y = Math.max(0, y0); y <= Math.min(n - 1, y1); y++) {
+          out.push({ key: this._key(band, [x, y]), url: this._spec.url + band + "/" + x + "/" + y });
+        }
+      }
+      return out;
+    },
+
+    _fetchMissing: function () {
+      var self = this, band = this._bandAt(this._map.getZoom());
+      this._needed(band).forEach(function (need) {
+        if (self._pieces[need.key] || self._loading[need.key]) return;
+        self._loading[need.key] = getJSON(need.url).then(function (raw) {
+          self._pieces[need.key] = preparePiece(raw);
+          delete self._loading[need.key];
+          if (self._map && self._bandAt(self._map.getZoom()) === band) self._repaint();
+          self.fire("piece", { key: need.key });
+        }, function () {
+          delete self._loading[need.key]; // asked again at the next move
+        });
       });
+    },
+
+    // The pieces to draw: those of the view's band once all have arrived, else of the closest
+    // coarser band that has them all (band 0 always has).
+    _drawable: function () {
+      for (var band = this._bandAt(this._map.getZoom()); band >= 0; band--) {
+        var self = this, needed = this._needed(band);
+        if (needed.every(function (need) { return self._pieces[need.key]; })) {
+          return needed.map(function (need) { return self._pieces[need.key]; });
+        }
+      }
+      return [];
+    },
+
+    _paint: function () {
+      var map = this._map, ctx = this._ctx, b = this._bounds, zoom = map.getZoom();
+      var scale = 256 * Math.pow(2, zoom), origin = map.getPixelOrigin();
+      var ox = origin.x, oy = origin.y;
+      // The canvas in Web Mercator units, to skip what lies off it.
+      var view = [(b.min.x + ox) / scale, (b.min.y + oy) / scale, (b.max.x + ox) / scale, (b.max.y + oy) / scale];
+      var pieces = this._drawable();
+      function paths(list, close) {
+        ctx.beginPath();
+        for (var i = 0; i < list.length; i++) {
+          var p = list[i], box = p.box, xy = p.xy;
+          if (box[2] < view[0] || box[0] > view[2] || box[3] < view[1] || box[1] > view[3]) continue;
+          ctx.moveTo(xy[0] * scale - ox, xy[1] * scale - oy);
+          for (var k = 2; k < xy.length; k += 2) ctx.lineTo(xy[k] * scale - ox, xy[k + 1] * scale - oy);
+          if (close) ctx.closePath();
+        }
+      }
+      [["land", LAND], ["lakes", WATER]].forEach(function (fill) {
+        ctx.fillStyle = fill[1];
+        pieces.forEach(function (piece) {
+          if (!piece.fills[fill[0]]) return;
+          paths(piece.fills[fill[0]], true);
+          ctx.fill("evenodd");
+        });
+      });
+      ctx.lineJoin = "round";
+      ctx.lineCap = "round";
+      LINE_STYLES.forEach(function (line) {
+        var style = line[1](zoom);
+        ctx.strokeStyle = style.color;
+        ctx.lineWidth = style.width;
+        ctx.setLineDash(style.dash || []);
+        pieces.forEach(function (piece) {
+          if (!piece.lines[line[0]]) return;
+          paths(piece.lines[line[0]], false);
+          ctx.stroke();
+        });
+      });
+      ctx.setLineDash([]);
+      // Names only a little beyond the view's edges: a drag shows the lines at once, the names at its end.
+      var seen = map.getPixelBounds(), mx = (seen.max.x - seen.min.x) * LABEL_MARGIN, my = (seen.max.y - seen.min.y) * LABEL_MARGIN;
+      var named = [(seen.min.x - mx) / scale, (seen.min.y - my) / scale, (seen.max.x + mx) / scale, (seen.max.y + my) / scale];
+      this._paintLabels(pieces, zoom, scale, ox, oy, named);
+    },
+
+    // A name's width in its font, measured once (on a canvas of its own: no font switch on the map's).
+    _width: function (font, text) {
+      var key = font + "\n" + text;
+      if (!(key in this._widths)) {
+        var measure = this._measure || (this._measure = document.createElement("canvas").getContext("2d"));
+        if (measure.font !== font) measure.font = font;
+        this._widths[key] = measure.measureText(text).width;
+      }
+      return this._widths[key];
+    },
+
+    // The box a name of `width` px keeps free at (tx, y) aligned `align`, its dot at x included.
+    _labelBox: function (tx, y, align, width, half, x, dot) {
+      var left = align === "left" ? tx : align === "right" ? tx - width : tx - width / 2;
+      var box = [left - LABEL_GAP, y - half - LABEL_GAP, left + width + LABEL_GAP, y + half + LABEL_GAP];
+      if (dot) box = [Math.min(box[0], x - dot - 1), box[1], Math.max(box[2], x + dot + 1), box[3]];
+      return box;
+    },
+
+    _paintLabels: function (pieces, zoom, scale, ox, oy, view) {
+      var ctx = this._ctx, map = this._map, arabic = webmap.names.lang === "ar", candidates = [];
+      pieces.forEach(function (piece) {
+        piece.labels.forEach(function (l) {
+          if (l.min <= zoom && zoom <= l.max && l.x >= view[0] && l.x <= view[2] && l.y >= view[1] && l.y <= view[3]) candidates.push(l);
+        });
+      });
+      candidates.sort(function (a, c) { return a.rank - c.rank; });
+      var placed = new Collisions(), drawn = [], topLeft = map.containerPointToLayerPoint([0, 0]), font = null;
+      ctx.textBaseline = "middle";
+      ctx.lineJoin = "round";
+      ctx.strokeStyle = "rgba(255, 255, 255, 0.9)";
+      ctx.lineWidth = 3;
+      for (var i = 0; i < candidates.length; i++) {
+        var l = candidates[i], style = LABEL_STYLES[l.kind] || LABEL_STYLES.village;
+        var text = arabic && l.nameAr ? l.nameAr : l.name;
+        if (style.upper && !(arabic && l.nameAr)) text = text.toUpperCase();
+        var x = l.x * scale - ox, y = l.y * scale - oy, half = 7, dot = style.dot || 0;
+        // A place's name right of its dot, else left of it; an area's name centred on it.
+        var spots = dot ? [[x + dot + 3, "left"], [x - dot - 3, "right"]] : [[x, "center"]];
+        var narrowest = text.length * style.size * NARROWEST_EM, width = null;
+        for (var s = 0; s < spots.length; s++) {
+          var tx = spots[s][0], align = spots[s][1];
+          if (placed.hits(this._labelBox(tx, y, align, narrowest, half, x, dot))) continue;
+          if (width === null) width = this._width(style.font, text);
+          var box = this._labelBox(tx, y, align, width, half, x, dot);
+          if (placed.hits(box)) continue;
+          placed.add(box);
+          if (style.font !== font) ctx.font = font = style.font;
+          ctx.textAlign = align;
+          ctx.strokeText(text, tx, y);
+          ctx.fillStyle = style.color;
+          ctx.fillText(text, tx, y);
+          if (dot) {
+            ctx.beginPath();
+            ctx.arc(x, y, dot, 0, 2 * Math.PI);
+            ctx.fill();
+          }
+          var left = box[0] + LABEL_GAP;
+          drawn.push({ text: text, kind: l.kind, x: x - topLeft.x, y: y - topLeft.y,
+                       box: [left - topLeft.x, y - half - topLeft.y, left + width - topLeft.x, y + half - topLeft.y] });
+          break;
+        }
+      }
+      // What was drawn, in the map container's pixels: for the tests and anyone checking the map.
+      this.drawnLabels = drawn;
+      this.fire("painted", { labels: drawn.length });
+    },
+  });
+
+  webmap.basemap = function (options) {
+    // Band 0 is fetched like any base layer (so the first picture waits for it); the canvas then
+    // fetches the other bands itself.
+    return new LazyGeoJSON(options.url + "0", function (first, map) {
+      var pane = ensurePane(map, "wm-basemap", 150);
+      var canvas = new BasemapCanvas({ pane: pane, url: options.url, bands: options.bands, extent: options.extent }, first);
+      webmap.offlineBasemap = canvas;
+      return canvas;
     });
   };
 
+  /* The user's own base map (WEBMAP_BASEMAP, a PMTiles file the app serves tile by tile from
+   * options.url): vector tiles drawn by protomaps-leaflet in its "light" style, with its names in
+   * the language of webmap.names; raster tiles as a plain tile layer. The attribution comes from
+   * the file: it is shown as text. */
+  webmap.ownBasemap = function (options) {
+    var attribution = el("span", null, options.attribution || "").outerHTML;
+    var bounds = options.bounds ? L.latLngBounds(options.bounds) : undefined;
+    if (!options.vector) {
+      return L.tileLayer(options.url, { minNativeZoom: options.minZoom, maxNativeZoom: options.maxZoom, maxZoom: 18,
+                                        bounds: bounds, attribution: attribution });
+    }
+    var group = L.layerGroup(), inner = null;
+    function draw() {
+      if (inner) group.removeLayer(inner);
+      inner = window.protomapsL.leafletLayer({ url: options.url, flavor: "light", lang: webmap.names.lang,
+                                               maxDataZoom: options.maxZoom, bounds: bounds, attribution: attribution });
+      group.addLayer(inner);
+    }
+    draw();
+    webmap.names.onChange(draw);
+    webmap.ownBasemapLayer = group;
+    return group;
+  };
+
+  /* A notice on the map while the online OpenStreetMap layer is chosen and its tiles do not load
+   * (no internet): the offline base layers still work. */
+  webmap.onlineNotice = function (map, layer) {
+    var notice = null, loaded = 0;
+    var Notice = L.Control.extend({
+      options: { position: "bottomleft" },
+      onAdd: function () {
+        var box = el("div", "wm-panel wm-online-notice");
+        box.setAttribute("role", "alert");
+        box.appendChild(el("strong", null, "OpenStreetMap cannot be loaded. "));
+        box.appendChild(el("span", null, "Its tiles come from the internet, which this computer cannot reach now. " +
+                                         "Choose an offline base map in the layer list."));
+        return box;
+      },
+    });
+    function show() { if (!notice && !loaded && map.hasLayer(layer)) notice = new Notice().addTo(map); }
+    function hide() { if (notice) notice.remove(); notice = null; }
+    layer.on("tileerror", show);
+    layer.on("tileload", function () { loaded++; hide(); });
+    layer.on("remove", function () { loaded = 0; hide(); });
+    return layer;
+  };
+
+  // ---------------------------------------------------------------- overlays
   webmap.boundary = function (options) {
     return new LazyGeoJSON(options.url, function (data, map) {
       var pane = ensurePane(map, "wm-overlays", 420);
@@ -236,7 +603,8 @@
           return options.style;
         },
         onEachFeature: function (feature, layer) {
-          if (feature.properties.name) layer.bindTooltip(el("span", null, feature.properties.name), { sticky: true });
+          var name = feature.properties.display_name || feature.properties.name;
+          if (name) layer.bindTooltip(el("span", null, name), { sticky: true });
         },
       });
     }, true);
@@ -267,8 +635,8 @@
         onEachFeature: function (feature, lyr) {
           lyr.bindTooltip(function () {
             var p = feature.properties, box = el("div");
-            box.appendChild(el("strong", null, p.name || p.pcode));
-            box.appendChild(el("div", null, p.incidents + " incidents, " + p.fatalities + " fatalities"));
+            box.appendChild(el("strong", null, p.display_name || p.name || p.pcode));
+            box.appendChild(el("div", null, webmap.formatNumber(p.incidents) + " incidents, " + webmap.killedText(p.fatalities, p.no_figure)));
             return box;
           }, { sticky: true });
         },
@@ -351,7 +719,7 @@
   // ---------------------------------------------------------------- the incidents
   /* Decode /api/points (webmap.mapview.encode_points): "WMP2", uint32 n, then columns of n values:
    * uint32 id deltas, float32 lon, float32 lat, int32 day (days since 1970-01-01), uint32
-   * fatalities, uint8 force (index into options.forces of the initiating side's force), uint8
+   * fatalities (NO_FIGURE: the source gives none), uint8 force (index into options.forces of the initiating side's force), uint8
    * geo_precision, uint16 forces (bit i: it involves options.forces[i]), uint16 area (0: drawn at its
    * point; k: known only to the area areas[k - 1]); then uint32 length and the areas as JSON. Adds
    * x, y: Web Mercator position in 0..1 of the world; and, from the same pass, bounds ([[south,
@@ -547,9 +915,9 @@
         if (x >= ex0 && x <= ex1 && y >= ey0 && y <= ey1) inExtent++;
         var a = area[i];
         if (a) {
-          var group = areas[a] || (areas[a] = { area: a, count: 0, fatalities: 0, first: i, byForce: new Uint32Array(nf) });
+          var group = areas[a] || (areas[a] = { area: a, count: 0, fatalities: 0, noFigure: 0, first: i, byForce: new Uint32Array(nf) });
           group.count++;
-          group.fatalities += d.fatalities[i];
+          if (d.fatalities[i] === NO_FIGURE) group.noFigure++; else group.fatalities += d.fatalities[i];
           group.byForce[force[i]]++;
           continue;
         }
@@ -557,7 +925,7 @@
         var gx = Math.floor(x * perCell), gy = Math.floor(y * perCell);
         var slot = (gx - gx0) * rows + (gy - gy0), at = grid[slot], cell = at ? list[at - 1] : undefined;
         if (cell === undefined) {
-          cell = { key: gx * 67108864 + gy, count: 0, sx: 0, sy: 0, fatalities: 0, first: i, byForce: new Uint32Array(nf),
+          cell = { key: gx * 67108864 + gy, count: 0, sx: 0, sy: 0, fatalities: 0, noFigure: 0, first: i, byForce: new Uint32Array(nf),
                    minX: x, maxX: x, minY: y, maxY: y };
           list.push(cell);
           grid[slot] = list.length;
@@ -565,7 +933,7 @@
         cell.count++;
         cell.sx += x;
         cell.sy += y;
-        cell.fatalities += d.fatalities[i];
+        if (d.fatalities[i] === NO_FIGURE) cell.noFigure++; else cell.fatalities += d.fatalities[i];
         cell.byForce[force[i]]++;
         if (x < cell.minX) cell.minX = x; else if (x > cell.maxX) cell.maxX = x;
         if (y < cell.minY) cell.minY = y; else if (y > cell.maxY) cell.maxY = y;
@@ -604,7 +972,7 @@
           var B = near[b];
           if (B.rank <= a || !B.count) continue;
           if (Math.abs(A.sx / A.count - B.sx / B.count) > reach || Math.abs(A.sy / A.count - B.sy / B.count) > reach) continue;
-          A.count += B.count; A.sx += B.sx; A.sy += B.sy; A.fatalities += B.fatalities;
+          A.count += B.count; A.sx += B.sx; A.sy += B.sy; A.fatalities += B.fatalities; A.noFigure += B.noFigure;
           for (var k = 0; k < A.byForce.length; k++) A.byForce[k] += B.byForce[k];
           A.minX = Math.min(A.minX, B.minX); A.maxX = Math.max(A.maxX, B.maxX);
           A.minY = Math.min(A.minY, B.minY); A.maxY = Math.max(A.maxY, B.maxY);
@@ -860,7 +1228,7 @@
       this._showList(group, latlng, area, function (offset, limit) {
         return Promise.resolve({ total: members.length, rows: members.slice(offset, offset + limit).map(function (i) {
           return { id: d.id[i], date: webmap.isoDay(d.day[i]), forces: forceLabels(self.forces, d.forces[i]),
-                   fatalities: d.fatalities[i] };
+                   fatalities: d.fatalities[i] === NO_FIGURE ? null : d.fatalities[i] };
         }) });
       });
     },
@@ -871,7 +1239,7 @@
       var self = this, box = el("div", "wm-popup wm-leaves");
       if (area) box.appendChild(el("div", "wm-muted", "Known only to " + (area.level === "adm1" ? "the governorate" : "the district") + ":"));
       box.appendChild(el("strong", null, (area ? area.name + ": " : "") + webmap.formatNumber(group.count) + " incidents here, " +
-                                         webmap.formatNumber(group.fatalities) + " killed"));
+                                         webmap.killedText(group.fatalities, group.noFigure)));
       var list = el("ul"), more = el("button", "wm-link wm-more"), shown = 0;
       more.type = "button";
       more.hidden = true;
@@ -880,8 +1248,8 @@
         pageOf(shown, LIST_PAGE).then(function (found) {
           found.rows.forEach(function (row) {
             var li = el("li");
-            var button = el("button", "wm-link", row.date + " · " + row.forces.join(" · ") +
-                            (row.fatalities ? " · " + webmap.formatNumber(row.fatalities) + " killed" : ""));
+            var killed = row.fatalities === null ? " · killed not reported" : row.fatalities ? " · " + webmap.formatNumber(row.fatalities) + " killed" : "";
+            var button = el("button", "wm-link", row.date + " · " + row.forces.join(" · ") + killed);
             button.type = "button";
             button.addEventListener("click", function () { self.openIncident(row.id, latlng, area); });
             li.appendChild(button);
@@ -1040,7 +1408,9 @@
         }
       }
       this._mergeNeighbours(cells, frame.scale, z >= POINTS_ZOOM ? CLOSE_CELL_PX : CELL_PX);
-      var areas = this.data.areas.map(function (a) { return { area: a, count: a.count, fatalities: a.fatalities, byForce: a.forces }; });
+      var areas = this.data.areas.map(function (a) {
+        return { area: a, count: a.count, fatalities: a.fatalities, noFigure: a.no_figure, byForce: a.forces };
+      });
       return { cells: cells.filter(function (c) { return c.count > 0; }), areas: areas, selected: this.selectedTotal,
                inExtent: this.inExtent };
     },
@@ -1049,7 +1419,7 @@
     _cellsOf: function (tile, cells) {
       tile.clusters.forEach(function (c) {
         var x = mercatorX(c.lon), y = mercatorY(c.lat);
-        cells.push({ count: c.count, sx: x * c.count, sy: y * c.count, fatalities: c.fatalities, byForce: c.forces,
+        cells.push({ count: c.count, sx: x * c.count, sy: y * c.count, fatalities: c.fatalities, noFigure: c.no_figure, byForce: c.forces,
                      minX: mercatorX(c.bounds[0][1]), maxX: mercatorX(c.bounds[1][1]), minY: mercatorY(c.bounds[1][0]),
                      maxY: mercatorY(c.bounds[0][0]) });
       });
@@ -1057,7 +1427,9 @@
       for (var j = 0; p && j < p.id.length; j++) {
         var x = mercatorX(p.lon[j]), y = mercatorY(p.lat[j]), byForce = new Uint32Array(nf);
         byForce[p.force[j]] = 1;
-        cells.push({ count: 1, sx: x, sy: y, fatalities: p.fatalities[j], byForce: byForce, minX: x, maxX: x, minY: y, maxY: y,
+        var known = p.fatalities[j] !== null;
+        cells.push({ count: 1, sx: x, sy: y, fatalities: known ? p.fatalities[j] : 0, noFigure: known ? 0 : 1, byForce: byForce,
+                     minX: x, maxX: x, minY: y, maxY: y,
                      point: { id: p.id[j], x: x, y: y, lat: p.lat[j], lon: p.lon[j], force: p.force[j], precision: p.precision[j] } });
       }
     },
@@ -1088,7 +1460,7 @@
       var ne = map.unproject([cell.maxX * world + 1, cell.minY * world - 1], map.getZoom());
       var extra = { bbox: [sw.lng, sw.lat, ne.lng, ne.lat].map(function (v) { return v.toFixed(6); }).join(","), precision: "1,2" };
       getJSON(this.view.url(this.options.summaryUrl, extra)).then(function (found) {
-        var group = { count: found.in_extent, fatalities: found.killed_in_extent };
+        var group = { count: found.in_extent, fatalities: found.killed_in_extent, noFigure: found.no_figure_in_extent };
         self._showList(group, latlng, null, self._pageFromApi(extra));
       });
     },
@@ -1133,11 +1505,15 @@
     row("Actor 1 (initiator)", side(p.actor1, p.force1, p.assoc_actor_1));
     row("Actor 2", side(p.actor2, p.force2, p.assoc_actor_2));
     row("Forces involved", (p.forces || []).map(function (k) { return forceLabel(engine, k); }).join(" · "));
-    row("Place", [p.location, p.admin3, p.admin2, p.admin1].filter(Boolean).join(", "));
+    // The district and governorate by the names people use; the official COD-AB names and P-codes beside.
+    row("Place", [p.location, p.admin3, p.admin2_display || p.admin2, p.admin1_display || p.admin1].filter(Boolean).join(", "));
+    row("Official areas (COD-AB)", [[p.admin2, p.admin2_pcode], [p.admin1, p.admin1_pcode]]
+      .filter(function (a) { return a[0]; }).map(function (a) { return a[0] + " " + a[1]; }).join(", "));
     row("Precision", engine.options.precision[String(p.geo_precision)]);
     row("Disputed territory", DISPUTED_TEXT[p.disputed]);
-    row("Fatalities", p.fatalities === null || p.fatalities === undefined ? null : webmap.formatNumber(p.fatalities));
-    row("Injured", p.injured === null || p.injured === undefined ? null : webmap.formatNumber(p.injured));
+    // No figure in the source is "not reported", never 0.
+    row("Killed", p.fatalities === null || p.fatalities === undefined ? "not reported" : webmap.formatNumber(p.fatalities));
+    row("Injured", p.injured === null || p.injured === undefined ? "not reported" : webmap.formatNumber(p.injured));
     row("Notes", p.notes);
     if (p.source_url && /^https?:\/\//i.test(p.source_url)) {
       var a = el("a", null, p.source || p.source_url);
@@ -1183,6 +1559,22 @@
     return found;
   }
 
+  /* The map of chosen incidents (the "ids" filter: those just saved from a report) rings each one, so
+   * they stand out from the clusters around them; the engine fits the map to them (its data are they). */
+  function ringChosen(map, view) {
+    var ids = new URLSearchParams(view.base).get("ids");
+    if (!ids) return;
+    // Drawn as SVG above the incidents' canvas (the map prefers canvas), each ring an element of its own.
+    var pane = ensurePane(map, "wm-chosen", 460), renderer = L.svg({ pane: pane }), rings = L.layerGroup().addTo(map);
+    getJSON(view.url("/api/incidents", { limit: ids.split(",").length })).then(function (found) {
+      found.features.forEach(function (f) {
+        var c = f.geometry.coordinates;
+        L.circleMarker([c[1], c[0]], { radius: 16, color: "#e8590c", weight: 3, fill: false, interactive: false,
+          className: "wm-chosen-ring", renderer: renderer, pane: pane }).addTo(rings);
+      });
+    });
+  }
+
   webmap.incidents = function (map, options) {
     var view = (webmap.view = new View(options.base, options.forces.map(function (f) { return f.key; })));
     view.followHistory();
@@ -1192,6 +1584,7 @@
     engine.addTo(map);
     webmap.current = { map: map, engine: engine, view: view };
     var status = document.getElementById("wm-status");
+    ringChosen(map, view);
     engine.on("load", function () {
       // Without a view in the URL, open on the incidents themselves.
       var bounds = engine.dataBounds();
@@ -1402,6 +1795,33 @@
       },
     });
     return new Slider().addTo(map);
+  };
+
+  // ---------------------------------------------------------------- toolbar
+  /* The map's actions: "Add from report" links to the extraction page for those who may write; the
+   * others see it greyed with why (the page's body says who may: data-can-edit, data-write-refusal). */
+  webmap.toolbar = function (map) {
+    var Toolbar = L.Control.extend({
+      options: { position: "topleft" },
+      onAdd: function () {
+        var box = el("div", "leaflet-bar wm-panel wm-toolbar"), page = document.body.dataset, item;
+        if (page.canEdit === "1") {
+          item = el("a", "wm-add-report", "Add from report");
+          item.href = page.extractUrl;
+          item.title = "Paste a news report: webmap proposes its incidents for you to check and save";
+        } else {
+          item = el("span", "wm-add-report wm-disabled", "Add from report");
+          item.setAttribute("role", "link");
+          item.setAttribute("aria-disabled", "true");
+          item.title = page.writeRefusal;
+          item.appendChild(el("small", "wm-why", page.writeRefusal));
+        }
+        box.appendChild(item);
+        L.DomEvent.disableClickPropagation(box);
+        return box;
+      },
+    });
+    return new Toolbar().addTo(map);
   };
 
   // ---------------------------------------------------------------- legend

@@ -127,7 +127,11 @@
     });
   }
   if (document.getElementById("wm-chart-incidents")) {
-    mapReady.then(loadChart).then(function () { view.onChange(webmap.debounce(loadChart, 300)); }).catch(function (err) {
+    // Listening before the first chart is in: a view changed while Chart.js loads is drawn too.
+    mapReady.then(function () {
+      view.onChange(webmap.debounce(loadChart, 300));
+      return loadChart();
+    }).catch(function (err) {
       document.getElementById("wm-chart-title").after(el("p", "wm-error", "Could not load the chart: " + err.message));
     });
   }
@@ -159,9 +163,15 @@
           var p = f.properties, tr = el("tr");
           tr.tabIndex = 0;
           tr.dataset.id = f.id;
-          [webmap.dateText(p.event_date, p.time_precision), p.location || "", p.admin2 || p.admin1 || "", forceNames(p),
+          [webmap.dateText(p.event_date, p.time_precision), p.location || "", p.admin2_display || p.admin1_display || "", forceNames(p),
            p.sub_event_type || p.event_type, p.fatalities === null ? "" : webmap.formatNumber(p.fatalities)]
             .forEach(function (v, k) { tr.appendChild(el("td", k === 5 ? "wm-num" : null, v)); });
+          if (p.fatalities === null) {
+            // No figure in the source: an empty cell that says so, never a 0.
+            var unknown = tr.lastChild;
+            unknown.title = "not reported";
+            unknown.appendChild(el("span", "wm-muted", "–"));
+          }
           if (p.geo_precision > 1) tr.title = "approximate place: " + engine.options.precision[String(p.geo_precision)];
           function show() {
             // The rows stay while the picked incident's popup is open, so the next row is one click
