@@ -32,7 +32,7 @@ def demo(app, store):
 
 def decode_points(body: bytes) -> dict[str, np.ndarray]:
     """The Python twin of decodePoints in static/js/map.js."""
-    assert body[:4] == b"WMP2"
+    assert body[:4] == b"WMP3"
     (n,) = struct.unpack("<I", body[4:8])
     offset, out = 8, {}
     for name, dtype in (
@@ -45,6 +45,7 @@ def decode_points(body: bytes) -> dict[str, np.ndarray]:
         ("geo_precision", "u1"),
         ("forces", "<u2"),
         ("area", "<u2"),
+        ("draft", "u1"),
     ):
         size = np.dtype(dtype).itemsize * n
         out[name] = np.frombuffer(body[offset : offset + size], dtype=dtype)

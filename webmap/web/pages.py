@@ -226,14 +226,20 @@ def new_incident():
 
 
 @bp.route("/incidents/<int:incident_id>/edit", methods=["GET", "POST"])
+@reads("approve")
 @login_required("edit")
 def edit_incident(incident_id: int):
     """The form for an existing incident, with its history; saving replaces it (a reviewed one
-    needs a reason)."""
+    needs a reason). ``approve=1`` (the review queue's "Edit and approve"): the form of a draft
+    comes with the status reviewed chosen."""
     store = get_store()
     current = store.get(incident_id)
+    if current.status != DELETED:  # a deleted one's page offers its restore (checked by its own route)
+        authorize(current_actor(), "edit", current)  # an analyst: only their own drafts
     if request.method == "GET":
         values = {name: "" if getattr(current, name) is None else str(getattr(current, name)) for name in FORM_FIELDS}
+        if request.args.get("approve") == "1" and current.status == "draft" and may(current_actor(), "review"):
+            values["status"] = "reviewed"
         return _form_page(values, None, incident_id)
     values = _submitted()
     try:
