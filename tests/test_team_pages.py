@@ -251,3 +251,59 @@ def test_exports_can_include_who_made_and_reviewed_each_incident(team, client):
     feature = client.get("/export.geojson?provenance=1").get_json()["features"][0]
     assert feature["properties"]["reviewed_by"] == "rev2"
     assert client.get("/export.csv?provenance=maybe").status_code == 400
+
+
+# -- history ------------------------------------------------------------------------------------------------
+def test_imports_re_joins_edits_and_restores_are_in_the_readable_history(team, client, runner, store, tmp_path):
+    from helpers import GED, TEST_DATA
+
+    from webmap.cli import main
+
+    imported = runner.invoke(main, ["--as", "ana", "import", str(GED), "--format", "ucdp"])
+    assert imported.exit_code == 0 and "imported as drafts" in imported.output, imported.output
+    assert runner.invoke(main, ["--as", "ana", "export", "-o", str(tmp_path / "x.csv"), "--drafts"]).exit_code == 0
+    first = max(i for i in range(1, 50) if _exists(store, i))  # the import's last incident
+    assert store.get(first).status == "draft"
+    assert [(e["actor"], e["action"]) for e in store.history(first)] == [("ana", "import")]
+    districts = TEST_DATA / "codab_adm2_districts.geojson"
+    rejoined = runner.invoke(main, ["--as", "amira", "geodata", "import", str(districts), "--level", "adm2"])
+    assert rejoined.exit_code == 0, rejoined.output
+    assert any(e["action"] == "rejoin" and e["actor"] == "amira" for i in (1, 2, 3, 4) for e in store.history(i))
+    reviewed = team[0]
+    log_in(client, "rev1")
+    form = client.get(f"/incidents/{reviewed}/edit").get_data(as_text=True)
+    edited = {**FORM, "fatalities": "5", "reason": "the hospital's toll", "csrf_token": csrf_token(form)}
+    assert client.post(f"/incidents/{reviewed}/edit", data=edited).status_code == 302
+    page = client.get(f"/incidents/{reviewed}/edit").get_data(as_text=True)
+    version = store.get(reviewed).version  # after the re-join's, if it moved the incident
+    assert f"Version {version}: edit by rev1" in page and "Why: the hospital&#39;s toll" in page
+    assert "<tr><td>fatalities</td><td><del>1</del></td><td><ins>5</ins></td></tr>" in page
+    back = {"version": "1", "reason": "the first toll was right", "csrf_token": csrf_token(page)}
+    assert client.post(f"/incidents/{reviewed}/revert", data=back).status_code == 302
+    assert store.get(reviewed).fatalities == 1 and store.get(reviewed).version == version + 1
+    shown = runner.invoke(main, ["--as", "vic", "history", str(reviewed)])
+    assert f"v{version + 1} " in shown.output and "revert because: the first toll was right" in shown.output
+    assert "fatalities: 5 -> 1" in shown.output
+
+
+def _exists(store, incident_id: int) -> bool:
+    from webmap.errors import NotFound
+
+    try:
+        store.get(incident_id)
+    except NotFound:
+        return False
+    return True
+
+
+def test_with_webmap_private_only_accounts_and_the_token_read(team, database_url, tmp_path):
+    from webmap import create_app
+
+    app = create_app(
+        {"database_url": database_url, "geodata_dir": tmp_path / "g", "private": True, "secret_key": "s", "token": "t"}
+    )
+    client = app.test_client()
+    assert client.get("/api/incidents").status_code == 401
+    assert client.get("/").status_code == 302  # to the login
+    log_in(client, "vic")
+    assert client.get("/api/incidents").get_json()["total"] == 1
