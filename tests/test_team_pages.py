@@ -307,3 +307,16 @@ def test_with_webmap_private_only_accounts_and_the_token_read(team, database_url
     assert client.get("/").status_code == 302  # to the login
     log_in(client, "vic")
     assert client.get("/api/incidents").get_json()["total"] == 1
+
+
+def test_the_tiles_of_a_large_view_mark_the_drafts_too(team, client):
+    import math
+
+    reviewed, same, tal_afar, other = team
+    log_in(client, "ana")
+    z, lat, lon = 12, float(FORM["latitude"]), float(FORM["longitude"])
+    x = int((lon + 180) / 360 * 2**z)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * 2**z)
+    points = client.get(f"/api/tiles/{z}/{x}/{y}?drafts=1").get_json()["points"]
+    flags = dict(zip(points["id"], points["draft"], strict=True))
+    assert flags[reviewed] == 0 and flags[other] == 1

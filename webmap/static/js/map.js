@@ -1444,7 +1444,8 @@
         var known = p.fatalities[j] !== null;
         cells.push({ count: 1, sx: x, sy: y, fatalities: known ? p.fatalities[j] : 0, noFigure: known ? 0 : 1, byForce: byForce,
                      minX: x, maxX: x, minY: y, maxY: y,
-                     point: { id: p.id[j], x: x, y: y, lat: p.lat[j], lon: p.lon[j], force: p.force[j], precision: p.precision[j] } });
+                     point: { id: p.id[j], x: x, y: y, lat: p.lat[j], lon: p.lon[j], force: p.force[j], precision: p.precision[j],
+                              draft: p.draft[j] === 1 } });
       }
     },
 
