@@ -320,3 +320,39 @@ def test_the_tiles_of_a_large_view_mark_the_drafts_too(team, client):
     points = client.get(f"/api/tiles/{z}/{x}/{y}?drafts=1").get_json()["points"]
     flags = dict(zip(points["id"], points["draft"], strict=True))
     assert flags[reviewed] == 0 and flags[other] == 1
+
+
+def test_an_analyst_saves_a_report_as_drafts_from_the_extract_page(team, server, browser, store):
+    from helpers import NRT_REPORT
+
+    from webmap.query import IncidentFilter, count_incidents
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    browser_log_in(page, server, "ana")
+    page.goto(f"{server}/extract")
+    assert "as drafts" in page.inner_text("#wm-save")
+    page.fill("#wm-report", NRT_REPORT)
+    page.fill("#wm-published", "2020-08-25")
+    page.click("#wm-propose")
+    page.wait_for_selector("#wm-drafts tbody tr:not(.wm-evidence)")
+    before = count_incidents(store, IncidentFilter.build(drafts=True))
+    page.click("#wm-save")
+    page.wait_for_selector("#wm-save-status a")
+    assert page.inner_text("#wm-save-status").startswith("Saved as drafts: ")
+    saved = count_incidents(store, IncidentFilter.build(drafts=True)) - before
+    assert saved >= 1 and count_incidents(store, IncidentFilter.build()) == 1  # only the reviewed one of `team`
+    assert not errors
+    page.close()
+
+
+def test_an_analyst_edits_their_own_drafts_only_and_never_marks_them_reviewed(team, client, store):
+    reviewed, same, *_ = team
+    log_in(client, "ana")
+    form = client.get(f"/incidents/{same}/edit").get_data(as_text=True)
+    edited = {**FORM, "status": "draft", "fatalities": "2", "csrf_token": csrf_token(form)}
+    assert client.post(f"/incidents/{same}/edit", data=edited).status_code == 302
+    assert (store.get(same).fatalities, store.get(same).status) == (2, "draft")
+    promoted = client.post(f"/incidents/{same}/edit", data={**edited, "status": "reviewed"})
+    assert promoted.status_code == 403 and store.get(same).status == "draft"
