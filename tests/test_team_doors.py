@@ -239,3 +239,36 @@ def test_tokens_are_compared_in_constant_time(accounts, client, monkeypatch):
     # The stored form of a token is its digest, never the token.
     with accounts.engine.connect() as conn:
         assert token not in repr(conn.exec_driver_sql("SELECT * FROM api_tokens").all())
+
+
+# -- the session and header rules of the hardening issue, for accounts --------------------------------------
+def test_an_accounts_session_follows_the_hardening_rules(accounts, client):
+    client.get("/login")
+    planted = client.get_cookie("session")
+    response = log_in(client, "rev1")
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+    assert client.get_cookie("session").value != (planted.value if planted else None)  # a new session id
+    copied = client.get_cookie("session").value
+    page = client.get("/review").get_data(as_text=True)
+    client.post("/logout", data={"csrf_token": csrf_token(page)})
+    client.set_cookie("session", copied)  # a copy of the cookie from before the logout
+    assert who(client) == ""
+    assert client.get("/review").status_code == 302
+    log_in(client, "amira")
+    for path in ("/review", "/admin/users", "/incidents/new", "/login"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+        assert response.headers["X-Frame-Options"] == "DENY" and response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Referrer-Policy"] == "same-origin"
+        assert "<script>" not in response.get_data(as_text=True)  # no inline script without its nonce
+
+
+def test_a_csrf_token_is_needed_for_an_accounts_form_and_api_call(accounts, client, store):
+    log_in(client, "rev1")
+    assert client.post("/incidents/new", data=FORM).status_code == 400
+    assert client.post("/api/incidents", json=FORM).status_code == 400  # a login's page sends X-CSRFToken
+    page = client.get("/incidents/new").get_data(as_text=True)
+    sent = client.post("/api/incidents", json=FORM, headers={"X-CSRFToken": csrf_token(page)})
+    assert sent.status_code == 201 and sent.get_json()["properties"]["created_by"] == "rev1"
