@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 from helpers import FORM, csrf_token, open_map
 
-from webmap.accounts import hash_password
+from webmap.accounts import hash_password, new_token
 from webmap.records import validate_incident
 from webmap.roles import BOOTSTRAP, Actor
 
@@ -235,6 +236,16 @@ def test_an_admin_manages_accounts_on_the_web(team, client, store):
     assert "Not done: password: too short" in change(change="password", name="bea", password="short")
     assert "Not done" in change(change="role", name="amira", role="viewer")  # the last admin stays
     assert store.account("amira")["role"] == "admin"
+    api_token, token_id, digest = new_token()
+    store.create_token("ana", token_id, digest, by=Actor("amira", "admin"))
+    assert client.get("/api/incidents?drafts=1", headers={"Authorization": f"Bearer {api_token}"}).status_code == 200
+    listed = client.get("/admin/users").get_data(as_text=True)
+    assert token_id in listed
+    assert api_token not in listed
+    assert re.search(r"<td>never</td><td>\d{4}-\d\d-\d\d \d\d:\d\d", listed.split(token_id)[1])  # its last use
+    revoked = change(change="revoke", token_id=token_id)
+    assert "Token revoked." in revoked, re.findall(r"<p[^>]*>.*?</p>", revoked, re.S)
+    assert client.get("/api/incidents", headers={"Authorization": f"Bearer {api_token}"}).status_code == 401
 
 
 # -- exports with provenance ----------------------------------------------------------------------------------
