@@ -134,7 +134,11 @@ def test_only_one_force_narrows_every_part_of_the_page(page, server):
     assert 0 < state["selected"] < state["loaded"]
     # The chart asks for the same view; the table lists only incidents involving civilians.
     datasets = "Chart.getChart(document.getElementById('wm-chart-incidents')).data.datasets"
-    page.wait_for_function(f"() => {datasets}.length === 2 && {datasets}.some(d => d.label === 'Civilians')")
+    # (Chart.js loads after the map: until then there is no chart to ask.)
+    page.wait_for_function(
+        "() => window.Chart && Chart.getChart(document.getElementById('wm-chart-incidents')) && "
+        f"{datasets}.length === 2 && {datasets}.some(d => d.label === 'Civilians')"
+    )
     labels = page.evaluate(f"() => {datasets}.map(d => d.label)")
     assert set(labels) == {"All incidents of the view (each once)", "Civilians"}
     forces = page.locator("#wm-table tbody tr td:nth-child(4)").all_inner_texts()
