@@ -367,3 +367,23 @@ def test_an_analyst_edits_their_own_drafts_only_and_never_marks_them_reviewed(te
     assert (store.get(same).fatalities, store.get(same).status) == (2, "draft")
     promoted = client.post(f"/incidents/{same}/edit", data={**edited, "status": "reviewed"})
     assert promoted.status_code == 403 and store.get(same).status == "draft"
+
+
+def test_a_viewer_reads_an_incidents_history_on_its_page(team, client, store):
+    reviewed, same, *_ = team
+    store.replace(
+        reviewed,
+        validate_incident({**FORM, "fatalities": "4", "source_url": "https://ucdp.uu.se/event/244637"}),
+        by=Actor("rev1", "reviewer"),
+        reason="the hospital's toll",
+    )
+    assert client.get(f"/incidents/{reviewed}/history").status_code == 302  # to the login
+    log_in(client, "vic")
+    page = client.get(f"/incidents/{reviewed}/history").get_data(as_text=True)
+    assert "Version 2: edit by rev1" in page and "Version 1: create by rev2" in page
+    assert "<tr><td>fatalities</td><td><del>1</del></td><td><ins>4</ins></td></tr>" in page
+    assert "Restore version" not in page and "Edit this incident" not in page  # a viewer may not
+    assert client.get(f"/incidents/{same}/history").status_code == 403  # a draft: analysts and up
+    log_in(client, "rev1")
+    page = client.get(f"/incidents/{reviewed}/history").get_data(as_text=True)
+    assert "Restore version 1" in page and "Edit this incident" in page

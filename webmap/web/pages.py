@@ -253,6 +253,19 @@ def edit_incident(incident_id: int):
     return redirect(_map_url(stored))
 
 
+@bp.get("/incidents/<int:incident_id>/history")
+@login_required("read_history")
+def incident_history(incident_id: int):
+    """The incident's history as a readable diff, newest first, for anyone who may read it (a
+    draft's or a deleted incident's only for those who may see drafts)."""
+    current = get_store().get(incident_id)
+    if current.status != "reviewed":
+        authorize(current_actor(), "read_drafts")
+    return render_template(
+        "incident_history.html", current=current, incident_id=incident_id, history=_readable_history(incident_id)
+    )
+
+
 @bp.post("/incidents/<int:incident_id>/delete")
 @login_required("delete")
 def delete_incident(incident_id: int):
