@@ -347,7 +347,8 @@ def test_an_analyst_saves_a_report_as_drafts_from_the_extract_page(team, server,
     page.fill("#wm-report", NRT_REPORT)
     page.fill("#wm-published", "2020-08-25")
     page.click("#wm-propose")
-    page.wait_for_selector("#wm-drafts tbody tr:not(.wm-evidence)")
+    # The server's first report loads the extraction's models (webmap serve does that before it serves).
+    page.wait_for_selector("#wm-drafts tbody tr:not(.wm-evidence)", timeout=120_000)
     before = count_incidents(store, IncidentFilter.build(drafts=True))
     page.click("#wm-save")
     page.wait_for_selector("#wm-save-status a")
