@@ -20,7 +20,7 @@ module.exports = [
     rules: { "no-implicit-globals": "error" },
   },
   {
-    files: ["webmap/static/js/map.js", "webmap/static/js/extract.js"],
+    files: ["webmap/static/js/map.js", "webmap/static/js/extract.js", "webmap/static/js/incident-form.js"],
     languageOptions: { globals: { L: "readonly" } },
   },
   {

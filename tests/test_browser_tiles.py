@@ -13,6 +13,8 @@ import collections
 import pytest
 from helpers import api, assert_counts_agree, open_map, serve_demo, shown, watched_page
 
+from webmap.mapview import tile_bounds
+
 pytestmark = pytest.mark.browser
 
 TOKEN = "tiles-test-token"
@@ -42,6 +44,22 @@ def test_a_large_view_comes_as_tiles_and_counts_as_the_api_does(page, server, ar
     )
     at_points = api(page, server, "/api/incidents?precision=1,2&limit=1")["total"]
     assert drawn == at_points
+    # ... though only the tiles that meet the view's points were asked for, not all on screen.
+    (south, west), (north, east) = api(page, server, "/api/summary")["bounds"]
+    asked = {
+        tuple(int(v) for v in u.split("/api/tiles/")[1].split("?")[0].split("/"))
+        for u in page.requested
+        if "/api/tiles/" in u
+    }
+    for z, x, y in asked:
+        tile_west, tile_south, tile_east, tile_north = tile_bounds(z, x, y)
+        assert tile_west <= east and west <= tile_east and tile_south <= north and south <= tile_north, (z, x, y)
+    zoom, (left, top), (right, bottom) = page.evaluate(
+        "() => { const m = webmap.current.map, b = m.getPixelBounds();"
+        " return [m.getZoom(), [b.min.x, b.min.y], [b.max.x, b.max.y]]; }"
+    )
+    on_screen = (right // 256 - left // 256 + 1) * (bottom // 256 - top // 256 + 1)
+    assert len({(x, y) for z, x, y in asked if z == zoom}) < on_screen
     page.screenshot(path=str(artifacts / "browser-tiles.png"))
     # The forces, the window and the filter: the same agreement after each.
     page.locator(".wm-force-row[data-force='civilians'] .wm-only").click()

@@ -81,7 +81,7 @@ def test_the_review_pins_are_numbered_and_named_and_the_saved_incidents_open_rin
     assert len(saved) == 2 and f"?ids={ids}#" in tab.url
     settled(tab)
     assert shown(tab)["selected"] == 2
-    assert "Only the 2 incidents saved from a report" in tab.inner_text("#wm-ids-note")
+    assert "Only the 2 incidents just saved" in tab.inner_text("#wm-ids-note")
     tab.wait_for_function("() => document.querySelectorAll('.wm-chosen-ring').length === 2")
     # Fitted: both saved incidents are in the map's extent, closer than the whole region's view.
     in_view = tab.evaluate(

@@ -245,6 +245,24 @@ def _wait_for_points(app, version, seconds, flt=None):
     return points.ready_version(flt)
 
 
+def test_the_default_views_opening_tiles_are_made_after_a_write_before_anyone_asks(app, client, demo):
+    from webmap.mapindex import mercator
+    from webmap.web.points import DEFAULT_VIEW, WARMED_ZOOMS
+
+    app.extensions["webmap"]["config"].map_points_limit = 100  # the default view comes as tiles
+    points = app.extensions["webmap"]["points"]
+    created = client.post("/api/incidents", json=UCDP_244637, headers=AUTH)
+    assert created.status_code == 201
+    version = data_version(app.extensions["webmap"]["store"])
+    x, y = mercator(np.array([UCDP_244637["longitude"]]), np.array([UCDP_244637["latitude"]]))
+    for z in WARMED_ZOOMS:  # the tile holding the new incident, at each zoom
+        tile = (z, int(x[0] * 2**z), int(y[0] * 2**z))
+        deadline = time.monotonic() + 10
+        while points.tile_version(DEFAULT_VIEW, *tile) != version and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert points.tile_version(DEFAULT_VIEW, *tile) == version, f"tile {tile}"
+
+
 def test_the_maps_points_are_recomputed_after_writes_before_anyone_asks(app, client, store, demo):
     from webmap.web.points import WARM_INTERVAL
 

@@ -183,9 +183,10 @@ class MapIndex:
         return [self.code_of[p] for p in pcodes if p in self.code_of]
 
     # -- what a view shows ----------------------------------------------------------------------------
-    def coarse(self) -> np.ndarray:
-        """The incidents known only to a district or governorate (drawn as that area)."""
-        return (self.geo_precision == 3) & (self.admin1 != 0)
+    def coarse(self, part: slice = slice(None)) -> np.ndarray:
+        """The incidents (of the positions ``part``, default all) known only to a district or
+        governorate (drawn as that area)."""
+        return (self.geo_precision[part] == 3) & (self.admin1[part] != 0)
 
     def area_codes(self) -> np.ndarray:
         """Per incident, the admin number of the area a coarse incident is drawn as (0: a point)."""
@@ -302,7 +303,7 @@ class MapIndex:
         start = morton(np.array([x], dtype=np.uint32), np.array([y], dtype=np.uint32))[0] << shift
         end = start + (np.uint64(1) << shift)
         lo, hi = np.searchsorted(self.morton, [start, end])
-        inside = np.flatnonzero(selected[lo:hi] & ~self.coarse()[lo:hi]) + lo
+        inside = np.flatnonzero(selected[lo:hi] & ~self.coarse(slice(lo, hi))) + lo
         if z >= POINTS_ZOOM or len(inside) <= TILE_POINTS:
             return Tile([], inside)
         cell_shift = np.uint64(2 * (LEVELS - z - CELL_LEVELS))

@@ -357,6 +357,27 @@ def _choice(data: Mapping, name: str) -> str | None:
     return text.lower() if text is not None else None
 
 
+def checked_point(data: Mapping[str, Any], *, area: AreaOfInterest = IRAQ) -> tuple[float, float]:
+    """The ``latitude`` and ``longitude`` of ``data`` (untrusted values) as floats, or
+    :class:`InvalidRecord` naming the one that is missing, no number, out of range, 0,0 or outside
+    ``area``."""
+    for name in ("latitude", "longitude"):
+        if is_blank(data.get(name)):
+            raise InvalidRecord(name, "is required")
+    lat = _number(data, "latitude")
+    lon = _number(data, "longitude")
+    if not -90 <= lat <= 90:
+        raise InvalidRecord("latitude", f"{lat} is out of range -90..90")
+    if not -180 <= lon <= 180:
+        raise InvalidRecord("longitude", f"{lon} is out of range -180..180")
+    if lat == 0 and lon == 0:
+        raise InvalidRecord("latitude", "0,0 is not a place (missing coordinates?)")
+    if not area.contains(lon, lat):
+        hint = " (latitude and longitude swapped?)" if area.contains(lat, lon) else ""
+        raise InvalidRecord("latitude", f"point {lat}, {lon} (lat, lon) is outside {area.name}{hint}")
+    return lat, lon
+
+
 def validate_incident(
     data: Mapping[str, Any],
     *,
@@ -382,17 +403,7 @@ def validate_incident(
     if event_date < EARLIEST_DATE:
         raise InvalidRecord("event_date", f"{event_date.isoformat()} is before {EARLIEST_DATE.year}")
 
-    lat = _number(data, "latitude")
-    lon = _number(data, "longitude")
-    if not -90 <= lat <= 90:
-        raise InvalidRecord("latitude", f"{lat} is out of range -90..90")
-    if not -180 <= lon <= 180:
-        raise InvalidRecord("longitude", f"{lon} is out of range -180..180")
-    if lat == 0 and lon == 0:
-        raise InvalidRecord("latitude", "0,0 is not a place (missing coordinates?)")
-    if not area.contains(lon, lat):
-        hint = " (latitude and longitude swapped?)" if area.contains(lat, lon) else ""
-        raise InvalidRecord("latitude", f"point {lat}, {lon} (lat, lon) is outside {area.name}{hint}")
+    lat, lon = checked_point(data, area=area)
 
     event_type = _text(data, "event_type")
     if event_type not in EVENT_TYPES:

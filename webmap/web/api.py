@@ -32,6 +32,9 @@ GET    /api/basemap/<band>     the offline base map of a zoom band (:func:`webma
 GET    /api/basemap/<band>/<x>/<y>  or one tile of a tiled band
 GET    /api/basemap/own/<z>/<x>/<y>  a tile of the user's own base map (``WEBMAP_BASEMAP``); 204 where
                                it has none
+GET    /api/placement          where a point lies: its governorate, district, sub-district and
+                               disputed status as an incident there would be stored
+                               (``latitude``, ``longitude``, ``geo_precision``, ``location``)
 POST   /api/extract            draft incidents from a report: ``{"text", "date", "source"?}``
                                (:func:`webmap.extract.extract`); writes nothing, but needs the token
                                or a login like a write (:mod:`.extraction`)
@@ -55,6 +58,7 @@ from ..gazetteer import default_path
 from ..intake import checked_incident
 from ..io.exporters import feature
 from ..io.json_input import parse_body
+from ..records import GEO_PRECISION, checked_point
 from ..roles import may
 from . import get_basemap, get_config, get_store, request_filter
 from .auth import current_actor, current_actor_or_none, require
@@ -595,6 +599,57 @@ def _search_preference(governorate: str, disputed: str) -> list[set[str]]:
     if disputed == "1":
         prefer.append(set(spatial.load_layer("disputed", get_config().geodata_dir)["pcode"]))
     return prefer
+
+
+# Longer place texts are no incident's location (records.FIELD_SPECS).
+MAX_LOCATION_LENGTH = 500
+
+
+@bp.get("/api/placement")
+@reads("latitude", "longitude", "geo_precision", "location")
+def placement():
+    """The admin areas an incident at ``latitude``/``longitude`` would be stored with, by the one
+    placement rule (:func:`webmap.spatial.place_points`), for the incident form's map: with
+    ``geo_precision`` 3 only the area ``location`` names (a district or governorate) is kept; a blank
+    precision reads as 1, every level under the point. Answers ``{"latitude", "longitude",
+    "geo_precision", "governorate", "district", "sub_district"}`` (each ``{"pcode", "name",
+    "display_name"}`` or null) and ``"disputed"`` (``inside``, ``partly``, ``outside`` or null); 400
+    naming ``latitude``, ``longitude``, ``geo_precision`` or ``location`` when it is unusable or the
+    point lies outside Iraq."""
+    try:
+        lat, lon = checked_point(request.args)
+    except InvalidRecord as exc:
+        raise InvalidFilter(exc.field, exc.problem) from None
+    precision = request.args.get("geo_precision", "").strip() or "1"
+    if precision not in {str(code) for code in GEO_PRECISION}:
+        codes = "; ".join(f"{code} {meaning}" for code, meaning in GEO_PRECISION.items())
+        raise InvalidFilter("geo_precision", f"expected 1, 2 or 3 ({codes}), not {precision[:20]!r}")
+    location = request.args.get("location", "")
+    if len(location) > MAX_LOCATION_LENGTH:
+        raise InvalidFilter("location", f"longer than {MAX_LOCATION_LENGTH} characters")
+    placed = spatial.place_points(
+        np.array([lon]),
+        np.array([lat]),
+        np.array([int(precision)]),
+        locations=[location or None],
+        geodata_dir=get_config().geodata_dir,
+    )
+
+    def area(level: int) -> dict | None:
+        pcode, name = placed[f"admin{level}_pcode"][0], placed[f"admin{level}"][0]
+        if pcode is None:
+            return None
+        return {"pcode": pcode, "name": name, "display_name": spatial.display_name(pcode, name)}
+
+    return jsonify(
+        latitude=lat,
+        longitude=lon,
+        geo_precision=int(precision),
+        governorate=area(1),
+        district=area(2),
+        sub_district=area(3),
+        disputed=placed["disputed"][0],
+    )
 
 
 # -- from a report to incidents ----------------------------------------------------------------------

@@ -21,7 +21,7 @@ from ..config import STATIC
 from ..errors import InvalidFilter, InvalidRecord
 from ..forces import FORCES
 from ..intake import checked_incident
-from ..records import DELETED, EVENT_TYPES, GEO_PRECISION, STATUSES, TIME_PRECISION
+from ..records import DELETED, EVENT_TYPES, GEO_PRECISION, STATUSES, TIME_PRECISION, Incident
 from ..roles import authorize, may
 from . import get_basemap, get_config, get_store
 from .auth import current_actor, current_actor_or_none, login_required, reason_refused
@@ -186,12 +186,15 @@ def _form_page(values: dict, error: InvalidRecord | None, incident_id: int | Non
         # Someone who may not review keeps drafts; marking one's own draft reviewed the store refuses.
         statuses=STATUSES if may(actor, "review") else ("draft",),
         governorates=spatial.admin_areas("adm1", get_config().geodata_dir)["name"].tolist(),
+        # The form's map draws the map page's offline base map (webmap.basemap of static/js/map.js).
+        basemap=mapview.OfflineBasemap().options,
     ), (400 if error else 200)
 
 
 def _map_url(incident) -> str:
-    url = url_for("pages.index", drafts="1" if incident.status == "draft" else None)
-    return f"{url}#15/{incident.latitude:.5f}/{incident.longitude:.5f}"
+    """The map of ``incident`` alone (the ``ids`` filter, as after saving from a report): fitted to
+    it, ringed, its popup open (``static/js/map.js``)."""
+    return url_for("pages.index", ids=str(incident.id), drafts="1" if incident.status == "draft" else None)
 
 
 def _submitted() -> dict:
@@ -208,17 +211,27 @@ def _readable_history(incident_id: int) -> list[dict]:
     ]
 
 
+def _checked(values: dict) -> Incident:
+    """The form's incident (:func:`webmap.intake.checked_incident`). The precision is the analyst's
+    to choose: the form never takes ACLED's default of 1 for a point placed by hand."""
+    if not values["geo_precision"].strip():
+        meanings = "; ".join(f"{code} {meaning}" for code, meaning in GEO_PRECISION.items())
+        raise InvalidRecord("geo_precision", f"choose how precise the point is ({meanings})")
+    return checked_incident(values, get_config().geodata_dir)
+
+
 @bp.route("/incidents/new", methods=["GET", "POST"])
 @login_required("create")
 def new_incident():
-    """The analyst's form for a new incident (place found with the gazetteer search); an
-    analyst's incident is a draft."""
+    """The analyst's form for a new incident: the place found with the gazetteer search or set on the
+    form's map (``static/js/incident-form.js``), the precision chosen by the analyst; an analyst's
+    incident is a draft."""
     status = "reviewed" if may(current_actor(), "review") else "draft"
     if request.method == "GET":
-        return _form_page({"status": status, "time_precision": "1", "geo_precision": "1"}, None)
+        return _form_page({"status": status, "time_precision": "1"}, None)
     values = _submitted()
     try:
-        stored = get_store().add(checked_incident(values, get_config().geodata_dir), by=current_actor())
+        stored = get_store().add(_checked(values), by=current_actor())
     except InvalidRecord as exc:
         return _form_page(values, exc)
     flash(f"Incident #{stored.id} saved{' as a draft' if stored.status == 'draft' else ''}.")
@@ -243,8 +256,7 @@ def edit_incident(incident_id: int):
         return _form_page(values, None, incident_id)
     values = _submitted()
     try:
-        incident = checked_incident(values, get_config().geodata_dir)
-        stored = store.replace(incident_id, incident, by=current_actor(), reason=request.form.get("reason"))
+        stored = store.replace(incident_id, _checked(values), by=current_actor(), reason=request.form.get("reason"))
     except InvalidRecord as exc:
         if exc.field == "reason":
             reason_refused(exc)

@@ -15,7 +15,8 @@ background thread rebuilds the index and every kept view when the data version m
 each write request the app answers, and every :data:`WARM_INTERVAL` seconds (for writes by other
 processes, such as ``webmap import`` or another server on the same PostGIS). So the first visitor
 after a write finds the data ready, and the chart of the default view (:data:`WARMED_READS`, asked
-by the warmer as a visitor would) already kept.
+by the warmer as a visitor would) and its tiles at the zooms it opens at (:data:`WARMED_ZOOMS`)
+already kept.
 """
 
 from __future__ import annotations
@@ -45,6 +46,12 @@ _WRITES = ("POST", "PUT", "PATCH", "DELETE")
 # The default view's reads that take longest at a million incidents, and whose address does not
 # depend on the visitor's screen (the counts and the table page ask for the map's bounds).
 WARMED_READS = ("/api/timeline",)
+# The zooms the page opens the default view at, from a phone to a wide screen: the warmer makes
+# their tiles over the view's extent (about 0.1 s a zoom at a million incidents), so the first
+# visitor after a start or a write is not the one who waits for them. A zoom whose extent spans
+# more than WARMED_TILES tiles (a dataset over half the world) is left to the visitors.
+WARMED_ZOOMS = range(4, 9)
+WARMED_TILES = 128
 
 
 def _gzipped(raw: bytes) -> tuple[bytes, bytes]:
@@ -193,6 +200,12 @@ class MapData:
                 self._tiles.popitem(last=False)
         return encoded
 
+    def tile_version(self, flt: query.IncidentFilter, z: int, x: int, y: int) -> int | None:
+        """The data version of the kept tile ``z``/``x``/``y`` of the view ``flt``, or None."""
+        with self._lock:
+            found = self._tiles.get((flt, z, x, y))
+        return found[0] if found is not None else None
+
     # -- the JSON reads ------------------------------------------------------------------------------
     def answer(self, etag: str, build: Callable[[], Response]) -> Response:
         """The answer of the read whose validator is ``etag`` (its meaning and the data version, so a
@@ -237,10 +250,27 @@ class MapData:
                 for flt in self.filters():
                     if not self.tiled(store, flt):
                         self.start(store, flt, version).result()
+                self._warm_tiles(store, version)
                 self._warm_reads()
         except Exception:  # noqa: BLE001 - see the docstring
             version = None
         self._seen = version
+
+    def _warm_tiles(self, store: IncidentStore, version: int) -> None:
+        if not self.tiled(store, DEFAULT_VIEW):
+            return
+        index = self.index(store, version)
+        selected = index.select(DEFAULT_VIEW)
+        x, y = index.x[selected], index.y[selected]
+        for z in WARMED_ZOOMS:
+            last = (1 << z) - 1
+            columns = range(min(int(x.min() * (last + 1)), last), min(int(x.max() * (last + 1)), last) + 1)
+            rows = range(min(int(y.min() * (last + 1)), last), min(int(y.max() * (last + 1)), last) + 1)
+            if len(columns) * len(rows) > WARMED_TILES:
+                return
+            for column in columns:
+                for row in rows:
+                    self.tile(store, DEFAULT_VIEW, z, column, row, version)
 
     def _warm_reads(self) -> None:
         app = self._app() if self._app is not None else None
