@@ -129,7 +129,8 @@ def test_unticking_a_force_hides_the_incidents_whose_forces_are_all_unticked(pag
 def test_a_view_changed_while_chart_js_loads_is_charted_by_one_copy_of_it(page, server):
     held = []
     page.route("**/chart.umd.min.js", lambda route: held.append(route))  # Chart.js held back
-    open_map(page, server + "/?governorate=Kirkuk")
+    page.goto(server + "/?governorate=Kirkuk", wait_until="domcontentloaded")  # its "load" waits for Chart.js
+    page.wait_for_selector("body[data-map-ready='1']", timeout=30_000)
     page.wait_for_function("() => document.querySelectorAll('script[src*=\"chart.umd\"]').length === 1")
     page.locator(".wm-force-row[data-force='civilians'] .wm-only").click()
     page.wait_for_timeout(1000)  # past the chart's 300 ms wait: it asks for the new view
