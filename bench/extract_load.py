@@ -45,6 +45,7 @@ from waitress import create_server  # noqa: E402
 
 from webmap import create_app  # noqa: E402
 from webmap.io.demo import load_demo  # noqa: E402
+from webmap.roles import BOOTSTRAP  # noqa: E402
 from webmap.store import IncidentStore  # noqa: E402
 from webmap.web.extraction import Extractions  # noqa: E402
 
@@ -122,7 +123,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{folder}/webmap.db"
         store = IncidentStore(url)
-        load_demo(store, geodata_dir=Path(folder) / "geodata")
+        load_demo(store, by=BOOTSTRAP, geodata_dir=Path(folder) / "geodata")
         store.dispose()
         app = create_app({"database_url": url, "token": TOKEN, "geodata_dir": Path(folder) / "geodata"})
         server = create_server(app, host="127.0.0.1", port=0, threads=8)

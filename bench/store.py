@@ -90,6 +90,7 @@ def phase(name: str, url: str, csv: Path, out: Path, plain_rows: int) -> dict:
     from webmap.io.importer import import_file
     from webmap.query import IncidentFilter, iter_incidents, select_incidents
     from webmap.records import validate_incident
+    from webmap.roles import BOOTSTRAP
     from webmap.store import IncidentStore
 
     store = IncidentStore(url)
@@ -98,7 +99,7 @@ def phase(name: str, url: str, csv: Path, out: Path, plain_rows: int) -> dict:
     cpu = _cpu_seconds()
     start = time.perf_counter()
     if name == "import":
-        summary = import_file(store, csv, "csv", column_map={"date": "event_date"}, progress=False)
+        summary = import_file(store, csv, "csv", column_map={"date": "event_date"}, progress=False, by=BOOTSTRAP)
         rows = summary.inserted
     elif name == "export":
         rows = export_file(iter_incidents(store, flt), out, "geojson")
@@ -107,7 +108,7 @@ def phase(name: str, url: str, csv: Path, out: Path, plain_rows: int) -> dict:
         for record in data.to_dict("records"):
             incident = validate_incident({**record, "event_date": record["date"]})
             spatial.place_incidents([incident])
-            store.add(incident)
+            store.add(incident, by=BOOTSTRAP)
         rows = len(data)
     elif name == "plain export":
         selected = select_incidents(store, flt)

@@ -69,6 +69,7 @@ from waitress import create_server  # noqa: E402
 from webmap import create_app, mapview, spatial  # noqa: E402
 from webmap.query import IncidentFilter, iter_incidents  # noqa: E402
 from webmap.records import validate_incident  # noqa: E402
+from webmap.roles import BOOTSTRAP  # noqa: E402
 from webmap.store import IncidentStore, incidents  # noqa: E402
 
 GEOCAUSAL = ROOT.parent / "shared" / "data" / "geocausal-iraq-events"
@@ -175,7 +176,7 @@ def build_database(url: str, rows: list[dict]) -> IncidentStore:
         )
     spatial.place_incidents(incidents)
     with store.transaction() as conn:
-        store.save_batch(conn, incidents)
+        store.save_batch(conn, incidents, by=BOOTSTRAP)
     return store
 
 
@@ -183,7 +184,7 @@ def edit_one(store: IncidentStore) -> None:
     """A write from outside the app: the first incident's fatalities go up by one."""
     incident = store.get(1)
     incident.fatalities += 1
-    store.replace(1, incident)
+    store.replace(1, incident, by=BOOTSTRAP, reason="bench: an edit")
 
 
 def folium_app(store: IncidentStore) -> Flask:

@@ -31,6 +31,7 @@ import numpy as np
 import pytest
 
 from webmap.cli import main
+from webmap.roles import BOOTSTRAP
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_DATA = ROOT / "tests" / "data"
@@ -266,7 +267,7 @@ def serve_demo(folder: Path, token: str, **config):
 
     url = f"sqlite:///{folder / 'webmap.db'}"
     store = IncidentStore(url)
-    assert load_demo(store, geodata_dir=folder / "geodata").inserted == 1783
+    assert load_demo(store, by=BOOTSTRAP, geodata_dir=folder / "geodata").inserted == 1783
     store.dispose()
     app = create_app(
         {"database_url": url, "geodata_dir": folder / "geodata", "token": token, "secret_key": "k", **config}

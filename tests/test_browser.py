@@ -126,6 +126,25 @@ def test_unticking_a_force_hides_the_incidents_whose_forces_are_all_unticked(pag
     assert "force=" not in page.url
 
 
+def test_a_view_changed_while_chart_js_loads_is_charted_by_one_copy_of_it(page, server):
+    held = []
+    page.route("**/chart.umd.min.js", lambda route: held.append(route))  # Chart.js held back
+    page.goto(server + "/?governorate=Kirkuk", wait_until="domcontentloaded")  # its "load" waits for Chart.js
+    page.wait_for_selector("body[data-map-ready='1']", timeout=30_000)
+    page.wait_for_function("() => document.querySelectorAll('script[src*=\"chart.umd\"]').length === 1")
+    page.locator(".wm-force-row[data-force='civilians'] .wm-only").click()
+    page.wait_for_timeout(1000)  # past the chart's 300 ms wait: it asks for the new view
+    assert page.evaluate("() => document.querySelectorAll('script[src*=\"chart.umd\"]').length") == 1
+    for route in held:
+        route.continue_()
+    page.unroute("**/chart.umd.min.js")
+    datasets = "Chart.getChart(document.getElementById('wm-chart-incidents')).data.datasets"
+    page.wait_for_function(
+        "() => window.Chart && Chart.getChart(document.getElementById('wm-chart-incidents')) && "
+        f"{datasets}.some(d => d.label === 'Civilians')"
+    )
+
+
 def test_only_one_force_narrows_every_part_of_the_page(page, server):
     open_map(page, server + "/?governorate=Kirkuk")
     page.locator(".wm-force-row[data-force='civilians'] .wm-only").click()

@@ -22,6 +22,7 @@ import webmap.web
 from webmap.cli import main
 from webmap.io.importer import import_file
 from webmap.query import IncidentFilter, count_incidents
+from webmap.roles import BOOTSTRAP
 from webmap.store import IncidentStore, Staging
 
 GED_EVENTS = len(csv_rows(GED)) - 2  # after the header and the HXL tag row: one event per row
@@ -88,7 +89,7 @@ def test_a_web_writer_that_cannot_get_the_lock_gets_503_and_nothing_is_written(q
                 "the database is busy: an import or another edit has held the write lock for over 0.5 s; "
                 "nothing written, try again in a few seconds"
             )
-        deleted = client.delete(f"/api/incidents/{created['id']}", headers=AUTH)
+        deleted = client.delete(f"/api/incidents/{created['id']}?reason=duplicate", headers=AUTH)
         assert deleted.status_code == 503
         # The analyst's form answers the same as a page.
         page = client.post("/incidents/new", data={**FORM, "csrf_token": csrf_token(form.get_data(as_text=True))})
@@ -151,7 +152,9 @@ def test_an_import_holds_no_lock_while_it_reads_checks_and_stages(app, client, s
 
     monkeypatch.setattr(Staging, "add", add_then_pause)
     done = {}
-    importer = threading.Thread(target=lambda: done.update(summary=import_file(store, GED, "ucdp", progress=False)))
+    importer = threading.Thread(
+        target=lambda: done.update(summary=import_file(store, GED, "ucdp", progress=False, by=BOOTSTRAP))
+    )
     importer.start()
     try:
         assert staged_once.wait(120)
@@ -170,14 +173,16 @@ def test_a_web_writer_that_arrives_during_an_import_merge_gets_503(quick_web_wri
     merging, go_on = threading.Event(), threading.Event()
     merge = IncidentStore._merge_staged
 
-    def slow_merge(self, conn, update):
+    def slow_merge(self, conn, *args):
         merging.set()
         go_on.wait(60)
-        return merge(self, conn, update)
+        return merge(self, conn, *args)
 
     monkeypatch.setattr(IncidentStore, "_merge_staged", slow_merge)
     done = {}
-    importer = threading.Thread(target=lambda: done.update(summary=import_file(store, GED, "ucdp", progress=False)))
+    importer = threading.Thread(
+        target=lambda: done.update(summary=import_file(store, GED, "ucdp", progress=False, by=BOOTSTRAP))
+    )
     importer.start()
     try:
         assert merging.wait(120)

@@ -14,12 +14,13 @@ from helpers import ROOT, csv_rows, import_, open_map, serve_demo, settled, watc
 from webmap.cli import main
 from webmap.io.demo import load_demo
 from webmap.query import IncidentFilter, count_incidents
+from webmap.roles import BOOTSTRAP
 from webmap.store import IncidentStore
 
 
 @pytest.fixture
 def demo(app, store):
-    return load_demo(store, geodata_dir=app.extensions["webmap"]["config"].geodata_dir).inserted
+    return load_demo(store, by=BOOTSTRAP, geodata_dir=app.extensions["webmap"]["config"].geodata_dir).inserted
 
 
 @pytest.mark.parametrize(

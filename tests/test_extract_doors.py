@@ -114,7 +114,7 @@ def test_cli_save_stores_drafts_once_and_only_the_drafts_filter_shows_them(runne
     assert count_incidents(store, IncidentFilter.build(drafts=True)) == 2
     assert count_incidents(store, IncidentFilter.build()) == 0
     assert client.get("/api/incidents").get_json()["total"] == 0
-    assert client.get("/api/incidents?drafts=1").get_json()["total"] == 2
+    assert client.get("/api/incidents?drafts=1", headers=AUTH).get_json()["total"] == 2
 
 
 def test_cli_reads_standard_input_and_arabic(runner):
@@ -308,7 +308,7 @@ def test_a_third_force_is_an_associated_actor_through_extraction_the_save_and_th
     record = {k: v for k, v in draft.items() if k not in ("evidence", "place_words", "alternatives", "vague")}
     assert client.post("/api/extract/save", json={"incidents": [record]}, headers=AUTH).status_code == 200
     # The civilians are among the forces the incident involves: the force filter finds it.
-    (stored,) = client.get("/api/incidents?force=civilians&drafts=1").get_json()["features"]
+    (stored,) = client.get("/api/incidents?force=civilians&drafts=1", headers=AUTH).get_json()["features"]
     assert stored["properties"]["forces"] == ["islamic_state", "peshmerga", "civilians"]
     # The analyst's form shows the associated actors and keeps them.
     log_in(client)

@@ -16,6 +16,7 @@ from helpers import CODAB_DISTRICTS, GED
 from webmap import spatial
 from webmap.cli import main
 from webmap.records import validate_incident
+from webmap.roles import BOOTSTRAP
 
 # Real UCDP GED events (ids, dates, points as UCDP publishes them): Kirkuk city, Tal Afar, Karrada.
 UCDP_EVENTS = [
@@ -51,7 +52,7 @@ def districts():
 @pytest.fixture
 def stored(store):
     with store.transaction() as conn:
-        store.save_batch(conn, [validate_incident({**e, "source": "UCDP GED"}) for e in UCDP_EVENTS])
+        store.save_batch(conn, [validate_incident({**e, "source": "UCDP GED"}) for e in UCDP_EVENTS], by=BOOTSTRAP)
     return store
 
 

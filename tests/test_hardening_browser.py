@@ -243,6 +243,7 @@ def test_the_edit_form_and_its_refusal_show_hostile_text_as_text(tab, site, host
         assert tab.locator(f"#{field}").input_value() == payload(field), field
     assert_inert(tab)
     tab.fill("#latitude", payload("latitude"))
+    tab.fill("#reason", "a test of the refusal")  # the incident is reviewed: a change says why
     tab.click("#wm-incident-form button[type=submit]")
     tab.wait_for_selector("#wm-form-error")
     assert "<img src=x" in tab.inner_text("#wm-form-error")
@@ -337,10 +338,11 @@ def test_under_the_csp_the_incident_form_saves_and_deletes(strict, site):
     strict.goto(f"{site}/incidents/{saved}/edit")
     dialogs = []
     strict.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.accept()))
+    strict.fill("#delete-reason", "a test incident")
     strict.click(".wm-delete button")
     strict.wait_for_selector(".wm-flash")
     assert dialogs == [f"Delete incident #{saved}?"]
-    assert f"Incident #{saved} deleted." in strict.inner_text(".wm-flash")
+    assert f"Incident #{saved} deleted" in strict.inner_text(".wm-flash")
 
 
 def test_the_edit_and_delete_forms_cannot_be_framed(strict, site, hostile_id):

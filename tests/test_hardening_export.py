@@ -20,6 +20,7 @@ from webmap.cli import main
 from webmap.io.demo import load_demo
 from webmap.query import IncidentFilter, count_incidents, select_incidents
 from webmap.records import validate_incident
+from webmap.roles import BOOTSTRAP
 from webmap.store import IncidentStore
 
 ALL = IncidentFilter.build(drafts=True)
@@ -31,7 +32,7 @@ def folder(tmp_path):
     """A working folder holding ``data/webmap.db`` with the demo incidents, and ``link`` -> ``data``."""
     (tmp_path / "data").mkdir()
     store = IncidentStore(f"sqlite:///{tmp_path / 'data' / 'webmap.db'}")
-    load_demo(store, geodata_dir=tmp_path / "user-geodata")
+    load_demo(store, by=BOOTSTRAP, geodata_dir=tmp_path / "user-geodata")
     store.dispose()
     (tmp_path / "link").symlink_to(tmp_path / "data")
     return tmp_path
@@ -115,7 +116,7 @@ def test_export_refuses_devices(runner, store, device, words):
 
 
 def test_an_existing_file_is_replaced_only_with_overwrite_and_in_one_step(runner, store, tmp_path):
-    load_demo(store, geodata_dir=tmp_path / "user-geodata")
+    load_demo(store, by=BOOTSTRAP, geodata_dir=tmp_path / "user-geodata")
     path = tmp_path / "incidents.csv"
     path.write_text("an analyst's notes\n", encoding="utf-8")
     kept = tmp_path / "kept.csv"
@@ -133,7 +134,7 @@ def test_an_existing_file_is_replaced_only_with_overwrite_and_in_one_step(runner
 
 
 def test_a_long_file_name_is_written_and_a_too_long_one_is_one_line(runner, store, tmp_path):
-    load_demo(store, geodata_dir=tmp_path / "user-geodata")
+    load_demo(store, by=BOOTSTRAP, geodata_dir=tmp_path / "user-geodata")
     long_name = tmp_path / ("a" * 242 + ".csv")  # 246 characters: the partial file's name was too long
     result = runner.invoke(main, ["export", "-o", str(long_name)])
     assert result.exit_code == 0, result.output
@@ -162,7 +163,7 @@ FORMULAS = {
 @pytest.fixture
 def formulas(store):
     """One real event (UCDP 244637) whose texts are formulas a spreadsheet would run."""
-    return store.add(validate_incident({**UCDP_244637, **FORMULAS}))
+    return store.add(validate_incident({**UCDP_244637, **FORMULAS}), by=BOOTSTRAP)
 
 
 def csv_rows(text: str) -> list[dict]:

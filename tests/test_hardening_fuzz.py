@@ -24,6 +24,7 @@ from webmap.forces import FORCE_KEYS
 from webmap.io.demo import load_demo
 from webmap.query import PARAMETER_ALIASES, PARAMETERS, SORT_COLUMNS
 from webmap.records import EVENT_TYPES, INPUT_FIELDS
+from webmap.roles import BOOTSTRAP
 
 FUZZ = settings(
     max_examples=800,
@@ -37,7 +38,7 @@ FUZZ = settings(
 @pytest.fixture
 def demo_client(app, store):
     """The test client of an app whose database holds the demo incidents."""
-    load_demo(store, geodata_dir=app.extensions["webmap"]["config"].geodata_dir)
+    load_demo(store, by=BOOTSTRAP, geodata_dir=app.extensions["webmap"]["config"].geodata_dir)
     return app.test_client()
 
 

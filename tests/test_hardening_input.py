@@ -30,6 +30,7 @@ from webmap.cli import main
 from webmap.errors import InvalidRecord
 from webmap.query import IncidentFilter, count_incidents
 from webmap.records import validate_incident
+from webmap.roles import BOOTSTRAP
 
 ALL = IncidentFilter.build(drafts=True)
 
@@ -112,7 +113,7 @@ def test_import_names_the_row_of_an_overflowing_count(runner, store, tmp_path, f
 # -- dates at the ends of the calendar ----------------------------------------------------------------
 @pytest.mark.parametrize("period", ["week", "month", ""])
 def test_a_timeline_to_the_end_of_the_calendar_is_answered(client, store, period):
-    store.add(validate_incident(UCDP_244637))
+    store.add(validate_incident(UCDP_244637), by=BOOTSTRAP)
     response = client.get(f"/api/timeline?from=1900-01-01&to=9999-12-31&period={period}")  # was a 500
     assert response.status_code == 200
     periods = response.get_json()["periods"]
@@ -149,7 +150,7 @@ def test_posting_the_same_source_id_twice_is_a_409_naming_source_id(client, stor
 def test_a_put_taking_another_rows_source_id_is_a_409(client, store):
     first = client.post("/api/incidents", json=UCDP_244637, headers=AUTH).get_json()
     second = client.post("/api/incidents", json={**UCDP_244637, "source_id": "other"}, headers=AUTH).get_json()
-    response = client.put(f"/api/incidents/{second['id']}", json=UCDP_244637, headers=AUTH)
+    response = client.put(f"/api/incidents/{second['id']}", json={**UCDP_244637, "reason": "its source"}, headers=AUTH)
     assert f"is already incident {first['id']}" in refused(response, 409, "source_id")
     assert store.get(second["id"]).source_id == "other"
 
@@ -162,8 +163,8 @@ def test_the_form_names_a_taken_source_id(client, store):
     again = client.post("/incidents/new", data={**form, "csrf_token": token})
     html = again.get_data(as_text=True)
     assert again.status_code == 400 and 'data-field="source_id"' in html and "is already incident" in html
-    other = store.add(validate_incident({**form, "source_id": "other"}))
-    edit = client.post(f"/incidents/{other.id}/edit", data={**form, "csrf_token": token})
+    other = store.add(validate_incident({**form, "source_id": "other"}), by=BOOTSTRAP)
+    edit = client.post(f"/incidents/{other.id}/edit", data={**form, "reason": "its source", "csrf_token": token})
     assert edit.status_code == 400 and "is already incident" in edit.get_data(as_text=True)
     assert stored(store) == 2 and store.get(other.id).source_id == "other"
 

@@ -22,7 +22,7 @@ from webmap.store import incidents as incidents_table
 from webmap.store import row_to_incident
 
 # Compared between doors: everything but what the store or the door itself sets.
-SET_BY_THE_DOOR = ("id", "source_id", "created_at", "updated_at")
+SET_BY_THE_DOOR = ("id", "source_id", "created_at", "updated_at", "reviewed_at")  # the clock's, each time
 # Set by the geocoded door only: the gazetteer record it was placed at and the match's score.
 GEOCODER_MATCH = ("place_id", "place_score")
 

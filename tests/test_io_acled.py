@@ -91,7 +91,7 @@ def test_reimport_adds_nothing_and_update_replaces_changed_rows(runner, store, t
     assert "1 of the unchanged differ from the stored incident" in without_update.output
     assert "--update" in without_update.output
     assert "differ" not in again.output
-    with_update = import_(runner, changed, "--update")
+    with_update = import_(runner, changed, "--update", "--reason", "the corrected toll")
     assert f"0 inserted, 1 updated, {EVENTS - 1} unchanged" in with_update.output
     event_id = rows[3][header.index("event_id_cnty")]
     assert by_id(store)[event_id].fatalities == int(rows[3][header.index("fatalities")])

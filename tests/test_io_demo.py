@@ -12,14 +12,15 @@ from helpers import GED, ROOT, SHARED_GED
 
 from webmap.io.demo import DEMO_INCIDENTS, load_demo
 from webmap.query import IncidentFilter, select_incidents
+from webmap.roles import BOOTSTRAP
 
 GOVERNORATES = {"IQG13", "IQG15", "IQG16", "IQG10", "IQG11"}  # Kirkuk, Ninewa, Salah al-Din, Diyala, Erbil
 
 
 def test_load_demo_is_idempotent_and_stays_in_scope(store):
-    first = load_demo(store)
+    first = load_demo(store, by=BOOTSTRAP)
     assert first.inserted == first.rows > 1000
-    again = load_demo(store)
+    again = load_demo(store, by=BOOTSTRAP)
     assert (again.inserted, again.unchanged) == (0, first.rows)
     stored = select_incidents(store, IncidentFilter())
     assert len(stored) == first.rows

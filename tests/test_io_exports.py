@@ -13,14 +13,15 @@ from helpers import ACLED_LAYOUT, GED, csv_rows, import_
 
 from webmap.cli import main
 from webmap.forces import force_of
-from webmap.io.exporters import COLUMNS
+from webmap.io.exporters import COLUMNS, PROVENANCE_COLUMNS
 from webmap.query import IncidentFilter, count_incidents, select_incidents
-from webmap.records import DERIVED_FIELDS, FIELDS, validate_incident
+from webmap.records import DERIVED_FIELDS, FIELDS, STORE_KEPT_FIELDS, validate_incident
+from webmap.roles import BOOTSTRAP
 from webmap.spatial import place_incidents
 from webmap.store import incidents as incidents_table
 
 ALL = IncidentFilter.build(drafts=True)
-CONTENT = [f for f in FIELDS if f not in ("id", "created_at", "updated_at")]
+CONTENT = [f for f in FIELDS if f not in STORE_KEPT_FIELDS]
 
 
 @pytest.fixture
@@ -48,7 +49,7 @@ def wipe(store):
 
 
 def test_exports_carry_every_record_field_and_the_forces_involved():
-    assert sorted(COLUMNS) == sorted((*FIELDS, *DERIVED_FIELDS))
+    assert sorted((*COLUMNS, *PROVENANCE_COLUMNS)) == sorted((*FIELDS, *DERIVED_FIELDS))
 
 
 @pytest.mark.parametrize("suffix", ["geojson", "csv"])
@@ -93,7 +94,7 @@ def test_incident_without_source_id_round_trips_with_a_content_id(runner, store,
     # as the form stores it: the analyst's force for actor 1, the matched one for actor 2, admin areas joined
     draft.force2 = force_of(draft.actor2)
     place_incidents([draft])
-    stored = store.add(draft)
+    stored = store.add(draft, by=BOOTSTRAP)
     assert stored.force1 != force_of(stored.actor1)
     for suffix in ("geojson", "csv"):
         path = tmp_path / f"drafts.{suffix}"

@@ -121,7 +121,7 @@ def test_geocode_always_replaces_the_file_coordinates(runner, store, tmp_path):
     path = write_rows(tmp_path / "rows.csv", [header, [*KUT, "33.3", "44.4", "kut-1"]])
     assert import_(runner, path, "--geocode", "missing").exit_code == 0
     assert stored(store)["Kut"].admin1 == "Baghdad"
-    result = import_(runner, path, "--geocode", "always", "--update")
+    result = import_(runner, path, "--geocode", "always", "--update", "--reason", "placed by name")
     assert result.exit_code == 0, result.output
     assert "1 updated" in result.output
     kut = stored(store)["Kut"]

@@ -16,6 +16,8 @@ LAYERS = {
     "names": 0,
     "records": 0,
     "forces": 0,
+    "roles": 0,
+    "accounts": 0,
     "gazetteer": 1,
     "spatial": 1,
     "extract": 1,

@@ -14,6 +14,7 @@ from folium.plugins import FastMarkerCluster
 
 from webmap import mapview
 from webmap.forces import FORCE_KEYS, FORCES, forces_mask
+from webmap.records import STORED_STATUSES
 
 
 def test_the_map_has_the_forces_panel_and_the_overlays():
@@ -71,15 +72,19 @@ def test_encode_points_layout():
         "forces": np.array([forces_mask(["isf", "islamic_state"]), forces_mask(["islamic_state", "civilians"]), 1]),
     }
     body = mapview.encode_points(columns)
-    assert body[:4] == b"WMP2" and struct.unpack("<I", body[4:8]) == (3,)
-    assert len(body) == 8 + 3 * 26 + 4 + 2  # the columns, the area table's length and "[]"
+    assert body[:4] == b"WMP3" and struct.unpack("<I", body[4:8]) == (3,)
+    assert len(body) == 8 + 3 * 27 + 4 + 2  # the columns, the area table's length and "[]"
     assert np.frombuffer(body[8:20], "<u4").tolist() == [3, 4, 1]  # id deltas
     assert np.frombuffer(body[20:32], "<f4").tolist() == pytest.approx([44.392222, 44.400876, 42.448065], abs=1e-5)
-    columns_end = 8 + 3 * 26
-    assert body[columns_end - 18 : columns_end - 12] == bytes([5, 0, 0, 1, 2, 1])  # force, geo_precision
-    assert np.frombuffer(body[columns_end - 12 : columns_end - 6], "<u2").tolist() == columns["forces"].tolist()
-    assert np.frombuffer(body[columns_end - 6 : columns_end], "<u2").tolist() == [0, 0, 0]  # all at their points
+    columns_end = 8 + 3 * 27
+    assert body[columns_end - 21 : columns_end - 15] == bytes([5, 0, 0, 1, 2, 1])  # force, geo_precision
+    assert np.frombuffer(body[columns_end - 15 : columns_end - 9], "<u2").tolist() == columns["forces"].tolist()
+    assert np.frombuffer(body[columns_end - 9 : columns_end - 3], "<u2").tolist() == [0, 0, 0]  # all at their points
+    assert body[columns_end - 3 : columns_end] == bytes([0, 0, 0])  # no status given: none a draft
     assert body[columns_end:] == struct.pack("<I", 2) + b"[]"
+    draft, reviewed = STORED_STATUSES.index("draft"), STORED_STATUSES.index("reviewed")
+    with_status = mapview.encode_points({**columns, "status": np.array([reviewed, draft, reviewed])})
+    assert with_status[columns_end - 3 : columns_end] == bytes([0, 1, 0])  # the second is a draft
     with pytest.raises(ValueError, match="ascending"):
         mapview.encode_points({**columns, "id": np.array([8, 7, 3])})
 

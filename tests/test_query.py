@@ -21,6 +21,7 @@ from webmap.query import (
     select_incidents,
 )
 from webmap.records import DISPUTED, EVENT_TYPES, validate_incident
+from webmap.roles import BOOTSTRAP
 from webmap.store import IncidentStore, incidents
 
 # Real UCDP GED events, in tests/data/ucdp_ged_irq_excerpt.csv (ids, dates, points, deaths as UCDP publishes them).
@@ -70,9 +71,9 @@ UCDP_EVENTS = [
 @pytest.fixture
 def filled(store):
     with store.transaction() as conn:
-        store.save_batch(conn, [validate_incident({**e, "source": "UCDP GED"}) for e in UCDP_EVENTS])
+        store.save_batch(conn, [validate_incident({**e, "source": "UCDP GED"}) for e in UCDP_EVENTS], by=BOOTSTRAP)
     draft = validate_incident({**UCDP_EVENTS[0], "source_id": None, "status": "draft"})
-    store.add(draft)
+    store.add(draft, by=BOOTSTRAP)
     return store
 
 
@@ -222,13 +223,13 @@ def _assert_points_match(store) -> None:
 
 
 def test_map_points_are_the_stored_incidents(store):
-    import_file(store, GED, "ucdp", progress=False)
+    import_file(store, GED, "ucdp", progress=False, by=BOOTSTRAP)
     _assert_points_match(store)
     assert len(set(_index_points(store)["force"].tolist())) > 3
 
 
 def test_a_database_from_an_earlier_webmap_gets_its_map_records_on_opening(database_url, store):
-    import_file(store, GED, "ucdp", progress=False)
+    import_file(store, GED, "ucdp", progress=False, by=BOOTSTRAP)
     with store.engine.begin() as conn:  # the schema before map records: no column, the old wide index
         conn.exec_driver_sql("DROP INDEX ix_incidents_map_points")
         conn.exec_driver_sql("ALTER TABLE incidents DROP COLUMN map_point")
@@ -248,7 +249,7 @@ def test_a_database_from_an_earlier_webmap_gets_its_map_records_on_opening(datab
 
 
 def test_rows_written_by_another_program_are_still_drawn(store):
-    import_file(store, GED, "ucdp", progress=False)
+    import_file(store, GED, "ucdp", progress=False, by=BOOTSTRAP)
     with store.engine.begin() as conn:  # as an SQL client would leave them: no map record
         conn.execute(incidents.update().where(incidents.c.id % 3 == 0).values(map_point=None))
     _assert_points_match(store)

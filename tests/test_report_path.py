@@ -51,7 +51,7 @@ def test_a_server_without_a_token_says_adding_is_switched_off(database_url, tmp_
     app = create_app({"database_url": database_url, "geodata_dir": tmp_path / "geodata", "secret_key": "k"})
     html = app.test_client().get("/extract").get_data(as_text=True)  # the page opens no database
     assert 'aria-disabled="true"' in html
-    assert "adding incidents is switched off on this server (it has no WEBMAP_TOKEN)" in html
+    assert "adding incidents is switched off on this server (it has no WEBMAP_TOKEN and no accounts)" in html
 
 
 def test_the_review_pins_are_numbered_and_named_and_the_saved_incidents_open_ringed_on_the_map(

@@ -183,13 +183,13 @@ def test_wrong_logins_from_one_address_are_throttled_with_a_clear_message(app):
     assert refused.status_code == 429
     assert 0 < int(refused.headers["Retry-After"]) <= auth.FAILURE_WINDOW.total_seconds() + 1
     text = refused.get_data(as_text=True)
-    assert "too many wrong tokens from your address: 5 in 15 minutes; try again in" in text
+    assert "too many wrong passwords or tokens from your address: 5 in 15 minutes; try again in" in text
     # The right token from that address is refused too (guessing learns nothing) ...
     assert log_in(attacker).status_code == 429
     assert not can_edit(attacker)
     # ... and so is a guess as a bearer token, with the same message as JSON; nothing is written.
     bearer = attacker.post("/api/incidents", json=FORM, headers={"Authorization": "Bearer test-token"})
-    assert bearer.status_code == 429 and "too many wrong tokens" in bearer.get_json()["error"]
+    assert bearer.status_code == 429 and "too many wrong passwords or tokens" in bearer.get_json()["error"]
     assert bearer.headers["Retry-After"]
     assert attacker.get("/api/incidents").get_json()["total"] == 0
     # Another address still logs in.
@@ -203,7 +203,7 @@ def test_wrong_bearer_tokens_count_as_failed_logins(client):
         assert wrong.status_code == 401
     refused = client.post("/api/incidents", json=FORM, headers={"Authorization": "Bearer guess"})
     assert refused.status_code == 429
-    assert "too many wrong tokens from your address" in refused.get_json()["error"]
+    assert "too many wrong passwords or tokens from your address" in refused.get_json()["error"]
     assert client.get("/api/incidents").get_json()["total"] == 0
 
 
@@ -212,7 +212,7 @@ def test_wrong_logins_from_many_addresses_lock_the_account(app):
         assert log_in(app.test_client(), "guess", address=f"203.0.113.{n + 1}").status_code == 401
     refused = log_in(app.test_client(), address="203.0.113.200")
     assert refused.status_code == 429
-    assert "too many wrong tokens for this account: 30 in 15 minutes" in refused.get_data(as_text=True)
+    assert "too many wrong passwords or tokens for this account: 30 in 15 minutes" in refused.get_data(as_text=True)
 
 
 def test_the_lockout_ends_with_its_window(app, monkeypatch):

@@ -22,6 +22,7 @@ from webmap.io import importer
 from webmap.io.demo import DEMO_INCIDENTS
 from webmap.io.importer import import_file
 from webmap.query import IncidentFilter, count_incidents, select_incidents
+from webmap.roles import BOOTSTRAP
 from webmap.store import IncidentStore
 
 ALL = IncidentFilter.build(drafts=True)
@@ -70,7 +71,7 @@ def test_a_second_writer_waits_for_the_first(store):
     done = {}
 
     def second_import():
-        done["summary"] = import_file(store, ACLED_LAYOUT, "acled", progress=False)
+        done["summary"] = import_file(store, ACLED_LAYOUT, "acled", progress=False, by=BOOTSTRAP)
 
     with store.transaction():
         worker = threading.Thread(target=second_import)
@@ -88,7 +89,7 @@ def test_a_writer_that_waits_too_long_gets_a_clear_error(database_url, store):
     impatient.engine.dispose()
     with store.transaction():
         with pytest.raises(WebmapError, match="the database is busy: .* nothing written, try again"):
-            import_file(impatient, ACLED_LAYOUT, "acled", progress=False)
+            import_file(impatient, ACLED_LAYOUT, "acled", progress=False, by=BOOTSTRAP)
     impatient.dispose()
     assert count_incidents(store, ALL) == 0
 
@@ -103,11 +104,11 @@ def test_a_bad_row_after_the_first_written_batch_leaves_nothing(store, tmp_path,
     rows[last][header.index("date_start")] = "2018-02-30"
     path = write_rows(tmp_path / "ged.csv", rows)
     with pytest.raises(ImportFailed) as failure:
-        import_file(store, path, "ucdp", progress=False)
+        import_file(store, path, "ucdp", progress=False, by=BOOTSTRAP)
     assert f"row {last + 1}: date_start: not a date: '2018-02-30'" in str(failure.value)
     assert count_incidents(store, ALL) == 0
     # and the same store accepts the good file afterwards
-    assert import_file(store, GED, "ucdp", progress=False).inserted == 518
+    assert import_file(store, GED, "ucdp", progress=False, by=BOOTSTRAP).inserted == 518
 
 
 def test_store_has_the_indexes_the_filters_use(store):
@@ -129,10 +130,10 @@ def test_store_has_the_indexes_the_filters_use(store):
 
 
 def test_imported_and_added_incidents_are_in_the_spatial_index(store):
-    import_file(store, ACLED_LAYOUT, "acled", progress=False)
+    import_file(store, ACLED_LAYOUT, "acled", progress=False, by=BOOTSTRAP)
     (first,) = [i for i in select_incidents(store, ALL) if i.source_id == "IRQ233391"]
     first.source, first.source_id = None, None
-    added = store.add(first)
+    added = store.add(first, by=BOOTSTRAP)
     bbox = (42.5, 35.0, 45.0, 36.5)  # west, south, east, north: Hatra to Kirkuk, around Mosul
     inside = {
         i.id
@@ -152,24 +153,28 @@ def test_every_write_moves_the_data_version_and_nothing_else_does(store):
         seen.append(data_version(store))
         return seen[-1] != seen[-2]
 
-    assert import_file(store, ACLED_LAYOUT, "acled", progress=False).inserted > 0 and moved()
+    assert import_file(store, ACLED_LAYOUT, "acled", progress=False, by=BOOTSTRAP).inserted > 0 and moved()
     # The same file again writes nothing, so every cached view stays valid.
-    assert import_file(store, ACLED_LAYOUT, "acled", progress=False).inserted == 0 and not moved()
+    assert import_file(store, ACLED_LAYOUT, "acled", progress=False, by=BOOTSTRAP).inserted == 0 and not moved()
     incident = select_incidents(store, ALL, limit=1)[0]
     incident.fatalities += 1
-    store.replace(incident.id, incident)
+    store.replace(incident.id, incident, by=BOOTSTRAP, reason="test: an edit")
     assert moved()
     # A re-join writes admin areas only (no updated_at): the version still moves.
     with store.transaction() as conn:
-        store.update_admin_areas(conn, [{"id": incident.id, "admin2": "Daquq", "admin2_pcode": "IQG13Q02"}])
+        store.update_admin_areas(
+            conn, [{"id": incident.id, "admin2": "Daquq", "admin2_pcode": "IQG13Q02"}], by=BOOTSTRAP
+        )
     assert moved()
     # A transaction that fails leaves the version where it was, like the rows.
     with pytest.raises(RuntimeError):
         with store.transaction() as conn:
-            store.update_admin_areas(conn, [{"id": incident.id, "admin2": "Al-Hawiga", "admin2_pcode": "IQG13Q01"}])
+            store.update_admin_areas(
+                conn, [{"id": incident.id, "admin2": "Al-Hawiga", "admin2_pcode": "IQG13Q01"}], by=BOOTSTRAP
+            )
             raise RuntimeError("stop")
     assert not moved()
-    store.delete(incident.id)
+    store.delete(incident.id, by=BOOTSTRAP, reason="test")
     assert moved()
     assert seen == sorted(seen)
 
@@ -183,7 +188,10 @@ def test_a_database_of_an_earlier_webmap_is_upgraded_on_opening(database_url):
     from webmap.store import incidents
 
     before = sa.MetaData()
-    added = ("assoc_actor_1", "assoc_actor_2", "force_mask", "place_id", "place_score")  # by issues 12, 13
+    added = (
+        *("assoc_actor_1", "assoc_actor_2", "force_mask", "place_id", "place_score"),  # by issues 12, 13
+        *("created_by", "reviewed_by", "reviewed_at", "version"),  # by issue 17
+    )
     kept = [c.name for c in incidents.columns if c.name not in added]
     columns = [
         sa.Column(name, sa.Boolean)
@@ -256,7 +264,9 @@ def test_a_database_of_an_earlier_webmap_is_upgraded_on_opening(database_url):
         assert count_incidents(store, IncidentFilter.build(disputed=["inside"])) == 1
         assert [(i.id, i.fatalities) for i in select_incidents(store, ALL, sort="id")] == [(1, 1), (2, 10)]
         # The same UCDP event as a report without a figure of the killed: stored empty, not 0.
-        unreported = store.add(dataclasses.replace(stored["244637"], id=None, source_id=None, fatalities=None))
+        unreported = store.add(
+            dataclasses.replace(stored["244637"], id=None, source_id=None, fatalities=None), by=BOOTSTRAP
+        )
         assert (unreported.id, store.get(unreported.id).fatalities) == (3, None)
         assert count_incidents(store, IncidentFilter.build(disputed=["inside"])) == 2
     finally:
@@ -303,12 +313,12 @@ def test_a_big_import_rebuilds_the_indexes_and_a_failed_one_keeps_them(store, mo
                 "CREATE TRIGGER refuse_all BEFORE INSERT ON incidents BEGIN SELECT RAISE(ABORT, 'refused'); END"
             )
         with pytest.raises(sa.exc.IntegrityError):
-            import_file(store, GED, "ucdp", progress=False)
+            import_file(store, GED, "ucdp", progress=False, by=BOOTSTRAP)
         assert _index_names(store) == indexes and count_incidents(store, ALL) == 0
         with store.transaction() as conn:
             conn.exec_driver_sql("DROP TRIGGER refuse_all")
     pages = _root_pages(store)
-    assert import_file(store, GED, "ucdp", progress=False).inserted == 518
+    assert import_file(store, GED, "ucdp", progress=False, by=BOOTSTRAP).inserted == 518
     assert _index_names(store) == indexes
     if store.dialect == "sqlite":  # built again: each index now starts on another page
         assert all(_root_pages(store)[name] != page for name, page in pages.items())

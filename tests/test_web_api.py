@@ -20,18 +20,19 @@ from webmap.forces import FORCE_KEYS
 from webmap.intake import checked_incident
 from webmap.io.demo import load_demo
 from webmap.query import IncidentFilter, count_incidents, data_version
+from webmap.roles import BOOTSTRAP
 
 
 @pytest.fixture
 def demo(app, store):
     """The app with the demo incidents loaded; returns the number loaded."""
-    summary = load_demo(store, geodata_dir=app.extensions["webmap"]["config"].geodata_dir)
+    summary = load_demo(store, by=BOOTSTRAP, geodata_dir=app.extensions["webmap"]["config"].geodata_dir)
     return summary.inserted
 
 
 def decode_points(body: bytes) -> dict[str, np.ndarray]:
     """The Python twin of decodePoints in static/js/map.js."""
-    assert body[:4] == b"WMP2"
+    assert body[:4] == b"WMP3"
     (n,) = struct.unpack("<I", body[4:8])
     offset, out = 8, {}
     for name, dtype in (
@@ -44,6 +45,7 @@ def decode_points(body: bytes) -> dict[str, np.ndarray]:
         ("geo_precision", "u1"),
         ("forces", "<u2"),
         ("area", "<u2"),
+        ("draft", "u1"),
     ):
         size = np.dtype(dtype).itemsize * n
         out[name] = np.frombuffer(body[offset : offset + size], dtype=dtype)
@@ -225,7 +227,7 @@ def test_kept_answers_follow_every_write_even_another_processs(app, client, stor
     reads = ("/api/summary", "/api/timeline", "/api/incidents?limit=5&sort=-id", "/api/districts")
     first = {path: client.get(path).get_json() for path in reads}
     assert {path: client.get(path).get_json() for path in reads} == first
-    created = store.add(checked_incident(UCDP_244637, app.extensions["webmap"]["config"].geodata_dir)).id
+    created = store.add(checked_incident(UCDP_244637, app.extensions["webmap"]["config"].geodata_dir), by=BOOTSTRAP).id
     summary = client.get("/api/summary").get_json()
     assert summary["total"] == first["/api/summary"]["total"] + 1
     assert client.get("/api/incidents?limit=5&sort=-id").get_json()["features"][0]["id"] == created
@@ -282,7 +284,7 @@ def test_the_maps_points_are_recomputed_after_writes_before_anyone_asks(app, cli
     assert _wait_for_points(app, after_post, 10, kirkuk) == after_post
     assert in_kirkuk() == seen_in_kirkuk + 1
     # A write by another process (here straight into the store): seen within the warmer's interval.
-    store.delete(created.get_json()["id"])
+    store.delete(created.get_json()["id"], by=BOOTSTRAP, reason="test")
     after_delete = data_version(store)
     assert _wait_for_points(app, after_delete, 3 * WARM_INTERVAL + 5) == after_delete
     points = client.get("/api/points", headers={"Accept-Encoding": "identity"})
@@ -388,7 +390,8 @@ def test_post_checks_and_enriches_the_incident(client, demo):
     # Forces come from the actors, admin areas and the disputed flag from the point.
     assert (props["force1"], props["force2"]) == ("isf", "islamic_state")
     assert (props["admin1"], props["admin2_pcode"], props["disputed"]) == ("Kirkuk", "IQG13Q04", "inside")
-    assert client.get(f"/api/incidents/{stored['id']}").get_json() == stored
+    assert client.get(f"/api/incidents/{stored['id']}", headers=AUTH).get_json() == stored
+    assert (props["created_by"], props["reviewed_by"], props["version"]) == ("bootstrap", "bootstrap", 1)
 
 
 def test_post_accepts_a_geojson_feature(client):
@@ -448,14 +451,19 @@ def test_malformed_bodies_are_a_400(client, data, content_type):
 def test_put_replaces_and_delete_removes(client, demo):
     created = client.post("/api/incidents", json=UCDP_244637, headers=AUTH).get_json()
     url = f"/api/incidents/{created['id']}"
-    replaced = client.put(url, json={**UCDP_244637, "fatalities": 4, "notes": "corrected toll"}, headers=AUTH)
+    body = {**UCDP_244637, "fatalities": 4, "notes": "corrected toll"}
+    unexplained = client.put(url, json=body, headers=AUTH)
+    assert unexplained.status_code == 400 and unexplained.get_json()["field"] == "reason"
+    replaced = client.put(url, json={**body, "reason": "a later report"}, headers=AUTH)
     assert replaced.status_code == 200
     assert replaced.get_json()["properties"]["fatalities"] == 4
     assert client.get(url).get_json()["properties"]["notes"] == "corrected toll"
     assert client.put("/api/incidents/999999", json=UCDP_244637, headers=AUTH).status_code == 404
-    assert client.delete(url, headers=AUTH).status_code == 204
+    assert client.delete(url, headers=AUTH).status_code == 400  # no reason
+    assert client.delete(url, json={"reason": "a duplicate"}, headers=AUTH).status_code == 204
     assert client.get(url).status_code == 404
-    assert client.delete(url, headers=AUTH).status_code == 404
+    assert client.delete(url + "?reason=again", headers=AUTH).status_code == 409
+    assert client.delete("/api/incidents/999999?reason=x", headers=AUTH).status_code == 404
     assert client.get("/api/incidents?limit=1").get_json()["total"] == demo
 
 

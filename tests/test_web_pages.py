@@ -13,6 +13,7 @@ from helpers import FORM, csrf_token, log_in
 from webmap.forces import FORCES
 from webmap.io.demo import load_demo
 from webmap.records import validate_incident
+from webmap.roles import BOOTSTRAP
 
 
 class Links(HTMLParser):
@@ -34,7 +35,7 @@ def urls_of(html: str) -> list[str]:
 
 @pytest.fixture
 def demo(app, store):
-    return load_demo(store, geodata_dir=app.extensions["webmap"]["config"].geodata_dir).inserted
+    return load_demo(store, by=BOOTSTRAP, geodata_dir=app.extensions["webmap"]["config"].geodata_dir).inserted
 
 
 def test_the_map_page_is_a_folium_map_served_offline(client, demo):
@@ -210,7 +211,8 @@ def test_what_users_typed_is_escaped_in_the_form(client, store):
     stored = store.add(
         validate_incident(
             {**FORM, "notes": "<script>alert('x')</script> & <b>bold</b>", "location": '"><img src=x onerror=alert(1)>'}
-        )
+        ),
+        by=BOOTSTRAP,
     )
     log_in(client)
     html = client.get(f"/incidents/{stored.id}/edit").get_data(as_text=True)
@@ -219,18 +221,22 @@ def test_what_users_typed_is_escaped_in_the_form(client, store):
 
 
 def test_edit_and_delete_from_the_form(client, store):
-    stored = store.add(validate_incident(FORM))
+    stored = store.add(validate_incident(FORM), by=BOOTSTRAP)
     log_in(client)
     page = client.get(f"/incidents/{stored.id}/edit").get_data(as_text=True)
     assert 'value="Kirkuk city"' in page
     saved = client.post(
-        f"/incidents/{stored.id}/edit", data={**FORM, "fatalities": "3", "csrf_token": csrf_token(page)}
+        f"/incidents/{stored.id}/edit",
+        data={**FORM, "fatalities": "3", "reason": "a later report", "csrf_token": csrf_token(page)},
     )
     assert saved.status_code == 302 and saved.headers["Location"] == f"/?ids={stored.id}"
     assert store.get(stored.id).fatalities == 3
-    deleted = client.post(f"/incidents/{stored.id}/delete", data={"csrf_token": csrf_token(page)})
+    deleted = client.post(
+        f"/incidents/{stored.id}/delete", data={"reason": "a duplicate", "csrf_token": csrf_token(page)}
+    )
     assert deleted.status_code == 302
-    assert client.get(f"/api/incidents/{stored.id}").status_code == 404
+    # Soft: kept, restorable, and shown to someone who may see drafts as deleted.
+    assert client.get(f"/api/incidents/{stored.id}").get_json()["properties"]["status"] == "deleted"
 
 
 def test_health(client):

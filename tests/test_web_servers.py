@@ -18,6 +18,7 @@ import pytest
 from helpers import FORM, get, webmap_running
 
 from webmap.io.demo import load_demo
+from webmap.roles import BOOTSTRAP
 
 TOKEN = "two-servers-token"
 SEEN_WITHIN = 2.0  # seconds: the issue's bound for a write to show through another server
@@ -53,7 +54,7 @@ def first_time(condition, limit: float) -> float | None:
 @pytest.fixture
 def servers(database_url, store, tmp_path):
     """Two server processes on the demo incidents in one database; their base URLs."""
-    assert load_demo(store, geodata_dir=tmp_path / "geodata").inserted == 1783
+    assert load_demo(store, by=BOOTSTRAP, geodata_dir=tmp_path / "geodata").inserted == 1783
     env = {
         **os.environ,
         "WEBMAP_DB": database_url,
@@ -98,7 +99,7 @@ def test_a_write_through_one_server_is_seen_through_the_other_within_two_seconds
     _, _, body = get(f"{other}/api/incidents/{new_id}")
     assert json.loads(body)["properties"]["location"] == FORM["location"]
 
-    status, _ = send("DELETE", f"{other}/api/incidents/{new_id}")
+    status, _ = send("DELETE", f"{other}/api/incidents/{new_id}?reason=a%20test")
     assert status == 204
     gone = first_time(lambda: summary(one)["total"] == before, SEEN_WITHIN)
     assert gone is not None, "the first server still showed the deleted incident after 2 s"

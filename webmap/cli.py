@@ -1,11 +1,18 @@
 """The ``webmap`` command: a thin click layer over the same functions the web uses.
 
 Errors from :mod:`webmap.errors` become one line on stderr and an exit code (1 no result,
-2 bad input or configuration); no traceback reaches the user.
+2 bad input, configuration or a refusal); no traceback reaches the user.
+
+The CLI acts as a named local account (``--as NAME`` or ``WEBMAP_USER``), checked against
+:mod:`webmap.roles` like the web: whoever runs it can open the database, so it asks for no
+password. On a database without accounts it acts as the bootstrap admin (a single-user install,
+and how the first admin account is made); once there are accounts, a write without ``--as`` is
+refused.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import sys
 from pathlib import Path
@@ -13,7 +20,7 @@ from pathlib import Path
 import click
 
 from .config import Config, check_installation
-from .errors import ConfigError, WebmapError
+from .errors import ConfigError, Forbidden, InvalidRecord, NotAuthenticated, WebmapError
 from .gazetteer.resolve import DEFAULT_CANDIDATES, GEOCODE_MODES, MAX_CANDIDATES, MIN_PLACE_SCORE
 
 
@@ -27,10 +34,60 @@ def reports_errors(func):
             check_installation()
             return func(*args, **kwargs)
         except WebmapError as exc:
+            if isinstance(exc, Forbidden | NotAuthenticated) or (
+                isinstance(exc, InvalidRecord) and exc.field == "reason"
+            ):
+                _log_refusal(exc)
             click.echo(f"Error: {exc}", err=True)
             sys.exit(exc.exit_code)
 
     return wrapper
+
+
+def _log_refusal(exc: WebmapError) -> None:
+    """Put a refused command in the auth log: who tried which command (not allowed, nobody named,
+    or no reason given)."""
+    ctx = click.get_current_context()
+    store = open_store()
+    try:
+        store.log_auth("refused", actor=_named(), target=f"cli: {ctx.command_path}", detail=str(exc))
+    finally:
+        store.dispose()
+
+
+def _named() -> str | None:
+    """The account the command acts as (``--as`` or ``WEBMAP_USER``), None when unnamed."""
+    obj = click.get_current_context().find_root().obj or {}
+    return obj.get("as_user")
+
+
+def cli_actor(store):
+    """Who the command acts as: the account ``--as``/``WEBMAP_USER`` names
+    (:class:`NotAuthenticated` when there is none, :class:`Forbidden` when it is disabled), the
+    bootstrap admin on a database without accounts, or None (someone without an account)."""
+    from .errors import NotAuthenticated
+    from .roles import BOOTSTRAP, Actor
+
+    name = _named()
+    if name is None:
+        return None if store.has_accounts() else BOOTSTRAP
+    account = store.account(name)
+    if account is None:
+        raise NotAuthenticated(f"--as / WEBMAP_USER: no account named {name!r}")
+    if account["disabled"]:
+        raise Forbidden("read", f"--as / WEBMAP_USER: the account {name} is disabled")
+    return Actor(account["name"], account["role"])
+
+
+def writer(store):
+    """The actor of a command that writes; :class:`NotAuthenticated` when nobody is named on a
+    database with accounts."""
+    from .errors import NotAuthenticated
+
+    actor = cli_actor(store)
+    if actor is None:
+        raise NotAuthenticated("this database has accounts: name yours with --as NAME or WEBMAP_USER")
+    return actor
 
 
 def open_store():
@@ -42,12 +99,21 @@ def open_store():
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="webmap")
-def main():
+@click.option(
+    "--as",
+    "as_user",
+    envvar="WEBMAP_USER",
+    metavar="NAME",
+    help="act as the account NAME (default WEBMAP_USER; none: the bootstrap admin while the database has no accounts)",
+)
+@click.pass_context
+def main(ctx, as_user):
     """webmap: conflict incidents in northern Iraq's disputed territories, on a map you can trust.
 
     The database is WEBMAP_DB (any SQLAlchemy URL; default: a SQLite file in
     ~/.local/share/webmap/webmap.db).
     """
+    ctx.obj = {"as_user": as_user.strip().lower() if as_user else None}
 
 
 @main.command("import")
@@ -66,6 +132,7 @@ def main():
     help="read COLUMN as the record field FIELD (csv, geojson); repeatable",
 )
 @click.option("--update", is_flag=True, help="replace stored incidents (same source and id) whose content changed")
+@click.option("--reason", help="why --update changes reviewed incidents (required then; kept in their history)")
 @click.option("--encoding", help="the file's encoding when detection fails, e.g. cp1256 or latin-1")
 @click.option(
     "--geocode",
@@ -89,7 +156,7 @@ def main():
     help="the CSV listing the rows that could not be geocoded (default: FILE's name + .review.csv)",
 )
 @reports_errors
-def import_(file, fmt, mappings, update, encoding, geocode, min_score, strict, review):
+def import_(file, fmt, mappings, update, reason, encoding, geocode, min_score, strict, review):
     """Import the incidents of FILE: every row is checked, and all are stored or none.
 
     Re-importing a file adds nothing; bad rows are listed as "row N: column: problem" (the
@@ -101,8 +168,9 @@ def import_(file, fmt, mappings, update, encoding, geocode, min_score, strict, r
     from .io.importer import import_file, write_review
 
     column_map = parse_column_map(mappings)
+    store = open_store()
     summary = import_file(
-        open_store(),
+        store,
         file,
         fmt,
         column_map=column_map,
@@ -111,6 +179,8 @@ def import_(file, fmt, mappings, update, encoding, geocode, min_score, strict, r
         geocode=geocode,
         min_score=min_score,
         strict=strict,
+        by=writer(store),
+        reason=reason,
     )
     for line in summary.lines():
         click.echo(line)
@@ -182,9 +252,12 @@ def build_filter(filter_values: dict):
 @click.option(
     "--raw", is_flag=True, help="CSV: write texts as they are, even those a spreadsheet would run as formulas"
 )
+@click.option(
+    "--provenance", is_flag=True, help="add who made and reviewed each incident, and its version (reviewed_by, ...)"
+)
 @filter_options
 @reports_errors
-def export(output, fmt, overwrite, raw, filter_values):
+def export(output, fmt, overwrite, raw, provenance, filter_values):
     """Write the filtered incidents to a GeoJSON, CSV or GeoPackage file (the filter is the map's:
     each option is the query parameter of the same name).
 
@@ -193,11 +266,23 @@ def export(output, fmt, overwrite, raw, filter_values):
     """
     from .io.exporters import export_file
     from .query import iter_incidents
+    from .roles import authorize
 
     flt = build_filter(filter_values)
     store = open_store()
+    actor = cli_actor(store)
+    if flt.include_drafts:
+        authorize(actor, "read_drafts")
+    if provenance:
+        authorize(actor, "read_history")
     count = export_file(
-        iter_incidents(store, flt), output, fmt, overwrite=overwrite, protected=store.database_files(), raw=raw
+        iter_incidents(store, flt),
+        output,
+        fmt,
+        overwrite=overwrite,
+        protected=store.database_files(),
+        raw=raw,
+        provenance=provenance,
     )
     click.echo(f"{count} incidents written to {output}" + ("" if count else " (the filter matched none)"))
 
@@ -236,7 +321,10 @@ def geodata_import(path, level, pcode_column, name_column):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            result = import_admin_layer(open_store(), path, level, pcode_column=pcode_column, name_column=name_column)
+            store = open_store()
+            result = import_admin_layer(
+                store, path, level, pcode_column=pcode_column, name_column=name_column, by=writer(store)
+            )
         finally:
             for warning in caught:
                 click.echo(f"Warning: {warning.message}", err=True)
@@ -343,7 +431,7 @@ def demo(host, port, threads):
 
     store = open_store()
     try:
-        summary = load_demo(store)
+        summary = load_demo(store, by=writer(store))
     finally:
         store.dispose()
     for line in summary.lines():
@@ -427,8 +515,14 @@ def gazetteer_import(file, fmt, country):
     folder (~/.local/share/webmap/gazetteer.csv), which is then the default gazetteer.
     """
     from .gazetteer import import_places
+    from .roles import authorize
     from .spatial import join_admin_areas
 
+    store = open_store()
+    try:
+        authorize(writer(store), "geodata")
+    finally:
+        store.dispose()
     summary = import_places(file, fmt, country=country, admin_join=join_admin_areas)
     click.echo(f"{summary.added} place(s) added, {summary.replaced} replaced in {summary.target}")
 
@@ -495,8 +589,9 @@ def extract_(file, published, source, as_json, save):
     if save and result.drafts:
         store = open_store()
         try:
+            actor = writer(store)
             with store.transaction() as conn:
-                summary = store.save_batch(conn, [d.incident for d in result.drafts])
+                summary = store.save_batch(conn, [d.incident for d in result.drafts], by=actor)
         finally:
             store.dispose()
         click.echo(f"saved as drafts: {summary.inserted} new, {summary.unchanged} already stored", err=as_json)
@@ -504,6 +599,178 @@ def extract_(file, published, source, as_json, save):
         why = "the text is empty" if not text.strip() else "no attack or clash with a place named"
         click.echo(f"no incidents found: {why}", err=True)
         sys.exit(1)
+
+
+# -- accounts and tokens ----------------------------------------------------------------------------
+def _read_password(name: str) -> str:
+    """A new password for ``name``: typed twice at a terminal, or the first line of standard input."""
+    if sys.stdin.isatty():
+        return click.prompt(f"Password for {name}", hide_input=True, confirmation_prompt=True)
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def _when(value) -> str:
+    return f"{value:%Y-%m-%d %H:%M}" if value else "never"
+
+
+@main.group()
+def users():
+    """Accounts: viewer, analyst, reviewer, admin (an admin manages them)."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(["viewer", "analyst", "reviewer", "admin"]))
+@reports_errors
+def users_add(name, role):
+    """Add the account NAME with ROLE; its password is asked twice, or read from standard input."""
+    from .accounts import check_name, hash_password
+
+    check_name(name)
+    store = open_store()
+    actor = writer(store)
+    store.add_account(name, role, hash_password(_read_password(name), name), by=actor)
+    click.echo(f"account {name} added ({role})")
+
+
+@users.command("list")
+@reports_errors
+def users_list():
+    """Every account: name, role, state, last login, live tokens."""
+    store = open_store()
+    for account in store.accounts(by=writer(store)):
+        state = "disabled" if account["disabled"] else "enabled"
+        click.echo(
+            f"{account['name']}\t{account['role']}\t{state}\tlast login {_when(account['last_login_at'])}"
+            f"\t{account['tokens']} tokens"
+        )
+
+
+@users.command("set-role")
+@click.argument("name")
+@click.argument("role", type=click.Choice(["viewer", "analyst", "reviewer", "admin"]))
+@reports_errors
+def users_set_role(name, role):
+    """Give the account NAME the role ROLE."""
+    store = open_store()
+    store.set_role(name, role, by=writer(store))
+    click.echo(f"{name} is now {role}")
+
+
+@users.command("disable")
+@click.argument("name")
+@click.option("--enable", is_flag=True, help="enable the account again")
+@reports_errors
+def users_disable(name, enable):
+    """Disable the account NAME: its sessions end, its tokens are refused (--enable: undo)."""
+    store = open_store()
+    store.set_disabled(name, not enable, by=writer(store))
+    click.echo(f"{name} {'enabled' if enable else 'disabled'}")
+
+
+@users.command("reset-password")
+@click.argument("name")
+@reports_errors
+def users_reset_password(name):
+    """Give the account NAME a new password (asked twice, or read from standard input); its sessions end."""
+    from .accounts import hash_password
+
+    store = open_store()
+    actor = writer(store)
+    if store.account(name) is None:
+        from .errors import NotFound
+
+        raise NotFound(f"no account named {name!r}")
+    store.set_password(name, hash_password(_read_password(name), name), by=actor)
+    click.echo(f"new password set for {name}")
+
+
+@main.group()
+def tokens():
+    """Personal API tokens (sent as Authorization: Bearer <token>)."""
+
+
+def _expiry(value: str | None) -> dt.datetime | None:
+    """``--expires``: a number of days (``30``, ``30d``) or a date (``2027-01-31``, the start of that day UTC)."""
+    from .errors import InvalidRecord
+
+    if not value:
+        return None
+    text = value.strip().lower().removesuffix("d")
+    if text.isdigit() and 0 < int(text) <= 3650:
+        return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0) + dt.timedelta(days=int(text))
+    try:
+        day = dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidRecord("--expires", f"{value[:30]!r} is neither a number of days (1-3650) nor a date") from None
+    if day <= dt.date.today():
+        raise InvalidRecord("--expires", f"{day} is not in the future")
+    return dt.datetime.combine(day, dt.time())
+
+
+@tokens.command("create")
+@click.option("--user", "name", required=True, help="the account the token acts as")
+@click.option("--expires", metavar="DAYS|DATE", help="when it stops working: days from now, or a date")
+@click.option("--label", help="what the token is for, e.g. 'nightly import'")
+@reports_errors
+def tokens_create(name, expires, label):
+    """Make a personal API token for the account --user; it is shown once, here, and kept only as a digest."""
+    from .accounts import new_token
+
+    store = open_store()
+    actor = writer(store)
+    token, token_id, digest = new_token()
+    store.create_token(name, token_id, digest, by=actor, label=label, expires_at=_expiry(expires))
+    click.echo(token)
+    click.echo(
+        f"token {token_id} for {name}: shown once; keep it secret (revoke: webmap tokens revoke {token_id})", err=True
+    )
+
+
+@tokens.command("list")
+@click.option("--user", "name", help="only this account's tokens (default: your own; an admin's: everyone's)")
+@reports_errors
+def tokens_list(name):
+    """Tokens with their account, label, expiry, last use and revocation; never the token itself."""
+    from .roles import may
+
+    store = open_store()
+    actor = writer(store)
+    if name is None and not may(actor, "users"):
+        name = actor.name
+    for t in store.tokens(name, by=actor):
+        state = f"revoked {_when(t['revoked_at'])}" if t["revoked_at"] else f"expires {_when(t['expires_at'])}"
+        click.echo(
+            f"{t['token_id']}\t{t['user']}\t{t['label'] or ''}\tmade {_when(t['created_at'])} by {t['created_by']}"
+            f"\t{state}\tlast used {_when(t['last_used_at'])}"
+        )
+
+
+@tokens.command("revoke")
+@click.argument("token_id")
+@reports_errors
+def tokens_revoke(token_id):
+    """Revoke the token TOKEN_ID (the part after wm_): refused from then on."""
+    store = open_store()
+    store.revoke_token(token_id, by=writer(store))
+    click.echo(f"token {token_id} revoked")
+
+
+@main.command("history")
+@click.argument("incident_id", type=int)
+@reports_errors
+def history(incident_id):
+    """The history of incident INCIDENT_ID, oldest first: version, when, who, what, why, the fields changed."""
+    from .roles import authorize
+
+    store = open_store()
+    authorize(cli_actor(store), "read_history")
+    for entry in store.history(incident_id):
+        reason = f" because: {entry['reason']}" if entry["reason"] else ""
+        click.echo(f"v{entry['version']} {entry['at']} {entry['actor']} {entry['action']}{reason}")
+        if entry["version"] > 1:
+            for field_name, (before, after) in entry["changes"].items():
+                click.echo(f"    {field_name}: {before!r} -> {after!r}")
 
 
 if __name__ == "__main__":

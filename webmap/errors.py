@@ -184,6 +184,24 @@ class TooManyAttempts(WebmapError):
         super().__init__(message)
 
 
+class NotAuthenticated(WebmapError):
+    """Who is asking is not known: a wrong name or password, an unknown, expired or revoked token (HTTP 401)."""
+
+
+class Forbidden(WebmapError):
+    """The user is known but may not do ``action`` (HTTP 403): their role lacks it, the account is
+    disabled, or a rule of the review (the two-person rule, an analyst's own drafts) refuses it."""
+
+    def __init__(self, action: str, message: str):
+        self.action = action
+        super().__init__(message)
+
+
+class Conflict(WebmapError):
+    """The incident is not in a state the write needs (HTTP 409): an edit of a deleted incident, a
+    restore of one that is not deleted, a merge into itself."""
+
+
 class GeodataError(WebmapError):
     """A boundary layer is unusable: invalid geometry, missing columns, bad nesting."""
 

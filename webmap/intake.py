@@ -32,10 +32,19 @@ from .forces import assign_forces
 from .gazetteer import Candidate, get_gazetteer, resolve
 from .gazetteer.load import AREA_DEPTH
 from .gazetteer.resolve import GEOCODE_MODES, MIN_PLACE_SCORE
-from .records import DERIVED_FIELDS, INPUT_FIELDS, IRAQ, AreaOfInterest, Incident, is_blank, validate_incident
+from .records import (
+    DERIVED_FIELDS,
+    INPUT_FIELDS,
+    IRAQ,
+    STORE_KEPT_FIELDS,
+    AreaOfInterest,
+    Incident,
+    is_blank,
+    validate_incident,
+)
 
 # Set by the store or derived; a client may send them back unchanged (an exported or fetched record).
-STORE_FIELDS = ("id", "created_at", "updated_at", *DERIVED_FIELDS)
+STORE_FIELDS = (*STORE_KEPT_FIELDS, *DERIVED_FIELDS)
 # How many of the gazetteer's candidates an unplaced record lists.
 UNPLACED_CANDIDATES = 5
 

@@ -25,7 +25,7 @@ from numpy.typing import ArrayLike
 
 from .forces import FORCE_BITS, FORCE_KEYS
 from .query import IncidentFilter, data_version, ids_naming_actor, packed_records
-from .records import STATUSES
+from .records import DELETED, STORED_STATUSES
 from .store import DISPUTED_CODES, EVENT_TYPE_NAMES, MAP_POINT_DTYPE, UNKNOWN_COUNT, IncidentStore
 
 # Positions along each axis at the deepest level of the Morton order: 2^20 cells across the world,
@@ -39,7 +39,8 @@ TILE_POINTS = 256
 # From this zoom on, a tile always sends points.
 POINTS_ZOOM = 16
 _EPOCH = dt.date(1970, 1, 1)
-_REVIEWED = STATUSES.index("reviewed")
+_REVIEWED = STORED_STATUSES.index("reviewed")
+_DELETED = STORED_STATUSES.index(DELETED)
 
 
 def _spread(v: np.ndarray) -> np.ndarray:
@@ -144,6 +145,8 @@ class MapIndex:
         keep = np.ones(self.n, dtype=bool)
         if not flt.include_drafts:
             keep &= self.status == _REVIEWED
+        else:
+            keep &= self.status != _DELETED
         if flt.governorates:
             keep &= np.isin(self.admin1, self._codes(flt.governorates))
         if flt.districts:

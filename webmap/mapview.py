@@ -48,7 +48,7 @@ from .config import SHIPPED_GEODATA
 from .forces import FORCES
 from .io.tiles import TilesetInfo
 from .mapindex import degrees_of, mercator
-from .records import GEO_PRECISION, IRAQ
+from .records import GEO_PRECISION, IRAQ, STORED_STATUSES
 
 STATIC_URL = "/static"
 VENDOR_URL = f"{STATIC_URL}/vendor"
@@ -670,7 +670,7 @@ def district_features(counts: dict[str, dict], geodata_dir: Path | str | None = 
 
 
 # -- the compact encoding of the incident points (decoded by decodePoints in static/js/map.js) -----
-POINTS_MAGIC = b"WMP2"
+POINTS_MAGIC = b"WMP3"
 POINTS_MEDIA_TYPE = "application/vnd.webmap.points"
 
 
@@ -760,22 +760,25 @@ def area_groups(index, selected: np.ndarray, geodata_dir: Path | str | None = No
 
 
 def encode_points(columns: dict[str, np.ndarray], areas: tuple[np.ndarray, list[dict]] | None = None) -> bytes:
-    """The map's points as one little-endian binary buffer, 26 bytes an incident before gzip.
+    """The map's points as one little-endian binary buffer, 27 bytes an incident before gzip.
 
     ``columns`` as from :meth:`webmap.mapindex.MapIndex.point_columns` (ids ascending); ``areas`` as from
-    :func:`area_column` (None: every incident drawn at its point). Layout: ``WMP2``, uint32 n, then
+    :func:`area_column` (None: every incident drawn at its point). Layout: ``WMP3``, uint32 n, then
     n values of each column: uint32 id deltas (so gzip shrinks them to almost nothing), float32
     longitude, float32 latitude (degrees WGS 84, about 1 m resolution), int32 day (days since
     1970-01-01), uint32 fatalities (0xFFFFFFFF: the source gives no figure), uint8 force (index
     into :data:`webmap.forces.FORCE_KEYS` of the initiating side's force), uint8 geo_precision,
-    uint16 forces (bit mask of every force involved), uint16 area; then uint32 length and the area
-    table as UTF-8 JSON.
+    uint16 forces (bit mask of every force involved), uint16 area, uint8 draft (1: a draft, drawn
+    apart; from ``columns["status"]``, the index into :data:`webmap.records.STORED_STATUSES`, when
+    given); then uint32 length and the area table as UTF-8 JSON.
     """
     ids = np.asarray(columns["id"], dtype=np.int64)
     deltas = np.diff(ids, prepend=0)
     if len(ids) and deltas.min() < 0:
         raise ValueError("encode_points needs ids in ascending order")
     area, table = areas if areas is not None else (np.zeros(len(ids), dtype="<u2"), [])
+    status = columns.get("status")
+    draft = np.zeros(len(ids), dtype=bool) if status is None else np.asarray(status) == STORED_STATUSES.index("draft")
     table_json = json.dumps(table, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     return b"".join(
         (
@@ -790,6 +793,7 @@ def encode_points(columns: dict[str, np.ndarray], areas: tuple[np.ndarray, list[
             np.asarray(columns["geo_precision"], dtype=np.uint8).tobytes(),
             np.asarray(columns["forces"], dtype="<u2").tobytes(),
             np.asarray(area, dtype="<u2").tobytes(),
+            draft.astype(np.uint8).tobytes(),
             struct.pack("<I", len(table_json)),
             table_json,
         )

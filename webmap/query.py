@@ -45,8 +45,8 @@ import sqlalchemy as sa
 
 from . import spatial
 from .errors import InvalidFilter, InvalidRecord
-from .forces import FORCE_BITS, forces_mask, parse_force
-from .records import DISPUTED, EARLIEST_DATE, EVENT_TYPES, FIELDS, Incident, parse_bool, parse_date
+from .forces import FORCE_BITS, forces_mask, incident_forces, parse_force
+from .records import DISPUTED, EARLIEST_DATE, EVENT_TYPES, FIELDS, STATUSES, Incident, parse_bool, parse_date
 from .store import (
     DERIVED_FROM,
     MAP_POINT_DTYPE,
@@ -270,6 +270,8 @@ class IncidentFilter:
         where = []
         if not self.include_drafts:
             where.append(c.status == "reviewed")
+        else:  # drafts too, never a deleted incident
+            where.append(c.status.in_(STATUSES))
         if self.governorates:
             where.append(c.admin1_pcode.in_(self.governorates))
         if self.districts:
@@ -589,3 +591,59 @@ def packed_records(store: IncidentStore) -> tuple[np.ndarray, np.ndarray]:
                     packed[row["id"]] = derived_values(row, codes)["map_point"]
             records = [packed[i] if r is None else r for i, r in zip(ids.tolist(), records, strict=True)]
     return ids, np.frombuffer(b"".join(records), dtype=MAP_POINT_DTYPE)
+
+
+# -- the review queue (webmap.web.review) -------------------------------------------------------
+# How near another incident must be to a draft to be offered as the same event.
+MERGE_DAYS = 1
+MERGE_KM = 25.0
+_EARTH_KM = 6371.0088
+
+
+def review_queue(store: IncidentStore, *, limit: int = 200) -> tuple[list[Incident], int]:
+    """The drafts waiting for review, oldest first (by when they were made), at most ``limit``,
+    and how many wait in all."""
+    c = incidents.c
+    with store.connect() as conn:
+        total = conn.execute(sa.select(sa.func.count()).where(c.status == "draft")).scalar_one()
+        rows = conn.execute(
+            sa.select(incidents).where(c.status == "draft").order_by(c.created_at, c.id).limit(limit)
+        ).mappings()
+        return [row_to_incident(row) for row in rows], total
+
+
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in km between two points in degrees WGS 84 (haversine)."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dlat, dlon = p2 - p1, np.radians(lon2 - lon1)
+    a = np.sin(dlat / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlon / 2) ** 2
+    return float(2 * _EARTH_KM * np.arcsin(np.sqrt(a)))
+
+
+def merge_candidates(store: IncidentStore, draft: Incident, *, limit: int = 10) -> list[tuple[Incident, float]]:
+    """The stored incidents that may report the same event as ``draft``: within
+    :data:`MERGE_DAYS` of its day, :data:`MERGE_KM` of its point, and involving a force it
+    involves; nearest first, with their distance in km. Deleted incidents and ``draft`` itself are
+    left out."""
+    c = incidents.c
+    mask = forces_mask(incident_forces(draft))
+    if not mask:
+        return []
+    day = dt.timedelta(days=MERGE_DAYS)
+    # A box around the point that holds the circle, so the index on (longitude, latitude) answers.
+    dlat = np.degrees(MERGE_KM / _EARTH_KM)
+    dlon = dlat / max(np.cos(np.radians(draft.latitude)), 0.01)
+    stmt = sa.select(incidents).where(
+        c.id != draft.id,
+        c.status.in_(STATUSES),
+        c.event_date.between(draft.event_date - day, draft.event_date + day),
+        c.latitude.between(draft.latitude - dlat, draft.latitude + dlat),
+        c.longitude.between(draft.longitude - dlon, draft.longitude + dlon),
+        c.force_mask.op("&")(mask) != 0,
+    )
+    with store.connect() as conn:
+        found = [row_to_incident(row) for row in conn.execute(stmt).mappings()]
+    near = [(i, distance_km(draft.latitude, draft.longitude, i.latitude, i.longitude)) for i in found]
+    near = [(i, km) for i, km in near if km <= MERGE_KM]
+    near.sort(key=lambda pair: (pair[1], pair[0].id))
+    return near[:limit]

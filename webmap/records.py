@@ -22,6 +22,10 @@ TIME_PRECISION = {1: "day", 2: "week", 3: "month"}
 # ACLED's geo_precision: 1 the named place, 2 near it or part of a district, 3 only the district or governorate.
 GEO_PRECISION = {1: "named place", 2: "near the place / part of a district", 3: "district or governorate only"}
 STATUSES = ("draft", "reviewed")
+# What the store keeps of a soft-deleted incident (webmap.store.IncidentStore.delete): never given
+# by a caller, hidden from every filter, restorable by a reviewer.
+DELETED = "deleted"
+STORED_STATUSES = (*STATUSES, DELETED)
 # No incident happened before this day (a date before it is a typo); filters do not reach before it either.
 EARLIEST_DATE = dt.date(1900, 1, 1)
 # Whether an incident's known area lies in the disputed territories: wholly (or its point does),
@@ -112,6 +116,12 @@ class Incident:
     status: str = "reviewed"
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
+    # Kept by the store (webmap.store): who made it, who reviewed it and when, and its version (one
+    # more with each entry of its history).
+    created_by: str | None = None
+    reviewed_by: str | None = None
+    reviewed_at: dt.datetime | None = None
+    version: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values: dates and times as ISO 8601 strings, everything else as is."""
@@ -187,6 +197,10 @@ FIELD_SPECS: dict[str, FieldSpec] = {
     "status": FieldSpec("text", 20, default="reviewed"),
     "created_at": FieldSpec("datetime", required=True),
     "updated_at": FieldSpec("datetime", required=True),
+    "created_by": FieldSpec("text", 64),
+    "reviewed_by": FieldSpec("text", 64),
+    "reviewed_at": FieldSpec("datetime"),
+    "version": FieldSpec("int", default=1),
 }
 FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Incident))
 # What exports and the API add to the record's fields, derived from them: ``forces``, every force
@@ -194,8 +208,14 @@ FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Incident))
 # and district (webmap.spatial.display_name; the official names and P-codes stay). Imports and
 # request bodies skip them.
 DERIVED_FIELDS = ("forces", "admin1_display", "admin2_display")
+# Fields the store sets itself: a caller never does (webmap.intake drops them from input).
+STORE_KEPT_FIELDS = ("id", "created_at", "updated_at", "created_by", "reviewed_by", "reviewed_at", "version")
+# Who made and reviewed an incident, and its version: exports add them on request.
+PROVENANCE_FIELDS = ("created_by", "reviewed_by", "reviewed_at", "version")
 # Fields a caller may set; the rest are derived (forces, admin areas) or kept by the store.
-INPUT_FIELDS = tuple(f for f in FIELDS if f not in ("id", "created_at", "updated_at"))
+INPUT_FIELDS = tuple(f for f in FIELDS if f not in STORE_KEPT_FIELDS)
+# What an incident says (compared to tell whether a write changed it; kept in its history).
+CONTENT_FIELDS = INPUT_FIELDS
 REQUIRED_FIELDS = ("event_date", "latitude", "longitude", "event_type")
 
 

@@ -39,6 +39,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import json
 import math
 import operator
 import struct
@@ -48,6 +49,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -55,9 +57,21 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
-from .errors import ConfigError, DuplicateRecord, InvalidRecord, NotFound, StoreBusy, WebmapError
+from .errors import ConfigError, Conflict, DuplicateRecord, Forbidden, InvalidRecord, NotFound, StoreBusy, WebmapError
 from .forces import FORCE_KEYS, OTHER, forces_mask, initiating_force, involved_forces
-from .records import DISPUTED, EVENT_TYPES, FIELD_SPECS, FIELDS, STATUSES, FieldSpec, Incident
+from .records import (
+    CONTENT_FIELDS,
+    DELETED,
+    DISPUTED,
+    EVENT_TYPES,
+    FIELD_SPECS,
+    FIELDS,
+    STORED_STATUSES,
+    FieldSpec,
+    Incident,
+    parse_date,
+)
+from .roles import Actor, authorize, may
 
 metadata = sa.MetaData()
 
@@ -115,7 +129,7 @@ _RETIRED = (
 # it: longitude, latitude (degrees), day (since 1970-01-01), fatalities (UNKNOWN_COUNT when the
 # source gives no figure), force (index in FORCE_KEYS
 # of the initiating side's force, its colour), geo_precision, forces (the bit mask of every force it
-# involves), status, event type and disputed (their positions in STATUSES, EVENT_TYPE_NAMES and
+# involves), status, event type and disputed (their positions in STORED_STATUSES, EVENT_TYPE_NAMES and
 # DISPUTED_CODES), and the governorate's and district's codes (admin_codes; 0: none). MAP_FORMAT
 # names the layout and those orders, so a change to any makes the store rebuild every row's record.
 MAP_POINT = struct.Struct("<ffiIBBHBBBxHH")
@@ -148,7 +162,7 @@ MAP_FORMAT = hashlib.sha1(
             MAP_POINT.format,
             f"unknown-fatalities={UNKNOWN_COUNT}",
             ",".join(FORCE_KEYS),
-            ",".join(STATUSES),
+            ",".join(STORED_STATUSES),
             ",".join(EVENT_TYPE_NAMES),
             ",".join(DISPUTED),
         )
@@ -172,7 +186,7 @@ DERIVED_FROM = (
     "admin2_pcode",
 )
 _FORCE_INDEX = {key: i for i, key in enumerate(FORCE_KEYS)}
-_STATUS_INDEX = {key: i for i, key in enumerate(STATUSES)}
+_STATUS_INDEX = {key: i for i, key in enumerate(STORED_STATUSES)}
 _EVENT_TYPE_INDEX = {key: i for i, key in enumerate(EVENT_TYPE_NAMES)}
 _DISPUTED_INDEX = {key: i for i, key in enumerate(DISPUTED_CODES)}
 _EPOCH = dt.date(1970, 1, 1).toordinal()
@@ -232,8 +246,8 @@ incidents_version = sa.Table(
 # The key in a write connection's ``info`` of the P-code numbers its transaction gave or read.
 _PENDING_CODES = "webmap_admin_codes"
 
-# Columns compared to decide whether a re-imported row changed.
-CONTENT_COLUMNS = tuple(c for c in FIELDS if c not in ("id", "created_at", "updated_at"))
+# Columns compared to decide whether a re-imported row changed (the others the store keeps itself).
+CONTENT_COLUMNS = CONTENT_FIELDS
 
 # A row's content columns, in order, as a tuple.
 _content_of = operator.attrgetter(*CONTENT_COLUMNS)
@@ -252,13 +266,16 @@ staged = sa.Table(
 )
 
 # The web's live logins: the digest of each session's secret id (the browser's cookie holds the id),
-# the fingerprint of the token it logged in with, and when it ends. Logging out deletes the row.
+# the account or the fingerprint of the token it logged in with, and when it ends. Logging out
+# deletes the row.
 login_sessions = sa.Table(
     "login_sessions",
     metadata,
     sa.Column("digest", sa.String(64), primary_key=True),
     sa.Column("token_fingerprint", sa.String(64), nullable=False),
     sa.Column("expires_at", sa.DateTime, nullable=False),
+    # The account logged in (users.id); none for the bootstrap admin's login with WEBMAP_TOKEN.
+    sa.Column("user_id", sa.Integer),
 )
 # Wrong tokens counted per key (an address, or the account) since the start of their window.
 login_failures = sa.Table(
@@ -267,6 +284,110 @@ login_failures = sa.Table(
     sa.Column("key", sa.String(200), primary_key=True),
     sa.Column("failures", sa.Integer, nullable=False),
     sa.Column("since", sa.DateTime, nullable=False),
+)
+# A key that grows past 2^31 rows on PostgreSQL; SQLite's rowid is 64-bit already (and only an
+# INTEGER PRIMARY KEY is the rowid).
+_SERIAL = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+# The accounts (webmap.roles, webmap.accounts): a name, a role and the Argon2id hash of the password.
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(40), nullable=False, unique=True),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("last_login_at", sa.DateTime),
+)
+# Personal API tokens: the token's public id, the digest of the whole token (never the token), whose
+# it is, and its life.
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("token_id", sa.String(12), primary_key=True),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("label", sa.String(100)),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("created_by", sa.String(40), nullable=False),
+    sa.Column("expires_at", sa.DateTime),
+    sa.Column("last_used_at", sa.DateTime),
+    sa.Column("revoked_at", sa.DateTime),
+)
+# Every write of an incident, in the transaction of the write: who, when, what (``action``, see
+# HISTORY_ACTIONS), the incident's version after it, the fields it changed before and after (JSON
+# objects; none for a creation: version 1 is the incident with its later entries' before values
+# put back), the reason, and ``ref`` (the other incident of a merge, the version a revert went
+# back to). Append-only: the store never changes or deletes an entry, and triggers refuse it to
+# anyone else on SQLite and PostgreSQL (_APPEND_ONLY).
+incident_history = sa.Table(
+    "incident_history",
+    metadata,
+    sa.Column("id", _SERIAL, primary_key=True, autoincrement=True),
+    sa.Column("incident_id", sa.Integer, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("actor", sa.String(40), nullable=False),
+    sa.Column("action", sa.String(20), nullable=False),
+    sa.Column("reason", sa.Text),
+    sa.Column("ref", sa.Integer),
+    sa.Column("fields_before", sa.Text),
+    sa.Column("fields_after", sa.Text),
+    sa.Index("ix_incident_history_incident", "incident_id", "version"),
+)
+HISTORY_ACTIONS = {
+    "create": "added",
+    "import": "imported",
+    "edit": "edited",
+    "approve": "marked reviewed",
+    "unreview": "sent back to draft",
+    "delete": "deleted",
+    "reject": "rejected",
+    "restore": "restored",
+    "revert": "reverted",
+    "merge": "took the sources of a duplicate",
+    "merged": "merged into another incident",
+    "rejoin": "re-joined to new boundaries",
+}
+# Logins, logouts, refusals and changes to accounts and tokens; append-only like the history.
+auth_log = sa.Table(
+    "auth_log",
+    metadata,
+    sa.Column("id", _SERIAL, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("event", sa.String(40), nullable=False),
+    sa.Column("actor", sa.String(40)),
+    sa.Column("address", sa.String(100)),
+    sa.Column("target", sa.String(200)),
+    sa.Column("detail", sa.Text),
+)
+_APPEND_ONLY_TABLES = ("incident_history", "auth_log")
+_SQLITE_APPEND_ONLY = tuple(
+    f"""CREATE TRIGGER IF NOT EXISTS {table}_append_only_{event.lower()} BEFORE {event} ON {table}
+        BEGIN SELECT RAISE(ABORT, '{table} is append-only: its entries are never changed or deleted'); END"""
+    for table in _APPEND_ONLY_TABLES
+    for event in ("UPDATE", "DELETE")
+)
+_POSTGRES_APPEND_ONLY = (
+    """CREATE OR REPLACE FUNCTION webmap_append_only() RETURNS trigger AS $$
+       BEGIN
+         RAISE EXCEPTION USING MESSAGE = TG_TABLE_NAME || ' is append-only: its entries are never changed or deleted';
+       END
+       $$ LANGUAGE plpgsql""",
+    *(
+        statement
+        for table in _APPEND_ONLY_TABLES
+        for statement in (
+            f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}",
+            f"""CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table}
+                FOR EACH ROW EXECUTE FUNCTION webmap_append_only()""",
+            f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}",
+            f"""CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}
+                FOR EACH STATEMENT EXECUTE FUNCTION webmap_append_only()""",
+        )
+    ),
 )
 
 _SQLITE_SPATIAL = (
@@ -556,6 +677,132 @@ def _same_source_id(dialect: str):
     )
 
 
+# The history's actions that delete an incident (webmap.store.IncidentStore.restore undoes the last).
+_REMOVALS = ("delete", "reject", "merged")
+
+
+def _plain(value: Any) -> Any:
+    """A content value as JSON keeps it: dates and times as ISO 8601 text."""
+    return value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value
+
+
+def _content_from_json(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Content values read back from a history entry's JSON (``event_date`` a date again)."""
+    out = {name: value for name, value in values.items() if name in CONTENT_COLUMNS}
+    if isinstance(out.get("event_date"), str):
+        out["event_date"] = parse_date(out["event_date"])
+    return out
+
+
+def _changes(current: Incident, new: Incident) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The content fields ``new`` changes in ``current``: their values before and after."""
+    changed = [name for name in CONTENT_COLUMNS if getattr(current, name) != getattr(new, name)]
+    return {name: getattr(current, name) for name in changed}, {name: getattr(new, name) for name in changed}
+
+
+def _reason_given(reason: str | None) -> str | None:
+    """The reason, stripped; None for none or a blank one. :class:`InvalidRecord` past 2,000 characters."""
+    if reason is None or not str(reason).strip():
+        return None
+    text = str(reason).strip()
+    if len(text) > 2000:
+        raise InvalidRecord("reason", "longer than 2000 characters")
+    return text
+
+
+def _history(
+    conn: Connection,
+    incident_id: int,
+    version: int,
+    by: Actor,
+    action: str,
+    at: dt.datetime,
+    *,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+    reason: str | None = None,
+    ref: int | None = None,
+) -> None:
+    """Append one entry to ``incident_history`` in ``conn``'s write transaction."""
+
+    def encoded(values: Mapping[str, Any] | None) -> str | None:
+        if values is None:
+            return None
+        return json.dumps({name: _plain(value) for name, value in values.items()}, ensure_ascii=False)
+
+    conn.execute(
+        incident_history.insert().values(
+            incident_id=incident_id,
+            version=version,
+            at=at,
+            actor=by.name,
+            action=action,
+            reason=reason,
+            ref=ref,
+            fields_before=encoded(before),
+            fields_after=encoded(after),
+        )
+    )
+
+
+def _log(
+    conn: Connection,
+    event: str,
+    actor: str | None,
+    *,
+    address: str | None = None,
+    target: str | None = None,
+    detail: str | None = None,
+) -> None:
+    """Append one event to ``auth_log`` in ``conn``'s transaction (texts cut to their columns)."""
+    conn.execute(
+        auth_log.insert().values(
+            at=_now(),
+            event=event[:40],
+            actor=actor[:40] if actor else None,
+            address=address[:100] if address else None,
+            target=target[:200] if target else None,
+            detail=detail[:1000] if detail else None,
+        )
+    )
+
+
+def _json_of(dialect: str, table: sa.Table) -> sa.ColumnElement:
+    """SQL: a JSON object (text) of ``table``'s content columns, for the history of an import's
+    changes (PostgreSQL's json_build_object takes the 60 arguments; SQLite's json_object too)."""
+    pairs: list[Any] = []
+    for name in CONTENT_COLUMNS:
+        pairs += [sa.literal_column(f"'{name}'"), table.c[name]]
+    if dialect == "postgresql":
+        return sa.cast(sa.func.json_build_object(*pairs), sa.Text)
+    return sa.func.json_object(*pairs)
+
+
+def _merged_sources(target: Incident, duplicate: Incident) -> dict[str, Any]:
+    """``target``'s ``source``, ``source_url`` and ``notes`` with those of ``duplicate`` added: the
+    outlets as ACLED lists them (``A; B``); the target's link (the duplicate's when it has none);
+    the duplicate's other link and its notes (its evidence) after the target's notes, marked with
+    where they came from. :class:`InvalidRecord` naming the field that would grow past its length."""
+    sources = [part.strip() for text in (target.source, duplicate.source) for part in (text or "").split(";")]
+    named = list(dict.fromkeys(part for part in sources if part))
+    link = target.source_url or duplicate.source_url
+    notes = target.notes or ""
+    other_link = duplicate.source_url if duplicate.source_url != link else None
+    carried = [text for text in (other_link, duplicate.notes) if text and text not in notes]
+    if carried:
+        where = f"#{duplicate.id}" + (f", {duplicate.source}" if duplicate.source else "")
+        notes = (notes + "\n\n" if notes else "") + f"[from {where}] " + "\n".join(carried)
+    merged = {"source": "; ".join(named) or None, "source_url": link, "notes": notes or None}
+    for name, value in merged.items():
+        limit = FIELD_SPECS[name].length
+        if value and limit and len(value) > limit:
+            raise InvalidRecord(
+                name,
+                f"merged, it would be {len(value)} characters, over {limit}: shorten incident {target.id}'s first",
+            )
+    return merged
+
+
 class Staging:
     """The staged incidents of one write on one connection (from :meth:`IncidentStore.staging`)."""
 
@@ -570,11 +817,12 @@ class Staging:
         with self._conn.begin():
             _stage(self._conn, batch, codes)
 
-    def merge(self, *, update: bool = False) -> SaveSummary:
-        """Write every staged incident into ``incidents`` in one write transaction, as
+    def merge(self, *, by: Actor, update: bool = False, reason: str | None = None) -> SaveSummary:
+        """Write every staged incident into ``incidents`` as ``by`` in one write transaction, as
         :meth:`IncidentStore.save_batch` would; :class:`StoreBusy` when the write lock stays taken."""
+        authorize(by, "import")
         with self._store._writer_slot(), self._store._writing(self._conn):
-            return self._store._merge_staged(self._conn, update)
+            return self._store._merge_staged(self._conn, update, by, reason)
 
 
 class IncidentStore:
@@ -603,11 +851,14 @@ class IncidentStore:
             with self.engine.begin() as conn:
                 metadata.create_all(conn)
                 # Columns a database made by an earlier webmap lacks (create_all adds only tables).
-                for table in (incidents, incidents_version):
+                for table in (incidents, incidents_version, login_sessions):
                     present = _column_names(conn, table.name)
                     for column in table.columns:
                         if column.name not in present:
                             kind = column.type.compile(dialect=conn.dialect)
+                            default = column.default.arg if isinstance(column.default, sa.ColumnDefault) else None
+                            if isinstance(default, int) and not column.nullable:  # every earlier incident is version 1
+                                kind += f" DEFAULT {int(default)} NOT NULL"
                             conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}")
                 _upgrade_disputed(conn)
                 _upgrade_nullable(conn)
@@ -615,7 +866,11 @@ class IncidentStore:
                     conn.exec_driver_sql(statement)
                 for index in incidents.indexes:  # a database made by an older webmap gets new indexes too
                     index.create(conn, checkfirst=True)
-                for statement in _SQLITE_SPATIAL if self.dialect == "sqlite" else _POSTGIS_SPATIAL:
+                if self.dialect == "sqlite":
+                    statements = (*_SQLITE_SPATIAL, *_SQLITE_APPEND_ONLY)
+                else:
+                    statements = (*_POSTGIS_SPATIAL, *_POSTGRES_APPEND_ONLY)
+                for statement in statements:
                     conn.exec_driver_sql(statement)
                 # Only when missing: a needless write would make every process's start a writer.
                 if conn.execute(sa.select(incidents_version.c.id)).first() is None:
@@ -811,18 +1066,27 @@ class IncidentStore:
             ) from None
 
     # -- writes -----------------------------------------------------------------------------
-    def save_batch(self, conn: Connection, batch: list[Incident], *, update: bool = False) -> SaveSummary:
-        """Store ``batch`` inside ``conn``'s write transaction, idempotent on ``source`` + ``source_id``.
+    def save_batch(
+        self,
+        conn: Connection,
+        batch: list[Incident],
+        *,
+        by: Actor,
+        update: bool = False,
+        reason: str | None = None,
+    ) -> SaveSummary:
+        """Store ``batch`` inside ``conn``'s write transaction as ``by``, idempotent on ``source`` + ``source_id``.
 
         A row whose (source, source_id) is already stored is left alone (``unchanged``; counted in
         ``differing`` too when its content differs), or, with ``update``, replaced when any content
-        column differs (``updated``). One (source, source_id) given twice is an
-        :class:`InvalidRecord` naming ``source_id`` and the row (1-based in ``batch``).
+        column differs (``updated``; a deleted incident is never brought back so). One (source,
+        source_id) given twice is an :class:`InvalidRecord` naming ``source_id`` and the row
+        (1-based in ``batch``). Who may write what: :meth:`_merge_staged`.
         """
         # On an error the caller's rollback takes the staging table away with the rest.
         _create_staging(conn)
         _stage(conn, batch, self.admin_code(conn, _pcodes(batch)))
-        summary = self._merge_staged(conn, update)
+        summary = self._merge_staged(conn, update, by, reason)
         conn.execute(sa.schema.DropTable(staged))
         return summary
 
@@ -839,12 +1103,24 @@ class IncidentStore:
             finally:
                 conn.invalidate()  # closed, not pooled: its temporary table goes with it
 
-    def _merge_staged(self, conn: Connection, update: bool) -> SaveSummary:
-        """Merge the staged rows into ``incidents`` inside ``conn``'s write transaction (see :meth:`save_batch`)."""
+    def _merge_staged(self, conn: Connection, update: bool, by: Actor, reason: str | None) -> SaveSummary:
+        """Merge the staged rows into ``incidents`` inside ``conn``'s write transaction as ``by``
+        (see :meth:`save_batch`), with one history entry per new or changed incident.
+
+        ``by`` needs ``import``; a reviewed row needs ``review`` (an analyst imports drafts), and
+        marking a stored draft reviewed follows the two-person rule; an analyst's ``update`` may
+        change only their own drafts, and changing a reviewed incident needs a ``reason``."""
+        authorize(by, "import")
         s, i = staged.c, incidents.c
         summary = SaveSummary()
         if self.dialect == "postgresql":
             conn.exec_driver_sql(f"ANALYZE {staged.name}")  # autovacuum never sees a temporary table
+        if not may(by, "review"):
+            first = conn.execute(sa.select(s.seq).where(s.status != "draft").order_by(s.seq).limit(1)).scalar()
+            if first is not None:
+                raise Forbidden(
+                    "review", f"row {first}: {by} saves drafts only: its status must be draft, not reviewed"
+                )
         same_key = _same_source_id(self.dialect)
         differs = sa.or_(*(i[name].is_distinct_from(s[name]) for name in CONTENT_COLUMNS))
         stored, differing = conn.execute(
@@ -853,17 +1129,39 @@ class IncidentStore:
             )
         ).one()
         now = _now()
+        approving = sa.and_(i.status == "draft", s.status == "reviewed")
         if update and differing:
+            changing = sa.and_(same_key, differs, i.status != DELETED)
+            self._check_staged_changes(conn, changing, by, reason)
+            self._history_of_staged(conn, changing, by, reason, now)
             replaced = {name: s[name] for name in (*CONTENT_COLUMNS, *DERIVED_COLUMNS)}
             summary.updated = conn.execute(
-                incidents.update().values(**replaced, updated_at=sa.literal(now, sa.DateTime)).where(same_key, differs)
+                incidents.update()
+                .values(
+                    **replaced,
+                    updated_at=sa.literal(now, sa.DateTime),
+                    version=i.version + 1,
+                    reviewed_by=sa.case((approving, sa.literal(by.name)), else_=i.reviewed_by),
+                    reviewed_at=sa.case((approving, sa.literal(now, sa.DateTime)), else_=i.reviewed_at),
+                )
+                .where(changing)
             ).rowcount
+            summary.differing = differing - summary.updated
         else:
             summary.differing = differing
         summary.unchanged = stored - summary.updated
         columns = (*CONTENT_COLUMNS, *DERIVED_COLUMNS)
+        reviewed = s.status == "reviewed"
         new_rows = (
-            sa.select(*(s[name] for name in columns), sa.literal(now, sa.DateTime), sa.literal(now, sa.DateTime))
+            sa.select(
+                *(s[name] for name in columns),
+                sa.literal(now, sa.DateTime),
+                sa.literal(now, sa.DateTime),
+                sa.literal(by.name),
+                sa.literal(1),
+                sa.case((reviewed, sa.literal(by.name)), else_=None),
+                sa.case((reviewed, sa.literal(now, sa.DateTime)), else_=None),
+            )
             .where(~sa.exists().where(same_key))
             .order_by(s.seq)
         )
@@ -871,11 +1169,90 @@ class IncidentStore:
         # drivers need not report the rows of an INSERT ... SELECT.
         summary.inserted = conn.execute(sa.select(sa.func.count()).select_from(staged)).scalar_one() - stored
         if summary.inserted:
+            last_id = conn.execute(sa.select(sa.func.coalesce(sa.func.max(i.id), 0))).scalar_one()
             with self._indexes_rebuilt_after(conn, summary.inserted):
-                conn.execute(incidents.insert().from_select([*columns, "created_at", "updated_at"], new_rows))
+                conn.execute(
+                    incidents.insert().from_select(
+                        [*columns, "created_at", "updated_at", "created_by", "version", "reviewed_by", "reviewed_at"],
+                        new_rows,
+                    )
+                )
+            # The writer holds the write lock: the new rows are exactly those after the last id.
+            conn.execute(
+                incident_history.insert().from_select(
+                    ["incident_id", "version", "at", "actor", "action", "reason"],
+                    sa.select(
+                        i.id,
+                        sa.literal(1),
+                        sa.literal(now, sa.DateTime),
+                        sa.literal(by.name),
+                        sa.literal("import"),
+                        sa.literal(reason, sa.Text),
+                    )
+                    .where(i.id > last_id)
+                    .order_by(i.id),
+                )
+            )
         if summary.inserted or summary.updated:
             _changed(conn)
         return summary
+
+    def _check_staged_changes(self, conn: Connection, changing, by: Actor, reason: str | None) -> None:
+        """Refuse (nothing written) an import's changes to stored incidents that ``by`` may not make:
+        an analyst's to anything but their own drafts (left drafts), anyone's marking of their own
+        draft reviewed (the two-person rule, unless alone), a reviewed incident's without a reason."""
+        s, i = staged.c, incidents.c
+
+        def first(*conditions) -> Any:
+            found = conn.execute(
+                sa.select(s.seq, i.id, i.status, i.created_by)
+                .select_from(staged.join(incidents, changing))
+                .where(*conditions)
+                .order_by(s.seq)
+                .limit(1)
+            ).first()
+            return found
+
+        if not may(by, "review"):
+            found = first(sa.or_(i.status != "draft", i.created_by.is_distinct_from(by.name)))
+            if found is not None:
+                authorize(by, "edit", SimpleNamespace(id=found.id, status=found.status, created_by=found.created_by))
+        alone = self._alone(conn, by)
+        found = first(i.status == "draft", s.status == "reviewed", i.created_by == by.name)
+        if found is not None:
+            authorize(
+                by,
+                "review",
+                SimpleNamespace(id=found.id, status=found.status, created_by=found.created_by),
+                alone=alone,
+            )
+        found = first(i.status == "reviewed")
+        if found is not None and not _reason_given(reason):
+            raise InvalidRecord(
+                "reason",
+                f'row {found.seq} changes incident {found.id}, which is reviewed: say why (--reason, or "reason")',
+            )
+
+    def _history_of_staged(self, conn: Connection, changing, by: Actor, reason: str | None, now: dt.datetime) -> None:
+        """One history entry per stored incident the staged rows change (``changing``), with every
+        content field before and after, written before the change itself."""
+        s, i = staged.c, incidents.c
+        action = sa.case((sa.and_(i.status == "draft", s.status == "reviewed"), sa.literal("approve")), else_="import")
+        conn.execute(
+            incident_history.insert().from_select(
+                ["incident_id", "version", "at", "actor", "action", "reason", "fields_before", "fields_after"],
+                sa.select(
+                    i.id,
+                    i.version + 1,
+                    sa.literal(now, sa.DateTime),
+                    sa.literal(by.name),
+                    action,
+                    sa.literal(_reason_given(reason), sa.Text),
+                    _json_of(self.dialect, incidents),
+                    _json_of(self.dialect, staged),
+                ).select_from(staged.join(incidents, changing)),
+            )
+        )
 
     @contextmanager
     def _indexes_rebuilt_after(self, conn: Connection, new_rows: int) -> Iterator[None]:
@@ -900,16 +1277,34 @@ class IncidentStore:
         for _, sql in indexes:
             conn.exec_driver_sql(sql)
 
-    def add(self, incident: Incident) -> Incident:
-        """Store one new incident; returns it with its id and timestamps.
+    def _alone(self, conn: Connection, by: Actor) -> bool:
+        """Whether ``by`` is the bootstrap admin of a database without accounts (see :mod:`webmap.roles`)."""
+        return by.bootstrap and conn.execute(sa.select(users.c.id).limit(1)).first() is None
 
-        :class:`DuplicateRecord` when another stored incident has its ``source`` and ``source_id``.
-        """
+    def add(self, incident: Incident, *, by: Actor) -> Incident:
+        """Store one new incident made by ``by`` (who needs ``create``, and ``review`` for a reviewed
+        one); returns it with its id, timestamps and version 1. Its history begins with ``create``.
+        :class:`DuplicateRecord` when another stored incident has its ``source`` and ``source_id``."""
+        authorize(by, "create")
+        if incident.status != "draft":
+            authorize(by, "review")
         now = _now()
+        reviewed = incident.status == "reviewed"
         with self._unique_source_id(incident), self.transaction() as conn:
             values = _values(incident, self.admin_code(conn, _pcodes([incident])))
-            result = conn.execute(incidents.insert().values(**values, created_at=now, updated_at=now))
+            result = conn.execute(
+                incidents.insert().values(
+                    **values,
+                    created_at=now,
+                    updated_at=now,
+                    created_by=by.name,
+                    version=1,
+                    reviewed_by=by.name if reviewed else None,
+                    reviewed_at=now if reviewed else None,
+                )
+            )
             new_id = int(result.inserted_primary_key[0])  # type: ignore[index]  # an insert has its key
+            _history(conn, new_id, 1, by, "create", now)
             _changed(conn)
         return self.get(new_id)
 
@@ -931,28 +1326,275 @@ class IncidentStore:
                 raise
             raise DuplicateRecord(incident.source, incident.source_id, holder) from None
 
-    def replace(self, incident_id: int, incident: Incident) -> Incident:
-        """Overwrite the stored incident ``incident_id`` with ``incident``'s values; :class:`NotFound`
-        if there is none, :class:`DuplicateRecord` when another incident has its ``source`` and ``source_id``."""
+    def replace(self, incident_id: int, incident: Incident, *, by: Actor, reason: str | None = None) -> Incident:
+        """Overwrite the stored incident ``incident_id`` with ``incident``'s values as ``by``.
+
+        ``by`` needs ``edit`` (an analyst: only their own drafts); a change of status needs
+        ``review`` (marking a draft reviewed: never one's own, the two-person rule); changing a
+        reviewed incident needs a ``reason``. Nothing changed: nothing written. Raises
+        :class:`NotFound`, :class:`Conflict` (deleted: restore it first), :class:`Forbidden`,
+        :class:`InvalidRecord` naming ``reason``, :class:`DuplicateRecord` when another incident
+        has its ``source`` and ``source_id``."""
         _check_id(incident_id)
         with self._unique_source_id(incident), self.transaction() as conn:
-            result = conn.execute(
-                incidents.update()
-                .where(incidents.c.id == incident_id)
-                .values(**_values(incident, self.admin_code(conn, _pcodes([incident]))), updated_at=_now())
-            )
-            if result.rowcount == 0:
-                raise NotFound(f"incident {incident_id} does not exist")
-            _changed(conn)
-        return self.get(incident_id)
+            current = self._current(conn, incident_id)
+            return self._rewrite(conn, current, incident, by, reason, action=None)
 
-    def delete(self, incident_id: int) -> None:
-        """Remove incident ``incident_id``; :class:`NotFound` if there is none."""
+    def _rewrite(
+        self,
+        conn: Connection,
+        current: Incident,
+        incident: Incident,
+        by: Actor,
+        reason: str | None,
+        *,
+        action: str | None,
+        ref: int | None = None,
+    ) -> Incident:
+        """Write ``incident``'s content over ``current`` (the rules of :meth:`replace`); ``action``
+        names the history entry (None: ``edit``, or ``approve``/``unreview`` for a change of status)."""
+        if current.status == DELETED:
+            raise Conflict(f"incident {current.id} is deleted: a reviewer must restore it before it can change")
+        authorize(by, "edit", current)
+        if incident.status != current.status:
+            authorize(by, "review", current, alone=self._alone(conn, by))
+        before, after = _changes(current, incident)
+        if not after:
+            return current
+        reason = _reason_given(reason)
+        if current.status == "reviewed" and not reason:
+            raise InvalidRecord("reason", f"incident {current.id} is reviewed: say why it changes")
+        approving = current.status == "draft" and incident.status == "reviewed"
+        if action is None:
+            action = {"draft": "unreview", "reviewed": "approve"}.get(incident.status, "edit")
+            action = action if incident.status != current.status else "edit"
+        now = _now()
+        version = current.version + 1
+        review = {"reviewed_by": by.name, "reviewed_at": now} if approving else {}
+        if incident.status == "draft":
+            review = {"reviewed_by": None, "reviewed_at": None}
+        conn.execute(
+            incidents.update()
+            .where(incidents.c.id == current.id)
+            .values(
+                **_values(incident, self.admin_code(conn, _pcodes([incident]))),
+                **review,
+                updated_at=now,
+                version=version,
+            )
+        )
+        assert current.id is not None  # read from the table: it has its id
+        _history(conn, current.id, version, by, action, now, before=before, after=after, reason=reason, ref=ref)
+        _changed(conn)
+        return self._current(conn, current.id)
+
+    def _current(self, conn: Connection, incident_id: int) -> Incident:
         _check_id(incident_id)
+        row = conn.execute(sa.select(incidents).where(incidents.c.id == incident_id)).mappings().first()
+        if row is None:
+            raise NotFound(f"incident {incident_id} does not exist")
+        return row_to_incident(row)
+
+    def _set_status(
+        self,
+        conn: Connection,
+        current: Incident,
+        status: str,
+        by: Actor,
+        action: str,
+        reason: str | None,
+        ref: int | None = None,
+    ) -> None:
+        now = _now()
+        version = current.version + 1
+        values = {"status": status}
+        values.update(derived_values({**vars(current), "status": status}, self.admin_code(conn, _pcodes([current]))))
+        conn.execute(
+            incidents.update().where(incidents.c.id == current.id).values(**values, updated_at=now, version=version)
+        )
+        assert current.id is not None  # read from the table: it has its id
+        _history(
+            conn,
+            current.id,
+            version,
+            by,
+            action,
+            now,
+            before={"status": current.status},
+            after={"status": status},
+            reason=reason,
+            ref=ref,
+        )
+        _changed(conn)
+
+    def delete(self, incident_id: int, *, by: Actor, reason: str | None) -> None:
+        """Delete incident ``incident_id`` as ``by`` (who needs ``delete``), for ``reason`` (required):
+        the incident is kept with the status ``deleted``, hidden from every view, and a reviewer can
+        :meth:`restore` it. :class:`NotFound`, :class:`Conflict` when it is deleted already."""
+        self._remove(incident_id, by, reason, "delete")
+
+    def reject(self, incident_id: int, *, by: Actor, reason: str | None) -> None:
+        """Reject the draft ``incident_id`` for ``reason`` (a delete: restorable); :class:`Conflict`
+        when it is no draft."""
+        self._remove(incident_id, by, reason, "reject")
+
+    def _remove(self, incident_id: int, by: Actor, reason: str | None, action: str) -> None:
+        authorize(by, "delete")
+        self.get(incident_id)  # NotFound before asking for a reason
+        reason = _reason_given(reason)
+        if not reason:
+            raise InvalidRecord("reason", f"say why incident {incident_id} is {HISTORY_ACTIONS[action]}")
         with self.transaction() as conn:
-            if conn.execute(incidents.delete().where(incidents.c.id == incident_id)).rowcount == 0:
-                raise NotFound(f"incident {incident_id} does not exist")
-            _changed(conn)
+            current = self._current(conn, incident_id)
+            if current.status == DELETED:
+                raise Conflict(f"incident {incident_id} is deleted already")
+            if action == "reject" and current.status != "draft":
+                raise Conflict(f"incident {incident_id} is {current.status}: only a draft can be rejected")
+            self._set_status(conn, current, DELETED, by, action, reason)
+
+    def restore(self, incident_id: int, *, by: Actor, reason: str | None = None) -> Incident:
+        """Bring the deleted incident ``incident_id`` back with the status it had (``by`` needs
+        ``restore``); :class:`Conflict` when it is not deleted."""
+        authorize(by, "restore")
+        with self.transaction() as conn:
+            current = self._current(conn, incident_id)
+            if current.status != DELETED:
+                raise Conflict(f"incident {incident_id} is not deleted: nothing to restore")
+            last = conn.execute(
+                sa.select(incident_history.c.fields_before)
+                .where(incident_history.c.incident_id == incident_id, incident_history.c.action.in_(_REMOVALS))
+                .order_by(incident_history.c.version.desc())
+                .limit(1)
+            ).scalar()
+            status = json.loads(last).get("status", "draft") if last else "draft"
+            if status == "reviewed":
+                authorize(by, "review")
+            self._set_status(conn, current, status, by, "restore", _reason_given(reason))
+            return self._current(conn, incident_id)
+
+    def approve(self, incident_id: int, *, by: Actor, reason: str | None = None) -> Incident:
+        """Mark the draft ``incident_id`` reviewed as ``by`` (who needs ``review``, and did not make
+        it: the two-person rule); an ``approve`` entry. :class:`Conflict` when it is no draft."""
+        authorize(by, "review")
+        with self.transaction() as conn:
+            current = self._current(conn, incident_id)
+            if current.status != "draft":
+                raise Conflict(f"incident {incident_id} is {current.status}: only a draft can be marked reviewed")
+            reviewed = Incident(**{**vars(current), "status": "reviewed"})
+            return self._rewrite(conn, current, reviewed, by, reason, action="approve")
+
+    def revert(self, incident_id: int, version: int, *, by: Actor, reason: str | None = None) -> Incident:
+        """Give incident ``incident_id`` the content it had at ``version`` again (its status stays),
+        as a new version with a ``revert`` entry; the rules of :meth:`replace` hold.
+        :class:`InvalidRecord` naming ``version`` when it is not an earlier version."""
+        with self.transaction() as conn:
+            current = self._current(conn, incident_id)
+            authorize(by, "edit", current)  # refused before the version is even looked at
+            if not 1 <= version < current.version:
+                raise InvalidRecord(
+                    "version",
+                    f"incident {incident_id} has versions 1 to {current.version}: {version} is not an earlier one",
+                )
+            content = self._version_content(conn, current, version)
+            content["status"] = current.status
+            earlier = Incident(**{**vars(current), **content})
+            return self._rewrite(conn, current, earlier, by, reason, action="revert", ref=version)
+
+    def merge(self, duplicate_id: int, target_id: int, *, by: Actor, reason: str | None = None) -> Incident:
+        """Merge incident ``duplicate_id`` (a draft, usually) into ``target_id``, which reports the
+        same event: the target keeps its content and gains every source of the duplicate (its
+        ``source`` names, ``source_url`` links and ``notes``); the duplicate is deleted (restorable),
+        its history saying where it went. ``by`` needs ``merge``; merging away a reviewed incident
+        needs a ``reason``. Returns the target."""
+        authorize(by, "merge")
+        if duplicate_id == target_id:
+            raise Conflict(f"incident {target_id} cannot be merged into itself")
+        with self.transaction() as conn:
+            duplicate, target = self._current(conn, duplicate_id), self._current(conn, target_id)
+            for incident in (duplicate, target):
+                if incident.status == DELETED:
+                    raise Conflict(f"incident {incident.id} is deleted: restore it before merging")
+            reason = _reason_given(reason)
+            if duplicate.status == "reviewed" and not reason:
+                raise InvalidRecord("reason", f"incident {duplicate_id} is reviewed: say why it is merged away")
+            merged = Incident(**{**vars(target), **_merged_sources(target, duplicate)})
+            before, after = _changes(target, merged)
+            now = _now()
+            if after:
+                version = target.version + 1
+                conn.execute(
+                    incidents.update()
+                    .where(incidents.c.id == target_id)
+                    .values(**after, updated_at=now, version=version)
+                )
+            else:  # the duplicate brings nothing new: the target's entry still says it was merged
+                version = target.version + 1
+                conn.execute(
+                    incidents.update().where(incidents.c.id == target_id).values(updated_at=now, version=version)
+                )
+            _history(
+                conn, target_id, version, by, "merge", now, before=before, after=after, reason=reason, ref=duplicate_id
+            )
+            self._set_status(conn, duplicate, DELETED, by, "merged", reason, ref=target_id)
+            return self._current(conn, target_id)
+
+    def _version_content(self, conn: Connection, current: Incident, version: int) -> dict[str, Any]:
+        """The content fields incident ``current`` had at ``version``: its stored values with the
+        before values of every later history entry put back, newest first."""
+        content = {name: getattr(current, name) for name in CONTENT_COLUMNS}
+        h = incident_history.c
+        later = conn.execute(
+            sa.select(h.fields_before)
+            .where(h.incident_id == current.id, h.version > version)
+            .order_by(h.version.desc(), h.id.desc())
+        ).scalars()
+        for before in later:
+            if before:
+                content.update(_content_from_json(json.loads(before)))
+        return content
+
+    def history(self, incident_id: int) -> list[dict[str, Any]]:
+        """The history of incident ``incident_id``, oldest first: per entry ``version``, ``at``
+        (ISO UTC), ``actor``, ``action``, ``reason``, ``ref``, ``changes`` (field -> [before,
+        after], the fields the entry changed; for the first version every field it had), and
+        ``fields`` (every content field at that version). :class:`NotFound` if there is no such incident."""
+        h = incident_history.c
+        with self.connect() as conn:
+            current = self._current(conn, incident_id)
+            rows = (
+                conn.execute(sa.select(incident_history).where(h.incident_id == incident_id).order_by(h.version, h.id))
+                .mappings()
+                .all()
+            )
+        content = {name: _plain(getattr(current, name)) for name in CONTENT_COLUMNS}
+        snapshots: list[dict[str, Any]] = []
+        for row in reversed(rows):  # newest first: each entry's before values give the version before it
+            snapshots.append(dict(content))
+            if row["fields_before"]:
+                content.update(json.loads(row["fields_before"]))
+        snapshots.reverse()
+        entries = []
+        previous: dict[str, Any] = {}
+        for row, fields in zip(rows, snapshots, strict=True):
+            changes = {
+                name: [previous.get(name), value]
+                for name, value in fields.items()
+                if previous.get(name) != value and (previous or value is not None)
+            }
+            entries.append(
+                {
+                    "version": row["version"],
+                    "at": row["at"].isoformat(),
+                    "actor": row["actor"],
+                    "action": row["action"],
+                    "reason": row["reason"],
+                    "ref": row["ref"],
+                    "changes": changes,
+                    "fields": fields,
+                }
+            )
+            previous = fields
+        return entries
 
     def get(self, incident_id: int) -> Incident:
         """The stored incident ``incident_id``; :class:`NotFound` if there is none."""
@@ -997,9 +1639,12 @@ class IncidentStore:
         )
         yield from result.mappings().partitions(batch)
 
-    def update_admin_areas(self, conn: Connection, assignments: list[dict]) -> int:
-        """Write re-joined admin areas: each dict has ``id`` and the admin*/disputed columns. The
-        rows' packed records follow (they hold the governorate and district)."""
+    def update_admin_areas(self, conn: Connection, assignments: list[dict], *, by: Actor) -> int:
+        """Write re-joined admin areas as ``by`` (who needs ``geodata``): each dict has ``id`` and
+        the admin*/disputed columns. Only incidents whose areas change are written, each with a
+        ``rejoin`` history entry and a new version; their packed records follow (they hold the
+        governorate and district). Returns how many incidents were re-joined (all given)."""
+        authorize(by, "geodata")
         if not assignments:
             return 0
         names = [k for k in assignments[0] if k != "id"]
@@ -1008,57 +1653,331 @@ class IncidentStore:
         ids = [a["id"] for a in assignments]
         for start in range(0, len(ids), 900):
             rows = conn.execute(
-                sa.select(c.id, *(c[n] for n in DERIVED_FROM)).where(c.id.in_(ids[start : start + 900]))
+                sa.select(c.id, c.version, *(c[n] for n in dict.fromkeys((*DERIVED_FROM, *names)))).where(
+                    c.id.in_(ids[start : start + 900])
+                )
             )
             current.update((row["id"], dict(row)) for row in rows.mappings())
-        merged = [{**current[a["id"]], **{k: a[k] for k in names}} for a in assignments]
+        changed = [a for a in assignments if any(current[a["id"]][k] != a[k] for k in names)]
+        if not changed:
+            return len(assignments)
+        merged = [{**current[a["id"]], **{k: a[k] for k in names}} for a in changed]
         codes = self.admin_code(conn, _pcodes(merged))
+        now = _now()
         stmt = (
             incidents.update()
             .where(c.id == sa.bindparam("_id"))
-            .values({name: sa.bindparam(name) for name in (*names, "force_mask", "map_point")})
+            .values({name: sa.bindparam(name) for name in (*names, "force_mask", "map_point", "version")})
         )
         conn.execute(
             stmt,
-            [{**{k: row[k] for k in names}, **derived_values(row, codes), "_id": row["id"]} for row in merged],
+            [
+                {
+                    **{k: row[k] for k in names},
+                    **derived_values(row, codes),
+                    "version": row["version"] + 1,
+                    "_id": row["id"],
+                }
+                for row in merged
+            ],
         )
+        entries = []
+        for a in changed:
+            old = current[a["id"]]
+            keys = [k for k in names if old[k] != a[k]]
+            entries.append(
+                {
+                    "incident_id": a["id"],
+                    "version": old["version"] + 1,
+                    "at": now,
+                    "actor": by.name,
+                    "action": "rejoin",
+                    "fields_before": json.dumps({k: old[k] for k in keys}, ensure_ascii=False),
+                    "fields_after": json.dumps({k: a[k] for k in keys}, ensure_ascii=False),
+                }
+            )
+        conn.execute(incident_history.insert(), entries)
         _changed(conn)
         return len(assignments)
 
     # -- the web's logins (webmap.web.auth) --------------------------------------------------
-    def start_login(self, digest: str, fingerprint: str, expires_at: dt.datetime, now: dt.datetime) -> None:
-        """Record a login session (``digest`` of its id, the token's ``fingerprint``, its end, UTC);
-        the sessions that ended or belong to another token are forgotten on the way."""
+    def start_login(
+        self, digest: str, fingerprint: str, expires_at: dt.datetime, now: dt.datetime, *, user_id: int | None = None
+    ) -> None:
+        """Record a login session (``digest`` of its id, its end, UTC) of the account ``user_id``, or
+        with None of the bootstrap admin with the token of ``fingerprint``; the sessions that ended,
+        and the bootstrap admin's made with another token, are forgotten on the way."""
         s = login_sessions.c
         with self.transaction() as conn:
-            conn.execute(login_sessions.delete().where(sa.or_(s.expires_at <= now, s.token_fingerprint != fingerprint)))
             conn.execute(
-                login_sessions.insert().values(digest=digest, token_fingerprint=fingerprint, expires_at=expires_at)
+                login_sessions.delete().where(
+                    sa.or_(s.expires_at <= now, sa.and_(s.user_id.is_(None), s.token_fingerprint != fingerprint))
+                )
             )
+            conn.execute(
+                login_sessions.insert().values(
+                    digest=digest, token_fingerprint=fingerprint, expires_at=expires_at, user_id=user_id
+                )
+            )
+            if user_id is not None:
+                conn.execute(users.update().where(users.c.id == user_id).values(last_login_at=now))
 
     def end_logins_except(self, fingerprint: str | None) -> None:
-        """Forget every login session made with a token other than the one of ``fingerprint`` (None:
-        all of them); writes only when there is one to forget."""
-        other = login_sessions.c.token_fingerprint != fingerprint if fingerprint else sa.true()
+        """Forget every login session of the bootstrap admin made with a token other than the one of
+        ``fingerprint`` (None: all of them); writes only when there is one to forget."""
+        s = login_sessions.c
+        other = sa.and_(s.user_id.is_(None), s.token_fingerprint != fingerprint if fingerprint else sa.true())
         with self.connect() as conn:
-            if conn.execute(sa.select(login_sessions.c.digest).where(other).limit(1)).first() is None:
+            if conn.execute(sa.select(s.digest).where(other).limit(1)).first() is None:
                 return
         with self.transaction() as conn:
             conn.execute(login_sessions.delete().where(other))
 
-    def login_is_live(self, digest: str, fingerprint: str, now: dt.datetime) -> bool:
-        """Whether the session ``digest`` logged in with the token of ``fingerprint`` and has not ended at ``now``."""
-        s = login_sessions.c
+    def login_session(self, digest: str, now: dt.datetime) -> sa.RowMapping | None:
+        """The live session ``digest`` at ``now``: ``user_id`` and ``token_fingerprint``, and for an
+        account's its ``name``, ``role`` and ``disabled``; None when it ended or never was."""
+        s, u = login_sessions.c, users.c
         with self.connect() as conn:
-            found = conn.execute(
-                sa.select(s.digest).where(s.digest == digest, s.token_fingerprint == fingerprint, s.expires_at > now)
-            ).first()
-        return found is not None
+            return (
+                conn.execute(
+                    sa.select(s.user_id, s.token_fingerprint, u.name, u.role, u.disabled)
+                    .select_from(login_sessions.outerjoin(users, u.id == s.user_id))
+                    .where(s.digest == digest, s.expires_at > now)
+                )
+                .mappings()
+                .first()
+            )
 
     def end_login(self, digest: str) -> None:
         """Forget the session ``digest`` (a logout)."""
         with self.transaction() as conn:
             conn.execute(login_sessions.delete().where(login_sessions.c.digest == digest))
+
+    def end_logins_of(self, user_id: int | None) -> int:
+        """Forget every session of the account ``user_id`` (None: of the bootstrap admin): logging
+        out everywhere. Returns how many there were."""
+        s = login_sessions.c
+        with self.transaction() as conn:
+            return conn.execute(
+                login_sessions.delete().where(s.user_id.is_(None) if user_id is None else s.user_id == user_id)
+            ).rowcount
+
+    # -- accounts and their tokens (webmap.roles, webmap.accounts) ---------------------------
+    def has_accounts(self) -> bool:
+        """Whether the database has any account (without, the bootstrap admin is alone)."""
+        with self.connect() as conn:
+            return conn.execute(sa.select(users.c.id).limit(1)).first() is not None
+
+    def account(self, name: str) -> sa.RowMapping | None:
+        """The account ``name``: ``id``, ``name``, ``role``, ``password_hash``, ``disabled``,
+        ``created_at``, ``last_login_at``; None when there is none."""
+        with self.connect() as conn:
+            return conn.execute(sa.select(users).where(users.c.name == name)).mappings().first()
+
+    def accounts(self, *, by: Actor) -> list[dict[str, Any]]:
+        """Every account, by name (``by`` needs ``users``): ``name``, ``role``, ``disabled``,
+        ``created_at``, ``last_login_at`` and ``tokens`` (live ones); never the password's hash."""
+        authorize(by, "users")
+        u, t = users.c, api_tokens.c
+        live = sa.select(sa.func.count()).where(t.user_id == u.id, t.revoked_at.is_(None)).scalar_subquery()
+        with self.connect() as conn:
+            rows = conn.execute(
+                sa.select(u.name, u.role, u.disabled, u.created_at, u.last_login_at, live.label("tokens")).order_by(
+                    u.name
+                )
+            )
+            return [dict(row) for row in rows.mappings()]
+
+    def add_account(self, name: str, role: str, password_hash: str, *, by: Actor) -> None:
+        """Add the account ``name`` with ``role`` and the hash of its password (``by`` needs
+        ``users``); :class:`Conflict` when the name is taken."""
+        authorize(by, "users")
+        with self.transaction() as conn:
+            if conn.execute(sa.select(users.c.id).where(users.c.name == name)).first() is not None:
+                raise Conflict(f"name: an account named {name!r} exists already")
+            conn.execute(
+                users.insert().values(
+                    name=name, role=role, password_hash=password_hash, disabled=False, created_at=_now()
+                )
+            )
+            _log(conn, "account_added", by.name, target=name, detail=f"role {role}")
+
+    def _account_row(self, conn: Connection, name: str) -> sa.RowMapping:
+        row = conn.execute(sa.select(users).where(users.c.name == name)).mappings().first()
+        if row is None:
+            raise NotFound(f"no account named {name!r}")
+        return row
+
+    def _keep_an_admin(self, conn: Connection, name: str) -> None:
+        """:class:`Conflict` when the account ``name`` is the last enabled admin account."""
+        u = users.c
+        others = conn.execute(
+            sa.select(sa.func.count()).where(u.role == "admin", u.disabled.is_(False), u.name != name)
+        ).scalar_one()
+        if not others:
+            raise Conflict(f"{name} is the last admin account: make another account admin first")
+
+    def set_role(self, name: str, role: str, *, by: Actor) -> None:
+        """Give the account ``name`` the role ``role`` (``by`` needs ``users``); it holds from the
+        account's next request. :class:`Conflict` when that would leave no admin account."""
+        authorize(by, "users")
+        with self.transaction() as conn:
+            row = self._account_row(conn, name)
+            if row["role"] == "admin" and role != "admin" and not row["disabled"]:
+                self._keep_an_admin(conn, name)
+            conn.execute(users.update().where(users.c.id == row["id"]).values(role=role))
+            _log(conn, "role_set", by.name, target=name, detail=f"{row['role']} -> {role}")
+
+    def set_disabled(self, name: str, disabled: bool, *, by: Actor) -> None:
+        """Disable (or enable again) the account ``name`` (``by`` needs ``users``): a disabled
+        account's sessions end at once and its tokens are refused. :class:`Conflict` when that
+        would leave no admin account."""
+        authorize(by, "users")
+        with self.transaction() as conn:
+            row = self._account_row(conn, name)
+            if disabled and row["role"] == "admin" and not row["disabled"]:
+                self._keep_an_admin(conn, name)
+            conn.execute(users.update().where(users.c.id == row["id"]).values(disabled=disabled))
+            if disabled:
+                conn.execute(login_sessions.delete().where(login_sessions.c.user_id == row["id"]))
+            _log(conn, "account_disabled" if disabled else "account_enabled", by.name, target=name)
+
+    def set_password(self, name: str, password_hash: str, *, by: Actor) -> None:
+        """Give the account ``name`` a new password (its hash; ``by`` needs ``users``): every
+        session of the account ends."""
+        authorize(by, "users")
+        with self.transaction() as conn:
+            row = self._account_row(conn, name)
+            conn.execute(users.update().where(users.c.id == row["id"]).values(password_hash=password_hash))
+            conn.execute(login_sessions.delete().where(login_sessions.c.user_id == row["id"]))
+            _log(conn, "password_reset", by.name, target=name)
+
+    def _authorize_tokens_of(self, by: Actor, name: str) -> None:
+        """Anyone manages their own tokens (``tokens``); an admin anyone's (``users``)."""
+        authorize(by, "tokens" if by.name == name and not by.bootstrap else "users")
+
+    def create_token(
+        self,
+        name: str,
+        token_id: str,
+        digest: str,
+        *,
+        by: Actor,
+        label: str | None = None,
+        expires_at: dt.datetime | None = None,
+    ) -> None:
+        """Keep a new personal token of the account ``name``: its public ``token_id`` and its
+        ``digest`` (:func:`webmap.accounts.new_token`), a ``label``, when it expires (UTC; None: never)."""
+        self._authorize_tokens_of(by, name)
+        if label is not None and len(label) > 100:
+            raise InvalidRecord("label", "longer than 100 characters")
+        with self.transaction() as conn:
+            row = self._account_row(conn, name)
+            if row["disabled"]:
+                raise Conflict(f"the account {name} is disabled: enable it before giving it a token")
+            conn.execute(
+                api_tokens.insert().values(
+                    token_id=token_id,
+                    digest=digest,
+                    user_id=row["id"],
+                    label=label,
+                    created_at=_now(),
+                    created_by=by.name,
+                    expires_at=expires_at,
+                )
+            )
+            _log(conn, "token_created", by.name, target=name, detail=f"token {token_id}")
+
+    def tokens(self, name: str | None = None, *, by: Actor) -> list[dict[str, Any]]:
+        """The personal tokens (of the account ``name``, or of all), newest first, as ``by`` may
+        see them (their own; an admin's anyone's): ``token_id``, ``user``, ``label``,
+        ``created_at``, ``created_by``, ``expires_at``, ``last_used_at``, ``revoked_at``; never
+        the token or its digest."""
+        if name is None:
+            authorize(by, "users")
+        else:
+            self._authorize_tokens_of(by, name)
+        t, u = api_tokens.c, users.c
+        stmt = (
+            sa.select(
+                t.token_id,
+                u.name.label("user"),
+                t.label,
+                t.created_at,
+                t.created_by,
+                t.expires_at,
+                t.last_used_at,
+                t.revoked_at,
+            )
+            .select_from(api_tokens.join(users, u.id == t.user_id))
+            .order_by(t.created_at.desc(), t.token_id)
+        )
+        if name is not None:
+            stmt = stmt.where(u.name == name)
+        with self.connect() as conn:
+            return [dict(row) for row in conn.execute(stmt).mappings()]
+
+    def token_record(self, token_id: str) -> sa.RowMapping | None:
+        """The token ``token_id`` with its account: ``digest``, ``expires_at``, ``revoked_at``,
+        ``user_id``, ``name``, ``role``, ``disabled``; None when there is none."""
+        t, u = api_tokens.c, users.c
+        with self.connect() as conn:
+            return (
+                conn.execute(
+                    sa.select(t.token_id, t.digest, t.expires_at, t.revoked_at, t.last_used_at, u.id.label("user_id"))
+                    .add_columns(u.name, u.role, u.disabled)
+                    .select_from(api_tokens.join(users, u.id == t.user_id))
+                    .where(t.token_id == token_id)
+                )
+                .mappings()
+                .first()
+            )
+
+    def revoke_token(self, token_id: str, *, by: Actor) -> None:
+        """Revoke the token ``token_id`` (its owner, or an admin): refused from then on.
+        :class:`NotFound`, :class:`Conflict` when it is revoked already."""
+        record = self.token_record(token_id)
+        if record is None:
+            raise NotFound(f"no token {token_id!r}")
+        self._authorize_tokens_of(by, record["name"])
+        with self.transaction() as conn:
+            done = conn.execute(
+                api_tokens.update()
+                .where(api_tokens.c.token_id == token_id, api_tokens.c.revoked_at.is_(None))
+                .values(revoked_at=_now())
+            ).rowcount
+            if not done:
+                raise Conflict(f"token {token_id} is revoked already")
+            _log(conn, "token_revoked", by.name, target=record["name"], detail=f"token {token_id}")
+
+    def note_token_use(self, token_id: str, now: dt.datetime, last_used: dt.datetime | None) -> None:
+        """Remember that the token ``token_id`` was used at ``now`` (written at most once a minute a token)."""
+        if last_used is not None and now - last_used < dt.timedelta(minutes=1):
+            return
+        with self.transaction() as conn:
+            conn.execute(api_tokens.update().where(api_tokens.c.token_id == token_id).values(last_used_at=now))
+
+    # -- the auth log ------------------------------------------------------------------------
+    def log_auth(
+        self,
+        event: str,
+        *,
+        actor: str | None = None,
+        address: str | None = None,
+        target: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        """Append one event to the auth log (a login, a logout, a refusal), in its own transaction."""
+        with self.transaction() as conn:
+            _log(conn, event, actor, address=address, target=target, detail=detail)
+
+    def auth_events(self, limit: int = 100, *, actor: str | None = None) -> list[dict[str, Any]]:
+        """The newest ``limit`` events of the auth log (of ``actor``, when given), newest first."""
+        stmt = sa.select(auth_log).order_by(auth_log.c.id.desc()).limit(limit)
+        if actor is not None:
+            stmt = stmt.where(auth_log.c.actor == actor)
+        with self.connect() as conn:
+            return [dict(row) for row in conn.execute(stmt).mappings()]
 
     def login_failures(self, keys: list[str], window_start: dt.datetime) -> list[tuple[str, int, dt.datetime]]:
         """``(key, failures, since)`` of each of ``keys`` whose count started at or after ``window_start``."""

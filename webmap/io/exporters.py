@@ -37,7 +37,7 @@ import pyogrio
 from ..errors import WebmapError
 from ..files import replace_file
 from ..forces import incident_forces
-from ..records import DERIVED_FIELDS, Incident
+from ..records import DERIVED_FIELDS, PROVENANCE_FIELDS, Incident
 from ..spatial import display_name
 from .csv import neutralise_formula
 
@@ -83,6 +83,15 @@ COLUMNS = (
     "updated_at",
 )
 PROPERTY_FIELDS = tuple(f for f in COLUMNS if f not in ("latitude", "longitude"))
+# Who made and reviewed each incident, and its version: added on request (``provenance``), since a
+# public map need not name its team.
+PROVENANCE_COLUMNS = PROVENANCE_FIELDS
+
+
+def _columns(provenance: bool) -> tuple[str, ...]:
+    return (*COLUMNS, *PROVENANCE_COLUMNS) if provenance else COLUMNS
+
+
 # Columns the exports add to the record's fields; importers skip them (the record derives them again).
 DERIVED_COLUMNS = DERIVED_FIELDS
 MEDIA_TYPES = {
@@ -120,26 +129,30 @@ def _exported(incident: Incident) -> dict:
     return {**incident.to_dict(), **_derived(incident)}
 
 
-def feature(incident: Incident) -> dict:
-    """One incident as an RFC 7946 Feature (a dict ready for ``json.dumps``)."""
+def feature(incident: Incident, *, provenance: bool = False) -> dict:
+    """One incident as an RFC 7946 Feature (a dict ready for ``json.dumps``); with ``provenance``
+    its properties include :data:`PROVENANCE_COLUMNS`."""
     props = _exported(incident)
     props["forces"] = list(props["forces"])
     geometry = {"type": "Point", "coordinates": [props.pop("longitude"), props.pop("latitude")]}
+    names = (*PROPERTY_FIELDS, *PROVENANCE_COLUMNS) if provenance else PROPERTY_FIELDS
     return {
         "type": "Feature",
         "id": incident.id,
         "geometry": geometry,
-        "properties": {name: props[name] for name in PROPERTY_FIELDS},
+        "properties": {name: props[name] for name in names},
     }
 
 
-def geojson_chunks(incidents: Iterable[Incident]) -> Iterator[str]:
-    """A GeoJSON FeatureCollection of ``incidents``, as text chunks of about 64 KiB."""
+def geojson_chunks(incidents: Iterable[Incident], *, provenance: bool = False) -> Iterator[str]:
+    """A GeoJSON FeatureCollection of ``incidents``, as text chunks of about 64 KiB (``provenance``:
+    see :func:`feature`)."""
 
     def pieces():
         yield '{"type": "FeatureCollection", "features": ['
         for n, incident in enumerate(incidents):
-            yield ("\n" if n == 0 else ",\n") + json.dumps(feature(incident), ensure_ascii=False, allow_nan=False)
+            exported = feature(incident, provenance=provenance)
+            yield ("\n" if n == 0 else ",\n") + json.dumps(exported, ensure_ascii=False, allow_nan=False)
         yield "\n]}\n"
 
     return _chunked(pieces())
@@ -151,46 +164,51 @@ def _csv_value(value):
     return "" if value is None else value
 
 
-def csv_chunks(incidents: Iterable[Incident], *, raw: bool = False) -> Iterator[str]:
-    """``incidents`` as CSV text (BOM, header, one row per incident), in chunks of about 64 KiB.
+def csv_chunks(incidents: Iterable[Incident], *, raw: bool = False, provenance: bool = False) -> Iterator[str]:
+    """``incidents`` as CSV text (BOM, header, one row per incident), in chunks of about 64 KiB;
+    with ``provenance`` the columns of :data:`PROVENANCE_COLUMNS` too.
 
     A text cell a spreadsheet would run as a formula (``=HYPERLINK(...)``, ``@SUM(...)``,
     ``+1+1``) is written with a ``'`` before it (:func:`webmap.io.csv.neutralise_formula`; the
     CSV importer takes it off again), unless ``raw``.
     """
     cell = _csv_value if raw else lambda value: neutralise_formula(_csv_value(value))
+    columns = _columns(provenance)
 
     def pieces():
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow(COLUMNS)
+        writer.writerow(columns)
         yield "\ufeff" + out.getvalue()
         for incident in incidents:
             out.seek(0)
             out.truncate()
             values = _exported(incident)
-            writer.writerow([cell(values[name]) for name in COLUMNS])
+            writer.writerow([cell(values[name]) for name in columns])
             yield out.getvalue()
 
     return _chunked(pieces())
 
 
-def _frame(incidents: list[Incident]) -> gpd.GeoDataFrame:
+def _frame(incidents: list[Incident], provenance: bool) -> gpd.GeoDataFrame:
+    columns = _columns(provenance)
     rows = []
     for incident in incidents:
-        row = {name: getattr(incident, name) for name in COLUMNS if name not in DERIVED_COLUMNS}
+        row = {name: getattr(incident, name) for name in columns if name not in DERIVED_COLUMNS}
         derived = _derived(incident)
         rows.append({**row, **derived, "forces": ";".join(derived["forces"])})
-    frame = pd.DataFrame(rows, columns=list(COLUMNS))
-    for name in ("event_date", "created_at", "updated_at"):
-        frame[name] = pd.to_datetime(frame[name]).astype("datetime64[ms]")
-    for name in ("injured", "id"):
-        frame[name] = frame[name].astype("Int64")
+    frame = pd.DataFrame(rows, columns=list(columns))
+    for name in ("event_date", "created_at", "updated_at", "reviewed_at"):
+        if name in frame:
+            frame[name] = pd.to_datetime(frame[name]).astype("datetime64[ms]")
+    for name in ("injured", "id", "version"):
+        if name in frame:
+            frame[name] = frame[name].astype("Int64")
     geometry = gpd.points_from_xy(frame["longitude"], frame["latitude"], crs="EPSG:4326")
     return gpd.GeoDataFrame(frame, geometry=geometry)
 
 
-def write_gpkg(incidents: Iterable[Incident], path: Path) -> int:
+def write_gpkg(incidents: Iterable[Incident], path: Path, *, provenance: bool = False) -> int:
     """Write ``incidents`` to a GeoPackage layer ``incidents`` at ``path`` (replaced); returns the count."""
     path = Path(path)
     if path.exists():
@@ -200,7 +218,7 @@ def write_gpkg(incidents: Iterable[Incident], path: Path) -> int:
 
     def flush():
         nonlocal count
-        frame = _frame(batch)
+        frame = _frame(batch, provenance)
         pyogrio.write_dataframe(frame, path, layer="incidents", driver="GPKG", append=count > 0, promote_to_multi=False)
         count += len(batch)
         batch.clear()
@@ -214,14 +232,14 @@ def write_gpkg(incidents: Iterable[Incident], path: Path) -> int:
     return count
 
 
-STREAMS: dict[str, Callable[[Iterable[Incident]], Iterator[str]]] = {
+STREAMS: dict[str, Callable[..., Iterator[str]]] = {
     "geojson": geojson_chunks,
     "csv": csv_chunks,
 }
 
 
-def _write_text(chunks: Callable[[Iterable[Incident]], Iterator[str]]) -> Callable[[Iterable[Incident], Path], int]:
-    def write(incidents: Iterable[Incident], path: Path) -> int:
+def _write_text(chunks: Callable[..., Iterator[str]]) -> Callable[..., int]:
+    def write(incidents: Iterable[Incident], path: Path, *, provenance: bool = False) -> int:
         count = 0
 
         def counted():
@@ -231,14 +249,14 @@ def _write_text(chunks: Callable[[Iterable[Incident]], Iterator[str]]) -> Callab
                 yield incident
 
         with Path(path).open("w", encoding="utf-8", newline="") as fh:
-            for chunk in chunks(counted()):
+            for chunk in chunks(counted(), provenance=provenance):
                 fh.write(chunk)
         return count
 
     return write
 
 
-EXPORTERS: dict[str, Callable[[Iterable[Incident], Path], int]] = {
+EXPORTERS: dict[str, Callable[..., int]] = {
     "geojson": _write_text(geojson_chunks),
     "csv": _write_text(csv_chunks),
     "gpkg": write_gpkg,
@@ -254,13 +272,14 @@ def export_file(
     overwrite: bool = False,
     protected: Iterable[Path] = (),
     raw: bool = False,
+    provenance: bool = False,
 ) -> int:
     """Write ``incidents`` to ``path`` as ``fmt`` (None: from the file extension); returns the count.
 
     ``path`` is written by :func:`webmap.files.replace_file`: never a symbolic link, a FIFO, a
     device or one of ``protected`` (the database's files), an existing file only with ``overwrite``,
     and whole or not at all. ``raw``: CSV cells are written as they are, formulas included (see
-    :func:`csv_chunks`).
+    :func:`csv_chunks`). ``provenance``: add who made and reviewed each incident, and its version.
     """
     path = Path(path)
     if fmt is None:
@@ -273,4 +292,9 @@ def export_file(
     if raw and fmt != "csv":
         raise WebmapError("--raw: only CSV cells are neutralised; a GeoJSON or GeoPackage file holds them as they are")
     writer = _write_text(functools.partial(csv_chunks, raw=True)) if raw else EXPORTERS[fmt]
-    return replace_file(path, lambda temporary: writer(incidents, temporary), overwrite=overwrite, protected=protected)
+    return replace_file(
+        path,
+        lambda temporary: writer(incidents, temporary, provenance=provenance),
+        overwrite=overwrite,
+        protected=protected,
+    )

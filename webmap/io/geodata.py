@@ -13,6 +13,7 @@ import pandas as pd
 
 from .. import spatial
 from ..config import Config
+from ..roles import Actor, authorize
 from ..store import IncidentStore
 from .boundaries import install_admin_layer, read_admin_layer, stage_admin_layer
 
@@ -38,8 +39,10 @@ def import_admin_layer(
     pcode_column: str | None = None,
     name_column: str | None = None,
     geodata_dir: Path | str | None = None,
+    by: Actor,
 ) -> GeodataImport:
-    """Check ``path`` as the new ``level`` layer, install it in ``geodata_dir`` and re-join stored incidents.
+    """Check ``path`` as the new ``level`` layer, install it in ``geodata_dir`` and re-join stored
+    incidents, as ``by`` (who needs ``geodata``; each incident whose areas change gets a history entry).
 
     ``geodata_dir`` defaults to ``WEBMAP_GEODATA``. The check is :func:`webmap.io.boundaries.read_admin_layer`
     (raises :class:`~webmap.errors.GeodataError` naming the bad features; warnings are
@@ -47,6 +50,7 @@ def import_admin_layer(
     the new file replaces the old one only after that transaction commits, so on any error both
     the old layer and the stored admin areas stay as they were.
     """
+    authorize(by, "geodata")
     geodata_dir = Path(geodata_dir) if geodata_dir is not None else Config.from_env().geodata_dir
     current = spatial.AdminLayers.current(geodata_dir)
     layer = read_admin_layer(path, level, pcode_column=pcode_column, name_column=name_column, layers=current)
@@ -70,7 +74,7 @@ def import_admin_layer(
                     {"id": incident_id, **{name: values[k] for name, values in columns.items()}}
                     for k, incident_id in enumerate(stored["id"].tolist())
                 ]
-                rejoined += store.update_admin_areas(conn, rows)
+                rejoined += store.update_admin_areas(conn, rows, by=by)
                 unassigned += int(pd.isna(placed["admin3_pcode"][stored["geo_precision"].to_numpy() < 3]).sum())
     except BaseException:
         staged.unlink(missing_ok=True)

@@ -44,7 +44,8 @@ from .. import spatial
 from ..errors import BadRows, InvalidRecord, UnplacedRecord
 from ..gazetteer.resolve import MIN_PLACE_SCORE
 from ..intake import check_values, geocode_values
-from ..records import FIELDS, IRAQ, AreaOfInterest, Incident
+from ..records import FIELDS, IRAQ, STORE_KEPT_FIELDS, AreaOfInterest, Incident
+from ..roles import Actor, authorize, may
 from ..store import IncidentStore, SaveSummary, Staging
 from . import acled, csv, geojson, ucdp
 from .readers import RowStream, open_csv, refuse
@@ -60,11 +61,7 @@ BATCH = 5_000
 PROGRESS_BYTES = 1_000_000
 # The gazetteer's match (place_id, place_score) is left out: content ids stay those of earlier webmaps.
 _DIGEST_VALUES = operator.attrgetter(
-    *(
-        f
-        for f in FIELDS
-        if f not in ("id", "source_id", "created_at", "updated_at", "place_id", "place_score", *spatial.ADMIN_FIELDS)
-    )
+    *(f for f in FIELDS if f not in (*STORE_KEPT_FIELDS, "source_id", "place_id", "place_score", *spatial.ADMIN_FIELDS))
 )
 REVIEW_COLUMNS = ("row", "location", "admin2", "admin1", "best_candidate", "place_id", "score", "why")
 
@@ -73,7 +70,8 @@ REVIEW_COLUMNS = ("row", "location", "admin2", "admin1", "best_candidate", "plac
 class ImportSummary(SaveSummary):
     """What an import did: the store's counts, plus ``unassigned``: rows not joined to any district,
     ``geocoded``: rows placed by their place name, ``unplaced``: rows left out because the gazetteer
-    could not place them (each an :class:`~webmap.errors.UnplacedRecord` with its row number)."""
+    could not place them (each an :class:`~webmap.errors.UnplacedRecord` with its row number),
+    ``as_drafts``: the rows were imported as drafts (the importer's role may not review)."""
 
     rows: int = 0
     unassigned: int = 0
@@ -82,6 +80,7 @@ class ImportSummary(SaveSummary):
     unknown_actors: Counter = field(default_factory=Counter)
     read_as: str = ""
     ignored_columns: list[str] = field(default_factory=list)
+    as_drafts: bool = False
 
     def lines(self) -> list[str]:
         """The summary as a user reads it, one fact per line."""
@@ -89,6 +88,8 @@ class ImportSummary(SaveSummary):
             f"{self.rows} rows read ({self.read_as}): {self.inserted} inserted, {self.updated} updated, "
             f"{self.unchanged} unchanged; {self.unassigned} not in any district"
         ]
+        if self.as_drafts:
+            out.append("imported as drafts: a reviewer marks them reviewed in the review queue (/review)")
         if self.differing:
             out.append(
                 f"{self.differing} of the unchanged differ from the stored incident (same source and id) "
@@ -138,8 +139,14 @@ def import_file(
     min_score: float = MIN_PLACE_SCORE,
     strict: bool = False,
     gazetteer_path: Path | str | None = None,
+    by: Actor,
+    reason: str | None = None,
 ) -> ImportSummary:
-    """Import every row of ``path`` into ``store``: all of them, or nothing.
+    """Import every row of ``path`` into ``store`` as ``by``: all of them, or nothing.
+
+    ``by`` needs the ``import`` permission; the rows of someone who may not ``review`` (an
+    analyst) are imported as drafts, whatever the file says (``summary.as_drafts``). ``reason``:
+    why an ``update`` changes reviewed incidents (required then).
 
     ``fmt`` is a key of :data:`IMPORTERS` (None: :func:`detect_format`); ``column_map`` maps
     file columns to record fields (``csv``, ``geojson``); ``update`` replaces stored rows whose
@@ -153,12 +160,15 @@ def import_file(
     Raises :class:`~webmap.errors.ImportFailed` (nothing written) for an unreadable file or any bad
     row, :class:`~webmap.errors.StoreBusy` (nothing written) when the merge cannot get the write lock.
     """
+    authorize(by, "import")
     path = Path(path)
     fmt = fmt or detect_format(path, encoding)
     if fmt not in IMPORTERS:
         raise refuse(path, f"--format: unknown format {fmt!r} (known: {', '.join(IMPORTERS)})")
     stream = IMPORTERS[fmt](path, column_map=column_map, encoding=encoding)
-    summary = ImportSummary(read_as=stream.described, ignored_columns=stream.ignored_columns)
+    summary = ImportSummary(
+        read_as=stream.described, ignored_columns=stream.ignored_columns, as_drafts=not may(by, "review")
+    )
     bad = BadRows()
     seen_ids: dict[int, int] = {}
     digests: Counter = Counter()
@@ -192,6 +202,8 @@ def import_file(
                 if isinstance(raw, InvalidRecord):
                     raise raw
                 incident, depth = _checked_row(stream, raw, area, summary, geocoding)
+                if summary.as_drafts:
+                    incident.status = "draft"
                 _claim_id(incident, row_number, seen_ids, digests)
             except UnplacedRecord as exc:
                 if strict:
@@ -215,7 +227,7 @@ def import_file(
             )
         store_batch(batch)
         pending.pop().result()
-        summary.add(staging.merge(update=update))
+        summary.add(staging.merge(by=by, update=update, reason=reason))
         bar.update(stream.size - bar.n)
     return summary
 

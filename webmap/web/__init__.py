@@ -16,7 +16,16 @@ from werkzeug.exceptions import HTTPException
 
 from .. import mapview
 from ..config import TEMPLATES, Config, check_installation
-from ..errors import ConfigError, DuplicateRecord, InvalidFilter, InvalidRecord, NotFound, StoreBusy, WebmapError
+from ..errors import (
+    ConfigError,
+    Conflict,
+    DuplicateRecord,
+    InvalidFilter,
+    InvalidRecord,
+    NotFound,
+    StoreBusy,
+    WebmapError,
+)
 from ..io.tiles import TileArchive, open_archive
 from ..query import IncidentFilter
 from ..store import IncidentStore
@@ -57,11 +66,13 @@ def build_app(config: Any = None, *, open_store: bool = False) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
     app.extensions[EXTENSION] = {"config": cfg, "store": None, "basemap": basemap}
 
-    from . import api, auth, exports, extraction, headers, limits, pages, params, points
+    from . import admin, api, auth, exports, extraction, headers, limits, pages, params, points, review
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(exports.bp)
+    app.register_blueprint(review.bp)
+    app.register_blueprint(admin.bp)
     auth.init_app(app)
     limits.init_app(app)
     params.init_app(app)
@@ -134,8 +145,15 @@ def get_store() -> IncidentStore:
 
 def request_filter() -> IncidentFilter:
     """The filter of the request's query parameters (a view that reads it declares so with
-    :func:`webmap.web.params.reads`, which refuses every parameter the view does not read)."""
-    return IncidentFilter.from_params(request.args)
+    :func:`webmap.web.params.reads`, which refuses every parameter the view does not read).
+    ``drafts=1`` is refused (:class:`~webmap.errors.Forbidden`) to someone who may not see drafts."""
+    from ..roles import authorize
+    from .auth import current_actor_or_none
+
+    flt = IncidentFilter.from_params(request.args)
+    if flt.include_drafts:
+        authorize(current_actor_or_none(), "read_drafts")
+    return flt
 
 
 def _register_errors(app: Flask) -> None:
@@ -145,7 +163,17 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(InvalidRecord)
     def invalid_record(exc: InvalidRecord):
+        if exc.field == "reason":  # a write refused for want of a reason: who tried it goes to the auth log
+            from .auth import reason_refused
+
+            reason_refused(exc)
         return jsonify(error=str(exc), field=exc.field, **exc.details), 409 if isinstance(exc, DuplicateRecord) else 400
+
+    @app.errorhandler(Conflict)
+    def conflict(exc: Conflict):
+        if request.path.startswith(("/api/", "/export.")):
+            return jsonify(error=str(exc)), 409
+        return render_template("error.html", status=409, message=str(exc)), 409
 
     @app.errorhandler(NotFound)
     def not_found(exc: NotFound):

@@ -3,16 +3,26 @@
 Reads take the map's filter as query parameters (:meth:`webmap.query.IncidentFilter.from_params`;
 a bad value is a 400 naming the parameter) and carry a weak ETag made from the filter and
 :func:`webmap.query.data_version`, so reloading an unchanged view costs a 304. Writes need the
-token (:func:`webmap.web.auth.require_token`): 401 otherwise.
+someone known whose role may make them (:func:`webmap.web.auth.require`, :mod:`webmap.roles`):
+401 for no one known, 403 for a role that may not, 409 for an incident not in a state the write
+needs. A change to a reviewed incident and a delete need a ``reason`` (in the JSON body, or as the
+``reason`` query parameter of a DELETE).
 
 =============================  ===================================================================
 GET    /api/incidents          the filtered incidents as a GeoJSON FeatureCollection, paged by
                                ``limit`` (1..5000, default 100) and ``offset``, ordered by ``sort``
                                (e.g. ``-fatalities``), with ``total``
 GET    /api/incidents/<id>     one incident as a GeoJSON Feature
-POST   /api/incidents          add one (a JSON object of record fields, or a GeoJSON Feature): 201
-PUT    /api/incidents/<id>     replace one with the body's fields
-DELETE /api/incidents/<id>     delete one: 204
+POST   /api/incidents          add one (a JSON object of record fields, or a GeoJSON Feature): 201;
+                               an analyst's is a draft
+PUT    /api/incidents/<id>     replace one with the body's fields (and ``reason``)
+DELETE /api/incidents/<id>     delete one, restorably (``reason`` required): 204
+GET    /api/incidents/<id>/history   its history, oldest first (who, when, what changed, why)
+POST   /api/incidents/<id>/restore   bring a deleted incident back (``{"reason"}``)
+POST   /api/incidents/<id>/revert    restore an earlier ``{"version", "reason"}``: a new version
+POST   /api/incidents/<id>/approve   mark a draft reviewed (never one's own draft)
+POST   /api/incidents/<id>/reject    reject a draft (``{"reason"}`` required)
+POST   /api/incidents/<id>/merge     merge a draft into ``{"into": id}``, keeping every source
 GET    /api/points             the filtered incidents for the map, compact binary
                                (:func:`webmap.mapview.encode_points`)
 GET    /api/districts          district polygons with the filter's ``incidents`` and ``fatalities``
@@ -49,8 +59,9 @@ from ..intake import checked_incident
 from ..io.exporters import feature
 from ..io.json_input import parse_body
 from ..records import GEO_PRECISION, checked_point
+from ..roles import may
 from . import get_basemap, get_config, get_store, request_filter
-from .auth import require_token
+from .auth import current_actor, current_actor_or_none, require
 from .extraction import get_extractions, writers_or_public
 from .limits import read_body
 from .params import reads
@@ -136,16 +147,45 @@ def list_incidents():
             total=int(selected.sum()),
             limit=limit,
             offset=offset,
-            features=[feature(i) for i in rows],
+            features=[feature(i, provenance=provenance) for i in rows],
         )
 
-    return _cached(_etag("incidents", flt, limit, offset, sort), build, kept=True)
+    provenance = may(current_actor_or_none(), "read_history")
+    return _cached(_etag("incidents", flt, limit, offset, sort, provenance), build, kept=True)
+
+
+def visible_incident(incident_id: int):
+    """The stored incident ``incident_id`` if the asker may see it (a draft or a deleted incident
+    only those who may see drafts); :class:`NotFound` otherwise."""
+    incident = get_store().get(incident_id)
+    if incident.status != "reviewed" and not may(current_actor_or_none(), "read_drafts"):
+        raise NotFound(f"incident {incident_id} does not exist")
+    return incident
 
 
 @bp.get("/api/incidents/<int:incident_id>")
 def get_incident(incident_id: int):
-    """One incident as a GeoJSON Feature; 404 when there is none."""
-    return _cached(_etag("incident", incident_id), lambda: jsonify(feature(get_store().get(incident_id))))
+    """One incident as a GeoJSON Feature (with who made and reviewed it, and its version, for
+    those who may read the history); 404 when there is none."""
+    provenance = may(current_actor_or_none(), "read_history")
+    return _cached(
+        _etag("incident", incident_id, provenance),
+        lambda: jsonify(feature(visible_incident(incident_id), provenance=provenance)),
+    )
+
+
+@bp.get("/api/incidents/<int:incident_id>/history")
+@require("read_history")
+def incident_history(incident_id: int):
+    """``{"id", "status", "version", "history": [entries]}``: the incident's history, oldest first
+    (:meth:`webmap.store.IncidentStore.history`)."""
+    incident = visible_incident(incident_id)
+    return jsonify(
+        id=incident_id,
+        status=incident.status,
+        version=incident.version,
+        history=get_store().history(incident_id),
+    )
 
 
 def _json_body():
@@ -178,38 +218,115 @@ def _body() -> dict:
     return data
 
 
+def _reason(body: dict) -> str | None:
+    """The ``reason`` of a write (taken out of ``body``); :class:`InvalidRecord` when it is no string."""
+    reason = body.pop("reason", None)
+    if reason is not None and not isinstance(reason, str):
+        raise InvalidRecord("reason", "must be a string")
+    return reason
+
+
 @bp.post("/api/incidents")
-@require_token
+@require("create")
 def create_incident():
     """Add the incident in the JSON body; 201 with the stored Feature and its ``Location``. A body
     without coordinates is placed by its ``location`` in the ``admin2``/``admin1`` it names (400
-    naming ``location``, with the gazetteer's candidates, when that is a guess)."""
+    naming ``location``, with the gazetteer's candidates, when that is a guess). Without a
+    ``status``, the incident of someone who may not review is a draft."""
+    actor = current_actor()
+    body = _body()
+    if "status" not in body and not may(actor, "review"):
+        body["status"] = "draft"
     config = get_config()
-    incident = checked_incident(_body(), config.geodata_dir, gazetteer_path=default_path(config))
-    stored = get_store().add(incident)
-    response = jsonify(feature(stored))
+    incident = checked_incident(body, config.geodata_dir, gazetteer_path=default_path(config))
+    stored = get_store().add(incident, by=actor)
+    response = jsonify(feature(stored, provenance=True))
     response.status_code = 201
     response.headers["Location"] = url_for("api.get_incident", incident_id=stored.id)
     return response
 
 
 @bp.put("/api/incidents/<int:incident_id>")
-@require_token
+@require("edit")
 def replace_incident(incident_id: int):
-    """Replace incident ``incident_id`` with the body's fields; the stored Feature."""
+    """Replace incident ``incident_id`` with the body's fields (its ``reason`` kept in the
+    history; required for a reviewed incident); the stored Feature."""
     store = get_store()
-    store.get(incident_id)
+    visible_incident(incident_id)
+    body = _body()
+    reason = _reason(body)
     config = get_config()
-    incident = checked_incident(_body(), config.geodata_dir, gazetteer_path=default_path(config))
-    return jsonify(feature(store.replace(incident_id, incident)))
+    incident = checked_incident(body, config.geodata_dir, gazetteer_path=default_path(config))
+    return jsonify(feature(store.replace(incident_id, incident, by=current_actor(), reason=reason), provenance=True))
+
+
+def _write_body(*members: str) -> dict:
+    """The JSON object of a write that takes only ``members`` (none sent: an empty one)."""
+    if not request.get_data():
+        return {}
+    return _json_object(*members)
 
 
 @bp.delete("/api/incidents/<int:incident_id>")
-@require_token
+@reads("reason")
+@require("delete")
 def delete_incident(incident_id: int):
-    """Delete incident ``incident_id``: 204, or 404 when there is none."""
-    get_store().delete(incident_id)
+    """Delete incident ``incident_id`` (restorably) for the ``reason`` in the body or the query
+    string: 204; 404 when there is none, 409 when it is deleted already."""
+    reason = _reason(_write_body("reason")) or request.args.get("reason")
+    get_store().delete(incident_id, by=current_actor(), reason=reason)
     return Response(status=204)
+
+
+@bp.post("/api/incidents/<int:incident_id>/restore")
+@require("restore")
+def restore_incident(incident_id: int):
+    """Bring the deleted incident back with the status it had; the stored Feature."""
+    reason = _reason(_write_body("reason"))
+    return jsonify(feature(get_store().restore(incident_id, by=current_actor(), reason=reason), provenance=True))
+
+
+@bp.post("/api/incidents/<int:incident_id>/revert")
+@require("edit")
+def revert_incident(incident_id: int):
+    """Give the incident the content of ``{"version"}`` again, as a new version; the stored Feature."""
+    body = _write_body("reason", "version")
+    reason = _reason(body)
+    version = body.get("version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise InvalidRecord("version", "expected the whole number of an earlier version")
+    incident = get_store().revert(incident_id, version, by=current_actor(), reason=reason)
+    return jsonify(feature(incident, provenance=True))
+
+
+@bp.post("/api/incidents/<int:incident_id>/approve")
+@require("review")
+def approve_incident(incident_id: int):
+    """Mark the draft reviewed (never by who made it: the two-person rule); the stored Feature."""
+    reason = _reason(_write_body("reason"))
+    return jsonify(feature(get_store().approve(incident_id, by=current_actor(), reason=reason), provenance=True))
+
+
+@bp.post("/api/incidents/<int:incident_id>/reject")
+@require("delete")
+def reject_incident(incident_id: int):
+    """Reject the draft for ``{"reason"}`` (restorable): 204."""
+    get_store().reject(incident_id, by=current_actor(), reason=_reason(_write_body("reason")))
+    return Response(status=204)
+
+
+@bp.post("/api/incidents/<int:incident_id>/merge")
+@require("merge")
+def merge_incident(incident_id: int):
+    """Merge the incident into ``{"into": id}``, which reports the same event: the target gains
+    its sources and is answered; the merged one is deleted (restorably)."""
+    body = _write_body("reason", "into")
+    reason = _reason(body)
+    target = body.get("into")
+    if not isinstance(target, int) or isinstance(target, bool):
+        raise InvalidRecord("into", "expected the id of the incident to merge into")
+    merged = get_store().merge(incident_id, target, by=current_actor(), reason=reason)
+    return jsonify(feature(merged, provenance=True))
 
 
 # -- the map's data -------------------------------------------------------------------------------
@@ -567,7 +684,7 @@ def extract_report():
 
 
 @bp.post("/api/extract/save")
-@require_token
+@require("import")
 def save_extracted():
     """Store the reviewed incidents of ``{"incidents": [...]}``, each checked like ``POST /api/incidents``;
     one bad record refuses them all (400 naming its row and field). Saving a draft again with the same
@@ -579,17 +696,20 @@ def save_extracted():
         raise InvalidRecord("incidents", "expected a non-empty list of incident records")
     if len(items) > MAX_SAVE:
         raise InvalidRecord("incidents", f"{len(items)} records; at most {MAX_SAVE} at a time")
+    actor = current_actor()
     checked = []
     for row, item in enumerate(items, start=1):
         if not isinstance(item, dict):
             raise InvalidRecord("incidents", "not a JSON object of incident fields", row=row)
+        if "status" not in item and not may(actor, "review"):
+            item = {**item, "status": "draft"}
         try:
             checked.append(checked_incident(item, get_config().geodata_dir))
         except InvalidRecord as exc:
             raise exc.at_row(row) from None
     store = get_store()
     with store.transaction() as conn:
-        summary = store.save_batch(conn, checked, update=True)
+        summary = store.save_batch(conn, checked, by=actor, update=True)
         ids = store.ids_of(conn, [(i.source, i.source_id) for i in checked if i.source_id])
     return jsonify(
         inserted=summary.inserted,

@@ -17,7 +17,9 @@ from ..errors import InvalidFilter
 from ..io.exporters import MEDIA_TYPES, STREAMS, csv_chunks
 from ..query import iter_incidents
 from ..records import parse_bool
+from ..roles import authorize
 from . import get_store, request_filter
+from .auth import current_actor_or_none
 from .params import reads
 
 bp = Blueprint("exports", __name__)
@@ -26,11 +28,14 @@ bp = Blueprint("exports", __name__)
 def _download(fmt: str) -> Response:
     flt = request_filter()
     chunks = STREAMS[fmt]
-    if _raw():
+    if _flag("raw"):
         chunks = functools.partial(csv_chunks, raw=True)
+    provenance = _flag("provenance")
+    if provenance:
+        authorize(current_actor_or_none(), "read_history")
     store = get_store()
     filename = f"webmap-incidents-{dt.date.today().isoformat()}.{fmt}"
-    body = (chunk.encode("utf-8") for chunk in chunks(iter_incidents(store, flt)))
+    body = (chunk.encode("utf-8") for chunk in chunks(iter_incidents(store, flt), provenance=provenance))
     return Response(
         stream_with_context(body),
         content_type=MEDIA_TYPES[fmt],
@@ -39,23 +44,26 @@ def _download(fmt: str) -> Response:
 
 
 @bp.get("/export.geojson")
-@reads(incident_filter=True)
+@reads("provenance", incident_filter=True)
 def export_geojson():
-    """The filtered incidents as an RFC 7946 GeoJSON FeatureCollection (attachment)."""
+    """The filtered incidents as an RFC 7946 GeoJSON FeatureCollection (attachment); with
+    ``provenance=1`` (for those who may read the history) who made and reviewed each, and its version."""
     return _download("geojson")
 
 
 @bp.get("/export.csv")
-@reads("raw", incident_filter=True)
+@reads("raw", "provenance", incident_filter=True)
 def export_csv():
     """The filtered incidents as CSV (UTF-8 with BOM, one column per record field; attachment).
 
-    A text a spreadsheet would run as a formula starts with ``'``; ``raw=1`` writes it as it is."""
+    A text a spreadsheet would run as a formula starts with ``'``; ``raw=1`` writes it as it is.
+    ``provenance=1``: the columns ``created_by``, ``reviewed_by``, ``reviewed_at``, ``version`` too."""
     return _download("csv")
 
 
-def _raw() -> bool:
+def _flag(name: str) -> bool:
+    """The yes/no query parameter ``name`` (absent: no); :class:`InvalidFilter` naming it otherwise."""
     try:
-        return bool(parse_bool(request.args.get("raw")))
+        return bool(parse_bool(request.args.get(name)))
     except ValueError:
-        raise InvalidFilter("raw", f"expected 1 or 0, not {request.args['raw'][:40]!r}") from None
+        raise InvalidFilter(name, f"expected 1 or 0, not {request.args[name][:40]!r}") from None

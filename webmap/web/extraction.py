@@ -2,7 +2,7 @@
 
 Reading a long report costs seconds of CPU, so it is bounded three ways:
 
-- **who**: users who may write (the token, or a login with its CSRF header); with
+- **who**: users whose role may ``extract`` (a token, or a login with its CSRF header); with
   ``WEBMAP_PUBLIC_EXTRACT=1`` anyone, each client address at most :data:`PUBLIC_RATE`
   (429 with ``Retry-After`` past it);
 - **where and how many**: off the request threads, in a pool of :data:`WORKERS` threads with
@@ -28,8 +28,9 @@ from limits.strategies import MovingWindowRateLimiter
 from werkzeug.exceptions import ServiceUnavailable, TooManyRequests
 
 from ..extract import Extraction, extract
+from ..roles import may
 from . import EXTENSION, get_config
-from .auth import bearer_ok, is_logged_in, require_token
+from .auth import current_actor_or_none, require
 
 WORKERS = 2
 WAITING = 2
@@ -87,13 +88,13 @@ def get_extractions() -> Extractions:
 
 
 def writers_or_public(view):
-    """The view for users who may write (see :func:`webmap.web.auth.require_token`), or, with
+    """The view for users whose role may ``extract`` (see :func:`webmap.web.auth.require`), or, with
     ``WEBMAP_PUBLIC_EXTRACT=1``, for anyone else at :data:`PUBLIC_RATE` per address."""
-    guarded = require_token(view)
+    guarded = require("extract")(view)
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
-        if get_config().public_extract and not (bearer_ok() or is_logged_in()):
+        if get_config().public_extract and not may(current_actor_or_none(), "extract"):
             get_extractions().admit(request.remote_addr or "unknown")
             return view(*args, **kwargs)
         return guarded(*args, **kwargs)

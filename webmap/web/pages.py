@@ -4,7 +4,9 @@ The map page (``/``) takes the map's filter as query parameters, so every view i
 the page itself holds only the Folium map's frame (:func:`webmap.mapview.build_map`), the filter
 form and empty panels: the incidents, the table and the chart are fetched from the API by
 ``static/js/map.js`` and ``static/js/panels.js``. The incident form (``/incidents/new``,
-``/incidents/<id>/edit``) needs a login (:mod:`webmap.web.auth`) and carries a CSRF token.
+``/incidents/<id>/edit``) needs a login whose role may write (:mod:`webmap.web.auth`) and carries
+a CSRF token; the edit page shows the incident's history as a readable diff, each earlier version
+with a button to restore it.
 The static files (``webmap/static``, with the vendored libraries) are served at ``/static``.
 """
 
@@ -19,9 +21,10 @@ from ..config import STATIC
 from ..errors import InvalidFilter, InvalidRecord
 from ..forces import FORCES
 from ..intake import checked_incident
-from ..records import EVENT_TYPES, GEO_PRECISION, STATUSES, TIME_PRECISION, Incident
+from ..records import DELETED, EVENT_TYPES, GEO_PRECISION, STATUSES, TIME_PRECISION, Incident
+from ..roles import authorize, may
 from . import get_basemap, get_config, get_store
-from .auth import login_required
+from .auth import current_actor, current_actor_or_none, login_required, reason_refused
 from .params import reads
 from .points import get_map_data
 
@@ -126,6 +129,8 @@ def invalid_filter(exc: InvalidFilter):
 def index():
     """The map of the filtered incidents, with the filter form, the chart and the table."""
     flt = query.IncidentFilter.from_params(request.args)
+    if flt.include_drafts:
+        authorize(current_actor_or_none(), "read_drafts")
     # The map loads the incidents of the filter without its ticks and window, and applies those
     # itself as the analyst changes them; every other part asks with the whole state.
     base = flt.without("forces", "window")
@@ -165,16 +170,21 @@ def _url_without(parameter: str) -> str | None:
 
 
 def _form_page(values: dict, error: InvalidRecord | None, incident_id: int | None = None):
+    actor = current_actor()
+    current = get_store().get(incident_id) if incident_id else None
     return render_template(
         "incident_form.html",
         values=values,
         error=error,
         incident_id=incident_id,
+        current=current,
+        history=_readable_history(incident_id) if incident_id else [],
         forces=FORCES,
         event_types=EVENT_TYPES,
         time_precision=TIME_PRECISION,
         geo_precision=GEO_PRECISION,
-        statuses=STATUSES,
+        # Someone who may not review keeps drafts; marking one's own draft reviewed the store refuses.
+        statuses=STATUSES if may(actor, "review") else ("draft",),
         governorates=spatial.admin_areas("adm1", get_config().geodata_dir)["name"].tolist(),
         # The form's map draws the map page's offline base map (webmap.basemap of static/js/map.js).
         basemap=mapview.OfflineBasemap().options,
@@ -191,6 +201,16 @@ def _submitted() -> dict:
     return {name: request.form.get(name, "") for name in FORM_FIELDS}
 
 
+def _readable_history(incident_id: int) -> list[dict]:
+    """The incident's history for its page, newest first: each entry with its changes as
+    ``(field, before, after)`` rows (the first version: every field it had)."""
+    entries = get_store().history(incident_id)
+    return [
+        {**entry, "rows": [(name, before, after) for name, (before, after) in entry["changes"].items()]}
+        for entry in reversed(entries)
+    ]
+
+
 def _checked(values: dict) -> Incident:
     """The form's incident (:func:`webmap.intake.checked_incident`). The precision is the analyst's
     to choose: the form never takes ACLED's default of 1 for a point placed by hand."""
@@ -201,46 +221,99 @@ def _checked(values: dict) -> Incident:
 
 
 @bp.route("/incidents/new", methods=["GET", "POST"])
-@login_required
+@login_required("create")
 def new_incident():
     """The analyst's form for a new incident: the place found with the gazetteer search or set on the
-    form's map (``static/js/incident-form.js``), the precision chosen by the analyst."""
+    form's map (``static/js/incident-form.js``), the precision chosen by the analyst; an analyst's
+    incident is a draft."""
+    status = "reviewed" if may(current_actor(), "review") else "draft"
     if request.method == "GET":
-        return _form_page({"status": "reviewed", "time_precision": "1"}, None)
+        return _form_page({"status": status, "time_precision": "1"}, None)
     values = _submitted()
     try:
-        stored = get_store().add(_checked(values))
+        stored = get_store().add(_checked(values), by=current_actor())
     except InvalidRecord as exc:
         return _form_page(values, exc)
-    flash(f"Incident #{stored.id} saved.")
+    flash(f"Incident #{stored.id} saved{' as a draft' if stored.status == 'draft' else ''}.")
     return redirect(_map_url(stored))
 
 
 @bp.route("/incidents/<int:incident_id>/edit", methods=["GET", "POST"])
-@login_required
+@reads("approve")
+@login_required("edit")
 def edit_incident(incident_id: int):
-    """The form for an existing incident; saving replaces it."""
+    """The form for an existing incident, with its history; saving replaces it (a reviewed one
+    needs a reason). ``approve=1`` (the review queue's "Edit and approve"): the form of a draft
+    comes with the status reviewed chosen."""
     store = get_store()
     current = store.get(incident_id)
+    if current.status != DELETED:  # a deleted one's page offers its restore (checked by its own route)
+        authorize(current_actor(), "edit", current)  # an analyst: only their own drafts
     if request.method == "GET":
         values = {name: "" if getattr(current, name) is None else str(getattr(current, name)) for name in FORM_FIELDS}
+        if request.args.get("approve") == "1" and current.status == "draft" and may(current_actor(), "review"):
+            values["status"] = "reviewed"
         return _form_page(values, None, incident_id)
     values = _submitted()
     try:
-        stored = store.replace(incident_id, _checked(values))
+        stored = store.replace(incident_id, _checked(values), by=current_actor(), reason=request.form.get("reason"))
     except InvalidRecord as exc:
-        return _form_page(values, exc, incident_id)
-    flash(f"Incident #{stored.id} saved.")
+        if exc.field == "reason":
+            reason_refused(exc)
+        return _form_page({**values, "reason": request.form.get("reason", "")}, exc, incident_id)
+    flash(f"Incident #{stored.id} saved (version {stored.version}).")
     return redirect(_map_url(stored))
 
 
+@bp.get("/incidents/<int:incident_id>/history")
+@login_required("read_history")
+def incident_history(incident_id: int):
+    """The incident's history as a readable diff, newest first, for anyone who may read it (a
+    draft's or a deleted incident's only for those who may see drafts)."""
+    current = get_store().get(incident_id)
+    if current.status != "reviewed":
+        authorize(current_actor(), "read_drafts")
+    return render_template(
+        "incident_history.html", current=current, incident_id=incident_id, history=_readable_history(incident_id)
+    )
+
+
 @bp.post("/incidents/<int:incident_id>/delete")
-@login_required
+@login_required("delete")
 def delete_incident(incident_id: int):
-    """Delete an incident from its form."""
-    get_store().delete(incident_id)
-    flash(f"Incident #{incident_id} deleted.")
+    """Delete an incident from its form, for the form's reason (a reviewer can restore it)."""
+    try:
+        get_store().delete(incident_id, by=current_actor(), reason=request.form.get("reason"))
+    except InvalidRecord as exc:
+        reason_refused(exc)
+        current = get_store().get(incident_id)
+        values = {name: "" if getattr(current, name) is None else str(getattr(current, name)) for name in FORM_FIELDS}
+        return _form_page(values, exc, incident_id)
+    flash(f"Incident #{incident_id} deleted: a reviewer can restore it from its page.")
     return redirect(url_for("pages.index"))
+
+
+@bp.post("/incidents/<int:incident_id>/revert")
+@login_required("edit")
+def revert_incident(incident_id: int):
+    """Restore the form's earlier ``version`` of the incident (a new version), or bring a deleted
+    incident back (``version`` empty)."""
+    store, actor = get_store(), current_actor()
+    reason = request.form.get("reason")
+    raw = request.form.get("version", "").strip()
+    current = store.get(incident_id)
+    try:
+        if current.status == DELETED and not raw:
+            store.restore(incident_id, by=actor, reason=reason)
+            flash(f"Incident #{incident_id} restored.")
+        elif not raw.isdigit():
+            raise InvalidRecord("version", f"{raw[:20]!r} is not a version number")
+        else:
+            stored = store.revert(incident_id, int(raw), by=actor, reason=reason)
+            flash(f"Incident #{incident_id}: version {raw} restored as version {stored.version}.")
+    except InvalidRecord as exc:
+        flash(f"Not restored: {exc}")
+    return redirect(url_for("pages.edit_incident", incident_id=incident_id))
 
 
 @bp.get("/extract")

@@ -33,8 +33,11 @@ from flask import Flask, Response, current_app, request
 
 from .. import mapview, query
 from ..mapindex import MapIndex
+from ..records import STORED_STATUSES
 from ..store import IncidentStore
 from . import EXTENSION
+
+DRAFT = STORED_STATUSES.index("draft")
 
 DEFAULT_VIEW = query.IncidentFilter()
 # Seconds between two looks at the data version when no write came through this app.
@@ -188,6 +191,7 @@ class MapData:
                 "force": index.force[at].tolist(),
                 "precision": index.geo_precision[at].tolist(),
                 "forces": index.forces[at].tolist(),
+                "draft": (index.status[at] == DRAFT).astype(int).tolist(),  # 1: drawn as a draft
             }
         encoded = _gzipped(json.dumps(body, separators=(",", ":")).encode("utf-8"))
         with self._lock:

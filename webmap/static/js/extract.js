@@ -1,6 +1,7 @@
 /* The extraction page: a report in, proposed incidents on a small map and in an editable table, the
- * kept ones saved as reviewed. Drafts come from POST /api/extract (webmap.extract); saving posts the
- * edited records to POST /api/extract/save, which checks each one like the incident form does.
+ * kept ones saved as reviewed (as drafts by those who may not review). Drafts come from POST
+ * /api/extract (webmap.extract); saving posts the edited records to POST /api/extract/save, which
+ * checks each one like the incident form does.
  * Every string from the report or the server goes into the page with textContent, never as HTML.
  * The analyst's work (report, date, source, the proposed drafts and every correction) is kept in this
  * tab's sessionStorage as it changes and put back when the page opens, so logging in to save (which
@@ -290,7 +291,7 @@
     Object.keys(f).forEach(function (name) { out[name] = f[name].value === "" ? null : f[name].value; });
     ["source", "source_id", "source_url"].forEach(function (name) { out[name] = row.draft[name]; });
     if (form.elements.source.value.trim()) out.source = form.elements.source.value.trim();
-    out.status = "reviewed";
+    out.status = options.save_as; // "draft" for those who may not review (an analyst)
     return out;
   }
 
@@ -303,7 +304,7 @@
     if (!kept.length) { saveStatus.textContent = "Nothing kept to save."; return; }
     saveButton.disabled = true;
     postJSON(options.save_url, { incidents: kept.map(record) }).then(function (result) {
-      saveStatus.textContent = "Saved as reviewed: " + result.inserted + " new, " + result.updated + " updated, " +
+      saveStatus.textContent = "Saved as " + (options.save_as === "draft" ? "drafts" : "reviewed") + ": " + result.inserted + " new, " + result.updated + " updated, " +
         result.unchanged + " already stored. ";
       forget();
       var link = el("a", null, "See them on the map");

@@ -19,7 +19,8 @@
 
   var webmap = (window.webmap = window.webmap || {});
   var DAY_MS = 86400000;
-  var MAGIC = 0x32504d57; // "WMP2", little-endian
+  var MAGIC = 0x33504d57; // "WMP3", little-endian
+  var DRAFT_RING = "#222";
 
   // ---------------------------------------------------------------- small helpers
   var el = webmap.el; // from dom.js, loaded before this file
@@ -717,11 +718,12 @@
   };
 
   // ---------------------------------------------------------------- the incidents
-  /* Decode /api/points (webmap.mapview.encode_points): "WMP2", uint32 n, then columns of n values:
+  /* Decode /api/points (webmap.mapview.encode_points): "WMP3", uint32 n, then columns of n values:
    * uint32 id deltas, float32 lon, float32 lat, int32 day (days since 1970-01-01), uint32
    * fatalities (NO_FIGURE: the source gives none), uint8 force (index into options.forces of the initiating side's force), uint8
    * geo_precision, uint16 forces (bit i: it involves options.forces[i]), uint16 area (0: drawn at its
-   * point; k: known only to the area areas[k - 1]); then uint32 length and the areas as JSON. Adds
+   * point; k: known only to the area areas[k - 1]), uint8 draft (1: a draft); then uint32 length and
+   * the areas as JSON. Adds
    * x, y: Web Mercator position in 0..1 of the world; and, from the same pass, bounds ([[south,
    * west], [north, east]] or null), firstDay, lastDay. */
   function decodePoints(buffer) {
@@ -735,7 +737,8 @@
     }
     var d = { n: n, id: take(Uint32Array), lon: take(Float32Array), lat: take(Float32Array), day: take(Int32Array),
               fatalities: take(Uint32Array), force: take(Uint8Array), precision: take(Uint8Array),
-              forces: take(Uint16Array), area: take(Uint16Array), x: new Float64Array(n), y: new Float64Array(n) };
+              forces: take(Uint16Array), area: take(Uint16Array), draft: take(Uint8Array),
+              x: new Float64Array(n), y: new Float64Array(n) };
     var length = new DataView(buffer, offset, 4).getUint32(0, true);
     d.areas = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, offset + 4, length)));
     var id = d.id, lon = d.lon, lat = d.lat, day = d.day, xs = d.x, ys = d.y;
@@ -995,7 +998,7 @@
         var cell = grouped.cells[c];
         if (cell.count === 1) {
           var one = this._single(cell), px = one.x * scale - origin.x, py = one.y * scale - origin.y;
-          items.push({ x: px, y: py, r: this._drawPoint(ctx, one.force, one.precision, px, py), single: one, cell: cell });
+          items.push({ x: px, y: py, r: this._drawPoint(ctx, one.force, one.precision, px, py, one.draft), single: one, cell: cell });
         } else {
           var cx = (cell.sx / cell.count) * scale - origin.x, cy = (cell.sy / cell.count) * scale - origin.y;
           items.push({ x: cx, y: cy, r: this._drawCluster(ctx, cell, cx, cy), cell: cell });
@@ -1049,12 +1052,23 @@
     // A one-incident cell as the drawing and the popups need it.
     _single: function (cell) {
       var d = this.data, i = cell.first;
-      return { id: d.id[i], x: d.x[i], y: d.y[i], lat: d.lat[i], lon: d.lon[i], force: d.force[i], precision: d.precision[i] };
+      return { id: d.id[i], x: d.x[i], y: d.y[i], lat: d.lat[i], lon: d.lon[i], force: d.force[i], precision: d.precision[i],
+               draft: d.draft[i] === 1 };
     },
 
-    _drawPoint: function (ctx, force, precision, x, y) {
+    _drawPoint: function (ctx, force, precision, x, y, draft) {
       var colour = this.forces[force].colour;
       var r = precision === 2 ? 6.5 : 5.5;
+      if (draft) {
+        // A draft (shown only to those who may see drafts): a dark dotted ring around it, whatever its place.
+        ctx.beginPath();
+        ctx.arc(x, y, r + 3, 0, 2 * Math.PI);
+        ctx.lineWidth = 2;
+        ctx.strokeStyle = DRAFT_RING;
+        ctx.setLineDash([2, 2]);
+        ctx.stroke();
+        ctx.setLineDash([]);
+      }
       ctx.beginPath();
       ctx.arc(x, y, r, 0, 2 * Math.PI);
       if (precision === 1) {
@@ -1073,7 +1087,7 @@
         ctx.stroke();
         ctx.setLineDash([]);
       }
-      return r;
+      return draft ? r + 4 : r;
     },
 
     _drawCluster: function (ctx, cell, x, y) {
@@ -1445,7 +1459,8 @@
         var known = p.fatalities[j] !== null;
         cells.push({ count: 1, sx: x, sy: y, fatalities: known ? p.fatalities[j] : 0, noFigure: known ? 0 : 1, byForce: byForce,
                      minX: x, maxX: x, minY: y, maxY: y,
-                     point: { id: p.id[j], x: x, y: y, lat: p.lat[j], lon: p.lon[j], force: p.force[j], precision: p.precision[j] } });
+                     point: { id: p.id[j], x: x, y: y, lat: p.lat[j], lon: p.lon[j], force: p.force[j], precision: p.precision[j],
+                              draft: p.draft[j] === 1 } });
       }
     },
 

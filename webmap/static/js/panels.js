@@ -128,15 +128,21 @@
 
   // Chart.js (200 kB) is fetched only once the map is drawn: the chart is below the map.
   var chartScript = document.currentScript && document.currentScript.dataset.chartJs;
+  // Fetched once: a second copy of Chart.js would start an empty registry, losing the chart drawn
+  // by the first (a view changed while Chart.js loads asked for it again).
+  var chartJsLoading = null;
   function loadChartJs() {
     if (window.Chart || !chartScript) return Promise.resolve();
-    return new Promise(function (resolve, reject) {
-      var script = document.createElement("script");
-      script.src = chartScript;
-      script.onload = resolve;
-      script.onerror = function () { reject(new Error("cannot load " + chartScript)); };
-      document.head.appendChild(script);
-    });
+    if (!chartJsLoading) {
+      chartJsLoading = new Promise(function (resolve, reject) {
+        var script = document.createElement("script");
+        script.src = chartScript;
+        script.onload = resolve;
+        script.onerror = function () { reject(new Error("cannot load " + chartScript)); };
+        document.head.appendChild(script);
+      });
+    }
+    return chartJsLoading;
   }
 
   var chartRequest = 0;
