@@ -139,6 +139,12 @@ def test_clicking_dragging_and_typing_move_the_point_and_its_district(page, serv
     page.fill("#latitude", str(town["latitude"]))
     page.fill("#longitude", str(town["longitude"]))
     district_shown(page, "Hawija")
+    page.wait_for_function(
+        "([lat, lon]) => { const p = webmap.formMap.point().getLatLng();"
+        " return Math.abs(p.lat - lat) < 1e-6 && Math.abs(p.lng - lon) < 1e-6; }",
+        arg=[town["latitude"], town["longitude"]],
+        timeout=5_000,
+    )
     assert point(page) == pytest.approx((town["latitude"], town["longitude"]), abs=1e-6)
 
     # Coordinates outside Iraq: the point cannot be placed, and the reason names the box.

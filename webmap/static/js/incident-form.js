@@ -127,8 +127,10 @@
     askPrecision();
     showPlacement();
   }
-  latitude.addEventListener("input", debounce(followBoxes, 300));
-  longitude.addEventListener("input", debounce(followBoxes, 300));
+  // One wait for both boxes: typing the latitude and then the longitude places the point once.
+  var followBoxesSoon = debounce(followBoxes, 300);
+  latitude.addEventListener("input", followBoxesSoon);
+  longitude.addEventListener("input", followBoxesSoon);
   precision.addEventListener("change", function () {
     precisionFromPlace = false;
     showPlacement();
