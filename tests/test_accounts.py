@@ -26,6 +26,16 @@ def team(runner):
     return runner
 
 
+def test_the_first_account_must_be_an_admin(runner):
+    # The command acts as the bootstrap admin only while there is no account: a first analyst
+    # would leave no one to add the others.
+    refused = cli(runner, "users", "add", "ana", "--role", "analyst", stdin=PASSWORD + "\n")
+    assert refused.exit_code == 2 and "the first account must be an admin" in refused.output
+    assert cli(runner, "users", "list").exit_code == 0
+    assert "ana" not in cli(runner, "users", "list").output
+    assert cli(runner, "users", "add", "amira", "--role", "admin", stdin=PASSWORD + "\n").exit_code == 0
+
+
 def token_for(runner, name):
     result = cli(runner, "tokens", "create", "--user", name, user="amira")
     assert result.exit_code == 0, result.output

@@ -629,6 +629,10 @@ def users_add(name, role):
     check_name(name)
     store = open_store()
     actor = writer(store)
+    if actor.bootstrap and role != "admin":
+        # The command is the bootstrap admin only until the first account exists: a first account
+        # that is not an admin would leave it no one to add the others.
+        raise InvalidRecord("--role", f"the first account must be an admin (webmap users add {name} --role admin)")
     store.add_account(name, role, hash_password(_read_password(name), name), by=actor)
     click.echo(f"account {name} added ({role})")
 
