@@ -23,14 +23,7 @@
   var placementBox = document.getElementById("wm-placement");
   var mapBox = document.getElementById("wm-form-map");
 
-  function getJSON(url) {
-    return fetch(url, { credentials: "same-origin" }).then(function (response) {
-      return response.json().then(function (body) {
-        if (!response.ok) throw new Error(body.error || "HTTP " + response.status);
-        return body;
-      });
-    });
-  }
+  var getJSON = window.webmap.getJSON; // from map.js, loaded before this file
 
   function debounce(fn, ms) {
     var timer = null;

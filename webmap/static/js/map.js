@@ -29,10 +29,13 @@
     return new Date(day * DAY_MS).toISOString().slice(0, 10);
   };
 
+  // A JSON answer; a refusal throws the server's own message (which names the parameter), or the status.
   function getJSON(url) {
     return fetch(url, { credentials: "same-origin" }).then(function (response) {
-      if (!response.ok) throw new Error(url + ": HTTP " + response.status);
-      return response.json();
+      if (response.ok) return response.json();
+      return response.json().catch(function () { return {}; }).then(function (body) {
+        throw new Error(body.error || url + ": HTTP " + response.status);
+      });
     });
   }
   webmap.getJSON = getJSON;
