@@ -17,7 +17,7 @@ import json
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from helpers import api, assert_counts_agree, open_map, serve_demo, shown, watched_page
+from helpers import UCDP_244637, api, assert_counts_agree, open_map, serve_demo, shown, watched_page
 
 from webmap import spatial
 
@@ -27,15 +27,9 @@ TOKEN = "browser-test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
 # A copy of the real UCDP GED event 244637 (Kirkuk, 5 January 2017) whose text is hostile.
 HOSTILE = {
+    **UCDP_244637,
     "source": "webmap browser test",
     "source_id": "244637-hostile",
-    "event_date": "2017-01-05",
-    "latitude": 35.468056,
-    "longitude": 44.392222,
-    "event_type": "Battles",
-    "actor1": "Government of Iraq",
-    "actor2": "IS",
-    "fatalities": 1,
     "location": "Kirkuk <b>town</b>",
     "notes": '<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2">',
 }

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from urllib.parse import quote
 
 import pytest
-from helpers import ARTICLE, COMMAND, ROOT, webmap_running
+from helpers import ARTICLE, COMMAND, ROOT, UCDP_244637, webmap_running
 
 from webmap.config import SHIPPED_GAZETTEER, SHIPPED_GEODATA
 
@@ -42,12 +42,8 @@ def payload(field: str) -> str:
 # A copy of the real UCDP GED event 244637 (Kirkuk, 5 January 2017) with a payload in every text field.
 TEXT_FIELDS = ("actor1", "actor2", "location", "notes", "source", "source_id")
 HOSTILE = {
-    "event_date": "2017-01-05",
-    "latitude": 35.468056,
-    "longitude": 44.392222,
-    "event_type": "Battles",
+    **UCDP_244637,
     "sub_event_type": "Armed clash",
-    "fatalities": 1,
     **{field: payload(field) for field in TEXT_FIELDS},
     "source_url": "https://ucdp.uu.se/event/244637?" + payload("source_url"),
 }
