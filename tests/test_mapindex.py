@@ -62,16 +62,48 @@ def test_the_index_selects_what_the_database_selects(demo, params):
     expected = {i.id for i in select_incidents(demo, flt)}
     assert set(index.id[selected].tolist()) == expected
     assert int(selected.sum()) == count_incidents(demo, flt) > 0
+    rows = select_incidents(demo, flt)
+    killed = sum(i.fatalities or 0 for i in rows)
+    assert index.tally(flt) == (len(rows), killed, sum(i.fatalities is None for i in rows))
+    groups, chosen = index.groups_of(flt)
+    assert groups.tally(chosen) == (len(rows), killed, sum(i.fatalities is None for i in rows))
+
+
+# Boxes that cut through the groups' cells (about 39 km) and through towns, with other parts of a filter.
+BOXES = [
+    {"bbox": "43.9,35.35,44.5,35.6"},
+    {"bbox": "43.1,36.3,43.2,36.4"},
+    {"bbox": "41.0,33.0,44.41,36.33", "force": "islamic_state"},
+    {"bbox": "44.39,35.46,44.41,35.48", "drafts": "1"},
+    {"bbox": "30,20,60,45", "from": "2017-01-01"},
+]
+
+
+@pytest.mark.parametrize("params", BOXES, ids=lambda p: p["bbox"])
+def test_counts_and_pages_of_a_box_are_the_databases(demo, params):
+    flt = IncidentFilter.from_params(params)
+    index = MapIndex.build(demo)
+    rows = select_incidents(demo, flt)
+    assert rows
+    assert index.tally(flt) == (
+        len(rows),
+        sum(i.fatalities or 0 for i in rows),
+        sum(i.fatalities is None for i in rows),
+    )
+    assert set(index.id[index.select(flt)].tolist()) == {i.id for i in rows}
+    for sort in ("-event_date", "event_date"):
+        expected = [i.id for i in select_incidents(demo, flt, limit=10, offset=5, sort=sort)]
+        assert index.page(flt, sort.lstrip("-"), sort.startswith("-"), 10, 5) == expected
 
 
 def test_counts_per_force_period_and_district_are_the_rows(demo):
     flt = IncidentFilter.from_params({"governorate": "Kirkuk,Ninewa"})
     index = MapIndex.build(demo)
-    selected = index.select(flt)
+    groups, selected = index.groups_of(flt)
     rows = select_incidents(demo, flt)
     per_force = collections.Counter(key for i in rows for key in incident_forces(i))
-    assert {k: n for k, n in index.force_counts(selected).items() if n} == dict(per_force)
-    months = index.per_period(selected, "month")
+    assert {k: n for k, n in groups.force_counts(selected).items() if n} == dict(per_force)
+    months = groups.per_period(selected, "month")
     expected: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0])
     for i in rows:
         start = i.event_date.replace(day=1).isoformat()
@@ -79,7 +111,7 @@ def test_counts_per_force_period_and_district_are_the_rows(demo):
         expected[start][1] += i.fatalities or 0  # the known figures only
     assert {k: list(v) for k, v in months["total"].items()} == dict(expected)
     assert any(i.fatalities is None for i in rows)
-    weeks = index.per_period(selected, "week")
+    weeks = groups.per_period(selected, "week")
     assert all(dt.date.fromisoformat(start).weekday() == 0 for start in weeks["total"])
     assert sum(n for n, _ in weeks["total"].values()) == len(rows)
     districts = collections.Counter(i.admin2_pcode for i in rows if i.admin2_pcode)
@@ -88,7 +120,7 @@ def test_counts_per_force_period_and_district_are_the_rows(demo):
     for i in rows:
         if i.admin2_pcode:
             killed[i.admin2_pcode] += i.fatalities or 0
-    per_district = index.per_district(selected)
+    per_district = groups.per_district(selected, index.pcode_of)
     assert {p: v["incidents"] for p, v in per_district.items()} == dict(districts)
     assert {p: v["no_figure"] for p, v in per_district.items() if v["no_figure"]} == dict(unreported)
     assert {p: v["fatalities"] for p, v in per_district.items()} == {p: killed[p] for p in districts}
@@ -101,10 +133,10 @@ def test_the_tables_pages_are_in_the_databases_order(demo, sort):
     column, descending = sort.lstrip("-"), sort.startswith("-")
     for offset in (0, 25, 300):
         expected = [i.id for i in select_incidents(demo, flt, limit=25, offset=offset, sort=sort)]
-        assert index.page(index.select(flt), column, descending, 25, offset) == expected
+        assert index.page(flt, column, descending, 25, offset) == expected
 
 
-@pytest.mark.parametrize("zoom", [5, 7, 9])
+@pytest.mark.parametrize("zoom", [5, 7, 8, 9])
 def test_the_tiles_of_a_zoom_hold_every_incident_at_a_point_once(demo, zoom):
     index = MapIndex.build(demo)
     selected = index.select(IncidentFilter())
@@ -114,7 +146,7 @@ def test_the_tiles_of_a_zoom_hold_every_incident_at_a_point_once(demo, zoom):
     seen: list[int] = []
     clustered = unreported = 0
     for tx, ty in tiles:
-        tile = index.tile(selected, zoom, tx, ty)
+        tile = index.tile(IncidentFilter(), zoom, tx, ty)
         if tile.points is not None:
             seen += index.id[tile.points].tolist()
         for cluster in tile.clusters:
@@ -129,6 +161,31 @@ def test_the_tiles_of_a_zoom_hold_every_incident_at_a_point_once(demo, zoom):
     assert unreported + int(np.isin(index.id[without], seen).sum()) == int(without.sum()) > 0
     if zoom <= 7:  # a country-wide view groups the incidents of the busy tiles
         assert clustered > 0
+
+
+@pytest.mark.parametrize("zoom", [4, 6, 8])
+@pytest.mark.parametrize("params", [{}, {"force": "islamic_state"}, {"from": "2016-06-01", "precision": "1,2"}])
+def test_a_tile_added_up_from_the_groups_is_the_tile_counted_from_the_incidents(demo, zoom, params):
+    index = MapIndex.build(demo)
+    flt = IncidentFilter.from_params(params)
+    # A box around the world selects the same incidents, but tiles with a box are counted incident by incident.
+    counted = IncidentFilter.from_params({**params, "bbox": "-180,-85,180,85"})
+    x, y = mercator(index.longitude, index.latitude)
+    tiles = {(int(a), int(b)) for a, b in zip(x * (1 << zoom), y * (1 << zoom), strict=True)}
+    clustered = 0
+    for tx, ty in tiles:
+        grouped, plain = index.tile(flt, zoom, tx, ty), index.tile(counted, zoom, tx, ty)
+        assert len(grouped.clusters) == len(plain.clusters)
+        for a, b in zip(grouped.clusters, plain.clusters, strict=True):
+            assert (a["lat"], a["lon"]) == pytest.approx((b["lat"], b["lon"]), abs=2e-5)
+            assert {k: v for k, v in a.items() if k not in ("lat", "lon")} == {
+                k: v for k, v in b.items() if k not in ("lat", "lon")
+            }
+            clustered += a["count"]
+        assert (grouped.points is None) == (plain.points is None)
+        if plain.points is not None:
+            assert sorted(index.id[grouped.points].tolist()) == sorted(index.id[plain.points].tolist())
+    assert clustered > 0
 
 
 def test_a_write_is_seen_by_the_next_index(demo):

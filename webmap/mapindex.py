@@ -2,29 +2,36 @@
 
 :class:`MapIndex` holds, for one data version of the store, the packed record of every incident
 (:data:`webmap.store.MAP_POINT`: point, day, fatalities, forces, status, event type, disputed,
-governorate and district) as numpy columns, sorted along a Morton curve of the Web Mercator plane.
-A filter (:class:`webmap.query.IncidentFilter`) becomes one vectorised selection
-(:meth:`MapIndex.select`), and everything the map page asks per view is an operation on it: the
-points of a small view, the clusters of one map tile (one slice of the Morton order, grouped by
-cell), the count of the view and per force, the incidents per period and per district, and the page
-of the table. So the cost of a request follows what the screen shows, not what the database holds:
-reading the records once per data version is the only pass over the table.
+governorate and district) as numpy columns, sorted along a Morton curve of the Web Mercator plane,
+and the same incidents counted in :class:`Groups` (those of one 39 km cell and one day alike in
+every column a filter names): the aggregates every summary is added up from.
 
-Built by :meth:`MapIndex.build` from :meth:`webmap.store.IncidentStore` (about 0.8 s for a million
-incidents on SQLite); every process builds its own from the same rows, so every process answers the
-same bytes.
+A filter (:class:`webmap.query.IncidentFilter`) selects groups (:meth:`Groups.select`); the counts of
+the view and per force, the incidents per period and per district, the extent and the areas are sums
+over the groups it selects (:meth:`MapIndex.groups_of`), and so are the clusters of a country-wide map
+tile. Only what needs the incidents themselves reads them: the points of a small view or a close
+tile (one slice of the Morton order), a page of the table, the edge of a box (the cells it cuts), and
+a filter by ids or actor (the groups of its incidents). So the cost of a request follows what the
+screen shows and how varied the data is, not how many incidents the database holds: reading the
+records once per data version is the only pass over the table.
+
+Built by :meth:`MapIndex.build` from :meth:`webmap.store.IncidentStore` (about 1 s for a million
+incidents on SQLite; one binary COPY on PostGIS); every process builds its own from the same rows,
+so every process answers the same bytes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike
 
 from .forces import FORCE_BITS, FORCE_KEYS
-from .query import IncidentFilter, data_version, ids_naming_actor, packed_records
+from .query import IncidentFilter, data_version, ids_naming_actor, packed_records, stored_points
 from .records import DELETED, STORED_STATUSES
 from .store import DISPUTED_CODES, EVENT_TYPE_NAMES, MAP_POINT_DTYPE, UNKNOWN_COUNT, IncidentStore
 
@@ -38,6 +45,16 @@ CELL_LEVELS = 2
 TILE_POINTS = 256
 # From this zoom on, a tile always sends points.
 POINTS_ZOOM = 16
+# How far a stored coordinate may be from its float32 copy in the index, in degrees (half a float32
+# step at 180 degrees is 7.6e-6): an incident this near a box's edge is settled by the stored figures.
+NEAR = 1e-5
+# The groups' cells (:class:`Groups`): the Morton order's prefix at this level, 2^10 cells across the
+# world (about 39 km at the equator). A map tile up to GROUPED_ZOOM is clustered from the groups.
+GROUP_LEVEL = 10
+GROUPED_ZOOM = GROUP_LEVEL - CELL_LEVELS
+# The columns a filter selects by, and the initiating force (counted per cluster and area): the
+# incidents of one cell and day alike in these are one group.
+GROUP_KEYS = ("forces", "force", "event_type", "status", "disputed", "geo_precision", "admin1", "admin2")
 _EPOCH = dt.date(1970, 1, 1)
 _REVIEWED = STORED_STATUSES.index("reviewed")
 _DELETED = STORED_STATUSES.index(DELETED)
@@ -62,7 +79,7 @@ def morton(cx: np.ndarray, cy: np.ndarray) -> np.ndarray:
     return _spread(cx) | (_spread(cy) << np.uint64(1))
 
 
-def mercator(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def mercator(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Web Mercator position of degrees WGS 84, each in 0..1 of the world (y grows southwards)."""
     x = (np.asarray(lon, dtype=np.float64) + 180.0) / 360.0
     s = np.sin(np.radians(np.clip(np.asarray(lat, dtype=np.float64), -85.05, 85.05)))
@@ -89,6 +106,229 @@ class Tile:
     points: np.ndarray | None
 
 
+def _coarse(geo_precision: np.ndarray, admin1: np.ndarray) -> np.ndarray:
+    return (geo_precision == 3) & (admin1 != 0)
+
+
+def _area_codes(geo_precision: np.ndarray, admin1: np.ndarray, admin2: np.ndarray) -> np.ndarray:
+    area = np.where(admin2 != 0, admin2, admin1)
+    return np.where(_coarse(geo_precision, admin1), area, 0).astype(np.uint16)
+
+
+@dataclass
+class Groups:
+    """Incidents counted together: those in one cell of the Morton order at :data:`GROUP_LEVEL`, on one
+    day, alike in every column of :data:`GROUP_KEYS`. Every summary of a view (counts per force, per
+    period and per district, the extent, the areas, the clusters of a country-wide tile) adds up the
+    groups it selects instead of the incidents, so its cost follows how varied the data is, not how
+    many incidents there are.
+
+    Columns (numpy arrays of equal length, ascending by ``cell``): ``cell`` (the Morton code at
+    GROUP_LEVEL), ``day`` and the GROUP_KEYS (the members' values), ``count``, ``killed`` (the known
+    figures added up), ``no_figure`` (members without one), ``x_sum``/``y_sum`` (of their Web
+    Mercator positions), ``west``/``south``/``east``/``north`` (their extent, degrees as stored) and
+    ``position`` (of a member in the index: the incident itself when ``count`` is 1).
+    """
+
+    cell: np.ndarray
+    day: np.ndarray
+    forces: np.ndarray
+    force: np.ndarray
+    event_type: np.ndarray
+    status: np.ndarray
+    disputed: np.ndarray
+    geo_precision: np.ndarray
+    admin1: np.ndarray
+    admin2: np.ndarray
+    count: np.ndarray
+    killed: np.ndarray
+    no_figure: np.ndarray
+    x_sum: np.ndarray
+    y_sum: np.ndarray
+    west: np.ndarray
+    south: np.ndarray
+    east: np.ndarray
+    north: np.ndarray
+    position: np.ndarray
+
+    def coarse(self) -> np.ndarray:
+        """The groups of incidents known only to a district or governorate (drawn as that area)."""
+        return _coarse(self.geo_precision, self.admin1)
+
+    def area_codes(self) -> np.ndarray:
+        """Per group, the admin number of the area its incidents are drawn as (0: at their points)."""
+        return _area_codes(self.geo_precision, self.admin1, self.admin2)
+
+    def select(self, flt: IncidentFilter, code_of: dict[str, int]) -> np.ndarray:
+        """The groups the filter selects by the grouped columns (its ``ids``, ``actor`` and ``bbox``
+        are not theirs to tell: see :meth:`MapIndex.groups_of`), as a boolean array."""
+        keep = np.ones(len(self.count), dtype=bool)
+        if not flt.include_drafts:
+            keep &= self.status == _REVIEWED
+        else:
+            keep &= self.status != _DELETED
+        if flt.governorates:
+            keep &= np.isin(self.admin1, [code_of[p] for p in flt.governorates if p in code_of])
+        if flt.districts:
+            keep &= np.isin(self.admin2, [code_of[p] for p in flt.districts if p in code_of])
+        if flt.forces:
+            mask = 0
+            for key in flt.forces:
+                mask |= FORCE_BITS[key]
+            keep &= (self.forces & np.uint16(mask)) != 0
+        if flt.event_types:
+            keep &= np.isin(self.event_type, [EVENT_TYPE_NAMES.index(t) for t in flt.event_types])
+        for first, last in ((flt.since, flt.until), flt.window or (None, None)):
+            if first is not None:
+                keep &= self.day >= (first - _EPOCH).days
+            if last is not None:
+                keep &= self.day <= (last - _EPOCH).days
+        if flt.disputed:
+            keep &= np.isin(self.disputed, [DISPUTED_CODES.index(d) for d in flt.disputed])
+        if flt.precisions:
+            keep &= np.isin(self.geo_precision, flt.precisions)
+        if flt.area:
+            keep &= self.area_codes() == code_of.get(flt.area, -1)
+        return keep
+
+    # -- what the selected groups add up to ----------------------------------------------------------
+    def tally(self, keep: np.ndarray) -> tuple[int, int, int]:
+        """How many incidents the groups ``keep`` hold, the known figures of their killed added up,
+        and how many of them have none."""
+        return int(self.count[keep].sum()), int(self.killed[keep].sum()), int(self.no_figure[keep].sum())
+
+    def force_counts(self, keep: np.ndarray) -> dict[str, int]:
+        """Per force key, how many incidents of the groups ``keep`` involve it."""
+        forces, counts = self.forces[keep], self.count[keep]
+        return {key: int(counts[(forces & np.uint16(FORCE_BITS[key])) != 0].sum()) for key in FORCE_KEYS}
+
+    def date_range(self, keep: np.ndarray) -> tuple[dt.date, dt.date] | None:
+        """The first and last day of the groups ``keep``, or None for none."""
+        days = self.day[keep]
+        if not len(days):
+            return None
+        return _EPOCH + dt.timedelta(days=int(days.min())), _EPOCH + dt.timedelta(days=int(days.max()))
+
+    def bounds(self, keep: np.ndarray) -> list[list[float]] | None:
+        """[[south, west], [north, east]] of the points of the groups ``keep``, or None for none."""
+        if not keep.any():
+            return None
+        south, west = float(self.south[keep].min()), float(self.west[keep].min())
+        return [[south, west], [float(self.north[keep].max()), float(self.east[keep].max())]]
+
+    def per_period(self, keep: np.ndarray, period: str) -> dict:
+        """Incidents and fatalities of the groups ``keep`` per period start (ISO date), in all and per
+        force involved: ``{"total": {start: (n, killed)}, "forces": {key: {start: (n, killed)}}}``;
+        ``killed`` adds the known figures only."""
+        days = self.day[keep].astype(np.int64)
+        # Periods numbered, not sorted (np.unique's sort was most of the time at 1M incidents).
+        if period == "week":  # weeks from the Monday 1969-12-29 (1970-01-01 was a Thursday)
+            numbers = (days + 3) // 7
+        else:
+            numbers = days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+        first = int(numbers.min()) if len(numbers) else 0
+        inverse = numbers - first
+        size = int(inverse.max()) + 1 if len(numbers) else 0
+        counts, killed, forces = self.count[keep], self.killed[keep], self.forces[keep]
+
+        def label(i: int) -> str:
+            number = first + i
+            if period == "week":
+                return str(np.datetime64(number * 7 - 3, "D"))
+            return str(np.datetime64(number, "M").astype("datetime64[D]"))
+
+        def tally(rows: np.ndarray) -> dict[str, tuple[int, int]]:
+            n = np.bincount(inverse[rows], weights=counts[rows], minlength=size)
+            dead = np.bincount(inverse[rows], weights=killed[rows], minlength=size)
+            return {label(i): (int(n[i]), int(dead[i])) for i in np.flatnonzero(n).tolist()}
+
+        everything = np.ones(len(days), dtype=bool)
+        per_force = {}
+        for key in FORCE_KEYS:
+            member = (forces & np.uint16(FORCE_BITS[key])) != 0
+            if member.any():
+                per_force[key] = tally(member)
+        return {"total": tally(everything), "forces": per_force}
+
+    def per_district(self, keep: np.ndarray, pcode_of: dict[int, str]) -> dict[str, dict]:
+        """District P-code -> ``{"incidents", "fatalities", "no_figure"}`` of the groups ``keep``
+        placed in one: ``fatalities`` adds the known figures, ``no_figure`` counts the incidents
+        without one."""
+        placed = keep & (self.admin2 != 0)
+        districts = self.admin2[placed]
+        n = np.bincount(districts, weights=self.count[placed], minlength=1)
+        killed = np.bincount(districts, weights=self.killed[placed], minlength=1)
+        unknown = np.bincount(districts, weights=self.no_figure[placed], minlength=1)
+        return {
+            pcode_of[int(code)]: {
+                "incidents": int(n[code]),
+                "fatalities": int(killed[code]),
+                "no_figure": int(unknown[code]),
+            }
+            for code in np.flatnonzero(n)
+        }
+
+
+def _combined(parts: list[np.ndarray]) -> np.ndarray:
+    """One int64 per row, equal for rows equal in every one of ``parts`` (integer arrays) and only for them."""
+    key = np.zeros(len(parts[0]), dtype=np.int64)
+    for part in parts:
+        values = part.astype(np.int64)
+        low = int(values.min()) if len(values) else 0
+        span = int(values.max()) - low + 1 if len(values) else 1
+        if (int(key.max()) + 1 if len(key) else 1) * span >= 1 << 62:
+            key = pd.factorize(key)[0].astype(np.int64)  # numbered: the same equalities in fewer bits
+        key = key * span + (values - low)
+    return key
+
+
+def _grouped(index: MapIndex, rows: np.ndarray | None = None) -> tuple[Groups, np.ndarray]:
+    """The :class:`Groups` of the index's incidents at positions ``rows`` (ascending; None: every
+    one), and for each of those incidents the number of its group."""
+
+    def take(values: np.ndarray) -> np.ndarray:
+        return values if rows is None else values[rows]
+
+    cell = take(index.morton) >> np.uint64(2 * (LEVELS - GROUP_LEVEL))
+    # Numbered in the order met, which is the Morton order: the groups come ascending by cell.
+    group_of = pd.factorize(_combined([cell, take(index.day), *(take(index.columns[name]) for name in GROUP_KEYS)]))[0]
+    size = int(group_of.max()) + 1 if len(group_of) else 0
+    first = np.flatnonzero(group_of > np.maximum.accumulate(np.r_[-1, group_of[:-1]]))
+    head = first if rows is None else rows[first]  # a member of each group, as a position in the index
+
+    def added(values: np.ndarray, dtype=np.int64) -> np.ndarray:
+        return np.bincount(group_of, weights=take(values), minlength=size).astype(dtype)
+
+    def extreme(values: np.ndarray, how: np.ufunc) -> np.ndarray:
+        out = take(values)[first].copy()
+        how.at(out, group_of, take(values))
+        return out
+
+    groups = Groups(
+        cell=cell[first],
+        day=index.day[head],
+        **{name: index.columns[name][head] for name in GROUP_KEYS},
+        count=np.bincount(group_of, minlength=size).astype(np.int64),
+        killed=added(index.killed),
+        no_figure=added(index.no_figure),
+        x_sum=added(index.x, np.float64),
+        y_sum=added(index.y, np.float64),
+        west=extreme(index.longitude, np.minimum),
+        south=extreme(index.latitude, np.minimum),
+        east=extreme(index.longitude, np.maximum),
+        north=extreme(index.latitude, np.maximum),
+        position=head,
+    )
+    return groups, group_of.astype(np.int32)
+
+
+def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The integers of the ranges ``starts[i]..ends[i]`` (ends excluded), one after another."""
+    lengths = ends - starts
+    offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
+    return offsets + np.arange(int(lengths.sum()))
+
+
 class MapIndex:
     """The packed records of every stored incident at one data version (see the module docstring).
 
@@ -98,7 +338,8 @@ class MapIndex:
     ``admin_codes``), ``morton``. ``fatalities`` holds :data:`webmap.store.UNKNOWN_COUNT` where
     the source gives no figure; ``killed`` is the same with 0 there (to add up) and ``no_figure``
     marks those incidents: every sum of the killed adds the known figures only, and says how many
-    incidents had none. ``pcode_of``/``code_of`` translate the admin numbers.
+    incidents had none. ``pcode_of``/``code_of`` translate the admin numbers. ``groups`` are the
+    incidents counted together (:class:`Groups`), ``group_of`` each incident's group.
     """
 
     def __init__(self, version: int, columns: dict[str, np.ndarray], pcode_of: dict[int, str]):
@@ -122,6 +363,7 @@ class MapIndex:
         self.disputed, self.admin1, self.admin2 = c["disputed"], c["admin1"], c["admin2"]
         self.no_figure = self.fatalities == UNKNOWN_COUNT
         self.killed = np.where(self.no_figure, np.uint32(0), self.fatalities)
+        self.groups, self.group_of = _grouped(self)
         # The store the index was read from: actor names are not in the index, SQL finds them.
         self.store: IncidentStore | None = None
         self._actor_ids: dict[str, np.ndarray] = {}
@@ -139,71 +381,92 @@ class MapIndex:
         return index
 
     # -- selecting ------------------------------------------------------------------------------
-    def select(self, flt: IncidentFilter) -> np.ndarray:
-        """The incidents the filter selects, as a boolean array over the index (the same rows as
-        :meth:`IncidentFilter.conditions` selects in SQL)."""
-        keep = np.ones(self.n, dtype=bool)
-        if not flt.include_drafts:
-            keep &= self.status == _REVIEWED
-        else:
-            keep &= self.status != _DELETED
-        if flt.governorates:
-            keep &= np.isin(self.admin1, self._codes(flt.governorates))
-        if flt.districts:
-            keep &= np.isin(self.admin2, self._codes(flt.districts))
-        if flt.forces:
-            mask = 0
-            for key in flt.forces:
-                mask |= FORCE_BITS[key]
-            keep &= (self.forces & np.uint16(mask)) != 0
-        if flt.event_types:
-            keep &= np.isin(self.event_type, [EVENT_TYPE_NAMES.index(t) for t in flt.event_types])
-        for first, last in ((flt.since, flt.until), flt.window or (None, None)):
-            if first is not None:
-                keep &= self.day >= (first - _EPOCH).days
-            if last is not None:
-                keep &= self.day <= (last - _EPOCH).days
-        if flt.disputed:
-            keep &= np.isin(self.disputed, [DISPUTED_CODES.index(d) for d in flt.disputed])
-        if flt.precisions:
-            keep &= np.isin(self.geo_precision, flt.precisions)
-        if flt.area:
-            keep &= self.area_codes() == self.code_of.get(flt.area, -1)
+    def select(self, flt: IncidentFilter, at: slice | np.ndarray = slice(None)) -> np.ndarray:
+        """The incidents the filter selects (of the positions ``at``, default all), as a boolean
+        array (the same rows as :meth:`IncidentFilter.conditions` selects in SQL)."""
+        keep = self.groups.select(flt, self.code_of)[self.group_of[at]]
         if flt.ids:
-            keep &= np.isin(self.id, flt.ids)
+            keep &= np.isin(self.id[at], flt.ids)
         if flt.actor:
-            keep &= np.isin(self.id, self.naming_actor(flt.actor))
+            keep &= np.isin(self.id[at], self.naming_actor(flt.actor))
         if flt.bbox:
-            west, south, east, north = flt.bbox
-            lon, lat = self.longitude.astype(np.float64), self.latitude.astype(np.float64)
-            keep &= (lon >= west) & (lon <= east) & (lat >= south) & (lat <= north)
+            keep &= self._in_bbox(flt.bbox, at)
         return keep
 
-    def _codes(self, pcodes) -> list[int]:
-        return [self.code_of[p] for p in pcodes if p in self.code_of]
+    def _in_bbox(self, bbox: tuple[float, float, float, float], at: slice | np.ndarray) -> np.ndarray:
+        if isinstance(at, slice) and at == slice(None):
+            # Every incident: those of the groups wholly inside at once, the cells around the edge one by one.
+            whole, edge = self._bbox_split(bbox)
+            inside = whole[self.group_of]
+            inside[edge] = self._in_bbox(bbox, edge)
+            return inside
+        west, south, east, north = bbox
+        lon, lat = self.longitude[at].astype(np.float64), self.latitude[at].astype(np.float64)
+        inside = (lon >= west) & (lon <= east) & (lat >= south) & (lat <= north)
+        near = (np.abs(lon - west) <= NEAR) | (np.abs(lon - east) <= NEAR)
+        near |= (np.abs(lat - south) <= NEAR) | (np.abs(lat - north) <= NEAR)
+        if near.any() and self.store is not None:  # settled by the stored figures, as SQL settles them
+            ids = self.id[at][near].tolist()
+            stored = stored_points(self.store, ids)
+            inside[near] = [
+                west <= stored[i][0] <= east and south <= stored[i][1] <= north if i in stored else False for i in ids
+            ]
+        return inside
+
+    def _bbox_split(self, bbox: tuple[float, float, float, float]) -> tuple[np.ndarray, np.ndarray]:
+        """The groups whose every incident lies in ``bbox`` (west, south, east, north) and none of whose
+        cell's groups straddles its edge, and the positions of the incidents of the cells where one does."""
+        west, south, east, north = bbox
+        g = self.groups
+        g_west, g_east = g.west.astype(np.float64), g.east.astype(np.float64)
+        g_south, g_north = g.south.astype(np.float64), g.north.astype(np.float64)
+        inside = (
+            (g_west >= west + NEAR) & (g_east <= east - NEAR) & (g_south >= south + NEAR) & (g_north <= north - NEAR)
+        )
+        outside = (g_east < west - NEAR) | (g_west > east + NEAR) | (g_north < south - NEAR) | (g_south > north + NEAR)
+        cells = np.unique(g.cell[~inside & ~outside])
+        shift = np.uint64(2 * (LEVELS - GROUP_LEVEL))
+        edge = _ranges(np.searchsorted(self.morton, cells << shift), np.searchsorted(self.morton, (cells + 1) << shift))
+        return inside & ~np.isin(g.cell, cells), edge
+
+    def groups_of(self, flt: IncidentFilter) -> tuple[Groups, np.ndarray]:
+        """The groups to count the view ``flt`` from, and which of them it selects: the index's own, or,
+        for a filter by ids, actor or bbox (which cut across groups), the groups of its incidents."""
+        if flt.ids or flt.actor or flt.bbox:
+            groups = _grouped(self, np.flatnonzero(self.select(flt)))[0]
+            return groups, np.ones(len(groups.count), dtype=bool)
+        return self.groups, self.groups.select(flt, self.code_of)
+
+    def tally(self, flt: IncidentFilter) -> tuple[int, int, int]:
+        """How many incidents the filter selects, the known figures of their killed added up, and
+        how many of them have none."""
+        if flt.ids or flt.actor:
+            return self._row_tally(flt)
+        keep = self.groups.select(flt, self.code_of)
+        if not flt.bbox:
+            return self.groups.tally(keep)
+        whole, edge = self._bbox_split(flt.bbox)
+        count, killed, unknown = self.groups.tally(whole & keep)
+        chosen = edge[self.select(flt, edge)]
+        return (
+            count + len(chosen),
+            killed + int(self.killed[chosen].sum(dtype=np.int64)),
+            unknown + int(self.no_figure[chosen].sum()),
+        )
+
+    def _row_tally(self, flt: IncidentFilter) -> tuple[int, int, int]:
+        chosen = self.select(flt)
+        return int(chosen.sum()), int(self.killed[chosen].sum(dtype=np.int64)), int(self.no_figure[chosen].sum())
 
     # -- what a view shows ----------------------------------------------------------------------------
     def coarse(self, part: slice = slice(None)) -> np.ndarray:
         """The incidents (of the positions ``part``, default all) known only to a district or
         governorate (drawn as that area)."""
-        return (self.geo_precision[part] == 3) & (self.admin1[part] != 0)
+        return _coarse(self.geo_precision[part], self.admin1[part])
 
     def area_codes(self) -> np.ndarray:
         """Per incident, the admin number of the area a coarse incident is drawn as (0: a point)."""
-        area = np.where(self.admin2 != 0, self.admin2, self.admin1)
-        return np.where(self.coarse(), area, 0).astype(np.uint16)
-
-    def force_counts(self, selected: np.ndarray) -> dict[str, int]:
-        """Per force key, how many selected incidents involve it."""
-        forces = self.forces[selected]
-        return {key: int(np.count_nonzero(forces & np.uint16(FORCE_BITS[key]))) for key in FORCE_KEYS}
-
-    def bounds(self, selected: np.ndarray) -> list[list[float]] | None:
-        """[[south, west], [north, east]] of the selected incidents' points, or None for none."""
-        if not selected.any():
-            return None
-        lon, lat = self.longitude[selected], self.latitude[selected]
-        return [[float(lat.min()), float(lon.min())], [float(lat.max()), float(lon.max())]]
+        return _area_codes(self.geo_precision, self.admin1, self.admin2)
 
     def naming_actor(self, text: str) -> np.ndarray:
         """The ids of the incidents with ``text`` in an actor's name (asked of the store once per
@@ -216,68 +479,28 @@ class MapIndex:
             self._actor_ids[text] = np.asarray(ids_naming_actor(self.store, text), dtype=np.int64)
         return self._actor_ids[text]
 
-    def date_range(self, selected: np.ndarray) -> tuple[dt.date, dt.date] | None:
-        days = self.day[selected]
-        if not len(days):
-            return None
-        return _EPOCH + dt.timedelta(days=int(days.min())), _EPOCH + dt.timedelta(days=int(days.max()))
-
-    def per_period(self, selected: np.ndarray, period: str) -> dict:
-        """Incidents and fatalities per period start (ISO date), in all and per force involved:
-        ``{"total": {start: (n, killed)}, "forces": {key: {start: (n, killed)}}}``; ``killed`` adds
-        the known figures only."""
-        days = self.day[selected].astype(np.int64)
-        # Periods numbered, not sorted (np.unique's sort was most of the time at 1M incidents).
-        if period == "week":  # weeks from the Monday 1969-12-29 (1970-01-01 was a Thursday)
-            numbers = (days + 3) // 7
-        else:
-            numbers = days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
-        first = int(numbers.min()) if len(numbers) else 0
-        inverse = numbers - first
-        size = int(inverse.max()) + 1 if len(numbers) else 0
-        fatalities = self.killed[selected].astype(np.int64)
-        forces = self.forces[selected]
-
-        def label(i: int) -> str:
-            number = first + i
-            if period == "week":
-                return str(np.datetime64(number * 7 - 3, "D"))
-            return str(np.datetime64(number, "M").astype("datetime64[D]"))
-
-        def tally(rows: np.ndarray) -> dict[str, tuple[int, int]]:
-            n = np.bincount(inverse[rows], minlength=size)
-            killed = np.bincount(inverse[rows], weights=fatalities[rows], minlength=size)
-            return {label(i): (int(n[i]), int(killed[i])) for i in np.flatnonzero(n).tolist()}
-
-        everything = np.ones(len(days), dtype=bool)
-        per_force = {}
-        for key in FORCE_KEYS:
-            member = (forces & np.uint16(FORCE_BITS[key])) != 0
-            if member.any():
-                per_force[key] = tally(member)
-        return {"total": tally(everything), "forces": per_force}
-
-    def per_district(self, selected: np.ndarray) -> dict[str, dict]:
-        """District P-code -> ``{"incidents", "fatalities", "no_figure"}`` of the selected incidents
-        placed in one: ``fatalities`` adds the known figures, ``no_figure`` counts the incidents without one."""
-        districts = self.admin2[selected]
-        placed = districts != 0
-        n = np.bincount(districts[placed], minlength=1)
-        killed = np.bincount(districts[placed], weights=self.killed[selected][placed].astype(np.int64), minlength=1)
-        unknown = np.bincount(districts[placed], weights=self.no_figure[selected][placed], minlength=1)
-        return {
-            self.pcode_of[int(code)]: {
-                "incidents": int(n[code]),
-                "fatalities": int(killed[code]),
-                "no_figure": int(unknown[code]),
-            }
-            for code in np.flatnonzero(n)
-        }
-
-    def page(self, selected: np.ndarray, sort: str, descending: bool, limit: int, offset: int) -> list[int]:
-        """Ids of the selected incidents ordered by ``sort`` (``event_date``, ``fatalities`` or ``id``)
-        then by id, the page ``offset``..``offset + limit``. An incident without a figure of the
-        killed sorts below every figure, as the database orders it (:func:`webmap.query.select_incidents`)."""
+    def page(self, flt: IncidentFilter, sort: str, descending: bool, limit: int, offset: int) -> list[int]:
+        """Ids of the incidents the filter selects ordered by ``sort`` (``event_date``, ``fatalities``
+        or ``id``) then by id, the page ``offset``..``offset + limit``. An incident without a figure
+        of the killed sorts below every figure, as the database orders it
+        (:func:`webmap.query.select_incidents`)."""
+        selected = self.select(flt)
+        wanted = offset + limit
+        if sort == "event_date" and not (flt.ids or flt.actor):
+            # Only the days the page can reach: the groups wholly in the view, latest (or earliest) first,
+            # hold enough incidents by some day; the incidents of later (earlier) days cannot be on it.
+            g = self.groups
+            whole = g.select(flt, self.code_of)
+            if flt.bbox:
+                whole &= self._bbox_split(flt.bbox)[0]
+            days, counts = g.day[whole], g.count[whole]
+            if counts.sum() > 4 * wanted:
+                order = np.argsort(days, kind="stable")
+                if descending:
+                    order = order[::-1]
+                reach = np.searchsorted(np.cumsum(counts[order]), wanted)
+                limit_day = days[order[reach]]
+                selected &= (self.day >= limit_day) if descending else (self.day <= limit_day)
         positions = np.flatnonzero(selected)
         if sort == "fatalities":
             primary = np.where(self.no_figure[positions], -1, self.fatalities[positions].astype(np.int64))
@@ -288,7 +511,7 @@ class MapIndex:
         key = primary.astype(np.int64) * np.int64(1 << 31) + ids
         if descending:
             key = -key
-        wanted = min(offset + limit, len(key))
+        wanted = min(wanted, len(key))
         if wanted < len(key) // 4:  # a first page of many: no need to sort them all
             top = np.argpartition(key, wanted - 1)[:wanted] if wanted else np.array([], dtype=np.intp)
             order = top[np.argsort(key[top], kind="stable")]
@@ -296,64 +519,54 @@ class MapIndex:
             order = np.argsort(key, kind="stable")
         return ids[order[offset : offset + limit]].tolist()
 
-    def tile(self, selected: np.ndarray, z: int, x: int, y: int) -> Tile:
-        """The clusters (or the points, when few) of the selected incidents drawn at their point in
-        map tile ``z``/``x``/``y``; an incident alone in its cluster's cell is among the points."""
+    def tile(self, flt: IncidentFilter, z: int, x: int, y: int) -> Tile:
+        """The clusters (or the points, when few) of the incidents the filter selects drawn at their
+        point in map tile ``z``/``x``/``y``; an incident alone in its cluster's cell is among the
+        points. Up to :data:`GROUPED_ZOOM` the clusters are added up from the groups."""
+        corner = morton(np.array([x], dtype=np.uint32), np.array([y], dtype=np.uint32))[0]
+        if z <= GROUPED_ZOOM and not (flt.ids or flt.actor or flt.bbox):
+            g = self.groups
+            shift = np.uint64(2 * (GROUP_LEVEL - z))
+            lo, hi = np.searchsorted(g.cell, [corner << shift, (corner + np.uint64(1)) << shift])
+            part = slice(lo, hi)
+            inside = np.flatnonzero(g.select(flt, self.code_of)[part] & ~g.coarse()[part]) + lo
+            if int(g.count[inside].sum()) > TILE_POINTS:
+                cells = g.cell[inside] >> np.uint64(2 * (GROUP_LEVEL - z - CELL_LEVELS))
+                starts = np.flatnonzero(np.r_[True, cells[1:] != cells[:-1]])
+                counts = np.add.reduceat(g.count[inside], starts)
+                cluster = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(inside)]))
+                per_force = np.bincount(
+                    cluster * len(FORCE_KEYS) + g.force[inside],
+                    weights=g.count[inside],
+                    minlength=len(starts) * len(FORCE_KEYS),
+                )
+                return _clustered(
+                    counts,
+                    _over(inside, starts),
+                    {"x": g.x_sum, "y": g.y_sum, "killed": g.killed, "no_figure": g.no_figure, "day": g.day},
+                    {"west": g.west, "south": g.south, "east": g.east, "north": g.north},
+                    per_force.astype(np.int64).reshape(len(starts), len(FORCE_KEYS)),
+                    lambda alone: g.position[inside[starts[alone]]],
+                )
         shift = np.uint64(2 * (LEVELS - z))
-        start = morton(np.array([x], dtype=np.uint32), np.array([y], dtype=np.uint32))[0] << shift
-        end = start + (np.uint64(1) << shift)
-        lo, hi = np.searchsorted(self.morton, [start, end])
-        inside = np.flatnonzero(selected[lo:hi] & ~self.coarse(slice(lo, hi))) + lo
+        lo, hi = np.searchsorted(self.morton, [corner << shift, (corner + np.uint64(1)) << shift])
+        part = slice(lo, hi)
+        inside = np.flatnonzero(self.select(flt, part) & ~self.coarse(part)) + lo
         if z >= POINTS_ZOOM or len(inside) <= TILE_POINTS:
             return Tile([], inside)
-        cell_shift = np.uint64(2 * (LEVELS - z - CELL_LEVELS))
-        cells = self.morton[inside] >> cell_shift
+        cells = self.morton[inside] >> np.uint64(2 * (LEVELS - z - CELL_LEVELS))
         starts = np.flatnonzero(np.r_[True, cells[1:] != cells[:-1]])
         counts = np.diff(np.r_[starts, len(inside)])
-
-        def total(values: np.ndarray, how=np.add) -> np.ndarray:
-            return how.reduceat(values, starts)
-
-        lon, lat = self.longitude[inside].astype(np.float64), self.latitude[inside].astype(np.float64)
-        x_mean, y_mean = total(self.x[inside]) / counts, total(self.y[inside]) / counts
-        centre_lon, centre_lat = degrees_of(x_mean, y_mean)
-        group = np.repeat(np.arange(len(starts)), counts)
-        per_force = np.bincount(group * len(FORCE_KEYS) + self.force[inside], minlength=len(starts) * len(FORCE_KEYS))
-        per_force = per_force.reshape(len(starts), len(FORCE_KEYS))
-        days = self.day[inside]
-        fields = zip(
-            centre_lat.tolist(),
-            centre_lon.tolist(),
-            counts.tolist(),
-            total(self.killed[inside].astype(np.int64)).tolist(),
-            total(self.no_figure[inside].astype(np.int64)).tolist(),
-            total(days, np.minimum).tolist(),
-            total(days, np.maximum).tolist(),
-            total(lat, np.minimum).tolist(),
-            total(lon, np.minimum).tolist(),
-            total(lat, np.maximum).tolist(),
-            total(lon, np.maximum).tolist(),
-            per_force.tolist(),
-            strict=True,
+        cluster = np.repeat(np.arange(len(starts)), counts)
+        per_force = np.bincount(cluster * len(FORCE_KEYS) + self.force[inside], minlength=len(starts) * len(FORCE_KEYS))
+        return _clustered(
+            counts,
+            _over(inside, starts),
+            {"x": self.x, "y": self.y, "killed": self.killed, "no_figure": self.no_figure, "day": self.day},
+            {"west": self.longitude, "south": self.latitude, "east": self.longitude, "north": self.latitude},
+            per_force.reshape(len(starts), len(FORCE_KEYS)),
+            lambda alone: inside[starts[alone]],
         )
-        clusters = [
-            {
-                "lat": round(c_lat, 5),
-                "lon": round(c_lon, 5),
-                "count": count,
-                "fatalities": killed,
-                "no_figure": unknown,
-                "first": first,
-                "last": last,
-                "bounds": [[round(s, 5), round(w, 5)], [round(nn, 5), round(e, 5)]],
-                "forces": forces,
-            }
-            for c_lat, c_lon, count, killed, unknown, first, last, s, w, nn, e, forces in fields
-        ]
-        # An incident alone in its cell is sent as itself: the browser draws and opens it as a point.
-        alone = counts == 1
-        clusters = [cluster for cluster, single in zip(clusters, alone.tolist(), strict=True) if not single]
-        return Tile(clusters, inside[starts[alone]] if alone.any() else None)
 
     def point_columns(self, selected: np.ndarray) -> dict[str, np.ndarray]:
         """The selected incidents as the map's point columns (:func:`webmap.mapview.encode_points`),
@@ -363,3 +576,67 @@ class MapIndex:
         out = {name: values[positions] for name, values in self.columns.items()}
         out["area"] = self.area_codes()[positions]
         return out
+
+
+def _over(members: np.ndarray, starts: np.ndarray) -> Callable[..., np.ndarray]:
+    """``total(values, how=np.add)``: ``how`` over each run of ``values[members]`` beginning at ``starts``
+    (counts and flags added as int64)."""
+
+    def total(values: np.ndarray, how: np.ufunc = np.add) -> np.ndarray:
+        gathered = values[members]
+        if gathered.dtype.kind in "bu":
+            gathered = gathered.astype(np.int64)
+        return how.reduceat(gathered, starts) if len(starts) else gathered[:0]
+
+    return total
+
+
+def _clustered(
+    counts: np.ndarray,
+    total: Callable[..., np.ndarray],
+    sums: dict[str, np.ndarray],
+    extents: dict[str, np.ndarray],
+    per_force: np.ndarray,
+    alone_at: Callable[[np.ndarray], np.ndarray],
+) -> Tile:
+    """A tile of clusters: ``counts`` incidents each; ``total(values, how)`` adds up (or takes the
+    minimum or maximum of) a column over each cluster's members; ``sums``: the columns ``x``, ``y``
+    (positions, or their sums per group), ``killed``, ``no_figure`` and ``day`` (whose minimum and
+    maximum are the cluster's span) of the members; ``extents``: ``west``, ``south``, ``east``,
+    ``north`` columns; ``per_force``: the count per initiating force of each cluster;
+    ``alone_at(alone)``: the index positions of the clusters of one incident."""
+    x_mean, y_mean = total(sums["x"]) / counts, total(sums["y"]) / counts
+    centre_lon, centre_lat = degrees_of(x_mean, y_mean)
+    fields = zip(
+        centre_lat.tolist(),
+        centre_lon.tolist(),
+        counts.tolist(),
+        total(sums["killed"]).tolist(),
+        total(sums["no_figure"]).tolist(),
+        total(sums["day"], np.minimum).tolist(),
+        total(sums["day"], np.maximum).tolist(),
+        total(extents["south"], np.minimum).astype(np.float64).tolist(),
+        total(extents["west"], np.minimum).astype(np.float64).tolist(),
+        total(extents["north"], np.maximum).astype(np.float64).tolist(),
+        total(extents["east"], np.maximum).astype(np.float64).tolist(),
+        per_force.tolist(),
+        strict=True,
+    )
+    clusters = [
+        {
+            "lat": round(c_lat, 5),
+            "lon": round(c_lon, 5),
+            "count": count,
+            "fatalities": killed,
+            "no_figure": unknown,
+            "first": first,
+            "last": last,
+            "bounds": [[round(s, 5), round(w, 5)], [round(nn, 5), round(e, 5)]],
+            "forces": forces,
+        }
+        for c_lat, c_lon, count, killed, unknown, first, last, s, w, nn, e, forces in fields
+    ]
+    # An incident alone in its cell is sent as itself: the browser draws and opens it as a point.
+    alone = counts == 1
+    clusters = [cluster for cluster, single in zip(clusters, alone.tolist(), strict=True) if not single]
+    return Tile(clusters, alone_at(alone) if alone.any() else None)

@@ -47,7 +47,7 @@ from . import spatial
 from .config import SHIPPED_GEODATA
 from .forces import FORCES
 from .io.tiles import TilesetInfo
-from .mapindex import degrees_of, mercator
+from .mapindex import Groups, degrees_of, mercator
 from .records import GEO_PRECISION, IRAQ, STORED_STATUSES
 
 STATIC_URL = "/static"
@@ -725,29 +725,37 @@ def area_column(
     return position[codes], table
 
 
-def area_groups(index, selected: np.ndarray, geodata_dir: Path | str | None = None) -> list[dict]:
+def area_groups(
+    groups: Groups, selected: np.ndarray, pcode_of: dict[int, str], geodata_dir: Path | str | None = None
+) -> list[dict]:
     """The areas the selected incidents known only to a district or governorate are drawn as, each
     with what :func:`area_table` says of it and ``count``, ``fatalities`` (the known figures),
     ``no_figure`` (incidents without one) and ``forces`` (the count per initiating force, in
-    FORCE_KEYS order) of its incidents. ``index``: a
-    :class:`webmap.mapindex.MapIndex`; ``selected`` its selection of the view."""
-    codes = index.area_codes()[selected]
+    FORCE_KEYS order) of its incidents. ``groups``: a :class:`webmap.mapindex.Groups` and
+    ``selected`` its selection of the view (as from :meth:`webmap.mapindex.MapIndex.groups_of`);
+    ``pcode_of`` translates its admin numbers."""
+    codes = groups.area_codes()[selected]
     drawn = codes != 0
     codes = codes[drawn]
     present = np.unique(codes)
     if not len(present):
         return []
     at = np.searchsorted(present, codes)
-    counts = np.bincount(at, minlength=len(present))
-    killed = np.bincount(at, weights=index.killed[selected][drawn].astype(np.int64), minlength=len(present))
-    unknown = np.bincount(at, weights=index.no_figure[selected][drawn], minlength=len(present))
-    forces = np.bincount(at * len(FORCES) + index.force[selected][drawn], minlength=len(present) * len(FORCES)).reshape(
-        len(present), len(FORCES)
+
+    def added(values: np.ndarray) -> np.ndarray:
+        return np.bincount(at, weights=values[selected][drawn], minlength=len(present)).astype(np.int64)
+
+    counts, killed, unknown = added(groups.count), added(groups.killed), added(groups.no_figure)
+    forces = np.bincount(
+        at * len(FORCES) + groups.force[selected][drawn],
+        weights=groups.count[selected][drawn],
+        minlength=len(present) * len(FORCES),
     )
-    groups = []
-    for k, area in enumerate(area_table([index.pcode_of[int(c)] for c in present], geodata_dir)):
+    forces = forces.astype(np.int64).reshape(len(present), len(FORCES))
+    drawn_areas = []
+    for k, area in enumerate(area_table([pcode_of[int(c)] for c in present], geodata_dir)):
         if area is not None:
-            groups.append(
+            drawn_areas.append(
                 {
                     **area,
                     "count": int(counts[k]),
@@ -756,7 +764,7 @@ def area_groups(index, selected: np.ndarray, geodata_dir: Path | str | None = No
                     "forces": forces[k].tolist(),
                 }
             )
-    return groups
+    return drawn_areas
 
 
 def encode_points(columns: dict[str, np.ndarray], areas: tuple[np.ndarray, list[dict]] | None = None) -> bytes:

@@ -323,6 +323,19 @@ def ids_naming_actor(store: IncidentStore, text: str) -> list[int]:
         return list(conn.execute(sa.select(incidents.c.id).where(names_actor(text))).scalars())
 
 
+def stored_points(store: IncidentStore, ids: list[int]) -> dict[int, tuple[float, float]]:
+    """The longitude and latitude of the stored incidents ``ids``, exactly as stored: the map's index
+    holds them as float32 and settles an incident at a box's edge through this, so SQL and the
+    index agree."""
+    found: dict[int, tuple[float, float]] = {}
+    c = incidents.c
+    with store.connect() as conn:
+        for start in range(0, len(ids), 900):
+            chosen = sa.select(c.id, c.longitude, c.latitude).where(c.id.in_(ids[start : start + 900]))
+            found.update((row[0], (row[1], row[2])) for row in conn.execute(chosen))
+    return found
+
+
 def involves(force: str):
     """SQL condition: the incident involves ``force`` (a key), as actor 1, actor 2 or an associated
     actor: its bit in the stored ``force_mask`` (:func:`webmap.forces.forces_mask`)."""

@@ -136,15 +136,14 @@ def list_incidents():
     def build():
         store = get_store()
         index = get_map_data().index(store)
-        selected = index.select(flt)
         column, descending = query.parse_sort(sort)
         if column in INDEXED_SORTS:  # ordered in memory, whatever the table's size: only a page is read
-            rows = store.get_many(index.page(selected, column, descending, limit, offset))
+            rows = store.get_many(index.page(flt, column, descending, limit, offset))
         else:
             rows = query.select_incidents(store, flt, limit=limit, offset=offset, sort=sort)
         return jsonify(
             type="FeatureCollection",
-            total=int(selected.sum()),
+            total=index.tally(flt)[0],
             limit=limit,
             offset=offset,
             features=[feature(i, provenance=provenance) for i in rows],
@@ -395,19 +394,20 @@ def summary():
 
     def build():
         index = get_map_data().index(store)
-        view = index.select(flt.without("bbox"))
-        extent = index.select(flt) if flt.bbox else view
-        found = index.date_range(view)
+        groups, view = index.groups_of(flt.without("bbox"))
+        in_extent, killed_in_extent, no_figure_in_extent = index.tally(flt)
+        unticked, chosen = index.groups_of(flt.without("bbox", "forces"))
+        found = groups.date_range(view)
         return jsonify(
-            total=int(view.sum()),
-            in_extent=int(extent.sum()),
-            killed_in_extent=int(index.killed[extent].sum(dtype=np.int64)),
-            no_figure_in_extent=int(index.no_figure[extent].sum()),
-            forces=index.force_counts(index.select(flt.without("bbox", "forces"))),
+            total=groups.tally(view)[0],
+            in_extent=in_extent,
+            killed_in_extent=killed_in_extent,
+            no_figure_in_extent=no_figure_in_extent,
+            forces=unticked.force_counts(chosen),
             first=found[0].isoformat() if found else None,
             last=found[1].isoformat() if found else None,
-            bounds=index.bounds(view),
-            areas=mapview.area_groups(index, view, get_config().geodata_dir),
+            bounds=groups.bounds(view),
+            areas=mapview.area_groups(groups, view, index.pcode_of, get_config().geodata_dir),
         )
 
     return _cached(_etag("summary", flt), build, kept=True)
@@ -423,7 +423,8 @@ def districts():
 
     def build():
         index = get_map_data().index(get_store())
-        collection = mapview.district_features(index.per_district(index.select(flt)), geodata_dir)
+        groups, selected = index.groups_of(flt)
+        collection = mapview.district_features(groups.per_district(selected, index.pcode_of), geodata_dir)
         response = jsonify(collection)
         response.mimetype = "application/geo+json"
         return response
@@ -467,14 +468,16 @@ def timeline():
     def build():
         index = get_map_data().index(get_store())
         window = [day.isoformat() for day in flt.window] if flt.window else None
-        found = index.date_range(index.select(flt.without("window")))
+        groups, selected = index.groups_of(flt.without("window"))
+        found = groups.date_range(selected)
         if found is None:
             return jsonify(period=period or "week", periods=[], window=window, total=None, forces=[])
         # The filter's window, but no period after today: none can hold an incident.
         first, last = flt.since or found[0], min(flt.until or found[1], max(found[1], dt.date.today()))
         chosen = period or ("week" if (last - first).days <= 731 else "month")
         periods = _period_starts(first, last, chosen)
-        counted = index.per_period(index.select(flt), chosen)
+        groups, selected = index.groups_of(flt)
+        counted = groups.per_period(selected, chosen)
 
         def series(counts: dict[str, tuple[int, int]]) -> dict[str, list[int]]:
             return {

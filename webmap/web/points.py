@@ -32,7 +32,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from flask import Flask, Response, current_app, request
 
 from .. import mapview, query
-from ..mapindex import MapIndex
+from ..mapindex import MapIndex, mercator
 from ..records import STORED_STATUSES
 from ..store import IncidentStore
 from . import EXTENSION
@@ -100,7 +100,7 @@ class MapData:
     def tiled(self, store: IncidentStore, flt: query.IncidentFilter) -> bool:
         """Whether the view ``flt`` holds more incidents than the map takes whole (the config's
         ``map_points_limit``): then it comes as tiles, and its points are never encoded."""
-        return int(self.index(store).select(flt).sum()) > self._state["config"].map_points_limit
+        return self.index(store).tally(flt)[0] > self._state["config"].map_points_limit
 
     # -- the points of a view ---------------------------------------------------------------------
     def _compute(self, store: IncidentStore, flt: query.IncidentFilter) -> tuple[int, bytes, bytes]:
@@ -174,7 +174,7 @@ class MapData:
                 self._tiles.move_to_end(key)
                 return found[1]
         index = self.index(store, version)
-        tile = index.tile(index.select(flt), z, x, y)
+        tile = index.tile(flt, z, x, y)
         body: dict = {"clusters": tile.clusters, "points": None}
         if tile.points is not None:
             at = tile.points
@@ -259,13 +259,16 @@ class MapData:
     def _warm_tiles(self, store: IncidentStore, version: int) -> None:
         if not self.tiled(store, DEFAULT_VIEW):
             return
-        index = self.index(store, version)
-        selected = index.select(DEFAULT_VIEW)
-        x, y = index.x[selected], index.y[selected]
+        groups, selected = self.index(store, version).groups_of(DEFAULT_VIEW)
+        extent = groups.bounds(selected)
+        if extent is None:
+            return
+        (south, west), (north, east) = extent
+        (x_min, x_max), (y_min, y_max) = mercator([west, east], [north, south])
         for z in WARMED_ZOOMS:
             last = (1 << z) - 1
-            columns = range(min(int(x.min() * (last + 1)), last), min(int(x.max() * (last + 1)), last) + 1)
-            rows = range(min(int(y.min() * (last + 1)), last), min(int(y.max() * (last + 1)), last) + 1)
+            columns = range(min(int(x_min * (last + 1)), last), min(int(x_max * (last + 1)), last) + 1)
+            rows = range(min(int(y_min * (last + 1)), last), min(int(y_max * (last + 1)), last) + 1)
             if len(columns) * len(rows) > WARMED_TILES:
                 return
             for column in columns:
