@@ -29,12 +29,14 @@ then counts as a new incident.
 from __future__ import annotations
 
 import csv as csv_module
+import gc
 import hashlib
 import operator
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -186,6 +188,7 @@ def import_file(
         pending.append(writer.submit(_stage_batch, staging, rows, summary, geodata_dir))
 
     with (
+        _cycle_collector_paused(),
         store.staging() as staging,
         tqdm(
             total=stream.size,
@@ -313,6 +316,20 @@ def write_review(path: Path | str, unplaced: list[UnplacedRecord]) -> None:
                     record.problem,
                 ]
             )
+
+
+@contextmanager
+def _cycle_collector_paused() -> Iterator[None]:
+    """Python's cycle collector off for the block and on again after it (when it was on): the rows
+    of an import hold no reference cycles, yet their allocations set the collector off again and
+    again to walk every live object, about a sixth of a million-row import's time."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _claim_id(incident: Incident, row_number: int, seen: dict[int, int], digests: Counter) -> None:
