@@ -6,7 +6,8 @@ here, so one incident is stored the same way whichever door it came through:
 1. :func:`input_values` refuses what is no incident field (a misspelt ``fatalites`` would otherwise
    be dropped) and drops what the store sets itself (id, timestamps);
 2. :func:`check_values` validates the values (:func:`webmap.records.validate_incident`) and gives
-   both actors their force (:func:`webmap.forces.assign_forces`);
+   both actors their force (:func:`webmap.forces.assign_forces`); :func:`check_batch` does the same
+   for a batch of records, column by column (the importer's);
 3. :func:`webmap.spatial.place_incidents` places the incident in its governorate, district,
    sub-district and the disputed territories by the one placement rule (the importer does this
    step per batch, for speed).

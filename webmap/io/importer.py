@@ -1,12 +1,14 @@
 """The import pipeline: one file in, every row checked, all rows stored or none.
 
 :func:`import_file` is what ``webmap import``, the web upload form and ``webmap demo`` call.
-Per row: the format's reader maps its columns to record fields (:data:`IMPORTERS`), the record is
-checked as at every other door (:func:`webmap.intake.check_values`: validated, both actors given
-their force; unknown actors map to ``other`` and are listed in the summary), duplicate ids inside
-the file are refused; per batch of rows the incidents are placed in their governorates, districts
-and sub-districts by the one placement rule (:func:`webmap.spatial.place_incidents`, with the
-levels the source vouches for) and written.
+Per row: the format's reader maps its columns to record fields (:data:`IMPORTERS`). Per batch of
+:data:`BATCH` rows: the records are checked as at every other door, column by column
+(:func:`webmap.intake.check_batch`, the batch form of :func:`webmap.intake.check_values`:
+validated, both actors given their force; unknown actors map to ``other`` and are listed in the
+summary; a refused row gets the error it would get alone), duplicate ids inside the file are
+refused, and the incidents are placed in their governorates, districts and sub-districts by the
+one placement rule (:func:`webmap.spatial.place_incidents`, with the levels the source vouches
+for) and written.
 The checked and placed rows are staged (:meth:`webmap.store.IncidentStore.staging`: a private
 table, no write lock taken) and merged into the incidents in one short write transaction at the
 end, so the web's writers wait only for that merge, never for the reading and checking. One bad
