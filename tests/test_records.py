@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from webmap.errors import InvalidRecord
-from webmap.records import IRAQ, WORLD, AreaOfInterest, validate_incident
+from webmap.records import IRAQ, WORLD, AreaOfInterest, validate_incident, validate_incidents
 
 # A real UCDP GED event (id 274540): car bomb in Tal Afar, 2018-12-25.
 TAL_AFAR = {
@@ -65,6 +65,50 @@ def test_bad_values_are_refused_naming_the_field(change, field, words):
     assert err.value.field == field
     assert words in str(err.value)
     assert str(err.value).startswith(f"{field}: ")
+
+
+def test_a_batch_is_checked_as_each_row_alone():
+    # As a file gives them (texts), and as JSON does: numbers, booleans, blanks, padded and mixed values.
+    as_text = {name: str(value) for name, value in TAL_AFAR.items()}
+    changes = [
+        {},
+        {"latitude": " 36.379134 ", "longitude": "42.448065"},
+        {"latitude": "", "longitude": ""},
+        {"latitude": "nan"},
+        {"longitude": "inf"},
+        {"latitude": "1e400"},
+        {"latitude": True},
+        {"fatalities": True},
+        {"fatalities": 1.0},
+        {"fatalities": "1"},
+        {"fatalities": "100001"},
+        {"geo_precision": True},
+        {"geo_precision": "2"},
+        {"geo_precision": ""},
+        {"disputed": "yes"},
+        {"disputed": "partly"},
+        {"disputed": "maybe"},
+        {"event_type": "Battles", "sub_event_type": "Armed clash"},
+        {"event_type": "Battles", "sub_event_type": "Air/drone strike"},
+        {"event_type": "  Battles  ", "status": " draft "},
+        {"event_type": None},
+        {"actor1": "x" * 501},
+        {"event_date": "2018-02-30", "latitude": "north"},
+        {"source_url": "https://example.org/a", "place_score": "0.5"},
+        {"place_score": "2"},
+    ]
+    for base in (TAL_AFAR, as_text):
+        rows = [{**base, **change} for change in changes] + [{**base, **changes[3]}, {**base, **changes[6]}]
+        batch = validate_incidents(rows)
+        assert len(batch) == len(rows)
+        for row, checked in zip(rows, batch, strict=True):
+            try:
+                alone = validate_incident(row)
+            except InvalidRecord as exc:
+                assert isinstance(checked, InvalidRecord), row
+                assert (checked.field, checked.problem) == (exc.field, exc.problem)
+            else:
+                assert checked == alone, row
 
 
 def test_row_number_is_reported_for_imports():

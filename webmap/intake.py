@@ -6,7 +6,8 @@ here, so one incident is stored the same way whichever door it came through:
 1. :func:`input_values` refuses what is no incident field (a misspelt ``fatalites`` would otherwise
    be dropped) and drops what the store sets itself (id, timestamps);
 2. :func:`check_values` validates the values (:func:`webmap.records.validate_incident`) and gives
-   both actors their force (:func:`webmap.forces.assign_forces`);
+   both actors their force (:func:`webmap.forces.assign_forces`); :func:`check_batch` does the same
+   for a batch of records, column by column (the importer's);
 3. :func:`webmap.spatial.place_incidents` places the incident in its governorate, district,
    sub-district and the disputed territories by the one placement rule (the importer does this
    step per batch, for speed).
@@ -21,7 +22,7 @@ the gazetteer (:func:`webmap.gazetteer.resolve_place`); the importer and the API
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ from .records import (
     Incident,
     is_blank,
     validate_incident,
+    validate_incidents,
 )
 
 # Set by the store or derived; a client may send them back unchanged (an exported or fetched record).
@@ -69,6 +71,46 @@ def check_values(
     incident = validate_incident(values, area=area)
     unmatched = assign_forces(incident, force_hints)
     return incident, unmatched
+
+
+def check_batch(
+    rows: Sequence[Mapping[str, Any]],
+    force_hints: Sequence[dict[int, str | None] | None],
+    *,
+    area: AreaOfInterest = IRAQ,
+) -> list[tuple[Incident, list[str]] | InvalidRecord]:
+    """:func:`check_values` of each of ``rows`` (with its ``force_hints``): its result, or the
+    :class:`InvalidRecord` it raises. Checked a batch at a time (:func:`webmap.records.validate_incidents`),
+    and each distinct pair of given force and actor name given its force once."""
+    out: list[tuple[Incident, list[str]] | InvalidRecord] = []
+    forces: dict[tuple, tuple[str | None, str | None, list[str]] | InvalidRecord] = {}
+    for incident, hints in zip(validate_incidents(rows, area=area), force_hints, strict=True):
+        if isinstance(incident, InvalidRecord):
+            out.append(incident)
+            continue
+        hints = hints or {}
+        key = (incident.force1, incident.actor1, hints.get(1), incident.force2, incident.actor2, hints.get(2))
+        assigned = forces.get(key)
+        if assigned is None:
+            try:
+                unmatched = assign_forces(incident, hints)
+                assigned = forces[key] = (incident.force1, incident.force2, unmatched)
+            except InvalidRecord as exc:
+                assigned = forces[key] = exc
+        if isinstance(assigned, InvalidRecord):
+            out.append(assigned)
+            continue
+        incident.force1, incident.force2, unmatched = assigned
+        out.append((incident, list(unmatched)))
+    return out
+
+
+def may_geocode(values: Mapping[str, Any], mode: str) -> bool:
+    """False when :func:`geocode_values` gives ``values`` back as they are without looking at the
+    gazetteer: ``mode`` is ``never``, or ``missing`` and the record has a latitude or a longitude."""
+    if mode == "never":
+        return False
+    return mode != "missing" or (is_blank(values.get("latitude")) and is_blank(values.get("longitude")))
 
 
 @dataclass(frozen=True)
@@ -108,8 +150,7 @@ def geocode_values(
     """
     if mode not in GEOCODE_MODES:
         raise InvalidRecord("geocode", f"unknown mode {mode!r} (known: {', '.join(GEOCODE_MODES)})")
-    unlocated = is_blank(values.get("latitude")) and is_blank(values.get("longitude"))
-    if mode == "never" or (mode == "missing" and not unlocated):  # first: most records of an import
+    if not may_geocode(values, mode):  # first: most records of an import
         return Geocoded(dict(values))
     name, district, governorate = (
         _text_of(values, "location"),

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
+
+import numpy as np
 
 from .errors import InvalidRecord
 
@@ -259,8 +262,7 @@ def parse_date(value: Any, field_name: str = "event_date") -> dt.date:
     raise InvalidRecord(field_name, f"not a date: {text[:40]!r} (expected YYYY-MM-DD, YYYYMMDD or DD Month YYYY)")
 
 
-def _number(data: Mapping, name: str, kind=float):
-    value = data.get(name)
+def _number(value: Any, name: str, kind=float):
     if isinstance(value, float) and not math.isfinite(value):  # NaN is no blank here: JSON's NaN is a value sent
         raise InvalidRecord(name, f"not a finite number: {value!r}")
     if value is None or is_blank(value):
@@ -282,31 +284,30 @@ def _number(data: Mapping, name: str, kind=float):
     return number
 
 
-def _count(data: Mapping, name: str) -> int | None:
-    value = _number(data, name, int)
-    if value is None:
+def _count(value: Any, name: str) -> int | None:
+    number = _number(value, name, int)
+    if number is None:
         return None
-    if value < 0:
-        raise InvalidRecord(name, f"must not be negative: {value}")
+    if number < 0:
+        raise InvalidRecord(name, f"must not be negative: {number}")
     maximum = FIELD_SPECS[name].maximum
-    if maximum is not None and value > maximum:
-        raise InvalidRecord(name, f"{value:,} is more than {maximum:,}, the most one incident can plausibly have")
-    return value
+    if maximum is not None and number > maximum:
+        raise InvalidRecord(name, f"{number:,} is more than {maximum:,}, the most one incident can plausibly have")
+    return number
 
 
-def _code(data: Mapping, name: str) -> int:
+def _code(value: Any, name: str) -> int:
     spec = FIELD_SPECS[name]
     allowed = spec.codes or {}
-    value = _number(data, name, int) if not is_blank(data.get(name)) else spec.default
-    if value not in allowed:
+    code = _number(value, name, int) if not is_blank(value) else spec.default
+    if code not in allowed:
         codes = ", ".join(f"{k} {v}" for k, v in allowed.items())
-        raise InvalidRecord(name, f"unknown precision code {data.get(name)!r} (known: {codes})")
-    return value
+        raise InvalidRecord(name, f"unknown precision code {value!r} (known: {codes})")
+    return code
 
 
-def _text(data: Mapping, name: str) -> str | None:
+def _text(value: Any, name: str) -> str | None:
     limit = FIELD_SPECS[name].length
-    value = data.get(name)
     if value is None:
         return None
     if type(value) is str:  # the common case, checked once instead of in _blank and str() (imports)
@@ -342,15 +343,15 @@ def parse_bool(value: Any) -> bool | None:
     raise ValueError(f"not a yes/no value: {str(value)[:40]!r}")
 
 
-def _choice(data: Mapping, name: str) -> str | None:
+def _choice(value: Any, name: str) -> str | None:
     if name == "disputed":
         try:  # exports of earlier webmaps wrote it as a yes/no flag
-            flag = parse_bool(data.get(name))
+            flag = parse_bool(value)
         except ValueError:
             flag = None
         if flag is not None:
             return "inside" if flag else "outside"
-    text = _text(data, name)
+    text = _text(value, name)
     choices = FIELD_SPECS[name].choices or ()
     if text is not None and text.lower() not in choices:
         raise InvalidRecord(name, f"{text[:40]!r} is not one of {', '.join(choices)}")
@@ -364,8 +365,8 @@ def checked_point(data: Mapping[str, Any], *, area: AreaOfInterest = IRAQ) -> tu
     for name in ("latitude", "longitude"):
         if is_blank(data.get(name)):
             raise InvalidRecord(name, "is required")
-    lat = _number(data, "latitude")
-    lon = _number(data, "longitude")
+    lat = _number(data["latitude"], "latitude")
+    lon = _number(data["longitude"], "longitude")
     if not -90 <= lat <= 90:
         raise InvalidRecord("latitude", f"{lat} is out of range -90..90")
     if not -180 <= lon <= 180:
@@ -376,6 +377,87 @@ def checked_point(data: Mapping[str, Any], *, area: AreaOfInterest = IRAQ) -> tu
         hint = " (latitude and longitude swapped?)" if area.contains(lat, lon) else ""
         raise InvalidRecord("latitude", f"point {lat}, {lon} (lat, lon) is outside {area.name}{hint}")
     return lat, lon
+
+
+def _required(value: Any, name: str) -> Any:
+    if is_blank(value):
+        raise InvalidRecord(name, "is required")
+    return value
+
+
+def _event_date(value: Any, today: dt.date) -> dt.date:
+    event_date = parse_date(_required(value, "event_date"))
+    if event_date > today:
+        raise InvalidRecord("event_date", f"{event_date.isoformat()} is in the future")
+    if event_date < EARLIEST_DATE:
+        raise InvalidRecord("event_date", f"{event_date.isoformat()} is before {EARLIEST_DATE.year}")
+    return event_date
+
+
+def _coordinate(value: Any, name: str) -> float:
+    return _number(_required(value, name), name)
+
+
+def _event_type(value: Any) -> str:
+    event_type = _text(_required(value, "event_type"), "event_type")
+    if event_type not in EVENT_TYPES:
+        raise InvalidRecord("event_type", f"unknown event type {event_type!r} (known: {', '.join(EVENT_TYPES)})")
+    return event_type
+
+
+def _sub_event_type(value: Any, event_type: str) -> str | None:
+    sub_event_type = _text(value, "sub_event_type")
+    if sub_event_type is not None and sub_event_type not in EVENT_TYPES[event_type]:
+        raise InvalidRecord("sub_event_type", f"{sub_event_type!r} is not a sub-event type of {event_type!r}")
+    return sub_event_type
+
+
+def _status(value: Any) -> str:
+    status = _text(value, "status") or FIELD_SPECS["status"].default
+    if status not in STATUSES:
+        raise InvalidRecord("status", f"unknown status {status!r} (known: {', '.join(STATUSES)})")
+    return status
+
+
+def _place_score(value: Any) -> float | None:
+    place_score = _number(value, "place_score")
+    if place_score is not None and not 0 <= place_score <= 1:
+        raise InvalidRecord("place_score", f"{place_score} is out of range 0..1")
+    return place_score
+
+
+def _source_url(value: Any) -> str | None:
+    source_url = _text(value, "source_url")
+    if source_url and not source_url.lower().startswith(("http://", "https://")):
+        raise InvalidRecord("source_url", "must start with http:// or https://")
+    return source_url
+
+
+def _checks(kind: Callable[..., Any], *names: str) -> dict[str, Callable[[Any], Any]]:
+    return {name: functools.partial(kind, name=name) for name in names}
+
+
+# The checks of validate_incident that look at one field's value alone, in the order it makes them
+# (the first refusal is the one reported); event_date and the point are checked before them,
+# sub_event_type with event_type.
+_VALUE_CHECKS: dict[str, Callable[[Any], Any]] = {
+    "event_type": _event_type,
+    "status": _status,
+    "place_score": _place_score,
+    "source_url": _source_url,
+    "id": functools.partial(_number, name="id", kind=int),
+    **_checks(_text, "source_id"),
+    **_checks(_code, "time_precision"),
+    **_checks(_text, "actor1", "assoc_actor_1", "actor2", "assoc_actor_2", "force1", "force2", "location"),
+    **_checks(_code, "geo_precision"),
+    **_checks(_text, "admin1", "admin1_pcode", "admin2", "admin2_pcode", "admin3", "admin3_pcode"),
+    **_checks(_choice, "disputed"),
+    **_checks(_text, "place_id"),
+    **_checks(_count, "fatalities", "injured"),
+    **_checks(_text, "notes", "source"),
+}
+# The fields validate_incident gives an Incident, in the order Incident takes them.
+_CHECKED_FIELDS = FIELDS[: FIELDS.index("status") + 1]
 
 
 def validate_incident(
@@ -394,63 +476,106 @@ def validate_incident(
     precision codes, event types outside ACLED's taxonomy, unknown status.
     """
     for name in REQUIRED_FIELDS:
-        if is_blank(data.get(name)):
-            raise InvalidRecord(name, "is required")
+        _required(data.get(name), name)
+    values: dict[str, Any] = {"event_date": _event_date(data["event_date"], today or dt.date.today())}
+    values["latitude"], values["longitude"] = checked_point(data, area=area)
+    for name, check in _VALUE_CHECKS.items():
+        values[name] = check(data.get(name))
+        if name == "event_type":
+            values["sub_event_type"] = _sub_event_type(data.get("sub_event_type"), values["event_type"])
+    return Incident(**values)
+
+
+_REFUSED = object()
+
+
+def _refused_or(check: Callable[[Any], Any], value: Any) -> Any:
+    try:
+        return check(value)
+    except InvalidRecord:
+        return _REFUSED
+
+
+def _texts(values: list) -> bool:
+    """Whether every one of ``values`` is a text or None: values equal only when they are the same
+    (unlike 1, 1.0 and True)."""
+    return set(map(type, values)) <= {str, type(None)}
+
+
+def _checked_column(values: list, check: Callable[[Any], Any], *, by_value: bool | None = None) -> tuple[list, bool]:
+    """``check`` of each of ``values`` (``_REFUSED`` where it raises :class:`InvalidRecord`), and
+    whether it refused any: once per distinct value when ``by_value`` (default: when all are texts or
+    None; names, types, dates and counts repeat in a file)."""
+    if _texts(values) if by_value is None else by_value:
+        outcome = {value: _refused_or(check, value) for value in set(values)}
+        if _REFUSED not in outcome.values():
+            return list(map(outcome.__getitem__, values)), False
+        return [outcome[value] for value in values], True
+    checked = [_refused_or(check, value) for value in values]
+    return checked, _REFUSED in checked
+
+
+def validate_incidents(
+    rows: Sequence[Mapping[str, Any]], *, area: AreaOfInterest = IRAQ, today: dt.date | None = None
+) -> list[Incident | InvalidRecord]:
+    """:func:`validate_incident` of each of ``rows``: its :class:`Incident`, or the
+    :class:`InvalidRecord` it raises. The same checks, made column by column for a batch of rows
+    (each distinct text once, the coordinates' ranges and the area as arrays); a row any of them
+    refuses is validated alone again, so its error is exactly the one :func:`validate_incident` gives."""
     today = today or dt.date.today()
-    event_date = parse_date(data["event_date"])
-    if event_date > today:
-        raise InvalidRecord("event_date", f"{event_date.isoformat()} is in the future")
-    if event_date < EARLIEST_DATE:
-        raise InvalidRecord("event_date", f"{event_date.isoformat()} is before {EARLIEST_DATE.year}")
+    present = set().union(*rows)
+    refused = np.zeros(len(rows), dtype=bool)
 
-    lat, lon = checked_point(data, area=area)
+    def column(name: str, check: Callable[[Any], Any]) -> list:
+        if name in present:
+            checked, any_refused = _checked_column([row.get(name) for row in rows], check)
+        else:
+            checked = [_refused_or(check, None)] * len(rows)
+            any_refused = checked[0] is _REFUSED if rows else False
+        if any_refused:
+            refused[[value is _REFUSED for value in checked]] = True
+        return checked
 
-    event_type = _text(data, "event_type")
-    if event_type not in EVENT_TYPES:
-        raise InvalidRecord("event_type", f"unknown event type {event_type!r} (known: {', '.join(EVENT_TYPES)})")
-    sub_event_type = _text(data, "sub_event_type")
-    if sub_event_type is not None and sub_event_type not in EVENT_TYPES[event_type]:
-        raise InvalidRecord("sub_event_type", f"{sub_event_type!r} is not a sub-event type of {event_type!r}")
-    status = _text(data, "status") or FIELD_SPECS["status"].default
-    if status not in STATUSES:
-        raise InvalidRecord("status", f"unknown status {status!r} (known: {', '.join(STATUSES)})")
-    place_score = _number(data, "place_score")
-    if place_score is not None and not 0 <= place_score <= 1:
-        raise InvalidRecord("place_score", f"{place_score} is out of range 0..1")
-    source_url = _text(data, "source_url")
-    if source_url and not source_url.lower().startswith(("http://", "https://")):
-        raise InvalidRecord("source_url", "must start with http:// or https://")
-
-    return Incident(
-        id=_number(data, "id", int),
-        source_id=_text(data, "source_id"),
-        event_date=event_date,
-        time_precision=_code(data, "time_precision"),
-        event_type=event_type,
-        sub_event_type=sub_event_type,
-        actor1=_text(data, "actor1"),
-        assoc_actor_1=_text(data, "assoc_actor_1"),
-        actor2=_text(data, "actor2"),
-        assoc_actor_2=_text(data, "assoc_actor_2"),
-        force1=_text(data, "force1"),
-        force2=_text(data, "force2"),
-        location=_text(data, "location"),
-        latitude=lat,
-        longitude=lon,
-        geo_precision=_code(data, "geo_precision"),
-        admin1=_text(data, "admin1"),
-        admin1_pcode=_text(data, "admin1_pcode"),
-        admin2=_text(data, "admin2"),
-        admin2_pcode=_text(data, "admin2_pcode"),
-        admin3=_text(data, "admin3"),
-        admin3_pcode=_text(data, "admin3_pcode"),
-        disputed=_choice(data, "disputed"),
-        place_id=_text(data, "place_id"),
-        place_score=place_score,
-        fatalities=_count(data, "fatalities"),
-        injured=_count(data, "injured"),
-        notes=_text(data, "notes"),
-        source=_text(data, "source"),
-        source_url=source_url,
-        status=status,
+    columns = {"event_date": column("event_date", functools.partial(_event_date, today=today))}
+    for name in ("latitude", "longitude"):
+        values = [row.get(name) for row in rows]
+        numbers: list | None = None
+        if set(map(type, values)) == {str}:
+            try:
+                # Texts of numbers, the common case: float() reads them as _number does (it ignores the
+                # same spaces); a blank raises, and a non-finite number fails the range checks below.
+                numbers = list(map(float, cast(list[str], values)))
+            except ValueError:
+                pass
+        columns[name] = numbers if numbers is not None else column(name, functools.partial(_coordinate, name=name))
+    lat, lon = (
+        np.array([np.nan if value is _REFUSED else value for value in columns[name]], dtype=float)
+        if _REFUSED in columns[name]
+        else np.array(columns[name], dtype=float)
+        for name in ("latitude", "longitude")
     )
+    refused |= ~(
+        (lat >= max(-90, area.min_lat))
+        & (lat <= min(90, area.max_lat))
+        & (lon >= max(-180, area.min_lon))
+        & (lon <= min(180, area.max_lon))
+        & ((lat != 0) | (lon != 0))
+    )
+    for name, check in _VALUE_CHECKS.items():
+        columns[name] = column(name, check)
+    # A sub-event type is checked with its event type: once per distinct pair.
+    subs = [row.get("sub_event_type") for row in rows] if "sub_event_type" in present else [None] * len(rows)
+    columns["sub_event_type"], any_refused = _checked_column(
+        list(zip(subs, columns["event_type"], strict=True)),
+        lambda pair: None if pair[1] is _REFUSED else _sub_event_type(*pair),
+        by_value=_texts(subs),
+    )
+    if any_refused:
+        refused[[value is _REFUSED for value in columns["sub_event_type"]]] = True
+    out: list[Incident | InvalidRecord] = list(map(Incident, *(columns[name] for name in _CHECKED_FIELDS)))
+    for position in np.flatnonzero(refused).tolist():
+        try:
+            out[position] = validate_incident(rows[position], area=area, today=today)
+        except InvalidRecord as exc:
+            out[position] = exc
+    return out

@@ -534,10 +534,9 @@ def place_incidents(
         layers=layers,
         geodata_dir=geodata_dir,
     )
-    columns = {name: values.tolist() for name, values in placed.items()}
-    for n, incident in enumerate(incidents):
-        for name, values in columns.items():
-            setattr(incident, name, values[n])
+    for name, values in placed.items():
+        for incident, value in zip(incidents, values.tolist(), strict=True):
+            setattr(incident, name, value)
     return incidents
 
 
