@@ -367,6 +367,7 @@ class MapIndex:
         # The store the index was read from: actor names are not in the index, SQL finds them.
         self.store: IncidentStore | None = None
         self._actor_ids: dict[str, np.ndarray] = {}
+        self._splits: dict[tuple[float, float, float, float], tuple[np.ndarray, np.ndarray]] = {}
 
     # -- building -------------------------------------------------------------------------------
     @classmethod
@@ -415,7 +416,16 @@ class MapIndex:
 
     def _bbox_split(self, bbox: tuple[float, float, float, float]) -> tuple[np.ndarray, np.ndarray]:
         """The groups whose every incident lies in ``bbox`` (west, south, east, north) and none of whose
-        cell's groups straddles its edge, and the positions of the incidents of the cells where one does."""
+        cell's groups straddles its edge, and the positions of the incidents of the cells where one does.
+        Kept for the last few boxes: a table page asks for it twice, the counts of the same view once more."""
+        found = self._splits.get(bbox)
+        if found is None:  # another request's thread may clear the dict meanwhile: keep our own copy
+            if len(self._splits) >= 8:
+                self._splits.clear()
+            found = self._splits[bbox] = self._split(bbox)
+        return found
+
+    def _split(self, bbox: tuple[float, float, float, float]) -> tuple[np.ndarray, np.ndarray]:
         west, south, east, north = bbox
         g = self.groups
         g_west, g_east = g.west.astype(np.float64), g.east.astype(np.float64)
