@@ -23,7 +23,7 @@ from webmap.io.demo import DEMO_INCIDENTS
 from webmap.io.importer import import_file
 from webmap.query import IncidentFilter, count_incidents, select_incidents
 from webmap.roles import BOOTSTRAP
-from webmap.store import IncidentStore
+from webmap.store import IncidentStore, Staging
 
 ALL = IncidentFilter.build(drafts=True)
 
@@ -109,6 +109,84 @@ def test_a_bad_row_after_the_first_written_batch_leaves_nothing(store, tmp_path,
     assert count_incidents(store, ALL) == 0
     # and the same store accepts the good file afterwards
     assert import_file(store, GED, "ucdp", progress=False, by=BOOTSTRAP).inserted == 518
+
+
+def test_an_import_of_new_and_stored_rows_in_every_batch_writes_each_once(store, tmp_path, monkeypatch):
+    """Batches that mix rows stored already with new ones (on PostgreSQL the new go straight into
+    the table, the stored wait for the merge): counts, ids in file order, the record of who saved
+    each and one history entry per write."""
+    monkeypatch.setattr(importer, "BATCH", 100)
+    rows = csv_rows(GED)
+    header, events = rows[:2], rows[2:]
+    best = rows[0].index("best")
+    first_half = events[::2]  # every other event: each later batch holds stored and new rows
+    import_file(store, write_rows(tmp_path / "half.csv", header + first_half), "ucdp", progress=False, by=BOOTSTRAP)
+    for row in first_half[:30]:
+        row[best] = str(int(row[best]) + 1)
+    summary = import_file(
+        store,
+        write_rows(tmp_path / "all.csv", header + events),
+        "ucdp",
+        progress=False,
+        by=BOOTSTRAP,
+        update=True,
+        reason="UCDP revised the counts",
+    )
+    assert (summary.inserted, summary.updated, summary.unchanged) == (
+        len(events) - len(first_half),
+        30,
+        len(first_half) - 30,
+    )
+    stored = {i.source_id: i for i in select_incidents(store, ALL)}
+    assert len(stored) == len(events)
+    new_ids = [stored[row[0]].id for row in events[1::2]]
+    assert new_ids == sorted(new_ids)  # the new incidents are numbered in the file's order
+    assert all(stored[row[0]].fatalities == int(row[best]) for row in events)
+    with store.connect() as conn:
+        saved = conn.exec_driver_sql(
+            "SELECT created_by, version, status, reviewed_by, reviewed_at IS NOT NULL, created_at = updated_at "
+            f"FROM incidents WHERE id IN ({', '.join(map(str, new_ids))})"
+        ).all()
+        history = dict(conn.exec_driver_sql("SELECT action, count(*) FROM incident_history GROUP BY action").all())
+    assert set(saved) == {("bootstrap", 1, "reviewed", "bootstrap", True, True)}
+    assert history == {"import": len(events) + 30}
+
+
+def test_a_server_that_starts_during_an_import_does_not_wait_for_it(database_url, store, monkeypatch):
+    """A second process opening the database while an import is under way (on PostgreSQL with its
+    new rows in the table, uncommitted) reads at once and sees none of them."""
+    staged_once, go_on = threading.Event(), threading.Event()
+    add = Staging.add
+
+    def add_then_pause(self, batch):
+        add(self, batch)
+        staged_once.set()
+        go_on.wait(60)
+
+    monkeypatch.setattr(Staging, "add", add_then_pause)
+    done = {}
+    importer_thread = threading.Thread(
+        target=lambda: done.update(summary=import_file(store, GED, "ucdp", progress=False, by=BOOTSTRAP))
+    )
+    importer_thread.start()
+    opened = {}
+    try:
+        assert staged_once.wait(120)
+
+        def open_and_count():
+            other = IncidentStore(database_url, write_wait=30)
+            opened["count"] = count_incidents(other, ALL)
+            other.dispose()
+
+        opener = threading.Thread(target=open_and_count)
+        opener.start()
+        opener.join(timeout=20)
+        assert opened == {"count": 0}
+    finally:
+        go_on.set()
+        importer_thread.join(timeout=300)
+    assert done["summary"].inserted == 518
+    assert count_incidents(store, ALL) == 518
 
 
 def test_store_has_the_indexes_the_filters_use(store):

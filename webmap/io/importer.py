@@ -9,11 +9,12 @@ summary; a refused row gets the error it would get alone), duplicate ids inside 
 refused, and the incidents are placed in their governorates, districts and sub-districts by the
 one placement rule (:func:`webmap.spatial.place_incidents`, with the levels the source vouches
 for) and written.
-The checked and placed rows are staged (:meth:`webmap.store.IncidentStore.staging`: a private
-table, no write lock taken) and merged into the incidents in one short write transaction at the
-end, so the web's writers wait only for that merge, never for the reading and checking. One bad
-row anywhere means an :class:`~webmap.errors.ImportFailed` listing the bad rows (see
-:class:`~webmap.errors.BadRows`) before anything is merged, so the database is exactly as before.
+The checked and placed rows are staged (:meth:`webmap.store.IncidentStore.staging`: no write
+lock taken, nothing visible; on PostgreSQL the new rows go on into the incidents, uncommitted) and
+merged into the incidents in one short write transaction at the end, so the web's writers wait
+only for that merge, never for the reading and checking. One bad row anywhere means an
+:class:`~webmap.errors.ImportFailed` listing the bad rows (see :class:`~webmap.errors.BadRows`)
+before anything is merged, so the database is exactly as before.
 
 A row without coordinates is geocoded by its place name and the district and governorate it
 states (:func:`webmap.intake.geocode_values`, ``geocode`` its mode). A row the gazetteer cannot
@@ -51,7 +52,7 @@ from ..gazetteer.resolve import MIN_PLACE_SCORE
 from ..intake import check_batch, geocode_values, may_geocode
 from ..records import FIELDS, IRAQ, STORE_KEPT_FIELDS, AreaOfInterest, Incident
 from ..roles import Actor, authorize, may
-from ..store import IncidentStore, SaveSummary, Staging
+from ..store import IncidentStore, SaveSummary
 from . import acled, csv, geojson, ucdp
 from .readers import RowStream, open_csv, refuse
 
@@ -179,19 +180,21 @@ def import_file(
     digests: Counter = Counter()
     batch: list[tuple[Incident, int | None]] = []
     show = progress if progress is not None else (stream.size > PROGRESS_BYTES and sys.stderr.isatty())
-    # One writer thread places and stages batch N while this thread reads and checks batch N+1:
-    # SQLite, PostgreSQL and GEOS do their work without holding the GIL. Only one batch waits.
+    # A pipeline: while this thread reads and checks batch N+2, one thread places batch N+1 and
+    # another stages batch N (on PostgreSQL the server then inserts it): SQLite, PostgreSQL and
+    # GEOS do their work without holding the GIL. At most two batches wait.
     pending: list[Future] = []
     geocoding = {"mode": geocode, "min_score": min_score, "gazetteer_path": gazetteer_path}
 
     def store_batch(rows: list[tuple[Incident, int | None]]) -> None:
-        if pending:
-            pending.pop().result()
-        pending.append(writer.submit(_stage_batch, staging, rows, summary, geodata_dir))
+        prepared = placer.submit(lambda: staging.prepare(_placed(rows, summary, geodata_dir)))
+        if len(pending) >= 2:
+            pending.pop(0).result()
+        pending.append(writer.submit(lambda: staging.add(prepared.result())))
 
     with (
         _cycle_collector_paused(),
-        store.staging() as staging,
+        store.staging(by=by, update=update, reason=reason) as staging,
         tqdm(
             total=stream.size,
             unit="B",
@@ -200,7 +203,8 @@ def import_file(
             disable=not show,
             file=sys.stderr,
         ) as bar,
-        ThreadPoolExecutor(max_workers=1, thread_name_prefix="webmap-import") as writer,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="webmap-place") as placer,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="webmap-stage") as writer,
     ):
 
         def check(rows: list[tuple[int, Any]]) -> None:
@@ -241,9 +245,9 @@ def import_file(
             )
         if batch:
             store_batch(batch)
-        if pending:
-            pending.pop().result()
-        summary.add(staging.merge(by=by, update=update, reason=reason))
+        while pending:
+            pending.pop(0).result()
+        summary.add(staging.merge())
         bar.update(stream.size - bar.n)
     return summary
 
@@ -354,17 +358,14 @@ def _claim_id(incident: Incident, row_number: int, seen: dict[int, int], digests
     seen[key] = row_number
 
 
-def _stage_batch(
-    staging: Staging,
+def _placed(
     batch: list[tuple[Incident, int | None]],
     summary: ImportSummary,
     geodata_dir,
-) -> None:
-    """Place a batch of incidents in their admin areas (:func:`webmap.spatial.place_incidents`) and stage it."""
-    if not batch:
-        return
+) -> list[Incident]:
+    """A batch of incidents placed in their admin areas (:func:`webmap.spatial.place_incidents`)."""
     incidents = spatial.place_incidents(
         [inc for inc, _ in batch], [depth for _, depth in batch], geodata_dir=geodata_dir
     )
     summary.unassigned += sum(1 for inc in incidents if inc.admin2_pcode is None)
-    staging.add(incidents)
+    return incidents
