@@ -912,6 +912,10 @@ class Staging:
         self._open: sa.engine.Transaction | None = None  # PostgreSQL: the transaction the batches go into
         self._rows = 0  # rows prepared so far
         self._inserted = 0
+        # Each source seen so far: whether it had stored incidents when first seen. One that had
+        # none can have none later but this import's own (or another writer's, uncommitted when
+        # first seen: then the unique constraint refuses the import), so its rows are not looked up.
+        self._sources_stored: dict[str | None, bool] = {}
         self._streaming = False
         if store.dialect == "postgresql":
             self._open = conn.begin()
@@ -937,7 +941,11 @@ class Staging:
             if row is not None:
                 raise _drafts_only(first + row, self._by)
         with self._store.connect() as conn:
-            stored = _stored_rows(conn, batch)
+            unseen = {incident.source for incident in batch} - self._sources_stored.keys()
+            if unseen:
+                self._sources_stored |= _sources_stored(conn, unseen)
+            looked_up = [row for row, incident in enumerate(batch) if self._sources_stored[incident.source]]
+            stored = _stored_rows(conn, batch, looked_up) if looked_up else set()
             new = [incident for row, incident in enumerate(batch) if row not in stored]
             ids = _new_ids(conn, len(new))
         columns = _new_incident_columns(new, codes, ids, self._by, self._now) if new else {}
@@ -1000,16 +1008,29 @@ class PreparedBatch:
     kept_rows: int = 0
 
 
-def _stored_rows(conn: Connection, batch: list[Incident]) -> set[int]:
-    """The positions (from 0) of the incidents of ``batch`` whose (source, source_id) is stored
+def _sources_stored(conn: Connection, sources: set[str | None]) -> dict[str | None, bool]:
+    """Whether any incident of each of ``sources`` is stored (PostgreSQL; one probe of the unique
+    index each)."""
+    found = conn.exec_driver_sql(
+        """SELECT k.source FROM jsonb_array_elements_text(%(sources)s::jsonb) AS k(source)
+           WHERE EXISTS (SELECT 1 FROM incidents i WHERE i.source = k.source)
+              OR (k.source IS NULL AND EXISTS (SELECT 1 FROM incidents i WHERE i.source IS NULL))""",
+        {"sources": json.dumps(list(sources))},
+    )
+    stored = {source for (source,) in found}
+    return {source: source in stored for source in sources}
+
+
+def _stored_rows(conn: Connection, batch: list[Incident], rows: list[int]) -> set[int]:
+    """Those of ``rows`` (positions in ``batch``) whose incident's (source, source_id) is stored
     already (PostgreSQL: two probes of the unique index per row). The keys go as one JSON text: a
     tenth of the work of binding two arrays of texts."""
     found = conn.exec_driver_sql(
-        """SELECT k.row - 1 FROM jsonb_array_elements(%(keys)s::jsonb) WITH ORDINALITY AS k(key, row)
+        """SELECT (k.key->>2)::int FROM jsonb_array_elements(%(keys)s::jsonb) AS k(key)
            WHERE EXISTS (SELECT 1 FROM incidents i WHERE i.source = k.key->>0 AND i.source_id = k.key->>1)
               OR (k.key->0 = 'null' AND EXISTS (
                   SELECT 1 FROM incidents i WHERE i.source IS NULL AND i.source_id = k.key->>1))""",
-        {"keys": json.dumps([(incident.source, incident.source_id) for incident in batch])},
+        {"keys": json.dumps([(batch[row].source, batch[row].source_id, row) for row in rows])},
     )
     return {row for (row,) in found}
 
