@@ -31,7 +31,9 @@ import numpy as np
 import pytest
 
 from webmap.cli import main
+from webmap.io.importer import import_file
 from webmap.roles import BOOTSTRAP
+from webmap.store import Staging
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_DATA = ROOT / "tests" / "data"
@@ -445,3 +447,30 @@ def write_vector_pmtiles(path: Path, zooms=range(4, 9), area=KIRKUK_AREA) -> Pat
             },
         )
     return path
+
+
+@contextlib.contextmanager
+def import_paused_after_first_batch(store, monkeypatch, path=GED, fmt="ucdp"):
+    """``webmap import`` of ``path`` in a thread, held after its first batch is staged for the
+    block (on PostgreSQL its rows are then in the table, uncommitted); yields a dict that holds the
+    import's ``summary`` once the block has let it finish."""
+    staged_once, go_on = threading.Event(), threading.Event()
+    add = Staging.add
+
+    def add_then_pause(self, batch):
+        add(self, batch)
+        staged_once.set()
+        go_on.wait(60)
+
+    monkeypatch.setattr(Staging, "add", add_then_pause)
+    done: dict = {}
+    importer = threading.Thread(
+        target=lambda: done.update(summary=import_file(store, path, fmt, progress=False, by=BOOTSTRAP))
+    )
+    importer.start()
+    try:
+        assert staged_once.wait(120)
+        yield done
+    finally:
+        go_on.set()
+        importer.join(timeout=300)

@@ -16,14 +16,14 @@ import urllib.request
 
 import pytest
 from conftest import POSTGRES
-from helpers import AUTH, FORM, GED, csrf_token, csv_rows, free_port, log_in
+from helpers import AUTH, FORM, GED, csrf_token, csv_rows, free_port, import_paused_after_first_batch, log_in
 
 import webmap.web
 from webmap.cli import main
 from webmap.io.importer import import_file
 from webmap.query import IncidentFilter, count_incidents
 from webmap.roles import BOOTSTRAP
-from webmap.store import IncidentStore, Staging
+from webmap.store import IncidentStore
 
 GED_EVENTS = len(csv_rows(GED)) - 2  # after the header and the HXL tag row: one event per row
 ALL = IncidentFilter.build(drafts=True)
@@ -142,29 +142,11 @@ def test_only_two_web_writers_wait_for_the_lock_and_the_rest_are_refused(monkeyp
 
 
 def test_an_import_holds_no_lock_while_it_reads_checks_and_stages(app, client, store, monkeypatch):
-    staged_once, go_on = threading.Event(), threading.Event()
-    stage = Staging.add
-
-    def add_then_pause(self, batch):
-        stage(self, batch)
-        staged_once.set()
-        go_on.wait(60)
-
-    monkeypatch.setattr(Staging, "add", add_then_pause)
-    done = {}
-    importer = threading.Thread(
-        target=lambda: done.update(summary=import_file(store, GED, "ucdp", progress=False, by=BOOTSTRAP))
-    )
-    importer.start()
-    try:
-        assert staged_once.wait(120)
+    with import_paused_after_first_batch(store, monkeypatch) as done:
         # Mid-import: its staged rows are invisible and the web writes as if it were not there.
         assert total(client) == 0
         assert client.post("/api/incidents", json=FORM, headers=AUTH).status_code == 201
         assert total(client) == 1
-    finally:
-        go_on.set()
-        importer.join(timeout=300)
     assert done["summary"].inserted == GED_EVENTS
     assert total(client) == GED_EVENTS + 1
 

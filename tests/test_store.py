@@ -15,7 +15,7 @@ import time
 
 import pytest
 import sqlalchemy as sa
-from helpers import ACLED_LAYOUT, GED, ROOT, csv_rows, write_rows
+from helpers import ACLED_LAYOUT, GED, ROOT, csv_rows, import_paused_after_first_batch, write_rows
 
 from webmap.errors import ImportFailed, WebmapError
 from webmap.io import importer
@@ -23,7 +23,7 @@ from webmap.io.demo import DEMO_INCIDENTS
 from webmap.io.importer import import_file
 from webmap.query import IncidentFilter, count_incidents, select_incidents
 from webmap.roles import BOOTSTRAP
-from webmap.store import IncidentStore, Staging
+from webmap.store import IncidentStore
 
 ALL = IncidentFilter.build(drafts=True)
 
@@ -155,23 +155,8 @@ def test_an_import_of_new_and_stored_rows_in_every_batch_writes_each_once(store,
 def test_a_server_that_starts_during_an_import_does_not_wait_for_it(database_url, store, monkeypatch):
     """A second process opening the database while an import is under way (on PostgreSQL with its
     new rows in the table, uncommitted) reads at once and sees none of them."""
-    staged_once, go_on = threading.Event(), threading.Event()
-    add = Staging.add
-
-    def add_then_pause(self, batch):
-        add(self, batch)
-        staged_once.set()
-        go_on.wait(60)
-
-    monkeypatch.setattr(Staging, "add", add_then_pause)
-    done = {}
-    importer_thread = threading.Thread(
-        target=lambda: done.update(summary=import_file(store, GED, "ucdp", progress=False, by=BOOTSTRAP))
-    )
-    importer_thread.start()
     opened = {}
-    try:
-        assert staged_once.wait(120)
+    with import_paused_after_first_batch(store, monkeypatch) as done:
 
         def open_and_count():
             other = IncidentStore(database_url, write_wait=30)
@@ -182,9 +167,6 @@ def test_a_server_that_starts_during_an_import_does_not_wait_for_it(database_url
         opener.start()
         opener.join(timeout=20)
         assert opened == {"count": 0}
-    finally:
-        go_on.set()
-        importer_thread.join(timeout=300)
     assert done["summary"].inserted == 518
     assert count_incidents(store, ALL) == 518
 
