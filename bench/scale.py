@@ -33,7 +33,10 @@ Each size runs in a fresh database, through the real doors:
   animation frames later, as ``bench/web.py`` measures it; ``complete`` until the tiles and counts
   it asked for are in and drawn), ``filter change`` (the "only" button of the coalition in the
   forces panel until the map, its counts and the table show the new view), and ``cold link``
-  (first picture of a shared link to a view no one asked for before, ``/?event_type=Battles``).
+  (first picture of a shared link to a view no one asked for before, ``/?event_type=Battles``);
+- a write: a delete through the JSON API, until ``/api/summary`` counts one incident fewer, at the
+  server that wrote (``write seen here``) and at a second ``webmap serve`` on the same database
+  (``write seen elsewhere``, asked every 20 ms; issue 16 asks for 2 s).
 
 Each browser figure is the median of ``--runs`` runs. With ``--postgres URL`` the databases are
 created on that server (and dropped after), with ``--postgres`` alone on a throwaway cluster
@@ -45,6 +48,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import socket
 import statistics
 import subprocess
@@ -92,6 +96,7 @@ GOALS = {
     "MB": "≤ 1.5",
     "zoom/pan drawn ms": "≤ 100",
     "filter change ms": "≤ 1,000",
+    "write seen elsewhere ms": "≤ 2,000",
     "cold": "≤ 300 ms",
 }
 # Counts fetches in flight and long tasks, before any script of the page runs.
@@ -239,6 +244,34 @@ def endpoint_figures(base: str, started: float) -> dict[str, float]:
     return figures
 
 
+def write_figures(base: str, other: str, token: str, incident_id: int) -> dict[str, float]:
+    """A delete through ``base`` (the JSON API), then until ``/api/summary`` counts one incident
+    fewer: at ``base`` (the writer's own next read) and at ``other`` (another server on the same
+    database, asked every 20 ms)."""
+
+    def total(at: str) -> int:
+        return json.loads(timed_get(at + "/api/summary")[1])["total"]
+
+    before = total(other)
+    assert total(base) == before
+    request = urllib.request.Request(
+        f"{base}/api/incidents/{incident_id}",
+        data=json.dumps({"reason": "bench: a write seen by every server"}).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        method="DELETE",
+    )
+    t0 = time.perf_counter()
+    urllib.request.urlopen(request, timeout=600).close()
+    if total(base) != before - 1:
+        raise SystemExit("the writer's own server does not show its delete")
+    here = time.perf_counter() - t0
+    while total(other) != before - 1:
+        if time.perf_counter() - t0 > 600:
+            raise SystemExit("the other server did not show the delete in 600 s")
+        time.sleep(0.02)
+    return {"write seen here ms": here * 1000, "write seen elsewhere ms": (time.perf_counter() - t0) * 1000}
+
+
 def page_figures(browser, base: str) -> dict[str, float]:
     """One cold visit: first picture, bytes, zoom/pan, a filter change; then a cold shared link."""
     context = browser.new_context(viewport=VIEW)
@@ -295,9 +328,13 @@ def run_size(rows: int, folder: Path, postgres: str | None, runs: int, browser) 
         seconds = time.perf_counter() - t0
         figures = {"import rows/s": rows / seconds}
         print(f"  import: {seconds:.1f} s, {rows / seconds:,.0f} rows/s", flush=True)
-        with server(env) as (base, started):
+        token = secrets.token_urlsafe(16)
+        with server({**env, "WEBMAP_TOKEN": token}) as (base, started):
             figures.update(endpoint_figures(base, started))
             visits = [page_figures(browser, base) for _ in range(runs)]
+            with server(env) as (other, _):
+                timed_get(other + "/api/summary")  # its index built
+                figures.update(write_figures(base, other, token, incident_id=1))
         for key in visits[0]:
             figures[key] = statistics.median(v[key] for v in visits)
     for key, value in figures.items():

@@ -16,11 +16,12 @@ import numpy as np
 import pytest
 from helpers import GED
 
+from webmap import store as store_module
 from webmap.forces import incident_forces
 from webmap.io.demo import load_demo
 from webmap.io.importer import import_file
 from webmap.mapindex import MapIndex, mercator
-from webmap.query import IncidentFilter, count_incidents, select_incidents
+from webmap.query import IncidentFilter, changed_records, count_incidents, data_version, select_incidents
 from webmap.roles import BOOTSTRAP
 
 FILTERS = [
@@ -199,3 +200,82 @@ def test_a_write_is_seen_by_the_next_index(demo):
     assert first.id not in set(after.id[after.select(IncidentFilter())].tolist())
     assert first.id not in set(after.id[after.select(IncidentFilter(include_drafts=True))].tolist())
     assert np.all(np.diff(after.morton.astype(np.float64)) >= 0)
+
+
+def assert_same_index(index: MapIndex, whole: MapIndex) -> None:
+    """``index`` holds what ``whole`` holds, array for array, in the same order."""
+    assert index.version == whole.version and index.n == whole.n
+    for name, values in whole.columns.items():
+        np.testing.assert_array_equal(index.columns[name], values, err_msg=name)
+    for name in ("morton", "x", "y", "group_of"):
+        np.testing.assert_array_equal(getattr(index, name), getattr(whole, name), err_msg=name)
+    for field in dataclasses.fields(whole.groups):
+        mine, theirs = getattr(index.groups, field.name), getattr(whole.groups, field.name)
+        assert mine.dtype == theirs.dtype, field.name
+        np.testing.assert_array_equal(mine, theirs, err_msg=field.name)
+
+
+def test_an_index_brought_up_to_date_reads_only_the_incidents_written_since(demo):
+    before = MapIndex.build(demo)
+    rows = select_incidents(demo, IncidentFilter(include_drafts=True), sort="id")
+    moved, elsewhere, removed, duplicate, target = rows[3], rows[-40], rows[10], rows[20], rows[21]
+    # Moved onto another incident's point and day: into a cell and groups it shares with others.
+    demo.replace(
+        moved.id,
+        dataclasses.replace(
+            moved, latitude=elsewhere.latitude, longitude=elsewhere.longitude, event_date=elsewhere.event_date
+        ),
+        by=BOOTSTRAP,
+        reason="located",
+    )
+    demo.delete(removed.id, by=BOOTSTRAP, reason="duplicate report")
+    demo.merge(duplicate.id, target.id, by=BOOTSTRAP, reason="same event")
+    copy = demo.add(
+        dataclasses.replace(elsewhere, id=None, source_id=f"{elsewhere.source_id}-second-report"), by=BOOTSTRAP
+    )
+    version, ids, _ = changed_records(demo, before.version, most=100)
+    assert sorted(ids.tolist()) == sorted({moved.id, removed.id, duplicate.id, target.id, copy.id})
+    refreshed = before.refreshed(demo)
+    assert refreshed.version == version == data_version(demo)
+    assert_same_index(refreshed, MapIndex.build(demo))
+    assert refreshed.refreshed(demo) is refreshed  # nothing written since
+
+
+def test_an_index_brought_up_to_date_many_times_stays_the_index_built_whole(demo):
+    rng = np.random.default_rng(16)
+    index = MapIndex.build(demo)
+    rows = select_incidents(demo, IncidentFilter(include_drafts=True), sort="id")
+    for _ in range(6):
+        for i, j in rng.integers(0, len(rows), size=(5, 2)):
+            current, other = demo.get(rows[i].id), rows[j]
+            if current.status == "deleted":
+                continue
+            changed = dataclasses.replace(
+                current,
+                latitude=other.latitude,
+                longitude=other.longitude,
+                force1=other.force1,
+                status=rng.choice(["draft", "reviewed"]),
+            )
+            demo.replace(current.id, changed, by=BOOTSTRAP, reason="checked")
+        index = index.refreshed(demo)
+        assert_same_index(index, MapIndex.build(demo))
+
+
+def test_after_an_import_or_a_pruned_change_log_the_index_is_read_whole(demo, monkeypatch):
+    before = MapIndex.build(demo)
+    import_file(demo, GED, "ucdp", progress=False, by=BOOTSTRAP)  # a re-import: every row stored already
+    first = select_incidents(demo, IncidentFilter(), limit=2, sort="id")
+    demo.delete(first[0].id, by=BOOTSTRAP, reason="test")
+    assert changed_records(demo, before.version, most=100) is not None  # the re-import wrote nothing
+    monkeypatch.setattr(store_module, "CHANGES_LISTED", 0)  # an import as large as any: logged as any change
+    demo.delete(first[1].id, by=BOOTSTRAP, reason="test")
+    assert changed_records(demo, before.version, most=100) is None
+    assert_same_index(before.refreshed(demo), MapIndex.build(demo))
+    monkeypatch.setattr(store_module, "CHANGES_LISTED", 10_000)
+    monkeypatch.setattr(store_module, "CHANGES_KEPT", 1)
+    latest = MapIndex.build(demo)
+    demo.restore(first[0].id, by=BOOTSTRAP, reason="test")
+    demo.restore(first[1].id, by=BOOTSTRAP, reason="test")
+    assert changed_records(demo, latest.version, most=100) is None  # the first of the two was pruned
+    assert_same_index(latest.refreshed(demo), MapIndex.build(demo))

@@ -13,7 +13,9 @@ tile. Only what needs the incidents themselves reads them: the points of a small
 tile (one slice of the Morton order), a page of the table, the edge of a box (the cells it cuts), and
 a filter by ids or actor (the groups of its incidents). So the cost of a request follows what the
 screen shows and how varied the data is, not how many incidents the database holds: reading the
-records once per data version is the only pass over the table.
+records as a server starts is the only pass over the table. After a write, :meth:`MapIndex.refreshed`
+reads only the incidents written since (the store's change log) and counts again only the groups of
+the cells they left or entered.
 
 Built by :meth:`MapIndex.build` from :meth:`webmap.store.IncidentStore` (about 1 s for a million
 incidents on SQLite; one binary COPY on PostGIS); every process builds its own from the same rows,
@@ -22,6 +24,7 @@ so every process answers the same bytes.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,7 +34,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from .forces import FORCE_BITS, FORCE_KEYS
-from .query import IncidentFilter, data_version, ids_naming_actor, packed_records, stored_points
+from .query import IncidentFilter, changed_records, data_version, ids_naming_actor, packed_records, stored_points
 from .records import DELETED, STORED_STATUSES
 from .store import DISPUTED_CODES, EVENT_TYPE_NAMES, MAP_POINT_DTYPE, UNKNOWN_COUNT, IncidentStore
 
@@ -54,6 +57,9 @@ GROUP_LEVEL = 10
 GROUPED_ZOOM = GROUP_LEVEL - CELL_LEVELS
 # The columns a filter selects by, and the initiating force (counted per cluster and area): the
 # incidents of one cell and day alike in these are one group.
+# An index brought up to date reads at most this many changed incidents (or a twentieth of its
+# own), more are read with the whole table (MapIndex.refreshed).
+CHANGES_APPLIED = 50_000
 GROUP_KEYS = ("forces", "force", "event_type", "status", "disputed", "geo_precision", "admin1", "admin2")
 _EPOCH = dt.date(1970, 1, 1)
 _REVIEWED = STORED_STATUSES.index("reviewed")
@@ -322,6 +328,21 @@ def _grouped(index: MapIndex, rows: np.ndarray | None = None) -> tuple[Groups, n
     return groups, group_of.astype(np.int32)
 
 
+def _morton_of(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The Morton code at :data:`LEVELS` of Web Mercator positions (0..1)."""
+    scale = float(1 << LEVELS)
+    return morton(
+        np.clip(x * scale, 0, scale - 1).astype(np.uint32), np.clip(y * scale, 0, scale - 1).astype(np.uint32)
+    )
+
+
+def _columns(ids: np.ndarray, table: np.ndarray) -> dict[str, np.ndarray]:
+    """The index's columns of packed records (:data:`MAP_POINT_DTYPE`) and their ids."""
+    columns = {name: table[name] for name in MAP_POINT_DTYPE.names or () if not name.startswith("_")}
+    columns["id"] = ids
+    return columns
+
+
 def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     """The integers of the ranges ``starts[i]..ends[i]`` (ends excluded), one after another."""
     lengths = ends - starts
@@ -343,27 +364,32 @@ class MapIndex:
     """
 
     def __init__(self, version: int, columns: dict[str, np.ndarray], pcode_of: dict[int, str]):
+        x, y = mercator(columns["longitude"], columns["latitude"])
+        cells = _morton_of(x, y)
+        # Along the Morton curve, then by id: the same order whatever order the rows were read in,
+        # so every process's index (built whole or brought up to date) answers the same bytes.
+        by_id = np.argsort(columns["id"], kind="stable")
+        order = by_id[np.argsort(cells[by_id], kind="stable")]
+        self._fill(version, {name: values[order] for name, values in columns.items()}, x[order], y[order], pcode_of)
+        self.morton = cells[order]
+        self.groups, self.group_of = _grouped(self)
+
+    def _fill(
+        self, version: int, columns: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray, pcode_of: dict[int, str]
+    ) -> None:
         self.version = version
         self.pcode_of = pcode_of
         self.code_of = {pcode: code for code, pcode in pcode_of.items()}
-        x, y = mercator(columns["longitude"], columns["latitude"])
-        scale = float(1 << LEVELS)
-        cells = morton(
-            np.clip(x * scale, 0, scale - 1).astype(np.uint32), np.clip(y * scale, 0, scale - 1).astype(np.uint32)
-        )
-        order = np.argsort(cells, kind="stable")
-        self.morton = cells[order]
-        self.x, self.y = x[order], y[order]
-        self.columns = {name: np.ascontiguousarray(values[order]) for name, values in columns.items()}
-        self.n = len(order)
+        self.x, self.y = x, y
+        self.columns = {name: np.ascontiguousarray(values) for name, values in columns.items()}
         c = self.columns
+        self.n = len(c["id"])
         self.id, self.longitude, self.latitude, self.day = c["id"], c["longitude"], c["latitude"], c["day"]
         self.fatalities, self.force, self.geo_precision = c["fatalities"], c["force"], c["geo_precision"]
         self.forces, self.status, self.event_type = c["forces"], c["status"], c["event_type"]
         self.disputed, self.admin1, self.admin2 = c["disputed"], c["admin1"], c["admin2"]
         self.no_figure = self.fatalities == UNKNOWN_COUNT
         self.killed = np.where(self.no_figure, np.uint32(0), self.fatalities)
-        self.groups, self.group_of = _grouped(self)
         # The store the index was read from: actor names are not in the index, SQL finds them.
         self.store: IncidentStore | None = None
         self._actor_ids: dict[str, np.ndarray] = {}
@@ -375,10 +401,87 @@ class MapIndex:
         """Read every incident's packed record (one pass over the table) at the current data version."""
         version = data_version(store)  # before the read: a write meanwhile makes the index look stale
         ids, table = packed_records(store)
-        columns = {name: table[name] for name in MAP_POINT_DTYPE.names or () if not name.startswith("_")}
-        columns["id"] = ids
-        index = cls(version, columns, store.admin_codes())
+        index = cls(version, _columns(ids, table), store.admin_codes())
         index.store = store
+        return index
+
+    def refreshed(self, store: IncidentStore) -> MapIndex:
+        """This index brought to the store's current data version: from the incidents written since
+        (:func:`webmap.query.changed_records`) when the store lists them, else read whole
+        (:meth:`build`). Itself when nothing was written."""
+        if data_version(store) == self.version:
+            return self
+        found = changed_records(store, self.version, most=max(CHANGES_APPLIED, self.n // 20))
+        if found is None:
+            return MapIndex.build(store)
+        version, ids, table = found
+        index = self.updated(version, _columns(ids, table), store.admin_codes())
+        index.store = store
+        return index
+
+    def updated(self, version: int, columns: dict[str, np.ndarray], pcode_of: dict[int, str]) -> MapIndex:
+        """A new index of data ``version``: this one with the incidents of ``columns`` (the packed
+        columns and ``id``, as :meth:`build` reads them) in place of those of the same id, or added.
+        Equal to an index built whole from the same rows; its cost follows the number of incidents
+        changed and the size of the groups they touch, plus a few copies of each column."""
+        ids = columns["id"]
+        if not len(ids):
+            index = MapIndex.__new__(MapIndex)
+            index._fill(version, self.columns, self.x, self.y, pcode_of)
+            index.morton, index.groups, index.group_of = self.morton, self.groups, self.group_of
+            return index
+        span = int(ids.max()) - int(ids.min())
+        gone = np.flatnonzero(np.isin(self.id, ids, kind="table" if span <= 4 * self.n + 1024 else None))
+        x, y = mercator(columns["longitude"], columns["latitude"])
+        cells = _morton_of(x, y)
+        order = np.lexsort((ids, cells))
+        cells, x, y = cells[order], x[order], y[order]
+        added = {name: values[order] for name, values in columns.items()}
+        kept = np.delete(np.arange(self.n), gone)
+        kept_morton, kept_id = self.morton[kept], self.id[kept]
+        # Where each added incident goes among those kept: after the lower Morton codes, then by id.
+        at = np.searchsorted(kept_morton, cells, side="left")
+        run_end = np.searchsorted(kept_morton, cells, side="right")
+        for i in np.flatnonzero(run_end > at):  # incidents kept at the same code: by id among them
+            at[i] += np.searchsorted(kept_id[at[i] : run_end[i]], added["id"][i])
+        index = MapIndex.__new__(MapIndex)
+        index._fill(
+            version,
+            {name: np.insert(self.columns[name][kept], at, added[name]) for name in self.columns},
+            np.insert(self.x[kept], at, x),
+            np.insert(self.y[kept], at, y),
+            pcode_of,
+        )
+        index.morton = np.insert(kept_morton, at, cells)
+        # Positions: an old incident's in the new index (-1: replaced), and those of the added ones.
+        new_at = at + np.arange(len(at))
+        moved = np.full(self.n, -1, dtype=np.int64)
+        moved[kept] = np.delete(np.arange(index.n), new_at)
+        # The groups of the cells the change touches are counted again from their incidents; the others keep theirs.
+        shift = np.uint64(2 * (LEVELS - GROUP_LEVEL))
+        touched = np.unique(np.r_[self.morton[gone] >> shift, cells >> shift])
+        rows = _ranges(
+            np.searchsorted(index.morton, touched << shift), np.searchsorted(index.morton, (touched + 1) << shift)
+        )
+        fresh, fresh_of = _grouped(index, rows)
+        old = self.groups
+        stay = ~np.isin(old.cell, touched)
+        place = np.searchsorted(old.cell[stay], fresh.cell)
+        fields = {f.name for f in dataclasses.fields(Groups)}
+        index.groups = Groups(
+            **{
+                name: np.insert(getattr(old, name)[stay], place, getattr(fresh, name)) for name in fields - {"position"}
+            },
+            position=np.insert(moved[old.position[stay]], place, fresh.position),
+        )
+        # A kept group's new number: its rank among the kept plus the fresh groups placed before it.
+        rank = np.arange(int(stay.sum()))
+        renumbered = np.full(len(old.cell), -1, dtype=np.int64)
+        renumbered[stay] = rank + np.searchsorted(place, rank, side="right")
+        group_of = np.empty(index.n, dtype=np.int32)
+        group_of[moved[kept]] = renumbered[self.group_of[kept]]  # those of touched cells: set next
+        group_of[rows] = (place + np.arange(len(place)))[fresh_of]
+        index.group_of = group_of
         return index
 
     # -- selecting ------------------------------------------------------------------------------

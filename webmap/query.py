@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +52,7 @@ from .store import (
     MAP_POINT_DTYPE,
     IncidentStore,
     derived_values,
+    incident_changes,
     incidents,
     incidents_version,
     row_to_incident,
@@ -596,18 +597,55 @@ def packed_records(store: IncidentStore) -> tuple[np.ndarray, np.ndarray]:
         # Two plain values a row, read as the driver gives them: wrapping a million rows in
         # SQLAlchemy Row objects would double the time.
         rows = conn.execute(sa.select(c.id, c.map_point)).cursor.fetchall()
-        ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
-        records = [row[1] for row in rows]
-        if None in records:  # rows written by another program than webmap have no record: pack them here
-            codes = {pcode: number for number, pcode in store.admin_codes().items()}
-            missing = [i for i, record in zip(ids.tolist(), records, strict=True) if record is None]
-            packed: dict[int, bytes] = {}
-            for start in range(0, len(missing), 900):
-                chosen = sa.select(c.id, *(c[n] for n in DERIVED_FROM)).where(c.id.in_(missing[start : start + 900]))
-                for row in conn.execute(chosen).mappings():
-                    packed[row["id"]] = derived_values(row, codes)["map_point"]
-            records = [packed[i] if r is None else r for i, r in zip(ids.tolist(), records, strict=True)]
+        return _packed(store, conn, rows)
+
+
+def _packed(store: IncidentStore, conn, rows: Sequence) -> tuple[np.ndarray, np.ndarray]:
+    """The ids and packed records of ``rows`` (id, map_point) read on ``conn``; a row written by
+    another program than webmap has no record, and is packed here."""
+    c = incidents.c
+    ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+    records = [row[1] for row in rows]
+    if None in records:
+        codes = {pcode: number for number, pcode in store.admin_codes().items()}
+        missing = [i for i, record in zip(ids.tolist(), records, strict=True) if record is None]
+        packed: dict[int, bytes] = {}
+        for start in range(0, len(missing), 900):
+            chosen = sa.select(c.id, *(c[n] for n in DERIVED_FROM)).where(c.id.in_(missing[start : start + 900]))
+            for row in conn.execute(chosen).mappings():
+                packed[row["id"]] = derived_values(row, codes)["map_point"]
+        records = [packed[i] if r is None else r for i, r in zip(ids.tolist(), records, strict=True)]
     return ids, np.frombuffer(b"".join(records), dtype=MAP_POINT_DTYPE)
+
+
+def changed_records(store: IncidentStore, since: int, most: int) -> tuple[int, np.ndarray, np.ndarray] | None:
+    """The store's data version, and the ids and packed records (as :func:`packed_records`) of the
+    incidents written after version ``since`` up to it: what an index of version ``since`` lacks.
+    None when the store cannot tell which they are (a version pruned from its change log, or one
+    that changed any number of incidents, such as an import) or they are more than ``most``: then
+    the whole table must be read."""
+    ch = incident_changes.c
+    with store.connect() as conn:
+        version = conn.execute(sa.select(incidents_version.c.version).where(incidents_version.c.id == 1)).scalar_one()
+        if version < since:
+            return None
+        logged = conn.execute(
+            sa.select(ch.version, ch.incident_id).where(ch.version > since, ch.version <= version)
+        ).all()
+        # Every version in between wrote its rows in its own commit: one missing was pruned.
+        if len({v for v, _ in logged}) != version - since:
+            return None
+        ids = {i for _, i in logged}
+        if None in ids or len(ids) > most:
+            return None
+        rows: list = []
+        listed = sorted(ids)
+        for start in range(0, len(listed), 900):
+            part = sa.select(incidents.c.id, incidents.c.map_point).where(
+                incidents.c.id.in_(listed[start : start + 900])
+            )
+            rows += conn.execute(part).cursor.fetchall()
+        return (version, *_packed(store, conn, rows))
 
 
 # PostgreSQL's binary COPY: a header, then per row its number of fields and each field's length and bytes

@@ -278,6 +278,20 @@ incidents_version = sa.Table(
     sa.Column("triggers", sa.String(64)),  # a fingerprint of the spatial and append-only statements last run
 )
 
+# Which incidents each data version changed, written in the same commit as the version: a reader
+# holding an index of version V reads only the incidents changed since (webmap.query.changed_records)
+# instead of the whole table. ``incident_id`` NULL: that version may have changed any incident (an
+# import, a rebuild of the records). Versions older than the last CHANGES_KEPT are pruned.
+incident_changes = sa.Table(
+    "incident_changes",
+    metadata,
+    sa.Column("version", sa.BigInteger, nullable=False, index=True),
+    sa.Column("incident_id", sa.BigInteger),
+)
+CHANGES_KEPT = 1000
+# A write changing more incidents than this is logged as changing any (one row, not one per incident).
+CHANGES_LISTED = 10_000
+
 # The key in a write connection's ``info`` of the P-code numbers its transaction gave or read.
 _PENDING_CODES = "webmap_admin_codes"
 
@@ -653,9 +667,27 @@ def _upgrade_nullable(conn: Connection) -> None:
     conn.exec_driver_sql(f"DROP TABLE {old}")
 
 
-def _changed(conn: Connection) -> None:
-    """Note that ``conn``'s transaction wrote incidents (see :meth:`IncidentStore.transaction`)."""
-    conn.info["webmap_changed"] = True
+def _changed(conn: Connection, ids: Iterable[int] | None = None) -> None:
+    """Note that ``conn``'s transaction wrote the incidents ``ids`` (None: any number of them; see
+    :meth:`IncidentStore.transaction`)."""
+    listed = conn.info["webmap_changed"]
+    if ids is None or listed is None:
+        conn.info["webmap_changed"] = None
+    else:
+        listed.update(ids)
+        if len(listed) > CHANGES_LISTED:
+            conn.info["webmap_changed"] = None
+
+
+def _log_changes(conn: Connection) -> None:
+    """Raise the data version by one and log which incidents it changed (see ``incident_changes``)."""
+    v = incidents_version.c
+    conn.execute(incidents_version.update().where(v.id == 1).values(version=v.version + 1))
+    version = conn.execute(sa.select(v.version).where(v.id == 1)).scalar_one()
+    listed = conn.info["webmap_changed"]
+    rows = [{"version": version, "incident_id": i} for i in sorted(listed)] if listed else []
+    conn.execute(incident_changes.insert(), rows or [{"version": version, "incident_id": None}])
+    conn.execute(incident_changes.delete().where(incident_changes.c.version <= version - CHANGES_KEPT))
 
 
 def _insert_rows(conn: Connection, table: sa.Table, columns: Mapping[str, Sequence[Any]]) -> None:
@@ -1294,14 +1326,10 @@ class IncidentStore:
             with transaction:
                 if self.dialect == "postgresql":
                     self._pg_write_lock(conn)
-                conn.info["webmap_changed"] = False
+                conn.info["webmap_changed"] = set()
                 yield
-                if conn.info["webmap_changed"]:
-                    conn.execute(
-                        incidents_version.update()
-                        .where(incidents_version.c.id == 1)
-                        .values(version=incidents_version.c.version + 1)
-                    )
+                if conn.info["webmap_changed"] != set():
+                    _log_changes(conn)
             with self._admin_code_lock:  # committed: its new P-code numbers hold for good
                 self._admin_code.update(conn.info[_PENDING_CODES])
         finally:
@@ -1386,6 +1414,13 @@ class IncidentStore:
         if update and differing:
             changing = sa.and_(same_key, differs, i.status != DELETED)
             self._check_staged_changes(conn, changing, by, reason)
+            if differing <= CHANGES_LISTED:  # listed for the change log, while they still differ
+                changed_ids = conn.scalars(
+                    sa.select(i.id).select_from(staged.join(incidents, same_key)).where(changing)
+                )
+                _changed(conn, changed_ids.all())
+            else:
+                _changed(conn)
             self._history_of_staged(conn, changing, by, reason, now)
             replaced = {name: s[name] for name in (*CONTENT_COLUMNS, *DERIVED_COLUMNS)}
             summary.updated = conn.execute(
@@ -1447,8 +1482,10 @@ class IncidentStore:
                     .order_by(i.id),
                 )
             )
-        if summary.inserted or summary.updated:
-            _changed(conn)
+            if summary.inserted <= CHANGES_LISTED:
+                _changed(conn, conn.scalars(sa.select(i.id).where(i.id > last_id)).all())
+            else:
+                _changed(conn)
         return summary
 
     def _check_staged_changes(self, conn: Connection, changing, by: Actor, reason: str | None) -> None:
@@ -1559,7 +1596,7 @@ class IncidentStore:
             )
             new_id = int(result.inserted_primary_key[0])  # type: ignore[index]  # an insert has its key
             _history(conn, new_id, 1, by, "create", now)
-            _changed(conn)
+            _changed(conn, [new_id])
         return self.get(new_id)
 
     @contextmanager
@@ -1639,7 +1676,7 @@ class IncidentStore:
         )
         assert current.id is not None  # read from the table: it has its id
         _history(conn, current.id, version, by, action, now, before=before, after=after, reason=reason, ref=ref)
-        _changed(conn)
+        _changed(conn, [current.id])
         return self._current(conn, current.id)
 
     def _current(self, conn: Connection, incident_id: int) -> Incident:
@@ -1679,7 +1716,7 @@ class IncidentStore:
             reason=reason,
             ref=ref,
         )
-        _changed(conn)
+        _changed(conn, [current.id])
 
     def delete(self, incident_id: int, *, by: Actor, reason: str | None) -> None:
         """Delete incident ``incident_id`` as ``by`` (who needs ``delete``), for ``reason`` (required):
@@ -1789,6 +1826,7 @@ class IncidentStore:
             _history(
                 conn, target_id, version, by, "merge", now, before=before, after=after, reason=reason, ref=duplicate_id
             )
+            _changed(conn, [target_id])
             self._set_status(conn, duplicate, DELETED, by, "merged", reason, ref=target_id)
             return self._current(conn, target_id)
 
@@ -1951,7 +1989,7 @@ class IncidentStore:
                 }
             )
         conn.execute(incident_history.insert(), entries)
-        _changed(conn)
+        _changed(conn, [a["id"] for a in changed])
         return len(assignments)
 
     # -- the web's logins (webmap.web.auth) --------------------------------------------------

@@ -11,7 +11,8 @@ from memory instead of waiting on the index with the page's other requests.
 The map page asks for its filter's points the moment it is requested (:meth:`MapData.prefetch`),
 so they are made while the browser is still loading the page; the browser's ``/api/points`` request
 then waits for that same computation. The default view (no filter) is never evicted, and a
-background thread rebuilds the index and every kept view when the data version moves: right after
+background thread brings the index up to date (:meth:`webmap.mapindex.MapIndex.refreshed`) and
+makes every kept view again when the data version moves: right after
 each write request the app answers, and every :data:`WARM_INTERVAL` seconds (for writes by other
 processes, such as ``webmap import`` or another server on the same PostGIS). So the first visitor
 after a write finds the data ready, and the chart of the default view (:data:`WARMED_READS`, asked
@@ -93,8 +94,10 @@ class MapData:
         """The index at ``version`` (default: the store's current one) or newer, built if need be."""
         with self._index_lock:
             wanted = query.data_version(store) if version is None else version
-            if self._index is None or self._index.version < wanted:
+            if self._index is None:
                 self._index = MapIndex.build(store)
+            elif self._index.version < wanted:
+                self._index = self._index.refreshed(store)
             return self._index
 
     def tiled(self, store: IncidentStore, flt: query.IncidentFilter) -> bool:
