@@ -36,7 +36,9 @@ Each size runs in a fresh database, through the real doors:
   (first picture of a shared link to a view no one asked for before, ``/?event_type=Battles``);
 - a write: a delete through the JSON API, until ``/api/summary`` counts one incident fewer, at the
   server that wrote (``write seen here``) and at a second ``webmap serve`` on the same database
-  (``write seen elsewhere``, asked every 20 ms; issue 16 asks for 2 s).
+  (``write seen elsewhere``, asked every 20 ms; issue 16 asks for 2 s); then, in this process, the
+  map's index read whole (``index whole``, the plain way) against the same index brought up to date
+  after one more write (``index up to date``), and their ratio.
 
 Each browser figure is the median of ``--runs`` runs. With ``--postgres URL`` the databases are
 created on that server (and dropped after), with ``--postgres`` alone on a throwaway cluster
@@ -63,6 +65,11 @@ import numpy as np
 import pandas as pd
 import shapely
 from shapely.geometry import shape
+
+from webmap.mapindex import MapIndex
+from webmap.query import data_version
+from webmap.roles import BOOTSTRAP
+from webmap.store import IncidentStore
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -272,6 +279,29 @@ def write_figures(base: str, other: str, token: str, incident_id: int) -> dict[s
     return {"write seen here ms": here * 1000, "write seen elsewhere ms": (time.perf_counter() - t0) * 1000}
 
 
+def refresh_figures(url: str) -> dict[str, float]:
+    """The index read whole (the plain way) against the same index brought up to date after one
+    write (a restore of incident 1, deleted by :func:`write_figures`), in this process."""
+    store = IncidentStore(url)
+    try:
+        t0 = time.perf_counter()
+        index = MapIndex.build(store)
+        whole = time.perf_counter() - t0
+        store.restore(1, by=BOOTSTRAP, reason="bench: the index brought up to date")
+        t0 = time.perf_counter()
+        refreshed = index.refreshed(store)
+        up_to_date = time.perf_counter() - t0
+        if refreshed.version != data_version(store) or refreshed.n != index.n:
+            raise SystemExit("the index brought up to date is not at the store's version")
+    finally:
+        store.dispose()
+    return {
+        "index whole ms": whole * 1000,
+        "index up to date ms": up_to_date * 1000,
+        "whole/up to date": whole / up_to_date,
+    }
+
+
 def page_figures(browser, base: str) -> dict[str, float]:
     """One cold visit: first picture, bytes, zoom/pan, a filter change; then a cold shared link."""
     context = browser.new_context(viewport=VIEW)
@@ -335,6 +365,7 @@ def run_size(rows: int, folder: Path, postgres: str | None, runs: int, browser) 
             with server(env) as (other, _):
                 timed_get(other + "/api/summary")  # its index built
                 figures.update(write_figures(base, other, token, incident_id=1))
+        figures.update(refresh_figures(url))
         for key in visits[0]:
             figures[key] = statistics.median(v[key] for v in visits)
     for key, value in figures.items():

@@ -57,10 +57,10 @@ GROUP_LEVEL = 10
 GROUPED_ZOOM = GROUP_LEVEL - CELL_LEVELS
 # The columns a filter selects by, and the initiating force (counted per cluster and area): the
 # incidents of one cell and day alike in these are one group.
-# An index brought up to date reads at most this many changed incidents (or a twentieth of its
-# own), more are read with the whole table (MapIndex.refreshed).
-CHANGES_APPLIED = 50_000
 GROUP_KEYS = ("forces", "force", "event_type", "status", "disputed", "geo_precision", "admin1", "admin2")
+# An index brought up to date reads at most this many changed incidents (or a twentieth of its
+# own); when more changed, it reads the whole table (MapIndex.refreshed).
+CHANGES_APPLIED = 50_000
 _EPOCH = dt.date(1970, 1, 1)
 _REVIEWED = STORED_STATUSES.index("reviewed")
 _DELETED = STORED_STATUSES.index(DELETED)
@@ -343,6 +343,32 @@ def _columns(ids: np.ndarray, table: np.ndarray) -> dict[str, np.ndarray]:
     return columns
 
 
+class _Splice:
+    """Ranges ``starts[i]..ends[i]`` (ascending, apart) of an array replaced by blocks of ``counts[i]``
+    items: ``new_starts`` where the blocks begin in the new array, ``shifts`` how far the items
+    before each range (and the last ones, after every range) move."""
+
+    def __init__(self, starts: np.ndarray, ends: np.ndarray, counts: np.ndarray):
+        self.starts, self.ends, self.counts = starts, ends, counts
+        moved = np.cumsum(counts - (ends - starts))
+        self.shifts = np.r_[0, moved]
+        self.new_starts = starts + self.shifts[:-1]
+
+    def spliced(self, old: np.ndarray, blocks: np.ndarray, shifts: np.ndarray | None = None) -> np.ndarray:
+        """``old`` with the ranges replaced by ``blocks`` (all the blocks, one after another); with
+        ``shifts``, the items kept have ``shifts[i]`` added when they come before range ``i``."""
+        pieces, taken, after = [], 0, 0
+        for i, (start, end, count) in enumerate(
+            zip(self.starts.tolist(), self.ends.tolist(), self.counts.tolist(), strict=True)
+        ):
+            kept = old[after:start]
+            pieces += [kept if shifts is None else kept + kept.dtype.type(shifts[i]), blocks[taken : taken + count]]
+            taken, after = taken + count, end
+        last = old[after:]
+        pieces.append(last if shifts is None else last + last.dtype.type(shifts[-1]))
+        return np.concatenate(pieces).astype(old.dtype, copy=False)
+
+
 def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     """The integers of the ranges ``starts[i]..ends[i]`` (ends excluded), one after another."""
     lengths = ends - starts
@@ -422,66 +448,58 @@ class MapIndex:
     def updated(self, version: int, columns: dict[str, np.ndarray], pcode_of: dict[int, str]) -> MapIndex:
         """A new index of data ``version``: this one with the incidents of ``columns`` (the packed
         columns and ``id``, as :meth:`build` reads them) in place of those of the same id, or added.
-        Equal to an index built whole from the same rows; its cost follows the number of incidents
-        changed and the size of the groups they touch, plus a few copies of each column."""
+        Equal to an index built whole from the same rows. Only the incidents and groups of the
+        cells the change touches (those its incidents leave or enter) are sorted and counted
+        again; the rest is copied over in slices, so the cost follows the change, plus one copy of
+        each array."""
         ids = columns["id"]
-        if not len(ids):
-            index = MapIndex.__new__(MapIndex)
-            index._fill(version, self.columns, self.x, self.y, pcode_of)
-            index.morton, index.groups, index.group_of = self.morton, self.groups, self.group_of
-            return index
-        span = int(ids.max()) - int(ids.min())
+        shift = np.uint64(2 * (LEVELS - GROUP_LEVEL))
+        span = int(ids.max()) - int(ids.min()) if len(ids) else 0
         gone = np.flatnonzero(np.isin(self.id, ids, kind="table" if span <= 4 * self.n + 1024 else None))
         x, y = mercator(columns["longitude"], columns["latitude"])
         cells = _morton_of(x, y)
-        order = np.lexsort((ids, cells))
-        cells, x, y = cells[order], x[order], y[order]
-        added = {name: values[order] for name, values in columns.items()}
-        kept = np.delete(np.arange(self.n), gone)
-        kept_morton, kept_id = self.morton[kept], self.id[kept]
-        # Where each added incident goes among those kept: after the lower Morton codes, then by id.
-        at = np.searchsorted(kept_morton, cells, side="left")
-        run_end = np.searchsorted(kept_morton, cells, side="right")
-        for i in np.flatnonzero(run_end > at):  # incidents kept at the same code: by id among them
-            at[i] += np.searchsorted(kept_id[at[i] : run_end[i]], added["id"][i])
+        touched = np.unique(np.r_[self.morton[gone] >> shift, cells >> shift])
+        # The touched cells' incidents after the change (those staying, those added), in index order.
+        starts = np.searchsorted(self.morton, touched << shift)
+        ends = np.searchsorted(self.morton, (touched + np.uint64(1)) << shift)
+        old_rows = _ranges(starts, ends)
+        staying = old_rows[~np.isin(old_rows, gone)]
+        morton_now = np.r_[self.morton[staying], cells]
+        order = np.lexsort((np.r_[self.id[staying], ids], morton_now))
+        counts = np.bincount(np.searchsorted(touched, morton_now >> shift), minlength=len(touched))
+        rows_at = _Splice(starts, ends, counts)
+
+        def now(old: np.ndarray, added: np.ndarray) -> np.ndarray:
+            return rows_at.spliced(old, np.r_[old[staying], added][order])
+
         index = MapIndex.__new__(MapIndex)
         index._fill(
             version,
-            {name: np.insert(self.columns[name][kept], at, added[name]) for name in self.columns},
-            np.insert(self.x[kept], at, x),
-            np.insert(self.y[kept], at, y),
+            {name: now(values, columns[name]) for name, values in self.columns.items()},
+            now(self.x, x),
+            now(self.y, y),
             pcode_of,
         )
-        index.morton = np.insert(kept_morton, at, cells)
-        # Positions: an old incident's in the new index (-1: replaced), and those of the added ones.
-        new_at = at + np.arange(len(at))
-        moved = np.full(self.n, -1, dtype=np.int64)
-        moved[kept] = np.delete(np.arange(index.n), new_at)
-        # The groups of the cells the change touches are counted again from their incidents; the others keep theirs.
-        shift = np.uint64(2 * (LEVELS - GROUP_LEVEL))
-        touched = np.unique(np.r_[self.morton[gone] >> shift, cells >> shift])
-        rows = _ranges(
-            np.searchsorted(index.morton, touched << shift), np.searchsorted(index.morton, (touched + 1) << shift)
-        )
+        index.morton = now(self.morton, cells)
+        rows = _ranges(rows_at.new_starts, rows_at.new_starts + counts)
         fresh, fresh_of = _grouped(index, rows)
         old = self.groups
-        stay = ~np.isin(old.cell, touched)
-        place = np.searchsorted(old.cell[stay], fresh.cell)
-        fields = {f.name for f in dataclasses.fields(Groups)}
+        fresh_counts = np.bincount(np.searchsorted(touched, fresh.cell), minlength=len(touched))
+        groups_at = _Splice(
+            np.searchsorted(old.cell, touched), np.searchsorted(old.cell, touched, side="right"), fresh_counts
+        )
         index.groups = Groups(
             **{
-                name: np.insert(getattr(old, name)[stay], place, getattr(fresh, name)) for name in fields - {"position"}
+                field.name: groups_at.spliced(getattr(old, field.name), getattr(fresh, field.name))
+                for field in dataclasses.fields(Groups)
+                if field.name != "position"
             },
-            position=np.insert(moved[old.position[stay]], place, fresh.position),
+            position=groups_at.spliced(old.position, fresh.position, rows_at.shifts),
         )
-        # A kept group's new number: its rank among the kept plus the fresh groups placed before it.
-        rank = np.arange(int(stay.sum()))
-        renumbered = np.full(len(old.cell), -1, dtype=np.int64)
-        renumbered[stay] = rank + np.searchsorted(place, rank, side="right")
-        group_of = np.empty(index.n, dtype=np.int32)
-        group_of[moved[kept]] = renumbered[self.group_of[kept]]  # those of touched cells: set next
-        group_of[rows] = (place + np.arange(len(place)))[fresh_of]
-        index.group_of = group_of
+        # A fresh group's number: where its cell's groups begin now, plus its rank among them.
+        fresh_starts = np.r_[0, np.cumsum(fresh_counts)[:-1]]
+        numbers = fresh_of + np.repeat(groups_at.new_starts - fresh_starts, counts)
+        index.group_of = rows_at.spliced(self.group_of, numbers.astype(np.int32), groups_at.shifts)
         return index
 
     # -- selecting ------------------------------------------------------------------------------
