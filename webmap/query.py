@@ -52,6 +52,7 @@ from .store import (
     MAP_POINT_DTYPE,
     IncidentStore,
     derived_values,
+    id_chunks,
     incident_changes,
     incidents,
     incidents_version,
@@ -331,8 +332,8 @@ def stored_points(store: IncidentStore, ids: list[int]) -> dict[int, tuple[float
     found: dict[int, tuple[float, float]] = {}
     c = incidents.c
     with store.connect() as conn:
-        for start in range(0, len(ids), 900):
-            chosen = sa.select(c.id, c.longitude, c.latitude).where(c.id.in_(ids[start : start + 900]))
+        for chunk in id_chunks(ids):
+            chosen = sa.select(c.id, c.longitude, c.latitude).where(c.id.in_(chunk))
             found.update((row[0], (row[1], row[2])) for row in conn.execute(chosen))
     return found
 
@@ -610,8 +611,8 @@ def _packed(store: IncidentStore, conn, rows: Sequence) -> tuple[np.ndarray, np.
         codes = {pcode: number for number, pcode in store.admin_codes().items()}
         missing = [i for i, record in zip(ids.tolist(), records, strict=True) if record is None]
         packed: dict[int, bytes] = {}
-        for start in range(0, len(missing), 900):
-            chosen = sa.select(c.id, *(c[n] for n in DERIVED_FROM)).where(c.id.in_(missing[start : start + 900]))
+        for chunk in id_chunks(missing):
+            chosen = sa.select(c.id, *(c[n] for n in DERIVED_FROM)).where(c.id.in_(chunk))
             for row in conn.execute(chosen).mappings():
                 packed[row["id"]] = derived_values(row, codes)["map_point"]
         records = [packed[i] if r is None else r for i, r in zip(ids.tolist(), records, strict=True)]
@@ -624,7 +625,7 @@ def changed_records(store: IncidentStore, since: int, most: int) -> tuple[int, n
     None when the store cannot tell which they are (a version pruned from its change log, or one
     that changed any number of incidents, such as an import) or they are more than ``most``: then
     the whole table must be read."""
-    ch = incident_changes.c
+    c, ch = incidents.c, incident_changes.c
     with store.connect() as conn:
         version = conn.execute(sa.select(incidents_version.c.version).where(incidents_version.c.id == 1)).scalar_one()
         if version < since:
@@ -639,12 +640,8 @@ def changed_records(store: IncidentStore, since: int, most: int) -> tuple[int, n
         if None in ids or len(ids) > most:
             return None
         rows: list = []
-        listed = sorted(ids)
-        for start in range(0, len(listed), 900):
-            part = sa.select(incidents.c.id, incidents.c.map_point).where(
-                incidents.c.id.in_(listed[start : start + 900])
-            )
-            rows += conn.execute(part).cursor.fetchall()
+        for chunk in id_chunks(sorted(ids)):
+            rows += conn.execute(sa.select(c.id, c.map_point).where(c.id.in_(chunk))).cursor.fetchall()
         return (version, *_packed(store, conn, rows))
 
 

@@ -667,6 +667,16 @@ def _upgrade_nullable(conn: Connection) -> None:
     conn.exec_driver_sql(f"DROP TABLE {old}")
 
 
+# Ids per ``IN (...)`` list: below the 999 bound parameters of SQLite builds before 3.32.
+ID_CHUNK = 900
+
+
+def id_chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
+    """``ids`` in slices short enough for one ``IN (...)`` list on every SQLite build."""
+    for start in range(0, len(ids), ID_CHUNK):
+        yield ids[start : start + ID_CHUNK]
+
+
 def _changed(conn: Connection, ids: Iterable[int] | None = None) -> None:
     """Note that ``conn``'s transaction wrote the incidents ``ids`` (None: any number of them; see
     :meth:`IncidentStore.transaction`)."""
@@ -1901,8 +1911,8 @@ class IncidentStore:
         """The stored incidents ``ids``, in that order (ids that do not exist are left out)."""
         found: dict[int, Incident] = {}
         with self.connect() as conn:
-            for start in range(0, len(ids), 900):
-                rows = conn.execute(sa.select(incidents).where(incidents.c.id.in_(ids[start : start + 900])))
+            for chunk in id_chunks(ids):
+                rows = conn.execute(sa.select(incidents).where(incidents.c.id.in_(chunk)))
                 found.update((row["id"], row_to_incident(row)) for row in rows.mappings())
         return [found[i] for i in ids if i in found]
 
@@ -1943,10 +1953,10 @@ class IncidentStore:
         c = incidents.c
         current: dict[int, dict] = {}
         ids = [a["id"] for a in assignments]
-        for start in range(0, len(ids), 900):
+        for chunk in id_chunks(ids):
             rows = conn.execute(
                 sa.select(c.id, c.version, *(c[n] for n in dict.fromkeys((*DERIVED_FROM, *names)))).where(
-                    c.id.in_(ids[start : start + 900])
+                    c.id.in_(chunk)
                 )
             )
             current.update((row["id"], dict(row)) for row in rows.mappings())
