@@ -435,12 +435,12 @@ class MapIndex:
         """This index brought to the store's current data version: from the incidents written since
         (:func:`webmap.query.changed_records`) when the store lists them, else read whole
         (:meth:`build`). Itself when nothing was written."""
-        if data_version(store) == self.version:
-            return self
         found = changed_records(store, self.version, most=max(CHANGES_APPLIED, self.n // 20))
         if found is None:
             return MapIndex.build(store)
         version, ids, table = found
+        if version == self.version:
+            return self
         index = self.updated(version, _columns(ids, table), store.admin_codes())
         index.store = store
         return index

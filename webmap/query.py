@@ -55,8 +55,8 @@ from .store import (
     id_chunks,
     incident_changes,
     incidents,
-    incidents_version,
     row_to_incident,
+    stored_version,
 )
 
 
@@ -583,7 +583,7 @@ def data_version(store: IncidentStore) -> int:
     changed behind webmap's back (an SQL client writing to the table) do not move it.
     """
     with store.connect() as conn:
-        return conn.execute(sa.select(incidents_version.c.version).where(incidents_version.c.id == 1)).scalar_one()
+        return stored_version(conn)
 
 
 def packed_records(store: IncidentStore) -> tuple[np.ndarray, np.ndarray]:
@@ -621,13 +621,14 @@ def _packed(store: IncidentStore, conn, rows: Sequence) -> tuple[np.ndarray, np.
 
 def changed_records(store: IncidentStore, since: int, most: int) -> tuple[int, np.ndarray, np.ndarray] | None:
     """The store's data version, and the ids and packed records (as :func:`packed_records`) of the
-    incidents written after version ``since`` up to it: what an index of version ``since`` lacks.
+    incidents written after version ``since`` up to it: what an index of version ``since`` lacks
+    (none when the version is still ``since``).
     None when the store cannot tell which they are (a version pruned from its change log, or one
     that changed any number of incidents, such as an import) or they are more than ``most``: then
     the whole table must be read."""
     c, ch = incidents.c, incident_changes.c
     with store.connect() as conn:
-        version = conn.execute(sa.select(incidents_version.c.version).where(incidents_version.c.id == 1)).scalar_one()
+        version = stored_version(conn)
         if version < since:
             return None
         logged = conn.execute(

@@ -689,11 +689,17 @@ def _changed(conn: Connection, ids: Iterable[int] | None = None) -> None:
             conn.info["webmap_changed"] = None
 
 
+def stored_version(conn: Connection) -> int:
+    """The data version (``incidents_version``) as ``conn`` sees it."""
+    return conn.execute(sa.select(incidents_version.c.version).where(incidents_version.c.id == 1)).scalar_one()
+
+
 def _log_changes(conn: Connection) -> None:
     """Raise the data version by one and log which incidents it changed (see ``incident_changes``)."""
     v = incidents_version.c
-    conn.execute(incidents_version.update().where(v.id == 1).values(version=v.version + 1))
-    version = conn.execute(sa.select(v.version).where(v.id == 1)).scalar_one()
+    version = conn.execute(
+        incidents_version.update().where(v.id == 1).values(version=v.version + 1).returning(v.version)
+    ).scalar_one()
     listed = conn.info["webmap_changed"]
     rows = [{"version": version, "incident_id": i} for i in sorted(listed)] if listed else []
     conn.execute(incident_changes.insert(), rows or [{"version": version, "incident_id": None}])
