@@ -689,6 +689,12 @@ def _changed(conn: Connection, ids: Iterable[int] | None = None) -> None:
             conn.info["webmap_changed"] = None
 
 
+def _changed_selected(conn: Connection, count: int, ids: sa.Select) -> None:
+    """Note that ``conn``'s transaction wrote the ``count`` incidents whose ids ``ids`` selects: read
+    and listed when they are few enough for the change log, else noted as any number."""
+    _changed(conn, conn.scalars(ids).all() if count <= CHANGES_LISTED else None)
+
+
 def stored_version(conn: Connection) -> int:
     """The data version (``incidents_version``) as ``conn`` sees it."""
     return conn.execute(sa.select(incidents_version.c.version).where(incidents_version.c.id == 1)).scalar_one()
@@ -1430,13 +1436,10 @@ class IncidentStore:
         if update and differing:
             changing = sa.and_(same_key, differs, i.status != DELETED)
             self._check_staged_changes(conn, changing, by, reason)
-            if differing <= CHANGES_LISTED:  # listed for the change log, while they still differ
-                changed_ids = conn.scalars(
-                    sa.select(i.id).select_from(staged.join(incidents, same_key)).where(changing)
-                )
-                _changed(conn, changed_ids.all())
-            else:
-                _changed(conn)
+            # Listed while they still differ.
+            _changed_selected(
+                conn, differing, sa.select(i.id).select_from(staged.join(incidents, same_key)).where(changing)
+            )
             self._history_of_staged(conn, changing, by, reason, now)
             replaced = {name: s[name] for name in (*CONTENT_COLUMNS, *DERIVED_COLUMNS)}
             summary.updated = conn.execute(
@@ -1498,10 +1501,7 @@ class IncidentStore:
                     .order_by(i.id),
                 )
             )
-            if summary.inserted <= CHANGES_LISTED:
-                _changed(conn, conn.scalars(sa.select(i.id).where(i.id > last_id)).all())
-            else:
-                _changed(conn)
+            _changed_selected(conn, summary.inserted, sa.select(i.id).where(i.id > last_id))
         return summary
 
     def _check_staged_changes(self, conn: Connection, changing, by: Actor, reason: str | None) -> None:
