@@ -366,7 +366,7 @@ class _Splice:
             taken, after = taken + count, end
         last = old[after:]
         pieces.append(last if shifts is None else last + last.dtype.type(shifts[-1]))
-        return np.concatenate(pieces).astype(old.dtype, copy=False)
+        return np.concatenate(pieces)
 
 
 def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
